@@ -1,0 +1,58 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { systemClock, ulidIds } from '#layers/adapters/system.ts';
+import { NotFoundError } from '#layers/core/errors.ts';
+import { makeTenantAdmin } from '#layers/core/use-cases/manage-tenants.ts';
+import { type HttpResult, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
+import * as s from '#layers/http/schemas.ts';
+import { pepper, tenantStore } from '#layers/wiring.ts';
+
+const admin = makeTenantAdmin({ tenants: tenantStore(), ids: ulidIds, clock: systemClock, pepper });
+
+type Action = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
+const params = <T extends z.ZodType>(schema: T, e: APIGatewayProxyEventV2): z.infer<T> =>
+  parseWith(schema, e.pathParameters ?? {}, 'parameter');
+const body = <T extends z.ZodType>(schema: T, e: APIGatewayProxyEventV2): z.infer<T> =>
+  parseWith(schema, parseJsonBody(e), 'pointer');
+
+/**
+ * Operator routes. API Gateway authorises them with IAM before this runs (locally, the
+ * runtime checks the admin token), so no tenant API key can reach them.
+ */
+const actions: Record<string, Action> = {
+  'POST /admin/tenants': async (e) => ({
+    status: 201,
+    body: await admin.createTenant(body(s.CreateTenantRequest, e)),
+  }),
+  'GET /admin/tenants': async () => ({ status: 200, body: { data: await admin.listTenants() } }),
+  'GET /admin/tenants/{tenantId}': async (e) => ({
+    status: 200,
+    body: await admin.getTenant(params(s.TenantIdParams, e).tenantId),
+  }),
+  'POST /admin/tenants/{tenantId}/keys': async (e) => ({
+    status: 201,
+    body: await admin.issueKey(params(s.TenantIdParams, e).tenantId, body(s.CreateKeyRequest, e)),
+  }),
+  'GET /admin/tenants/{tenantId}/keys': async (e) => ({
+    status: 200,
+    body: { data: await admin.listKeys(params(s.TenantIdParams, e).tenantId) },
+  }),
+  'POST /admin/tenants/{tenantId}/keys/{keyId}/rotate': async (e) => {
+    const { tenantId, keyId } = params(s.KeyIdParams, e);
+    const { graceSeconds } = body(s.RotateKeyRequest, e);
+    return { status: 201, body: await admin.rotateKey(tenantId, keyId, graceSeconds) };
+  },
+  'DELETE /admin/tenants/{tenantId}/keys/{keyId}': async (e) => {
+    const { tenantId, keyId } = params(s.KeyIdParams, e);
+    return { status: 200, body: await admin.revokeKey(tenantId, keyId) };
+  },
+};
+
+export const handler = middy<APIGatewayProxyEventV2>()
+  .use(problemErrors())
+  .handler(async (event) => {
+    const action = actions[event.routeKey];
+    if (!action) throw new NotFoundError('route', event.routeKey);
+    return json(await action(event));
+  });

@@ -1,0 +1,39 @@
+import type {
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerWithContextResult,
+} from 'aws-lambda';
+import { systemClock } from '#layers/adapters/system.ts';
+import { UnauthorizedError } from '#layers/core/errors.ts';
+import { makeAuthorize } from '#layers/core/use-cases/authorize.ts';
+import type { AuthorizerContext } from '#layers/http/schemas.ts';
+import { pepper, tenantStore } from '#layers/wiring.ts';
+
+const authorize = makeAuthorize({ tenants: tenantStore(), pepper, clock: systemClock });
+
+/**
+ * HTTP API Lambda authorizer (simple responses, cached per Authorization header). It never
+ * denies: an HTTP API answers a denial with a bare 403 it does not let us shape, so a bad key
+ * is passed on as `authenticated: false` and the route answers 401 problem+json itself.
+ */
+export async function handler(
+  event: APIGatewayRequestAuthorizerEventV2,
+): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>> {
+  try {
+    const ctx = await authorize(event.headers?.authorization);
+    return {
+      isAuthorized: true,
+      context: {
+        authenticated: true,
+        tenantId: ctx.tenantId,
+        keyId: ctx.keyId,
+        mode: ctx.mode,
+        scopes: ctx.scopes.join(','),
+      },
+    };
+  } catch (error) {
+    if (error instanceof UnauthorizedError) {
+      return { isAuthorized: true, context: { authenticated: false, reason: error.message } };
+    }
+    throw error;
+  }
+}

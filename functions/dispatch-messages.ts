@@ -1,0 +1,50 @@
+import type { SQSEvent } from 'aws-lambda';
+import { z } from 'zod';
+import { systemClock } from '#layers/adapters/system.ts';
+import { loadConfig, setting } from '#layers/config.ts';
+import { DispatchBusyError } from '#layers/core/errors.ts';
+import { makeDispatchMessage } from '#layers/core/use-cases/dispatch-message.ts';
+import { processRecords } from '#layers/sqs-batch.ts';
+import { carrier, messageStore } from '#layers/wiring.ts';
+
+const config = loadConfig({
+  DISPATCH_LEASE_SECONDS: setting.positiveInt,
+  DISPATCH_MAX_RECEIVE_COUNT: setting.positiveInt,
+});
+
+const DispatchRef = z.object({
+  tenantId: z.string().regex(/^ten_/),
+  messageId: z.string().regex(/^msg_/),
+  jurisdiction: setting.jurisdiction,
+});
+
+const dispatch = makeDispatchMessage({
+  messages: messageStore(),
+  carrier: carrier(),
+  clock: systemClock,
+  leaseMs: config.DISPATCH_LEASE_SECONDS * 1000,
+  maxReceiveCount: config.DISPATCH_MAX_RECEIVE_COUNT,
+});
+
+/** Dispatch worker: SQS event source with ReportBatchItemFailures; the queue redrives to its DLQ. */
+export const handler = (event: SQSEvent) =>
+  processRecords(
+    event,
+    async (record) => {
+      // A record that does not parse can never succeed: it fails until SQS moves it to the DLQ.
+      const ref = DispatchRef.parse(JSON.parse(record.body));
+      await dispatch(ref, Number(record.attributes.ApproximateReceiveCount));
+    },
+    (record, error) => {
+      if (error instanceof DispatchBusyError) return;
+      console.warn(
+        JSON.stringify({
+          level: 'WARN',
+          message: 'dispatch failed; the record will be retried or dead-lettered',
+          sqsMessageId: record.messageId,
+          receiveCount: record.attributes.ApproximateReceiveCount,
+          error: (error as Error)?.name,
+        }),
+      );
+    },
+  );

@@ -1,0 +1,12 @@
+import { systemClock } from '#layers/adapters/system.ts';
+import { makeGetMessage } from '#layers/core/use-cases/read-messages.ts';
+import { parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { MessageIdParams } from '#layers/http/schemas.ts';
+import { messageStore } from '#layers/wiring.ts';
+
+const getMessage = makeGetMessage({ messages: messageStore(), clock: systemClock });
+
+export const handler = tenantRoute('read', async (event, tenant) => {
+  const { id } = parseWith(MessageIdParams, event.pathParameters ?? {}, 'parameter');
+  return { status: 200, body: await getMessage(tenant, id) };
+});

@@ -1,0 +1,168 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+const HELP = `Usage: npm run admin -- <command> [options]
+
+Commands:
+  tenants create --display-name <name> --legal-name <name> --email <email> [--jurisdiction global|eu]
+  tenants list
+  tenants show <tenant id>
+  keys create --tenant <id> --name <name> [--mode live|test] [--scopes send,read,admin]
+  keys list --tenant <id>
+  keys rotate --tenant <id> --key <key id> [--grace-seconds <n>]
+  keys revoke --tenant <id> --key <key id>
+
+Where:
+  --url <url>     the gateway (default $SMS_GATEWAY_URL or http://127.0.0.1:3000)
+  --token <t>     local admin token (default $SMS_ADMIN_TOKEN or the one in .data/admin-token)
+  --aws           sign with your AWS credentials (SigV4) for a deployed gateway, whose admin
+                  routes are IAM-authorised; region from $AWS_REGION
+`;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    url: { type: 'string', default: process.env.SMS_GATEWAY_URL ?? 'http://127.0.0.1:3000' },
+    token: { type: 'string', default: process.env.SMS_ADMIN_TOKEN },
+    aws: { type: 'boolean', default: false },
+    'display-name': { type: 'string' },
+    'legal-name': { type: 'string' },
+    email: { type: 'string' },
+    jurisdiction: { type: 'string', default: 'global' },
+    tenant: { type: 'string' },
+    key: { type: 'string' },
+    name: { type: 'string' },
+    mode: { type: 'string', default: 'live' },
+    scopes: { type: 'string', default: 'send,read' },
+    'grace-seconds': { type: 'string', default: '0' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(1);
+}
+
+const need = (name: keyof typeof values) => {
+  const v = values[name];
+  if (typeof v !== 'string' || v === '') fail(`--${name} is required. See npm run admin -- --help`);
+  return v;
+};
+
+async function call(method: string, path: string, body?: unknown) {
+  const url = new URL(path, values.url);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  let headers: Record<string, string> = { 'content-type': 'application/json', host: url.host };
+  if (values.aws) {
+    const signer = new SignatureV4({
+      credentials: defaultProvider(),
+      region: process.env.AWS_REGION ?? fail('Set AWS_REGION to the region of the gateway.'),
+      service: 'execute-api',
+      sha256: Sha256,
+    });
+    const signed = await signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      path: url.pathname,
+      headers,
+      body: payload,
+    });
+    headers = signed.headers;
+  } else {
+    const token =
+      values.token ??
+      (existsSync('.data/admin-token') ? readFileSync('.data/admin-token', 'utf8').trim() : undefined) ??
+      fail(
+        'No admin token: pass --token, set SMS_ADMIN_TOKEN, or run from the folder where npm start keeps .data',
+      );
+    headers.authorization = `Bearer ${token}`;
+  }
+  delete headers.host;
+  let res: Response;
+  try {
+    res = await fetch(url, { method, headers, body: payload });
+  } catch {
+    fail(`Cannot reach the gateway at ${values.url}. Is it running (npm start)?`);
+  }
+  const text = await res.text();
+  if (!res.ok) {
+    let detail = text;
+    try {
+      const p = JSON.parse(text) as {
+        title?: string;
+        detail?: string;
+        message?: string;
+        errors?: { detail: string }[];
+      };
+      detail = [p.title ?? p.message, p.detail, ...(p.errors ?? []).map((e) => `  - ${e.detail}`)]
+        .filter(Boolean)
+        .join('\n');
+    } catch {
+      // not JSON: print as is
+    }
+    fail(`${res.status}: ${detail}`);
+  }
+  return JSON.parse(text) as unknown;
+}
+
+async function main() {
+  const [noun, verb, arg] = positionals;
+  if (values.help || !noun) {
+    process.stdout.write(HELP);
+    return;
+  }
+  let out: unknown;
+  switch (`${noun} ${verb}`) {
+    case 'tenants create':
+      out = await call('POST', '/admin/tenants', {
+        displayName: need('display-name'),
+        legalName: need('legal-name'),
+        contactEmail: need('email'),
+        homeJurisdiction: values.jurisdiction,
+      });
+      break;
+    case 'tenants list':
+      out = await call('GET', '/admin/tenants');
+      break;
+    case 'tenants show':
+      out = await call('GET', `/admin/tenants/${encodeURIComponent(arg ?? fail('Give the tenant id.'))}`);
+      break;
+    case 'keys create':
+      out = await call('POST', `/admin/tenants/${encodeURIComponent(need('tenant'))}/keys`, {
+        name: need('name'),
+        mode: values.mode,
+        scopes: values.scopes.split(',').map((s) => s.trim()),
+      });
+      process.stderr.write('The secret below is shown once: only its HMAC is stored.\n');
+      break;
+    case 'keys list':
+      out = await call('GET', `/admin/tenants/${encodeURIComponent(need('tenant'))}/keys`);
+      break;
+    case 'keys rotate':
+      out = await call(
+        'POST',
+        `/admin/tenants/${encodeURIComponent(need('tenant'))}/keys/${encodeURIComponent(need('key'))}/rotate`,
+        {
+          graceSeconds: Number(values['grace-seconds']),
+        },
+      );
+      process.stderr.write('The new secret below is shown once: only its HMAC is stored.\n');
+      break;
+    case 'keys revoke':
+      out = await call(
+        'DELETE',
+        `/admin/tenants/${encodeURIComponent(need('tenant'))}/keys/${encodeURIComponent(need('key'))}`,
+      );
+      break;
+    default:
+      fail(`Unknown command '${positionals.join(' ')}'. See npm run admin -- --help`);
+  }
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+void main();

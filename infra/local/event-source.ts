@@ -1,0 +1,114 @@
+import {
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from './http-gateway.ts';
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+
+function toRecord(m: Message, queueArn: string): SQSRecord {
+  const a = m.Attributes ?? {};
+  return {
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+      SenderId: a.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: 'local',
+  };
+}
+
+/**
+ * Polls a queue into a handler with the semantics of Lambda's SQS event source mapping with
+ * ReportBatchItemFailures: up to `batchSize` records per invocation; records the handler does
+ * not list as failed are deleted; if it throws or times out, none are (they come back after the
+ * visibility timeout, and the queue's redrive policy moves them to the DLQ after maxReceiveCount).
+ */
+export class SqsEventSource {
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly options: {
+      name: string;
+      sqs: SQSClient;
+      queueUrl: string;
+      queueArn: string;
+      batchSize: number;
+      concurrency: number;
+      timeoutMs: number;
+      handler: SqsHandler;
+    },
+  ) {}
+
+  start() {
+    this.running = true;
+    this.loops = Array.from({ length: this.options.concurrency }, () => this.loop());
+  }
+
+  private async loop() {
+    const o = this.options;
+    while (this.running) {
+      let messages: Message[] = [];
+      try {
+        const out = await o.sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: o.queueUrl,
+            MaxNumberOfMessages: o.batchSize,
+            WaitTimeSeconds: 1,
+            AttributeNames: ['All'],
+            MessageSystemAttributeNames: ['All'],
+          }),
+          { abortSignal: this.abort.signal },
+        );
+        messages = out.Messages ?? [];
+      } catch {
+        if (!this.running) return;
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      if (messages.length === 0) continue;
+      const records = messages.map((m) => toRecord(m, o.queueArn));
+      let failed: Set<string>;
+      try {
+        const result = await Promise.race([
+          o.handler({ Records: records }, lambdaContext(o.name, o.timeoutMs)),
+          new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error('timeout')), o.timeoutMs).unref(),
+          ),
+        ]);
+        failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+      } catch {
+        continue;
+      }
+      const done = records.filter((r) => !failed.has(r.messageId));
+      if (done.length === 0) continue;
+      await o.sqs
+        .send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: o.queueUrl,
+            Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
+          }),
+        )
+        .catch(() => undefined);
+    }
+  }
+
+  async stop() {
+    this.running = false;
+    this.abort.abort();
+    await Promise.allSettled(this.loops);
+  }
+}

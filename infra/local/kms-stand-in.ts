@@ -1,0 +1,262 @@
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
+
+/**
+ * A DEVELOPMENT STAND-IN for AWS KMS, not a security boundary. It speaks the KMS JSON protocol
+ * for the operations the gateway uses, so `@aws-sdk/client-kms` runs unchanged against it.
+ * Keys are AES-256 keys kept in a JSON file in the local data folder (or in memory); deleted
+ * keys are refused from the moment their deletion is scheduled, like a key pending deletion.
+ */
+interface KeyEntry {
+  id: string;
+  material: string;
+  description: string;
+  createdAt: number;
+  state: 'Enabled' | 'PendingDeletion';
+  deletionDate?: number;
+}
+
+interface State {
+  keys: Record<string, KeyEntry>;
+  aliases: Record<string, string>;
+}
+
+const ACCOUNT = '000000000000';
+const MAGIC = Buffer.from('LKMS1');
+
+class KmsError extends Error {
+  constructor(
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function aad(context: Record<string, string> | undefined): Buffer {
+  const entries = Object.entries(context ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  return Buffer.from(JSON.stringify(entries));
+}
+
+export class KmsStandIn {
+  private state: State = { keys: {}, aliases: {} };
+  private server?: Server;
+
+  constructor(private readonly options: { region: string; file?: string | undefined }) {
+    if (options.file && existsSync(options.file))
+      this.state = JSON.parse(readFileSync(options.file, 'utf8')) as State;
+  }
+
+  private arn(id: string) {
+    return `arn:aws:kms:${this.options.region}:${ACCOUNT}:key/${id}`;
+  }
+
+  private save() {
+    if (!this.options.file) return;
+    mkdirSync(dirname(this.options.file), { recursive: true });
+    const tmp = `${this.options.file}.tmp`;
+    writeFileSync(tmp, JSON.stringify(this.state), { mode: 0o600 });
+    renameSync(tmp, this.options.file);
+  }
+
+  private resolve(keyId: unknown, usable = true): KeyEntry {
+    if (typeof keyId !== 'string' || keyId === '')
+      throw new KmsError('ValidationException', 'KeyId is required');
+    let id = keyId.replace(/^arn:aws:kms:[^:]+:\d+:key\//, '');
+    const alias = keyId.replace(/^arn:aws:kms:[^:]+:\d+:/, '');
+    if (alias.startsWith('alias/')) {
+      const target = this.state.aliases[alias];
+      if (!target) throw new KmsError('NotFoundException', `Alias ${alias} is not found.`);
+      id = target;
+    }
+    const key = this.state.keys[id];
+    if (!key) throw new KmsError('NotFoundException', `Key '${this.arn(id)}' does not exist`);
+    if (usable && key.state !== 'Enabled') {
+      throw new KmsError('KMSInvalidStateException', `${this.arn(id)} is pending deletion.`);
+    }
+    return key;
+  }
+
+  private metadata(k: KeyEntry) {
+    return {
+      AWSAccountId: ACCOUNT,
+      KeyId: k.id,
+      Arn: this.arn(k.id),
+      CreationDate: k.createdAt / 1000,
+      Enabled: k.state === 'Enabled',
+      Description: k.description,
+      KeyUsage: 'ENCRYPT_DECRYPT',
+      KeyState: k.state,
+      Origin: 'AWS_KMS',
+      KeyManager: 'CUSTOMER',
+      KeySpec: 'SYMMETRIC_DEFAULT',
+      EncryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
+      ...(k.deletionDate ? { DeletionDate: k.deletionDate / 1000 } : {}),
+    };
+  }
+
+  private encrypt(key: KeyEntry, plaintext: Buffer, context: Record<string, string> | undefined): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', Buffer.from(key.material, 'base64'), iv);
+    cipher.setAAD(aad(context));
+    const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return Buffer.concat([MAGIC, Buffer.from(key.id), iv, cipher.getAuthTag(), ct]);
+  }
+
+  private decrypt(blob: Buffer, context: Record<string, string> | undefined, keyId?: unknown) {
+    if (blob.length < MAGIC.length + 36 + 28 || !blob.subarray(0, MAGIC.length).equals(MAGIC)) {
+      throw new KmsError('InvalidCiphertextException', 'The ciphertext is invalid.');
+    }
+    const id = blob.subarray(MAGIC.length, MAGIC.length + 36).toString();
+    const key = this.resolve(id);
+    if (keyId !== undefined && this.resolve(keyId).id !== id) {
+      throw new KmsError(
+        'IncorrectKeyException',
+        'The key ID in the request does not identify the key used to encrypt.',
+      );
+    }
+    const at = MAGIC.length + 36;
+    try {
+      const decipher = createDecipheriv(
+        'aes-256-gcm',
+        Buffer.from(key.material, 'base64'),
+        blob.subarray(at, at + 12),
+      );
+      decipher.setAAD(aad(context));
+      decipher.setAuthTag(blob.subarray(at + 12, at + 28));
+      return { key, plaintext: Buffer.concat([decipher.update(blob.subarray(at + 28)), decipher.final()]) };
+    } catch {
+      throw new KmsError(
+        'InvalidCiphertextException',
+        'The ciphertext or its encryption context is invalid.',
+      );
+    }
+  }
+
+  handle(operation: string, input: Record<string, unknown>): unknown {
+    const ctx = input.EncryptionContext as Record<string, string> | undefined;
+    switch (operation) {
+      case 'CreateKey': {
+        const key: KeyEntry = {
+          id: randomUUID(),
+          material: randomBytes(32).toString('base64'),
+          description: String(input.Description ?? ''),
+          createdAt: Date.now(),
+          state: 'Enabled',
+        };
+        this.state.keys[key.id] = key;
+        this.save();
+        return { KeyMetadata: this.metadata(key) };
+      }
+      case 'CreateAlias': {
+        const name = String(input.AliasName);
+        if (!name.startsWith('alias/'))
+          throw new KmsError('ValidationException', 'AliasName must start with alias/');
+        if (this.state.aliases[name])
+          throw new KmsError('AlreadyExistsException', `An alias with the name ${name} already exists`);
+        this.state.aliases[name] = this.resolve(input.TargetKeyId, false).id;
+        this.save();
+        return {};
+      }
+      case 'DescribeKey':
+        return { KeyMetadata: this.metadata(this.resolve(input.KeyId, false)) };
+      case 'GenerateDataKey': {
+        const key = this.resolve(input.KeyId);
+        const bytes =
+          input.KeySpec === 'AES_128' ? 16 : input.KeySpec === 'AES_256' ? 32 : Number(input.NumberOfBytes);
+        if (!Number.isInteger(bytes) || bytes < 1 || bytes > 1024) {
+          throw new KmsError('ValidationException', 'Specify KeySpec or NumberOfBytes (1-1024).');
+        }
+        const plaintext = randomBytes(bytes);
+        return {
+          KeyId: this.arn(key.id),
+          Plaintext: plaintext.toString('base64'),
+          CiphertextBlob: this.encrypt(key, plaintext, ctx).toString('base64'),
+        };
+      }
+      case 'Encrypt': {
+        const key = this.resolve(input.KeyId);
+        const plaintext = Buffer.from(String(input.Plaintext ?? ''), 'base64');
+        if (plaintext.length === 0 || plaintext.length > 4096) {
+          throw new KmsError('ValidationException', 'Plaintext must be 1 to 4096 bytes.');
+        }
+        return {
+          KeyId: this.arn(key.id),
+          CiphertextBlob: this.encrypt(key, plaintext, ctx).toString('base64'),
+          EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        };
+      }
+      case 'Decrypt': {
+        const { key, plaintext } = this.decrypt(
+          Buffer.from(String(input.CiphertextBlob ?? ''), 'base64'),
+          ctx,
+          input.KeyId,
+        );
+        return {
+          KeyId: this.arn(key.id),
+          Plaintext: plaintext.toString('base64'),
+          EncryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        };
+      }
+      case 'ScheduleKeyDeletion': {
+        const key = this.resolve(input.KeyId, false);
+        const days = Number(input.PendingWindowInDays ?? 30);
+        if (!Number.isInteger(days) || days < 7 || days > 30) {
+          throw new KmsError('ValidationException', 'PendingWindowInDays must be between 7 and 30.');
+        }
+        key.state = 'PendingDeletion';
+        key.deletionDate = Date.now() + days * 86_400_000;
+        this.save();
+        return {
+          KeyId: this.arn(key.id),
+          DeletionDate: key.deletionDate / 1000,
+          KeyState: key.state,
+          PendingWindowInDays: days,
+        };
+      }
+      default:
+        throw new KmsError(
+          'UnsupportedOperationException',
+          `The local KMS stand-in does not implement ${operation}.`,
+        );
+    }
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse) {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.replace(/^TrentService\./, '');
+    res.setHeader('content-type', 'application/x-amz-json-1.1');
+    try {
+      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      const out = this.handle(operation, input);
+      res.writeHead(200).end(JSON.stringify(out));
+    } catch (error) {
+      const e = error instanceof KmsError ? error : new KmsError('KMSInternalException', 'Internal error');
+      res
+        .writeHead(e.type === 'KMSInternalException' ? 500 : 400)
+        .end(JSON.stringify({ __type: e.type, message: e.message }));
+    }
+  }
+
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
+    const server = createServer((req, res) => void this.serve(req, res));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    const address = server.address();
+    return typeof address === 'object' && address ? address.port : port;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}

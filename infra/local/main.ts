@@ -1,0 +1,165 @@
+import { parseArgs } from 'node:util';
+import { startGateway } from './gateway.ts';
+import { PortInUseError } from './services.ts';
+
+const HELP = `Usage: npm start -- [options]
+
+Starts the whole SMS gateway on this machine: DynamoDB Local, the local SQS, the KMS
+stand-in, the sandbox carrier, the HTTP API and the workers.
+
+  --port <n>              HTTP API port (default 3000, env PORT)
+  --dynamodb-port <n>     DynamoDB Local port (default 8000)
+  --sqs-port <n>          local SQS port (default 9324)
+  --kms-port <n>          KMS stand-in port (default 4599)
+  --data-dir <dir>        where data persists across restarts (default .data)
+  --in-memory             keep nothing: a throwaway run
+  --no-demo               do not create the demo tenant on first start
+  --external <urls>       use running services: dynamodb=URL,sqs=URL,kms=URL
+  --prefix <name>         prefix of table and queue names (default smsgw)
+  --ready-json            print one JSON line when ready (for scripts and tests)
+  -h, --help              this help
+`;
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.PORT ?? '3000' },
+    'dynamodb-port': { type: 'string', default: '8000' },
+    'sqs-port': { type: 'string', default: '9324' },
+    'kms-port': { type: 'string', default: '4599' },
+    'data-dir': { type: 'string', default: '.data' },
+    'in-memory': { type: 'boolean', default: false },
+    'no-demo': { type: 'boolean', default: false },
+    external: { type: 'string' },
+    prefix: { type: 'string', default: 'smsgw' },
+    'ready-json': { type: 'boolean', default: false },
+    'visibility-timeout': { type: 'string' },
+    'max-receive-count': { type: 'string' },
+    'authorizer-cache-seconds': { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+function port(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) {
+    process.stderr.write(`--${name} must be a port number (0-65535), not '${raw}'.\n`);
+    process.exit(2);
+  }
+  return n;
+}
+
+function external(raw: string) {
+  const parts = Object.fromEntries(raw.split(',').map((p) => p.split('=') as [string, string]));
+  if (!parts.dynamodb || !parts.sqs || !parts.kms) {
+    process.stderr.write('--external needs dynamodb=URL,sqs=URL,kms=URL\n');
+    process.exit(2);
+  }
+  return { kind: 'external' as const, dynamodb: parts.dynamodb, sqs: parts.sqs, kms: parts.kms };
+}
+
+const optionalInt = (raw: string | undefined) => (raw === undefined ? undefined : Number(raw));
+const quiet = values['ready-json'];
+const log = (line: string) => {
+  if (!quiet) process.stdout.write(`${line}\n`);
+};
+
+async function adminCall(url: string, token: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.json() as Promise<Record<string, unknown> & { data?: Array<Record<string, unknown>> }>;
+}
+
+async function main() {
+  const gateway = await startGateway({
+    port: port('port', values.port),
+    dataDir: values['in-memory'] ? undefined : values['data-dir'],
+    services: values.external
+      ? external(values.external)
+      : {
+          kind: 'embedded',
+          dynamodbPort: port('dynamodb-port', values['dynamodb-port']),
+          sqsPort: port('sqs-port', values['sqs-port']),
+          kmsPort: port('kms-port', values['kms-port']),
+        },
+    prefix: values.prefix,
+    authorizerCacheSeconds: optionalInt(values['authorizer-cache-seconds']),
+    dispatch: {
+      visibilityTimeoutSeconds: optionalInt(values['visibility-timeout']),
+      maxReceiveCount: optionalInt(values['max-receive-count']),
+    },
+    log,
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`\n${signal}: stopping the gateway and everything it started ...`);
+    await gateway.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  if (quiet) {
+    process.stdout.write(
+      `${JSON.stringify({ ready: true, url: gateway.url, adminToken: gateway.adminToken, queues: gateway.queues, tables: gateway.tables })}\n`,
+    );
+    return;
+  }
+
+  let demoKey: string | undefined;
+  const tenants = await adminCall(gateway.url, gateway.adminToken, 'GET', '/admin/tenants');
+  if (!values['no-demo'] && (tenants.data ?? []).length === 0) {
+    const tenant = await adminCall(gateway.url, gateway.adminToken, 'POST', '/admin/tenants', {
+      displayName: 'Demo',
+      legalName: 'Demo Tenant Ltd',
+      contactEmail: 'demo@example.com',
+      homeJurisdiction: 'global',
+    });
+    const key = await adminCall(gateway.url, gateway.adminToken, 'POST', `/admin/tenants/${tenant.id}/keys`, {
+      name: 'quick start',
+      mode: 'test',
+      scopes: ['send', 'read'],
+    });
+    demoKey = String(key.secret);
+  }
+
+  const keyLine = demoKey
+    ? `A demo tenant was created with this test API key (shown once, only its HMAC is stored):\n\n  export SMS_API_KEY=${demoKey}\n`
+    : `Use an API key you were given, or issue one:\n\n  npm run admin -- keys create --tenant <tenant id> --name mine\n  export SMS_API_KEY=sk_test_...\n`;
+  log(`
+SMS gateway running at ${gateway.url}  (data: ${values['in-memory'] ? 'in memory' : values['data-dir']})
+
+${keyLine}
+Send a first message (the sandbox carrier delivers it; nothing leaves this machine):
+
+  curl -s ${gateway.url}/v1/messages -H "Authorization: Bearer $SMS_API_KEY" \\
+    -H 'Content-Type: application/json' \\
+    -d '{"to":"+12025550100","from":"Acme","body":"Hello from the gateway"}'
+
+Then read its status (queued -> sent -> delivered):
+
+  curl -s ${gateway.url}/v1/messages/<id> -H "Authorization: Bearer $SMS_API_KEY"
+
+Admin CLI: npm run admin -- --help     API document: ${gateway.url}/openapi.json
+Press Ctrl-C to stop.`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof PortInUseError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`The gateway could not start: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

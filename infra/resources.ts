@@ -1,0 +1,69 @@
+/**
+ * The gateway's stateful resources, described once. The CDK app builds tables and queues from
+ * these definitions and the local runtime creates the same ones on DynamoDB Local and the
+ * local SQS, so the two ways of running cannot drift apart.
+ */
+export interface TableDefinition {
+  id: string;
+  partitionKey: string;
+  sortKey: string;
+  ttlAttribute: string;
+  indexes: { name: string; partitionKey: string; sortKey: string }[];
+}
+
+export const TABLES = {
+  tenants: {
+    id: 'Tenants',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: 'expiresAt',
+    indexes: [],
+  },
+  messages: {
+    id: 'Messages',
+    partitionKey: 'pk',
+    sortKey: 'sk',
+    ttlAttribute: 'expiresAt',
+    indexes: [{ name: 'byStatus', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+  },
+} satisfies Record<string, TableDefinition>;
+
+export interface QueueDefinition {
+  id: string;
+  /** The consuming function's timeout; the queue's visibility timeout is six times it (AWS guidance). */
+  consumerTimeoutSeconds: number;
+  maxReceiveCount: number;
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+  retentionDays: number;
+  dlqRetentionDays: number;
+}
+
+export const QUEUES = {
+  dispatch: {
+    id: 'Dispatch',
+    consumerTimeoutSeconds: 30,
+    maxReceiveCount: 5,
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    retentionDays: 4,
+    dlqRetentionDays: 14,
+  },
+  carrierEvents: {
+    id: 'CarrierEvents',
+    consumerTimeoutSeconds: 15,
+    maxReceiveCount: 5,
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    retentionDays: 4,
+    dlqRetentionDays: 14,
+  },
+} satisfies Record<string, QueueDefinition>;
+
+export const visibilityTimeoutSeconds = (q: QueueDefinition) => q.consumerTimeoutSeconds * 6;
+
+/** Seconds an API key's authorization is cached (API Gateway's authorizer cache; the local runtime's too). */
+export const AUTHORIZER_CACHE_SECONDS = 60;
+
+/** Alias of the gateway's own KMS key, which wraps the API key pepper. */
+export const SYSTEM_KEY_ALIAS = 'alias/sms-gateway/system';

@@ -1,0 +1,102 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { DeleteItemCommand, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { IdempotencyConflictError, IdempotencyInProgressError } from '../core/errors.ts';
+import type { StoredResult } from '../core/model.ts';
+import type { IdempotencyBegin, IdempotencyStore } from '../ports/index.ts';
+import { epochSeconds, isConditionFailure } from './dynamodb-util.ts';
+
+const sk = (key: string) => `IDEM#${key}`;
+
+export interface IdempotencyOptions {
+  /** How long a key is remembered. */
+  ttlSeconds: number;
+  /** How long an unfinished attempt holds its key before a retry may take over. */
+  leaseSeconds: number;
+}
+
+/**
+ * Idempotency records sit beside the tenant's messages (same partition key, so one tenant's
+ * key can never match another's). Results are kept gzipped: a 1,000-message batch result
+ * stays far below DynamoDB's 400 KB item limit.
+ */
+export class DynamoDbIdempotencyStore implements IdempotencyStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+    private readonly options: IdempotencyOptions = { ttlSeconds: 86_400, leaseSeconds: 60 },
+  ) {}
+
+  async begin(
+    tenantId: string,
+    key: string,
+    requestHash: string,
+    messageIds: string[],
+    now: Date,
+  ): Promise<IdempotencyBegin> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const out = await this.client.send(
+          new UpdateItemCommand({
+            TableName: this.table,
+            Key: marshall({ pk: tenantId, sk: sk(key) }),
+            UpdateExpression:
+              'SET requestHash = if_not_exists(requestHash, :hash), messageIds = if_not_exists(messageIds, :ids), #state = :pending, leaseUntil = :lease, expiresAt = if_not_exists(expiresAt, :exp)',
+            ConditionExpression:
+              'attribute_not_exists(pk) OR (#state = :pending AND leaseUntil < :now AND requestHash = :hash)',
+            ExpressionAttributeNames: { '#state': 'state' },
+            ExpressionAttributeValues: marshall({
+              ':hash': requestHash,
+              ':ids': messageIds,
+              ':pending': 'pending',
+              ':lease': now.getTime() + this.options.leaseSeconds * 1000,
+              ':exp': epochSeconds(now) + this.options.ttlSeconds,
+              ':now': now.getTime(),
+            }),
+            ReturnValues: 'ALL_OLD',
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+        const previous = out.Attributes ? unmarshall(out.Attributes) : undefined;
+        return previous
+          ? { state: 'started', messageIds: previous.messageIds as string[], takeover: true }
+          : { state: 'started', messageIds, takeover: false };
+      } catch (error) {
+        if (!isConditionFailure(error) || !error.Item) throw error;
+        const old = unmarshall(error.Item);
+        if ((old.expiresAt as number) <= epochSeconds(now) && attempt === 0) {
+          // An expired record (DynamoDB's TTL deletes late) frees its key.
+          await this.release(tenantId, key);
+          continue;
+        }
+        if (old.requestHash !== requestHash) throw new IdempotencyConflictError();
+        if (old.state === 'completed') {
+          const result = JSON.parse(gunzipSync(old.result as Uint8Array).toString('utf8')) as StoredResult;
+          return { state: 'replay', result };
+        }
+        throw new IdempotencyInProgressError();
+      }
+    }
+  }
+
+  async complete(tenantId: string, key: string, result: StoredResult, _now: Date): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: sk(key) }),
+        UpdateExpression: 'SET #state = :done, #result = :result REMOVE leaseUntil, messageIds',
+        ExpressionAttributeNames: { '#state': 'state', '#result': 'result' },
+        ExpressionAttributeValues: marshall({
+          ':done': 'completed',
+          ':result': gzipSync(JSON.stringify(result)),
+        }),
+      }),
+    );
+  }
+
+  async release(tenantId: string, key: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.table, Key: marshall({ pk: tenantId, sk: sk(key) }) }),
+    );
+  }
+}

@@ -1,0 +1,201 @@
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { ApiKeyRecord, Tenant } from '../core/model.ts';
+import type { SecretStore, TenantStore } from '../ports/index.ts';
+import { isConditionFailure } from './dynamodb-util.ts';
+
+const PROFILE = 'PROFILE';
+const keySk = (id: string) => `KEY#${id}`;
+const hashPk = (hash: string) => `KEYHASH#${hash}`;
+
+function strip<T>(item: Record<string, unknown>): T {
+  const { pk: _pk, sk: _sk, ...rest } = item;
+  return rest as T;
+}
+
+/**
+ * Tenant profiles and API keys under the tenant id, plus one look-up item per key under its
+ * HMAC (the authorizer's only read path). Both copies of a key change in one transaction.
+ */
+export class DynamoDbTenantStore implements TenantStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async createTenant(tenant: Tenant): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall({ pk: tenant.id, sk: PROFILE, ...tenant }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async getTenant(id: string): Promise<Tenant | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: id, sk: PROFILE }),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? strip<Tenant>(unmarshall(out.Item)) : undefined;
+  }
+
+  async listTenants(): Promise<Tenant[]> {
+    const tenants: Tenant[] = [];
+    let start: Record<string, never> | undefined;
+    do {
+      const out = await this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'sk = :profile',
+          ExpressionAttributeValues: marshall({ ':profile': PROFILE }),
+          ExclusiveStartKey: start,
+        }),
+      );
+      tenants.push(...(out.Items ?? []).map((i) => strip<Tenant>(unmarshall(i))));
+      start = out.LastEvaluatedKey as Record<string, never> | undefined;
+    } while (start);
+    return tenants.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async putApiKey(key: ApiKeyRecord): Promise<void> {
+    const item = { ...key };
+    await this.client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Put: {
+              TableName: this.table,
+              Item: marshall(
+                { pk: key.tenantId, sk: keySk(key.id), ...item },
+                { removeUndefinedValues: true },
+              ),
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+          {
+            Put: {
+              TableName: this.table,
+              Item: marshall(
+                { pk: hashPk(key.hash), sk: 'KEYHASH', ...item },
+                { removeUndefinedValues: true },
+              ),
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ],
+      }),
+    );
+  }
+
+  async listApiKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :key)',
+        ExpressionAttributeValues: marshall({ ':pk': tenantId, ':key': 'KEY#' }),
+      }),
+    );
+    return (out.Items ?? []).map((i) => strip<ApiKeyRecord>(unmarshall(i)));
+  }
+
+  async getApiKey(tenantId: string, keyId: string): Promise<ApiKeyRecord | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: keySk(keyId) }),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? strip<ApiKeyRecord>(unmarshall(out.Item)) : undefined;
+  }
+
+  async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: marshall({ pk: hashPk(hash), sk: 'KEYHASH' }) }),
+    );
+    return out.Item ? strip<ApiKeyRecord>(unmarshall(out.Item)) : undefined;
+  }
+
+  async expireApiKey(tenantId: string, keyId: string, notAfter: Date, replacedBy?: string): Promise<void> {
+    const key = await this.getApiKey(tenantId, keyId);
+    if (!key) return;
+    const update = {
+      UpdateExpression: `SET notAfter = :at${replacedBy ? ', replacedBy = :by' : ''}`,
+      // Never extend a key's life: an earlier revocation wins over a later rotation's grace.
+      ConditionExpression: 'attribute_not_exists(notAfter) OR notAfter > :at',
+      ExpressionAttributeValues: marshall({
+        ':at': notAfter.toISOString(),
+        ...(replacedBy ? { ':by': replacedBy } : {}),
+      }),
+    };
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              Update: { TableName: this.table, Key: marshall({ pk: tenantId, sk: keySk(keyId) }), ...update },
+            },
+            {
+              Update: {
+                TableName: this.table,
+                Key: marshall({ pk: hashPk(key.hash), sk: 'KEYHASH' }),
+                ...update,
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if ((error as Error).name !== 'TransactionCanceledException' && !isConditionFailure(error)) throw error;
+    }
+  }
+}
+
+/** KMS-wrapped gateway secrets, in the tenants table under a SYSTEM partition no tenant id can equal. */
+export class DynamoDbSecretStore implements SecretStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async getWrapped(name: string): Promise<Uint8Array | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: 'SYSTEM', sk: `SECRET#${name}` }),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item?.wrapped?.B;
+  }
+
+  async putWrappedIfAbsent(name: string, wrapped: Uint8Array): Promise<Uint8Array> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: marshall({ pk: 'SYSTEM', sk: `SECRET#${name}`, wrapped }),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return wrapped;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const winner = await this.getWrapped(name);
+      if (!winner) throw error;
+      return winner;
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import {
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
+
+export function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as Error)?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+export const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
+
+/** Writes in chunks of 25, resending unprocessed items with a short backoff. */
+export async function batchWrite(
+  client: DynamoDBClient,
+  table: string,
+  requests: WriteRequest[],
+): Promise<void> {
+  const chunks: WriteRequest[][] = [];
+  for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      let pending = chunk;
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`DynamoDB left ${pending.length} writes unprocessed after retries`);
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 2 ** attempt * 10));
+        const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }));
+        pending = out.UnprocessedItems?.[table] ?? [];
+      }
+    }),
+  );
+}

@@ -1,0 +1,94 @@
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { CarrierRejectedError, CarrierUnavailableError } from '../core/errors.ts';
+import type { Jurisdiction } from '../core/model.ts';
+import { sandboxBehaviour } from '../core/sandbox.ts';
+import type { CarrierEvent } from '../core/use-cases/dispatch-message.ts';
+import type { Carrier, CarrierSendRequest } from '../ports/index.ts';
+
+/**
+ * The sandbox's "handsets": what the carrier accepted, one item per message id. A repeated
+ * send with the same id is counted (`sends`) but delivered once, like a carrier honouring an
+ * idempotency key. Local runs only: it keeps numbers and bodies in clear.
+ */
+export class DynamoDbSandboxLedger {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async record(req: CarrierSendRequest, at: Date): Promise<{ sends: number }> {
+    const out = await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: `SANDBOX#${req.messageId}`, sk: 'SEND' }),
+        UpdateExpression:
+          'ADD sends :one SET tenantId = if_not_exists(tenantId, :t), #to = if_not_exists(#to, :to), #from = if_not_exists(#from, :from), body = if_not_exists(body, :body), acceptedAt = if_not_exists(acceptedAt, :at)',
+        ExpressionAttributeNames: { '#to': 'to', '#from': 'from' },
+        ExpressionAttributeValues: marshall({
+          ':one': 1,
+          ':t': req.tenantId,
+          ':to': req.to,
+          ':from': req.from,
+          ':body': req.body,
+          ':at': at.toISOString(),
+        }),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return { sends: unmarshall(out.Attributes!).sends as number };
+  }
+}
+
+/**
+ * A carrier for development and tests. It answers by magic number (see core/sandbox.ts) and
+ * reports delivery receipts on the carrier events queue, the same path a real carrier's
+ * events take, so receipts exercise the real events handler.
+ */
+export class SandboxCarrier implements Carrier {
+  constructor(
+    private readonly deps: {
+      sqs: SQSClient;
+      eventsQueueUrl: string;
+      jurisdiction: Jurisdiction;
+      ledger?: DynamoDbSandboxLedger | undefined;
+      sleep?: (ms: number) => Promise<void>;
+    },
+  ) {}
+
+  async send(req: CarrierSendRequest): Promise<{ carrierMessageId: string }> {
+    const behaviour = sandboxBehaviour(req.to);
+    if (behaviour.outcome === 'unavailable')
+      throw new CarrierUnavailableError('Sandbox carrier: 503 Service Unavailable');
+    if (behaviour.outcome === 'rejected') {
+      throw new CarrierRejectedError(behaviour.code, 'Sandbox carrier refused the destination.');
+    }
+    if (behaviour.outcome === 'slow_send') {
+      await (this.deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(behaviour.sendMs);
+    }
+    const now = new Date();
+    await this.deps.ledger?.record(req, now);
+    const carrierMessageId = `sbx_${req.messageId}`;
+    const receipt =
+      behaviour.outcome === 'receipt' ? behaviour : { status: 'delivered' as const, delaySeconds: 0 };
+    const event: CarrierEvent = {
+      kind: 'delivery_receipt',
+      tenantId: req.tenantId,
+      messageId: req.messageId,
+      jurisdiction: this.deps.jurisdiction,
+      carrierMessageId,
+      status: receipt.status,
+      errorCode: 'code' in receipt ? receipt.code : undefined,
+      occurredAt: new Date(now.getTime() + receipt.delaySeconds * 1000).toISOString(),
+    };
+    await this.deps.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: this.deps.eventsQueueUrl,
+        MessageBody: JSON.stringify(event),
+        DelaySeconds: receipt.delaySeconds,
+      }),
+    );
+    return { carrierMessageId };
+  }
+}

@@ -1,0 +1,32 @@
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { DispatchRef } from '../core/model.ts';
+import type { DispatchQueue } from '../ports/index.ts';
+
+/** Sends references (never content) in batches of ten, SQS's limit. */
+export class SqsDispatchQueue implements DispatchQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async enqueue(refs: DispatchRef[]): Promise<{ failed: string[] }> {
+    const chunks: DispatchRef[][] = [];
+    for (let i = 0; i < refs.length; i += 10) chunks.push(refs.slice(i, i + 10));
+    const failed = await Promise.all(
+      chunks.map(async (chunk) => {
+        try {
+          const out = await this.client.send(
+            new SendMessageBatchCommand({
+              QueueUrl: this.queueUrl,
+              Entries: chunk.map((ref, i) => ({ Id: String(i), MessageBody: JSON.stringify(ref) })),
+            }),
+          );
+          return (out.Failed ?? []).map((f) => chunk[Number(f.Id)]!.messageId);
+        } catch {
+          return chunk.map((r) => r.messageId);
+        }
+      }),
+    );
+    return { failed: failed.flat() };
+  }
+}

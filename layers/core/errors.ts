@@ -1,0 +1,85 @@
+/** A field-level reason for refusing input, naming where in the request it applies. */
+export interface FieldIssue {
+  /** JSON Pointer into the request body (RFC 6901), for body fields. */
+  pointer?: string;
+  /** Query or path parameter name, for parameters. */
+  parameter?: string;
+  /** Header name, for headers. */
+  header?: string;
+  detail: string;
+}
+
+/** Base class of every error the core raises on purpose; mapped to HTTP in one place. */
+export class DomainError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(
+    readonly issues: FieldIssue[],
+    message = `${issues.length === 1 ? '1 field is' : `${issues.length} fields are`} invalid; see 'errors'.`,
+  ) {
+    super(message);
+  }
+}
+
+export class MalformedRequestError extends DomainError {}
+
+export class UnauthorizedError extends DomainError {}
+
+export class ForbiddenError extends DomainError {
+  constructor(readonly requiredScope: string) {
+    super(`This API key lacks the '${requiredScope}' scope.`);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(
+    readonly resource: string,
+    readonly id: string,
+  ) {
+    super(`No ${resource} with id '${id}'.`);
+  }
+}
+
+export class IdempotencyConflictError extends DomainError {
+  constructor() {
+    super('This Idempotency-Key was already used with a different request.');
+  }
+}
+
+export class IdempotencyInProgressError extends DomainError {
+  constructor() {
+    super('A request with this Idempotency-Key is still being processed.');
+  }
+}
+
+/** A dependency (queue, table) is unavailable for now; the client may retry. */
+export class ServiceUnavailableError extends DomainError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The carrier refused the message for good (bad number, blocked content): do not retry. */
+export class CarrierRejectedError extends DomainError {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The carrier could not take the message now (5xx, timeout): retry later. */
+export class CarrierUnavailableError extends DomainError {}
+
+/** A message is being dispatched by another worker; its queue record should come back later. */
+export class DispatchBusyError extends DomainError {}

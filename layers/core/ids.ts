@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A ULID (48-bit millisecond time, 80 random bits) behind a type prefix. Time-ordered ids
+ * let a tenant's messages be listed newest first straight from the sort key.
+ */
+export function newUlid(nowMs: number): string {
+  let time = '';
+  let t = nowMs;
+  for (let i = 0; i < 10; i++) {
+    time = CROCKFORD[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const bytes = randomBytes(10);
+  let bits = 0n;
+  for (const b of bytes) bits = (bits << 8n) | BigInt(b);
+  let rand = '';
+  for (let i = 0; i < 16; i++) {
+    rand = CROCKFORD[Number(bits & 31n)] + rand;
+    bits >>= 5n;
+  }
+  return time + rand;
+}
+
+export const ID_PATTERN = {
+  message: /^msg_[0-9A-HJKMNP-TV-Z]{26}$/,
+  tenant: /^ten_[0-9A-HJKMNP-TV-Z]{26}$/,
+  apiKey: /^key_[0-9A-HJKMNP-TV-Z]{26}$/,
+};

@@ -1,0 +1,39 @@
+/**
+ * The sandbox carrier's magic numbers (the North American 555-0100 to 555-0199 range, reserved
+ * for fiction: valid numbers that never reach a subscriber). Any other number is delivered at once. Like Twilio's test numbers, they let
+ * a developer exercise every outcome without a real carrier.
+ */
+export const SANDBOX_NUMBERS = {
+  '+12025550101': { outcome: 'receipt', status: 'failed', code: 'carrier_error', delaySeconds: 0 },
+  '+12025550102': {
+    outcome: 'receipt',
+    status: 'undeliverable',
+    code: 'unknown_subscriber',
+    delaySeconds: 0,
+  },
+  '+12025550103': { outcome: 'receipt', status: 'delivered', delaySeconds: 10 },
+  '+12025550104': { outcome: 'rejected', code: 'invalid_destination' },
+  '+12025550105': { outcome: 'unavailable' },
+  '+12025550106': { outcome: 'slow_send', sendMs: 3000 },
+} as const;
+
+export type SandboxBehaviour =
+  | {
+      outcome: 'receipt';
+      status: 'delivered' | 'failed' | 'undeliverable';
+      code?: string;
+      delaySeconds: number;
+    }
+  | { outcome: 'rejected'; code: string }
+  | { outcome: 'unavailable' }
+  | { outcome: 'slow_send'; sendMs: number };
+
+export function sandboxBehaviour(to: string): SandboxBehaviour {
+  return (
+    (SANDBOX_NUMBERS as Record<string, SandboxBehaviour>)[to] ?? {
+      outcome: 'receipt',
+      status: 'delivered',
+      delaySeconds: 0,
+    }
+  );
+}

@@ -1,0 +1,26 @@
+import type { Clock, TenantStore } from '../../ports/index.ts';
+import { hashApiKey, parseApiKey } from '../api-keys.ts';
+import { UnauthorizedError } from '../errors.ts';
+import type { TenantContext } from '../model.ts';
+
+/** Resolves `Authorization: Bearer sk_...` to the tenant context, or throws UnauthorizedError. */
+export function makeAuthorize(deps: {
+  tenants: TenantStore;
+  pepper: () => Promise<Uint8Array>;
+  clock: Clock;
+}) {
+  return async (authorization: string | undefined): Promise<TenantContext> => {
+    const match = /^Bearer (\S+)$/.exec(authorization ?? '');
+    if (!match) throw new UnauthorizedError('Send your API key as "Authorization: Bearer sk_...".');
+    const raw = match[1]!;
+    if (!parseApiKey(raw)) throw new UnauthorizedError('The API key is malformed.');
+    const key = await deps.tenants.findApiKeyByHash(hashApiKey(await deps.pepper(), raw));
+    const now = deps.clock.now();
+    if (!key || (key.notAfter !== undefined && new Date(key.notAfter) <= now)) {
+      throw new UnauthorizedError('The API key is unknown or revoked.');
+    }
+    const tenant = await deps.tenants.getTenant(key.tenantId);
+    if (tenant?.status !== 'active') throw new UnauthorizedError('The API key is unknown or revoked.');
+    return { tenantId: key.tenantId, keyId: key.id, mode: key.mode, scopes: key.scopes };
+  };
+}

@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import type { Carrier, Clock, MessageStore } from '../../ports/index.ts';
+import { CarrierRejectedError, CarrierUnavailableError, DispatchBusyError } from '../errors.ts';
+import type { DispatchRef } from '../model.ts';
+
+export interface DispatchDeps {
+  messages: MessageStore;
+  carrier: Carrier;
+  clock: Clock;
+  /** How long a claim keeps other workers off a message; at most the queue's visibility timeout. */
+  leaseMs: number;
+  /** The queue's maxReceiveCount: on the last delivery a failing message is marked failed before it goes to the DLQ. */
+  maxReceiveCount: number;
+}
+
+export type DispatchOutcome = 'sent' | 'rejected' | 'skipped';
+
+/**
+ * Sends one queued message at most once per claim. SQS delivers at least once, so a record may
+ * arrive again after the message was sent (skipped: already done), while another worker holds
+ * it (busy: retried later), or after a worker died holding it (its lease expired: sent again
+ * with the same message id, which the carrier uses as its idempotency key where it has one).
+ */
+export function makeDispatchMessage(deps: DispatchDeps) {
+  return async (ref: DispatchRef, receiveCount: number): Promise<DispatchOutcome> => {
+    const token = randomUUID();
+    const claim = await deps.messages.claim(ref, token, deps.leaseMs, deps.clock.now());
+    if (claim.outcome === 'missing' || claim.outcome === 'done') return 'skipped';
+    if (claim.outcome === 'busy')
+      throw new DispatchBusyError(`Message ${ref.messageId} is held by another worker.`);
+    const m = claim.message;
+    // "Sent" is when the message was handed over, so a fast receipt never predates it.
+    const handedOverAt = deps.clock.now();
+    try {
+      const { carrierMessageId } = await deps.carrier.send({
+        messageId: m.id,
+        tenantId: m.tenantId,
+        to: m.to,
+        from: m.from,
+        body: m.body,
+        category: m.category,
+      });
+      await deps.messages.markSent(ref, token, carrierMessageId, handedOverAt);
+      return 'sent';
+    } catch (error) {
+      if (error instanceof CarrierRejectedError) {
+        await deps.messages.transition(ref, 'failed', deps.clock.now(), {
+          error: { code: error.code, message: error.message },
+        });
+        return 'rejected';
+      }
+      await deps.messages.releaseClaim(ref, token);
+      if (receiveCount >= deps.maxReceiveCount) {
+        const unavailable = error instanceof CarrierUnavailableError;
+        await deps.messages.transition(ref, 'failed', deps.clock.now(), {
+          error: {
+            code: unavailable ? 'carrier_unavailable' : 'dispatch_error',
+            message: `Gave up after ${receiveCount} attempts: ${unavailable ? 'the carrier was unavailable' : 'the message could not be dispatched'}.`,
+          },
+        });
+      }
+      throw error;
+    }
+  };
+}
+
+export type CarrierEvent = {
+  kind: 'delivery_receipt';
+  tenantId: string;
+  messageId: string;
+  jurisdiction: DispatchRef['jurisdiction'];
+  carrierMessageId: string;
+  status: 'delivered' | 'failed' | 'undeliverable';
+  errorCode?: string | undefined;
+  errorMessage?: string | undefined;
+  occurredAt: string;
+};
+
+/** Applies a delivery receipt; receipts for final or unknown messages change nothing. */
+export function makeApplyCarrierEvent(deps: { messages: MessageStore }) {
+  return async (event: CarrierEvent) => {
+    const ref = { tenantId: event.tenantId, messageId: event.messageId, jurisdiction: event.jurisdiction };
+    const error =
+      event.status === 'delivered'
+        ? undefined
+        : {
+            code: event.errorCode ?? event.status,
+            message: event.errorMessage ?? `Carrier reported ${event.status}.`,
+          };
+    return deps.messages.transition(ref, event.status, new Date(event.occurredAt), {
+      error,
+      carrierMessageId: event.carrierMessageId,
+    });
+  };
+}

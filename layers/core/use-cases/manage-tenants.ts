@@ -1,0 +1,109 @@
+import type { Clock, IdGenerator, TenantStore } from '../../ports/index.ts';
+import { generateApiKey, hashApiKey, type KeyMode, keyHint, type Scope } from '../api-keys.ts';
+import { NotFoundError } from '../errors.ts';
+import type { ApiKeyRecord, Jurisdiction, Tenant } from '../model.ts';
+
+export interface TenantAdminDeps {
+  tenants: TenantStore;
+  ids: IdGenerator;
+  clock: Clock;
+  pepper: () => Promise<Uint8Array>;
+}
+
+export interface NewTenant {
+  displayName: string;
+  legalName: string;
+  contactEmail: string;
+  homeJurisdiction: Jurisdiction;
+}
+
+export interface NewKey {
+  name: string;
+  mode: KeyMode;
+  scopes: Scope[];
+}
+
+/** What may be shown of a key record: never its hash. */
+export function apiKeyView(k: ApiKeyRecord, now: Date) {
+  const revoked = k.notAfter !== undefined && new Date(k.notAfter) <= now;
+  return {
+    id: k.id,
+    name: k.name,
+    mode: k.mode,
+    scopes: k.scopes,
+    hint: k.hint,
+    status: revoked ? 'revoked' : 'active',
+    createdAt: k.createdAt,
+    notAfter: k.notAfter ?? null,
+    replacedBy: k.replacedBy ?? null,
+  };
+}
+
+export function makeTenantAdmin(deps: TenantAdminDeps) {
+  async function requireTenant(id: string): Promise<Tenant> {
+    const tenant = await deps.tenants.getTenant(id);
+    if (!tenant) throw new NotFoundError('tenant', id);
+    return tenant;
+  }
+
+  async function issueKey(tenantId: string, input: NewKey) {
+    await requireTenant(tenantId);
+    const secret = generateApiKey(input.mode);
+    const record: ApiKeyRecord = {
+      tenantId,
+      id: deps.ids.next('key'),
+      name: input.name,
+      mode: input.mode,
+      scopes: [...new Set(input.scopes)],
+      hint: keyHint(secret),
+      hash: hashApiKey(await deps.pepper(), secret),
+      status: 'active',
+      createdAt: deps.clock.now().toISOString(),
+    };
+    await deps.tenants.putApiKey(record);
+    // The only time the secret leaves the gateway: it is not stored and cannot be shown again.
+    return { ...apiKeyView(record, deps.clock.now()), secret };
+  }
+
+  async function requireKey(tenantId: string, keyId: string) {
+    const key = await deps.tenants.getApiKey(tenantId, keyId);
+    if (!key) throw new NotFoundError('API key', keyId);
+    return key;
+  }
+
+  return {
+    async createTenant(input: NewTenant) {
+      const tenant: Tenant = {
+        id: deps.ids.next('ten'),
+        ...input,
+        status: 'active',
+        createdAt: deps.clock.now().toISOString(),
+      };
+      await deps.tenants.createTenant(tenant);
+      return tenant;
+    },
+    getTenant: requireTenant,
+    listTenants: () => deps.tenants.listTenants(),
+    issueKey,
+    async listKeys(tenantId: string) {
+      await requireTenant(tenantId);
+      const now = deps.clock.now();
+      return (await deps.tenants.listApiKeys(tenantId)).map((k) => apiKeyView(k, now));
+    },
+    async revokeKey(tenantId: string, keyId: string) {
+      await requireKey(tenantId, keyId);
+      await deps.tenants.expireApiKey(tenantId, keyId, deps.clock.now());
+      return apiKeyView(await requireKey(tenantId, keyId), deps.clock.now());
+    },
+    /** Issues a successor with the same name, mode and scopes; the old key keeps working for `graceSeconds`. */
+    async rotateKey(tenantId: string, keyId: string, graceSeconds: number) {
+      const old = await requireKey(tenantId, keyId);
+      const successor = await issueKey(tenantId, { name: old.name, mode: old.mode, scopes: old.scopes });
+      const notAfter = new Date(deps.clock.now().getTime() + graceSeconds * 1000);
+      await deps.tenants.expireApiKey(tenantId, keyId, notAfter, successor.id);
+      return { previous: apiKeyView(await requireKey(tenantId, keyId), deps.clock.now()), key: successor };
+    },
+  };
+}
+
+export type TenantAdmin = ReturnType<typeof makeTenantAdmin>;

@@ -1,0 +1,127 @@
+import middy from '@middy/core';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyEventV2WithLambdaAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+} from 'aws-lambda';
+import type { z } from 'zod';
+import type { Scope } from '../core/api-keys.ts';
+import {
+  type FieldIssue,
+  ForbiddenError,
+  MalformedRequestError,
+  UnauthorizedError,
+  ValidationError,
+} from '../core/errors.ts';
+import type { TenantContext } from '../core/model.ts';
+import { toProblem } from './problems.ts';
+import { AuthorizerContext } from './schemas.ts';
+
+export type TenantEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
+export type HttpResult = { status: number; body?: unknown; headers?: Record<string, string> | undefined };
+export type HttpResponse = APIGatewayProxyStructuredResultV2;
+
+export function json(result: HttpResult): HttpResponse {
+  const problemBody = result.status >= 400;
+  return {
+    statusCode: result.status,
+    headers: {
+      'content-type': problemBody ? 'application/problem+json' : 'application/json',
+      ...result.headers,
+    },
+    body: result.body === undefined ? '' : JSON.stringify(result.body),
+  };
+}
+
+export function issuesFrom(error: z.ZodError, where: 'pointer' | 'parameter', prefix = ''): FieldIssue[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.map(String);
+    const field = path.join('.') || '(request)';
+    const detail = path.length > 0 ? `'${field}' ${issue.message}` : issue.message;
+    return where === 'pointer'
+      ? {
+          pointer: `${prefix}/${path.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`,
+          detail,
+        }
+      : { parameter: path[0] ?? '(query)', detail };
+  });
+}
+
+export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
+  const type = event.headers['content-type'] ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new MalformedRequestError("Send the body as JSON with 'Content-Type: application/json'.");
+  }
+  const raw = event.isBase64Encoded
+    ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
+    : (event.body ?? '');
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new MalformedRequestError('The body is not valid JSON.');
+  }
+}
+
+export function parseWith<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  where: 'pointer' | 'parameter',
+): z.infer<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(issuesFrom(parsed.error, where));
+  return parsed.data;
+}
+
+/** Reads the tenant from the authorizer's context: the only source of tenant identity. */
+export function tenantFrom(event: TenantEvent, scope: Scope): TenantContext {
+  const parsed = AuthorizerContext.safeParse(event.requestContext.authorizer?.lambda);
+  if (!parsed.success) throw new UnauthorizedError('A valid API key is required.');
+  const ctx = parsed.data;
+  if (!ctx.authenticated) throw new UnauthorizedError(ctx.reason);
+  const scopes = ctx.scopes.split(',') as Scope[];
+  if (!scopes.includes(scope) && !scopes.includes('admin')) throw new ForbiddenError(scope);
+  return { tenantId: ctx.tenantId, keyId: ctx.keyId, mode: ctx.mode, scopes };
+}
+
+export function idempotencyKeyFrom(event: APIGatewayProxyEventV2): string | undefined {
+  const key = event.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new ValidationError([
+      { header: 'Idempotency-Key', detail: "'Idempotency-Key' must be 1 to 255 visible ASCII characters" },
+    ]);
+  }
+  return key;
+}
+
+/** The error boundary of every HTTP function: errors become problem+json, 5xx without internals. */
+export function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResponse> {
+  return {
+    onError: async (request) => {
+      const problem = toProblem(request.error);
+      if (problem.status >= 500) {
+        console.error(
+          JSON.stringify({
+            level: 'ERROR',
+            message: 'request failed',
+            requestId: request.event.requestContext?.requestId,
+            route: request.event.routeKey,
+            error: request.error?.name,
+            cause: request.error?.message,
+          }),
+        );
+      }
+      request.response = json({ status: problem.status, body: problem.body, headers: problem.headers });
+    },
+  };
+}
+
+/** Wraps a tenant route: scope check, then the handler, behind the problem error boundary. */
+export function tenantRoute(
+  scope: Scope,
+  fn: (event: TenantEvent, tenant: TenantContext) => Promise<HttpResult>,
+) {
+  return middy<TenantEvent, HttpResponse>()
+    .use(problemErrors() as middy.MiddlewareObj<TenantEvent, HttpResponse>)
+    .handler(async (event) => json(await fn(event, tenantFrom(event, scope))));
+}

@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { ROUTES, type Route } from './routes.ts';
+
+const ref = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' });
+
+function parameters(route: Route) {
+  const out: unknown[] = [];
+  for (const [where, obj] of [
+    ['path', route.params],
+    ['query', route.query],
+  ] as const) {
+    if (!obj) continue;
+    const schema = z.toJSONSchema(obj, { io: 'input' }) as {
+      properties?: Record<string, unknown>;
+      required?: string[];
+    };
+    for (const [name, prop] of Object.entries(schema.properties ?? {})) {
+      out.push({
+        name,
+        in: where,
+        required: where === 'path' || (schema.required ?? []).includes(name),
+        schema: prop,
+      });
+    }
+  }
+  if (route.idempotent) {
+    out.push({
+      name: 'Idempotency-Key',
+      in: 'header',
+      required: false,
+      description: 'Makes the write safe to retry for 24 hours: a replay returns the original response.',
+      schema: { type: 'string', minLength: 1, maxLength: 255 },
+    });
+  }
+  return out;
+}
+
+/** Builds the OpenAPI 3.1 document from the route table and its zod schemas. */
+export function buildOpenApi(serverUrl = '/') {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) {
+    const op: Record<string, unknown> = {
+      operationId: route.operationId,
+      summary: route.summary,
+      tags: route.tags,
+      security: route.auth === 'tenant' ? [{ apiKey: [] }] : route.auth === 'admin' ? [{ admin: [] }] : [],
+      parameters: parameters(route),
+      responses: Object.fromEntries(
+        Object.entries(route.responses).map(([code, r]) => [
+          code,
+          {
+            description: r.description,
+            ...(r.schema
+              ? {
+                  content: {
+                    [Number(code) >= 400 ? 'application/problem+json' : 'application/json']: {
+                      schema: z.toJSONSchema(r.schema, { target: 'draft-2020-12' }),
+                    },
+                  },
+                }
+              : {}),
+          },
+        ]),
+      ),
+    };
+    if (route.scope) op['x-required-scope'] = route.scope;
+    if (route.body)
+      op.requestBody = { required: true, content: { 'application/json': { schema: ref(route.body) } } };
+    paths[route.path] ??= {};
+    paths[route.path]![route.method.toLowerCase()] = op;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'SMS gateway API',
+      version: '1.0.0',
+      description:
+        'Send SMS through a privacy-first, multi-tenant gateway. Errors are RFC 9457 problem details.',
+    },
+    servers: [{ url: serverUrl }],
+    components: {
+      securitySchemes: {
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A tenant API key: sk_live_... or sk_test_...',
+        },
+        admin: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'Operators only: AWS IAM (SigV4) in AWS; the generated local admin token in the local runtime.',
+        },
+      },
+    },
+    paths,
+  };
+}
