@@ -1,0 +1,116 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { CarrierRejectedError, CarrierUnavailableError, DispatchBusyError } from '../../layers/core/errors.ts';
+import { prepareMessage } from '../../layers/core/messages.ts';
+import type { DispatchRef } from '../../layers/core/model.ts';
+import { makeApplyCarrierEvent, makeDispatchMessage } from '../../layers/core/use-cases/dispatch-message.ts';
+import { FakeCarrier, FakeClock, FakeMessageStore } from '../support/fakes.ts';
+
+const ref: DispatchRef = { tenantId: 'ten_A', messageId: 'msg_1', jurisdiction: 'global' };
+
+describe('dispatching a queued message', () => {
+  let messages: FakeMessageStore;
+  let carrier: FakeCarrier;
+  let clock: FakeClock;
+  let dispatch: ReturnType<typeof makeDispatchMessage>;
+
+  beforeEach(async () => {
+    messages = new FakeMessageStore();
+    carrier = new FakeCarrier();
+    clock = new FakeClock();
+    dispatch = makeDispatchMessage({ messages, carrier, clock, leaseMs: 30_000, maxReceiveCount: 3 });
+    const prepared = prepareMessage(
+      { to: '+12025550100', from: 'Acme', body: 'hi' },
+      { tenantId: 'ten_A', mode: 'live' },
+      { id: 'msg_1', now: clock.now(), retentionDays: 90, jurisdiction: 'global' },
+    );
+    if (!prepared.ok) throw new Error('fixture');
+    await messages.create([prepared.message]);
+  });
+
+  const stored = () => messages.items.get('ten_A/msg_1')!;
+
+  it('hands it to the carrier once and marks it sent', async () => {
+    await expect(dispatch(ref, 1)).resolves.toBe('sent');
+    expect(carrier.sends).toHaveLength(1);
+    expect(stored()).toMatchObject({ status: 'sent', carrierMessageId: 'c_msg_1', attempts: 1 });
+  });
+
+  it('skips a redelivered record of a message already sent: never a second carrier send', async () => {
+    await dispatch(ref, 1);
+    await expect(dispatch(ref, 2)).resolves.toBe('skipped');
+    expect(carrier.sends).toHaveLength(1);
+  });
+
+  it('asks for a later retry while another worker holds the message', async () => {
+    carrier.behaviour = () => new Promise(() => undefined); // the first worker hangs in the carrier call
+    void dispatch(ref, 1);
+    await new Promise((r) => setTimeout(r, 5));
+    await expect(dispatch(ref, 2)).rejects.toBeInstanceOf(DispatchBusyError);
+    expect(carrier.sends).toHaveLength(1);
+  });
+
+  it('sends again with the same message id once a dead worker lease has expired', async () => {
+    carrier.behaviour = () => new Promise(() => undefined);
+    void dispatch(ref, 1);
+    await new Promise((r) => setTimeout(r, 5));
+    clock.advance(31_000);
+    carrier.behaviour = async (req) => ({ carrierMessageId: `c_${req.messageId}` });
+    await expect(dispatch(ref, 2)).resolves.toBe('sent');
+    expect(carrier.sends.map((s) => s.messageId)).toEqual(['msg_1', 'msg_1']);
+    expect(stored().attempts).toBe(2);
+  });
+
+  it('marks a message the carrier refuses for good as failed with its code', async () => {
+    carrier.behaviour = async () => {
+      throw new CarrierRejectedError('invalid_destination', 'no such subscriber');
+    };
+    await expect(dispatch(ref, 1)).resolves.toBe('rejected');
+    expect(stored()).toMatchObject({ status: 'failed', error: { code: 'invalid_destination' } });
+  });
+
+  it('leaves it queued for a retry while the carrier is unavailable, and fails it on the last delivery', async () => {
+    carrier.behaviour = async () => {
+      throw new CarrierUnavailableError('503');
+    };
+    await expect(dispatch(ref, 1)).rejects.toBeInstanceOf(CarrierUnavailableError);
+    expect(stored().status).toBe('queued');
+    await expect(dispatch(ref, 2)).rejects.toBeInstanceOf(CarrierUnavailableError);
+    await expect(dispatch(ref, 3)).rejects.toBeInstanceOf(CarrierUnavailableError);
+    expect(stored()).toMatchObject({ status: 'failed', error: { code: 'carrier_unavailable' } });
+    expect(stored().error?.message).toContain('after 3 attempts');
+  });
+
+  it('skips a message that no longer exists (erased or expired)', async () => {
+    clock.advance(91 * 86_400_000);
+    await expect(dispatch(ref, 1)).resolves.toBe('skipped');
+    expect(carrier.sends).toHaveLength(0);
+  });
+});
+
+describe('applying carrier receipts', () => {
+  it('moves a sent message to its final status and ignores later receipts', async () => {
+    const messages = new FakeMessageStore();
+    const clock = new FakeClock();
+    const prepared = prepareMessage(
+      { to: '+12025550100', from: 'Acme', body: 'hi' },
+      { tenantId: 'ten_A', mode: 'live' },
+      { id: 'msg_1', now: clock.now(), retentionDays: 90, jurisdiction: 'global' },
+    );
+    if (!prepared.ok) throw new Error('fixture');
+    await messages.create([{ ...prepared.message, status: 'sent' }]);
+    const apply = makeApplyCarrierEvent({ messages });
+    const receipt = {
+      kind: 'delivery_receipt' as const,
+      ...ref,
+      carrierMessageId: 'c1',
+      occurredAt: '2026-11-24T10:00:05.000Z',
+    };
+    await expect(apply({ ...receipt, status: 'undeliverable', errorCode: 'unknown_subscriber' })).resolves.toBe('updated');
+    await expect(apply({ ...receipt, status: 'delivered' })).resolves.toBe('ignored');
+    expect(messages.items.get('ten_A/msg_1')).toMatchObject({
+      status: 'undeliverable',
+      failedAt: '2026-11-24T10:00:05.000Z',
+      error: { code: 'unknown_subscriber' },
+    });
+  });
+});

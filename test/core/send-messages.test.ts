@@ -1,0 +1,133 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  IdempotencyConflictError,
+  ServiceUnavailableError,
+  ValidationError,
+} from '../../layers/core/errors.ts';
+import type { TenantContext } from '../../layers/core/model.ts';
+import { makeSendBatch, makeSendMessage, type SendDeps } from '../../layers/core/use-cases/send-messages.ts';
+import { FakeClock, FakeIdempotencyStore, FakeMessageStore, FakeQueue, SequenceIds } from '../support/fakes.ts';
+
+const tenant: TenantContext = { tenantId: 'ten_A', keyId: 'key_1', mode: 'live', scopes: ['send', 'read'] };
+const good = { to: '+12025550100', from: 'Acme', body: 'Your code is 123456' };
+
+describe('sending messages', () => {
+  let deps: SendDeps & { messages: FakeMessageStore; queue: FakeQueue; clock: FakeClock };
+
+  beforeEach(() => {
+    deps = {
+      messages: new FakeMessageStore(),
+      idempotency: new FakeIdempotencyStore(),
+      queue: new FakeQueue(),
+      clock: new FakeClock(),
+      ids: new SequenceIds(),
+      retentionDays: 90,
+      jurisdiction: 'global',
+    };
+  });
+
+  it('stores a valid message as queued, under the caller tenant, and enqueues only a reference', async () => {
+    const { result } = await makeSendMessage(deps)(tenant, good);
+    expect(result.message).toMatchObject({ status: 'queued', encoding: 'GSM-7', segments: 1, to: '+12025550100' });
+    const stored = [...deps.messages.items.values()];
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ tenantId: 'ten_A', body: good.body, mode: 'live' });
+    expect(stored[0]!.expiresAt).toBe(Date.parse('2026-11-24T10:00:00Z') / 1000 + 90 * 86_400);
+    expect(deps.queue.sent).toEqual([{ tenantId: 'ten_A', messageId: result.message.id, jurisdiction: 'global' }]);
+  });
+
+  it('refuses invalid fields with a pointer and reason for each, storing nothing', async () => {
+    const error = await makeSendMessage(deps)(tenant, { to: '+1202', from: 'Way too long sender', body: ' ' }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues.map((i) => i.pointer)).toEqual(['/to', '/from', '/body']);
+    expect(deps.messages.items.size).toBe(0);
+    expect(deps.queue.sent).toHaveLength(0);
+  });
+
+  it('refuses a body over the segment maximum', async () => {
+    const error = (await makeSendMessage(deps)(tenant, { ...good, body: 'ж'.repeat(671) }).catch((e) => e)) as ValidationError;
+    expect(error.issues).toEqual([{ pointer: '/body', detail: "'body' needs 11 UCS-2 segments; the maximum is 10" }]);
+  });
+
+  it('returns the original result for a replayed Idempotency-Key, without a second message', async () => {
+    const send = makeSendMessage(deps);
+    const first = await send(tenant, good, 'order-42');
+    const replay = await send(tenant, good, 'order-42');
+    expect(replay).toEqual({ result: first.result, replayed: true });
+    expect(deps.messages.items.size).toBe(1);
+    expect(deps.queue.sent).toHaveLength(1);
+  });
+
+  it('refuses the same Idempotency-Key with a different request', async () => {
+    const send = makeSendMessage(deps);
+    await send(tenant, good, 'order-42');
+    await expect(send(tenant, { ...good, body: 'other' }, 'order-42')).rejects.toBeInstanceOf(IdempotencyConflictError);
+  });
+
+  it('keeps idempotency keys per tenant', async () => {
+    const send = makeSendMessage(deps);
+    await send(tenant, good, 'same');
+    const other = await send({ ...tenant, tenantId: 'ten_B' }, { ...good, body: 'different' }, 'same');
+    expect(other.replayed).toBe(false);
+  });
+
+  it('removes a message it could not enqueue and frees its key, so a retry succeeds', async () => {
+    deps.queue.failIds.add('msg_00000000000000000000000001');
+    const send = makeSendMessage(deps);
+    await expect(send(tenant, good, 'k1')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    expect(deps.messages.items.size).toBe(0);
+    const retry = await send(tenant, good, 'k1');
+    expect(retry.replayed).toBe(false);
+    expect(deps.messages.items.size).toBe(1);
+  });
+
+  it('reuses the reserved ids when a retry takes over from an attempt that died', async () => {
+    const send = makeSendMessage(deps);
+    const enqueue = deps.queue.enqueue.bind(deps.queue);
+    // The first attempt stores its message, then its process dies before it enqueues.
+    deps.queue.enqueue = () => new Promise<never>(() => undefined);
+    void send(tenant, good, 'k2');
+    await new Promise((r) => setTimeout(r, 10));
+    const [stranded] = [...deps.messages.items.values()];
+    deps.queue.enqueue = enqueue;
+    await expect(send(tenant, good, 'k2')).rejects.toThrow('still being processed');
+    deps.clock.advance(61_000); // past the first attempt's lease
+    const { result } = await send(tenant, good, 'k2');
+    expect(result.message.id).toBe(stranded!.id);
+    expect(deps.messages.items.size).toBe(1);
+    expect(deps.queue.sent.map((r) => r.messageId)).toEqual([stranded!.id]);
+  });
+
+  describe('in a batch', () => {
+    it('accepts the valid items and refuses the others, each with its own index and pointers', async () => {
+      const { result } = await makeSendBatch(deps)(tenant, [
+        { ok: true, input: good },
+        { ok: true, input: { ...good, to: '+44' } },
+        { ok: false, issues: [{ pointer: '/messages/2/body', detail: "'body' is required" }] },
+        { ok: true, input: { ...good, body: 'Привет' } },
+      ]);
+      expect(result.accepted).toBe(2);
+      expect(result.rejected).toBe(2);
+      expect(result.results.map((r) => r.status)).toEqual(['accepted', 'rejected', 'rejected', 'accepted']);
+      const second = result.results[1]!;
+      expect(second.status === 'rejected' && second.reason === 'validation' && second.errors[0]!.pointer).toBe(
+        '/messages/1/to',
+      );
+      const fourth = result.results[3]!;
+      expect(fourth.status === 'accepted' && fourth.message.encoding).toBe('UCS-2');
+      expect(deps.queue.sent).toHaveLength(2);
+    });
+
+    it('reports an item it could not enqueue as refused and keeps no trace of it', async () => {
+      deps.queue.failIds.add('msg_00000000000000000000000002');
+      const { result } = await makeSendBatch(deps)(tenant, [
+        { ok: true, input: good },
+        { ok: true, input: good },
+      ]);
+      expect(result.results[1]).toEqual({ index: 1, status: 'rejected', reason: 'unavailable' });
+      expect(deps.messages.items.size).toBe(1);
+    });
+  });
+});

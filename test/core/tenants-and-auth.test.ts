@@ -1,0 +1,107 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { NotFoundError, UnauthorizedError } from '../../layers/core/errors.ts';
+import { makeAuthorize } from '../../layers/core/use-cases/authorize.ts';
+import { makeTenantAdmin } from '../../layers/core/use-cases/manage-tenants.ts';
+import { FakeClock, FakeTenantStore, SequenceIds } from '../support/fakes.ts';
+
+describe('tenants, API keys and the authorizer', () => {
+  let tenants: FakeTenantStore;
+  let clock: FakeClock;
+  let admin: ReturnType<typeof makeTenantAdmin>;
+  let authorize: ReturnType<typeof makeAuthorize>;
+  const pepper = async () => new Uint8Array(32).fill(1);
+
+  beforeEach(() => {
+    tenants = new FakeTenantStore();
+    clock = new FakeClock();
+    admin = makeTenantAdmin({ tenants, ids: new SequenceIds(), clock, pepper });
+    authorize = makeAuthorize({ tenants, pepper, clock });
+  });
+
+  const newTenant = () =>
+    admin.createTenant({
+      displayName: 'Acme',
+      legalName: 'Acme Ltd',
+      contactEmail: 'ops@acme.test',
+      homeJurisdiction: 'eu',
+    });
+
+  it('issues a key shown once and stores only its HMAC', async () => {
+    const t = await newTenant();
+    const issued = await admin.issueKey(t.id, { name: 'ci', mode: 'live', scopes: ['send'] });
+    expect(issued.secret).toMatch(/^sk_live_/);
+    const stored = [...tenants.keys.values()][0]!;
+    expect(JSON.stringify(stored)).not.toContain(issued.secret);
+    expect(JSON.stringify(await admin.listKeys(t.id))).not.toContain(issued.secret.slice(8, -4));
+  });
+
+  it('resolves a valid key to its tenant, mode and scopes', async () => {
+    const t = await newTenant();
+    const { secret, id } = await admin.issueKey(t.id, { name: 'ci', mode: 'test', scopes: ['send', 'read'] });
+    await expect(authorize(`Bearer ${secret}`)).resolves.toEqual({
+      tenantId: t.id,
+      keyId: id,
+      mode: 'test',
+      scopes: ['send', 'read'],
+    });
+  });
+
+  it.each([
+    [undefined, 'Authorization'],
+    ['Basic abc', 'Authorization'],
+    ['Bearer sk_live_nope', 'malformed'],
+  ])('refuses the header %s', async (header, reason) => {
+    await expect(authorize(header)).rejects.toThrow(reason);
+  });
+
+  it('refuses a well-formed key nobody issued', async () => {
+    const other = makeTenantAdmin({ tenants: new FakeTenantStore(), ids: new SequenceIds(), clock, pepper });
+    const t = await other.createTenant({ displayName: 'x', legalName: 'x', contactEmail: 'x@x.x', homeJurisdiction: 'global' });
+    const { secret } = await other.issueKey(t.id, { name: 'x', mode: 'live', scopes: ['send'] });
+    await expect(authorize(`Bearer ${secret}`)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('refuses a revoked key at once', async () => {
+    const t = await newTenant();
+    const { secret, id } = await admin.issueKey(t.id, { name: 'ci', mode: 'live', scopes: ['send'] });
+    const revoked = await admin.revokeKey(t.id, id);
+    expect(revoked.status).toBe('revoked');
+    await expect(authorize(`Bearer ${secret}`)).rejects.toThrow('unknown or revoked');
+  });
+
+  it('keeps a rotated key working through its grace period only', async () => {
+    const t = await newTenant();
+    const old = await admin.issueKey(t.id, { name: 'ci', mode: 'live', scopes: ['send', 'read'] });
+    const { key, previous } = await admin.rotateKey(t.id, old.id, 3600);
+    expect(previous).toMatchObject({ status: 'active', replacedBy: key.id });
+    expect(key.scopes).toEqual(['send', 'read']);
+    await expect(authorize(`Bearer ${old.secret}`)).resolves.toMatchObject({ keyId: old.id });
+    await expect(authorize(`Bearer ${key.secret}`)).resolves.toMatchObject({ keyId: key.id });
+    clock.advance(3600_000);
+    await expect(authorize(`Bearer ${old.secret}`)).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(authorize(`Bearer ${key.secret}`)).resolves.toMatchObject({ keyId: key.id });
+  });
+
+  it('does not let a later rotation revive a revoked key', async () => {
+    const t = await newTenant();
+    const old = await admin.issueKey(t.id, { name: 'ci', mode: 'live', scopes: ['send'] });
+    await admin.revokeKey(t.id, old.id);
+    await admin.rotateKey(t.id, old.id, 3600);
+    await expect(authorize(`Bearer ${old.secret}`)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('refuses keys of a closed tenant', async () => {
+    const t = await newTenant();
+    const { secret } = await admin.issueKey(t.id, { name: 'ci', mode: 'live', scopes: ['send'] });
+    tenants.tenants.get(t.id)!.status = 'closed';
+    await expect(authorize(`Bearer ${secret}`)).rejects.toBeInstanceOf(UnauthorizedError);
+  });
+
+  it('answers 404-style for keys and tenants that do not exist', async () => {
+    await expect(admin.issueKey('ten_missing', { name: 'x', mode: 'live', scopes: ['send'] })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
+    const t = await newTenant();
+    await expect(admin.revokeKey(t.id, 'key_missing')).rejects.toBeInstanceOf(NotFoundError);
+  });
+});

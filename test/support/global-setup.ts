@@ -1,0 +1,24 @@
+import type { TestProject } from 'vitest/node';
+import { freePort, startDynamoDbLocal, startKms, startSqs } from '../../infra/local/services.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    services: { dynamodb: string; sqs: string; kms: string };
+  }
+}
+
+/**
+ * One set of real local services for the whole run: DynamoDB Local (in memory), the local SQS
+ * and the KMS stand-in. Each test file isolates itself with its own table and queue names.
+ */
+export default async function setup(project: TestProject) {
+  const [dynamodb, sqs, kms] = await Promise.all([
+    startDynamoDbLocal({ port: await freePort() }),
+    startSqs({ port: 0 }),
+    startKms({ port: 0, region: 'us-east-1' }),
+  ]);
+  project.provide('services', { dynamodb: dynamodb.endpoint, sqs: sqs.endpoint, kms: kms.endpoint });
+  return async () => {
+    await Promise.all([dynamodb.stop(), sqs.stop(), kms.stop()]);
+  };
+}
