@@ -1,3 +1,6 @@
+// Lambda runs Node 22; the SDK's notice about Node 20 is noise in local runs.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { parseArgs } from 'node:util';
 import { startGateway } from './gateway.ts';
 import { PortInUseError } from './services.ts';

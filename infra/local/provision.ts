@@ -107,6 +107,13 @@ export async function ensureSystemKey(client: KMSClient, alias = SYSTEM_KEY_ALIA
   const key = await client.send(
     new CreateKeyCommand({ Description: 'SMS gateway system key (wraps the API key pepper)' }),
   );
-  await client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyMetadata!.KeyId }));
-  return key.KeyMetadata!.Arn!;
+  try {
+    await client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyMetadata!.KeyId }));
+    return key.KeyMetadata!.Arn!;
+  } catch (error) {
+    if ((error as Error).name !== 'AlreadyExistsException') throw error;
+    // Another starter won the race: use its key and drop ours.
+    await client.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyMetadata!.KeyId, PendingWindowInDays: 7 }));
+    return (await client.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata!.Arn!;
+  }
 }

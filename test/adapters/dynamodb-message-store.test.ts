@@ -1,0 +1,130 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
+import { ValidationError } from '../../layers/core/errors.ts';
+import { prepareMessage } from '../../layers/core/messages.ts';
+import type { MessageRecord } from '../../layers/core/model.ts';
+import { newUlid } from '../../layers/core/ids.ts';
+import { ensureTable } from '../../infra/local/provision.ts';
+import { TABLES } from '../../infra/resources.ts';
+import { localClients, uniqueName } from '../support/aws.ts';
+
+const { dynamodb } = localClients();
+const table = uniqueName('messages');
+const store = new DynamoDbMessageStore(dynamodb, table);
+const T0 = new Date('2026-11-24T10:00:00Z');
+
+let seq = 0;
+function message(tenantId: string, overrides: Partial<MessageRecord> = {}, at = T0): MessageRecord {
+  seq += 1;
+  const prepared = prepareMessage(
+    { to: '+12025550100', from: 'Acme', body: `hello ${seq}` },
+    { tenantId, mode: 'live' },
+    { id: `msg_${newUlid(at.getTime() + seq)}`, now: at, retentionDays: 90, jurisdiction: 'global' },
+  );
+  if (!prepared.ok) throw new Error('fixture');
+  return { ...prepared.message, ...overrides };
+}
+
+const ref = (m: MessageRecord) => ({ tenantId: m.tenantId, messageId: m.id, jurisdiction: m.jurisdiction });
+
+beforeAll(async () => {
+  await ensureTable(dynamodb, table, TABLES.messages);
+});
+
+describe('DynamoDbMessageStore on DynamoDB Local', () => {
+  it('reads a message back only under its own tenant', async () => {
+    const m = message('ten_A');
+    await store.create([m]);
+    await expect(store.get('ten_A', m.id, T0)).resolves.toEqual(m);
+    await expect(store.get('ten_B', m.id, T0)).resolves.toBeUndefined();
+  });
+
+  it('never returns an expired item, though DynamoDB Local keeps it', async () => {
+    const m = message('ten_A', { expiresAt: T0.getTime() / 1000 + 60 });
+    await store.create([m]);
+    await expect(store.get('ten_A', m.id, T0)).resolves.toBeDefined();
+    const later = new Date(T0.getTime() + 61_000);
+    await expect(store.get('ten_A', m.id, later)).resolves.toBeUndefined();
+    const page = await store.list('ten_A', { limit: 100 }, later);
+    expect(page.items.map((i) => i.id)).not.toContain(m.id);
+  });
+
+  it('lists newest first across pages with a cursor, and filters by status', async () => {
+    const tenant = `ten_${uniqueName('list')}`;
+    const batch = Array.from({ length: 30 }, (_, i) => message(tenant, {}, new Date(T0.getTime() + i * 1000)));
+    await store.create(batch);
+    await store.transition(ref(batch[3]!), 'failed', T0, { error: { code: 'x', message: 'y' } });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list(tenant, { limit: 12, cursor }, T0);
+      seen.push(...page.items.map((m) => m.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(batch.map((m) => m.id).reverse());
+    const failed = await store.list(tenant, { status: 'failed', limit: 10 }, T0);
+    expect(failed.items.map((m) => m.id)).toEqual([batch[3]!.id]);
+    expect(failed.items[0]).toMatchObject({ status: 'failed', error: { code: 'x' } });
+  });
+
+  it('refuses a cursor it did not issue', async () => {
+    await expect(store.list('ten_A', { limit: 5, cursor: 'bm9wZQ' }, T0)).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('lets one worker claim a queued message and tells the others it is busy, then done', async () => {
+    const m = message('ten_A');
+    await store.create([m]);
+    const first = await store.claim(ref(m), 'w1', 30_000, T0);
+    expect(first).toMatchObject({ outcome: 'claimed', message: { id: m.id, attempts: 1 } });
+    await expect(store.claim(ref(m), 'w2', 30_000, T0)).resolves.toEqual({ outcome: 'busy' });
+    await store.markSent(ref(m), 'w1', 'carrier-1', T0);
+    await expect(store.claim(ref(m), 'w3', 30_000, T0)).resolves.toEqual({ outcome: 'done', status: 'sent' });
+    await expect(store.get('ten_A', m.id, T0)).resolves.toMatchObject({ status: 'sent', carrierMessageId: 'carrier-1' });
+  });
+
+  it('lets another worker take over a claim whose lease has expired, and ignores the old holder', async () => {
+    const m = message('ten_A');
+    await store.create([m]);
+    await store.claim(ref(m), 'dead', 1_000, T0);
+    const later = new Date(T0.getTime() + 2_000);
+    await expect(store.claim(ref(m), 'w2', 30_000, later)).resolves.toMatchObject({ outcome: 'claimed', message: { attempts: 2 } });
+    await store.markSent(ref(m), 'dead', 'stale', later);
+    await expect(store.get('ten_A', m.id, later)).resolves.toMatchObject({ status: 'queued' });
+  });
+
+  it('reports a missing message as missing', async () => {
+    await expect(store.claim({ tenantId: 'ten_A', messageId: 'msg_nope', jurisdiction: 'global' }, 't', 1000, T0)).resolves.toEqual({
+      outcome: 'missing',
+    });
+  });
+
+  it('keeps a final status final and fills sentAt from a receipt that overtook the worker', async () => {
+    const m = message('ten_A');
+    await store.create([m]);
+    await expect(store.transition(ref(m), 'delivered', T0, { carrierMessageId: 'c1' })).resolves.toBe('updated');
+    await expect(store.transition(ref(m), 'failed', T0, { error: { code: 'late', message: 'late' } })).resolves.toBe('ignored');
+    await expect(store.get('ten_A', m.id, T0)).resolves.toMatchObject({
+      status: 'delivered',
+      sentAt: T0.toISOString(),
+      deliveredAt: T0.toISOString(),
+      carrierMessageId: 'c1',
+    });
+  });
+
+  it('does not overwrite existing messages when asked to create with mayExist', async () => {
+    const m = message('ten_A');
+    await store.create([m]);
+    await store.transition(ref(m), 'sent', T0, {});
+    await store.create([{ ...m, body: 'changed' }, message('ten_A')], { mayExist: true });
+    await expect(store.get('ten_A', m.id, T0)).resolves.toMatchObject({ status: 'sent', body: m.body });
+  });
+
+  it('writes a batch of 1,000 and removes them', async () => {
+    const tenant = `ten_${uniqueName('bulk')}`;
+    const many = Array.from({ length: 1000 }, () => message(tenant));
+    await store.create(many);
+    expect((await store.list(tenant, { limit: 100 }, T0)).items).toHaveLength(100);
+    await store.remove(tenant, many.map((m) => m.id));
+    expect((await store.list(tenant, { limit: 100 }, T0)).items).toHaveLength(0);
+  });
+});

@@ -1,0 +1,117 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbIdempotencyStore } from '../../layers/adapters/dynamodb-idempotency-store.ts';
+import { DynamoDbSecretStore, DynamoDbTenantStore } from '../../layers/adapters/dynamodb-tenant-store.ts';
+import { IdempotencyConflictError, IdempotencyInProgressError } from '../../layers/core/errors.ts';
+import type { ApiKeyRecord } from '../../layers/core/model.ts';
+import { ensureTable } from '../../infra/local/provision.ts';
+import { TABLES } from '../../infra/resources.ts';
+import { localClients, uniqueName } from '../support/aws.ts';
+
+const { dynamodb } = localClients();
+const messagesTable = uniqueName('messages');
+const tenantsTable = uniqueName('tenants');
+const T0 = new Date('2026-11-24T10:00:00Z');
+const at = (ms: number) => new Date(T0.getTime() + ms);
+
+beforeAll(async () => {
+  await ensureTable(dynamodb, messagesTable, TABLES.messages);
+  await ensureTable(dynamodb, tenantsTable, TABLES.tenants);
+});
+
+describe('DynamoDbIdempotencyStore', () => {
+  const store = new DynamoDbIdempotencyStore(dynamodb, messagesTable, { ttlSeconds: 3600, leaseSeconds: 30 });
+
+  it('starts, then replays the stored result for the same request', async () => {
+    await expect(store.begin('ten_A', 'k1', 'h1', ['msg_1'], T0)).resolves.toEqual({
+      state: 'started',
+      messageIds: ['msg_1'],
+      takeover: false,
+    });
+    const result = { message: { id: 'msg_1', body: 'ünïcödé ✓' } };
+    await store.complete('ten_A', 'k1', result, T0);
+    await expect(store.begin('ten_A', 'k1', 'h1', ['msg_2'], at(1000))).resolves.toEqual({ state: 'replay', result });
+  });
+
+  it('refuses a different request under the same key, and a concurrent one while in progress', async () => {
+    await store.begin('ten_A', 'k2', 'h1', ['msg_1'], T0);
+    await expect(store.begin('ten_A', 'k2', 'h2', ['msg_2'], T0)).rejects.toBeInstanceOf(IdempotencyConflictError);
+    await expect(store.begin('ten_A', 'k2', 'h1', ['msg_2'], at(1000))).rejects.toBeInstanceOf(IdempotencyInProgressError);
+  });
+
+  it('hands the reserved ids to a retry once the first attempt lease has expired', async () => {
+    await store.begin('ten_A', 'k3', 'h1', ['msg_first'], T0);
+    await expect(store.begin('ten_A', 'k3', 'h1', ['msg_second'], at(31_000))).resolves.toEqual({
+      state: 'started',
+      messageIds: ['msg_first'],
+      takeover: true,
+    });
+  });
+
+  it('frees a key after its time to live, and on release', async () => {
+    await store.begin('ten_A', 'k4', 'h1', ['msg_1'], T0);
+    await store.complete('ten_A', 'k4', { ok: 1 }, T0);
+    await expect(store.begin('ten_A', 'k4', 'h2', ['msg_9'], at(3_601_000))).resolves.toMatchObject({ state: 'started' });
+    await store.release('ten_A', 'k4');
+    await expect(store.begin('ten_A', 'k4', 'h3', ['msg_8'], at(3_602_000))).resolves.toMatchObject({ state: 'started' });
+  });
+
+  it('keeps a 1,000-item batch result under the item size limit', async () => {
+    const result = {
+      results: Array.from({ length: 1000 }, (_, i) => ({ index: i, status: 'accepted', message: { id: `msg_${i}`.padEnd(30, 'X') } })),
+    };
+    await store.begin('ten_A', 'big', 'h', [], T0);
+    await store.complete('ten_A', 'big', result, T0);
+    await expect(store.begin('ten_A', 'big', 'h', [], T0)).resolves.toEqual({ state: 'replay', result });
+  });
+});
+
+describe('DynamoDbTenantStore', () => {
+  const store = new DynamoDbTenantStore(dynamodb, tenantsTable);
+  const key: ApiKeyRecord = {
+    tenantId: 'ten_A',
+    id: 'key_1',
+    name: 'ci',
+    mode: 'live',
+    scopes: ['send'],
+    hint: 'sk_live_…abcd',
+    hash: 'hash-1',
+    status: 'active',
+    createdAt: T0.toISOString(),
+  };
+
+  it('finds a key by its hash and sees a revocation on both copies', async () => {
+    await store.createTenant({
+      id: 'ten_A',
+      displayName: 'A',
+      legalName: 'A Ltd',
+      contactEmail: 'a@a.test',
+      homeJurisdiction: 'global',
+      status: 'active',
+      createdAt: T0.toISOString(),
+    });
+    await store.putApiKey(key);
+    await expect(store.findApiKeyByHash('hash-1')).resolves.toEqual(key);
+    await store.expireApiKey('ten_A', 'key_1', T0);
+    await expect(store.findApiKeyByHash('hash-1')).resolves.toMatchObject({ notAfter: T0.toISOString() });
+    await expect(store.getApiKey('ten_A', 'key_1')).resolves.toMatchObject({ notAfter: T0.toISOString() });
+    // Never extended by a later, longer expiry.
+    await store.expireApiKey('ten_A', 'key_1', at(60_000), 'key_2');
+    await expect(store.findApiKeyByHash('hash-1')).resolves.toMatchObject({ notAfter: T0.toISOString() });
+  });
+
+  it('lists only its own tenant keys and never exposes another tenant key by id', async () => {
+    await store.putApiKey({ ...key, tenantId: 'ten_B', id: 'key_b', hash: 'hash-b' });
+    expect((await store.listApiKeys('ten_A')).map((k) => k.id)).toEqual(['key_1']);
+    await expect(store.getApiKey('ten_A', 'key_b')).resolves.toBeUndefined();
+  });
+
+  it('keeps exactly one wrapped secret when two writers race', async () => {
+    const secrets = new DynamoDbSecretStore(dynamodb, tenantsTable);
+    const [a, b] = await Promise.all([
+      secrets.putWrappedIfAbsent('pepper', new Uint8Array([1, 2, 3])),
+      secrets.putWrappedIfAbsent('pepper', new Uint8Array([4, 5, 6])),
+    ]);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+    await expect(secrets.getWrapped('pepper')).resolves.toEqual(a);
+  });
+});
