@@ -8,9 +8,8 @@ import {
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { Construct } from 'constructs';
-import { QUEUES } from '../resources.ts';
-import { ROUTES, type HttpFunction } from '../../layers/http/routes.ts';
-import { AUTHORIZER_CACHE_SECONDS, visibilityTimeoutSeconds } from '../resources.ts';
+import { type HttpFunction, ROUTES } from '../../layers/http/routes.ts';
+import { AUTHORIZER_CACHE_SECONDS, QUEUES, visibilityTimeoutSeconds } from '../resources.ts';
 import { GatewayFunction } from './gateway-function.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
@@ -27,7 +26,10 @@ export class StatelessStack extends Stack {
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const { stateful } = props;
-    const common = { JURISDICTION: props.jurisdiction, MESSAGE_RETENTION_DAYS: String(props.messageRetentionDays) };
+    const common = {
+      JURISDICTION: props.jurisdiction,
+      MESSAGE_RETENTION_DAYS: String(props.messageRetentionDays),
+    };
     const http = (entry: HttpFunction) =>
       new GatewayFunction(this, entry, { entry, timeout: Duration.seconds(29), environment: common });
 
@@ -112,7 +114,10 @@ export class StatelessStack extends Stack {
     for (const route of ROUTES) {
       let integration = integrations.get(route.function);
       if (!integration) {
-        integration = new HttpLambdaIntegration(`${route.function}-integration`, functions[route.function].fn);
+        integration = new HttpLambdaIntegration(
+          `${route.function}-integration`,
+          functions[route.function].fn,
+        );
         integrations.set(route.function, integration);
       }
       this.api.addRoutes({

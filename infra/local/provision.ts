@@ -9,6 +9,7 @@ import {
   CreateKeyCommand,
   DescribeKeyCommand,
   type KMSClient,
+  ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type QueueDefinition, SYSTEM_KEY_ALIAS, type TableDefinition } from '../resources.ts';
@@ -113,7 +114,9 @@ export async function ensureSystemKey(client: KMSClient, alias = SYSTEM_KEY_ALIA
   } catch (error) {
     if ((error as Error).name !== 'AlreadyExistsException') throw error;
     // Another starter won the race: use its key and drop ours.
-    await client.send(new ScheduleKeyDeletionCommand({ KeyId: key.KeyMetadata!.KeyId, PendingWindowInDays: 7 }));
+    await client.send(
+      new ScheduleKeyDeletionCommand({ KeyId: key.KeyMetadata!.KeyId, PendingWindowInDays: 7 }),
+    );
     return (await client.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata!.Arn!;
   }
 }
