@@ -12,7 +12,7 @@ export const Jurisdiction = z.enum(['global', 'eu']);
 export const SendMessageRequest = z
   .strictObject({
     to: z.string().min(1).max(32).meta({ description: 'Recipient in E.164 form.', example: '+12025550100' }),
-    from: z.string().min(1).max(16).meta({
+    from: z.string().min(1).max(32).meta({
       description:
         'Originator: an E.164 number, a 3-8 digit short code, or an alphanumeric sender ID (1-11 characters).',
       example: 'Acme',

@@ -1,0 +1,70 @@
+import { expect } from 'vitest';
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A small HTTP client for the gateway, as a developer would call it. */
+export function client(baseUrl: string) {
+  async function call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options: { key?: string; token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+  ): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.key) headers.authorization = `Bearer ${options.key}`;
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (options.body !== undefined || options.raw !== undefined) headers['content-type'] ??= 'application/json';
+    const res = await fetch(baseUrl + path, {
+      method,
+      headers,
+      body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+  return { call };
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Asserts an RFC 9457 problem response of the given status and type slug. */
+export function expectProblem(res: ApiResponse, status: number, slug: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.body).toMatchObject({ status, type: `https://sms-gateway.dev/problems/${slug}` });
+}
+
+/** Creates a tenant and a key through the admin API. */
+export async function onboard(
+  api: ReturnType<typeof client>,
+  adminToken: string,
+  options: { name?: string; mode?: 'live' | 'test'; scopes?: string[] } = {},
+) {
+  const tenant = await api.call<{ id: string }>('POST', '/admin/tenants', {
+    token: adminToken,
+    body: {
+      displayName: options.name ?? 'Acme',
+      legalName: `${options.name ?? 'Acme'} Ltd`,
+      contactEmail: 'ops@acme.test',
+      homeJurisdiction: 'global',
+    },
+  });
+  expect(tenant.status).toBe(201);
+  const key = await api.call<{ id: string; secret: string }>('POST', `/admin/tenants/${tenant.body.id}/keys`, {
+    token: adminToken,
+    body: { name: 'e2e', mode: options.mode ?? 'live', scopes: options.scopes ?? ['send', 'read'] },
+  });
+  expect(key.status).toBe(201);
+  return { tenantId: tenant.body.id, keyId: key.body.id, key: key.body.secret };
+}
