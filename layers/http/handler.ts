@@ -106,8 +106,8 @@ export function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, Htt
             message: 'request failed',
             requestId: request.event.requestContext?.requestId,
             route: request.event.routeKey,
+            // The name only: an SDK message can quote request values, and logs carry no personal data.
             error: request.error?.name,
-            cause: request.error?.message,
           }),
         );
       }

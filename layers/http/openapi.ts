@@ -1,7 +1,33 @@
 import { z } from 'zod';
 import { ROUTES, type Route } from './routes.ts';
 
-const ref = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' });
+const COMPONENTS = '#/components/schemas/';
+
+/** Named schemas (those with a `.meta({ id })`) become components; everything else is inlined. */
+function components() {
+  const { schemas } = z.toJSONSchema(z.globalRegistry, {
+    target: 'draft-2020-12',
+    io: 'input',
+    uri: (id) => COMPONENTS + id,
+  }) as { schemas: Record<string, Record<string, unknown>> };
+  for (const schema of Object.values(schemas)) {
+    delete schema.$schema;
+    delete schema.$id;
+  }
+  return schemas;
+}
+
+function ref(schema: z.ZodType): Record<string, unknown> {
+  const id = z.globalRegistry.get(schema)?.id;
+  if (id) return { $ref: COMPONENTS + id };
+  const inline = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' }) as Record<string, unknown>;
+  delete inline.$schema;
+  delete inline.$defs;
+  return JSON.parse(JSON.stringify(inline).replaceAll('"#/$defs/', `"${COMPONENTS}`)) as Record<
+    string,
+    unknown
+  >;
+}
 
 function parameters(route: Route) {
   const out: unknown[] = [];
@@ -54,7 +80,7 @@ export function buildOpenApi(serverUrl = '/') {
               ? {
                   content: {
                     [Number(code) >= 400 ? 'application/problem+json' : 'application/json']: {
-                      schema: z.toJSONSchema(r.schema, { target: 'draft-2020-12' }),
+                      schema: ref(r.schema),
                     },
                   },
                 }
@@ -79,6 +105,7 @@ export function buildOpenApi(serverUrl = '/') {
     },
     servers: [{ url: serverUrl }],
     components: {
+      schemas: components(),
       securitySchemes: {
         apiKey: {
           type: 'http',

@@ -100,7 +100,7 @@ export const ROUTES: Route[] = [
     summary: 'Get one message and its status',
     tags: ['Messages'],
     params: s.MessageIdParams,
-    responses: { 200: { description: 'The message', schema: s.Message }, ...problems(401, 403, 404) },
+    responses: { 200: { description: 'The message', schema: s.Message }, ...problems(401, 403, 404, 422) },
   },
   {
     method: 'GET',

@@ -1,11 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
-import { ValidationError } from '../../layers/core/errors.ts';
-import { prepareMessage } from '../../layers/core/messages.ts';
-import type { MessageRecord } from '../../layers/core/model.ts';
-import { newUlid } from '../../layers/core/ids.ts';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
+import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
+import { ValidationError } from '../../layers/core/errors.ts';
+import { newUlid } from '../../layers/core/ids.ts';
+import { prepareMessage } from '../../layers/core/messages.ts';
+import type { MessageRecord } from '../../layers/core/model.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 
 const { dynamodb } = localClients();
@@ -51,7 +51,9 @@ describe('DynamoDbMessageStore on DynamoDB Local', () => {
 
   it('lists newest first across pages with a cursor, and filters by status', async () => {
     const tenant = `ten_${uniqueName('list')}`;
-    const batch = Array.from({ length: 30 }, (_, i) => message(tenant, {}, new Date(T0.getTime() + i * 1000)));
+    const batch = Array.from({ length: 30 }, (_, i) =>
+      message(tenant, {}, new Date(T0.getTime() + i * 1000)),
+    );
     await store.create(batch);
     await store.transition(ref(batch[3]!), 'failed', T0, { error: { code: 'x', message: 'y' } });
     const seen: string[] = [];
@@ -68,7 +70,9 @@ describe('DynamoDbMessageStore on DynamoDB Local', () => {
   });
 
   it('refuses a cursor it did not issue', async () => {
-    await expect(store.list('ten_A', { limit: 5, cursor: 'bm9wZQ' }, T0)).rejects.toBeInstanceOf(ValidationError);
+    await expect(store.list('ten_A', { limit: 5, cursor: 'bm9wZQ' }, T0)).rejects.toBeInstanceOf(
+      ValidationError,
+    );
   });
 
   it('lets one worker claim a queued message and tells the others it is busy, then done', async () => {
@@ -79,7 +83,10 @@ describe('DynamoDbMessageStore on DynamoDB Local', () => {
     await expect(store.claim(ref(m), 'w2', 30_000, T0)).resolves.toEqual({ outcome: 'busy' });
     await store.markSent(ref(m), 'w1', 'carrier-1', T0);
     await expect(store.claim(ref(m), 'w3', 30_000, T0)).resolves.toEqual({ outcome: 'done', status: 'sent' });
-    await expect(store.get('ten_A', m.id, T0)).resolves.toMatchObject({ status: 'sent', carrierMessageId: 'carrier-1' });
+    await expect(store.get('ten_A', m.id, T0)).resolves.toMatchObject({
+      status: 'sent',
+      carrierMessageId: 'carrier-1',
+    });
   });
 
   it('lets another worker take over a claim whose lease has expired, and ignores the old holder', async () => {
@@ -87,13 +94,18 @@ describe('DynamoDbMessageStore on DynamoDB Local', () => {
     await store.create([m]);
     await store.claim(ref(m), 'dead', 1_000, T0);
     const later = new Date(T0.getTime() + 2_000);
-    await expect(store.claim(ref(m), 'w2', 30_000, later)).resolves.toMatchObject({ outcome: 'claimed', message: { attempts: 2 } });
+    await expect(store.claim(ref(m), 'w2', 30_000, later)).resolves.toMatchObject({
+      outcome: 'claimed',
+      message: { attempts: 2 },
+    });
     await store.markSent(ref(m), 'dead', 'stale', later);
     await expect(store.get('ten_A', m.id, later)).resolves.toMatchObject({ status: 'queued' });
   });
 
   it('reports a missing message as missing', async () => {
-    await expect(store.claim({ tenantId: 'ten_A', messageId: 'msg_nope', jurisdiction: 'global' }, 't', 1000, T0)).resolves.toEqual({
+    await expect(
+      store.claim({ tenantId: 'ten_A', messageId: 'msg_nope', jurisdiction: 'global' }, 't', 1000, T0),
+    ).resolves.toEqual({
       outcome: 'missing',
     });
   });
@@ -101,8 +113,12 @@ describe('DynamoDbMessageStore on DynamoDB Local', () => {
   it('keeps a final status final and fills sentAt from a receipt that overtook the worker', async () => {
     const m = message('ten_A');
     await store.create([m]);
-    await expect(store.transition(ref(m), 'delivered', T0, { carrierMessageId: 'c1' })).resolves.toBe('updated');
-    await expect(store.transition(ref(m), 'failed', T0, { error: { code: 'late', message: 'late' } })).resolves.toBe('ignored');
+    await expect(store.transition(ref(m), 'delivered', T0, { carrierMessageId: 'c1' })).resolves.toBe(
+      'updated',
+    );
+    await expect(
+      store.transition(ref(m), 'failed', T0, { error: { code: 'late', message: 'late' } }),
+    ).resolves.toBe('ignored');
     await expect(store.get('ten_A', m.id, T0)).resolves.toMatchObject({
       status: 'delivered',
       sentAt: T0.toISOString(),
@@ -124,7 +140,10 @@ describe('DynamoDbMessageStore on DynamoDB Local', () => {
     const many = Array.from({ length: 1000 }, () => message(tenant));
     await store.create(many);
     expect((await store.list(tenant, { limit: 100 }, T0)).items).toHaveLength(100);
-    await store.remove(tenant, many.map((m) => m.id));
+    await store.remove(
+      tenant,
+      many.map((m) => m.id),
+    );
     expect((await store.list(tenant, { limit: 100 }, T0)).items).toHaveLength(0);
   });
 });

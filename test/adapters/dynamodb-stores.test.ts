@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable } from '../../infra/local/provision.ts';
+import { TABLES } from '../../infra/resources.ts';
 import { DynamoDbIdempotencyStore } from '../../layers/adapters/dynamodb-idempotency-store.ts';
 import { DynamoDbSecretStore, DynamoDbTenantStore } from '../../layers/adapters/dynamodb-tenant-store.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../../layers/core/errors.ts';
 import type { ApiKeyRecord } from '../../layers/core/model.ts';
-import { ensureTable } from '../../infra/local/provision.ts';
-import { TABLES } from '../../infra/resources.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 
 const { dynamodb } = localClients();
@@ -29,13 +29,20 @@ describe('DynamoDbIdempotencyStore', () => {
     });
     const result = { message: { id: 'msg_1', body: 'ünïcödé ✓' } };
     await store.complete('ten_A', 'k1', result, T0);
-    await expect(store.begin('ten_A', 'k1', 'h1', ['msg_2'], at(1000))).resolves.toEqual({ state: 'replay', result });
+    await expect(store.begin('ten_A', 'k1', 'h1', ['msg_2'], at(1000))).resolves.toEqual({
+      state: 'replay',
+      result,
+    });
   });
 
   it('refuses a different request under the same key, and a concurrent one while in progress', async () => {
     await store.begin('ten_A', 'k2', 'h1', ['msg_1'], T0);
-    await expect(store.begin('ten_A', 'k2', 'h2', ['msg_2'], T0)).rejects.toBeInstanceOf(IdempotencyConflictError);
-    await expect(store.begin('ten_A', 'k2', 'h1', ['msg_2'], at(1000))).rejects.toBeInstanceOf(IdempotencyInProgressError);
+    await expect(store.begin('ten_A', 'k2', 'h2', ['msg_2'], T0)).rejects.toBeInstanceOf(
+      IdempotencyConflictError,
+    );
+    await expect(store.begin('ten_A', 'k2', 'h1', ['msg_2'], at(1000))).rejects.toBeInstanceOf(
+      IdempotencyInProgressError,
+    );
   });
 
   it('hands the reserved ids to a retry once the first attempt lease has expired', async () => {
@@ -50,14 +57,22 @@ describe('DynamoDbIdempotencyStore', () => {
   it('frees a key after its time to live, and on release', async () => {
     await store.begin('ten_A', 'k4', 'h1', ['msg_1'], T0);
     await store.complete('ten_A', 'k4', { ok: 1 }, T0);
-    await expect(store.begin('ten_A', 'k4', 'h2', ['msg_9'], at(3_601_000))).resolves.toMatchObject({ state: 'started' });
+    await expect(store.begin('ten_A', 'k4', 'h2', ['msg_9'], at(3_601_000))).resolves.toMatchObject({
+      state: 'started',
+    });
     await store.release('ten_A', 'k4');
-    await expect(store.begin('ten_A', 'k4', 'h3', ['msg_8'], at(3_602_000))).resolves.toMatchObject({ state: 'started' });
+    await expect(store.begin('ten_A', 'k4', 'h3', ['msg_8'], at(3_602_000))).resolves.toMatchObject({
+      state: 'started',
+    });
   });
 
   it('keeps a 1,000-item batch result under the item size limit', async () => {
     const result = {
-      results: Array.from({ length: 1000 }, (_, i) => ({ index: i, status: 'accepted', message: { id: `msg_${i}`.padEnd(30, 'X') } })),
+      results: Array.from({ length: 1000 }, (_, i) => ({
+        index: i,
+        status: 'accepted',
+        message: { id: `msg_${i}`.padEnd(30, 'X') },
+      })),
     };
     await store.begin('ten_A', 'big', 'h', [], T0);
     await store.complete('ten_A', 'big', result, T0);

@@ -1,10 +1,10 @@
 import { CreateKeyCommand, DecryptCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { KmsKeyService } from '../../layers/adapters/kms-key-service.ts';
-import { SqsDispatchQueue } from '../../layers/adapters/sqs-dispatch-queue.ts';
 import { ensureQueue, ensureSystemKey } from '../../infra/local/provision.ts';
 import { QUEUES } from '../../infra/resources.ts';
+import { KmsKeyService } from '../../layers/adapters/kms-key-service.ts';
+import { SqsDispatchQueue } from '../../layers/adapters/sqs-dispatch-queue.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 
 const { sqs, kms } = localClients();
@@ -53,7 +53,9 @@ describe('KmsKeyService against the KMS stand-in', () => {
     const keyId = key.KeyMetadata!.KeyId!;
     const { ciphertext } = await keys.generateDataKey(keyId, { purpose: 'x' });
     await kms.send(new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: 7 }));
-    await expect(kms.send(new DecryptCommand({ CiphertextBlob: ciphertext, EncryptionContext: { purpose: 'x' } }))).rejects.toMatchObject({
+    await expect(
+      kms.send(new DecryptCommand({ CiphertextBlob: ciphertext, EncryptionContext: { purpose: 'x' } })),
+    ).rejects.toMatchObject({
       name: 'KMSInvalidStateException',
     });
   });

@@ -1,5 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CarrierRejectedError, CarrierUnavailableError, DispatchBusyError } from '../../layers/core/errors.ts';
+import {
+  CarrierRejectedError,
+  CarrierUnavailableError,
+  DispatchBusyError,
+} from '../../layers/core/errors.ts';
 import { prepareMessage } from '../../layers/core/messages.ts';
 import type { DispatchRef } from '../../layers/core/model.ts';
 import { makeApplyCarrierEvent, makeDispatchMessage } from '../../layers/core/use-cases/dispatch-message.ts';
@@ -105,7 +109,9 @@ describe('applying carrier receipts', () => {
       carrierMessageId: 'c1',
       occurredAt: '2026-11-24T10:00:05.000Z',
     };
-    await expect(apply({ ...receipt, status: 'undeliverable', errorCode: 'unknown_subscriber' })).resolves.toBe('updated');
+    await expect(
+      apply({ ...receipt, status: 'undeliverable', errorCode: 'unknown_subscriber' }),
+    ).resolves.toBe('updated');
     await expect(apply({ ...receipt, status: 'delivered' })).resolves.toBe('ignored');
     expect(messages.items.get('ten_A/msg_1')).toMatchObject({
       status: 'undeliverable',

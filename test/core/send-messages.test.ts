@@ -6,7 +6,13 @@ import {
 } from '../../layers/core/errors.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
 import { makeSendBatch, makeSendMessage, type SendDeps } from '../../layers/core/use-cases/send-messages.ts';
-import { FakeClock, FakeIdempotencyStore, FakeMessageStore, FakeQueue, SequenceIds } from '../support/fakes.ts';
+import {
+  FakeClock,
+  FakeIdempotencyStore,
+  FakeMessageStore,
+  FakeQueue,
+  SequenceIds,
+} from '../support/fakes.ts';
 
 const tenant: TenantContext = { tenantId: 'ten_A', keyId: 'key_1', mode: 'live', scopes: ['send', 'read'] };
 const good = { to: '+12025550100', from: 'Acme', body: 'Your code is 123456' };
@@ -28,18 +34,27 @@ describe('sending messages', () => {
 
   it('stores a valid message as queued, under the caller tenant, and enqueues only a reference', async () => {
     const { result } = await makeSendMessage(deps)(tenant, good);
-    expect(result.message).toMatchObject({ status: 'queued', encoding: 'GSM-7', segments: 1, to: '+12025550100' });
+    expect(result.message).toMatchObject({
+      status: 'queued',
+      encoding: 'GSM-7',
+      segments: 1,
+      to: '+12025550100',
+    });
     const stored = [...deps.messages.items.values()];
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ tenantId: 'ten_A', body: good.body, mode: 'live' });
     expect(stored[0]!.expiresAt).toBe(Date.parse('2026-11-24T10:00:00Z') / 1000 + 90 * 86_400);
-    expect(deps.queue.sent).toEqual([{ tenantId: 'ten_A', messageId: result.message.id, jurisdiction: 'global' }]);
+    expect(deps.queue.sent).toEqual([
+      { tenantId: 'ten_A', messageId: result.message.id, jurisdiction: 'global' },
+    ]);
   });
 
   it('refuses invalid fields with a pointer and reason for each, storing nothing', async () => {
-    const error = await makeSendMessage(deps)(tenant, { to: '+1202', from: 'Way too long sender', body: ' ' }).catch(
-      (e: unknown) => e,
-    );
+    const error = await makeSendMessage(deps)(tenant, {
+      to: '+1202',
+      from: 'Way too long sender',
+      body: ' ',
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues.map((i) => i.pointer)).toEqual(['/to', '/from', '/body']);
     expect(deps.messages.items.size).toBe(0);
@@ -47,8 +62,12 @@ describe('sending messages', () => {
   });
 
   it('refuses a body over the segment maximum', async () => {
-    const error = (await makeSendMessage(deps)(tenant, { ...good, body: 'ж'.repeat(671) }).catch((e) => e)) as ValidationError;
-    expect(error.issues).toEqual([{ pointer: '/body', detail: "'body' needs 11 UCS-2 segments; the maximum is 10" }]);
+    const error = (await makeSendMessage(deps)(tenant, { ...good, body: 'ж'.repeat(671) }).catch(
+      (e) => e,
+    )) as ValidationError;
+    expect(error.issues).toEqual([
+      { pointer: '/body', detail: "'body' needs 11 UCS-2 segments; the maximum is 10" },
+    ]);
   });
 
   it('returns the original result for a replayed Idempotency-Key, without a second message', async () => {
@@ -63,7 +82,9 @@ describe('sending messages', () => {
   it('refuses the same Idempotency-Key with a different request', async () => {
     const send = makeSendMessage(deps);
     await send(tenant, good, 'order-42');
-    await expect(send(tenant, { ...good, body: 'other' }, 'order-42')).rejects.toBeInstanceOf(IdempotencyConflictError);
+    await expect(send(tenant, { ...good, body: 'other' }, 'order-42')).rejects.toBeInstanceOf(
+      IdempotencyConflictError,
+    );
   });
 
   it('keeps idempotency keys per tenant', async () => {
@@ -112,9 +133,9 @@ describe('sending messages', () => {
       expect(result.rejected).toBe(2);
       expect(result.results.map((r) => r.status)).toEqual(['accepted', 'rejected', 'rejected', 'accepted']);
       const second = result.results[1]!;
-      expect(second.status === 'rejected' && second.reason === 'validation' && second.errors[0]!.pointer).toBe(
-        '/messages/1/to',
-      );
+      expect(
+        second.status === 'rejected' && second.reason === 'validation' && second.errors[0]!.pointer,
+      ).toBe('/messages/1/to');
       const fourth = result.results[3]!;
       expect(fourth.status === 'accepted' && fourth.message.encoding).toBe('UCS-2');
       expect(deps.queue.sent).toHaveLength(2);

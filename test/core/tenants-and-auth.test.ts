@@ -56,7 +56,12 @@ describe('tenants, API keys and the authorizer', () => {
 
   it('refuses a well-formed key nobody issued', async () => {
     const other = makeTenantAdmin({ tenants: new FakeTenantStore(), ids: new SequenceIds(), clock, pepper });
-    const t = await other.createTenant({ displayName: 'x', legalName: 'x', contactEmail: 'x@x.x', homeJurisdiction: 'global' });
+    const t = await other.createTenant({
+      displayName: 'x',
+      legalName: 'x',
+      contactEmail: 'x@x.x',
+      homeJurisdiction: 'global',
+    });
     const { secret } = await other.issueKey(t.id, { name: 'x', mode: 'live', scopes: ['send'] });
     await expect(authorize(`Bearer ${secret}`)).rejects.toBeInstanceOf(UnauthorizedError);
   });
@@ -98,9 +103,9 @@ describe('tenants, API keys and the authorizer', () => {
   });
 
   it('answers 404-style for keys and tenants that do not exist', async () => {
-    await expect(admin.issueKey('ten_missing', { name: 'x', mode: 'live', scopes: ['send'] })).rejects.toBeInstanceOf(
-      NotFoundError,
-    );
+    await expect(
+      admin.issueKey('ten_missing', { name: 'x', mode: 'live', scopes: ['send'] }),
+    ).rejects.toBeInstanceOf(NotFoundError);
     const t = await newTenant();
     await expect(admin.revokeKey(t.id, 'key_missing')).rejects.toBeInstanceOf(NotFoundError);
   });

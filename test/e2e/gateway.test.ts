@@ -18,7 +18,7 @@ beforeAll(async () => {
     services: { kind: 'external', ...services },
     prefix: uniqueName('e2e'),
     authorizerCacheSeconds: 1,
-    dispatch: { visibilityTimeoutSeconds: 1, maxReceiveCount: 3 },
+    dispatch: { visibilityTimeoutSeconds: 2, maxReceiveCount: 3 },
   });
   api = client(gateway.url);
   acme = await onboard(api, gateway.adminToken, { name: 'Acme' });
@@ -40,7 +40,12 @@ const finalStatus = (key: string, id: string) =>
 
 describe('sending an SMS end to end on the local gateway', () => {
   it('accepts a message, reports encoding and segments, and delivers it through the sandbox carrier', async () => {
-    const res = await send(acme.key, { to: '+12025550100', from: 'Acme', body: 'Your code is 123456', reference: 'o-1' });
+    const res = await send(acme.key, {
+      to: '+12025550100',
+      from: 'Acme',
+      body: 'Your code is 123456',
+      reference: 'o-1',
+    });
     expect(res.status).toBe(202);
     expect(res.headers.get('location')).toBe(`/v1/messages/${res.body.message.id}`);
     expect(res.body.message).toMatchObject({
@@ -73,6 +78,50 @@ describe('sending an SMS end to end on the local gateway', () => {
   });
 });
 
+describe('delivery semantics', () => {
+  it('dead-letters a message the carrier never takes, marked failed with a reason', async () => {
+    const res = await send(acme.key, { to: '+12025550105', from: 'Acme', body: 'carrier down' });
+    const done = await finalStatus(acme.key, res.body.message.id);
+    expect(done).toMatchObject({ status: 'failed', error: { code: 'carrier_unavailable' } });
+    const dead = await waitFor(
+      async () => {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: gateway.queues.dispatchDlq,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+          }),
+        );
+        return (out.Messages ?? []).find((m) => m.Body?.includes(res.body.message.id));
+      },
+      'the record in the DLQ',
+      40_000,
+    );
+    expect(JSON.parse(dead.Body!)).toMatchObject({ messageId: res.body.message.id });
+  });
+
+  it('dead-letters a poison record that can never be processed', async () => {
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: gateway.queues.dispatch, MessageBody: '{"not":"a reference"' }),
+    );
+    const dead = await waitFor(
+      async () => {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: gateway.queues.dispatchDlq,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+          }),
+        );
+        return (out.Messages ?? []).find((m) => m.Body === '{"not":"a reference"');
+      },
+      'the poison record in the DLQ',
+      40_000,
+    );
+    expect(dead).toBeDefined();
+  });
+});
+
 describe('tenant isolation', () => {
   it('answers 404 for another tenant message id and never lists it', async () => {
     const mine = await send(acme.key, { to: '+12025550100', from: 'Acme', body: 'private' });
@@ -83,7 +132,12 @@ describe('tenant isolation', () => {
   });
 
   it('ignores any tenant id a caller puts in the request', async () => {
-    const res = await send(globex.key, { to: '+12025550100', from: 'Globex', body: 'x', tenantId: acme.tenantId });
+    const res = await send(globex.key, {
+      to: '+12025550100',
+      from: 'Globex',
+      body: 'x',
+      tenantId: acme.tenantId,
+    });
     expectProblem(res, 422, 'validation-error');
   });
 });
@@ -92,11 +146,9 @@ describe('bad input gets a problem+json with field-level reasons', () => {
   it('names each invalid field', async () => {
     const res = await send(acme.key, { to: '0049151', from: 'Far too long sender', body: '' });
     expectProblem(res, 422, 'validation-error');
-    expect((res.body as unknown as { errors: { pointer: string }[] }).errors.map((e) => e.pointer).sort()).toEqual([
-      '/body',
-      '/from',
-      '/to',
-    ]);
+    expect(
+      (res.body as unknown as { errors: { pointer: string }[] }).errors.map((e) => e.pointer).sort(),
+    ).toEqual(['/body', '/from', '/to']);
   });
 
   it('refuses wrong types, unknown fields and missing fields', async () => {
@@ -107,18 +159,38 @@ describe('bad input gets a problem+json with field-level reasons', () => {
   });
 
   it('refuses a body that is not JSON, or not sent as JSON', async () => {
-    expectProblem(await api.call('POST', '/v1/messages', { key: acme.key, raw: '{"to":' }), 400, 'malformed-request');
     expectProblem(
-      await api.call('POST', '/v1/messages', { key: acme.key, raw: 'to=1', headers: { 'content-type': 'text/plain' } }),
+      await api.call('POST', '/v1/messages', { key: acme.key, raw: '{"to":' }),
+      400,
+      'malformed-request',
+    );
+    expectProblem(
+      await api.call('POST', '/v1/messages', {
+        key: acme.key,
+        raw: 'to=1',
+        headers: { 'content-type': 'text/plain' },
+      }),
       400,
       'malformed-request',
     );
   });
 
   it('refuses a malformed message id and a bad list query', async () => {
-    expectProblem(await api.call('GET', '/v1/messages/not-an-id', { key: acme.key }), 422, 'validation-error');
-    expectProblem(await api.call('GET', '/v1/messages?limit=1000', { key: acme.key }), 422, 'validation-error');
-    expectProblem(await api.call('GET', '/v1/messages?status=lost', { key: acme.key }), 422, 'validation-error');
+    expectProblem(
+      await api.call('GET', '/v1/messages/not-an-id', { key: acme.key }),
+      422,
+      'validation-error',
+    );
+    expectProblem(
+      await api.call('GET', '/v1/messages?limit=1000', { key: acme.key }),
+      422,
+      'validation-error',
+    );
+    expectProblem(
+      await api.call('GET', '/v1/messages?status=lost', { key: acme.key }),
+      422,
+      'validation-error',
+    );
   });
 });
 
@@ -132,10 +204,14 @@ describe('API keys', () => {
   });
 
   it('stops a revoked key (within the authorizer cache time)', async () => {
-    const extra = await api.call<{ id: string; secret: string }>('POST', `/admin/tenants/${acme.tenantId}/keys`, {
-      token: gateway.adminToken,
-      body: { name: 'to revoke', scopes: ['read'] },
-    });
+    const extra = await api.call<{ id: string; secret: string }>(
+      'POST',
+      `/admin/tenants/${acme.tenantId}/keys`,
+      {
+        token: gateway.adminToken,
+        body: { name: 'to revoke', scopes: ['read'] },
+      },
+    );
     expect((await api.call('GET', '/v1/messages', { key: extra.body.secret })).status).toBe(200);
     const revoked = await api.call('DELETE', `/admin/tenants/${acme.tenantId}/keys/${extra.body.id}`, {
       token: gateway.adminToken,
@@ -150,15 +226,23 @@ describe('API keys', () => {
       token: gateway.adminToken,
       body: { name: 'reader', scopes: ['read'] },
     });
-    expectProblem(await send(reader.body.secret, { to: '+12025550100', from: 'Acme', body: 'x' }), 403, 'forbidden');
+    expectProblem(
+      await send(reader.body.secret, { to: '+12025550100', from: 'Acme', body: 'x' }),
+      403,
+      'forbidden',
+    );
   });
 
   it('keeps admin routes away from tenant keys', async () => {
     const res = await api.call('GET', '/admin/tenants', { key: acme.key });
     expect(res.status).toBe(403);
-    const list = await api.call<{ data: { secret?: string; hint: string }[] }>('GET', `/admin/tenants/${acme.tenantId}/keys`, {
-      token: gateway.adminToken,
-    });
+    const list = await api.call<{ data: { secret?: string; hint: string }[] }>(
+      'GET',
+      `/admin/tenants/${acme.tenantId}/keys`,
+      {
+        token: gateway.adminToken,
+      },
+    );
     expect(list.body.data.length).toBeGreaterThan(0);
     expect(JSON.stringify(list.body)).not.toContain(acme.key);
   });
@@ -178,28 +262,32 @@ describe('Idempotency-Key', () => {
 
   it('refuses the same key with another body', async () => {
     await send(acme.key, { to: '+12025550100', from: 'Acme', body: 'one' }, { 'idempotency-key': 'order-8' });
-    const res = await send(acme.key, { to: '+12025550100', from: 'Acme', body: 'two' }, { 'idempotency-key': 'order-8' });
+    const res = await send(
+      acme.key,
+      { to: '+12025550100', from: 'Acme', body: 'two' },
+      { 'idempotency-key': 'order-8' },
+    );
     expectProblem(res, 422, 'idempotency-key-reused');
   });
 });
 
 describe('POST /v1/messages/batch', () => {
   it('accepts valid items even when others are refused, with a result per item', async () => {
-    const res = await api.call<{ accepted: number; rejected: number; results: Array<Record<string, unknown>> }>(
-      'POST',
-      '/v1/messages/batch',
-      {
-        key: acme.key,
-        body: {
-          messages: [
-            { to: '+12025550100', from: 'Acme', body: 'first' },
-            { to: '+1', from: 'Acme', body: 'bad number' },
-            'not an object',
-            { to: '+4915112345678', from: 'Acme', body: 'third' },
-          ],
-        },
+    const res = await api.call<{
+      accepted: number;
+      rejected: number;
+      results: Array<Record<string, unknown>>;
+    }>('POST', '/v1/messages/batch', {
+      key: acme.key,
+      body: {
+        messages: [
+          { to: '+12025550100', from: 'Acme', body: 'first' },
+          { to: '+1', from: 'Acme', body: 'bad number' },
+          'not an object',
+          { to: '+4915112345678', from: 'Acme', body: 'third' },
+        ],
       },
-    );
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ accepted: 2, rejected: 2 });
     expect(res.body.results.map((r) => r.status)).toEqual(['accepted', 'rejected', 'rejected', 'accepted']);
@@ -213,8 +301,15 @@ describe('POST /v1/messages/batch', () => {
   });
 
   it('takes 1,000 messages in one call and refuses 1,001', async () => {
-    const many = Array.from({ length: 1000 }, (_, i) => ({ to: '+12025550100', from: 'Acme', body: `bulk ${i}` }));
-    const res = await api.call<{ accepted: number }>('POST', '/v1/messages/batch', { key: acme.key, body: { messages: many } });
+    const many = Array.from({ length: 1000 }, (_, i) => ({
+      to: '+12025550100',
+      from: 'Acme',
+      body: `bulk ${i}`,
+    }));
+    const res = await api.call<{ accepted: number }>('POST', '/v1/messages/batch', {
+      key: acme.key,
+      body: { messages: many },
+    });
     expect(res.body.accepted).toBe(1000);
     const over = await api.call('POST', '/v1/messages/batch', {
       key: acme.key,
@@ -228,9 +323,14 @@ describe('listing', () => {
   it('pages newest first with a cursor and filters by status', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Lister' });
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await send(t.key, { to: '+12025550104', from: 'Lister', body: `n${i}` })).body.message.id);
+    for (let i = 0; i < 5; i++)
+      ids.push((await send(t.key, { to: '+12025550104', from: 'Lister', body: `n${i}` })).body.message.id);
     await Promise.all(ids.map((id) => finalStatus(t.key, id)));
-    const first = await api.call<{ data: Message[]; nextCursor: string | null }>('GET', '/v1/messages?limit=3', { key: t.key });
+    const first = await api.call<{ data: Message[]; nextCursor: string | null }>(
+      'GET',
+      '/v1/messages?limit=3',
+      { key: t.key },
+    );
     const second = await api.call<{ data: Message[]; nextCursor: string | null }>(
       'GET',
       `/v1/messages?limit=3&cursor=${first.body.nextCursor}`,
@@ -243,32 +343,6 @@ describe('listing', () => {
       return r.body.data.length === 5 ? r.body.data : undefined;
     }, 'the status index');
     expect(failed.every((m) => m.status === 'failed')).toBe(true);
-  });
-});
-
-describe('delivery semantics', () => {
-  it('dead-letters a message the carrier never takes, marked failed with a reason', async () => {
-    const res = await send(acme.key, { to: '+12025550105', from: 'Acme', body: 'carrier down' });
-    const done = await finalStatus(acme.key, res.body.message.id);
-    expect(done).toMatchObject({ status: 'failed', error: { code: 'carrier_unavailable' } });
-    const dead = await waitFor(async () => {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: gateway.queues.dispatchDlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-      );
-      return (out.Messages ?? []).find((m) => m.Body?.includes(res.body.message.id));
-    }, 'the record in the DLQ');
-    expect(JSON.parse(dead.Body!)).toMatchObject({ messageId: res.body.message.id });
-  });
-
-  it('dead-letters a poison record that can never be processed', async () => {
-    await sqs.send(new SendMessageCommand({ QueueUrl: gateway.queues.dispatch, MessageBody: '{"not":"a reference"' }));
-    const dead = await waitFor(async () => {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: gateway.queues.dispatchDlq, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
-      );
-      return (out.Messages ?? []).find((m) => m.Body === '{"not":"a reference"');
-    }, 'the poison record in the DLQ');
-    expect(dead).toBeDefined();
   });
 });
 

@@ -46,7 +46,11 @@ describe('a worker killed mid-batch', () => {
 
     await waitFor(async () => {
       const res = await api.call<{ data: unknown[] }>('GET', '/v1/messages?status=sent&limit=100', { key });
-      const delivered = await api.call<{ data: unknown[] }>('GET', '/v1/messages?status=delivered&limit=100', { key });
+      const delivered = await api.call<{ data: unknown[] }>(
+        'GET',
+        '/v1/messages?status=delivered&limit=100',
+        { key },
+      );
       return res.body.data.length + delivered.body.data.length >= 4 ? true : undefined;
     }, 'some messages to be sent');
     first.child.kill('SIGKILL');
@@ -57,7 +61,9 @@ describe('a worker killed mid-batch', () => {
     const api2 = client(second.url);
     const statuses = await waitFor(
       async () => {
-        const all = await Promise.all(ids.map((id) => api2.call<{ status: string }>('GET', `/v1/messages/${id}`, { key })));
+        const all = await Promise.all(
+          ids.map((id) => api2.call<{ status: string }>('GET', `/v1/messages/${id}`, { key })),
+        );
         const s = all.map((r) => r.body.status);
         return s.every((x) => x === 'delivered') ? s : undefined;
       },
@@ -68,7 +74,9 @@ describe('a worker killed mid-batch', () => {
 
     // The sandbox carrier's handsets: one entry per message, each sent exactly once.
     const ledger = await dynamodb.send(new ScanCommand({ TableName: first.tables.sandboxLedger }));
-    const sends = new Map((ledger.Items ?? []).map((i) => unmarshall(i)).map((i) => [i.pk.replace('SANDBOX#', ''), i.sends]));
+    const sends = new Map(
+      (ledger.Items ?? []).map((i) => unmarshall(i)).map((i) => [i.pk.replace('SANDBOX#', ''), i.sends]),
+    );
     expect([...sends.keys()].sort()).toEqual([...ids].sort());
     expect([...sends.values()].every((n) => n === 1)).toBe(true);
     second.child.kill('SIGTERM');

@@ -1,5 +1,11 @@
-import type { ApiKeyRecord, DispatchRef, MessageRecord, StoredResult, Tenant } from '../../layers/core/model.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../../layers/core/errors.ts';
+import type {
+  ApiKeyRecord,
+  DispatchRef,
+  MessageRecord,
+  StoredResult,
+  Tenant,
+} from '../../layers/core/model.ts';
 import type {
   Carrier,
   CarrierSendRequest,
@@ -99,9 +105,18 @@ export class FakeMessageStore implements MessageStore {
 }
 
 export class FakeIdempotencyStore implements IdempotencyStore {
-  readonly records = new Map<string, { hash: string; ids: string[]; result?: StoredResult; leaseUntil: number }>();
+  readonly records = new Map<
+    string,
+    { hash: string; ids: string[]; result?: StoredResult; leaseUntil: number }
+  >();
   constructor(private readonly leaseMs = 60_000) {}
-  async begin(tenantId: string, key: string, hash: string, ids: string[], now: Date): Promise<IdempotencyBegin> {
+  async begin(
+    tenantId: string,
+    key: string,
+    hash: string,
+    ids: string[],
+    now: Date,
+  ): Promise<IdempotencyBegin> {
     const k = `${tenantId}/${key}`;
     const r = this.records.get(k);
     if (!r) {

@@ -1,4 +1,34 @@
 import { expect } from 'vitest';
+import { ROUTES } from '../../layers/http/routes.ts';
+
+const compiled = ROUTES.map((r) => ({
+  route: r,
+  regex: new RegExp(`^${r.path.replace(/\{\w+\}/g, '[^/]+')}$`),
+}));
+
+/**
+ * Checks a handler's response against the OpenAPI document's source (the route table's zod
+ * schemas): an undocumented status or a body that does not match fails the test. API
+ * Gateway's own errors ({"message": ...}) are not the handlers' and are skipped.
+ */
+function conformsToDocument(method: string, path: string, status: number, body: unknown) {
+  const pathname = new URL(path, 'http://x').pathname;
+  const match = compiled.find((c) => c.route.method === method && c.regex.test(pathname));
+  if (!match) return;
+  if (body && typeof body === 'object' && Object.keys(body).join() === 'message') return;
+  const documented = match.route.responses[status];
+  expect(
+    documented,
+    `${method} ${match.route.path} answered ${status}, which the document does not list`,
+  ).toBeDefined();
+  if (documented?.schema) {
+    const parsed = documented.schema.safeParse(body);
+    expect(
+      parsed.success,
+      `${method} ${match.route.path} ${status} does not match its schema: ${parsed.error?.message}`,
+    ).toBe(true);
+  }
+}
 
 export interface ApiResponse<T = Record<string, unknown>> {
   status: number;
@@ -11,24 +41,37 @@ export function client(baseUrl: string) {
   async function call<T = Record<string, unknown>>(
     method: string,
     path: string,
-    options: { key?: string; token?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+    options: {
+      key?: string;
+      token?: string;
+      body?: unknown;
+      raw?: string;
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<ApiResponse<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.key) headers.authorization = `Bearer ${options.key}`;
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (options.body !== undefined || options.raw !== undefined) headers['content-type'] ??= 'application/json';
+    if (options.body !== undefined || options.raw !== undefined)
+      headers['content-type'] ??= 'application/json';
     const res = await fetch(baseUrl + path, {
       method,
       headers,
       body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T };
+    const body = (text ? JSON.parse(text) : undefined) as T;
+    conformsToDocument(method, path, res.status, body);
+    return { status: res.status, headers: res.headers, body };
   }
   return { call };
 }
 
-export async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -61,10 +104,14 @@ export async function onboard(
     },
   });
   expect(tenant.status).toBe(201);
-  const key = await api.call<{ id: string; secret: string }>('POST', `/admin/tenants/${tenant.body.id}/keys`, {
-    token: adminToken,
-    body: { name: 'e2e', mode: options.mode ?? 'live', scopes: options.scopes ?? ['send', 'read'] },
-  });
+  const key = await api.call<{ id: string; secret: string }>(
+    'POST',
+    `/admin/tenants/${tenant.body.id}/keys`,
+    {
+      token: adminToken,
+      body: { name: 'e2e', mode: options.mode ?? 'live', scopes: options.scopes ?? ['send', 'read'] },
+    },
+  );
   expect(key.status).toBe(201);
   return { tenantId: tenant.body.id, keyId: key.body.id, key: key.body.secret };
 }

@@ -1,0 +1,103 @@
+import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { lambdaContext } from '../../infra/local/http-gateway.ts';
+import { ServiceUnavailableError } from '../../layers/core/errors.ts';
+import { type TenantEvent, tenantRoute } from '../../layers/http/handler.ts';
+
+/** An API Gateway v2 event as the authorizer leaves it (event factory). */
+function event(
+  authorizer: Record<string, unknown> | undefined,
+  overrides: Partial<APIGatewayProxyEventV2> = {},
+): TenantEvent {
+  return {
+    version: '2.0',
+    routeKey: 'GET /v1/messages',
+    rawPath: '/v1/messages',
+    rawQueryString: '',
+    headers: {},
+    requestContext: {
+      accountId: '1',
+      apiId: 'api',
+      domainName: 'x',
+      domainPrefix: 'x',
+      http: {
+        method: 'GET',
+        path: '/v1/messages',
+        protocol: 'HTTP/1.1',
+        sourceIp: '1.2.3.4',
+        userAgent: 'test',
+      },
+      requestId: 'req-1',
+      routeKey: 'GET /v1/messages',
+      stage: '$default',
+      time: '',
+      timeEpoch: 0,
+      authorizer: { lambda: authorizer, principalId: '', integrationLatency: 0 },
+    },
+    isBase64Encoded: false,
+    ...overrides,
+  } as unknown as TenantEvent;
+}
+
+const ok = { authenticated: true, tenantId: 'ten_A', keyId: 'key_1', mode: 'live', scopes: 'read' };
+
+describe('tenant route handlers', () => {
+  it('take the tenant from the authorizer context only', async () => {
+    const handler = tenantRoute('read', async (_e, tenant) => ({ status: 200, body: tenant }));
+    const res = await handler(
+      event(ok, { queryStringParameters: { tenantId: 'ten_B' } }),
+      lambdaContext('t', 1000),
+    );
+    expect(JSON.parse(res.body!)).toEqual({
+      tenantId: 'ten_A',
+      keyId: 'key_1',
+      mode: 'live',
+      scopes: ['read'],
+    });
+  });
+
+  it('answer 401 problem+json when the authorizer marked the key bad, without running the use case', async () => {
+    let ran = false;
+    const handler = tenantRoute('read', async () => {
+      ran = true;
+      return { status: 200 };
+    });
+    const res = await handler(
+      event({ authenticated: false, reason: 'The API key is unknown or revoked.' }),
+      lambdaContext('t', 1000),
+    );
+    expect(res.statusCode).toBe(401);
+    expect(res.headers?.['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(res.body!).detail).toBe('The API key is unknown or revoked.');
+    expect(ran).toBe(false);
+  });
+
+  it('answer a 500 that carries nothing from the error', async () => {
+    const handler = tenantRoute('read', async () => {
+      throw new DynamoDBServiceException({
+        name: 'InternalServerError',
+        $fault: 'server',
+        $metadata: {},
+        message: 'table arn:aws:dynamodb:eu-central-1:123:table/Messages secret detail',
+      });
+    });
+    const res = await handler(event(ok), lambdaContext('t', 1000));
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toMatch(/arn:|Messages|secret|stack|DynamoDB/);
+    expect(JSON.parse(res.body!)).toEqual({
+      type: 'https://sms-gateway.dev/problems/internal-error',
+      title: 'Something went wrong on our side.',
+      status: 500,
+    });
+  });
+
+  it('answer 503 with Retry-After when a dependency is unavailable', async () => {
+    const handler = tenantRoute('read', async () => {
+      throw new ServiceUnavailableError('queue down', 2);
+    });
+    const res = await handler(event(ok), lambdaContext('t', 1000));
+    expect(res.statusCode).toBe(503);
+    expect(res.headers?.['retry-after']).toBe('2');
+  });
+});

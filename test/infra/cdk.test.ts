@@ -1,0 +1,164 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/cdk/app.ts';
+import { QUEUES } from '../../infra/resources.ts';
+import { ROUTES } from '../../layers/http/routes.ts';
+
+let stateful: Template;
+let stateless: Template;
+let statelessJson: Record<string, unknown>;
+
+beforeAll(() => {
+  const { stateful: a, stateless: b } = buildApp(new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')) }));
+  stateful = Template.fromStack(a);
+  stateless = Template.fromStack(b);
+  statelessJson = stateless.toJSON();
+}, 120_000);
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+const resources = (t: Template, type: string) =>
+  Object.entries(t.toJSON().Resources as Record<string, Resource>).filter(([, r]) => r.Type === type);
+
+describe('stateful stack', () => {
+  it('keeps tables with point-in-time recovery, a TTL on expiresAt, and protection from deletion', () => {
+    const tables = resources(stateful, 'AWS::DynamoDB::GlobalTable');
+    expect(tables).toHaveLength(2);
+    for (const [, t] of tables) {
+      expect(t.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        Replicas: [
+          expect.objectContaining({
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+            DeletionProtectionEnabled: true,
+          }),
+        ],
+      });
+    }
+    stateful.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+    stateful.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byStatus' })],
+    });
+  });
+
+  it('gives each queue a DLQ after 5 receives, a visibility timeout six times its consumer timeout, encryption and TLS only', () => {
+    stateful.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: QUEUES.dispatch.consumerTimeoutSeconds * 6,
+      RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+      SqsManagedSseEnabled: true,
+    });
+    const queues = resources(stateful, 'AWS::SQS::Queue');
+    expect(queues).toHaveLength(4);
+    for (const [, q] of queues) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    const policies = resources(stateful, 'AWS::SQS::QueuePolicy');
+    expect(policies).toHaveLength(4);
+    for (const [, p] of policies) {
+      expect(JSON.stringify(p.Properties)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it('creates the system key with rotation behind its alias', () => {
+    stateful.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    stateful.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/sms-gateway/system' });
+  });
+});
+
+describe('stateless stack', () => {
+  it('creates a route for every entry of the route table, with its authorization', () => {
+    const routes = resources(stateless, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    for (const route of ROUTES) {
+      const deployed = routes.find((r) => r.RouteKey === `${route.method} ${route.path}`)!;
+      const expected = { tenant: 'CUSTOM', admin: 'AWS_IAM', public: 'NONE' }[route.auth];
+      expect(deployed.AuthorizationType ?? 'NONE', `${route.method} ${route.path}`).toBe(expected);
+    }
+  });
+
+  it('authorizes tenant routes with a cached Lambda authorizer using simple responses', () => {
+    stateless.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      EnableSimpleResponses: true,
+      AuthorizerPayloadFormatVersion: '2.0',
+      IdentitySource: ['$request.header.Authorization'],
+      AuthorizerResultTtlInSeconds: 60,
+    });
+  });
+
+  it('runs every function on Node.js 22, arm64, with tracing and JSON logs in a retained log group', () => {
+    const fns = resources(stateless, 'AWS::Lambda::Function');
+    expect(fns).toHaveLength(9);
+    for (const [, f] of fns) {
+      expect(f.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
+      });
+    }
+    for (const [, g] of resources(stateless, 'AWS::Logs::LogGroup'))
+      expect(g.Properties.RetentionInDays).toBe(30);
+  });
+
+  it('feeds the workers from SQS with partial batch failure reporting', () => {
+    const mappings = resources(stateless, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(2);
+    for (const [, m] of mappings) {
+      expect(m.Properties).toMatchObject({
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    }
+  });
+
+  it('gives read-only functions no write permission on the messages table', () => {
+    const policies = resources(stateless, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('getmessage'));
+    expect(policies.length).toBeGreaterThan(0);
+    const text = JSON.stringify(policies.map(([, p]) => p.Properties));
+    expect(text).toContain('dynamodb:GetItem');
+    expect(text).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
+    expect(text).not.toContain('kms:');
+  });
+
+  it('sets every configuration variable the functions read', () => {
+    const envs = resources(stateless, 'AWS::Lambda::Function').map(([id, f]) => [
+      id,
+      (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables,
+    ]);
+    const send = envs.find(([id]) => String(id).startsWith('sendmessage'))![1] as Record<string, unknown>;
+    expect(Object.keys(send)).toEqual(
+      expect.arrayContaining([
+        'MESSAGES_TABLE',
+        'DISPATCH_QUEUE_URL',
+        'JURISDICTION',
+        'MESSAGE_RETENTION_DAYS',
+      ]),
+    );
+    const dispatch = envs.find(([id]) => String(id).startsWith('dispatchmessages'))![1] as Record<
+      string,
+      unknown
+    >;
+    expect(dispatch).toMatchObject({
+      CARRIER: 'sandbox',
+      DISPATCH_MAX_RECEIVE_COUNT: '5',
+      DISPATCH_LEASE_SECONDS: '180',
+    });
+  });
+
+  it('synthesizes the same template twice (deterministic)', () => {
+    const again = Template.fromStack(
+      buildApp(new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')) })).stateless,
+    );
+    expect(again.toJSON()).toEqual(statelessJson);
+  }, 120_000);
+});
