@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { NotFoundError } from '#layers/core/errors.ts';
 import { makeTenantAdmin } from '#layers/core/use-cases/manage-tenants.ts';

@@ -1,5 +1,5 @@
 import type { SQSEvent } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { systemClock } from '#layers/adapters/system.ts';
 import { loadConfig, setting } from '#layers/config.ts';
 import { DispatchBusyError } from '#layers/core/errors.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Reads a function's settings once, at cold start. A missing or malformed setting stops the

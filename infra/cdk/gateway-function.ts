@@ -53,6 +53,9 @@ export class GatewayFunction extends Construct {
         sourceMap: true,
         sourceMapMode: SourceMapMode.EXTERNAL,
         mainFields: ['module', 'main'],
+        // Bundle the AWS SDK too (CDK leaves it out by default): the versions that run in Lambda
+        // are then the locked ones the tests ran, not whatever the runtime ships that month.
+        externalModules: [],
         // ESM output still meets CommonJS dependencies that call require().
         banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       },

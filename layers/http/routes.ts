@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Scope } from '../core/api-keys.ts';
 import * as s from './schemas.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCOPES } from '../core/api-keys.ts';
 
 /** Request and response schemas: the source of the handlers' types and of the OpenAPI document. */

@@ -1,0 +1,352 @@
+// Benchmarks of the walking skeleton. Every figure is a ratio against a baseline measured in the
+// same run, because the machines are shared and noisy. Writes bench/out/results.md.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { startGateway } from '../infra/local/gateway.ts';
+import { lambdaContext } from '../infra/local/http-gateway.ts';
+import { freePort, startDynamoDbLocal, startKms, startSqs } from '../infra/local/services.ts';
+import { generateApiKey } from '../layers/core/api-keys.ts';
+import { makeSendMessage } from '../layers/core/use-cases/send-messages.ts';
+import { idempotencyKeyFrom, parseJsonBody, parseWith, tenantRoute } from '../layers/http/handler.ts';
+import { SendMessageRequest } from '../layers/http/schemas.ts';
+import {
+  FakeClock,
+  FakeIdempotencyStore,
+  FakeMessageStore,
+  FakeQueue,
+  SequenceIds,
+} from '../test/support/fakes.ts';
+import { spawnGateway } from '../test/support/gateway-process.ts';
+import { bundle, FUNCTIONS } from './bundle.ts';
+
+const OUT = join(import.meta.dirname, 'out');
+mkdirSync(OUT, { recursive: true });
+const lines: string[] = [];
+const say = (s = '') => {
+  lines.push(s);
+  process.stdout.write(`${s}\n`);
+};
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function httpEvent(body: string, authorizer: Record<string, unknown>) {
+  return {
+    version: '2.0',
+    routeKey: 'POST /v1/messages',
+    rawPath: '/v1/messages',
+    rawQueryString: '',
+    headers: { 'content-type': 'application/json' },
+    requestContext: {
+      requestId: 'bench',
+      routeKey: 'POST /v1/messages',
+      http: {
+        method: 'POST',
+        path: '/v1/messages',
+        sourceIp: '127.0.0.1',
+        protocol: 'HTTP/1.1',
+        userAgent: 'bench',
+      },
+      authorizer: { lambda: authorizer },
+    },
+    body,
+    isBase64Encoded: false,
+  } as never;
+}
+
+const AUTH = {
+  authenticated: true,
+  tenantId: 'ten_bench',
+  keyId: 'key_bench',
+  mode: 'test',
+  scopes: 'send,read',
+};
+const BODY = JSON.stringify({
+  to: '+12025550100',
+  from: 'Acme',
+  body: 'Your code is 123456',
+  reference: 'bench',
+});
+
+/** Runs fn repeatedly for `ms` and returns operations per second (best of three rounds). */
+async function rate(fn: () => Promise<unknown> | unknown, ms = 1500): Promise<number> {
+  const rounds: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() - start < ms) {
+      for (let i = 0; i < 100; i++) await fn();
+      n += 100;
+    }
+    rounds.push(n / ((performance.now() - start) / 1000));
+  }
+  return Math.max(...rounds);
+}
+
+async function inProcessIngest() {
+  say('## 1. In-process ingest (send-message handler with fakes of the ports)');
+  const event = httpEvent(BODY, AUTH);
+  const baseline = await rate(() => parseWith(SendMessageRequest, parseJsonBody(event), 'pointer'));
+  const send = makeSendMessage({
+    messages: new FakeMessageStore(),
+    idempotency: new FakeIdempotencyStore(),
+    queue: new FakeQueue(),
+    clock: new FakeClock(),
+    ids: new SequenceIds(),
+    retentionDays: 90,
+    jurisdiction: 'global',
+  });
+  // The same handler composition as functions/send-message.ts, with in-memory ports.
+  const handler = tenantRoute('send', async (e, tenant) => {
+    const key = idempotencyKeyFrom(e);
+    const input = parseWith(SendMessageRequest, parseJsonBody(e), 'pointer');
+    const { result } = await send(tenant, input, key);
+    return { status: 202, body: result };
+  });
+  const ctx = lambdaContext('bench', 1000);
+  const full = await rate(() => handler(event, ctx));
+  say('| measure | messages/s | ratio to baseline |');
+  say('|---|---:|---:|');
+  say(`| baseline: JSON parse + zod validation | ${fmt(baseline)} | 1.00 |`);
+  say(
+    `| full handler: auth context, validation, number and body analysis, store, enqueue | ${fmt(full)} | ${fmt(full / baseline, 2)} |`,
+  );
+  say();
+}
+
+async function bundles() {
+  say("## 2. Bundle size per function (esbuild metafile, the CDK app's options: AWS SDK bundled)");
+  say('| function | bundle KB | of which AWS SDK KB | own code and libraries KB |');
+  say('|---|---:|---:|---:|');
+  const built: Record<string, string> = {};
+  for (const f of FUNCTIONS) {
+    const b = await bundle(join('functions', `${f}.ts`), join(OUT, 'bundles'));
+    built[f] = b.outfile;
+    say(
+      `| ${f} | ${fmt(b.bytes / 1024)} | ${fmt(b.sdkBytes / 1024)} | ${fmt((b.bytes - b.sdkBytes) / 1024)} |`,
+    );
+  }
+  const emptyFile = join(OUT, 'empty.ts');
+  writeFileSync(emptyFile, 'export const handler = async () => ({ statusCode: 200, body: "" });\n');
+  const empty = await bundle(emptyFile, join(OUT, 'bundles'));
+  built.empty = empty.outfile;
+  say(`| (empty handler) | ${fmt(empty.bytes / 1024, 1)} | 0 | ${fmt(empty.bytes / 1024, 1)} |`);
+  say();
+  return built;
+}
+
+const PROBE = `
+const t0 = performance.now();
+const { handler } = await import(process.argv[1]);
+const t1 = performance.now();
+await handler(JSON.parse(process.argv[2]), { getRemainingTimeInMillis: () => 10000, awsRequestId: 'b', functionName: 'b' });
+const t2 = performance.now();
+process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstCallMs: t2 - t1 }));
+`;
+
+async function coldStarts(built: Record<string, string>) {
+  say('## 3. Import plus first call of each bundled function (fresh node process, median of 5)');
+  const dynamodb = await startDynamoDbLocal({ port: await freePort() });
+  const sqs = await startSqs({ port: 0 });
+  const kms = await startKms({ port: 0, region: 'us-east-1' });
+  const gw = await startGateway({
+    port: 0,
+    services: { kind: 'external', dynamodb: dynamodb.endpoint, sqs: sqs.endpoint, kms: kms.endpoint },
+    prefix: 'bench',
+  });
+  await gw.stop(); // provisioning only: the probes call the functions directly
+  const ref = { tenantId: 'ten_bench', messageId: 'msg_00000000000000000000000000', jurisdiction: 'global' };
+  const sqsEvent = (body: unknown) => ({
+    Records: [
+      {
+        messageId: '1',
+        receiptHandle: 'r',
+        body: JSON.stringify(body),
+        attributes: { ApproximateReceiveCount: '1' },
+      },
+    ],
+  });
+  const events: Record<string, unknown> = {
+    // A well-formed key nobody issued: the full path (pepper from KMS, key look-up), then 401.
+    authorize: {
+      headers: { authorization: `Bearer ${generateApiKey('test')}` },
+      routeKey: 'GET /v1/messages',
+    },
+    'send-message': httpEvent(BODY, AUTH),
+    'send-batch': httpEvent(JSON.stringify({ messages: [JSON.parse(BODY)] }), AUTH),
+    'get-message': { ...(httpEvent('', AUTH) as object), pathParameters: { id: ref.messageId } },
+    'list-messages': httpEvent('', AUTH),
+    'get-openapi': httpEvent('', AUTH),
+    admin: { ...(httpEvent('', {}) as object), routeKey: 'GET /admin/tenants' },
+    'dispatch-messages': sqsEvent(ref),
+    'apply-carrier-events': sqsEvent({
+      kind: 'delivery_receipt',
+      ...ref,
+      carrierMessageId: 'c',
+      status: 'delivered',
+      occurredAt: new Date().toISOString(),
+    }),
+    empty: {},
+  };
+  // Asynchronous spawn: the local SQS and the KMS stand-in run in this process and must keep answering.
+  const probe = (file: string, event: unknown) =>
+    new Promise<{ importMs: number; firstCallMs: number }>((resolve, reject) => {
+      const child = spawn(
+        process.execPath,
+        ['--input-type=module', '-e', PROBE, file, JSON.stringify(event)],
+        {
+          env: { ...process.env, ...gw.env },
+        },
+      );
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
+      child.on('exit', (code) =>
+        code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`${file}: ${err}`)),
+      );
+    });
+  const measure = async (file: string, event: unknown) => {
+    const runs: { importMs: number; firstCallMs: number }[] = [];
+    for (let i = 0; i < 5; i++) runs.push(await probe(file, event));
+    const total = median(runs.map((r) => r.importMs + r.firstCallMs));
+    return {
+      importMs: median(runs.map((r) => r.importMs)),
+      firstCallMs: median(runs.map((r) => r.firstCallMs)),
+      total,
+    };
+  };
+  const base = await measure(built.empty!, {});
+  say('| function | import ms | first call ms | total ms | ratio to empty handler |');
+  say('|---|---:|---:|---:|---:|');
+  say(
+    `| (empty handler) | ${fmt(base.importMs, 1)} | ${fmt(base.firstCallMs, 1)} | ${fmt(base.total, 1)} | 1.0 |`,
+  );
+  for (const f of FUNCTIONS) {
+    const m = await measure(built[f]!, events[f]);
+    say(
+      `| ${f} | ${fmt(m.importMs, 1)} | ${fmt(m.firstCallMs, 1)} | ${fmt(m.total, 1)} | ${fmt(m.total / base.total, 1)} |`,
+    );
+  }
+  say();
+  say(
+    "First calls reach the real local services (DynamoDB Local, the local SQS, the KMS stand-in); the authorizer's includes creating and unwrapping the API key pepper.",
+  );
+  say();
+  await Promise.all([dynamodb.stop(), sqs.stop(), kms.stop()]);
+}
+
+const BARE_SERVER = `
+import { createServer } from 'node:http';
+const s = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    JSON.parse(Buffer.concat(chunks).toString());
+    res.writeHead(202, { 'content-type': 'application/json' }).end('{"message":{"id":"msg_x","status":"queued"}}');
+  });
+});
+s.listen(0, '127.0.0.1', () => process.stdout.write(JSON.stringify({ ready: true, url: 'http://127.0.0.1:' + s.address().port }) + '\\n'));
+`;
+
+async function load(url: string, headers: Record<string, string>) {
+  const result = await autocannon({
+    url: `${url}/v1/messages`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: BODY,
+    connections: 16,
+    duration: 10,
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+  };
+}
+
+async function httpThroughput() {
+  say('## 4. Local HTTP throughput of POST /v1/messages (autocannon, 16 connections, 10 s)');
+  const bare = spawn(process.execPath, ['--input-type=module', '-e', BARE_SERVER], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const bareUrl = await new Promise<string>((resolve) =>
+    bare.stdout.once('data', (d: Buffer) => resolve((JSON.parse(d.toString()) as { url: string }).url)),
+  );
+  const baseline = await load(bareUrl, {});
+  bare.kill();
+  const gw = await spawnGateway([
+    '--in-memory',
+    '--port',
+    '0',
+    '--dynamodb-port',
+    '0',
+    '--sqs-port',
+    '0',
+    '--kms-port',
+    '0',
+  ]);
+  const admin = (path: string, body: unknown) =>
+    fetch(gw.url + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then((r) => r.json() as Promise<Record<string, string>>);
+  const tenant = await admin('/admin/tenants', {
+    displayName: 'Bench',
+    legalName: 'Bench Ltd',
+    contactEmail: 'b@b.test',
+    homeJurisdiction: 'global',
+  });
+  const key = await admin(`/admin/tenants/${tenant.id}/keys`, {
+    name: 'bench',
+    mode: 'test',
+    scopes: ['send'],
+  });
+  const gateway = await load(gw.url, { authorization: `Bearer ${key.secret}` });
+  gw.child.kill('SIGTERM');
+  say('| server | requests/s | p50 ms | p99 ms | non-2xx | ratio to bare node:http |');
+  say('|---|---:|---:|---:|---:|---:|');
+  say(
+    `| bare node:http (parse JSON, answer 202) | ${fmt(baseline.rps)} | ${baseline.p50} | ${baseline.p99} | ${baseline.non2xx} | 1.00 |`,
+  );
+  say(
+    `| gateway (local runtime, DynamoDB Local + local SQS, dispatch worker running) | ${fmt(gateway.rps)} | ${gateway.p50} | ${gateway.p99} | ${gateway.non2xx} | ${fmt(gateway.rps / baseline.rps, 3)} |`,
+  );
+  say();
+}
+
+async function main() {
+  const only = process.argv.slice(2);
+  say('# Benchmark results');
+  say();
+  say(
+    `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}; ${new Date().toISOString()}`,
+  );
+  say();
+  if (only.length === 0 || only.includes('ingest')) await inProcessIngest();
+  let built: Record<string, string> | undefined;
+  if (only.length === 0 || only.includes('bundles') || only.includes('cold')) built = await bundles();
+  if (built && (only.length === 0 || only.includes('cold'))) await coldStarts(built);
+  if (only.length === 0 || only.includes('http')) await httpThroughput();
+  writeFileSync(join(OUT, 'results.md'), `${lines.join('\n')}\n`);
+  say(`(written to ${join('bench', 'out', 'results.md')})`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
