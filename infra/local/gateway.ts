@@ -35,7 +35,10 @@ export interface GatewayOptions {
   prefix?: string;
   region?: string;
   authorizerCacheSeconds?: number;
-  /** Overrides for tests: shorter visibility timeouts and fewer receives make redrive observable in seconds. */
+  /**
+   * Overrides for tests: shorter visibility timeouts (dispatch and carrier events queues) and
+   * fewer receives make redelivery and redrive observable in seconds.
+   */
   dispatch?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; concurrency?: number };
   log?: (line: string) => void;
 }
@@ -130,7 +133,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       sqs,
       `${prefix}-${QUEUES.carrierEvents.id}`,
       QUEUES.carrierEvents,
-      visibilityTimeoutSeconds(QUEUES.carrierEvents),
+      options.dispatch?.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(QUEUES.carrierEvents),
     );
     const systemKey = await ensureSystemKey(kms);
 
