@@ -1,18 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
+import { HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/routes.ts';
 
-export const FUNCTIONS = [
-  'authorize',
-  'send-message',
-  'send-batch',
-  'get-message',
-  'list-messages',
-  'get-openapi',
-  'admin',
-  'dispatch-messages',
-  'apply-carrier-events',
-] as const;
+export const FUNCTIONS = [...OTHER_FUNCTIONS, ...HTTP_FUNCTIONS];
 
 const SDK = /node_modules\/(@aws-sdk|@smithy|@aws-crypto)\//;
 

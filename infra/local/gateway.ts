@@ -7,7 +7,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { SqsDispatchQueue } from '../../layers/adapters/sqs-dispatch-queue.ts';
 import type { DispatchRef } from '../../layers/core/model.ts';
-import type { HttpFunction } from '../../layers/http/routes.ts';
+import { HTTP_FUNCTIONS, type HttpFunction } from '../../layers/http/routes.ts';
 import { AUTHORIZER_CACHE_SECONDS, QUEUES, TABLES, visibilityTimeoutSeconds } from '../resources.ts';
 import { SqsEventSource, type SqsHandler } from './event-source.ts';
 import { type Authorizer, type HttpHandler, LocalHttpGateway } from './http-gateway.ts';
@@ -161,16 +161,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
     const load = async <T>(name: string) =>
       ((await import(`../../functions/${name}.ts`)) as { handler: T }).handler;
-    const httpFunctions: HttpFunction[] = [
-      'send-message',
-      'send-batch',
-      'get-message',
-      'list-messages',
-      'get-openapi',
-      'admin',
-    ];
     const handlers = Object.fromEntries(
-      await Promise.all(httpFunctions.map(async (f) => [f, await load<HttpHandler>(f)] as const)),
+      await Promise.all(HTTP_FUNCTIONS.map(async (f) => [f, await load<HttpHandler>(f)] as const)),
     ) as Record<HttpFunction, HttpHandler>;
     const adminToken = adminTokenFor(options.dataDir);
     const http = new LocalHttpGateway({

@@ -3,13 +3,18 @@ import type { Scope } from '../core/api-keys.ts';
 import * as s from './schemas.ts';
 
 /** HTTP functions, each `functions/<name>.ts` exporting `handler`. */
-export type HttpFunction =
-  | 'send-message'
-  | 'send-batch'
-  | 'get-message'
-  | 'list-messages'
-  | 'get-openapi'
-  | 'admin';
+export const HTTP_FUNCTIONS = [
+  'send-message',
+  'send-batch',
+  'get-message',
+  'list-messages',
+  'get-openapi',
+  'admin',
+] as const;
+export type HttpFunction = (typeof HTTP_FUNCTIONS)[number];
+
+/** The other functions: the API key authorizer and the queue workers. */
+export const OTHER_FUNCTIONS = ['authorize', 'dispatch-messages', 'apply-carrier-events'] as const;
 
 export interface RouteResponse {
   description: string;

@@ -78,25 +78,29 @@ describe('sending an SMS end to end on the local gateway', () => {
   });
 });
 
+/** Waits for a record on the dispatch DLQ whose body matches. */
+const deadLetter = (matches: (body: string) => boolean) =>
+  waitFor(
+    async () => {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: gateway.queues.dispatchDlq,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+        }),
+      );
+      return (out.Messages ?? []).find((m) => matches(m.Body ?? ''));
+    },
+    'the record in the DLQ',
+    40_000,
+  );
+
 describe('delivery semantics', () => {
   it('dead-letters a message the carrier never takes, marked failed with a reason', async () => {
     const res = await send(acme.key, { to: '+12025550105', from: 'Acme', body: 'carrier down' });
     const done = await finalStatus(acme.key, res.body.message.id);
     expect(done).toMatchObject({ status: 'failed', error: { code: 'carrier_unavailable' } });
-    const dead = await waitFor(
-      async () => {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: gateway.queues.dispatchDlq,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: 1,
-          }),
-        );
-        return (out.Messages ?? []).find((m) => m.Body?.includes(res.body.message.id));
-      },
-      'the record in the DLQ',
-      40_000,
-    );
+    const dead = await deadLetter((body) => body.includes(res.body.message.id));
     expect(JSON.parse(dead.Body!)).toMatchObject({ messageId: res.body.message.id });
   });
 
@@ -104,20 +108,7 @@ describe('delivery semantics', () => {
     await sqs.send(
       new SendMessageCommand({ QueueUrl: gateway.queues.dispatch, MessageBody: '{"not":"a reference"' }),
     );
-    const dead = await waitFor(
-      async () => {
-        const out = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: gateway.queues.dispatchDlq,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: 1,
-          }),
-        );
-        return (out.Messages ?? []).find((m) => m.Body === '{"not":"a reference"');
-      },
-      'the poison record in the DLQ',
-      40_000,
-    );
+    const dead = await deadLetter((body) => body === '{"not":"a reference"');
     expect(dead).toBeDefined();
   });
 });
