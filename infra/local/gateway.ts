@@ -78,10 +78,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
   };
   try {
+    await assertPortFree('the HTTP API', options.port, '--port');
     let endpoints: { dynamodb: string; sqs: string; kms: string };
     if (options.services.kind === 'embedded') {
       const s = options.services;
-      await assertPortFree('the HTTP API', options.port, '--port');
       await assertPortFree('DynamoDB Local', s.dynamodbPort, '--dynamodb-port');
       await assertPortFree('the local SQS', s.sqsPort, '--sqs-port');
       await assertPortFree('the KMS stand-in', s.kmsPort, '--kms-port');

@@ -1,0 +1,137 @@
+import { execFile } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import { localClients, uniqueName } from '../support/aws.ts';
+
+const run = promisify(execFile);
+const { services } = localClients();
+let gateway: RunningGateway;
+
+/** Runs `npm run admin -- ...` as an operator would (without npm's banner). */
+const admin = (args: string[], env: Record<string, string> = {}) =>
+  run(process.execPath, ['--import', 'tsx', 'infra/local/admin-cli.ts', ...args], {
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+  });
+
+beforeAll(async () => {
+  gateway = await startGateway({
+    port: 0,
+    services: { kind: 'external', ...services },
+    prefix: uniqueName('cli'),
+  });
+});
+afterAll(async () => {
+  await gateway?.stop();
+});
+
+describe('the admin CLI', () => {
+  it('creates a tenant, issues a key shown once, lists and revokes it', async () => {
+    const base = ['--url', gateway.url, '--token', gateway.adminToken];
+    const tenant = JSON.parse(
+      (
+        await admin([
+          'tenants',
+          'create',
+          '--display-name',
+          'Acme',
+          '--legal-name',
+          'Acme Ltd',
+          '--email',
+          'ops@acme.test',
+          '--jurisdiction',
+          'eu',
+          ...base,
+        ])
+      ).stdout,
+    ) as { id: string; homeJurisdiction: string };
+    expect(tenant).toMatchObject({ homeJurisdiction: 'eu', status: 'active' });
+    const issued = await admin([
+      'keys',
+      'create',
+      '--tenant',
+      tenant.id,
+      '--name',
+      'ci',
+      '--mode',
+      'test',
+      ...base,
+    ]);
+    const key = JSON.parse(issued.stdout) as { id: string; secret: string };
+    expect(key.secret).toMatch(/^sk_test_/);
+    expect(issued.stderr).toContain('shown once');
+    const listed = (await admin(['keys', 'list', '--tenant', tenant.id, ...base])).stdout;
+    expect(listed).toContain(key.id);
+    expect(listed).not.toContain(key.secret);
+    const revoked = JSON.parse(
+      (await admin(['keys', 'revoke', '--tenant', tenant.id, '--key', key.id, ...base])).stdout,
+    );
+    expect(revoked).toMatchObject({ id: key.id, status: 'revoked' });
+  });
+
+  it('explains a refusal and exits non-zero', async () => {
+    const failure = await admin([
+      'tenants',
+      'create',
+      '--display-name',
+      'X',
+      '--legal-name',
+      'X',
+      '--email',
+      'nope',
+      '--url',
+      gateway.url,
+      '--token',
+      gateway.adminToken,
+    ]).catch((e: { code: number; stderr: string }) => e);
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toMatch(/422[\s\S]*contactEmail/);
+    const badToken = await admin(['tenants', 'list', '--url', gateway.url, '--token', 'wrong']).catch(
+      (e: { stderr: string }) => e,
+    );
+    expect((badToken as { stderr: string }).stderr).toContain('403');
+  });
+
+  it('signs requests with SigV4 for a deployed gateway (--aws)', async () => {
+    let seen: IncomingHttpHeaders | undefined;
+    const server = createServer((req, res) => {
+      seen = req.headers;
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"data":[]}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as { port: number }).port;
+    try {
+      await admin(['--aws', '--url', `http://127.0.0.1:${port}`, 'tenants', 'list'], {
+        AWS_REGION: 'eu-central-1',
+        AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+        AWS_SECRET_ACCESS_KEY: 'secret',
+      });
+    } finally {
+      server.close();
+    }
+    expect(seen?.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-central-1\/execute-api\/aws4_request, SignedHeaders=[^,]*host[^,]*, Signature=[0-9a-f]{64}$/,
+    );
+    expect(seen?.['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
+  });
+});
+
+describe('npm start', () => {
+  it('refuses a port already taken with a message naming the flag to change', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    const args = ['--import', 'tsx', 'infra/local/main.ts', '--port', String(port), '--external'];
+    const failure = await run(process.execPath, [
+      ...args,
+      `dynamodb=${services.dynamodb},sqs=${services.sqs},kms=${services.kms}`,
+    ]).catch((e: { code: number; stderr: string }) => e);
+    blocker.close();
+    expect(failure).toMatchObject({ code: 1 });
+    expect((failure as { stderr: string }).stderr).toContain(
+      `Port ${port} for the HTTP API is already taken`,
+    );
+    expect((failure as { stderr: string }).stderr).toContain('--port');
+  });
+});
