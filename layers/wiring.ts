@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import * as z from 'zod';
 import { DynamoDbIdempotencyStore } from './adapters/dynamodb-idempotency-store.ts';
 import { DynamoDbMessageStore } from './adapters/dynamodb-message-store.ts';
 import { DynamoDbSecretStore, DynamoDbTenantStore } from './adapters/dynamodb-tenant-store.ts';
@@ -50,7 +51,7 @@ export const pepper = memo(async () => {
 
 export const carrier = once(() => {
   const cfg = loadConfig({
-    CARRIER: setting.name.pipe(setting.name.refine((v) => v === 'sandbox', 'only "sandbox" exists so far')),
+    CARRIER: z.literal('sandbox', { error: 'only "sandbox" exists so far' }),
     CARRIER_EVENTS_QUEUE_URL: setting.url,
     JURISDICTION: setting.jurisdiction,
   });

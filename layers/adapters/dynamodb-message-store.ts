@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { ValidationError } from '../core/errors.ts';
+import { ID_PATTERN } from '../core/ids.ts';
 import type { DispatchRef, MessageRecord, MessageStatus } from '../core/model.ts';
 import type { ClaimOutcome, MessagePage, MessageStore } from '../ports/index.ts';
 import { batchWrite, epochSeconds, isConditionFailure } from './dynamodb-util.ts';
@@ -44,7 +45,7 @@ function encodeCursor(id: string) {
 function decodeCursor(cursor: string): string {
   try {
     const { id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown };
-    if (typeof id === 'string' && /^msg_[0-9A-Z]{26}$/.test(id)) return id;
+    if (typeof id === 'string' && ID_PATTERN.message.test(id)) return id;
   } catch {
     // fall through to the validation error
   }

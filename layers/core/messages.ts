@@ -89,8 +89,6 @@ export function messageView(m: MessageRecord) {
   };
 }
 
-export type MessageView = ReturnType<typeof messageView>;
-
 /** A message without its content, for batch results: a replayable batch result stays small. */
 export function messageSummary(m: MessageRecord) {
   return {

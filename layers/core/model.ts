@@ -6,7 +6,6 @@ import type { SenderType } from './sender.ts';
 export type Jurisdiction = 'global' | 'eu';
 
 export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'undeliverable';
-export const FINAL_STATUSES: readonly MessageStatus[] = ['delivered', 'failed', 'undeliverable'];
 export type Category = 'transactional' | 'promotional';
 
 export interface MessageError {
@@ -53,8 +52,6 @@ export interface Tenant {
   createdAt: string;
 }
 
-export type ApiKeyStatus = 'active' | 'revoked';
-
 export interface ApiKeyRecord {
   tenantId: string;
   id: string;
@@ -63,7 +60,6 @@ export interface ApiKeyRecord {
   scopes: Scope[];
   hint: string;
   hash: string;
-  status: ApiKeyStatus;
   createdAt: string;
   /** When set, the key stops working at this instant (revocation, or the end of a rotation's grace). */
   notAfter?: string | undefined;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { SCOPES } from '../core/api-keys.ts';
+import { ID_PATTERN } from '../core/ids.ts';
 
 /** Request and response schemas: the source of the handlers' types and of the OpenAPI document. */
 
@@ -118,7 +119,7 @@ export const MessageList = z
   .meta({ id: 'MessageList' });
 
 export const MessageIdParams = z.object({
-  id: z.string().regex(/^msg_[0-9A-Z]{26}$/, 'is not a message id'),
+  id: z.string().regex(ID_PATTERN.message, 'is not a message id'),
 });
 
 // Admin
@@ -152,10 +153,10 @@ export const Tenant = z
 export const TenantList = z.object({ data: z.array(Tenant) }).meta({ id: 'TenantList' });
 
 export const TenantIdParams = z.object({
-  tenantId: z.string().regex(/^ten_[0-9A-Z]{26}$/, 'is not a tenant id'),
+  tenantId: z.string().regex(ID_PATTERN.tenant, 'is not a tenant id'),
 });
 export const KeyIdParams = TenantIdParams.extend({
-  keyId: z.string().regex(/^key_[0-9A-Z]{26}$/, 'is not an API key id'),
+  keyId: z.string().regex(ID_PATTERN.apiKey, 'is not an API key id'),
 });
 
 export const CreateKeyRequest = z

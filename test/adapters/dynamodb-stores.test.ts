@@ -90,7 +90,6 @@ describe('DynamoDbTenantStore', () => {
     scopes: ['send'],
     hint: 'sk_live_…abcd',
     hash: 'hash-1',
-    status: 'active',
     createdAt: T0.toISOString(),
   };
 

@@ -57,7 +57,6 @@ export function makeTenantAdmin(deps: TenantAdminDeps) {
       scopes: [...new Set(input.scopes)],
       hint: keyHint(secret),
       hash: hashApiKey(await deps.pepper(), secret),
-      status: 'active',
       createdAt: deps.clock.now().toISOString(),
     };
     await deps.tenants.putApiKey(record);
