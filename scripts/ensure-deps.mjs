@@ -1,6 +1,7 @@
 // Runs before `npm start`, `npm test` and `npm run bench`: installs the locked dependencies
-// when they are missing or older than the lockfile, and checks for Java (DynamoDB Local needs
-// it), so that a fresh clone needs no step by hand.
+// when they are missing or older than the lockfile, and makes sure Java 17+ is there
+// (DynamoDB Local needs it), installing it from Debian's packages when running as root, so
+// that a fresh clone needs no step by hand.
 import { execSync, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
@@ -10,11 +11,22 @@ if (!existsSync(marker) || statSync('package-lock.json').mtimeMs > statSync(mark
   execSync('npm ci --no-audit --no-fund', { stdio: 'inherit' });
 }
 
-const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
-const version = /version "(\d+)/.exec(`${java.stderr}${java.stdout}`)?.[1];
-if (java.error || !version || Number(version) < 17) {
-  console.error(
-    'DynamoDB Local needs Java 17 or newer on the PATH (Debian: apt-get install openjdk-17-jre-headless).',
-  );
-  process.exit(1);
+function javaMajor() {
+  const java = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  if (java.error) return 0;
+  return Number(/version "(\d+)/.exec(`${java.stderr}${java.stdout}`)?.[1] ?? 0);
+}
+
+if (javaMajor() < 17) {
+  const canApt = process.getuid?.() === 0 && spawnSync('apt-get', ['--version']).status === 0;
+  if (canApt) {
+    console.error('DynamoDB Local needs Java 17+: installing openjdk-17-jre-headless ...');
+    execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless', {
+      stdio: 'inherit',
+    });
+  }
+  if (javaMajor() < 17) {
+    console.error('DynamoDB Local needs Java 17 or newer on the PATH (Debian: apt-get install openjdk-17-jre-headless).');
+    process.exit(1);
+  }
 }

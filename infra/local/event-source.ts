@@ -7,6 +7,8 @@ import {
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { lambdaContext } from './http-gateway.ts';
 
+const IDLE_MS = 100;
+
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
 function toRecord(m: Message, queueArn: string): SQSRecord {
@@ -67,7 +69,9 @@ export class SqsEventSource {
           new ReceiveMessageCommand({
             QueueUrl: o.queueUrl,
             MaxNumberOfMessages: o.batchSize,
-            WaitTimeSeconds: 1,
+            // The local SQS answers a long poll only when its wait ends, even if a message arrives
+            // meanwhile; short polls with a pause when idle keep each hop at about 100 ms.
+            WaitTimeSeconds: 0,
             AttributeNames: ['All'],
             MessageSystemAttributeNames: ['All'],
           }),
@@ -79,7 +83,10 @@ export class SqsEventSource {
         await new Promise((r) => setTimeout(r, 500));
         continue;
       }
-      if (messages.length === 0) continue;
+      if (messages.length === 0) {
+        await this.idle(IDLE_MS);
+        continue;
+      }
       const records = messages.map((m) => toRecord(m, o.queueArn));
       let failed: Set<string>;
       try {
@@ -104,6 +111,21 @@ export class SqsEventSource {
         )
         .catch(() => undefined);
     }
+  }
+
+  private idle(ms: number) {
+    const signal = this.abort.signal;
+    return new Promise<void>((resolve) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   async stop() {
