@@ -21,12 +21,17 @@ if (javaMajor() < 17) {
   const canApt = process.getuid?.() === 0 && spawnSync('apt-get', ['--version']).status === 0;
   if (canApt) {
     console.error('DynamoDB Local needs Java 17+: installing openjdk-17-jre-headless ...');
-    execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless', {
-      stdio: 'inherit',
-    });
+    execSync(
+      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless',
+      {
+        stdio: 'inherit',
+      },
+    );
   }
   if (javaMajor() < 17) {
-    console.error('DynamoDB Local needs Java 17 or newer on the PATH (Debian: apt-get install openjdk-17-jre-headless).');
+    console.error(
+      'DynamoDB Local needs Java 17 or newer on the PATH (Debian: apt-get install openjdk-17-jre-headless).',
+    );
     process.exit(1);
   }
 }
