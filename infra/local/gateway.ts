@@ -23,7 +23,7 @@ import {
 } from './services.ts';
 
 export interface GatewayOptions {
-  /** HTTP port (0: any free port). */
+  /** HTTP port; 0 picks a free one. */
   port: number;
   /** Where tables, keys and the admin token persist; undefined runs everything in memory. */
   dataDir?: string | undefined;
