@@ -14,13 +14,7 @@ import { generateApiKey } from '../layers/core/api-keys.ts';
 import { makeSendMessage } from '../layers/core/use-cases/send-messages.ts';
 import { idempotencyKeyFrom, parseJsonBody, parseWith, tenantRoute } from '../layers/http/handler.ts';
 import { SendMessageRequest } from '../layers/http/schemas.ts';
-import {
-  FakeClock,
-  FakeIdempotencyStore,
-  FakeMessageStore,
-  FakeQueue,
-  SequenceIds,
-} from '../test/support/fakes.ts';
+import { fakeSendDeps } from '../test/support/fakes.ts';
 import { spawnGateway } from '../test/support/gateway-process.ts';
 import { bundle, FUNCTIONS } from './bundle.ts';
 
@@ -92,15 +86,7 @@ async function inProcessIngest() {
   say('## 1. In-process ingest (send-message handler with fakes of the ports)');
   const event = httpEvent(BODY, AUTH);
   const baseline = await rate(() => parseWith(SendMessageRequest, parseJsonBody(event), 'pointer'));
-  const send = makeSendMessage({
-    messages: new FakeMessageStore(),
-    idempotency: new FakeIdempotencyStore(),
-    queue: new FakeQueue(),
-    clock: new FakeClock(),
-    ids: new SequenceIds(),
-    retentionDays: 90,
-    jurisdiction: 'global',
-  });
+  const send = makeSendMessage(fakeSendDeps());
   // The same handler composition as functions/send-message.ts, with in-memory ports.
   const handler = tenantRoute('send', async (e, tenant) => {
     const key = idempotencyKeyFrom(e);

@@ -72,16 +72,14 @@ export class LocalHttpGateway {
   ) {}
 
   private match(method: string, path: string) {
-    let pathMatched = false;
     for (const c of this.compiled) {
       const m = c.regex.exec(path);
       if (!m) continue;
-      pathMatched = true;
       if (c.route.method !== method) continue;
       const params = Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
       return { route: c.route, params };
     }
-    return { pathMatched };
+    return undefined;
   }
 
   private async authorize(event: APIGatewayProxyEventV2, header: string) {
@@ -116,7 +114,7 @@ export class LocalHttpGateway {
     const url = new URL(req.url ?? '/', 'http://local');
     const method = (req.method ?? 'GET').toUpperCase();
     const found = this.match(method, url.pathname);
-    if (!('route' in found) || !found.route) {
+    if (!found) {
       return gatewayError(res, 404, 'Not Found');
     }
     const { route, params } = found;

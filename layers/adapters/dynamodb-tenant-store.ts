@@ -70,7 +70,6 @@ export class DynamoDbTenantStore implements TenantStore {
   }
 
   async putApiKey(key: ApiKeyRecord): Promise<void> {
-    const item = { ...key };
     await this.client.send(
       new TransactWriteItemsCommand({
         TransactItems: [
@@ -78,7 +77,7 @@ export class DynamoDbTenantStore implements TenantStore {
             Put: {
               TableName: this.table,
               Item: marshall(
-                { pk: key.tenantId, sk: keySk(key.id), ...item },
+                { pk: key.tenantId, sk: keySk(key.id), ...key },
                 { removeUndefinedValues: true },
               ),
               ConditionExpression: 'attribute_not_exists(pk)',
@@ -88,7 +87,7 @@ export class DynamoDbTenantStore implements TenantStore {
             Put: {
               TableName: this.table,
               Item: marshall(
-                { pk: hashPk(key.hash), sk: 'KEYHASH', ...item },
+                { pk: hashPk(key.hash), sk: 'KEYHASH', ...key },
                 { removeUndefinedValues: true },
               ),
               ConditionExpression: 'attribute_not_exists(pk)',

@@ -1,4 +1,3 @@
-import type { Scope } from '../core/api-keys.ts';
 import type {
   ApiKeyRecord,
   DispatchRef,
@@ -127,5 +126,3 @@ export interface SecretStore {
   /** Stores a wrapped secret unless one exists; returns the one that won. */
   putWrappedIfAbsent(name: string, wrapped: Uint8Array): Promise<Uint8Array>;
 }
-
-export type { Scope };

@@ -6,13 +6,7 @@ import {
 } from '../../layers/core/errors.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
 import { makeSendBatch, makeSendMessage, type SendDeps } from '../../layers/core/use-cases/send-messages.ts';
-import {
-  FakeClock,
-  FakeIdempotencyStore,
-  FakeMessageStore,
-  FakeQueue,
-  SequenceIds,
-} from '../support/fakes.ts';
+import { type FakeClock, type FakeMessageStore, type FakeQueue, fakeSendDeps } from '../support/fakes.ts';
 
 const tenant: TenantContext = { tenantId: 'ten_A', keyId: 'key_1', mode: 'live', scopes: ['send', 'read'] };
 const good = { to: '+12025550100', from: 'Acme', body: 'Your code is 123456' };
@@ -21,15 +15,7 @@ describe('sending messages', () => {
   let deps: SendDeps & { messages: FakeMessageStore; queue: FakeQueue; clock: FakeClock };
 
   beforeEach(() => {
-    deps = {
-      messages: new FakeMessageStore(),
-      idempotency: new FakeIdempotencyStore(),
-      queue: new FakeQueue(),
-      clock: new FakeClock(),
-      ids: new SequenceIds(),
-      retentionDays: 90,
-      jurisdiction: 'global',
-    };
+    deps = fakeSendDeps();
   });
 
   it('stores a valid message as queued, under the caller tenant, and enqueues only a reference', async () => {

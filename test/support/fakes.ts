@@ -191,3 +191,16 @@ export class FakeTenantStore implements TenantStore {
     if (replacedBy) k.replacedBy = replacedBy;
   }
 }
+
+/** Send-use-case dependencies wired to the fakes above (core tests and the in-process bench). */
+export function fakeSendDeps() {
+  return {
+    messages: new FakeMessageStore(),
+    idempotency: new FakeIdempotencyStore() as IdempotencyStore,
+    queue: new FakeQueue(),
+    clock: new FakeClock(),
+    ids: new SequenceIds(),
+    retentionDays: 90,
+    jurisdiction: 'global' as const,
+  };
+}
