@@ -2,13 +2,41 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
-import { NotFoundError } from '#layers/core/errors.ts';
+import { loadConfig, setting } from '#layers/config.ts';
+import { MalformedRequestError, NotFoundError } from '#layers/core/errors.ts';
+import type { Jurisdiction } from '#layers/core/model.ts';
+import { makeCloseAccount } from '#layers/core/use-cases/close-account.ts';
 import { makeTenantAdmin } from '#layers/core/use-cases/manage-tenants.ts';
 import { type HttpResult, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
 import * as s from '#layers/http/schemas.ts';
-import { pepper, tenantStore } from '#layers/wiring.ts';
+import { keyringStore, keyService, messageStore, pepper, tenantCrypto, tenantStore } from '#layers/wiring.ts';
 
-const admin = makeTenantAdmin({ tenants: tenantStore(), ids: ulidIds, clock: systemClock, pepper });
+const config = loadConfig({
+  BACKUP_WINDOW_DAYS: setting.positiveInt,
+  CLOSED_RECORDS_DAYS: setting.positiveInt,
+  KEY_DELETION_DAYS: setting.positiveInt,
+});
+
+const admin = makeTenantAdmin({
+  tenants: tenantStore(),
+  ids: ulidIds,
+  clock: systemClock,
+  pepper,
+  createTenantKey: (tenantId, j) => tenantCrypto(j).ensureTenantKey(tenantId),
+});
+
+const both = <T>(make: (j: Jurisdiction) => T) => ({ global: make('global'), eu: make('eu') });
+const closeAccount = makeCloseAccount({
+  tenants: tenantStore(),
+  messages: both(messageStore),
+  keyrings: both(keyringStore),
+  keys: both(keyService),
+  crypto: both(tenantCrypto),
+  clock: systemClock,
+  keyDeletionDays: config.KEY_DELETION_DAYS,
+  backupWindowDays: config.BACKUP_WINDOW_DAYS,
+  recordsRetentionDays: config.CLOSED_RECORDS_DAYS,
+});
 
 type Action = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
 const params = <T extends z.ZodType>(schema: T, e: APIGatewayProxyEventV2): z.infer<T> =>
@@ -42,6 +70,14 @@ const actions: Record<string, Action> = {
     const { tenantId, keyId } = params(s.KeyIdParams, e);
     const { graceSeconds } = body(s.RotateKeyRequest, e);
     return { status: 201, body: await admin.rotateKey(tenantId, keyId, graceSeconds) };
+  },
+  'POST /admin/tenants/{tenantId}/close': async (e) => {
+    const { tenantId } = params(s.TenantIdParams, e);
+    const { confirm } = body(s.CloseTenantRequest, e);
+    if (confirm !== tenantId) {
+      throw new MalformedRequestError("Closing cannot be undone: repeat the tenant id in 'confirm'.");
+    }
+    return { status: 200, body: await closeAccount(tenantId) };
   },
   'DELETE /admin/tenants/{tenantId}/keys/{keyId}': async (e) => {
     const { tenantId, keyId } = params(s.KeyIdParams, e);

@@ -17,14 +17,18 @@ const CarrierEvent = z.object({
   occurredAt: z.iso.datetime(),
 });
 
-const applyCarrierEvent = makeApplyCarrierEvent({ messages: messageStore() });
+const appliers = {
+  global: makeApplyCarrierEvent({ messages: messageStore('global') }),
+  eu: makeApplyCarrierEvent({ messages: messageStore('eu') }),
+};
 
 /** Carrier events (delivery receipts) move messages to their final status. */
 export const handler = (event: SQSEvent) =>
   processRecords(
     event,
     async (record) => {
-      await applyCarrierEvent(CarrierEvent.parse(JSON.parse(record.body)));
+      const event = CarrierEvent.parse(JSON.parse(record.body));
+      await appliers[event.jurisdiction](event);
     },
     (record, error) =>
       console.warn(

@@ -28,6 +28,9 @@ export async function handler(
         keyId: ctx.keyId,
         mode: ctx.mode,
         scopes: ctx.scopes.join(','),
+        bodyRetentionDays: ctx.retention.bodyDays,
+        metadataRetentionDays: ctx.retention.metadataDays,
+        residency: ctx.residency,
       },
     };
   } catch (error) {

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { systemClock } from '#layers/adapters/system.ts';
 import { loadConfig, setting } from '#layers/config.ts';
 import { DispatchBusyError } from '#layers/core/errors.ts';
+import type { Jurisdiction } from '#layers/core/model.ts';
 import { makeDispatchMessage } from '#layers/core/use-cases/dispatch-message.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
 import { carrier, messageStore } from '#layers/wiring.ts';
@@ -18,13 +19,23 @@ const DispatchRef = z.object({
   jurisdiction: setting.jurisdiction,
 });
 
-const dispatch = makeDispatchMessage({
-  messages: messageStore(),
-  carrier: carrier(),
-  clock: systemClock,
-  leaseMs: config.DISPATCH_LEASE_SECONDS * 1000,
-  maxReceiveCount: config.DISPATCH_MAX_RECEIVE_COUNT,
-});
+// Each region's worker consumes its own queue; the reference names the jurisdiction whose
+// table holds the message.
+const dispatchers = new Map<Jurisdiction, ReturnType<typeof makeDispatchMessage>>();
+const dispatcher = (j: Jurisdiction) => {
+  let d = dispatchers.get(j);
+  if (!d) {
+    d = makeDispatchMessage({
+      messages: messageStore(j),
+      carrier: carrier(j),
+      clock: systemClock,
+      leaseMs: config.DISPATCH_LEASE_SECONDS * 1000,
+      maxReceiveCount: config.DISPATCH_MAX_RECEIVE_COUNT,
+    });
+    dispatchers.set(j, d);
+  }
+  return d;
+};
 
 /** Dispatch worker: SQS event source with ReportBatchItemFailures; the queue redrives to its DLQ. */
 export const handler = (event: SQSEvent) =>
@@ -33,7 +44,7 @@ export const handler = (event: SQSEvent) =>
     async (record) => {
       // A record that does not parse can never succeed: it fails until SQS moves it to the DLQ.
       const ref = DispatchRef.parse(JSON.parse(record.body));
-      await dispatch(ref, Number(record.attributes.ApproximateReceiveCount));
+      await dispatcher(ref.jurisdiction)(ref, Number(record.attributes.ApproximateReceiveCount));
     },
     (record, error) => {
       if (error instanceof DispatchBusyError) return;

@@ -1,12 +1,16 @@
 import { systemClock } from '#layers/adapters/system.ts';
 import { makeGetMessage } from '#layers/core/use-cases/read-messages.ts';
-import { parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { MessageIdParams } from '#layers/http/schemas.ts';
-import { messageStore } from '#layers/wiring.ts';
+import { endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
 
-const getMessage = makeGetMessage({ messages: messageStore(), clock: systemClock });
+const getMessage = makeGetMessage({
+  messages: { global: messageStore('global'), eu: messageStore('eu') },
+  clock: systemClock,
+  endpoints: endpoints(),
+});
 
 export const handler = tenantRoute('read', async (event, tenant) => {
   const { id } = parseWith(MessageIdParams, event.pathParameters ?? {}, 'parameter');
-  return { status: 200, body: await getMessage(tenant, id) };
+  return { status: 200, body: await getMessage(tenant, id, endpointJurisdiction(event, ownJurisdiction())) };
 });

@@ -1,12 +1,19 @@
 import { systemClock } from '#layers/adapters/system.ts';
 import { makeListMessages } from '#layers/core/use-cases/read-messages.ts';
-import { parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { ListMessagesQuery } from '#layers/http/schemas.ts';
-import { messageStore } from '#layers/wiring.ts';
+import { endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
 
-const listMessages = makeListMessages({ messages: messageStore(), clock: systemClock });
+const listMessages = makeListMessages({
+  messages: { global: messageStore('global'), eu: messageStore('eu') },
+  clock: systemClock,
+  endpoints: endpoints(),
+});
 
 export const handler = tenantRoute('read', async (event, tenant) => {
   const query = parseWith(ListMessagesQuery, event.queryStringParameters ?? {}, 'parameter');
-  return { status: 200, body: await listMessages(tenant, query) };
+  return {
+    status: 200,
+    body: await listMessages(tenant, query, endpointJurisdiction(event, ownJurisdiction())),
+  };
 });

@@ -1,8 +1,8 @@
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
-import { loadConfig, setting } from '#layers/config.ts';
 import type { FieldIssue } from '#layers/core/errors.ts';
 import { type BatchItemResult, makeSendBatch } from '#layers/core/use-cases/send-messages.ts';
 import {
+  endpointJurisdiction,
   idempotencyKeyFrom,
   issuesFrom,
   parseJsonBody,
@@ -11,27 +11,32 @@ import {
 } from '#layers/http/handler.ts';
 import { problem } from '#layers/http/problems.ts';
 import { SendBatchRequest, SendMessageRequest } from '#layers/http/schemas.ts';
-import { dispatchQueue, idempotencyStore, messageStore } from '#layers/wiring.ts';
-
-const config = loadConfig({
-  JURISDICTION: setting.jurisdiction,
-  MESSAGE_RETENTION_DAYS: setting.positiveInt,
-});
+import { allStores, endpoints, ownJurisdiction } from '#layers/wiring.ts';
 
 const sendBatch = makeSendBatch({
-  messages: messageStore(),
-  idempotency: idempotencyStore(),
-  queue: dispatchQueue(),
+  stores: allStores(),
+  endpoints: endpoints(),
   clock: systemClock,
   ids: ulidIds,
-  retentionDays: config.MESSAGE_RETENTION_DAYS,
-  jurisdiction: config.JURISDICTION,
 });
 
 function itemProblem(r: Exclude<BatchItemResult, { status: 'accepted' }>) {
-  return r.reason === 'validation'
-    ? problem('validation-error', 'This message has invalid fields.', 422, undefined, r.errors)
-    : problem('service-unavailable', 'This message could not be queued; send it again.', 503);
+  if (r.reason === 'validation') {
+    return problem('validation-error', 'This message has invalid fields.', 422, undefined, r.errors);
+  }
+  if (r.reason === 'residency') {
+    return {
+      ...problem(
+        'residency-misdirected',
+        "Send this to the recipient's jurisdiction.",
+        421,
+        "The recipient is an EU/EEA data subject and this tenant's residency is strict: send it to the EU endpoint.",
+      ),
+      jurisdiction: r.jurisdiction,
+      ...(r.endpoint ? { endpoint: r.endpoint } : {}),
+    };
+  }
+  return problem('service-unavailable', 'This message could not be queued; send it again.', 503);
 }
 
 export const handler = tenantRoute('send', async (event, tenant) => {
@@ -47,7 +52,12 @@ export const handler = tenantRoute('send', async (event, tenant) => {
           issues: issuesFrom(parsed.error, 'pointer', `/messages/${index}`) satisfies FieldIssue[],
         } as const);
   });
-  const { result, replayed } = await sendBatch(tenant, items, key);
+  const { result, replayed } = await sendBatch(
+    tenant,
+    items,
+    endpointJurisdiction(event, ownJurisdiction()),
+    key,
+  );
   return {
     status: 200,
     body: {

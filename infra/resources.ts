@@ -8,7 +8,7 @@ export interface TableDefinition {
   partitionKey: string;
   sortKey: string;
   ttlAttribute: string;
-  indexes: { name: string; partitionKey: string; sortKey: string }[];
+  indexes: { name: string; partitionKey: string; sortKey: string; keysOnly?: boolean }[];
 }
 
 export const TABLES = {
@@ -24,7 +24,11 @@ export const TABLES = {
     partitionKey: 'pk',
     sortKey: 'sk',
     ttlAttribute: 'expiresAt',
-    indexes: [{ name: 'byStatus', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' }],
+    indexes: [
+      { name: 'byStatus', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+      // Sparse, keys only, written once per message: finds a data subject's messages by pseudonym.
+      { name: 'bySubject', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', keysOnly: true },
+    ],
   },
 } satisfies Record<string, TableDefinition>;
 
@@ -67,3 +71,18 @@ export const AUTHORIZER_CACHE_SECONDS = 60;
 
 /** Alias of the gateway's own KMS key, which wraps the API key pepper. */
 export const SYSTEM_KEY_ALIAS = 'alias/sms-gateway/system';
+
+/** Periods of the records kept about erasures and closed accounts, and KMS's deletion wait. */
+export const RECORDS = {
+  /** Point-in-time recovery window of every table (DynamoDB's maximum). */
+  backupWindowDays: 35,
+  /** A subject erasure's record (reason, time, counts; never the number). */
+  erasureRecordDays: 3 * 365,
+  /** Billing totals and the audit trail after an account closes (commercial and tax law: 10 years in DE). */
+  closedAccountRecordsDays: 10 * 365,
+  /** KMS's waiting period before a scheduled key is destroyed: its minimum, to shred soon. */
+  keyDeletionDays: 7,
+} as const;
+
+/** The EU jurisdiction's default region. */
+export const DEFAULT_EU_REGION = 'eu-central-1';

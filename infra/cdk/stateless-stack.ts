@@ -52,6 +52,8 @@ export class StatelessStack extends Stack {
       'list-messages': listMessages,
       'get-openapi': getOpenApi,
       admin,
+      'delete-message-body': http('delete-message-body'),
+      subjects: http('subjects'),
     };
 
     const authorizerFn = new GatewayFunction(this, 'authorize', {

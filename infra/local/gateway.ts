@@ -6,9 +6,12 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { SqsDispatchQueue } from '../../layers/adapters/sqs-dispatch-queue.ts';
-import type { DispatchRef } from '../../layers/core/model.ts';
+import type { DispatchRef, Jurisdiction } from '../../layers/core/model.ts';
 import { HTTP_FUNCTIONS, type HttpFunction } from '../../layers/http/routes.ts';
-import { AUTHORIZER_CACHE_SECONDS, QUEUES, TABLES, visibilityTimeoutSeconds } from '../resources.ts';
+import { AUTHORIZER_CACHE_SECONDS, QUEUES, RECORDS, TABLES, visibilityTimeoutSeconds } from '../resources.ts';
+
+const JURISDICTIONS: Jurisdiction[] = ['global', 'eu'];
+
 import { SqsEventSource, type SqsHandler } from './event-source.ts';
 import { type Authorizer, type HttpHandler, LocalHttpGateway } from './http-gateway.ts';
 import { ensureQueue, ensureSystemKey, ensureTable, SANDBOX_LEDGER_TABLE } from './provision.ts';
@@ -23,8 +26,10 @@ import {
 } from './services.ts';
 
 export interface GatewayOptions {
-  /** HTTP port; 0 picks a free one. */
+  /** HTTP port of the global region's API; 0 picks a free one. */
   port: number;
+  /** HTTP port of the EU region's API; 0 picks a free one (default: port + 1, or 0). */
+  euPort?: number;
   /** Where tables, keys and the admin token persist; undefined runs everything in memory. */
   dataDir?: string | undefined;
   /** Embedded services on these ports, or endpoints of services already running. */
@@ -33,7 +38,8 @@ export interface GatewayOptions {
     | { kind: 'external'; dynamodb: string; sqs: string; kms: string };
   /** Prefix of every table and queue name, so several gateways can share services (tests). */
   prefix?: string;
-  region?: string;
+  /** The regions the two jurisdictions run in (DynamoDB Local keeps each in its own database). */
+  regions?: { global: string; eu: string };
   authorizerCacheSeconds?: number;
   /**
    * Overrides for tests: shorter visibility timeouts (dispatch and carrier events queues) and
@@ -43,12 +49,27 @@ export interface GatewayOptions {
   log?: (line: string) => void;
 }
 
+export interface RegionQueues {
+  dispatch: string;
+  dispatchDlq: string;
+  carrierEvents: string;
+  carrierEventsDlq: string;
+}
+
 export interface RunningGateway {
+  /** The global region's API. */
   url: string;
+  /** The EU region's API. */
+  euUrl: string;
   adminToken: string;
   env: Record<string, string>;
-  queues: { dispatch: string; dispatchDlq: string; carrierEvents: string; carrierEventsDlq: string };
+  regions: { global: string; eu: string };
+  /** The global region's queues (kept at the top level for existing callers) and each region's. */
+  queues: RegionQueues & { byJurisdiction: Record<Jurisdiction, RegionQueues> };
+  /** Table names (the same in both regions). */
   tables: { tenants: string; messages: string; sandboxLedger: string };
+  /** Requests the KMS stand-in served, per operation (embedded services only). */
+  kmsCalls?: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -71,7 +92,8 @@ function adminTokenFor(dataDir: string | undefined): string {
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const log = options.log ?? (() => undefined);
-  const region = options.region ?? 'us-east-1';
+  const regions = options.regions ?? { global: 'us-east-1', eu: 'eu-central-1' };
+  const region = regions.global;
   const prefix = options.prefix ?? 'smsgw';
   const started: RunningService[] = [];
   const stopAll = async () => {
@@ -79,6 +101,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
   try {
     await assertPortFree('the HTTP API', options.port, '--port');
+    const euPort = options.euPort ?? (options.port === 0 ? 0 : options.port + 1);
+    await assertPortFree("the EU region's HTTP API", euPort, '--eu-port');
+    let kmsCalls: Record<string, number> | undefined;
     let endpoints: { dynamodb: string; sqs: string; kms: string };
     if (options.services.kind === 'embedded') {
       const s = options.services;
@@ -99,43 +124,66 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         file: options.dataDir && join(options.dataDir, 'kms.json'),
       });
       started.push(kms);
+      kmsCalls = kms.calls;
       endpoints = { dynamodb: dynamodb.endpoint, sqs: sqs.endpoint, kms: kms.endpoint };
     } else {
       endpoints = options.services;
     }
 
-    const clientConfig = { region, credentials: LOCAL_CREDENTIALS };
-    const ddb = new DynamoDBClient({ ...clientConfig, endpoint: endpoints.dynamodb });
-    const sqs = new SQSClient({ ...clientConfig, endpoint: endpoints.sqs });
-    const kms = new KMSClient({ ...clientConfig, endpoint: endpoints.kms });
+    const clients = (r: string) => {
+      const config = { region: r, credentials: LOCAL_CREDENTIALS };
+      return {
+        ddb: new DynamoDBClient({ ...config, endpoint: endpoints.dynamodb }),
+        sqs: new SQSClient({ ...config, endpoint: endpoints.sqs }),
+        kms: new KMSClient({ ...config, endpoint: endpoints.kms }),
+      };
+    };
+    const byRegion = { global: clients(regions.global), eu: clients(regions.eu) };
+    const { ddb, sqs, kms } = byRegion.global;
 
     const tables = {
       tenants: `${prefix}-${TABLES.tenants.id}`,
       messages: `${prefix}-${TABLES.messages.id}`,
       sandboxLedger: `${prefix}-${SANDBOX_LEDGER_TABLE.id}`,
     };
+    // Tenants (no personal data about recipients) are global; each region has its messages table.
     await ensureTable(ddb, tables.tenants, TABLES.tenants);
-    await ensureTable(ddb, tables.messages, TABLES.messages);
     await ensureTable(ddb, tables.sandboxLedger, SANDBOX_LEDGER_TABLE);
+    for (const j of JURISDICTIONS) await ensureTable(byRegion[j].ddb, tables.messages, TABLES.messages);
     const dispatchDef = {
       ...QUEUES.dispatch,
       maxReceiveCount: options.dispatch?.maxReceiveCount ?? QUEUES.dispatch.maxReceiveCount,
     };
     const dispatchVisibility =
       options.dispatch?.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(QUEUES.dispatch);
-    const dispatch = await ensureQueue(
-      sqs,
-      `${prefix}-${QUEUES.dispatch.id}`,
-      dispatchDef,
-      dispatchVisibility,
-    );
-    const events = await ensureQueue(
-      sqs,
-      `${prefix}-${QUEUES.carrierEvents.id}`,
-      QUEUES.carrierEvents,
-      options.dispatch?.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(QUEUES.carrierEvents),
-    );
+    // One SQS server serves both regions here, so the EU queues carry an `eu-` in their names.
+    const queueName = (j: Jurisdiction, id: string) => `${prefix}-${j === 'eu' ? 'eu-' : ''}${id}`;
+    const queueSets = {} as Record<
+      Jurisdiction,
+      { dispatch: { url: string; dlqUrl: string }; events: { url: string; dlqUrl: string } }
+    >;
+    for (const j of JURISDICTIONS) {
+      queueSets[j] = {
+        dispatch: await ensureQueue(
+          byRegion[j].sqs,
+          queueName(j, QUEUES.dispatch.id),
+          dispatchDef,
+          dispatchVisibility,
+        ),
+        events: await ensureQueue(
+          byRegion[j].sqs,
+          queueName(j, QUEUES.carrierEvents.id),
+          QUEUES.carrierEvents,
+          options.dispatch?.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(QUEUES.carrierEvents),
+        ),
+      };
+    }
+    const { dispatch, events } = queueSets.global;
     const systemKey = await ensureSystemKey(kms);
+    const httpPorts = {
+      global: options.port === 0 ? await freePort() : options.port,
+      eu: euPort === 0 ? await freePort() : euPort,
+    };
 
     // The same variables the CDK app sets on the Lambda functions.
     const env: Record<string, string> = {
@@ -146,12 +194,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       AWS_ENDPOINT_URL_SQS: endpoints.sqs,
       AWS_ENDPOINT_URL_KMS: endpoints.kms,
       TENANTS_TABLE: tables.tenants,
-      MESSAGES_TABLE: tables.messages,
-      DISPATCH_QUEUE_URL: dispatch.url,
-      CARRIER_EVENTS_QUEUE_URL: events.url,
+      TENANTS_REGION: regions.global,
       SYSTEM_KEY_ID: systemKey,
+      GLOBAL_REGION: regions.global,
+      GLOBAL_MESSAGES_TABLE: tables.messages,
+      GLOBAL_DISPATCH_QUEUE_URL: queueSets.global.dispatch.url,
+      GLOBAL_CARRIER_EVENTS_QUEUE_URL: queueSets.global.events.url,
+      GLOBAL_API_URL: `http://127.0.0.1:${httpPorts.global}`,
+      EU_REGION: regions.eu,
+      EU_MESSAGES_TABLE: tables.messages,
+      EU_DISPATCH_QUEUE_URL: queueSets.eu.dispatch.url,
+      EU_CARRIER_EVENTS_QUEUE_URL: queueSets.eu.events.url,
+      EU_API_URL: `http://127.0.0.1:${httpPorts.eu}`,
       JURISDICTION: 'global',
-      MESSAGE_RETENTION_DAYS: '90',
+      BACKUP_WINDOW_DAYS: '35',
+      ERASURE_RECORD_DAYS: String(RECORDS.erasureRecordDays),
+      CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
+      KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
       CARRIER: 'sandbox',
       SANDBOX_LEDGER_TABLE: tables.sandboxLedger,
       DISPATCH_LEASE_SECONDS: String(dispatchVisibility),
@@ -165,60 +224,87 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await Promise.all(HTTP_FUNCTIONS.map(async (f) => [f, await load<HttpHandler>(f)] as const)),
     ) as Record<HttpFunction, HttpHandler>;
     const adminToken = adminTokenFor(options.dataDir);
-    const http = new LocalHttpGateway({
-      handlers,
-      authorizer: await load<Authorizer>('authorize'),
-      adminToken,
-      authorizerCacheSeconds: options.authorizerCacheSeconds ?? AUTHORIZER_CACHE_SECONDS,
-    });
+    const authorizer = await load<Authorizer>('authorize');
+    // Two regional APIs over the same handlers; each tells them its jurisdiction the way an
+    // API Gateway stage does, through a stage variable.
+    const apis = JURISDICTIONS.map(
+      (jurisdiction) =>
+        new LocalHttpGateway({
+          handlers,
+          authorizer,
+          adminToken,
+          authorizerCacheSeconds: options.authorizerCacheSeconds ?? AUTHORIZER_CACHE_SECONDS,
+          stageVariables: { jurisdiction },
+        }),
+    );
 
     const arn = async (url: string) =>
       (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
         .Attributes!.QueueArn!;
-    const sources = [
-      new SqsEventSource({
-        name: 'dispatch-messages',
-        sqs,
-        queueUrl: dispatch.url,
-        queueArn: await arn(dispatch.url),
-        batchSize: QUEUES.dispatch.batchSize,
-        concurrency: options.dispatch?.concurrency ?? 2,
-        timeoutMs: QUEUES.dispatch.consumerTimeoutSeconds * 1000,
-        handler: await load<SqsHandler>('dispatch-messages'),
-      }),
-      new SqsEventSource({
-        name: 'apply-carrier-events',
-        sqs,
-        queueUrl: events.url,
-        queueArn: await arn(events.url),
-        batchSize: QUEUES.carrierEvents.batchSize,
-        concurrency: 1,
-        timeoutMs: QUEUES.carrierEvents.consumerTimeoutSeconds * 1000,
-        handler: await load<SqsHandler>('apply-carrier-events'),
-      }),
-    ];
+    const dispatchHandler = await load<SqsHandler>('dispatch-messages');
+    const eventsHandler = await load<SqsHandler>('apply-carrier-events');
+    const sources: SqsEventSource[] = [];
+    for (const j of JURISDICTIONS) {
+      const q = queueSets[j];
+      const regionSqs = byRegion[j].sqs;
+      sources.push(
+        new SqsEventSource({
+          name: `dispatch-messages (${j})`,
+          sqs: regionSqs,
+          queueUrl: q.dispatch.url,
+          queueArn: await arn(q.dispatch.url),
+          batchSize: QUEUES.dispatch.batchSize,
+          concurrency: options.dispatch?.concurrency ?? 2,
+          timeoutMs: QUEUES.dispatch.consumerTimeoutSeconds * 1000,
+          handler: dispatchHandler,
+        }),
+        new SqsEventSource({
+          name: `apply-carrier-events (${j})`,
+          sqs: regionSqs,
+          queueUrl: q.events.url,
+          queueArn: await arn(q.events.url),
+          batchSize: QUEUES.carrierEvents.batchSize,
+          concurrency: 1,
+          timeoutMs: QUEUES.carrierEvents.consumerTimeoutSeconds * 1000,
+          handler: eventsHandler,
+        }),
+      );
+      const recovered = await requeueUnfinished(
+        byRegion[j].ddb,
+        tables.messages,
+        new SqsDispatchQueue(regionSqs, q.dispatch.url),
+      );
+      if (recovered > 0)
+        log(
+          `re-enqueued ${recovered} unfinished ${j} message(s) (the local SQS keeps no state across restarts)`,
+        );
+    }
 
-    const recovered = await requeueUnfinished(ddb, tables.messages, new SqsDispatchQueue(sqs, dispatch.url));
-    if (recovered > 0)
-      log(`re-enqueued ${recovered} unfinished message(s) (the local SQS keeps no state across restarts)`);
-
-    const port = await http.listen(options.port);
+    await apis[0]!.listen(httpPorts.global);
+    await apis[1]!.listen(httpPorts.eu);
     for (const s of sources) s.start();
+    const regionQueues = (j: Jurisdiction): RegionQueues => ({
+      dispatch: queueSets[j].dispatch.url,
+      dispatchDlq: queueSets[j].dispatch.dlqUrl,
+      carrierEvents: queueSets[j].events.url,
+      carrierEventsDlq: queueSets[j].events.dlqUrl,
+    });
     return {
-      url: `http://127.0.0.1:${port}`,
+      url: env.GLOBAL_API_URL!,
+      euUrl: env.EU_API_URL!,
       adminToken,
       env,
+      regions,
       queues: {
-        dispatch: dispatch.url,
-        dispatchDlq: dispatch.dlqUrl,
-        carrierEvents: events.url,
-        carrierEventsDlq: events.dlqUrl,
+        ...regionQueues('global'),
+        byJurisdiction: { global: regionQueues('global'), eu: regionQueues('eu') },
       },
       tables,
+      ...(kmsCalls ? { kmsCalls } : {}),
       stop: async () => {
-        await http.close();
+        await Promise.all(apis.map((a) => a.close()));
         await Promise.all(sources.map((s) => s.stop()));
-        for (const c of [ddb, sqs, kms]) c.destroy();
+        for (const c of [...Object.values(byRegion.global), ...Object.values(byRegion.eu)]) c.destroy();
         await stopAll();
       },
     };

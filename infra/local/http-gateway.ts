@@ -68,6 +68,8 @@ export class LocalHttpGateway {
       authorizer: Authorizer;
       adminToken: string;
       authorizerCacheSeconds: number;
+      /** Like an API Gateway stage's variables; the gateway's tell handlers their jurisdiction. */
+      stageVariables?: Record<string, string>;
     },
   ) {}
 
@@ -159,6 +161,7 @@ export class LocalHttpGateway {
       },
       body: chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : undefined,
       isBase64Encoded: false,
+      ...(this.deps.stageVariables ? { stageVariables: this.deps.stageVariables } : {}),
     };
     try {
       if (route.auth === 'tenant') {

@@ -8,9 +8,14 @@ import { dirname } from 'node:path';
  * for the operations the gateway uses, so `@aws-sdk/client-kms` runs unchanged against it.
  * Keys are AES-256 keys kept in a JSON file in the local data folder (or in memory); deleted
  * keys are refused from the moment their deletion is scheduled, like a key pending deletion.
+ * Like KMS, keys and aliases are regional: the region is read from the request's SigV4
+ * credential scope, so one stand-in serves both jurisdictions' regions without mixing them.
+ * Key policies are kept but not evaluated (that is IAM's job in AWS).
  */
 interface KeyEntry {
   id: string;
+  region?: string;
+  policy?: string;
   material: string;
   description: string;
   createdAt: number;
@@ -43,14 +48,22 @@ function aad(context: Record<string, string> | undefined): Buffer {
 export class KmsStandIn {
   private state: State = { keys: {}, aliases: {} };
   private server?: Server;
+  /** Requests served per operation, for tests and benchmarks that count KMS calls. */
+  readonly calls: Record<string, number> = {};
 
   constructor(private readonly options: { region: string; file?: string | undefined }) {
     if (options.file && existsSync(options.file))
       this.state = JSON.parse(readFileSync(options.file, 'utf8')) as State;
   }
 
+  private region = '';
+
   private arn(id: string) {
-    return `arn:aws:kms:${this.options.region}:${ACCOUNT}:key/${id}`;
+    return `arn:aws:kms:${this.state.keys[id]?.region ?? this.region}:${ACCOUNT}:key/${id}`;
+  }
+
+  private aliasKey(name: string) {
+    return this.region === this.options.region ? name : `${this.region}:${name}`;
   }
 
   private save() {
@@ -67,12 +80,13 @@ export class KmsStandIn {
     let id = keyId.replace(/^arn:aws:kms:[^:]+:\d+:key\//, '');
     const alias = keyId.replace(/^arn:aws:kms:[^:]+:\d+:/, '');
     if (alias.startsWith('alias/')) {
-      const target = this.state.aliases[alias];
+      const target = this.state.aliases[this.aliasKey(alias)];
       if (!target) throw new KmsError('NotFoundException', `Alias ${alias} is not found.`);
       id = target;
     }
     const key = this.state.keys[id];
-    if (!key) throw new KmsError('NotFoundException', `Key '${this.arn(id)}' does not exist`);
+    if (!key || (key.region ?? this.options.region) !== this.region)
+      throw new KmsError('NotFoundException', `Key '${this.arn(id)}' does not exist`);
     if (usable && key.state !== 'Enabled') {
       throw new KmsError('KMSInvalidStateException', `${this.arn(id)} is pending deletion.`);
     }
@@ -135,7 +149,9 @@ export class KmsStandIn {
     }
   }
 
-  handle(operation: string, input: Record<string, unknown>): unknown {
+  handle(operation: string, input: Record<string, unknown>, region = this.options.region): unknown {
+    this.region = region;
+    this.calls[operation] = (this.calls[operation] ?? 0) + 1;
     const ctx = input.EncryptionContext as Record<string, string> | undefined;
     switch (operation) {
       case 'CreateKey': {
@@ -143,6 +159,8 @@ export class KmsStandIn {
           id: randomUUID(),
           material: randomBytes(32).toString('base64'),
           description: String(input.Description ?? ''),
+          region,
+          ...(typeof input.Policy === 'string' ? { policy: input.Policy } : {}),
           createdAt: Date.now(),
           state: 'Enabled',
         };
@@ -154,14 +172,16 @@ export class KmsStandIn {
         const name = String(input.AliasName);
         if (!name.startsWith('alias/'))
           throw new KmsError('ValidationException', 'AliasName must start with alias/');
-        if (this.state.aliases[name])
+        if (this.state.aliases[this.aliasKey(name)])
           throw new KmsError('AlreadyExistsException', `An alias with the name ${name} already exists`);
-        this.state.aliases[name] = this.resolve(input.TargetKeyId, false).id;
+        this.state.aliases[this.aliasKey(name)] = this.resolve(input.TargetKeyId, false).id;
         this.save();
         return {};
       }
       case 'DescribeKey':
         return { KeyMetadata: this.metadata(this.resolve(input.KeyId, false)) };
+      case 'GetKeyPolicy':
+        return { Policy: this.resolve(input.KeyId, false).policy ?? '', PolicyName: 'default' };
       case 'GenerateDataKey': {
         const key = this.resolve(input.KeyId);
         const bytes =
@@ -232,7 +252,8 @@ export class KmsStandIn {
     res.setHeader('content-type', 'application/x-amz-json-1.1');
     try {
       const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-      const out = this.handle(operation, input);
+      const scope = /Credential=[^/]+\/\d{8}\/([^/]+)\/kms\//.exec(String(req.headers.authorization ?? ''));
+      const out = this.handle(operation, input, scope?.[1] ?? this.options.region);
       res.writeHead(200).end(JSON.stringify(out));
     } catch (error) {
       const e = error instanceof KmsError ? error : new KmsError('KMSInternalException', 'Internal error');

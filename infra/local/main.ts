@@ -10,7 +10,8 @@ const HELP = `Usage: npm start -- [options]
 Starts the whole SMS gateway on this machine: DynamoDB Local, the local SQS, the KMS
 stand-in, the sandbox carrier, the HTTP API and the workers.
 
-  --port <n>              HTTP API port (default 3000, env PORT)
+  --port <n>              global region's HTTP API port (default 3000, env PORT)
+  --eu-port <n>           EU region's HTTP API port (default: --port + 1)
   --dynamodb-port <n>     DynamoDB Local port (default 8000)
   --sqs-port <n>          local SQS port (default 9324)
   --kms-port <n>          KMS stand-in port (default 4599)
@@ -26,6 +27,7 @@ stand-in, the sandbox carrier, the HTTP API and the workers.
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: process.env.PORT ?? '3000' },
+    'eu-port': { type: 'string' },
     'dynamodb-port': { type: 'string', default: '8000' },
     'sqs-port': { type: 'string', default: '9324' },
     'kms-port': { type: 'string', default: '4599' },
@@ -84,6 +86,7 @@ async function adminCall(url: string, token: string, method: string, path: strin
 async function main() {
   const gateway = await startGateway({
     port: port('port', values.port),
+    ...(values['eu-port'] === undefined ? {} : { euPort: port('eu-port', values['eu-port']) }),
     dataDir: values['in-memory'] ? undefined : values['data-dir'],
     services: values.external
       ? external(values.external)
@@ -115,7 +118,7 @@ async function main() {
 
   if (quiet) {
     process.stdout.write(
-      `${JSON.stringify({ ready: true, url: gateway.url, adminToken: gateway.adminToken, queues: gateway.queues, tables: gateway.tables })}\n`,
+      `${JSON.stringify({ ready: true, url: gateway.url, euUrl: gateway.euUrl, regions: gateway.regions, adminToken: gateway.adminToken, queues: gateway.queues, tables: gateway.tables })}\n`,
     );
     return;
   }
@@ -141,7 +144,9 @@ async function main() {
     ? `A demo tenant was created with this test API key (shown once, only its HMAC is stored):\n\n  export SMS_API_KEY=${demoKey}\n`
     : `Use an API key you were given, or issue one:\n\n  npm run admin -- keys create --tenant <tenant id> --name mine\n  export SMS_API_KEY=sk_test_...\n`;
   log(`
-SMS gateway running at ${gateway.url}  (data: ${values['in-memory'] ? 'in memory' : values['data-dir']})
+SMS gateway running  (data: ${values['in-memory'] ? 'in memory' : values['data-dir']})
+  global region (${gateway.regions.global}): ${gateway.url}
+  EU region     (${gateway.regions.eu}): ${gateway.euUrl}   EU/EEA recipients' data is kept here
 
 ${keyLine}
 Send a first message (the sandbox carrier delivers it; nothing leaves this machine):
@@ -153,6 +158,9 @@ Send a first message (the sandbox carrier delivers it; nothing leaves this machi
 Then read its status (queued -> sent -> delivered):
 
   curl -s ${gateway.url}/v1/messages/<id> -H "Authorization: Bearer $SMS_API_KEY"
+
+A message to an EU/EEA number (e.g. +4915123456789) is stored, encrypted under the tenant's EU
+key, in the EU region only; its response says "jurisdiction": "eu".
 
 Admin CLI: npm run admin -- --help     API document: ${gateway.url}/openapi.json
 Press Ctrl-C to stop.`);

@@ -1,7 +1,9 @@
 import {
   CreateTableCommand,
+  DescribeTableCommand,
   type DynamoDBClient,
   ResourceInUseException,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -49,7 +51,7 @@ export async function ensureTable(client: DynamoDBClient, name: string, def: Tab
                   { AttributeName: i.partitionKey, KeyType: 'HASH' },
                   { AttributeName: i.sortKey, KeyType: 'RANGE' },
                 ],
-                Projection: { ProjectionType: 'ALL' },
+                Projection: { ProjectionType: i.keysOnly ? 'KEYS_ONLY' : 'ALL' },
               })),
       }),
     );
@@ -62,6 +64,32 @@ export async function ensureTable(client: DynamoDBClient, name: string, def: Tab
     );
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
+    // A data folder from an older version: add the indexes it lacks.
+    const existing = await client.send(new DescribeTableCommand({ TableName: name }));
+    const have = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+    for (const i of def.indexes.filter((x) => !have.has(x.name))) {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: name,
+          AttributeDefinitions: [i.partitionKey, i.sortKey].map((a) => ({
+            AttributeName: a,
+            AttributeType: 'S',
+          })),
+          GlobalSecondaryIndexUpdates: [
+            {
+              Create: {
+                IndexName: i.name,
+                KeySchema: [
+                  { AttributeName: i.partitionKey, KeyType: 'HASH' },
+                  { AttributeName: i.sortKey, KeyType: 'RANGE' },
+                ],
+                Projection: { ProjectionType: i.keysOnly ? 'KEYS_ONLY' : 'ALL' },
+              },
+            },
+          ],
+        }),
+      );
+    }
   }
 }
 

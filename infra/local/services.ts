@@ -145,8 +145,8 @@ export async function startKms(options: {
   port: number;
   region: string;
   file?: string | undefined;
-}): Promise<RunningService> {
+}): Promise<RunningService & { calls: Record<string, number> }> {
   const kms = new KmsStandIn({ region: options.region, file: options.file });
   const port = await kms.listen(options.port);
-  return { endpoint: `http://127.0.0.1:${port}`, stop: () => kms.close() };
+  return { endpoint: `http://127.0.0.1:${port}`, stop: () => kms.close(), calls: kms.calls };
 }

@@ -1,10 +1,17 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { DeleteItemCommand, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  DeleteItemCommand,
+  type DynamoDBClient,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { TenantCrypto } from '../core/crypto.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../core/errors.ts';
 import type { StoredResult } from '../core/model.ts';
 import type { IdempotencyBegin, IdempotencyStore } from '../ports/index.ts';
-import { epochSeconds, isConditionFailure } from './dynamodb-util.ts';
+import { batchWrite, epochSeconds, isConditionFailure } from './dynamodb-util.ts';
 
 const sk = (key: string) => `IDEM#${key}`;
 
@@ -17,13 +24,15 @@ export interface IdempotencyOptions {
 
 /**
  * Idempotency records sit beside the tenant's messages (same partition key, so one tenant's
- * key can never match another's). Results are kept gzipped: a 1,000-message batch result
- * stays far below DynamoDB's 400 KB item limit.
+ * key can never match another's). Results are gzipped (a 1,000-message batch result stays far
+ * below DynamoDB's 400 KB item limit) and sealed under the tenant's key, since they name
+ * recipients; the recipients' pseudonyms let an erasure find them.
  */
 export class DynamoDbIdempotencyStore implements IdempotencyStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
+    private readonly crypto: TenantCrypto,
     private readonly options: IdempotencyOptions = { ttlSeconds: 86_400, leaseSeconds: 60 },
   ) {}
 
@@ -71,7 +80,11 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
         }
         if (old.requestHash !== requestHash) throw new IdempotencyConflictError();
         if (old.state === 'completed') {
-          const result = JSON.parse(gunzipSync(old.result as Uint8Array).toString('utf8')) as StoredResult;
+          const { result: zipped } = await this.crypto.open(tenantId, 'idempotency', sk(key), {
+            dataKey: old.dk as Uint8Array,
+            fields: { result: old.result as Uint8Array },
+          });
+          const result = JSON.parse(gunzipSync(zipped!).toString('utf8')) as StoredResult;
           return { state: 'replay', result };
         }
         throw new IdempotencyInProgressError();
@@ -79,19 +92,60 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     }
   }
 
-  async complete(tenantId: string, key: string, result: StoredResult, _now: Date): Promise<void> {
+  async complete(
+    tenantId: string,
+    key: string,
+    result: StoredResult,
+    _now: Date,
+    subjects: string[] = [],
+  ): Promise<void> {
+    const sealed = await this.crypto.seal(tenantId, 'idempotency', sk(key), {
+      result: gzipSync(JSON.stringify(result)),
+    });
+    const pseudonyms = await Promise.all(
+      [...new Set(subjects)].map((s) => this.crypto.pseudonym(tenantId, s)),
+    );
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.table,
         Key: marshall({ pk: tenantId, sk: sk(key) }),
-        UpdateExpression: 'SET #state = :done, #result = :result REMOVE leaseUntil, messageIds',
+        UpdateExpression: `SET #state = :done, #result = :result, dk = :dk${pseudonyms.length > 0 ? ', subjects = :subjects' : ''} REMOVE leaseUntil, messageIds`,
         ExpressionAttributeNames: { '#state': 'state', '#result': 'result' },
         ExpressionAttributeValues: marshall({
           ':done': 'completed',
-          ':result': gzipSync(JSON.stringify(result)),
+          ':result': sealed.fields.result,
+          ':dk': sealed.dataKey,
+          ...(pseudonyms.length > 0 ? { ':subjects': new Set(pseudonyms as string[]) } : {}),
         }),
       }),
     );
+  }
+
+  async removeForSubject(tenantId: string, e164: string): Promise<number> {
+    const pseudonym = await this.crypto.pseudonym(tenantId, e164, false);
+    if (pseudonym === undefined) return 0;
+    const keys: Record<string, AttributeValue>[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :idem)',
+          FilterExpression: 'contains(subjects, :p)',
+          ExpressionAttributeValues: marshall({ ':pk': tenantId, ':idem': 'IDEM#', ':p': pseudonym }),
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      keys.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    await batchWrite(
+      this.client,
+      this.table,
+      keys.map((Key) => ({ DeleteRequest: { Key } })),
+    );
+    return keys.length;
   }
 
   async release(tenantId: string, key: string): Promise<void> {

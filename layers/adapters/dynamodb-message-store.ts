@@ -1,5 +1,6 @@
 import {
   type AttributeValue,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -7,15 +8,32 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Sealed, TenantCrypto } from '../core/crypto.ts';
 import { ValidationError } from '../core/errors.ts';
 import { ID_PATTERN } from '../core/ids.ts';
 import type { DispatchRef, MessageRecord, MessageStatus } from '../core/model.ts';
 import type { ClaimOutcome, MessagePage, MessageStore } from '../ports/index.ts';
-import { batchWrite, epochSeconds, isConditionFailure } from './dynamodb-util.ts';
+import { KEYRING_SK } from './dynamodb-keyring-store.ts';
+import { batchGet, batchWrite, epochSeconds, isConditionFailure } from './dynamodb-util.ts';
 
 const sk = (id: string) => `MSG#${id}`;
+const bodySk = (id: string) => `BODY#${id}`;
 const statusKey = (tenantId: string, status: MessageStatus) => `${tenantId}#${status}`;
-const INTERNAL = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'claimToken', 'claimUntil'];
+const subjectKey = (tenantId: string, pseudonym: string) => `${tenantId}#${pseudonym}`;
+const INTERNAL = [
+  'pk',
+  'sk',
+  'gsi1pk',
+  'gsi1sk',
+  'gsi2pk',
+  'gsi2sk',
+  'claimToken',
+  'claimUntil',
+  'dk',
+  'sealed',
+];
+const SEALED_FIELDS = ['to', 'reference'] as const;
+const DAY_SECONDS = 86_400;
 const TIME_FIELD = {
   sent: 'sentAt',
   delivered: 'deliveredAt',
@@ -23,20 +41,13 @@ const TIME_FIELD = {
   undeliverable: 'failedAt',
 } as const;
 
-function toItem(m: MessageRecord): Record<string, AttributeValue> {
-  return marshall(
-    { pk: m.tenantId, sk: sk(m.id), gsi1pk: statusKey(m.tenantId, m.status), gsi1sk: m.id, ...m },
-    { removeUndefinedValues: true },
-  );
-}
+type Item = Record<string, AttributeValue>;
 
-function fromItem(item: Record<string, AttributeValue>): MessageRecord {
-  const raw = unmarshall(item);
-  for (const k of INTERNAL) delete raw[k];
-  return raw as MessageRecord;
-}
+const live = (m: Pick<MessageRecord, 'expiresAt'>, now: Date) => m.expiresAt > epochSeconds(now);
 
-const live = (m: MessageRecord, now: Date) => m.expiresAt > epochSeconds(now);
+function sealedOf(raw: Record<string, unknown>): Sealed {
+  return { dataKey: raw.dk as Uint8Array, fields: raw.sealed as Record<string, Uint8Array> };
+}
 
 function encodeCursor(id: string) {
   return Buffer.from(JSON.stringify({ id })).toString('base64url');
@@ -60,17 +71,93 @@ export class DynamoDbMessageStore implements MessageStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
+    private readonly crypto: TenantCrypto,
   ) {}
 
+  /**
+   * Two items per message: the message (recipient and reference sealed, a look-up pseudonym
+   * of the recipient in the sparse `bySubject` index) and its body (sealed), which has a TTL
+   * of its own so it can go before the message's metadata does.
+   */
+  private async toItems(m: MessageRecord): Promise<Item[]> {
+    const { to, body, reference, ...plain } = m;
+    const secret: Record<string, string> = { to };
+    if (reference !== undefined) secret.reference = reference;
+    const [sealed, sealedBody, pseudonym] = await Promise.all([
+      this.crypto.seal(m.tenantId, 'message', m.id, secret),
+      body === undefined ? undefined : this.crypto.seal(m.tenantId, 'message', bodySk(m.id), { body }),
+      this.crypto.pseudonym(m.tenantId, to),
+    ]);
+    const items: Item[] = [
+      marshall(
+        {
+          pk: m.tenantId,
+          sk: sk(m.id),
+          gsi1pk: statusKey(m.tenantId, m.status),
+          gsi1sk: m.id,
+          gsi2pk: subjectKey(m.tenantId, pseudonym!),
+          gsi2sk: m.id,
+          ...plain,
+          dk: sealed.dataKey,
+          sealed: sealed.fields,
+        },
+        { removeUndefinedValues: true },
+      ),
+    ];
+    if (sealedBody) {
+      items.push(
+        marshall({
+          pk: m.tenantId,
+          sk: bodySk(m.id),
+          dk: sealedBody.dataKey,
+          sealed: sealedBody.fields,
+          retainSeconds: m.bodyRetentionDays * DAY_SECONDS,
+          // Until the message is final, the body lives no longer than the message itself.
+          expiresAt: m.expiresAt,
+        }),
+      );
+    }
+    return items;
+  }
+
+  private async fromItem(item: Item, bodyItem?: Item): Promise<MessageRecord> {
+    const raw = unmarshall(item);
+    const opened = await this.crypto.open(raw.pk as string, 'message', raw.id as string, sealedOf(raw));
+    for (const k of INTERNAL) delete raw[k];
+    const m = raw as MessageRecord;
+    m.to = opened.to!.toString('utf8');
+    if (opened.reference) m.reference = opened.reference.toString('utf8');
+    if (bodyItem) {
+      const b = unmarshall(bodyItem);
+      const { body } = await this.crypto.open(m.tenantId, 'message', bodySk(m.id), sealedOf(b));
+      m.body = body!.toString('utf8');
+    }
+    return m;
+  }
+
+  private async liveBodies(tenantId: string, ids: string[], now: Date): Promise<Map<string, Item>> {
+    const items = await batchGet(
+      this.client,
+      this.table,
+      ids.map((id) => marshall({ pk: tenantId, sk: bodySk(id) })),
+    );
+    return new Map(
+      items
+        .filter((i) => Number(i.expiresAt?.N) > epochSeconds(now))
+        .map((i) => [String(i.sk?.S).slice('BODY#'.length), i]),
+    );
+  }
+
   async create(messages: MessageRecord[], options?: { mayExist?: boolean }): Promise<void> {
+    const items = await Promise.all(messages.map((m) => this.toItems(m)));
     if (messages.length === 1 || options?.mayExist) {
       await Promise.all(
-        messages.map(async (m) => {
+        items.flat().map(async (item) => {
           try {
             await this.client.send(
               new PutItemCommand({
                 TableName: this.table,
-                Item: toItem(m),
+                Item: item,
                 ConditionExpression: 'attribute_not_exists(pk)',
               }),
             );
@@ -84,21 +171,23 @@ export class DynamoDbMessageStore implements MessageStore {
     await batchWrite(
       this.client,
       this.table,
-      messages.map((m) => ({ PutRequest: { Item: toItem(m) } })),
+      items.flat().map((Item) => ({ PutRequest: { Item } })),
     );
   }
 
   async get(tenantId: string, id: string, now: Date): Promise<MessageRecord | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: tenantId, sk: sk(id) }),
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    const m = fromItem(out.Item);
-    return live(m, now) ? m : undefined;
+    const [out, body] = await Promise.all([
+      this.client.send(
+        new GetItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: tenantId, sk: sk(id) }),
+          ConsistentRead: true,
+        }),
+      ),
+      this.liveBodies(tenantId, [id], now),
+    ]);
+    if (!out.Item || !(Number(out.Item.expiresAt?.N) > epochSeconds(now))) return undefined;
+    return this.fromItem(out.Item, body.get(id));
   }
 
   async list(
@@ -108,8 +197,8 @@ export class DynamoDbMessageStore implements MessageStore {
   ): Promise<MessagePage> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const byStatus = query.status !== undefined;
-    const items: MessageRecord[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
+    const found: Item[] = [];
+    let startKey: Item | undefined;
     if (after !== undefined) {
       startKey = byStatus
         ? marshall({ gsi1pk: statusKey(tenantId, query.status!), gsi1sk: after, pk: tenantId, sk: sk(after) })
@@ -117,7 +206,7 @@ export class DynamoDbMessageStore implements MessageStore {
     }
     let more = true;
     // A filter (expired items) applies after Limit, so a page may need several reads to fill.
-    while (items.length < query.limit && more) {
+    while (found.length < query.limit && more) {
       const out = await this.client.send(
         new QueryCommand({
           TableName: this.table,
@@ -140,14 +229,17 @@ export class DynamoDbMessageStore implements MessageStore {
               }),
           FilterExpression: 'expiresAt > :now',
           ScanIndexForward: false,
-          Limit: query.limit - items.length,
+          Limit: query.limit - found.length,
           ExclusiveStartKey: startKey,
         }),
       );
-      items.push(...(out.Items ?? []).map(fromItem));
+      found.push(...(out.Items ?? []));
       startKey = out.LastEvaluatedKey;
       more = startKey !== undefined;
     }
+    const ids = found.map((i) => String(i.id?.S));
+    const bodies = ids.length > 0 ? await this.liveBodies(tenantId, ids, now) : new Map<string, Item>();
+    const items = await Promise.all(found.map((i, n) => this.fromItem(i, bodies.get(ids[n]!))));
     const last = items.at(-1);
     return { items, nextCursor: more && last ? encodeCursor(last.id) : undefined };
   }
@@ -156,8 +248,67 @@ export class DynamoDbMessageStore implements MessageStore {
     await batchWrite(
       this.client,
       this.table,
-      ids.map((id) => ({ DeleteRequest: { Key: marshall({ pk: tenantId, sk: sk(id) }) } })),
+      ids.flatMap((id) => [
+        { DeleteRequest: { Key: marshall({ pk: tenantId, sk: sk(id) }) } },
+        { DeleteRequest: { Key: marshall({ pk: tenantId, sk: bodySk(id) }) } },
+      ]),
     );
+  }
+
+  async removeBody(tenantId: string, id: string, now: Date): Promise<boolean> {
+    const out = await this.client.send(
+      new DeleteItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: bodySk(id) }),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return Number(out.Attributes?.expiresAt?.N) > epochSeconds(now);
+  }
+
+  async idsForSubject(tenantId: string, e164: string): Promise<string[]> {
+    const pseudonym = await this.crypto.pseudonym(tenantId, e164, false);
+    if (pseudonym === undefined) return [];
+    const ids: string[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          IndexName: 'bySubject',
+          KeyConditionExpression: 'gsi2pk = :pk',
+          ExpressionAttributeValues: marshall({ ':pk': subjectKey(tenantId, pseudonym) }),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      ids.push(...(out.Items ?? []).map((i) => String(i.gsi2sk?.S)));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return ids;
+  }
+
+  async removeTenant(tenantId: string): Promise<number> {
+    const keys: Item[] = [];
+    let startKey: Item | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: marshall({ ':pk': tenantId }),
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      keys.push(...(out.Items ?? []).filter((i) => i.sk?.S !== KEYRING_SK));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    await batchWrite(
+      this.client,
+      this.table,
+      keys.map((Key) => ({ DeleteRequest: { Key } })),
+    );
+    return keys.length;
   }
 
   async claim(ref: DispatchRef, token: string, leaseMs: number, now: Date): Promise<ClaimOutcome> {
@@ -182,11 +333,12 @@ export class DynamoDbMessageStore implements MessageStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { outcome: 'claimed', message: fromItem(out.Attributes!) };
+      const bodies = await this.liveBodies(ref.tenantId, [ref.messageId], now);
+      return { outcome: 'claimed', message: await this.fromItem(out.Attributes!, bodies.get(ref.messageId)) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       if (!error.Item) return { outcome: 'missing' };
-      const m = fromItem(error.Item);
+      const m = unmarshall(error.Item) as Pick<MessageRecord, 'status' | 'expiresAt'>;
       if (!live(m, now)) return { outcome: 'missing' };
       if (m.status !== 'queued') return { outcome: 'done', status: m.status };
       return { outcome: 'busy' };
@@ -244,6 +396,7 @@ export class DynamoDbMessageStore implements MessageStore {
       carrierMessageId?: string | undefined;
     } = {},
   ): Promise<'updated' | 'ignored'> {
+    if (to !== 'sent') await this.startBodyRetention(ref, at);
     const sets = ['#status = :to', 'gsi1pk = :gsi', `${TIME_FIELD[to]} = :at`];
     const values: Record<string, unknown> = {
       ':to': to,
@@ -284,6 +437,36 @@ export class DynamoDbMessageStore implements MessageStore {
     } catch (error) {
       if (isConditionFailure(error)) return 'ignored';
       throw error;
+    }
+  }
+
+  /**
+   * Starts the body's retention clock at the message's first final status (a later, duplicate
+   * receipt never extends it); a policy of 0 days removes the body at once. Runs before the
+   * status update, so a crash in between is repaired by the retried event.
+   */
+  private async startBodyRetention(ref: DispatchRef, at: Date): Promise<void> {
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: ref.tenantId, sk: bodySk(ref.messageId) }),
+          UpdateExpression: 'SET finalAt = :at, expiresAt = retainSeconds + :at',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(finalAt)',
+          ExpressionAttributeValues: marshall({ ':at': epochSeconds(at) }),
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      if (Number(out.Attributes?.retainSeconds?.N) === 0) {
+        await this.client.send(
+          new DeleteItemCommand({
+            TableName: this.table,
+            Key: marshall({ pk: ref.tenantId, sk: bodySk(ref.messageId) }),
+          }),
+        );
+      }
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
     }
   }
 }

@@ -5,10 +5,11 @@ import {
   QueryCommand,
   ScanCommand,
   TransactWriteItemsCommand,
+  UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ApiKeyRecord, Tenant } from '../core/model.ts';
-import type { SecretStore, TenantStore } from '../ports/index.ts';
+import type { ErasureRecord, SecretStore, TenantStore } from '../ports/index.ts';
 import { isConditionFailure } from './dynamodb-util.ts';
 
 const PROFILE = 'PROFILE';
@@ -16,7 +17,7 @@ const keySk = (id: string) => `KEY#${id}`;
 const hashPk = (hash: string) => `KEYHASH#${hash}`;
 
 function strip<T>(item: Record<string, unknown>): T {
-  const { pk: _pk, sk: _sk, ...rest } = item;
+  const { pk: _pk, sk: _sk, expiresAt: _e, ...rest } = item;
   return rest as T;
 }
 
@@ -36,6 +37,39 @@ export class DynamoDbTenantStore implements TenantStore {
         TableName: this.table,
         Item: marshall({ pk: tenant.id, sk: PROFILE, ...tenant }),
         ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: id, sk: PROFILE }),
+        UpdateExpression:
+          'SET #status = :closed, closedAt = if_not_exists(closedAt, :at), recordsKeptUntil = :until, expiresAt = :exp',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: marshall({
+          ':closed': 'closed',
+          ':at': closedAt.toISOString(),
+          ':until': recordsKeptUntil.toISOString(),
+          ':exp': Math.floor(recordsKeptUntil.getTime() / 1000),
+        }),
+      }),
+    );
+  }
+
+  async recordErasure(record: ErasureRecord): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall({
+          pk: record.tenantId,
+          sk: `ERASURE#${record.id}`,
+          ...record,
+          expiresAt: Math.floor(new Date(record.keptUntil).getTime() / 1000),
+        }),
       }),
     );
   }

@@ -1,4 +1,6 @@
 import {
+  type AttributeValue,
+  BatchGetItemCommand,
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -33,4 +35,26 @@ export async function batchWrite(
       }
     }),
   );
+}
+
+/** Reads keys in chunks of 100, resending unprocessed keys with a short backoff. */
+export async function batchGet(
+  client: DynamoDBClient,
+  table: string,
+  keys: Record<string, AttributeValue>[],
+): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  for (let i = 0; i < keys.length; i += 100) {
+    let pending = keys.slice(i, i + 100);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 8) throw new Error(`DynamoDB left ${pending.length} reads unprocessed after retries`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, 2 ** attempt * 10));
+      const out = await client.send(
+        new BatchGetItemCommand({ RequestItems: { [table]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      items.push(...(out.Responses?.[table] ?? []));
+      pending = out.UnprocessedKeys?.[table]?.Keys ?? [];
+    }
+  }
+  return items;
 }

@@ -83,3 +83,18 @@ export class CarrierUnavailableError extends DomainError {}
 
 /** A message is being dispatched by another worker; its queue record should come back later. */
 export class DispatchBusyError extends DomainError {}
+
+/**
+ * The request concerns data subjects of another jurisdiction and the tenant's strict residency
+ * forbids this region to process it: send it to that jurisdiction's endpoint instead.
+ */
+export class MisdirectedError extends DomainError {
+  constructor(
+    readonly jurisdiction: string,
+    readonly endpoint: string | undefined,
+    message: string,
+    readonly issues: FieldIssue[] = [],
+  ) {
+    super(message);
+  }
+}

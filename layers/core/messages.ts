@@ -1,8 +1,9 @@
 import type { KeyMode } from './api-keys.ts';
 import { analyseBody, MAX_SEGMENTS } from './encoding.ts';
 import type { FieldIssue } from './errors.ts';
-import type { Category, Jurisdiction, MessageRecord, TenantContext } from './model.ts';
+import type { Category, MessageRecord, TenantContext } from './model.ts';
 import { checkRecipient } from './phone.ts';
+import { classifyRecipient } from './residency.ts';
 import { checkSender } from './sender.ts';
 
 export interface SendInput {
@@ -23,8 +24,8 @@ const DAY_SECONDS = 86_400;
  */
 export function prepareMessage(
   input: SendInput,
-  ctx: Pick<TenantContext, 'tenantId' | 'mode'>,
-  options: { id: string; now: Date; retentionDays: number; jurisdiction: Jurisdiction; pointer?: string },
+  ctx: Pick<TenantContext, 'tenantId' | 'mode' | 'retention'>,
+  options: { id: string; now: Date; pointer?: string },
 ): Prepared {
   const at = options.pointer ?? '';
   const issues: FieldIssue[] = [];
@@ -47,12 +48,14 @@ export function prepareMessage(
     message: {
       tenantId: ctx.tenantId,
       id: options.id,
-      jurisdiction: options.jurisdiction,
+      // Classified by the region the number belongs to, with the shared-code traps in residency.ts.
+      jurisdiction: classifyRecipient(to.e164).jurisdiction,
       mode: ctx.mode satisfies KeyMode,
       to: to.e164,
       from: from.value,
       fromType: from.type,
       body: input.body,
+      bodyRetentionDays: ctx.retention.bodyDays,
       reference: input.reference,
       category: input.category ?? 'transactional',
       encoding: analysis.encoding,
@@ -61,7 +64,7 @@ export function prepareMessage(
       status: 'queued',
       createdAt: options.now.toISOString(),
       attempts: 0,
-      expiresAt: Math.floor(options.now.getTime() / 1000) + options.retentionDays * DAY_SECONDS,
+      expiresAt: Math.floor(options.now.getTime() / 1000) + ctx.retention.metadataDays * DAY_SECONDS,
     },
   };
 }
@@ -73,7 +76,7 @@ export function messageView(m: MessageRecord) {
     status: m.status,
     to: m.to,
     from: m.from,
-    body: m.body,
+    body: m.body ?? null,
     reference: m.reference ?? null,
     category: m.category,
     encoding: m.encoding,

@@ -21,7 +21,10 @@ export interface MessageRecord {
   to: string;
   from: string;
   fromType: SenderType;
-  body: string;
+  /** Absent once the body has been removed (retention or an explicit redaction). */
+  body?: string | undefined;
+  /** The tenant's body retention when the message was accepted: days kept after its final status. */
+  bodyRetentionDays: number;
   reference?: string | undefined;
   category: Category;
   encoding: Encoding;
@@ -42,6 +45,23 @@ export interface MessageRecord {
 
 export type TenantStatus = 'active' | 'closed';
 
+export interface RetentionPolicy {
+  /** Days a message body is kept after the message's final status; 0 drops it at once. */
+  bodyDays: number;
+  /** Days a message's metadata (recipient, status, times) is kept after acceptance. */
+  metadataDays: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { bodyDays: 7, metadataDays: 90 };
+export const MAX_RETENTION_DAYS = 400;
+
+/**
+ * `forward`: a region's ingress hands a message for the other jurisdiction's subject to that
+ * jurisdiction's stores. `strict`: the global region refuses EU subjects' messages with 421
+ * and the EU endpoint, so their data never passes through it.
+ */
+export type ResidencyMode = 'forward' | 'strict';
+
 export interface Tenant {
   id: string;
   displayName: string;
@@ -50,6 +70,11 @@ export interface Tenant {
   homeJurisdiction: Jurisdiction;
   status: TenantStatus;
   createdAt: string;
+  retention: RetentionPolicy;
+  residency: ResidencyMode;
+  closedAt?: string | undefined;
+  /** Until when the records the law requires (billing totals, audit trail) are kept after closure. */
+  recordsKeptUntil?: string | undefined;
 }
 
 export interface ApiKeyRecord {
@@ -72,6 +97,8 @@ export interface TenantContext {
   keyId: string;
   mode: KeyMode;
   scopes: Scope[];
+  retention: RetentionPolicy;
+  residency: ResidencyMode;
 }
 
 /** What travels on the dispatch queue: references only, never a number or a body. */

@@ -13,7 +13,7 @@ import {
   UnauthorizedError,
   ValidationError,
 } from '../core/errors.ts';
-import type { TenantContext } from '../core/model.ts';
+import type { Jurisdiction, TenantContext } from '../core/model.ts';
 import { toProblem } from './problems.ts';
 import { AuthorizerContext } from './schemas.ts';
 
@@ -80,7 +80,23 @@ export function tenantFrom(event: TenantEvent, scope: Scope): TenantContext {
   if (!ctx.authenticated) throw new UnauthorizedError(ctx.reason);
   const scopes = ctx.scopes.split(',') as Scope[];
   if (!scopes.includes(scope) && !scopes.includes('admin')) throw new ForbiddenError(scope);
-  return { tenantId: ctx.tenantId, keyId: ctx.keyId, mode: ctx.mode, scopes };
+  return {
+    tenantId: ctx.tenantId,
+    keyId: ctx.keyId,
+    mode: ctx.mode,
+    scopes,
+    retention: { bodyDays: ctx.bodyRetentionDays, metadataDays: ctx.metadataRetentionDays },
+    residency: ctx.residency,
+  };
+}
+
+/**
+ * The jurisdiction of the endpoint that took the request: the API stage's `jurisdiction`
+ * variable when set (the local runtime sets it per port), else the function's own.
+ */
+export function endpointJurisdiction(event: APIGatewayProxyEventV2, own: Jurisdiction): Jurisdiction {
+  const v = event.stageVariables?.jurisdiction;
+  return v === 'eu' || v === 'global' ? v : own;
 }
 
 export function idempotencyKeyFrom(event: APIGatewayProxyEventV2): string | undefined {

@@ -5,6 +5,7 @@ import {
   IdempotencyConflictError,
   IdempotencyInProgressError,
   MalformedRequestError,
+  MisdirectedError,
   NotFoundError,
   ServiceUnavailableError,
   UnauthorizedError,
@@ -20,6 +21,8 @@ export interface ProblemBody {
   status: number;
   detail?: string;
   errors?: FieldIssue[];
+  jurisdiction?: string;
+  endpoint?: string;
 }
 
 export interface ProblemResponse {
@@ -95,6 +98,22 @@ export function toProblem(error: unknown): ProblemResponse {
         error.message,
       ),
       headers: { 'retry-after': '1' },
+    };
+  }
+  if (error instanceof MisdirectedError) {
+    return {
+      status: 421,
+      body: {
+        ...problem(
+          'residency-misdirected',
+          "Send this to the recipient's jurisdiction.",
+          421,
+          error.message,
+          error.issues.length > 0 ? error.issues : undefined,
+        ),
+        jurisdiction: error.jurisdiction,
+        ...(error.endpoint ? { endpoint: error.endpoint } : {}),
+      },
     };
   }
   if (error instanceof ServiceUnavailableError) {

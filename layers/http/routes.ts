@@ -8,6 +8,8 @@ export const HTTP_FUNCTIONS = [
   'send-batch',
   'get-message',
   'list-messages',
+  'delete-message-body',
+  'subjects',
   'get-openapi',
   'admin',
 ] as const;
@@ -61,7 +63,7 @@ export const ROUTES: Route[] = [
     body: s.SendMessageRequest,
     responses: {
       202: { description: 'Accepted and queued', schema: s.SendMessageResponse },
-      ...problems(400, 401, 403, 409, 422, 503),
+      ...problems(400, 401, 403, 409, 421, 422, 503),
     },
   },
   {
@@ -92,7 +94,7 @@ export const ROUTES: Route[] = [
     query: s.ListMessagesQuery,
     responses: {
       200: { description: 'A page of messages', schema: s.MessageList },
-      ...problems(401, 403, 422),
+      ...problems(401, 403, 421, 422),
     },
   },
   {
@@ -106,6 +108,52 @@ export const ROUTES: Route[] = [
     tags: ['Messages'],
     params: s.MessageIdParams,
     responses: { 200: { description: 'The message', schema: s.Message }, ...problems(401, 403, 404, 422) },
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/messages/{id}/body',
+    function: 'delete-message-body',
+    auth: 'tenant',
+    scope: 'send',
+    operationId: 'deleteMessageBody',
+    summary: "Remove a message's body now; its status and metadata stay until their own expiry",
+    tags: ['Messages'],
+    params: s.MessageIdParams,
+    responses: {
+      200: { description: 'The message, without its body', schema: s.Message },
+      ...problems(401, 403, 404, 422),
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/subjects/{phone}/export',
+    function: 'subjects',
+    auth: 'tenant',
+    scope: 'read',
+    operationId: 'exportSubject',
+    summary: 'Everything this tenant holds about a phone number, in both jurisdictions, decrypted',
+    tags: ['Data subjects'],
+    params: s.SubjectParams,
+    responses: {
+      200: { description: 'The export', schema: s.SubjectExport },
+      ...problems(401, 403, 421, 422),
+    },
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/subjects/{phone}',
+    function: 'subjects',
+    auth: 'tenant',
+    scope: 'admin',
+    operationId: 'eraseSubject',
+    summary: 'Erase every live trace of a phone number; says what remains and until when',
+    tags: ['Data subjects'],
+    params: s.SubjectParams,
+    query: s.ErasureQuery,
+    responses: {
+      200: { description: 'What was erased and what remains', schema: s.ErasureResult },
+      ...problems(401, 403, 421, 422),
+    },
   },
   {
     method: 'GET',
@@ -194,6 +242,21 @@ export const ROUTES: Route[] = [
     tags: ['Admin'],
     params: s.KeyIdParams,
     responses: { 200: { description: 'Revoked', schema: s.ApiKey }, ...problems(401, 404, 422) },
+  },
+  {
+    method: 'POST',
+    path: '/admin/tenants/{tenantId}/close',
+    function: 'admin',
+    auth: 'admin',
+    operationId: 'closeTenant',
+    summary: 'Close an account: revoke its keys, crypto-shred its data, keep only what the law requires',
+    tags: ['Admin'],
+    params: s.TenantIdParams,
+    body: s.CloseTenantRequest,
+    responses: {
+      200: { description: 'Closed; each date stated', schema: s.ClosedTenant },
+      ...problems(400, 401, 404, 422),
+    },
   },
 ];
 

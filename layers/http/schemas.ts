@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { SCOPES } from '../core/api-keys.ts';
 import { ID_PATTERN } from '../core/ids.ts';
+import { DEFAULT_RETENTION, MAX_RETENTION_DAYS } from '../core/model.ts';
 
 /** Request and response schemas: the source of the handlers' types and of the OpenAPI document. */
 
@@ -50,7 +51,9 @@ export const Message = z
     status: MessageStatus,
     to: z.string(),
     from: z.string(),
-    body: z.string(),
+    body: z.string().nullable().meta({
+      description: "Null once removed: by the tenant's body retention after the final status, or on request.",
+    }),
     reference: z.string().nullable(),
     category: Category,
     encoding: z.enum(['GSM-7', 'UCS-2']),
@@ -83,6 +86,10 @@ export const Problem = z
     detail: z.string().optional(),
     instance: z.string().optional(),
     errors: z.array(FieldIssue).optional(),
+    jurisdiction: Jurisdiction.optional().meta({
+      description: '421 only: the jurisdiction whose endpoint must receive this request.',
+    }),
+    endpoint: z.string().optional().meta({ description: "421 only: that jurisdiction's API endpoint." }),
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details.' });
 
@@ -110,19 +117,108 @@ export const SendBatchResponse = z
 
 export const ListMessagesQuery = z.strictObject({
   status: MessageStatus.optional(),
+  jurisdiction: Jurisdiction.optional().meta({
+    description: "Which jurisdiction's messages to list; defaults to the endpoint's own.",
+  }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(200).optional(),
 });
 
 export const MessageList = z
-  .object({ data: z.array(Message), nextCursor: z.string().nullable() })
+  .object({ data: z.array(Message), nextCursor: z.string().nullable(), jurisdiction: Jurisdiction })
   .meta({ id: 'MessageList' });
 
 export const MessageIdParams = z.object({
   id: z.string().regex(ID_PATTERN.message, 'is not a message id'),
 });
 
+export const SubjectParams = z.object({
+  phone: z
+    .string()
+    .min(1)
+    .max(32)
+    .meta({ description: 'The E.164 number, e.g. +4915123456789 (encode + as %2B).' }),
+});
+
+export const ErasureQuery = z.strictObject({
+  reason: z.enum(['request', 'minor', 'other']).meta({
+    description:
+      "Why: the person's request, a minor's data, or another ground. Kept with the erasure record, without the number.",
+  }),
+});
+
+export const SubjectExport = z
+  .object({
+    subject: z.string(),
+    generatedAt: z.iso.datetime(),
+    jurisdictions: z.object({
+      global: z.object({ messages: z.array(Message) }),
+      eu: z.object({ messages: z.array(Message) }),
+    }),
+  })
+  .meta({ id: 'SubjectExport' });
+
+const Remains = z.object({ what: z.string(), until: z.iso.datetime() });
+
+export const ErasureResult = z
+  .object({
+    erasureId: z.string(),
+    reason: z.enum(['request', 'minor', 'other']),
+    erasedAt: z.iso.datetime(),
+    removed: z.object({ messages: z.int(), idempotencyRecords: z.int() }),
+    remains: z.array(Remains),
+  })
+  .meta({ id: 'ErasureResult' });
+
 // Admin
+
+export const CloseTenantRequest = z
+  .strictObject({
+    confirm: z
+      .string()
+      .meta({ description: 'The tenant id again, to confirm an action that cannot be undone.' }),
+  })
+  .meta({ id: 'CloseTenantRequest' });
+
+export const ClosedTenant = z
+  .object({
+    tenantId: z.string(),
+    status: z.literal('closed'),
+    closedAt: z.iso.datetime(),
+    apiKeysRevoked: z.int(),
+    jurisdictions: z.array(
+      z.object({
+        jurisdiction: Jurisdiction,
+        keyId: z.string().nullable(),
+        keyDeletionDate: z.iso.datetime().nullable(),
+        itemsRemoved: z.int(),
+      }),
+    ),
+    backups: Remains,
+    recordsKept: Remains,
+  })
+  .meta({ id: 'ClosedTenant' });
+
+export const RetentionPolicyInput = z
+  .strictObject({
+    bodyDays: z.int().min(0).max(MAX_RETENTION_DAYS).default(DEFAULT_RETENTION.bodyDays).meta({
+      description:
+        "Days a message body is kept after the message's final status; 0 drops it at once. Default 7.",
+    }),
+    metadataDays: z.int().min(1).max(MAX_RETENTION_DAYS).default(DEFAULT_RETENTION.metadataDays).meta({
+      description: 'Days message metadata (recipient, status, times) is kept after acceptance. Default 90.',
+    }),
+  })
+  .refine((r) => r.bodyDays <= r.metadataDays, {
+    message: 'must not exceed metadataDays',
+    path: ['bodyDays'],
+  })
+  .meta({ id: 'RetentionPolicy' });
+
+export const Residency = z.enum(['forward', 'strict']).meta({
+  description:
+    "forward (default): either region's endpoint accepts any recipient and hands EU/EEA subjects' data to the EU region. strict: the global endpoint refuses EU/EEA subjects with 421, so their data never passes through it.",
+});
 
 export const CreateTenantRequest = z
   .strictObject({
@@ -135,6 +231,8 @@ export const CreateTenantRequest = z
       .meta({ description: 'Legal identity, told to recipients who ask WHO.' }),
     contactEmail: z.email(),
     homeJurisdiction: Jurisdiction,
+    retention: RetentionPolicyInput.optional(),
+    residency: Residency.optional(),
   })
   .meta({ id: 'CreateTenantRequest' });
 
@@ -147,6 +245,10 @@ export const Tenant = z
     homeJurisdiction: Jurisdiction,
     status: z.enum(['active', 'closed']),
     createdAt: z.iso.datetime(),
+    retention: z.object({ bodyDays: z.int(), metadataDays: z.int() }),
+    residency: Residency,
+    closedAt: z.iso.datetime().optional(),
+    recordsKeptUntil: z.iso.datetime().optional(),
   })
   .meta({ id: 'Tenant' });
 
@@ -208,6 +310,10 @@ export const AuthorizerContext = z.discriminatedUnion('authenticated', [
     keyId: z.string(),
     mode: z.enum(['live', 'test']),
     scopes: z.string(),
+    // Flat values: an HTTP API authorizer's context holds strings, numbers and booleans only.
+    bodyRetentionDays: z.number(),
+    metadataRetentionDays: z.number(),
+    residency: z.enum(['forward', 'strict']),
   }),
   z.object({ authenticated: z.literal(false), reason: z.string() }),
 ]);

@@ -1,6 +1,7 @@
 import type {
   ApiKeyRecord,
   DispatchRef,
+  Jurisdiction,
   MessageError,
   MessageRecord,
   MessageStatus,
@@ -14,7 +15,7 @@ export interface Clock {
 
 export interface IdGenerator {
   /** A new time-ordered id behind the given prefix, e.g. `msg_01J...`. */
-  next(prefix: 'msg' | 'ten' | 'key'): string;
+  next(prefix: 'msg' | 'ten' | 'key' | 'era'): string;
 }
 
 export interface MessagePage {
@@ -41,7 +42,14 @@ export interface MessageStore {
     query: { status?: MessageStatus | undefined; limit: number; cursor?: string | undefined },
     now: Date,
   ): Promise<MessagePage>;
+  /** Removes messages with their bodies. */
   remove(tenantId: string, ids: string[]): Promise<void>;
+  /** Removes one message's body now; false when there was no live body. */
+  removeBody(tenantId: string, id: string, now: Date): Promise<boolean>;
+  /** Ids of the tenant's live messages to a number (found through its pseudonym). */
+  idsForSubject(tenantId: string, e164: string, now: Date): Promise<string[]>;
+  /** Removes every item of a tenant's partition except its keyring record; returns how many. */
+  removeTenant(tenantId: string): Promise<number>;
   /** Takes a queued message for sending unless another worker holds an unexpired claim. */
   claim(ref: DispatchRef, token: string, leaseMs: number, now: Date): Promise<ClaimOutcome>;
   /** Gives a claim back early so the next delivery of the record can retry at once. */
@@ -72,8 +80,17 @@ export interface IdempotencyStore {
     messageIds: string[],
     now: Date,
   ): Promise<IdempotencyBegin>;
-  complete(tenantId: string, key: string, result: StoredResult, now: Date): Promise<void>;
+  /** Stores the result; `subjects` are the numbers it mentions, so an erasure can find it. */
+  complete(
+    tenantId: string,
+    key: string,
+    result: StoredResult,
+    now: Date,
+    subjects?: string[],
+  ): Promise<void>;
   release(tenantId: string, key: string): Promise<void>;
+  /** Removes the records whose results mention a number; returns how many. */
+  removeForSubject(tenantId: string, e164: string): Promise<number>;
 }
 
 export interface TenantStore {
@@ -86,6 +103,19 @@ export interface TenantStore {
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   /** Sets when a key stops working (revocation or end of rotation grace). */
   expireApiKey(tenantId: string, keyId: string, notAfter: Date, replacedBy?: string): Promise<void>;
+  /** Marks a tenant closed; its record expires when the kept records may go. */
+  closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date): Promise<void>;
+  /** Keeps the record of a subject erasure (never the number). */
+  recordErasure(record: ErasureRecord): Promise<void>;
+}
+
+export interface ErasureRecord {
+  id: string;
+  tenantId: string;
+  reason: string;
+  erasedAt: string;
+  removed: Record<string, number>;
+  keptUntil: string;
 }
 
 export interface DispatchQueue {
@@ -113,11 +143,33 @@ export interface Carrier {
 
 /** A data key service (KMS): the gateway never sees a master key. */
 export interface KeyService {
+  /** Creates the tenant's key in this service's region (or adopts the one a racing caller made). */
+  createTenantKey(tenantId: string, jurisdiction: Jurisdiction): Promise<string>;
+  /** Schedules a key for deletion (7-30 days); returns when it will be gone. */
+  scheduleKeyDeletion(keyId: string, pendingDays: number): Promise<Date>;
   generateDataKey(
     keyId: string,
     context: Record<string, string>,
   ): Promise<{ plaintext: Uint8Array; ciphertext: Uint8Array }>;
   decrypt(ciphertext: Uint8Array, context: Record<string, string>): Promise<Uint8Array>;
+}
+
+/** A tenant's key in one jurisdiction and its pseudonym secret, wrapped by that key. */
+export interface KeyringRecord {
+  tenantId: string;
+  keyId: string;
+  wrappedSecret: Uint8Array;
+  createdAt: string;
+  /** Set when the account is closed and the key scheduled for deletion. */
+  closedAt?: string | undefined;
+  deletionDate?: string | undefined;
+}
+
+export interface KeyringStore {
+  get(tenantId: string): Promise<KeyringRecord | undefined>;
+  /** Stores a record unless one exists; returns the one that won. */
+  putIfAbsent(record: KeyringRecord): Promise<KeyringRecord>;
+  markClosed(tenantId: string, closedAt: Date, deletionDate: Date): Promise<void>;
 }
 
 /** Holds the KMS-wrapped secrets the gateway itself needs (the API key pepper). */

@@ -1,7 +1,7 @@
 import type { Clock, TenantStore } from '../../ports/index.ts';
 import { hashApiKey, parseApiKey } from '../api-keys.ts';
 import { UnauthorizedError } from '../errors.ts';
-import type { TenantContext } from '../model.ts';
+import { DEFAULT_RETENTION, type TenantContext } from '../model.ts';
 
 /** Resolves `Authorization: Bearer sk_...` to the tenant context, or throws UnauthorizedError. */
 export function makeAuthorize(deps: {
@@ -21,6 +21,13 @@ export function makeAuthorize(deps: {
     }
     const tenant = await deps.tenants.getTenant(key.tenantId);
     if (tenant?.status !== 'active') throw new UnauthorizedError('The API key is unknown or revoked.');
-    return { tenantId: key.tenantId, keyId: key.id, mode: key.mode, scopes: key.scopes };
+    return {
+      tenantId: key.tenantId,
+      keyId: key.id,
+      mode: key.mode,
+      scopes: key.scopes,
+      retention: tenant.retention ?? DEFAULT_RETENTION,
+      residency: tenant.residency ?? 'forward',
+    };
   };
 }

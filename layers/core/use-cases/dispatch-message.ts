@@ -29,6 +29,13 @@ export function makeDispatchMessage(deps: DispatchDeps) {
     if (claim.outcome === 'busy')
       throw new DispatchBusyError(`Message ${ref.messageId} is held by another worker.`);
     const m = claim.message;
+    if (m.body === undefined) {
+      // Redacted before it could be sent: there is nothing left to send.
+      await deps.messages.transition(ref, 'failed', deps.clock.now(), {
+        error: { code: 'body_removed', message: 'The body was removed before the message could be sent.' },
+      });
+      return 'rejected';
+    }
     // "Sent" is when the message was handed over, so a fast receipt never predates it.
     const handedOverAt = deps.clock.now();
     try {

@@ -1,13 +1,22 @@
 import type { Clock, IdGenerator, TenantStore } from '../../ports/index.ts';
 import { generateApiKey, hashApiKey, type KeyMode, keyHint, type Scope } from '../api-keys.ts';
 import { NotFoundError } from '../errors.ts';
-import type { ApiKeyRecord, Jurisdiction, Tenant } from '../model.ts';
+import {
+  type ApiKeyRecord,
+  DEFAULT_RETENTION,
+  type Jurisdiction,
+  type ResidencyMode,
+  type RetentionPolicy,
+  type Tenant,
+} from '../model.ts';
 
 export interface TenantAdminDeps {
   tenants: TenantStore;
   ids: IdGenerator;
   clock: Clock;
   pepper: () => Promise<Uint8Array>;
+  /** Creates the tenant's KMS key (and pseudonym secret) in a jurisdiction. */
+  createTenantKey: (tenantId: string, jurisdiction: Jurisdiction) => Promise<void>;
 }
 
 export interface NewTenant {
@@ -15,6 +24,8 @@ export interface NewTenant {
   legalName: string;
   contactEmail: string;
   homeJurisdiction: Jurisdiction;
+  retention?: Partial<RetentionPolicy> | undefined;
+  residency?: ResidencyMode | undefined;
 }
 
 export interface NewKey {
@@ -72,12 +83,17 @@ export function makeTenantAdmin(deps: TenantAdminDeps) {
 
   return {
     async createTenant(input: NewTenant) {
+      const { retention, residency, ...identity } = input;
       const tenant: Tenant = {
         id: deps.ids.next('ten'),
-        ...input,
+        ...identity,
         status: 'active',
         createdAt: deps.clock.now().toISOString(),
+        retention: { ...DEFAULT_RETENTION, ...retention },
+        residency: residency ?? 'forward',
       };
+      // The home jurisdiction's key exists from the start; the other is made on first use.
+      await deps.createTenantKey(tenant.id, tenant.homeJurisdiction);
       await deps.tenants.createTenant(tenant);
       return tenant;
     },

@@ -1,23 +1,76 @@
 import type { Clock, MessageStore } from '../../ports/index.ts';
-import { NotFoundError } from '../errors.ts';
+import { MisdirectedError, NotFoundError } from '../errors.ts';
 import { messageView } from '../messages.ts';
-import type { MessageStatus, TenantContext } from '../model.ts';
+import type { Jurisdiction, MessageStatus, TenantContext } from '../model.ts';
 
-export function makeGetMessage(deps: { messages: MessageStore; clock: Clock }) {
-  return async (ctx: TenantContext, id: string) => {
-    const message = await deps.messages.get(ctx.tenantId, id, deps.clock.now());
-    // Another tenant's id and an unknown id answer alike, so ids reveal nothing across tenants.
-    if (!message) throw new NotFoundError('message', id);
-    return messageView(message);
+export interface ReadDeps {
+  messages: Record<Jurisdiction, MessageStore>;
+  clock: Clock;
+  endpoints: Partial<Record<Jurisdiction, string>>;
+}
+
+const other = (j: Jurisdiction): Jurisdiction => (j === 'eu' ? 'global' : 'eu');
+
+/**
+ * The jurisdictions an endpoint may read for a tenant, its own first. A strict tenant's EU
+ * data never passes through the global region.
+ */
+export function readableFrom(ctx: TenantContext, endpoint: Jurisdiction): Jurisdiction[] {
+  return ctx.residency === 'strict' && endpoint === 'global' ? ['global'] : [endpoint, other(endpoint)];
+}
+
+export function requireReadable(
+  deps: Pick<ReadDeps, 'endpoints'>,
+  ctx: TenantContext,
+  endpoint: Jurisdiction,
+  wanted: Jurisdiction,
+) {
+  if (!readableFrom(ctx, endpoint).includes(wanted)) {
+    throw new MisdirectedError(
+      wanted,
+      deps.endpoints[wanted],
+      "This tenant's residency is strict: EU data is read through the EU endpoint only.",
+    );
+  }
+}
+
+async function find(deps: ReadDeps, ctx: TenantContext, id: string, endpoint: Jurisdiction) {
+  for (const j of readableFrom(ctx, endpoint)) {
+    const message = await deps.messages[j].get(ctx.tenantId, id, deps.clock.now());
+    if (message) return message;
+  }
+  // Another tenant's id and an unknown id answer alike, so ids reveal nothing across tenants.
+  throw new NotFoundError('message', id);
+}
+
+export function makeGetMessage(deps: ReadDeps) {
+  return async (ctx: TenantContext, id: string, endpoint: Jurisdiction) =>
+    messageView(await find(deps, ctx, id, endpoint));
+}
+
+export function makeListMessages(deps: ReadDeps) {
+  return async (
+    ctx: TenantContext,
+    query: {
+      status?: MessageStatus | undefined;
+      limit: number;
+      cursor?: string | undefined;
+      jurisdiction?: Jurisdiction | undefined;
+    },
+    endpoint: Jurisdiction,
+  ) => {
+    const jurisdiction = query.jurisdiction ?? endpoint;
+    requireReadable(deps, ctx, endpoint, jurisdiction);
+    const page = await deps.messages[jurisdiction].list(ctx.tenantId, query, deps.clock.now());
+    return { data: page.items.map(messageView), nextCursor: page.nextCursor ?? null, jurisdiction };
   };
 }
 
-export function makeListMessages(deps: { messages: MessageStore; clock: Clock }) {
-  return async (
-    ctx: TenantContext,
-    query: { status?: MessageStatus | undefined; limit: number; cursor?: string | undefined },
-  ) => {
-    const page = await deps.messages.list(ctx.tenantId, query, deps.clock.now());
-    return { data: page.items.map(messageView), nextCursor: page.nextCursor ?? null };
+/** Removes a message's body now (the message and its status stay until their own expiry). */
+export function makeRedactBody(deps: ReadDeps) {
+  return async (ctx: TenantContext, id: string, endpoint: Jurisdiction) => {
+    const message = await find(deps, ctx, id, endpoint);
+    await deps.messages[message.jurisdiction].removeBody(ctx.tenantId, id, deps.clock.now());
+    return messageView({ ...message, body: undefined });
   };
 }

@@ -1,0 +1,16 @@
+import { systemClock } from '#layers/adapters/system.ts';
+import { makeRedactBody } from '#layers/core/use-cases/read-messages.ts';
+import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { MessageIdParams } from '#layers/http/schemas.ts';
+import { endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
+
+const redactBody = makeRedactBody({
+  messages: { global: messageStore('global'), eu: messageStore('eu') },
+  clock: systemClock,
+  endpoints: endpoints(),
+});
+
+export const handler = tenantRoute('send', async (event, tenant) => {
+  const { id } = parseWith(MessageIdParams, event.pathParameters ?? {}, 'parameter');
+  return { status: 200, body: await redactBody(tenant, id, endpointJurisdiction(event, ownJurisdiction())) };
+});

@@ -1,0 +1,34 @@
+import { systemClock, ulidIds } from '#layers/adapters/system.ts';
+import { loadConfig, setting } from '#layers/config.ts';
+import { makeSubjectRights } from '#layers/core/use-cases/subject-rights.ts';
+import { endpointJurisdiction, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
+import { ErasureQuery, SubjectParams } from '#layers/http/schemas.ts';
+import { endpoints, idempotencyStore, messageStore, ownJurisdiction, tenantStore } from '#layers/wiring.ts';
+
+const config = loadConfig({
+  BACKUP_WINDOW_DAYS: setting.positiveInt,
+  ERASURE_RECORD_DAYS: setting.positiveInt,
+});
+
+const subjects = makeSubjectRights({
+  messages: { global: messageStore('global'), eu: messageStore('eu') },
+  idempotency: { global: idempotencyStore('global'), eu: idempotencyStore('eu') },
+  tenants: tenantStore(),
+  clock: systemClock,
+  ids: ulidIds,
+  endpoints: endpoints(),
+  backupWindowDays: config.BACKUP_WINDOW_DAYS,
+  erasureRecordDays: config.ERASURE_RECORD_DAYS,
+});
+
+/** Data subject rights: export (scope read) and erasure (scope admin). */
+export const handler = tenantRoute('read', async (event, tenant) => {
+  const { phone } = parseWith(SubjectParams, event.pathParameters ?? {}, 'parameter');
+  const endpoint = endpointJurisdiction(event, ownJurisdiction());
+  if (event.routeKey.startsWith('DELETE ')) {
+    tenantFrom(event, 'admin');
+    const { reason } = parseWith(ErasureQuery, event.queryStringParameters ?? {}, 'parameter');
+    return { status: 200, body: await subjects.erase(tenant, phone, reason, endpoint) };
+  }
+  return { status: 200, body: await subjects.export(tenant, phone, endpoint) };
+});

@@ -1,0 +1,69 @@
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { KeyringRecord, KeyringStore } from '../ports/index.ts';
+import { isConditionFailure } from './dynamodb-util.ts';
+
+export const KEYRING_SK = 'KEYRING';
+
+/**
+ * A tenant's key in one jurisdiction, kept in that jurisdiction's messages table beside the
+ * tenant's messages (same partition key). It holds no personal data: a key ARN and the
+ * pseudonym secret wrapped by that key.
+ */
+export class DynamoDbKeyringStore implements KeyringStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async get(tenantId: string): Promise<KeyringRecord | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: KEYRING_SK }),
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...record } = unmarshall(out.Item);
+    return record as KeyringRecord;
+  }
+
+  async putIfAbsent(record: KeyringRecord): Promise<KeyringRecord> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: marshall({ pk: record.tenantId, sk: KEYRING_SK, ...record }, { removeUndefinedValues: true }),
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return record;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const winner = await this.get(record.tenantId);
+      if (!winner) throw error;
+      return winner;
+    }
+  }
+
+  async markClosed(tenantId: string, closedAt: Date, deletionDate: Date): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: KEYRING_SK }),
+        UpdateExpression: 'SET closedAt = :c, deletionDate = :d',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: marshall({
+          ':c': closedAt.toISOString(),
+          ':d': deletionDate.toISOString(),
+        }),
+      }),
+    );
+  }
+}

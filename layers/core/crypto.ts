@@ -1,0 +1,260 @@
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import type { Clock, KeyringStore, KeyService } from '../ports/index.ts';
+import type { Jurisdiction } from './model.ts';
+
+/** What a data key protects; part of the KMS encryption context and of every field's AAD. */
+export type Purpose = 'message' | 'idempotency' | 'pseudonym';
+
+export interface DataKeyLimits {
+  /** A cached data key is used for at most this long... */
+  maxAgeMs: number;
+  /** ...and for at most this many field encryptions (far below AES-GCM's 2^32 random-IV bound). */
+  maxUses: number;
+  /** Decrypted data keys kept for reads, oldest dropped first. */
+  maxDecryptEntries: number;
+}
+
+export const DEFAULT_LIMITS: DataKeyLimits = {
+  maxAgeMs: 5 * 60_000,
+  maxUses: 1_000_000,
+  maxDecryptEntries: 1_000,
+};
+
+/** One item's sealed fields: the wrapped data key once, then one AES-256-GCM blob per field. */
+export interface Sealed {
+  dataKey: Uint8Array;
+  fields: Record<string, Uint8Array>;
+}
+
+const VERSION = 1;
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** The KMS encryption context: tenant, jurisdiction and purpose, never personal data. */
+export const encryptionContext = (tenantId: string, jurisdiction: Jurisdiction, purpose: Purpose) => ({
+  tenant: tenantId,
+  jurisdiction,
+  purpose,
+});
+
+function aad(tenantId: string, jurisdiction: Jurisdiction, purpose: Purpose, itemId: string, field: string) {
+  return Buffer.from(['sms-gateway/v1', tenantId, jurisdiction, purpose, itemId, field].join('\0'));
+}
+
+interface TenantKey {
+  keyId: string;
+  pseudonymSecret: Buffer;
+}
+
+interface CachedDataKey {
+  plaintext: Buffer;
+  ciphertext: Uint8Array;
+  createdAt: number;
+  uses: number;
+}
+
+/**
+ * Envelope encryption under each tenant's own KMS key, one instance per jurisdiction (its KMS
+ * region and its keyring table).
+ *
+ * Writes: a data key from KMS `GenerateDataKey` (context: tenant, jurisdiction, purpose) is
+ * cached per tenant and purpose for a bounded time and number of uses; each field is sealed
+ * with AES-256-GCM under it with a fresh random 96-bit IV, and the tenant, jurisdiction,
+ * purpose, item id and field name as authenticated data, so a blob moved to another item,
+ * field or tenant fails to open. The item stores the wrapped data key beside its fields.
+ * Reads: the wrapped data key is unwrapped by KMS `Decrypt` with the same context (a wrong
+ * tenant or purpose is refused by KMS) and cached by its ciphertext.
+ *
+ * The tenant's key and its pseudonym secret (an HMAC key for look-up pseudonyms of phone
+ * numbers, stored only wrapped by the tenant key) are created on first use in a jurisdiction.
+ * Scheduling the tenant key for deletion therefore makes every copy of its data unreadable and
+ * its pseudonyms unlinkable, backups included.
+ */
+export class TenantCrypto {
+  private readonly tenantKeys = new Map<string, { key: Promise<TenantKey | undefined>; at: number }>();
+  private readonly writeKeys = new Map<string, Promise<CachedDataKey>>();
+  private readonly readKeys = new Map<string, { key: Promise<Buffer>; at: number }>();
+
+  constructor(
+    readonly jurisdiction: Jurisdiction,
+    private readonly deps: {
+      keys: KeyService;
+      keyrings: KeyringStore;
+      clock: Clock;
+      limits?: DataKeyLimits;
+    },
+  ) {}
+
+  private get limits() {
+    return this.deps.limits ?? DEFAULT_LIMITS;
+  }
+
+  private now() {
+    return this.deps.clock.now().getTime();
+  }
+
+  /** The tenant's key in this jurisdiction, created with its pseudonym secret on first use. */
+  private tenantKey(tenantId: string, create: boolean): Promise<TenantKey | undefined> {
+    // Cached for a bounded time, so a closed account's key stops being used everywhere soon.
+    const cached = this.tenantKeys.get(tenantId);
+    if (cached && this.now() - cached.at <= this.limits.maxAgeMs) return cached.key;
+    const loading = this.loadTenantKey(tenantId, create).then((key) => {
+      if (!key) this.tenantKeys.delete(tenantId);
+      return key;
+    });
+    loading.catch(() => this.tenantKeys.delete(tenantId));
+    this.tenantKeys.set(tenantId, { key: loading, at: this.now() });
+    return loading;
+  }
+
+  private async loadTenantKey(tenantId: string, create: boolean): Promise<TenantKey | undefined> {
+    const context = encryptionContext(tenantId, this.jurisdiction, 'pseudonym');
+    let record = await this.deps.keyrings.get(tenantId);
+    if (!record) {
+      if (!create) return undefined;
+      const keyId = await this.deps.keys.createTenantKey(tenantId, this.jurisdiction);
+      const secret = await this.deps.keys.generateDataKey(keyId, context);
+      record = await this.deps.keyrings.putIfAbsent({
+        tenantId,
+        keyId,
+        wrappedSecret: secret.ciphertext,
+        createdAt: this.deps.clock.now().toISOString(),
+      });
+    }
+    if (record.closedAt) return undefined;
+    const pseudonymSecret = Buffer.from(await this.deps.keys.decrypt(record.wrappedSecret, context));
+    return { keyId: record.keyId, pseudonymSecret };
+  }
+
+  private async requireTenantKey(tenantId: string): Promise<TenantKey> {
+    const key = await this.tenantKey(tenantId, true);
+    if (!key) throw new TenantKeyUnavailableError(tenantId);
+    return key;
+  }
+
+  private writeKey(tenantId: string, purpose: Purpose): Promise<CachedDataKey> {
+    const id = `${tenantId}\0${purpose}`;
+    const cached = this.writeKeys.get(id);
+    if (cached) return cached;
+    const loading = (async () => {
+      const tenantKey = await this.requireTenantKey(tenantId);
+      const dk = await this.deps.keys.generateDataKey(
+        tenantKey.keyId,
+        encryptionContext(tenantId, this.jurisdiction, purpose),
+      );
+      return {
+        plaintext: Buffer.from(dk.plaintext),
+        ciphertext: dk.ciphertext,
+        createdAt: this.now(),
+        uses: 0,
+      };
+    })();
+    loading.catch(() => this.writeKeys.delete(id));
+    this.writeKeys.set(id, loading);
+    return loading;
+  }
+
+  private readKey(tenantId: string, purpose: Purpose, wrapped: Uint8Array): Promise<Buffer> {
+    const id = `${tenantId}\0${purpose}\0${Buffer.from(wrapped).toString('base64')}`;
+    const hit = this.readKeys.get(id);
+    if (hit && this.now() - hit.at <= this.limits.maxAgeMs) return hit.key;
+    const key = this.deps.keys
+      .decrypt(wrapped, encryptionContext(tenantId, this.jurisdiction, purpose))
+      .then((k) => Buffer.from(k));
+    key.catch(() => this.readKeys.delete(id));
+    this.readKeys.set(id, { key, at: this.now() });
+    while (this.readKeys.size > this.limits.maxDecryptEntries) {
+      this.readKeys.delete(this.readKeys.keys().next().value!);
+    }
+    return key;
+  }
+
+  /** Seals the given fields of one item under the tenant's current data key for `purpose`. */
+  async seal(
+    tenantId: string,
+    purpose: Purpose,
+    itemId: string,
+    fields: Record<string, string | Uint8Array>,
+  ): Promise<Sealed> {
+    const names = Object.keys(fields);
+    let dk = await this.writeKey(tenantId, purpose);
+    if (this.now() - dk.createdAt > this.limits.maxAgeMs || dk.uses + names.length > this.limits.maxUses) {
+      this.writeKeys.delete(`${tenantId}\0${purpose}`);
+      dk = await this.writeKey(tenantId, purpose);
+    }
+    dk.uses += names.length;
+    const sealed: Record<string, Uint8Array> = {};
+    for (const name of names) {
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', dk.plaintext, iv);
+      cipher.setAAD(aad(tenantId, this.jurisdiction, purpose, itemId, name));
+      const value = fields[name]!;
+      const ct = Buffer.concat([
+        cipher.update(typeof value === 'string' ? Buffer.from(value, 'utf8') : value),
+        cipher.final(),
+      ]);
+      sealed[name] = Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), ct]);
+    }
+    return { dataKey: dk.ciphertext, fields: sealed };
+  }
+
+  /** Opens sealed fields; throws if any blob was altered, moved or sealed for someone else. */
+  async open(
+    tenantId: string,
+    purpose: Purpose,
+    itemId: string,
+    sealed: Sealed,
+  ): Promise<Record<string, Buffer>> {
+    const key = await this.readKey(tenantId, purpose, sealed.dataKey);
+    const out: Record<string, Buffer> = {};
+    for (const [name, blob] of Object.entries(sealed.fields)) {
+      const b = Buffer.from(blob);
+      if (b[0] !== VERSION || b.length < 1 + IV_BYTES + TAG_BYTES)
+        throw new Error('Unknown ciphertext format');
+      const decipher = createDecipheriv('aes-256-gcm', key, b.subarray(1, 1 + IV_BYTES));
+      decipher.setAAD(aad(tenantId, this.jurisdiction, purpose, itemId, name));
+      decipher.setAuthTag(b.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
+      out[name] = Buffer.concat([decipher.update(b.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+    }
+    return out;
+  }
+
+  /**
+   * The look-up pseudonym of a phone number for this tenant and jurisdiction: HMAC-SHA-256
+   * under the tenant's pseudonym secret. `undefined` when the tenant has no key here (so it
+   * holds nothing about anyone here) or its key is gone.
+   */
+  async pseudonym(tenantId: string, e164: string, create = true): Promise<string | undefined> {
+    const key = create ? await this.requireTenantKey(tenantId) : await this.tenantKey(tenantId, false);
+    if (!key) return undefined;
+    return createHmac('sha256', key.pseudonymSecret).update(e164).digest('base64url');
+  }
+
+  /** Creates the tenant's key and pseudonym secret here unless they exist. */
+  async ensureTenantKey(tenantId: string): Promise<void> {
+    await this.requireTenantKey(tenantId);
+  }
+
+  /** Whether the tenant has a key in this jurisdiction (it has used it). */
+  async hasTenantKey(tenantId: string): Promise<boolean> {
+    return (await this.tenantKey(tenantId, false)) !== undefined;
+  }
+
+  /** Drops every cached key of a tenant (its account is being closed). */
+  forget(tenantId: string) {
+    this.tenantKeys.delete(tenantId);
+    for (const id of [...this.writeKeys.keys(), ...this.readKeys.keys()]) {
+      if (id.startsWith(`${tenantId}\0`)) {
+        this.writeKeys.delete(id);
+        this.readKeys.delete(id);
+      }
+    }
+  }
+}
+
+export class TenantKeyUnavailableError extends Error {
+  constructor(readonly tenantId: string) {
+    super('The tenant has no usable key in this jurisdiction (its account is closed).');
+    this.name = 'TenantKeyUnavailableError';
+  }
+}

@@ -1,0 +1,100 @@
+import type { Clock, IdempotencyStore, IdGenerator, MessageStore, TenantStore } from '../../ports/index.ts';
+import { ValidationError } from '../errors.ts';
+import { messageView } from '../messages.ts';
+import type { Jurisdiction, TenantContext } from '../model.ts';
+import { checkRecipient } from '../phone.ts';
+import { requireReadable } from './read-messages.ts';
+
+export type ErasureReason = 'request' | 'minor' | 'other';
+
+export interface SubjectDeps {
+  messages: Record<Jurisdiction, MessageStore>;
+  idempotency: Record<Jurisdiction, IdempotencyStore>;
+  tenants: TenantStore;
+  clock: Clock;
+  ids: IdGenerator;
+  endpoints: Partial<Record<Jurisdiction, string>>;
+  /** Point-in-time recovery window of the tables, in days (35 at most in DynamoDB). */
+  backupWindowDays: number;
+  /** How long the record of an erasure (reason and counts, never the number) is kept. */
+  erasureRecordDays: number;
+}
+
+const JURISDICTIONS: Jurisdiction[] = ['global', 'eu'];
+const DAY_MS = 86_400_000;
+
+function subject(raw: string): string {
+  const check = checkRecipient(raw);
+  if (!check.ok) throw new ValidationError([{ parameter: 'phone', detail: `'phone' ${check.reason}` }]);
+  return check.e164;
+}
+
+/**
+ * Data subject rights, scoped to the calling tenant: everything it holds about a number, in
+ * both jurisdictions, and the erasure of every live trace of it. Both need the EU data, so a
+ * strict tenant uses them through the EU endpoint.
+ */
+export function makeSubjectRights(deps: SubjectDeps) {
+  return {
+    async export(ctx: TenantContext, phone: string, endpoint: Jurisdiction) {
+      const e164 = subject(phone);
+      requireReadable(deps, ctx, endpoint, 'eu');
+      const now = deps.clock.now();
+      const jurisdictions = await Promise.all(
+        JURISDICTIONS.map(async (j) => {
+          const ids = await deps.messages[j].idsForSubject(ctx.tenantId, e164, now);
+          const found = await Promise.all(ids.map((id) => deps.messages[j].get(ctx.tenantId, id, now)));
+          const messages = found.flatMap((m) => (m ? [messageView(m)] : []));
+          messages.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+          return [j, { messages }] as const;
+        }),
+      );
+      return {
+        subject: e164,
+        generatedAt: now.toISOString(),
+        jurisdictions: Object.fromEntries(jurisdictions),
+      };
+    },
+
+    async erase(ctx: TenantContext, phone: string, reason: ErasureReason, endpoint: Jurisdiction) {
+      const e164 = subject(phone);
+      requireReadable(deps, ctx, endpoint, 'eu');
+      const now = deps.clock.now();
+      let messages = 0;
+      let idempotencyRecords = 0;
+      for (const j of JURISDICTIONS) {
+        const ids = await deps.messages[j].idsForSubject(ctx.tenantId, e164, now);
+        await deps.messages[j].remove(ctx.tenantId, ids);
+        messages += ids.length;
+        idempotencyRecords += await deps.idempotency[j].removeForSubject(ctx.tenantId, e164);
+      }
+      const recordKeptUntil = new Date(now.getTime() + deps.erasureRecordDays * DAY_MS);
+      const record = {
+        id: deps.ids.next('era'),
+        tenantId: ctx.tenantId,
+        reason,
+        erasedAt: now.toISOString(),
+        removed: { messages, idempotencyRecords },
+        keptUntil: recordKeptUntil.toISOString(),
+      };
+      // The record of the erasure: reason, time and counts, never the number.
+      await deps.tenants.recordErasure(record);
+      return {
+        erasureId: record.id,
+        reason,
+        erasedAt: record.erasedAt,
+        removed: record.removed,
+        remains: [
+          {
+            what: 'point-in-time recovery backups of the tables',
+            until: new Date(now.getTime() + deps.backupWindowDays * DAY_MS).toISOString(),
+          },
+          {
+            what: 'this erasure record (reason, time and counts, without the number)',
+            until: record.keptUntil,
+          },
+        ],
+      };
+    },
+  };
+}
