@@ -91,7 +91,7 @@ async function inProcessIngest() {
   const handler = tenantRoute('send', async (e, tenant) => {
     const key = idempotencyKeyFrom(e);
     const input = parseWith(SendMessageRequest, parseJsonBody(e), 'pointer');
-    const { result } = await send(tenant, input, key);
+    const { result } = await send(tenant, input, 'global', key);
     return { status: 202, body: result };
   });
   const ctx = lambdaContext('bench', 1000);

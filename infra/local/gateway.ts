@@ -178,7 +178,6 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         ),
       };
     }
-    const { dispatch, events } = queueSets.global;
     const systemKey = await ensureSystemKey(kms);
     const httpPorts = {
       global: options.port === 0 ? await freePort() : options.port,

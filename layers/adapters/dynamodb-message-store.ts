@@ -32,7 +32,6 @@ const INTERNAL = [
   'dk',
   'sealed',
 ];
-const SEALED_FIELDS = ['to', 'reference'] as const;
 const DAY_SECONDS = 86_400;
 const TIME_FIELD = {
   sent: 'sentAt',

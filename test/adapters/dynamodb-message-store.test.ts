@@ -5,12 +5,12 @@ import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-sto
 import { ValidationError } from '../../layers/core/errors.ts';
 import { newUlid } from '../../layers/core/ids.ts';
 import { prepareMessage } from '../../layers/core/messages.ts';
-import type { MessageRecord } from '../../layers/core/model.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import { DEFAULT_RETENTION, type MessageRecord } from '../../layers/core/model.ts';
+import { localCrypto, uniqueName } from '../support/aws.ts';
 
-const { dynamodb } = localClients();
 const table = uniqueName('messages');
-const store = new DynamoDbMessageStore(dynamodb, table);
+const { dynamodb, crypto } = localCrypto(table);
+const store = new DynamoDbMessageStore(dynamodb, table, crypto);
 const T0 = new Date('2026-11-24T10:00:00Z');
 
 let seq = 0;
@@ -18,8 +18,8 @@ function message(tenantId: string, overrides: Partial<MessageRecord> = {}, at = 
   seq += 1;
   const prepared = prepareMessage(
     { to: '+12025550100', from: 'Acme', body: `hello ${seq}` },
-    { tenantId, mode: 'live' },
-    { id: `msg_${newUlid(at.getTime() + seq)}`, now: at, retentionDays: 90, jurisdiction: 'global' },
+    { tenantId, mode: 'live', retention: DEFAULT_RETENTION },
+    { id: `msg_${newUlid(at.getTime() + seq)}`, now: at },
   );
   if (!prepared.ok) throw new Error('fixture');
   return { ...prepared.message, ...overrides };

@@ -5,10 +5,10 @@ import { DynamoDbIdempotencyStore } from '../../layers/adapters/dynamodb-idempot
 import { DynamoDbSecretStore, DynamoDbTenantStore } from '../../layers/adapters/dynamodb-tenant-store.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../../layers/core/errors.ts';
 import type { ApiKeyRecord } from '../../layers/core/model.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import { localCrypto, uniqueName } from '../support/aws.ts';
 
-const { dynamodb } = localClients();
 const messagesTable = uniqueName('messages');
+const { dynamodb, crypto } = localCrypto(messagesTable);
 const tenantsTable = uniqueName('tenants');
 const T0 = new Date('2026-11-24T10:00:00Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
@@ -19,7 +19,10 @@ beforeAll(async () => {
 });
 
 describe('DynamoDbIdempotencyStore', () => {
-  const store = new DynamoDbIdempotencyStore(dynamodb, messagesTable, { ttlSeconds: 3600, leaseSeconds: 30 });
+  const store = new DynamoDbIdempotencyStore(dynamodb, messagesTable, crypto, {
+    ttlSeconds: 3600,
+    leaseSeconds: 30,
+  });
 
   it('starts, then replays the stored result for the same request', async () => {
     await expect(store.begin('ten_A', 'k1', 'h1', ['msg_1'], T0)).resolves.toEqual({
@@ -102,6 +105,8 @@ describe('DynamoDbTenantStore', () => {
       homeJurisdiction: 'global',
       status: 'active',
       createdAt: T0.toISOString(),
+      retention: { bodyDays: 7, metadataDays: 90 },
+      residency: 'forward',
     });
     await store.putApiKey(key);
     await expect(store.findApiKeyByHash('hash-1')).resolves.toEqual(key);

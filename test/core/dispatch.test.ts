@@ -6,6 +6,7 @@ import {
 } from '../../layers/core/errors.ts';
 import { prepareMessage } from '../../layers/core/messages.ts';
 import type { DispatchRef } from '../../layers/core/model.ts';
+import { DEFAULT_RETENTION } from '../../layers/core/model.ts';
 import { makeApplyCarrierEvent, makeDispatchMessage } from '../../layers/core/use-cases/dispatch-message.ts';
 import { FakeCarrier, FakeClock, FakeMessageStore } from '../support/fakes.ts';
 
@@ -24,8 +25,8 @@ describe('dispatching a queued message', () => {
     dispatch = makeDispatchMessage({ messages, carrier, clock, leaseMs: 30_000, maxReceiveCount: 3 });
     const prepared = prepareMessage(
       { to: '+12025550100', from: 'Acme', body: 'hi' },
-      { tenantId: 'ten_A', mode: 'live' },
-      { id: 'msg_1', now: clock.now(), retentionDays: 90, jurisdiction: 'global' },
+      { tenantId: 'ten_A', mode: 'live', retention: DEFAULT_RETENTION },
+      { id: 'msg_1', now: clock.now() },
     );
     if (!prepared.ok) throw new Error('fixture');
     await messages.create([prepared.message]);
@@ -97,8 +98,8 @@ describe('applying carrier receipts', () => {
     const clock = new FakeClock();
     const prepared = prepareMessage(
       { to: '+12025550100', from: 'Acme', body: 'hi' },
-      { tenantId: 'ten_A', mode: 'live' },
-      { id: 'msg_1', now: clock.now(), retentionDays: 90, jurisdiction: 'global' },
+      { tenantId: 'ten_A', mode: 'live', retention: DEFAULT_RETENTION },
+      { id: 'msg_1', now: clock.now() },
     );
     if (!prepared.ok) throw new Error('fixture');
     await messages.create([{ ...prepared.message, status: 'sent' }]);

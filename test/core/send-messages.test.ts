@@ -1,25 +1,33 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   IdempotencyConflictError,
+  MisdirectedError,
   ServiceUnavailableError,
   ValidationError,
 } from '../../layers/core/errors.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
 import { makeSendBatch, makeSendMessage, type SendDeps } from '../../layers/core/use-cases/send-messages.ts';
-import { type FakeClock, type FakeMessageStore, type FakeQueue, fakeSendDeps } from '../support/fakes.ts';
+import {
+  type FakeClock,
+  type FakeIdempotencyStore,
+  type FakeMessageStore,
+  type FakeQueue,
+  fakeSendDeps,
+  tenantContext,
+} from '../support/fakes.ts';
 
-const tenant: TenantContext = { tenantId: 'ten_A', keyId: 'key_1', mode: 'live', scopes: ['send', 'read'] };
+const tenant: TenantContext = tenantContext();
 const good = { to: '+12025550100', from: 'Acme', body: 'Your code is 123456' };
 
 describe('sending messages', () => {
-  let deps: SendDeps & { messages: FakeMessageStore; queue: FakeQueue; clock: FakeClock };
+  let deps: ReturnType<typeof fakeSendDeps>;
 
   beforeEach(() => {
     deps = fakeSendDeps();
   });
 
   it('stores a valid message as queued, under the caller tenant, and enqueues only a reference', async () => {
-    const { result } = await makeSendMessage(deps)(tenant, good);
+    const { result } = await makeSendMessage(deps)(tenant, good, 'global');
     expect(result.message).toMatchObject({
       status: 'queued',
       encoding: 'GSM-7',
@@ -36,11 +44,15 @@ describe('sending messages', () => {
   });
 
   it('refuses invalid fields with a pointer and reason for each, storing nothing', async () => {
-    const error = await makeSendMessage(deps)(tenant, {
-      to: '+1202',
-      from: 'Way too long sender',
-      body: ' ',
-    }).catch((e: unknown) => e);
+    const error = await makeSendMessage(deps)(
+      tenant,
+      {
+        to: '+1202',
+        from: 'Way too long sender',
+        body: ' ',
+      },
+      'global',
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues.map((i) => i.pointer)).toEqual(['/to', '/from', '/body']);
     expect(deps.messages.items.size).toBe(0);
@@ -48,7 +60,7 @@ describe('sending messages', () => {
   });
 
   it('refuses a body over the segment maximum', async () => {
-    const error = (await makeSendMessage(deps)(tenant, { ...good, body: 'ж'.repeat(671) }).catch(
+    const error = (await makeSendMessage(deps)(tenant, { ...good, body: 'ж'.repeat(671) }, 'global').catch(
       (e) => e,
     )) as ValidationError;
     expect(error.issues).toEqual([
@@ -58,8 +70,8 @@ describe('sending messages', () => {
 
   it('returns the original result for a replayed Idempotency-Key, without a second message', async () => {
     const send = makeSendMessage(deps);
-    const first = await send(tenant, good, 'order-42');
-    const replay = await send(tenant, good, 'order-42');
+    const first = await send(tenant, good, 'global', 'order-42');
+    const replay = await send(tenant, good, 'global', 'order-42');
     expect(replay).toEqual({ result: first.result, replayed: true });
     expect(deps.messages.items.size).toBe(1);
     expect(deps.queue.sent).toHaveLength(1);
@@ -67,25 +79,30 @@ describe('sending messages', () => {
 
   it('refuses the same Idempotency-Key with a different request', async () => {
     const send = makeSendMessage(deps);
-    await send(tenant, good, 'order-42');
-    await expect(send(tenant, { ...good, body: 'other' }, 'order-42')).rejects.toBeInstanceOf(
+    await send(tenant, good, 'global', 'order-42');
+    await expect(send(tenant, { ...good, body: 'other' }, 'global', 'order-42')).rejects.toBeInstanceOf(
       IdempotencyConflictError,
     );
   });
 
   it('keeps idempotency keys per tenant', async () => {
     const send = makeSendMessage(deps);
-    await send(tenant, good, 'same');
-    const other = await send({ ...tenant, tenantId: 'ten_B' }, { ...good, body: 'different' }, 'same');
+    await send(tenant, good, 'global', 'same');
+    const other = await send(
+      { ...tenant, tenantId: 'ten_B' },
+      { ...good, body: 'different' },
+      'global',
+      'same',
+    );
     expect(other.replayed).toBe(false);
   });
 
   it('removes a message it could not enqueue and frees its key, so a retry succeeds', async () => {
     deps.queue.failIds.add('msg_00000000000000000000000001');
     const send = makeSendMessage(deps);
-    await expect(send(tenant, good, 'k1')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await expect(send(tenant, good, 'global', 'k1')).rejects.toBeInstanceOf(ServiceUnavailableError);
     expect(deps.messages.items.size).toBe(0);
-    const retry = await send(tenant, good, 'k1');
+    const retry = await send(tenant, good, 'global', 'k1');
     expect(retry.replayed).toBe(false);
     expect(deps.messages.items.size).toBe(1);
   });
@@ -95,13 +112,13 @@ describe('sending messages', () => {
     const enqueue = deps.queue.enqueue.bind(deps.queue);
     // The first attempt stores its message, then its process dies before it enqueues.
     deps.queue.enqueue = () => new Promise<never>(() => undefined);
-    void send(tenant, good, 'k2');
+    void send(tenant, good, 'global', 'k2');
     await new Promise((r) => setTimeout(r, 10));
     const [stranded] = [...deps.messages.items.values()];
     deps.queue.enqueue = enqueue;
-    await expect(send(tenant, good, 'k2')).rejects.toThrow('still being processed');
+    await expect(send(tenant, good, 'global', 'k2')).rejects.toThrow('still being processed');
     deps.clock.advance(61_000); // past the first attempt's lease
-    const { result } = await send(tenant, good, 'k2');
+    const { result } = await send(tenant, good, 'global', 'k2');
     expect(result.message.id).toBe(stranded!.id);
     expect(deps.messages.items.size).toBe(1);
     expect(deps.queue.sent.map((r) => r.messageId)).toEqual([stranded!.id]);
@@ -109,12 +126,16 @@ describe('sending messages', () => {
 
   describe('in a batch', () => {
     it('accepts the valid items and refuses the others, each with its own index and pointers', async () => {
-      const { result } = await makeSendBatch(deps)(tenant, [
-        { ok: true, input: good },
-        { ok: true, input: { ...good, to: '+44' } },
-        { ok: false, issues: [{ pointer: '/messages/2/body', detail: "'body' is required" }] },
-        { ok: true, input: { ...good, body: 'Привет' } },
-      ]);
+      const { result } = await makeSendBatch(deps)(
+        tenant,
+        [
+          { ok: true, input: good },
+          { ok: true, input: { ...good, to: '+44' } },
+          { ok: false, issues: [{ pointer: '/messages/2/body', detail: "'body' is required" }] },
+          { ok: true, input: { ...good, body: 'Привет' } },
+        ],
+        'global',
+      );
       expect(result.accepted).toBe(2);
       expect(result.rejected).toBe(2);
       expect(result.results.map((r) => r.status)).toEqual(['accepted', 'rejected', 'rejected', 'accepted']);
@@ -129,12 +150,77 @@ describe('sending messages', () => {
 
     it('reports an item it could not enqueue as refused and keeps no trace of it', async () => {
       deps.queue.failIds.add('msg_00000000000000000000000002');
-      const { result } = await makeSendBatch(deps)(tenant, [
-        { ok: true, input: good },
-        { ok: true, input: good },
-      ]);
+      const { result } = await makeSendBatch(deps)(
+        tenant,
+        [
+          { ok: true, input: good },
+          { ok: true, input: good },
+        ],
+        'global',
+      );
       expect(result.results[1]).toEqual({ index: 1, status: 'rejected', reason: 'unavailable' });
       expect(deps.messages.items.size).toBe(1);
+    });
+  });
+
+  describe('across jurisdictions', () => {
+    const german = { ...good, to: '+4915123456789' };
+
+    it("stores an EU subject's message only in the EU stores, whichever endpoint took it", async () => {
+      const { result } = await makeSendMessage(deps)(tenant, german, 'global', 'eu-1');
+      expect(result.message.jurisdiction).toBe('eu');
+      expect(deps.stores.global.messages.items.size).toBe(0);
+      expect(deps.stores.global.queue.sent).toHaveLength(0);
+      expect((deps.stores.global.idempotency as FakeIdempotencyStore).records.size).toBe(0);
+      expect([...deps.stores.eu.messages.items.values()].map((m) => m.to)).toEqual(['+4915123456789']);
+      expect(deps.stores.eu.queue.sent).toEqual([
+        { tenantId: 'ten_A', messageId: result.message.id, jurisdiction: 'eu' },
+      ]);
+      expect((deps.stores.eu.idempotency as FakeIdempotencyStore).records.size).toBe(1);
+    });
+
+    it('refuses an EU subject at the global endpoint with 421 and the EU endpoint when residency is strict', async () => {
+      const strict = tenantContext({ residency: 'strict' });
+      const error = await makeSendMessage(deps)(strict, german, 'global', 'k').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MisdirectedError);
+      expect(error).toMatchObject({ jurisdiction: 'eu', endpoint: 'https://eu.api.example' });
+      for (const j of ['global', 'eu'] as const) {
+        expect(deps.stores[j].messages.items.size).toBe(0);
+        expect((deps.stores[j].idempotency as FakeIdempotencyStore).records.size).toBe(0);
+      }
+      // The EU endpoint takes it, and a global subject is still welcome at the global one.
+      await makeSendMessage(deps)(strict, german, 'eu');
+      await makeSendMessage(deps)(strict, good, 'global');
+      expect(deps.stores.eu.messages.items.size).toBe(1);
+      expect(deps.stores.global.messages.items.size).toBe(1);
+    });
+
+    it('splits a mixed batch by jurisdiction and refuses only the EU items of a strict tenant', async () => {
+      const items = [
+        { ok: true, input: good },
+        { ok: true, input: german },
+      ] as const;
+      const mixed = await makeSendBatch(deps)(tenant, [...items], 'global');
+      expect(mixed.result.accepted).toBe(2);
+      expect(deps.stores.global.queue.sent.map((r) => r.jurisdiction)).toEqual(['global']);
+      expect(deps.stores.eu.queue.sent.map((r) => r.jurisdiction)).toEqual(['eu']);
+      const strict = await makeSendBatch(deps)(tenantContext({ residency: 'strict' }), [...items], 'global');
+      expect(strict.result.results[1]).toEqual({
+        index: 1,
+        status: 'rejected',
+        reason: 'residency',
+        jurisdiction: 'eu',
+        endpoint: 'https://eu.api.example',
+      });
+      expect(deps.stores.eu.messages.items.size).toBe(1);
+    });
+
+    it("gives each message the tenant's retention: metadata expiry and the body's days after final", async () => {
+      const ctx = tenantContext({ retention: { bodyDays: 0, metadataDays: 30 } });
+      const { result } = await makeSendMessage(deps)(ctx, good, 'global');
+      const stored = await deps.messages.get('ten_A', result.message.id, deps.clock.now());
+      expect(stored!.expiresAt).toBe(Math.floor(deps.clock.now().getTime() / 1000) + 30 * 86_400);
+      expect(stored!.bodyRetentionDays).toBe(0);
     });
   });
 });

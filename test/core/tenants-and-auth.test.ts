@@ -14,7 +14,13 @@ describe('tenants, API keys and the authorizer', () => {
   beforeEach(() => {
     tenants = new FakeTenantStore();
     clock = new FakeClock();
-    admin = makeTenantAdmin({ tenants, ids: new SequenceIds(), clock, pepper });
+    admin = makeTenantAdmin({
+      tenants,
+      ids: new SequenceIds(),
+      clock,
+      pepper,
+      createTenantKey: async () => {},
+    });
     authorize = makeAuthorize({ tenants, pepper, clock });
   });
 
@@ -43,6 +49,8 @@ describe('tenants, API keys and the authorizer', () => {
       keyId: id,
       mode: 'test',
       scopes: ['send', 'read'],
+      retention: { bodyDays: 7, metadataDays: 90 },
+      residency: 'forward',
     });
   });
 
@@ -55,7 +63,13 @@ describe('tenants, API keys and the authorizer', () => {
   });
 
   it('refuses a well-formed key nobody issued', async () => {
-    const other = makeTenantAdmin({ tenants: new FakeTenantStore(), ids: new SequenceIds(), clock, pepper });
+    const other = makeTenantAdmin({
+      tenants: new FakeTenantStore(),
+      ids: new SequenceIds(),
+      clock,
+      pepper,
+      createTenantKey: async () => {},
+    });
     const t = await other.createTenant({
       displayName: 'x',
       legalName: 'x',

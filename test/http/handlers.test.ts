@@ -40,7 +40,16 @@ function event(
   } as unknown as TenantEvent;
 }
 
-const ok = { authenticated: true, tenantId: 'ten_A', keyId: 'key_1', mode: 'live', scopes: 'read' };
+const ok = {
+  authenticated: true,
+  tenantId: 'ten_A',
+  keyId: 'key_1',
+  mode: 'live',
+  scopes: 'read',
+  bodyRetentionDays: 0,
+  metadataRetentionDays: 30,
+  residency: 'strict',
+};
 
 describe('tenant route handlers', () => {
   it('take the tenant from the authorizer context only', async () => {
@@ -54,6 +63,8 @@ describe('tenant route handlers', () => {
       keyId: 'key_1',
       mode: 'live',
       scopes: ['read'],
+      retention: { bodyDays: 0, metadataDays: 30 },
+      residency: 'strict',
     });
   });
 

@@ -1,10 +1,14 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../../layers/core/errors.ts';
-import type {
-  ApiKeyRecord,
-  DispatchRef,
-  MessageRecord,
-  StoredResult,
-  Tenant,
+import {
+  type ApiKeyRecord,
+  DEFAULT_RETENTION,
+  type DispatchRef,
+  type Jurisdiction,
+  type MessageRecord,
+  type StoredResult,
+  type Tenant,
+  type TenantContext,
 } from '../../layers/core/model.ts';
 import type {
   Carrier,
@@ -12,9 +16,13 @@ import type {
   ClaimOutcome,
   Clock,
   DispatchQueue,
+  ErasureRecord,
   IdempotencyBegin,
   IdempotencyStore,
   IdGenerator,
+  KeyringRecord,
+  KeyringStore,
+  KeyService,
   MessagePage,
   MessageStore,
   TenantStore,
@@ -34,7 +42,7 @@ export class FakeClock implements Clock {
 
 export class SequenceIds implements IdGenerator {
   private n = 0;
-  next(prefix: 'msg' | 'ten' | 'key') {
+  next(prefix: 'msg' | 'ten' | 'key' | 'era') {
     this.n += 1;
     return `${prefix}_${String(this.n).padStart(26, '0')}`;
   }
@@ -60,6 +68,20 @@ export class FakeMessageStore implements MessageStore {
   }
   async remove(tenantId: string, ids: string[]) {
     for (const id of ids) this.items.delete(this.key(tenantId, id));
+  }
+  async removeBody(tenantId: string, id: string) {
+    const m = this.items.get(this.key(tenantId, id));
+    const had = m?.body !== undefined;
+    if (m) delete m.body;
+    return had;
+  }
+  async idsForSubject(tenantId: string, e164: string) {
+    return [...this.items.values()].filter((m) => m.tenantId === tenantId && m.to === e164).map((m) => m.id);
+  }
+  async removeTenant(tenantId: string) {
+    const ids = [...this.items.values()].filter((m) => m.tenantId === tenantId).map((m) => m.id);
+    await this.remove(tenantId, ids);
+    return ids.length;
   }
   async claim(ref: DispatchRef, token: string, leaseMs: number, now: Date): Promise<ClaimOutcome> {
     const m = this.items.get(this.key(ref.tenantId, ref.messageId));
@@ -107,7 +129,7 @@ export class FakeMessageStore implements MessageStore {
 export class FakeIdempotencyStore implements IdempotencyStore {
   readonly records = new Map<
     string,
-    { hash: string; ids: string[]; result?: StoredResult; leaseUntil: number }
+    { hash: string; ids: string[]; result?: StoredResult; leaseUntil: number; subjects?: string[] }
   >();
   constructor(private readonly leaseMs = 60_000) {}
   async begin(
@@ -129,9 +151,22 @@ export class FakeIdempotencyStore implements IdempotencyStore {
     r.leaseUntil = now.getTime() + this.leaseMs;
     return { state: 'started', messageIds: r.ids, takeover: true };
   }
-  async complete(tenantId: string, key: string, result: StoredResult) {
+  async complete(tenantId: string, key: string, result: StoredResult, _now: Date, subjects: string[] = []) {
     const r = this.records.get(`${tenantId}/${key}`);
-    if (r) r.result = structuredClone(result);
+    if (r) {
+      r.result = structuredClone(result);
+      r.subjects = subjects;
+    }
+  }
+  async removeForSubject(tenantId: string, e164: string) {
+    let n = 0;
+    for (const [k, r] of this.records) {
+      if (k.startsWith(`${tenantId}/`) && r.subjects?.includes(e164)) {
+        this.records.delete(k);
+        n++;
+      }
+    }
+    return n;
   }
   async release(tenantId: string, key: string) {
     this.records.delete(`${tenantId}/${key}`);
@@ -184,6 +219,19 @@ export class FakeTenantStore implements TenantStore {
   async findApiKeyByHash(hash: string) {
     return [...this.keys.values()].find((k) => k.hash === hash);
   }
+  readonly erasures: ErasureRecord[] = [];
+  async closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date) {
+    const t = this.tenants.get(id);
+    if (t)
+      Object.assign(t, {
+        status: 'closed',
+        closedAt: closedAt.toISOString(),
+        recordsKeptUntil: recordsKeptUntil.toISOString(),
+      });
+  }
+  async recordErasure(record: ErasureRecord) {
+    this.erasures.push(structuredClone(record));
+  }
   async expireApiKey(tenantId: string, keyId: string, notAfter: Date, replacedBy?: string) {
     const k = await this.getApiKey(tenantId, keyId);
     if (!k || (k.notAfter && new Date(k.notAfter) <= notAfter)) return;
@@ -192,15 +240,102 @@ export class FakeTenantStore implements TenantStore {
   }
 }
 
+/** A KMS double for core tests: real AES-GCM under per-key material, contexts enforced, calls counted. */
+export class FakeKeyService implements KeyService {
+  readonly calls = { generateDataKey: 0, decrypt: 0, createTenantKey: 0 };
+  readonly deleted = new Set<string>();
+  private readonly material = new Map<string, Buffer>();
+  private readonly aliases = new Map<string, string>();
+
+  async createTenantKey(tenantId: string, jurisdiction: Jurisdiction) {
+    this.calls.createTenantKey++;
+    const alias = `${tenantId}/${jurisdiction}`;
+    let id = this.aliases.get(alias);
+    if (!id) {
+      id = `key-${this.material.size + 1}`;
+      this.material.set(id, randomBytes(32));
+      this.aliases.set(alias, id);
+    }
+    return id;
+  }
+  async scheduleKeyDeletion(keyId: string) {
+    this.deleted.add(keyId);
+    return new Date(Date.UTC(2030, 0, 1));
+  }
+  private usable(keyId: string) {
+    const m = this.material.get(keyId);
+    if (!m || this.deleted.has(keyId)) throw new Error(`KMSInvalidStateException: ${keyId}`);
+    return m;
+  }
+  async generateDataKey(keyId: string, context: Record<string, string>) {
+    this.calls.generateDataKey++;
+    const plaintext = randomBytes(32);
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.usable(keyId), iv);
+    c.setAAD(Buffer.from(JSON.stringify(Object.entries(context).sort())));
+    const ct = Buffer.concat([c.update(plaintext), c.final()]);
+    return { plaintext, ciphertext: Buffer.concat([Buffer.from(`${keyId}|`), iv, c.getAuthTag(), ct]) };
+  }
+  async decrypt(ciphertext: Uint8Array, context: Record<string, string>) {
+    this.calls.decrypt++;
+    const b = Buffer.from(ciphertext);
+    const bar = b.indexOf('|');
+    const keyId = b.subarray(0, bar).toString();
+    const d = createDecipheriv('aes-256-gcm', this.usable(keyId), b.subarray(bar + 1, bar + 13));
+    d.setAAD(Buffer.from(JSON.stringify(Object.entries(context).sort())));
+    d.setAuthTag(b.subarray(bar + 13, bar + 29));
+    return Buffer.concat([d.update(b.subarray(bar + 29)), d.final()]);
+  }
+}
+
+export class FakeKeyringStore implements KeyringStore {
+  readonly records = new Map<string, KeyringRecord>();
+  async get(tenantId: string) {
+    return this.records.get(tenantId);
+  }
+  async putIfAbsent(record: KeyringRecord) {
+    const existing = this.records.get(record.tenantId);
+    if (existing) return existing;
+    this.records.set(record.tenantId, record);
+    return record;
+  }
+  async markClosed(tenantId: string, closedAt: Date, deletionDate: Date) {
+    const r = this.records.get(tenantId);
+    if (r) Object.assign(r, { closedAt: closedAt.toISOString(), deletionDate: deletionDate.toISOString() });
+  }
+}
+
+/** A tenant context as the authorizer hands it over, with the default policy. */
+export function tenantContext(overrides: Partial<TenantContext> = {}): TenantContext {
+  return {
+    tenantId: 'ten_A',
+    keyId: 'key_1',
+    mode: 'live',
+    scopes: ['send', 'read'],
+    retention: { ...DEFAULT_RETENTION },
+    residency: 'forward',
+    ...overrides,
+  };
+}
+
 /** Send-use-case dependencies wired to the fakes above (core tests and the in-process bench). */
 export function fakeSendDeps() {
-  return {
+  const stores = (j: Jurisdiction) => ({
     messages: new FakeMessageStore(),
     idempotency: new FakeIdempotencyStore() as IdempotencyStore,
     queue: new FakeQueue(),
+    jurisdiction: j,
+  });
+  const global = stores('global');
+  const eu = stores('eu');
+  return {
+    stores: { global, eu },
+    endpoints: { global: 'https://api.example', eu: 'https://eu.api.example' },
     clock: new FakeClock(),
     ids: new SequenceIds(),
-    retentionDays: 90,
-    jurisdiction: 'global' as const,
+    // The global jurisdiction's fakes, for tests that only send there.
+    messages: global.messages,
+    idempotency: global.idempotency,
+    queue: global.queue,
   };
 }
