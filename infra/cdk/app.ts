@@ -1,24 +1,46 @@
 import { App } from 'aws-cdk-lib';
+import type { Jurisdiction } from '../../layers/core/model.ts';
+import { DEFAULT_EU_REGION } from '../resources.ts';
 import { StatefulStack } from './stateful-stack.ts';
 import { StatelessStack } from './stateless-stack.ts';
 
-/** Builds the gateway's stacks for one jurisdiction; the EU one is added by the residency work. */
+/**
+ * Builds the gateway: one stateful and one stateless stack per jurisdiction, each in its own
+ * region. Context: `region` (global, default CDK_DEFAULT_REGION or us-east-1), `euRegion`
+ * (default eu-central-1), and optionally `globalApiUrl` / `euApiUrl` (custom domains, named in
+ * 421 answers).
+ */
 export function buildApp(app = new App()) {
   // Keep the producer-protecting behaviour explicitly (CDK warns while it is a default).
   if (app.node.tryGetContext('@aws-cdk/core:defaultCrossStackReferences') === undefined) {
     app.node.setContext('@aws-cdk/core:defaultCrossStackReferences', 'strong');
   }
-  const region = app.node.tryGetContext('region') ?? process.env.CDK_DEFAULT_REGION;
+  const regions: Record<Jurisdiction, string> = {
+    global: app.node.tryGetContext('region') ?? process.env.CDK_DEFAULT_REGION ?? 'us-east-1',
+    eu: app.node.tryGetContext('euRegion') ?? DEFAULT_EU_REGION,
+  };
   const account = process.env.CDK_DEFAULT_ACCOUNT;
-  const env = region ? { region, account } : undefined;
-  const stateful = new StatefulStack(app, 'SmsGateway-Global-Stateful', { env });
-  const stateless = new StatelessStack(app, 'SmsGateway-Global-Stateless', {
-    env,
-    stateful,
-    jurisdiction: 'global',
-    messageRetentionDays: Number(app.node.tryGetContext('messageRetentionDays') ?? 90),
-  });
-  return { app, stateful, stateless };
+  const apiUrls = {
+    ...(app.node.tryGetContext('globalApiUrl')
+      ? { global: String(app.node.tryGetContext('globalApiUrl')) }
+      : {}),
+    ...(app.node.tryGetContext('euApiUrl') ? { eu: String(app.node.tryGetContext('euApiUrl')) } : {}),
+  };
+  const build = (jurisdiction: Jurisdiction, label: string) => {
+    const env = { region: regions[jurisdiction], account };
+    const stateful = new StatefulStack(app, `SmsGateway-${label}-Stateful`, { env, jurisdiction });
+    const stateless = new StatelessStack(app, `SmsGateway-${label}-Stateless`, {
+      env,
+      stateful,
+      jurisdiction,
+      regions,
+      apiUrls,
+    });
+    return { stateful, stateless };
+  };
+  const global = build('global', 'Global');
+  const eu = build('eu', 'EU');
+  return { app, regions, stateful: global.stateful, stateless: global.stateless, global, eu };
 }
 
 if (process.argv[1]?.endsWith('app.ts')) buildApp().app.synth();

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
-import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { KEY_USER_TAG } from '../../layers/adapters/kms-key-service.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
@@ -75,9 +76,71 @@ export class GatewayFunction extends Construct {
     return this;
   }
 
-  useKey(key: IKey, envName: string, actions: ('kms:GenerateDataKey' | 'kms:Decrypt')[]): this {
-    this.fn.addEnvironment(envName, key.keyArn);
-    key.grant(this.fn, ...actions);
+  /** A key by ARN or alias ARN (the system key, possibly in the global region). */
+  useKeyArn(arn: string, envName: string, actions: ('kms:GenerateDataKey' | 'kms:Decrypt')[]): this {
+    this.fn.addEnvironment(envName, arn);
+    const alias = /:(alias\/.+)$/.exec(arn)?.[1];
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions,
+        resources: [alias ? arn.replace(/:alias\/.+$/, ':key/*') : arn],
+        ...(alias ? { conditions: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': alias } } } : {}),
+      }),
+    );
+    return this;
+  }
+
+  /**
+   * Lets the function create and use tenant keys in any region of the account. Only keys with
+   * a tenant alias are usable, and each key's own policy further demands the gateway role tag
+   * (set here) and the tenant's encryption context.
+   */
+  useTenantKeys(account: string, access: 'read' | 'write' | 'admin'): this {
+    Tags.of(this.fn.role!).add(KEY_USER_TAG.key, KEY_USER_TAG.value);
+    const tenantKeys = { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/sms-gateway/tenant/*' } };
+    if (access === 'read') {
+      // Readers only unwrap data keys; they never create keys or wrap new data.
+      this.fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [`arn:aws:kms:*:${account}:key/*`],
+          conditions: tenantKeys,
+        }),
+      );
+      return this;
+    }
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kms:CreateKey', 'kms:TagResource'],
+        resources: ['*'],
+        conditions: { StringLike: { 'aws:RequestTag/sms-gateway:tenant': 'ten_*' } },
+      }),
+    );
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kms:CreateAlias', 'kms:DescribeKey'],
+        resources: [`arn:aws:kms:*:${account}:alias/sms-gateway/tenant/*`, `arn:aws:kms:*:${account}:key/*`],
+      }),
+    );
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          'kms:GenerateDataKey',
+          'kms:Decrypt',
+          ...(access === 'admin' ? ['kms:ScheduleKeyDeletion'] : []),
+        ],
+        resources: [`arn:aws:kms:*:${account}:key/*`],
+        conditions: tenantKeys,
+      }),
+    );
+    // A key that lost a creation race is retired at once; it never had an alias.
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['kms:ScheduleKeyDeletion'],
+        resources: [`arn:aws:kms:*:${account}:key/*`],
+        conditions: { StringLike: { 'aws:ResourceTag/sms-gateway:tenant': 'ten_*' } },
+      }),
+    );
     return this;
   }
 }

@@ -1,8 +1,9 @@
 import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import type { Jurisdiction } from '../../layers/core/model.ts';
 import {
   QUEUES,
   type QueueDefinition,
@@ -11,31 +12,45 @@ import {
   type TableDefinition,
   visibilityTimeoutSeconds,
 } from '../resources.ts';
+import { physicalNames, TENANTS_TABLE_NAME } from './names.ts';
 
-/** Tables, queues and keys: what holds data, deployed apart from the code so code deploys never touch it. */
+export interface StatefulStackProps extends StackProps {
+  jurisdiction: Jurisdiction;
+}
+
+/**
+ * Tables, queues and keys of one jurisdiction: what holds data, deployed apart from the code so
+ * code deploys never touch it. The global jurisdiction also holds the tenants table and the
+ * system key (no data about recipients). Tenant keys are not here: the gateway creates one per
+ * tenant and jurisdiction at run time.
+ */
 export class StatefulStack extends Stack {
-  readonly tenants: TableV2;
+  readonly tenants: TableV2 | undefined;
   readonly messages: TableV2;
   readonly dispatchQueue: Queue;
   readonly carrierEventsQueue: Queue;
-  readonly systemKey: Key;
+  readonly systemKey: Key | undefined;
 
-  constructor(scope: Construct, id: string, props?: StackProps) {
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
-    this.tenants = this.table(TABLES.tenants);
-    this.messages = this.table(TABLES.messages);
-    this.dispatchQueue = this.queue(QUEUES.dispatch);
-    this.carrierEventsQueue = this.queue(QUEUES.carrierEvents);
-    this.systemKey = new Key(this, 'SystemKey', {
-      description: 'SMS gateway system key: wraps the API key pepper',
-      enableKeyRotation: true,
-      alias: SYSTEM_KEY_ALIAS,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    const names = physicalNames(props.jurisdiction);
+    this.messages = this.table(TABLES.messages, names.messagesTable);
+    this.dispatchQueue = this.queue(QUEUES.dispatch, names.dispatchQueue);
+    this.carrierEventsQueue = this.queue(QUEUES.carrierEvents, names.carrierEventsQueue);
+    if (props.jurisdiction === 'global') {
+      this.tenants = this.table(TABLES.tenants, TENANTS_TABLE_NAME);
+      this.systemKey = new Key(this, 'SystemKey', {
+        description: 'SMS gateway system key: wraps the API key pepper',
+        enableKeyRotation: true,
+        alias: SYSTEM_KEY_ALIAS,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+    }
   }
 
-  private table(def: TableDefinition): TableV2 {
+  private table(def: TableDefinition, tableName: string): TableV2 {
     return new TableV2(this, def.id, {
+      tableName,
       partitionKey: { name: def.partitionKey, type: AttributeType.STRING },
       sortKey: { name: def.sortKey, type: AttributeType.STRING },
       billing: Billing.onDemand(),
@@ -47,17 +62,19 @@ export class StatefulStack extends Stack {
         indexName: i.name,
         partitionKey: { name: i.partitionKey, type: AttributeType.STRING },
         sortKey: { name: i.sortKey, type: AttributeType.STRING },
+        projectionType: i.keysOnly ? ProjectionType.KEYS_ONLY : ProjectionType.ALL,
       })),
     });
   }
 
-  private queue(def: QueueDefinition): Queue {
+  private queue(def: QueueDefinition, queueName: string): Queue {
     const dlq = new Queue(this, `${def.id}Dlq`, {
       retentionPeriod: Duration.days(def.dlqRetentionDays),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
     return new Queue(this, `${def.id}Queue`, {
+      queueName,
       visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(def)),
       retentionPeriod: Duration.days(def.retentionDays),
       encryption: QueueEncryption.SQS_MANAGED,

@@ -6,54 +6,123 @@ import {
   HttpLambdaResponseType,
 } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import type { Jurisdiction } from '../../layers/core/model.ts';
 import { type HttpFunction, ROUTES } from '../../layers/http/routes.ts';
-import { AUTHORIZER_CACHE_SECONDS, QUEUES, visibilityTimeoutSeconds } from '../resources.ts';
+import {
+  AUTHORIZER_CACHE_SECONDS,
+  QUEUES,
+  RECORDS,
+  SYSTEM_KEY_ALIAS,
+  visibilityTimeoutSeconds,
+} from '../resources.ts';
 import { GatewayFunction } from './gateway-function.ts';
+import { physicalNames, TENANTS_TABLE_NAME } from './names.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
 export interface StatelessStackProps extends StackProps {
   stateful: StatefulStack;
-  jurisdiction: 'global' | 'eu';
-  messageRetentionDays: number;
+  jurisdiction: Jurisdiction;
+  /** The region of each jurisdiction: every function can reach both. */
+  regions: Record<Jurisdiction, string>;
+  /** Public endpoints, when known (custom domains), named in 421 answers. */
+  apiUrls?: Partial<Record<Jurisdiction, string>>;
 }
 
-/** Functions and the HTTP API: replaceable at will, holding no data. */
+const JURISDICTIONS: Jurisdiction[] = ['global', 'eu'];
+const envPrefix = (j: Jurisdiction) => (j === 'eu' ? 'EU' : 'GLOBAL');
+
+/** Functions and the HTTP API of one jurisdiction's region: replaceable at will, holding no data. */
 export class StatelessStack extends Stack {
   readonly api: HttpApi;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
-    const { stateful } = props;
-    const common = {
-      JURISDICTION: props.jurisdiction,
-      MESSAGE_RETENTION_DAYS: String(props.messageRetentionDays),
+    const { stateful, jurisdiction, regions } = props;
+    const account = Stack.of(this).account;
+    // Each jurisdiction's table and queues, by their fixed names: this region's own from the
+    // stateful stack, the other region's by ARN (no cross-region stack references).
+    const other = (j: Jurisdiction) => j !== jurisdiction;
+    const names = (j: Jurisdiction) => physicalNames(j);
+    // The other jurisdiction's resources, imported once each by ARN.
+    const otherJ: Jurisdiction = jurisdiction === 'eu' ? 'global' : 'eu';
+    const otherArn = (service: 'dynamodb' | 'sqs', resource: string) =>
+      `arn:aws:${service}:${regions[otherJ]}:${account}:${resource}`;
+    const otherMessages = TableV2.fromTableArn(
+      this,
+      `${otherJ}Messages`,
+      otherArn('dynamodb', `table/${names(otherJ).messagesTable}`),
+    );
+    const otherDispatch = Queue.fromQueueArn(
+      this,
+      `${otherJ}Dispatch`,
+      otherArn('sqs', names(otherJ).dispatchQueue),
+    );
+    const otherEvents = Queue.fromQueueArn(
+      this,
+      `${otherJ}CarrierEvents`,
+      otherArn('sqs', names(otherJ).carrierEventsQueue),
+    );
+    const messages = (j: Jurisdiction): ITableV2 => (other(j) ? otherMessages : stateful.messages);
+    const dispatchQueue = (j: Jurisdiction): IQueue => (other(j) ? otherDispatch : stateful.dispatchQueue);
+    const eventsQueue = (j: Jurisdiction): IQueue => (other(j) ? otherEvents : stateful.carrierEventsQueue);
+    const tenantsTable: ITableV2 =
+      stateful.tenants ??
+      TableV2.fromTableArn(
+        this,
+        'Tenants',
+        `arn:aws:dynamodb:${regions.global}:${account}:table/${TENANTS_TABLE_NAME}`,
+      );
+    const systemKeyArn =
+      stateful.systemKey?.keyArn ?? `arn:aws:kms:${regions.global}:${account}:${SYSTEM_KEY_ALIAS}`;
+
+    const common: Record<string, string> = {
+      JURISDICTION: jurisdiction,
+      ACCOUNT_ID: account,
+      TENANTS_REGION: regions.global,
+      BACKUP_WINDOW_DAYS: String(RECORDS.backupWindowDays),
+      ERASURE_RECORD_DAYS: String(RECORDS.erasureRecordDays),
+      CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
+      KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
+      CARRIER: 'sandbox',
+    };
+    for (const j of JURISDICTIONS) {
+      common[`${envPrefix(j)}_REGION`] = regions[j];
+      const url = props.apiUrls?.[j];
+      if (url) common[`${envPrefix(j)}_API_URL`] = url;
+    }
+
+    /** Binds both jurisdictions' tables (and, for writers, queues) and the tenant-key permissions. */
+    const withData = (
+      f: GatewayFunction,
+      access: 'read' | 'readWrite',
+      options: { dispatch?: boolean; events?: boolean; closeAccounts?: boolean } = {},
+    ) => {
+      for (const j of JURISDICTIONS) {
+        f.useTable(messages(j), access, `${envPrefix(j)}_MESSAGES_TABLE`);
+        if (options.dispatch) f.useQueue(dispatchQueue(j), 'send', `${envPrefix(j)}_DISPATCH_QUEUE_URL`);
+        if (options.events) f.useQueue(eventsQueue(j), 'send', `${envPrefix(j)}_CARRIER_EVENTS_QUEUE_URL`);
+      }
+      f.useTenantKeys(account, options.closeAccounts ? 'admin' : access === 'read' ? 'read' : 'write');
+      return f;
     };
     const http = (entry: HttpFunction) =>
       new GatewayFunction(this, entry, { entry, timeout: Duration.seconds(29), environment: common });
 
-    const sendMessage = http('send-message')
-      .useTable(stateful.messages, 'readWrite', 'MESSAGES_TABLE')
-      .useQueue(stateful.dispatchQueue, 'send', 'DISPATCH_QUEUE_URL');
-    const sendBatch = http('send-batch')
-      .useTable(stateful.messages, 'readWrite', 'MESSAGES_TABLE')
-      .useQueue(stateful.dispatchQueue, 'send', 'DISPATCH_QUEUE_URL');
-    const getMessage = http('get-message').useTable(stateful.messages, 'read', 'MESSAGES_TABLE');
-    const listMessages = http('list-messages').useTable(stateful.messages, 'read', 'MESSAGES_TABLE');
-    const getOpenApi = http('get-openapi');
-    const admin = http('admin')
-      .useTable(stateful.tenants, 'readWrite', 'TENANTS_TABLE')
-      .useKey(stateful.systemKey, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
     const functions: Record<HttpFunction, GatewayFunction> = {
-      'send-message': sendMessage,
-      'send-batch': sendBatch,
-      'get-message': getMessage,
-      'list-messages': listMessages,
-      'get-openapi': getOpenApi,
-      admin,
-      'delete-message-body': http('delete-message-body'),
-      subjects: http('subjects'),
+      'send-message': withData(http('send-message'), 'readWrite', { dispatch: true }),
+      'send-batch': withData(http('send-batch'), 'readWrite', { dispatch: true }),
+      'get-message': withData(http('get-message'), 'read'),
+      'list-messages': withData(http('list-messages'), 'read'),
+      'delete-message-body': withData(http('delete-message-body'), 'readWrite'),
+      subjects: withData(http('subjects'), 'readWrite').useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE'),
+      'get-openapi': http('get-openapi'),
+      admin: withData(http('admin'), 'readWrite', { closeAccounts: true })
+        .useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE')
+        .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']),
     };
 
     const authorizerFn = new GatewayFunction(this, 'authorize', {
@@ -62,21 +131,22 @@ export class StatelessStack extends Stack {
       environment: common,
     })
       // The authorizer also creates the pepper on first use, hence readWrite and GenerateDataKey.
-      .useTable(stateful.tenants, 'readWrite', 'TENANTS_TABLE')
-      .useKey(stateful.systemKey, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
+      .useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE')
+      .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
 
-    const dispatch = new GatewayFunction(this, 'dispatch-messages', {
-      entry: 'dispatch-messages',
-      timeout: Duration.seconds(QUEUES.dispatch.consumerTimeoutSeconds),
-      environment: {
-        ...common,
-        CARRIER: 'sandbox',
-        DISPATCH_LEASE_SECONDS: String(visibilityTimeoutSeconds(QUEUES.dispatch)),
-        DISPATCH_MAX_RECEIVE_COUNT: String(QUEUES.dispatch.maxReceiveCount),
-      },
-    })
-      .useTable(stateful.messages, 'readWrite', 'MESSAGES_TABLE')
-      .useQueue(stateful.carrierEventsQueue, 'send', 'CARRIER_EVENTS_QUEUE_URL');
+    const dispatch = withData(
+      new GatewayFunction(this, 'dispatch-messages', {
+        entry: 'dispatch-messages',
+        timeout: Duration.seconds(QUEUES.dispatch.consumerTimeoutSeconds),
+        environment: {
+          ...common,
+          DISPATCH_LEASE_SECONDS: String(visibilityTimeoutSeconds(QUEUES.dispatch)),
+          DISPATCH_MAX_RECEIVE_COUNT: String(QUEUES.dispatch.maxReceiveCount),
+        },
+      }),
+      'readWrite',
+      { events: true },
+    );
     dispatch.fn.addEventSource(
       new SqsEventSource(stateful.dispatchQueue, {
         batchSize: QUEUES.dispatch.batchSize,
@@ -85,11 +155,14 @@ export class StatelessStack extends Stack {
       }),
     );
 
-    const carrierEvents = new GatewayFunction(this, 'apply-carrier-events', {
-      entry: 'apply-carrier-events',
-      timeout: Duration.seconds(QUEUES.carrierEvents.consumerTimeoutSeconds),
-      environment: common,
-    }).useTable(stateful.messages, 'readWrite', 'MESSAGES_TABLE');
+    const carrierEvents = withData(
+      new GatewayFunction(this, 'apply-carrier-events', {
+        entry: 'apply-carrier-events',
+        timeout: Duration.seconds(QUEUES.carrierEvents.consumerTimeoutSeconds),
+        environment: common,
+      }),
+      'readWrite',
+    );
     carrierEvents.fn.addEventSource(
       new SqsEventSource(stateful.carrierEventsQueue, {
         batchSize: QUEUES.carrierEvents.batchSize,
@@ -110,7 +183,9 @@ export class StatelessStack extends Stack {
       public: undefined,
     };
 
-    this.api = new HttpApi(this, 'HttpApi', { description: 'SMS gateway public and admin API' });
+    this.api = new HttpApi(this, 'HttpApi', {
+      description: `SMS gateway public and admin API (${jurisdiction} jurisdiction)`,
+    });
     const integrations = new Map<HttpFunction, HttpLambdaIntegration>();
     // Routes come from the one route table the local runtime also serves.
     for (const route of ROUTES) {

@@ -48,7 +48,10 @@ describe('stateful stack', () => {
       UpdateReplacePolicy: 'Retain',
     });
     stateful.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'byStatus' })],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ IndexName: 'byStatus' }),
+        Match.objectLike({ IndexName: 'bySubject', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+      ],
     });
   });
 
@@ -97,7 +100,7 @@ describe('stateless stack', () => {
 
   it('runs every function on Node.js 22, arm64, with tracing and JSON logs in a retained log group', () => {
     const fns = resources(stateless, 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(9);
+    expect(fns).toHaveLength(11);
     for (const [, f] of fns) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -127,7 +130,13 @@ describe('stateless stack', () => {
     const text = JSON.stringify(policies.map(([, p]) => p.Properties));
     expect(text).toContain('dynamodb:GetItem');
     expect(text).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
-    expect(text).not.toContain('kms:');
+    // It may unwrap tenant data keys, nothing more.
+    const actions = policies.flatMap(([, p]) =>
+      (p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap(
+        (st) => st.Action,
+      ),
+    );
+    expect([...new Set(actions.filter((a) => a.startsWith('kms:')))]).toEqual(['kms:Decrypt']);
   });
 
   it('sets every configuration variable the functions read', () => {
@@ -138,10 +147,13 @@ describe('stateless stack', () => {
     const send = envs.find(([id]) => String(id).startsWith('sendmessage'))![1] as Record<string, unknown>;
     expect(Object.keys(send)).toEqual(
       expect.arrayContaining([
-        'MESSAGES_TABLE',
-        'DISPATCH_QUEUE_URL',
+        'GLOBAL_MESSAGES_TABLE',
+        'GLOBAL_DISPATCH_QUEUE_URL',
+        'EU_MESSAGES_TABLE',
+        'EU_DISPATCH_QUEUE_URL',
+        'GLOBAL_REGION',
+        'EU_REGION',
         'JURISDICTION',
-        'MESSAGE_RETENTION_DAYS',
       ]),
     );
     const dispatch = envs.find(([id]) => String(id).startsWith('dispatchmessages'))![1] as Record<
@@ -161,4 +173,40 @@ describe('stateless stack', () => {
     );
     expect(again.toJSON()).toEqual(statelessJson);
   }, 120_000);
+});
+
+describe('one regional deployment per jurisdiction', () => {
+  const built = buildApp(
+    new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { euRegion: 'eu-west-1' } }),
+  );
+
+  it('puts the EU stacks in the configured EU region, with their own table and queues and no tenants table', () => {
+    expect(built.eu.stateful.region).toBe('eu-west-1');
+    expect(built.eu.stateless.region).toBe('eu-west-1');
+    const eu = Template.fromStack(built.eu.stateful);
+    eu.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
+    eu.hasResourceProperties('AWS::DynamoDB::GlobalTable', { TableName: 'sms-gateway-eu-messages' });
+    eu.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'sms-gateway-eu-dispatch' });
+    eu.resourceCountIs('AWS::KMS::Key', 0);
+    // The EU region's worker consumes the EU queue, and its functions say they are EU.
+    const euStateless = Template.fromStack(built.eu.stateless);
+    const fns = resources(euStateless, 'AWS::Lambda::Function');
+    for (const [, f] of fns) {
+      expect(
+        (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables.JURISDICTION,
+      ).toBe('eu');
+    }
+  });
+
+  it('lets functions use tenant keys only through tenant aliases, from roles tagged as the gateway', () => {
+    const template = Template.fromStack(built.global.stateless);
+    const send = resources(template, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('sendmessage'));
+    const text = JSON.stringify(send.map(([, p]) => p.Properties));
+    expect(text).toContain('alias/sms-gateway/tenant/*');
+    expect(text).toContain('kms:GenerateDataKey');
+    expect(text).not.toContain('kms:ScheduleKeyDeletion"],"Condition":{"ForAnyValue');
+    template.hasResourceProperties('AWS::IAM::Role', {
+      Tags: Match.arrayWith([{ Key: 'sms-gateway-role', Value: 'tenant-key-user' }]),
+    });
+  });
 });
