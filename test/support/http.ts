@@ -92,7 +92,13 @@ export function expectProblem(res: ApiResponse, status: number, slug: string) {
 export async function onboard(
   api: ReturnType<typeof client>,
   adminToken: string,
-  options: { name?: string; mode?: 'live' | 'test'; scopes?: string[] } = {},
+  options: {
+    name?: string;
+    mode?: 'live' | 'test';
+    scopes?: string[];
+    residency?: 'forward' | 'strict';
+    retention?: { bodyDays?: number; metadataDays?: number };
+  } = {},
 ) {
   const tenant = await api.call<{ id: string }>('POST', '/admin/tenants', {
     token: adminToken,
@@ -101,6 +107,8 @@ export async function onboard(
       legalName: `${options.name ?? 'Acme'} Ltd`,
       contactEmail: 'ops@acme.test',
       homeJurisdiction: 'global',
+      ...(options.residency ? { residency: options.residency } : {}),
+      ...(options.retention ? { retention: options.retention } : {}),
     },
   });
   expect(tenant.status).toBe(201);

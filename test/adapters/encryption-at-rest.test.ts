@@ -1,0 +1,182 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable } from '../../infra/local/provision.ts';
+import { TABLES } from '../../infra/resources.ts';
+import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
+import { newUlid } from '../../layers/core/ids.ts';
+import { prepareMessage } from '../../layers/core/messages.ts';
+import type { MessageRecord, RetentionPolicy } from '../../layers/core/model.ts';
+import { makeCloseAccount } from '../../layers/core/use-cases/close-account.ts';
+import { localCrypto, uniqueName } from '../support/aws.ts';
+import { FakeClock, FakeTenantStore } from '../support/fakes.ts';
+
+const table = uniqueName('messages');
+const clock = new FakeClock();
+const local = localCrypto(table, { clock });
+const store = new DynamoDbMessageStore(local.dynamodb, table, local.crypto);
+const DAY = 86_400_000;
+
+let seq = 0;
+function message(
+  tenantId: string,
+  retention: RetentionPolicy = { bodyDays: 7, metadataDays: 90 },
+): MessageRecord {
+  seq += 1;
+  const prepared = prepareMessage(
+    { to: '+4915123456789', from: 'Acme', body: `Geheim ${seq}`, reference: `order-${seq}` },
+    { tenantId, mode: 'live', retention },
+    { id: `msg_${newUlid(clock.now().getTime() + seq)}`, now: clock.now() },
+  );
+  if (!prepared.ok) throw new Error('fixture');
+  return prepared.message;
+}
+
+const ref = (m: MessageRecord) => ({ tenantId: m.tenantId, messageId: m.id, jurisdiction: m.jurisdiction });
+
+async function rawItems(tenantId?: string) {
+  const out = await local.dynamodb.send(new ScanCommand({ TableName: table }));
+  return (out.Items ?? []).map((i) => unmarshall(i)).filter((i) => !tenantId || i.pk === tenantId);
+}
+
+beforeAll(async () => {
+  await ensureTable(local.dynamodb, table, TABLES.messages);
+});
+
+describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
+  it('stores no recipient, body or reference in clear, and reads them back decrypted', async () => {
+    const m = message('ten_A');
+    await store.create([m]);
+    const raw = JSON.stringify(await rawItems('ten_A'), (_k, v) =>
+      v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v,
+    );
+    expect(raw).not.toContain('4915123456789');
+    expect(raw).not.toContain('Geheim');
+    expect(raw).not.toContain('order-');
+    await expect(store.get('ten_A', m.id, clock.now())).resolves.toMatchObject({
+      to: '+4915123456789',
+      body: m.body,
+      reference: m.reference,
+    });
+    await expect(store.idsForSubject('ten_A', '+4915123456789')).resolves.toContain(m.id);
+    await expect(store.idsForSubject('ten_B', '+4915123456789')).resolves.toEqual([]);
+  });
+
+  it('never returns a message past its metadata retention, on any read path', async () => {
+    const m = message('ten_R', { bodyDays: 1, metadataDays: 2 });
+    await store.create([m]);
+    clock.advance(2 * DAY + 1000);
+    const now = clock.now();
+    await expect(store.get('ten_R', m.id, now)).resolves.toBeUndefined();
+    await expect(store.list('ten_R', { limit: 10 }, now)).resolves.toMatchObject({ items: [] });
+    await expect(store.list('ten_R', { limit: 10, status: 'queued' }, now)).resolves.toMatchObject({
+      items: [],
+    });
+    const claim = await store.claim(ref(m), 'token', 1000, now);
+    expect(claim.outcome).toBe('missing');
+    // Every raw item holding personal data carries a TTL no later than the policy allows (the
+    // keyring item holds none: a key ARN and a wrapped secret).
+    for (const item of (await rawItems('ten_R')).filter((i) => i.sk !== 'KEYRING')) {
+      expect(item.expiresAt).toBeLessThanOrEqual(Math.floor(m.expiresAt));
+    }
+  });
+
+  it("drops the body at the final status when the tenant keeps none, and keeps the message's metadata", async () => {
+    const m = message('ten_Z', { bodyDays: 0, metadataDays: 90 });
+    await store.create([m]);
+    await store.transition(ref(m), 'delivered', clock.now(), { carrierMessageId: 'c1' });
+    const read = await store.get('ten_Z', m.id, clock.now());
+    expect(read).toMatchObject({ status: 'delivered', to: '+4915123456789' });
+    expect(read!.body).toBeUndefined();
+    expect((await rawItems('ten_Z')).map((i) => i.sk).filter((sk) => sk !== 'KEYRING')).toEqual([
+      `MSG#${m.id}`,
+    ]);
+  });
+
+  it('keeps a body for its days after the first final status only, and a late duplicate receipt never extends it', async () => {
+    const m = message('ten_S', { bodyDays: 7, metadataDays: 90 });
+    await store.create([m]);
+    const finalAt = clock.now();
+    await store.transition(ref(m), 'delivered', finalAt);
+    clock.advance(3 * DAY);
+    await store.transition(ref(m), 'delivered', clock.now());
+    const body = (await rawItems('ten_S')).find((i) => String(i.sk).startsWith('BODY#'))!;
+    expect(body.expiresAt).toBe(Math.floor(finalAt.getTime() / 1000) + 7 * 86_400);
+    clock.advance(4 * DAY + 1000);
+    const read = await store.get('ten_S', m.id, clock.now());
+    expect(read?.status).toBe('delivered');
+    expect(read?.body).toBeUndefined();
+    expect((await store.list('ten_S', { limit: 5 }, clock.now())).items[0]?.body).toBeUndefined();
+  });
+
+  it('removes one body on request', async () => {
+    const m = message('ten_D');
+    await store.create([m]);
+    await expect(store.removeBody('ten_D', m.id, clock.now())).resolves.toBe(true);
+    expect((await store.get('ten_D', m.id, clock.now()))?.body).toBeUndefined();
+    await expect(store.removeBody('ten_D', m.id, clock.now())).resolves.toBe(false);
+  });
+
+  it('creates one key per tenant even when two functions race to create it', async () => {
+    const a = localCrypto(table, { clock });
+    const b = localCrypto(table, { clock });
+    await Promise.all([a.crypto.ensureTenantKey('ten_RACE'), b.crypto.ensureTenantKey('ten_RACE')]);
+    const pa = await a.crypto.pseudonym('ten_RACE', '+4915123456789');
+    const pb = await b.crypto.pseudonym('ten_RACE', '+4915123456789');
+    expect(pa).toBe(pb);
+  });
+
+  it('after closure, a raw copy taken before (a backup) can no longer be decrypted, and other tenants are unaffected', async () => {
+    const doomed = message('ten_CLOSE');
+    const other = message('ten_KEEP');
+    await store.create([doomed, other]);
+    const backup = await rawItems();
+    const tenants = new FakeTenantStore();
+    for (const id of ['ten_CLOSE', 'ten_KEEP']) {
+      await tenants.createTenant({
+        id,
+        displayName: id,
+        legalName: id,
+        contactEmail: 'a@b.test',
+        homeJurisdiction: 'global',
+        status: 'active',
+        createdAt: clock.now().toISOString(),
+        retention: { bodyDays: 7, metadataDays: 90 },
+        residency: 'forward',
+      });
+    }
+    const close = makeCloseAccount({
+      tenants,
+      messages: { global: store, eu: store },
+      keyrings: { global: local.keyrings, eu: local.keyrings },
+      keys: { global: local.keys, eu: local.keys },
+      crypto: { global: local.crypto, eu: local.crypto },
+      clock,
+      keyDeletionDays: 7,
+      backupWindowDays: 35,
+      recordsRetentionDays: 3650,
+    });
+    const closed = await close('ten_CLOSE');
+    expect(closed.jurisdictions[0]).toMatchObject({
+      jurisdiction: 'global',
+      keyDeletionDate: expect.any(String),
+    });
+    expect((await rawItems('ten_CLOSE')).map((i) => i.sk)).toEqual(['KEYRING']);
+
+    // Restore the "backup" into a fresh table and read it with a fresh process's crypto.
+    const restored = uniqueName('restored');
+    await ensureTable(local.dynamodb, restored, TABLES.messages);
+    const { PutItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const { marshall } = await import('@aws-sdk/util-dynamodb');
+    for (const item of backup) {
+      await local.dynamodb.send(new PutItemCommand({ TableName: restored, Item: marshall(item) }));
+    }
+    const fresh = localCrypto(restored, { clock });
+    const restoredStore = new DynamoDbMessageStore(fresh.dynamodb, restored, fresh.crypto);
+    await expect(restoredStore.get('ten_CLOSE', doomed.id, clock.now())).rejects.toThrow();
+    await expect(restoredStore.get('ten_KEEP', other.id, clock.now())).resolves.toMatchObject({
+      to: '+4915123456789',
+      body: other.body,
+    });
+  });
+});
