@@ -10,6 +10,7 @@ Commands:
   tenants create --display-name <name> --legal-name <name> --email <email> [--jurisdiction global|eu]
   tenants list
   tenants show <tenant id>
+  tenants close <tenant id> --confirm <tenant id>   revoke keys, crypto-shred data (cannot be undone)
   keys create --tenant <id> --name <name> [--mode live|test] [--scopes send,read,admin]
   keys list --tenant <id>
   keys rotate --tenant <id> --key <key id> [--grace-seconds <n>]
@@ -38,6 +39,7 @@ const { values, positionals } = parseArgs({
     mode: { type: 'string', default: 'live' },
     scopes: { type: 'string', default: 'send,read' },
     'grace-seconds': { type: 'string', default: '0' },
+    confirm: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -132,6 +134,13 @@ async function main() {
     case 'tenants show':
       out = await call('GET', `/admin/tenants/${encodeURIComponent(arg ?? fail('Give the tenant id.'))}`);
       break;
+    case 'tenants close': {
+      const id = arg ?? fail('Give the tenant id.');
+      out = await call('POST', `/admin/tenants/${encodeURIComponent(id)}/close`, {
+        confirm: need('confirm'),
+      });
+      break;
+    }
     case 'keys create':
       out = await call('POST', `/admin/tenants/${encodeURIComponent(need('tenant'))}/keys`, {
         name: need('name'),

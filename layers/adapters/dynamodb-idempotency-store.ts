@@ -80,11 +80,11 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
         }
         if (old.requestHash !== requestHash) throw new IdempotencyConflictError();
         if (old.state === 'completed') {
-          const { result: zipped } = await this.crypto.open(tenantId, 'idempotency', sk(key), {
+          const zipped = await this.crypto.open(tenantId, 'idempotency', sk(key), {
             dataKey: old.dk as Uint8Array,
-            fields: { result: old.result as Uint8Array },
+            blob: old.result as Uint8Array,
           });
-          const result = JSON.parse(gunzipSync(zipped!).toString('utf8')) as StoredResult;
+          const result = JSON.parse(gunzipSync(zipped).toString('utf8')) as StoredResult;
           return { state: 'replay', result };
         }
         throw new IdempotencyInProgressError();
@@ -99,9 +99,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     _now: Date,
     subjects: string[] = [],
   ): Promise<void> {
-    const sealed = await this.crypto.seal(tenantId, 'idempotency', sk(key), {
-      result: gzipSync(JSON.stringify(result)),
-    });
+    const sealed = await this.crypto.seal(tenantId, 'idempotency', sk(key), gzipSync(JSON.stringify(result)));
     const pseudonyms = await Promise.all(
       [...new Set(subjects)].map((s) => this.crypto.pseudonym(tenantId, s)),
     );
@@ -113,7 +111,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
         ExpressionAttributeNames: { '#state': 'state', '#result': 'result' },
         ExpressionAttributeValues: marshall({
           ':done': 'completed',
-          ':result': sealed.fields.result,
+          ':result': sealed.blob,
           ':dk': sealed.dataKey,
           ...(pseudonyms.length > 0 ? { ':subjects': new Set(pseudonyms as string[]) } : {}),
         }),

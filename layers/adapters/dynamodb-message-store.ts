@@ -45,7 +45,7 @@ type Item = Record<string, AttributeValue>;
 const live = (m: Pick<MessageRecord, 'expiresAt'>, now: Date) => m.expiresAt > epochSeconds(now);
 
 function sealedOf(raw: Record<string, unknown>): Sealed {
-  return { dataKey: raw.dk as Uint8Array, fields: raw.sealed as Record<string, Uint8Array> };
+  return { dataKey: raw.dk as Uint8Array, blob: raw.sealed as Uint8Array };
 }
 
 function encodeCursor(id: string) {
@@ -80,11 +80,14 @@ export class DynamoDbMessageStore implements MessageStore {
    */
   private async toItems(m: MessageRecord): Promise<Item[]> {
     const { to, body, reference, ...plain } = m;
-    const secret: Record<string, string> = { to };
-    if (reference !== undefined) secret.reference = reference;
     const [sealed, sealedBody, pseudonym] = await Promise.all([
-      this.crypto.seal(m.tenantId, 'message', m.id, secret),
-      body === undefined ? undefined : this.crypto.seal(m.tenantId, 'message', bodySk(m.id), { body }),
+      this.crypto.seal(
+        m.tenantId,
+        'message',
+        m.id,
+        JSON.stringify(reference === undefined ? { to } : { to, reference }),
+      ),
+      body === undefined ? undefined : this.crypto.seal(m.tenantId, 'message', bodySk(m.id), body),
       this.crypto.pseudonym(m.tenantId, to),
     ]);
     const items: Item[] = [
@@ -98,7 +101,7 @@ export class DynamoDbMessageStore implements MessageStore {
           gsi2sk: m.id,
           ...plain,
           dk: sealed.dataKey,
-          sealed: sealed.fields,
+          sealed: sealed.blob,
         },
         { removeUndefinedValues: true },
       ),
@@ -109,7 +112,7 @@ export class DynamoDbMessageStore implements MessageStore {
           pk: m.tenantId,
           sk: bodySk(m.id),
           dk: sealedBody.dataKey,
-          sealed: sealedBody.fields,
+          sealed: sealedBody.blob,
           retainSeconds: m.bodyRetentionDays * DAY_SECONDS,
           // Until the message is final, the body lives no longer than the message itself.
           expiresAt: m.expiresAt,
@@ -122,14 +125,19 @@ export class DynamoDbMessageStore implements MessageStore {
   private async fromItem(item: Item, bodyItem?: Item): Promise<MessageRecord> {
     const raw = unmarshall(item);
     const opened = await this.crypto.open(raw.pk as string, 'message', raw.id as string, sealedOf(raw));
+    const secret = JSON.parse(opened.toString('utf8')) as { to: string; reference?: string };
     for (const k of INTERNAL) delete raw[k];
     const m = raw as MessageRecord;
-    m.to = opened.to!.toString('utf8');
-    if (opened.reference) m.reference = opened.reference.toString('utf8');
+    m.to = secret.to;
+    if (secret.reference !== undefined) m.reference = secret.reference;
     if (bodyItem) {
-      const b = unmarshall(bodyItem);
-      const { body } = await this.crypto.open(m.tenantId, 'message', bodySk(m.id), sealedOf(b));
-      m.body = body!.toString('utf8');
+      const body = await this.crypto.open(
+        m.tenantId,
+        'message',
+        bodySk(m.id),
+        sealedOf(unmarshall(bodyItem)),
+      );
+      m.body = body.toString('utf8');
     }
     return m;
   }

@@ -20,10 +20,10 @@ export const DEFAULT_LIMITS: DataKeyLimits = {
   maxDecryptEntries: 1_000,
 };
 
-/** One item's sealed fields: the wrapped data key once, then one AES-256-GCM blob per field. */
+/** One item's sealed content: the wrapped data key and one AES-256-GCM blob (version, IV, tag, ciphertext). */
 export interface Sealed {
   dataKey: Uint8Array;
-  fields: Record<string, Uint8Array>;
+  blob: Uint8Array;
 }
 
 const VERSION = 1;
@@ -37,8 +37,8 @@ export const encryptionContext = (tenantId: string, jurisdiction: Jurisdiction, 
   purpose,
 });
 
-function aad(tenantId: string, jurisdiction: Jurisdiction, purpose: Purpose, itemId: string, field: string) {
-  return Buffer.from(['sms-gateway/v1', tenantId, jurisdiction, purpose, itemId, field].join('\0'));
+function aad(tenantId: string, jurisdiction: Jurisdiction, purpose: Purpose, itemId: string) {
+  return Buffer.from(`sms-gateway/v1\0${tenantId}\0${jurisdiction}\0${purpose}\0${itemId}`);
 }
 
 interface TenantKey {
@@ -58,10 +58,10 @@ interface CachedDataKey {
  * region and its keyring table).
  *
  * Writes: a data key from KMS `GenerateDataKey` (context: tenant, jurisdiction, purpose) is
- * cached per tenant and purpose for a bounded time and number of uses; each field is sealed
- * with AES-256-GCM under it with a fresh random 96-bit IV, and the tenant, jurisdiction,
- * purpose, item id and field name as authenticated data, so a blob moved to another item,
- * field or tenant fails to open. The item stores the wrapped data key beside its fields.
+ * cached per tenant and purpose for a bounded time and number of uses; an item's content is
+ * sealed in one AES-256-GCM operation under it with a fresh random 96-bit IV, and the tenant,
+ * jurisdiction, purpose and item id as authenticated data, so a blob moved to another item or
+ * tenant fails to open. The item stores the wrapped data key beside its blob.
  * Reads: the wrapped data key is unwrapped by KMS `Decrypt` with the same context (a wrong
  * tenant or purpose is refused by KMS) and cached by its ciphertext.
  *
@@ -110,6 +110,7 @@ export class TenantCrypto {
   private async loadTenantKey(tenantId: string, create: boolean): Promise<TenantKey | undefined> {
     const context = encryptionContext(tenantId, this.jurisdiction, 'pseudonym');
     let record = await this.deps.keyrings.get(tenantId);
+    let fresh: Uint8Array | undefined;
     if (!record) {
       if (!create) return undefined;
       const keyId = await this.deps.keys.createTenantKey(tenantId, this.jurisdiction);
@@ -120,9 +121,13 @@ export class TenantCrypto {
         wrappedSecret: secret.ciphertext,
         createdAt: this.deps.clock.now().toISOString(),
       });
+      // Ours won the race: no need to ask KMS for what we already hold.
+      if (record.wrappedSecret === secret.ciphertext) fresh = secret.plaintext;
     }
     if (record.closedAt) return undefined;
-    const pseudonymSecret = Buffer.from(await this.deps.keys.decrypt(record.wrappedSecret, context));
+    const pseudonymSecret = Buffer.from(
+      fresh ?? (await this.deps.keys.decrypt(record.wrappedSecret, context)),
+    );
     return { keyId: record.keyId, pseudonymSecret };
   }
 
@@ -169,54 +174,37 @@ export class TenantCrypto {
     return key;
   }
 
-  /** Seals the given fields of one item under the tenant's current data key for `purpose`. */
+  /** Seals one item's content under the tenant's current data key for `purpose`. */
   async seal(
     tenantId: string,
     purpose: Purpose,
     itemId: string,
-    fields: Record<string, string | Uint8Array>,
+    plaintext: string | Uint8Array,
   ): Promise<Sealed> {
-    const names = Object.keys(fields);
     let dk = await this.writeKey(tenantId, purpose);
-    if (this.now() - dk.createdAt > this.limits.maxAgeMs || dk.uses + names.length > this.limits.maxUses) {
+    if (this.now() - dk.createdAt > this.limits.maxAgeMs || dk.uses >= this.limits.maxUses) {
       this.writeKeys.delete(`${tenantId}\0${purpose}`);
       dk = await this.writeKey(tenantId, purpose);
     }
-    dk.uses += names.length;
-    const sealed: Record<string, Uint8Array> = {};
-    for (const name of names) {
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', dk.plaintext, iv);
-      cipher.setAAD(aad(tenantId, this.jurisdiction, purpose, itemId, name));
-      const value = fields[name]!;
-      const ct = Buffer.concat([
-        cipher.update(typeof value === 'string' ? Buffer.from(value, 'utf8') : value),
-        cipher.final(),
-      ]);
-      sealed[name] = Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), ct]);
-    }
-    return { dataKey: dk.ciphertext, fields: sealed };
+    dk.uses += 1;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', dk.plaintext, iv);
+    cipher.setAAD(aad(tenantId, this.jurisdiction, purpose, itemId));
+    const first = cipher.update(typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext);
+    const last = cipher.final();
+    const blob = Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), first, last]);
+    return { dataKey: dk.ciphertext, blob };
   }
 
-  /** Opens sealed fields; throws if any blob was altered, moved or sealed for someone else. */
-  async open(
-    tenantId: string,
-    purpose: Purpose,
-    itemId: string,
-    sealed: Sealed,
-  ): Promise<Record<string, Buffer>> {
+  /** Opens a sealed item; throws if the blob was altered, moved or sealed for someone else. */
+  async open(tenantId: string, purpose: Purpose, itemId: string, sealed: Sealed): Promise<Buffer> {
     const key = await this.readKey(tenantId, purpose, sealed.dataKey);
-    const out: Record<string, Buffer> = {};
-    for (const [name, blob] of Object.entries(sealed.fields)) {
-      const b = Buffer.from(blob);
-      if (b[0] !== VERSION || b.length < 1 + IV_BYTES + TAG_BYTES)
-        throw new Error('Unknown ciphertext format');
-      const decipher = createDecipheriv('aes-256-gcm', key, b.subarray(1, 1 + IV_BYTES));
-      decipher.setAAD(aad(tenantId, this.jurisdiction, purpose, itemId, name));
-      decipher.setAuthTag(b.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
-      out[name] = Buffer.concat([decipher.update(b.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
-    }
-    return out;
+    const b = Buffer.from(sealed.blob);
+    if (b[0] !== VERSION || b.length < 1 + IV_BYTES + TAG_BYTES) throw new Error('Unknown ciphertext format');
+    const decipher = createDecipheriv('aes-256-gcm', key, b.subarray(1, 1 + IV_BYTES));
+    decipher.setAAD(aad(tenantId, this.jurisdiction, purpose, itemId));
+    decipher.setAuthTag(b.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(b.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
   }
 
   /**
