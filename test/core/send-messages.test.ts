@@ -6,15 +6,8 @@ import {
   ValidationError,
 } from '../../layers/core/errors.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
-import { makeSendBatch, makeSendMessage, type SendDeps } from '../../layers/core/use-cases/send-messages.ts';
-import {
-  type FakeClock,
-  type FakeIdempotencyStore,
-  type FakeMessageStore,
-  type FakeQueue,
-  fakeSendDeps,
-  tenantContext,
-} from '../support/fakes.ts';
+import { makeSendBatch, makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
+import { type FakeIdempotencyStore, fakeSendDeps, tenantContext } from '../support/fakes.ts';
 
 const tenant: TenantContext = tenantContext();
 const good = { to: '+12025550100', from: 'Acme', body: 'Your code is 123456' };
