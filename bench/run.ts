@@ -266,6 +266,16 @@ async function coldStarts(built: Record<string, string>) {
     'send-batch': httpEvent(JSON.stringify({ messages: [JSON.parse(BODY)] }), AUTH),
     'get-message': { ...(httpEvent('', AUTH) as object), pathParameters: { id: ref.messageId } },
     'list-messages': httpEvent('', AUTH),
+    'delete-message-body': {
+      ...(httpEvent('', AUTH) as object),
+      routeKey: 'DELETE /v1/messages/{id}/body',
+      pathParameters: { id: ref.messageId },
+    },
+    subjects: {
+      ...(httpEvent('', AUTH) as object),
+      routeKey: 'GET /v1/subjects/{phone}/export',
+      pathParameters: { phone: '+4915123456789' },
+    },
     'get-openapi': httpEvent('', AUTH),
     admin: { ...(httpEvent('', {}) as object), routeKey: 'GET /admin/tenants' },
     'dispatch-messages': sqsEvent(ref),

@@ -121,7 +121,7 @@ export const carrier = perJurisdiction((j) => {
     eventsQueueUrl: setting1(`${prefix(j)}_CARRIER_EVENTS_QUEUE_URL`, setting.url),
     jurisdiction: j,
     // Optional by design: the ledger exists only in local runs, where nobody's handset is real.
-    ledger: ledgerTable ? new DynamoDbSandboxLedger(dynamodb('global'), ledgerTable) : undefined,
+    ledger: ledgerTable ? new DynamoDbSandboxLedger(dynamodb(j), ledgerTable) : undefined,
   });
 });
 

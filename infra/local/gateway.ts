@@ -148,8 +148,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     };
     // Tenants (no personal data about recipients) are global; each region has its messages table.
     await ensureTable(ddb, tables.tenants, TABLES.tenants);
-    await ensureTable(ddb, tables.sandboxLedger, SANDBOX_LEDGER_TABLE);
-    for (const j of JURISDICTIONS) await ensureTable(byRegion[j].ddb, tables.messages, TABLES.messages);
+    for (const j of JURISDICTIONS) {
+      await ensureTable(byRegion[j].ddb, tables.messages, TABLES.messages);
+      // The sandbox's "handsets" hold numbers and bodies in clear: each region keeps its own.
+      await ensureTable(byRegion[j].ddb, tables.sandboxLedger, SANDBOX_LEDGER_TABLE);
+    }
     const dispatchDef = {
       ...QUEUES.dispatch,
       maxReceiveCount: options.dispatch?.maxReceiveCount ?? QUEUES.dispatch.maxReceiveCount,

@@ -37,9 +37,9 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-async function rawItems(jurisdiction: 'global' | 'eu') {
+async function rawItems(jurisdiction: 'global' | 'eu', table = gateway.tables.messages) {
   const { dynamodb } = localClients(gateway.regions[jurisdiction]);
-  const out = await dynamodb.send(new ScanCommand({ TableName: gateway.tables.messages }));
+  const out = await dynamodb.send(new ScanCommand({ TableName: table }));
   return (out.Items ?? []).map((i) => unmarshall(i));
 }
 
@@ -85,6 +85,9 @@ describe('EU residency across the two local regions', () => {
 
     const global = await rawTable('global');
     expect(global).not.toContain(id);
+    // Not even the local sandbox carrier's record of what the handset got.
+    expect(JSON.stringify(await rawItems('global', gateway.tables.sandboxLedger))).not.toContain(id);
+    expect(JSON.stringify(await rawItems('eu', gateway.tables.sandboxLedger))).toContain(id);
     expect(global).not.toContain('4915123456789');
     expect(await queued('global')).not.toContain(id);
     // The EU region holds it, sealed.
