@@ -71,6 +71,13 @@ const actions: Record<string, Action> = {
     const { graceSeconds } = body(s.RotateKeyRequest, e);
     return { status: 201, body: await admin.rotateKey(tenantId, keyId, graceSeconds) };
   },
+  'PUT /admin/tenants/{tenantId}/policy': async (e) => ({
+    status: 200,
+    body: await admin.updatePolicy(
+      params(s.TenantIdParams, e).tenantId,
+      body(s.UpdateTenantPolicyRequest, e),
+    ),
+  }),
   'POST /admin/tenants/{tenantId}/close': async (e) => {
     const { tenantId } = params(s.TenantIdParams, e);
     const { confirm } = body(s.CloseTenantRequest, e);

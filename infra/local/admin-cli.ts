@@ -10,6 +10,7 @@ Commands:
   tenants create --display-name <name> --legal-name <name> --email <email> [--jurisdiction global|eu]
   tenants list
   tenants show <tenant id>
+  tenants policy <tenant id> [--body-days <n>] [--metadata-days <n>] [--residency forward|strict]
   tenants close <tenant id> --confirm <tenant id>   revoke keys, crypto-shred data (cannot be undone)
   keys create --tenant <id> --name <name> [--mode live|test] [--scopes send,read,admin]
   keys list --tenant <id>
@@ -40,6 +41,9 @@ const { values, positionals } = parseArgs({
     scopes: { type: 'string', default: 'send,read' },
     'grace-seconds': { type: 'string', default: '0' },
     confirm: { type: 'string' },
+    'body-days': { type: 'string' },
+    'metadata-days': { type: 'string' },
+    residency: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -134,6 +138,16 @@ async function main() {
     case 'tenants show':
       out = await call('GET', `/admin/tenants/${encodeURIComponent(arg ?? fail('Give the tenant id.'))}`);
       break;
+    case 'tenants policy': {
+      const id = arg ?? fail('Give the tenant id.');
+      const days = (name: 'body-days' | 'metadata-days') =>
+        values[name] === undefined ? undefined : Number(values[name]);
+      out = await call('PUT', `/admin/tenants/${encodeURIComponent(id)}/policy`, {
+        retention: { bodyDays: days('body-days'), metadataDays: days('metadata-days') },
+        residency: values.residency,
+      });
+      break;
+    }
     case 'tenants close': {
       const id = arg ?? fail('Give the tenant id.');
       out = await call('POST', `/admin/tenants/${encodeURIComponent(id)}/close`, {

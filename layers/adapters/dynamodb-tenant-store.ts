@@ -41,6 +41,18 @@ export class DynamoDbTenantStore implements TenantStore {
     );
   }
 
+  async updatePolicy(id: string, policy: Pick<Tenant, 'retention' | 'residency'>): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: id, sk: PROFILE }),
+        UpdateExpression: 'SET retention = :r, residency = :m',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: marshall({ ':r': policy.retention, ':m': policy.residency }),
+      }),
+    );
+  }
+
   async closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date): Promise<void> {
     await this.client.send(
       new UpdateItemCommand({

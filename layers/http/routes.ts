@@ -25,7 +25,7 @@ export interface RouteResponse {
 }
 
 export interface Route {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   function: HttpFunction;
   /** tenant: API key through the Lambda authorizer; admin: IAM in AWS, the admin token locally; public: none. */
@@ -242,6 +242,18 @@ export const ROUTES: Route[] = [
     tags: ['Admin'],
     params: s.KeyIdParams,
     responses: { 200: { description: 'Revoked', schema: s.ApiKey }, ...problems(401, 404, 422) },
+  },
+  {
+    method: 'PUT',
+    path: '/admin/tenants/{tenantId}/policy',
+    function: 'admin',
+    auth: 'admin',
+    operationId: 'updateTenantPolicy',
+    summary: "Change a tenant's retention policy or residency mode (applies to new messages)",
+    tags: ['Admin'],
+    params: s.TenantIdParams,
+    body: s.UpdateTenantPolicyRequest,
+    responses: { 200: { description: 'The tenant', schema: s.Tenant }, ...problems(400, 401, 404, 422) },
   },
   {
     method: 'POST',

@@ -215,10 +215,21 @@ export const RetentionPolicyInput = z
   })
   .meta({ id: 'RetentionPolicy' });
 
+export const RetentionPolicyPatch = z
+  .strictObject({
+    bodyDays: z.int().min(0).max(MAX_RETENTION_DAYS).optional(),
+    metadataDays: z.int().min(1).max(MAX_RETENTION_DAYS).optional(),
+  })
+  .meta({ id: 'RetentionPolicyPatch' });
+
 export const Residency = z.enum(['forward', 'strict']).meta({
   description:
     "forward (default): either region's endpoint accepts any recipient and hands EU/EEA subjects' data to the EU region. strict: the global endpoint refuses EU/EEA subjects with 421, so their data never passes through it.",
 });
+
+export const UpdateTenantPolicyRequest = z
+  .strictObject({ retention: RetentionPolicyPatch.optional(), residency: Residency.optional() })
+  .meta({ id: 'UpdateTenantPolicyRequest' });
 
 export const CreateTenantRequest = z
   .strictObject({

@@ -103,6 +103,8 @@ export interface TenantStore {
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined>;
   /** Sets when a key stops working (revocation or end of rotation grace). */
   expireApiKey(tenantId: string, keyId: string, notAfter: Date, replacedBy?: string): Promise<void>;
+  /** Sets a tenant's retention policy and residency mode. */
+  updatePolicy(id: string, policy: Pick<Tenant, 'retention' | 'residency'>): Promise<void>;
   /** Marks a tenant closed; its record expires when the kept records may go. */
   closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date): Promise<void>;
   /** Keeps the record of a subject erasure (never the number). */

@@ -211,6 +211,30 @@ describe('data subject rights', () => {
     ).toBeNull();
   });
 
+  it("lets an operator change a tenant's policy, which new messages follow", async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Changing' });
+    const bad = await api.call('PUT', `/admin/tenants/${t.tenantId}/policy`, {
+      token: gateway.adminToken,
+      body: { retention: { bodyDays: 120, metadataDays: 30 } },
+    });
+    expectProblem(bad, 422, 'validation-error');
+    const changed = await api.call<{ residency: string; retention: { bodyDays: number } }>(
+      'PUT',
+      `/admin/tenants/${t.tenantId}/policy`,
+      { token: gateway.adminToken, body: { residency: 'strict', retention: { bodyDays: 0 } } },
+    );
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ residency: 'strict', retention: { bodyDays: 0, metadataDays: 90 } });
+    // The authorizer cache (1 s here, 60 s by default) carries the old policy until it expires.
+    await waitFor(async () => {
+      const res = await api.call('POST', '/v1/messages', {
+        key: t.key,
+        body: { to: GERMAN, from: 'Acme', body: 'x' },
+      });
+      return res.status === 421 ? res : undefined;
+    }, 'the strict policy to apply');
+  });
+
   it('drops the body at once when the final status arrives, for a tenant that keeps no bodies', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'NoBodies', retention: { bodyDays: 0 } });
     const res = await api.call<{ message: Message }>('POST', '/v1/messages', {

@@ -220,6 +220,10 @@ export class FakeTenantStore implements TenantStore {
     return [...this.keys.values()].find((k) => k.hash === hash);
   }
   readonly erasures: ErasureRecord[] = [];
+  async updatePolicy(id: string, policy: Pick<Tenant, 'retention' | 'residency'>) {
+    const t = this.tenants.get(id);
+    if (t) Object.assign(t, structuredClone(policy));
+  }
   async closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date) {
     const t = this.tenants.get(id);
     if (t)

@@ -1,6 +1,6 @@
 import type { Clock, IdGenerator, TenantStore } from '../../ports/index.ts';
 import { generateApiKey, hashApiKey, type KeyMode, keyHint, type Scope } from '../api-keys.ts';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
 import {
   type ApiKeyRecord,
   DEFAULT_RETENTION,
@@ -98,6 +98,25 @@ export function makeTenantAdmin(deps: TenantAdminDeps) {
       return tenant;
     },
     getTenant: requireTenant,
+    /**
+     * Changes the retention policy or residency mode. New messages follow it within the
+     * authorizer cache time; messages already accepted keep the expiry they were given.
+     */
+    async updatePolicy(
+      tenantId: string,
+      input: { retention?: Partial<RetentionPolicy> | undefined; residency?: ResidencyMode | undefined },
+    ) {
+      const tenant = await requireTenant(tenantId);
+      const retention = { ...tenant.retention, ...input.retention };
+      if (retention.bodyDays > retention.metadataDays) {
+        throw new ValidationError([
+          { pointer: '/retention/bodyDays', detail: "'retention.bodyDays' must not exceed metadataDays" },
+        ]);
+      }
+      const policy = { retention, residency: input.residency ?? tenant.residency };
+      await deps.tenants.updatePolicy(tenantId, policy);
+      return { ...tenant, ...policy };
+    },
     listTenants: () => deps.tenants.listTenants(),
     issueKey,
     async listKeys(tenantId: string) {
