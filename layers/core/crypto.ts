@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { Clock, KeyringStore, KeyService } from '../ports/index.ts';
+import { UnauthorizedError } from './errors.ts';
 import type { Jurisdiction } from './model.ts';
 
 /** What a data key protects; part of the KMS encryption context and of every field's AAD. */
@@ -240,9 +241,12 @@ export class TenantCrypto {
   }
 }
 
-export class TenantKeyUnavailableError extends Error {
+/**
+ * The tenant's key is gone (its account was closed). Callers holding a still-cached
+ * authorization get the answer a revoked key gets, not a 500.
+ */
+export class TenantKeyUnavailableError extends UnauthorizedError {
   constructor(readonly tenantId: string) {
-    super('The tenant has no usable key in this jurisdiction (its account is closed).');
-    this.name = 'TenantKeyUnavailableError';
+    super('This account is closed.');
   }
 }

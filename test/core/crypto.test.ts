@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { TenantCrypto, TenantKeyUnavailableError } from '../../layers/core/crypto.ts';
+import { toProblem } from '../../layers/http/problems.ts';
 import { FakeClock, FakeKeyringStore, FakeKeyService } from '../support/fakes.ts';
 
 describe('per-tenant envelope encryption', () => {
@@ -80,6 +81,8 @@ describe('per-tenant envelope encryption', () => {
     await expect(crypto.seal('ten_A', 'message', 'msg_2', 'x')).rejects.toBeInstanceOf(
       TenantKeyUnavailableError,
     );
+    // A request still carrying a cached authorization is answered like a revoked key, not a 500.
+    expect(toProblem(new TenantKeyUnavailableError('ten_A')).status).toBe(401);
     await expect(crypto.pseudonym('ten_A', '+4915123456789', false)).resolves.toBeUndefined();
   });
 });
