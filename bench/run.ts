@@ -191,9 +191,15 @@ async function encryption() {
       const res = await h(event, ctx);
       if (res.statusCode !== 202) failures[name]++;
     };
+    const kmsDuring = (): number => Object.values(bench.kmsCalls()).reduce((x, y) => x + y, 0);
     const plainRate = await rate(counted('plain', plain));
+    bench.resetCalls();
     const gcmRate = await rate(counted('gcm', gcm));
+    const gcmKms = kmsDuring();
+    bench.resetCalls();
     const sdkRate = await rate(counted('sdk', sdk));
+    const sdkKms = kmsDuring();
+    say(`(KMS requests during the measurement: AES-256-GCM ${gcmKms}, Encryption SDK ${sdkKms})`);
     if (failures.plain + failures.gcm + failures.sdk > 0) {
       say(`(requests refused during the measurement: ${JSON.stringify(failures)})`);
     }
