@@ -20,7 +20,7 @@ export type Sealer = (m: MessageRecord) => Promise<number>;
 export interface EncryptionBench {
   kmsCalls: () => Record<string, number>;
   resetCalls: () => void;
-  aesGcm: (tenants: number) => Sealer;
+  aesGcm: () => Sealer;
   sdk: (tenants: number) => Promise<Sealer>;
   stop: () => Promise<void>;
 }
@@ -43,7 +43,7 @@ export async function encryptionBench(): Promise<EncryptionBench> {
   const kmsEndpoint = kms.endpoint;
   const clock = { now: () => new Date() };
 
-  const aesGcm = (_tenants: number): Sealer => {
+  const aesGcm = (): Sealer => {
     const crypto = new TenantCrypto('global', { keys, keyrings: new FakeKeyringStore(), clock });
     return async (m) => {
       const secret = JSON.stringify(

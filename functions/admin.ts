@@ -4,12 +4,19 @@ import type * as z from 'zod';
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { loadConfig, setting } from '#layers/config.ts';
 import { MalformedRequestError, NotFoundError } from '#layers/core/errors.ts';
-import type { Jurisdiction } from '#layers/core/model.ts';
 import { makeCloseAccount } from '#layers/core/use-cases/close-account.ts';
 import { makeTenantAdmin } from '#layers/core/use-cases/manage-tenants.ts';
 import { type HttpResult, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
 import * as s from '#layers/http/schemas.ts';
-import { keyringStore, keyService, messageStore, pepper, tenantCrypto, tenantStore } from '#layers/wiring.ts';
+import {
+  both,
+  keyringStore,
+  keyService,
+  messageStore,
+  pepper,
+  tenantCrypto,
+  tenantStore,
+} from '#layers/wiring.ts';
 
 const config = loadConfig({
   BACKUP_WINDOW_DAYS: setting.positiveInt,
@@ -25,7 +32,6 @@ const admin = makeTenantAdmin({
   createTenantKey: (tenantId, j) => tenantCrypto(j).ensureTenantKey(tenantId),
 });
 
-const both = <T>(make: (j: Jurisdiction) => T) => ({ global: make('global'), eu: make('eu') });
 const closeAccount = makeCloseAccount({
   tenants: tenantStore(),
   messages: both(messageStore),

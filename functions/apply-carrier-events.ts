@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { setting } from '#layers/config.ts';
 import { makeApplyCarrierEvent } from '#layers/core/use-cases/dispatch-message.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
-import { messageStore } from '#layers/wiring.ts';
+import { both, messageStore } from '#layers/wiring.ts';
 
 const CarrierEvent = z.object({
   kind: z.literal('delivery_receipt'),
@@ -17,10 +17,7 @@ const CarrierEvent = z.object({
   occurredAt: z.iso.datetime(),
 });
 
-const appliers = {
-  global: makeApplyCarrierEvent({ messages: messageStore('global') }),
-  eu: makeApplyCarrierEvent({ messages: messageStore('eu') }),
-};
+const appliers = both((j) => makeApplyCarrierEvent({ messages: messageStore(j) }));
 
 /** Carrier events (delivery receipts) move messages to their final status. */
 export const handler = (event: SQSEvent) =>

@@ -2,10 +2,10 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { makeListMessages } from '#layers/core/use-cases/read-messages.ts';
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { ListMessagesQuery } from '#layers/http/schemas.ts';
-import { endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
+import { both, endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
 
 const listMessages = makeListMessages({
-  messages: { global: messageStore('global'), eu: messageStore('eu') },
+  messages: both(messageStore),
   clock: systemClock,
   endpoints: endpoints(),
 });

@@ -3,7 +3,14 @@ import { loadConfig, setting } from '#layers/config.ts';
 import { makeSubjectRights } from '#layers/core/use-cases/subject-rights.ts';
 import { endpointJurisdiction, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
 import { ErasureQuery, SubjectParams } from '#layers/http/schemas.ts';
-import { endpoints, idempotencyStore, messageStore, ownJurisdiction, tenantStore } from '#layers/wiring.ts';
+import {
+  both,
+  endpoints,
+  idempotencyStore,
+  messageStore,
+  ownJurisdiction,
+  tenantStore,
+} from '#layers/wiring.ts';
 
 const config = loadConfig({
   BACKUP_WINDOW_DAYS: setting.positiveInt,
@@ -11,8 +18,8 @@ const config = loadConfig({
 });
 
 const subjects = makeSubjectRights({
-  messages: { global: messageStore('global'), eu: messageStore('eu') },
-  idempotency: { global: idempotencyStore('global'), eu: idempotencyStore('eu') },
+  messages: both(messageStore),
+  idempotency: both(idempotencyStore),
   tenants: tenantStore(),
   clock: systemClock,
   ids: ulidIds,

@@ -81,13 +81,16 @@ export const dispatchQueue = perJurisdiction(
 );
 
 /** The ingress view of both jurisdictions. */
-export const jurisdictionStores = (j: Jurisdiction) => ({
-  messages: messageStore(j),
-  idempotency: idempotencyStore(j),
-  queue: dispatchQueue(j),
+/** One of each, for both jurisdictions, e.g. `both(messageStore)`. */
+export const both = <T>(make: (j: Jurisdiction) => T): Record<Jurisdiction, T> => ({
+  global: make('global'),
+  eu: make('eu'),
 });
 
-export const allStores = once(() => ({ global: jurisdictionStores('global'), eu: jurisdictionStores('eu') }));
+/** The ingress view of both jurisdictions: each one's table and queue. */
+export const allStores = once(() =>
+  both((j) => ({ messages: messageStore(j), idempotency: idempotencyStore(j), queue: dispatchQueue(j) })),
+);
 
 /** Each jurisdiction's public endpoint, when configured (named in 421 answers). */
 export const endpoints = once(() => ({
@@ -125,5 +128,5 @@ export const carrier = perJurisdiction((j) => {
   });
 });
 
-/** The jurisdiction of the endpoint a request came to: its stage's, else the function's own. */
+/** The function's own jurisdiction (`endpointJurisdiction` lets an API stage variable override it). */
 export const ownJurisdiction = once(() => loadConfig({ JURISDICTION: setting.jurisdiction }).JURISDICTION);

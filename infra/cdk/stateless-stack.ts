@@ -46,7 +46,6 @@ export class StatelessStack extends Stack {
     // Each jurisdiction's table and queues, by their fixed names: this region's own from the
     // stateful stack, the other region's by ARN (no cross-region stack references).
     const other = (j: Jurisdiction) => j !== jurisdiction;
-    const names = (j: Jurisdiction) => physicalNames(j);
     // The other jurisdiction's resources, imported once each by ARN.
     const otherJ: Jurisdiction = jurisdiction === 'eu' ? 'global' : 'eu';
     const otherArn = (service: 'dynamodb' | 'sqs', resource: string) =>
@@ -54,17 +53,17 @@ export class StatelessStack extends Stack {
     const otherMessages = TableV2.fromTableArn(
       this,
       `${otherJ}Messages`,
-      otherArn('dynamodb', `table/${names(otherJ).messagesTable}`),
+      otherArn('dynamodb', `table/${physicalNames(otherJ).messagesTable}`),
     );
     const otherDispatch = Queue.fromQueueArn(
       this,
       `${otherJ}Dispatch`,
-      otherArn('sqs', names(otherJ).dispatchQueue),
+      otherArn('sqs', physicalNames(otherJ).dispatchQueue),
     );
     const otherEvents = Queue.fromQueueArn(
       this,
       `${otherJ}CarrierEvents`,
-      otherArn('sqs', names(otherJ).carrierEventsQueue),
+      otherArn('sqs', physicalNames(otherJ).carrierEventsQueue),
     );
     const messages = (j: Jurisdiction): ITableV2 => (other(j) ? otherMessages : stateful.messages);
     const dispatchQueue = (j: Jurisdiction): IQueue => (other(j) ? otherDispatch : stateful.dispatchQueue);

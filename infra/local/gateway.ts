@@ -209,7 +209,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       EU_CARRIER_EVENTS_QUEUE_URL: queueSets.eu.events.url,
       EU_API_URL: `http://127.0.0.1:${httpPorts.eu}`,
       JURISDICTION: 'global',
-      BACKUP_WINDOW_DAYS: '35',
+      BACKUP_WINDOW_DAYS: String(RECORDS.backupWindowDays),
       ERASURE_RECORD_DAYS: String(RECORDS.erasureRecordDays),
       CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
       KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),

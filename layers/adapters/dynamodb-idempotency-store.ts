@@ -1,17 +1,11 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import {
-  type AttributeValue,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  QueryCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { TenantCrypto } from '../core/crypto.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../core/errors.ts';
 import type { StoredResult } from '../core/model.ts';
 import type { IdempotencyBegin, IdempotencyStore } from '../ports/index.ts';
-import { batchWrite, epochSeconds, isConditionFailure } from './dynamodb-util.ts';
+import { deleteAll, epochSeconds, isConditionFailure, queryAll } from './dynamodb-util.ts';
 
 const sk = (key: string) => `IDEM#${key}`;
 
@@ -122,28 +116,14 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   async removeForSubject(tenantId: string, e164: string): Promise<number> {
     const pseudonym = await this.crypto.pseudonym(tenantId, e164, false);
     if (pseudonym === undefined) return 0;
-    const keys: Record<string, AttributeValue>[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :idem)',
-          FilterExpression: 'contains(subjects, :p)',
-          ExpressionAttributeValues: marshall({ ':pk': tenantId, ':idem': 'IDEM#', ':p': pseudonym }),
-          ProjectionExpression: 'pk, sk',
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      keys.push(...(out.Items ?? []));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    await batchWrite(
-      this.client,
-      this.table,
-      keys.map((Key) => ({ DeleteRequest: { Key } })),
-    );
-    return keys.length;
+    const keys = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :idem)',
+      FilterExpression: 'contains(subjects, :p)',
+      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':idem': 'IDEM#', ':p': pseudonym }),
+      ProjectionExpression: 'pk, sk',
+    });
+    return deleteAll(this.client, this.table, keys);
   }
 
   async release(tenantId: string, key: string): Promise<void> {

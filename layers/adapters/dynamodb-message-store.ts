@@ -14,7 +14,14 @@ import { ID_PATTERN } from '../core/ids.ts';
 import type { DispatchRef, MessageRecord, MessageStatus } from '../core/model.ts';
 import type { ClaimOutcome, MessagePage, MessageStore } from '../ports/index.ts';
 import { KEYRING_SK } from './dynamodb-keyring-store.ts';
-import { batchGet, batchWrite, epochSeconds, isConditionFailure } from './dynamodb-util.ts';
+import {
+  batchGet,
+  batchWrite,
+  deleteAll,
+  epochSeconds,
+  isConditionFailure,
+  queryAll,
+} from './dynamodb-util.ts';
 
 const sk = (id: string) => `MSG#${id}`;
 const bodySk = (id: string) => `BODY#${id}`;
@@ -276,46 +283,27 @@ export class DynamoDbMessageStore implements MessageStore {
   async idsForSubject(tenantId: string, e164: string): Promise<string[]> {
     const pseudonym = await this.crypto.pseudonym(tenantId, e164, false);
     if (pseudonym === undefined) return [];
-    const ids: string[] = [];
-    let startKey: Item | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          IndexName: 'bySubject',
-          KeyConditionExpression: 'gsi2pk = :pk',
-          ExpressionAttributeValues: marshall({ ':pk': subjectKey(tenantId, pseudonym) }),
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      ids.push(...(out.Items ?? []).map((i) => String(i.gsi2sk?.S)));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    return ids;
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      IndexName: 'bySubject',
+      KeyConditionExpression: 'gsi2pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': subjectKey(tenantId, pseudonym) }),
+    });
+    return items.map((i) => String(i.gsi2sk?.S));
   }
 
   async removeTenant(tenantId: string): Promise<number> {
-    const keys: Item[] = [];
-    let startKey: Item | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: marshall({ ':pk': tenantId }),
-          ProjectionExpression: 'pk, sk',
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      keys.push(...(out.Items ?? []).filter((i) => i.sk?.S !== KEYRING_SK));
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
-    await batchWrite(
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': tenantId }),
+      ProjectionExpression: 'pk, sk',
+    });
+    return deleteAll(
       this.client,
       this.table,
-      keys.map((Key) => ({ DeleteRequest: { Key } })),
+      items.filter((i) => i.sk?.S !== KEYRING_SK),
     );
-    return keys.length;
   }
 
   async claim(ref: DispatchRef, token: string, leaseMs: number, now: Date): Promise<ClaimOutcome> {

@@ -4,6 +4,8 @@ import {
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
+  QueryCommand,
+  type QueryCommandInput,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 
@@ -57,4 +59,33 @@ export async function batchGet(
     }
   }
   return items;
+}
+
+/** Runs a query through every page and returns all its items. */
+export async function queryAll(
+  client: DynamoDBClient,
+  input: Omit<QueryCommandInput, 'ExclusiveStartKey'>,
+): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let startKey: Record<string, AttributeValue> | undefined;
+  do {
+    const out = await client.send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    items.push(...(out.Items ?? []));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return items;
+}
+
+/** Deletes items by key; returns how many. */
+export async function deleteAll(
+  client: DynamoDBClient,
+  table: string,
+  keys: Record<string, AttributeValue>[],
+): Promise<number> {
+  await batchWrite(
+    client,
+    table,
+    keys.map((Key) => ({ DeleteRequest: { Key } })),
+  );
+  return keys.length;
 }

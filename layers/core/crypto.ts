@@ -224,11 +224,6 @@ export class TenantCrypto {
     await this.requireTenantKey(tenantId);
   }
 
-  /** Whether the tenant has a key in this jurisdiction (it has used it). */
-  async hasTenantKey(tenantId: string): Promise<boolean> {
-    return (await this.tenantKey(tenantId, false)) !== undefined;
-  }
-
   /** Drops every cached key of a tenant (its account is being closed). */
   forget(tenantId: string) {
     this.tenantKeys.delete(tenantId);
