@@ -3,9 +3,11 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { loadConfig, setting } from '#layers/config.ts';
+import { CARRIER_TOKEN_SECRET, generateCarrierToken, hashApiKey } from '#layers/core/api-keys.ts';
 import { MalformedRequestError, NotFoundError } from '#layers/core/errors.ts';
 import { makeCloseAccount } from '#layers/core/use-cases/close-account.ts';
 import { makeTenantAdmin } from '#layers/core/use-cases/manage-tenants.ts';
+import { makeSenderIds } from '#layers/core/use-cases/sender-ids.ts';
 import { type HttpResult, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
 import * as s from '#layers/http/schemas.ts';
 import {
@@ -14,6 +16,8 @@ import {
   keyService,
   messageStore,
   pepper,
+  secretStore,
+  senderIdStore,
   tenantCrypto,
   tenantStore,
 } from '#layers/wiring.ts';
@@ -22,6 +26,7 @@ const config = loadConfig({
   BACKUP_WINDOW_DAYS: setting.positiveInt,
   CLOSED_RECORDS_DAYS: setting.positiveInt,
   KEY_DELETION_DAYS: setting.positiveInt,
+  SENDER_IDENTITY_DAYS: setting.positiveInt,
 });
 
 const admin = makeTenantAdmin({
@@ -30,6 +35,15 @@ const admin = makeTenantAdmin({
   clock: systemClock,
   pepper,
   createTenantKey: (tenantId, j) => tenantCrypto(j).ensureTenantKey(tenantId),
+});
+
+const senderIds = makeSenderIds({
+  senderIds: senderIdStore(),
+  tenants: tenantStore(),
+  crypto: tenantCrypto,
+  clock: systemClock,
+  ids: ulidIds,
+  identityRetentionDays: config.SENDER_IDENTITY_DAYS,
 });
 
 const closeAccount = makeCloseAccount({
@@ -91,6 +105,24 @@ const actions: Record<string, Action> = {
       throw new MalformedRequestError("Closing cannot be undone: repeat the tenant id in 'confirm'.");
     }
     return { status: 200, body: await closeAccount(tenantId) };
+  },
+  'PUT /admin/tenants/{tenantId}/controls': async (e) => ({
+    status: 200,
+    body: await admin.updateControls(params(s.TenantIdParams, e).tenantId, body(s.UpdateControlsRequest, e)),
+  }),
+  'GET /admin/sender-ids': async () => ({ status: 200, body: await senderIds.listPending() }),
+  'GET /admin/tenants/{tenantId}/sender-ids/{senderId}': async (e) => {
+    const { tenantId, senderId } = params(s.SenderIdParams, e);
+    return { status: 200, body: await senderIds.review(tenantId, senderId) };
+  },
+  'POST /admin/tenants/{tenantId}/sender-ids/{senderId}/decision': async (e) => {
+    const { tenantId, senderId } = params(s.SenderIdParams, e);
+    return { status: 200, body: await senderIds.decide(tenantId, senderId, body(s.SenderIdDecision, e)) };
+  },
+  'POST /admin/carrier-token': async () => {
+    const token = generateCarrierToken();
+    await secretStore().put(CARRIER_TOKEN_SECRET, Buffer.from(hashApiKey(await pepper(), token)));
+    return { status: 201, body: { token } };
   },
   'DELETE /admin/tenants/{tenantId}/keys/{keyId}': async (e) => {
     const { tenantId, keyId } = params(s.KeyIdParams, e);

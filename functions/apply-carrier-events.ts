@@ -1,30 +1,70 @@
 import type { SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
+import { systemClock } from '#layers/adapters/system.ts';
 import { setting } from '#layers/config.ts';
 import { makeApplyCarrierEvent } from '#layers/core/use-cases/dispatch-message.ts';
+import { makeReceiveInbound } from '#layers/core/use-cases/inbound.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
-import { both, messageStore } from '#layers/wiring.ts';
+import {
+  blockList,
+  both,
+  dispatchQueue,
+  messageStore,
+  recipientPseudonyms,
+  recipientStore,
+  systemSms,
+  tenantSettings,
+  tenantStore,
+} from '#layers/wiring.ts';
 
-const CarrierEvent = z.object({
-  kind: z.literal('delivery_receipt'),
-  tenantId: z.string().regex(/^ten_/),
-  messageId: z.string().regex(/^msg_/),
-  jurisdiction: setting.jurisdiction,
-  carrierMessageId: z.string(),
-  status: z.enum(['delivered', 'failed', 'undeliverable']),
-  errorCode: z.string().optional(),
-  errorMessage: z.string().optional(),
-  occurredAt: z.iso.datetime(),
-});
+const CarrierEvent = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('delivery_receipt'),
+    // 'system': the gateway's own messages (one-time codes), which are not stored.
+    tenantId: z.string().regex(/^(ten_|system$)/),
+    messageId: z.string().regex(/^(msg|sys)_/),
+    jurisdiction: setting.jurisdiction,
+    carrierMessageId: z.string(),
+    status: z.enum(['delivered', 'failed', 'undeliverable']),
+    errorCode: z.string().optional(),
+    errorMessage: z.string().optional(),
+    occurredAt: z.iso.datetime(),
+  }),
+  z.object({
+    kind: z.literal('inbound'),
+    from: z.string(),
+    to: z.string(),
+    body: z.string(),
+    carrierMessageId: z.string(),
+    receivedAt: z.iso.datetime(),
+  }),
+]);
 
 const appliers = both((j) => makeApplyCarrierEvent({ messages: messageStore(j) }));
 
-/** Carrier events (delivery receipts) move messages to their final status. */
+const receiveInbound = makeReceiveInbound({
+  messages: both(messageStore),
+  queues: both(dispatchQueue),
+  recipients: both(recipientStore),
+  blockList: both(blockList),
+  pseudonyms: recipientPseudonyms(),
+  tenants: tenantStore(),
+  settings: tenantSettings,
+  systemSms,
+  clock: systemClock,
+});
+
+/** Carrier events: delivery receipts move messages to their final status; replies are handled as inbound. */
 export const handler = (event: SQSEvent) =>
   processRecords(
     event,
     async (record) => {
       const event = CarrierEvent.parse(JSON.parse(record.body));
+      if (event.kind === 'inbound') {
+        await receiveInbound(event);
+        return;
+      }
+      if (event.tenantId === 'system') return;
       await appliers[event.jurisdiction](event);
     },
     (record, error) =>

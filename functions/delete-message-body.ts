@@ -2,7 +2,7 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { makeRedactBody } from '#layers/core/use-cases/read-messages.ts';
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { MessageIdParams } from '#layers/http/schemas.ts';
-import { both, endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
+import { admitTenant, both, endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
 
 const redactBody = makeRedactBody({
   messages: both(messageStore),
@@ -10,7 +10,14 @@ const redactBody = makeRedactBody({
   endpoints: endpoints(),
 });
 
-export const handler = tenantRoute('send', async (event, tenant) => {
-  const { id } = parseWith(MessageIdParams, event.pathParameters ?? {}, 'parameter');
-  return { status: 200, body: await redactBody(tenant, id, endpointJurisdiction(event, ownJurisdiction())) };
-});
+export const handler = tenantRoute(
+  'send',
+  async (event, tenant) => {
+    const { id } = parseWith(MessageIdParams, event.pathParameters ?? {}, 'parameter');
+    return {
+      status: 200,
+      body: await redactBody(tenant, id, endpointJurisdiction(event, ownJurisdiction())),
+    };
+  },
+  admitTenant,
+);

@@ -2,7 +2,7 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { makeListMessages } from '#layers/core/use-cases/read-messages.ts';
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { ListMessagesQuery } from '#layers/http/schemas.ts';
-import { both, endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
+import { admitTenant, both, endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
 
 const listMessages = makeListMessages({
   messages: both(messageStore),
@@ -10,10 +10,14 @@ const listMessages = makeListMessages({
   endpoints: endpoints(),
 });
 
-export const handler = tenantRoute('read', async (event, tenant) => {
-  const query = parseWith(ListMessagesQuery, event.queryStringParameters ?? {}, 'parameter');
-  return {
-    status: 200,
-    body: await listMessages(tenant, query, endpointJurisdiction(event, ownJurisdiction())),
-  };
-});
+export const handler = tenantRoute(
+  'read',
+  async (event, tenant) => {
+    const query = parseWith(ListMessagesQuery, event.queryStringParameters ?? {}, 'parameter');
+    return {
+      status: 200,
+      body: await listMessages(tenant, query, endpointJurisdiction(event, ownJurisdiction())),
+    };
+  },
+  admitTenant,
+);

@@ -1,5 +1,5 @@
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
-import type { FieldIssue } from '#layers/core/errors.ts';
+import { type FieldIssue, SendRefusedError } from '#layers/core/errors.ts';
 import { type BatchItemResult, makeSendBatch } from '#layers/core/use-cases/send-messages.ts';
 import {
   endpointJurisdiction,
@@ -9,15 +9,16 @@ import {
   parseWith,
   tenantRoute,
 } from '#layers/http/handler.ts';
-import { problem } from '#layers/http/problems.ts';
+import { problem, refusalProblem } from '#layers/http/problems.ts';
 import { SendBatchRequest, SendMessageRequest } from '#layers/http/schemas.ts';
-import { allStores, endpoints, ownJurisdiction } from '#layers/wiring.ts';
+import { admitTenant, allStores, endpoints, ownJurisdiction, sendPolicy } from '#layers/wiring.ts';
 
 const sendBatch = makeSendBatch({
   stores: allStores(),
   endpoints: endpoints(),
   clock: systemClock,
   ids: ulidIds,
+  policy: sendPolicy(),
 });
 
 function itemProblem(r: Exclude<BatchItemResult, { status: 'accepted' }>) {
@@ -36,37 +37,46 @@ function itemProblem(r: Exclude<BatchItemResult, { status: 'accepted' }>) {
       ...(r.endpoint ? { endpoint: r.endpoint } : {}),
     };
   }
+  if (r.reason === 'refused') {
+    return refusalProblem(
+      new SendRefusedError(r.refusal.reason, r.refusal.detail, [], r.refusal.retryAfterSeconds),
+    ).body;
+  }
   return problem('service-unavailable', 'This message could not be queued; send it again.', 503);
 }
 
-export const handler = tenantRoute('send', async (event, tenant) => {
-  const key = idempotencyKeyFrom(event);
-  const { messages } = parseWith(SendBatchRequest, parseJsonBody(event), 'pointer');
-  // Each item is checked on its own, so one bad item never sinks the others.
-  const items = messages.map((raw, index) => {
-    const parsed = SendMessageRequest.safeParse(raw);
-    return parsed.success
-      ? ({ ok: true, input: parsed.data } as const)
-      : ({
-          ok: false,
-          issues: issuesFrom(parsed.error, 'pointer', `/messages/${index}`) satisfies FieldIssue[],
-        } as const);
-  });
-  const { result, replayed } = await sendBatch(
-    tenant,
-    items,
-    endpointJurisdiction(event, ownJurisdiction()),
-    key,
-  );
-  return {
-    status: 200,
-    body: {
-      accepted: result.accepted,
-      rejected: result.rejected,
-      results: result.results.map((r) =>
-        r.status === 'accepted' ? r : { index: r.index, status: r.status, problem: itemProblem(r) },
-      ),
-    },
-    headers: replayed ? { 'idempotent-replayed': 'true' } : undefined,
-  };
-});
+export const handler = tenantRoute(
+  'send',
+  async (event, tenant) => {
+    const key = idempotencyKeyFrom(event);
+    const { messages } = parseWith(SendBatchRequest, parseJsonBody(event), 'pointer');
+    // Each item is checked on its own, so one bad item never sinks the others.
+    const items = messages.map((raw, index) => {
+      const parsed = SendMessageRequest.safeParse(raw);
+      return parsed.success
+        ? ({ ok: true, input: parsed.data } as const)
+        : ({
+            ok: false,
+            issues: issuesFrom(parsed.error, 'pointer', `/messages/${index}`) satisfies FieldIssue[],
+          } as const);
+    });
+    const { result, replayed } = await sendBatch(
+      tenant,
+      items,
+      endpointJurisdiction(event, ownJurisdiction()),
+      key,
+    );
+    return {
+      status: 200,
+      body: {
+        accepted: result.accepted,
+        rejected: result.rejected,
+        results: result.results.map((r) =>
+          r.status === 'accepted' ? r : { index: r.index, status: r.status, problem: itemProblem(r) },
+        ),
+      },
+      headers: replayed ? { 'idempotent-replayed': 'true' } : undefined,
+    };
+  },
+  admitTenant,
+);

@@ -8,30 +8,35 @@ import {
   tenantRoute,
 } from '#layers/http/handler.ts';
 import { SendMessageRequest } from '#layers/http/schemas.ts';
-import { allStores, endpoints, ownJurisdiction } from '#layers/wiring.ts';
+import { admitTenant, allStores, endpoints, ownJurisdiction, sendPolicy } from '#layers/wiring.ts';
 
 const sendMessage = makeSendMessage({
   stores: allStores(),
   endpoints: endpoints(),
   clock: systemClock,
   ids: ulidIds,
+  policy: sendPolicy(),
 });
 
-export const handler = tenantRoute('send', async (event, tenant) => {
-  const key = idempotencyKeyFrom(event);
-  const input = parseWith(SendMessageRequest, parseJsonBody(event), 'pointer');
-  const { result, replayed } = await sendMessage(
-    tenant,
-    input,
-    endpointJurisdiction(event, ownJurisdiction()),
-    key,
-  );
-  return {
-    status: 202,
-    body: result,
-    headers: {
-      location: `/v1/messages/${result.message.id}`,
-      ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
-    },
-  };
-});
+export const handler = tenantRoute(
+  'send',
+  async (event, tenant) => {
+    const key = idempotencyKeyFrom(event);
+    const input = parseWith(SendMessageRequest, parseJsonBody(event), 'pointer');
+    const { result, replayed } = await sendMessage(
+      tenant,
+      input,
+      endpointJurisdiction(event, ownJurisdiction()),
+      key,
+    );
+    return {
+      status: 202,
+      body: result,
+      headers: {
+        location: `/v1/messages/${result.message.id}`,
+        ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
+      },
+    };
+  },
+  admitTenant,
+);

@@ -4,6 +4,7 @@ import { makeSubjectRights } from '#layers/core/use-cases/subject-rights.ts';
 import { endpointJurisdiction, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
 import { ErasureQuery, SubjectParams } from '#layers/http/schemas.ts';
 import {
+  admitTenant,
   both,
   endpoints,
   idempotencyStore,
@@ -29,13 +30,17 @@ const subjects = makeSubjectRights({
 });
 
 /** Data subject rights: export (scope read) and erasure (scope admin). */
-export const handler = tenantRoute('read', async (event, tenant) => {
-  const { phone } = parseWith(SubjectParams, event.pathParameters ?? {}, 'parameter');
-  const endpoint = endpointJurisdiction(event, ownJurisdiction());
-  if (event.routeKey.startsWith('DELETE ')) {
-    tenantFrom(event, 'admin');
-    const { reason } = parseWith(ErasureQuery, event.queryStringParameters ?? {}, 'parameter');
-    return { status: 200, body: await subjects.erase(tenant, phone, reason, endpoint) };
-  }
-  return { status: 200, body: await subjects.export(tenant, phone, endpoint) };
-});
+export const handler = tenantRoute(
+  'read',
+  async (event, tenant) => {
+    const { phone } = parseWith(SubjectParams, event.pathParameters ?? {}, 'parameter');
+    const endpoint = endpointJurisdiction(event, ownJurisdiction());
+    if (event.routeKey.startsWith('DELETE ')) {
+      tenantFrom(event, 'admin');
+      const { reason } = parseWith(ErasureQuery, event.queryStringParameters ?? {}, 'parameter');
+      return { status: 200, body: await subjects.erase(tenant, phone, reason, endpoint) };
+    }
+    return { status: 200, body: await subjects.export(tenant, phone, endpoint) };
+  },
+  admitTenant,
+);

@@ -8,7 +8,25 @@ export interface TableDefinition {
   partitionKey: string;
   sortKey: string;
   ttlAttribute: string;
-  indexes: { name: string; partitionKey: string; sortKey: string; keysOnly?: boolean }[];
+  indexes: IndexDefinition[];
+}
+
+export interface IndexDefinition {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+  /** Keys only, or these attributes besides the keys; every attribute when neither is set. */
+  keysOnly?: boolean;
+  include?: string[];
+}
+
+/** An index's projection, as both DynamoDB's API and the CDK name it. */
+export function projectionOf(i: IndexDefinition): {
+  type: 'KEYS_ONLY' | 'INCLUDE' | 'ALL';
+  attributes?: string[];
+} {
+  if (i.keysOnly) return { type: 'KEYS_ONLY' };
+  return i.include ? { type: 'INCLUDE', attributes: i.include } : { type: 'ALL' };
 }
 
 export const TABLES = {
@@ -28,6 +46,14 @@ export const TABLES = {
       { name: 'byStatus', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
       // Sparse, keys only, written once per message: finds a data subject's messages by pseudonym.
       { name: 'bySubject', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', keysOnly: true },
+      // Sparse, gateway-wide recipient pseudonym: routes replies and answers "who sent me this?"
+      // with the sender and time only; no content is projected.
+      {
+        name: 'byRecipient',
+        partitionKey: 'gsi3pk',
+        sortKey: 'gsi3sk',
+        include: ['tenantId', 'id', 'from', 'createdAt', 'refCode', 'expiresAt'],
+      },
     ],
   },
 } satisfies Record<string, TableDefinition>;
@@ -82,6 +108,8 @@ export const RECORDS = {
   closedAccountRecordsDays: 10 * 365,
   /** KMS's waiting period before a scheduled key is destroyed: its minimum, to shred soon. */
   keyDeletionDays: 7,
+  /** A sender ID application's identity details after the operator's decision. */
+  senderIdentityDays: 30,
 } as const;
 
 /** The EU jurisdiction's default region. */

@@ -1,10 +1,16 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
+import { DynamoDbCounters, DynamoDbSenderIdStore } from './adapters/dynamodb-controls-store.ts';
 import { DynamoDbIdempotencyStore } from './adapters/dynamodb-idempotency-store.ts';
 import { DynamoDbKeyringStore } from './adapters/dynamodb-keyring-store.ts';
 import { DynamoDbMessageStore } from './adapters/dynamodb-message-store.ts';
+import {
+  DynamoDbBlockList,
+  DynamoDbRecipientStore,
+  DynamoDbVerificationStore,
+} from './adapters/dynamodb-recipient-store.ts';
 import { DynamoDbSecretStore, DynamoDbTenantStore } from './adapters/dynamodb-tenant-store.ts';
 import { KmsKeyService } from './adapters/kms-key-service.ts';
 import { DynamoDbSandboxLedger, SandboxCarrier } from './adapters/sandbox-carrier.ts';
@@ -12,8 +18,11 @@ import { SqsDispatchQueue } from './adapters/sqs-dispatch-queue.ts';
 import { systemClock } from './adapters/system.ts';
 import { loadConfig, setting } from './config.ts';
 import { TenantCrypto } from './core/crypto.ts';
-import type { Jurisdiction } from './core/model.ts';
-import { loadPepper, memo } from './core/use-cases/load-pepper.ts';
+import { RateLimitedError } from './core/errors.ts';
+import type { Jurisdiction, TenantContext } from './core/model.ts';
+import { RecipientPseudonyms } from './core/recipient-pseudonym.ts';
+import { loadSystemSecret, memo } from './core/use-cases/load-pepper.ts';
+import { makeSendPolicy, settingsOf, type TenantSettings } from './core/use-cases/send-policy.ts';
 
 /**
  * Composition root shared by the functions: each client and adapter is built once per process
@@ -71,7 +80,14 @@ export const tenantCrypto = perJurisdiction(
     }),
 );
 export const messageStore = perJurisdiction(
-  (j) => new DynamoDbMessageStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
+  (j) => new DynamoDbMessageStore(dynamodb(j), messagesTable(j), tenantCrypto(j), recipientPseudonyms()),
+);
+export const recipientStore = perJurisdiction(
+  (j) => new DynamoDbRecipientStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
+);
+export const blockList = perJurisdiction((j) => new DynamoDbBlockList(dynamodb(j), messagesTable(j)));
+export const verificationStore = perJurisdiction(
+  (j) => new DynamoDbVerificationStore(dynamodb(j), messagesTable(j)),
 );
 export const idempotencyStore = perJurisdiction(
   (j) => new DynamoDbIdempotencyStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
@@ -107,14 +123,20 @@ const tenantsKms = once(
 );
 export const tenantStore = once(() => new DynamoDbTenantStore(tenantsClient(), setting1('TENANTS_TABLE')));
 
-export const pepper = memo(async () => {
-  const cfg = loadConfig({ TENANTS_TABLE: setting.name, SYSTEM_KEY_ID: setting.name });
-  return loadPepper({
-    keys: new KmsKeyService(tenantsKms()),
-    secrets: new DynamoDbSecretStore(tenantsClient(), cfg.TENANTS_TABLE),
-    keyId: cfg.SYSTEM_KEY_ID,
-  });
-});
+export const secretStore = once(() => new DynamoDbSecretStore(tenantsClient(), setting1('TENANTS_TABLE')));
+
+const systemSecret = (name: 'api-key-pepper' | 'recipient-pseudonym') =>
+  memo(async () =>
+    loadSystemSecret(
+      { keys: new KmsKeyService(tenantsKms()), secrets: secretStore(), keyId: setting1('SYSTEM_KEY_ID') },
+      name,
+    ),
+  );
+
+export const pepper = systemSecret('api-key-pepper');
+
+/** The gateway-wide recipient pseudonym (block list, reply routing, "who sent me this?"). */
+export const recipientPseudonyms = once(() => new RecipientPseudonyms(systemSecret('recipient-pseudonym')));
 
 export const carrier = perJurisdiction((j) => {
   loadConfig({ CARRIER: z.literal('sandbox', { error: 'only "sandbox" exists so far' }) });
@@ -130,3 +152,59 @@ export const carrier = perJurisdiction((j) => {
 
 /** The function's own jurisdiction (`endpointJurisdiction` lets an API stage variable override it). */
 export const ownJurisdiction = once(() => loadConfig({ JURISDICTION: setting.jurisdiction }).JURISDICTION);
+
+export const counters = once(() => new DynamoDbCounters(tenantsClient(), setting1('TENANTS_TABLE')));
+export const senderIdStore = once(
+  () => new DynamoDbSenderIdStore(tenantsClient(), setting1('TENANTS_TABLE')),
+);
+
+const SETTINGS_TTL_MS = 60_000;
+const settingsCache = new Map<string, { at: number; value: Promise<TenantSettings> }>();
+
+/**
+ * A tenant's controls and replies, cached per instance for a minute like the authorizer's
+ * answer: an operator's change applies within a minute.
+ */
+export function tenantSettings(tenantId: string): Promise<TenantSettings> {
+  const hit = settingsCache.get(tenantId);
+  if (hit && Date.now() - hit.at < SETTINGS_TTL_MS) return hit.value;
+  const value = tenantStore()
+    .getTenant(tenantId)
+    .then((t) => settingsOf(t));
+  value.catch(() => settingsCache.delete(tenantId));
+  settingsCache.set(tenantId, { at: Date.now(), value });
+  return value;
+}
+
+export const sendPolicy = once(() =>
+  makeSendPolicy({
+    recipients: both(recipientStore),
+    blockList: both(blockList),
+    pseudonyms: recipientPseudonyms(),
+    senderIds: senderIdStore(),
+    counters: counters(),
+    settings: tenantSettings,
+    clock: systemClock,
+  }),
+);
+
+/** Every tenant route's request rate limit: 429 with Retry-After past it. */
+export async function admitTenant(tenant: TenantContext): Promise<void> {
+  const out = await sendPolicy().admit(tenant);
+  if (!out.ok) throw new RateLimitedError(out.retryAfterSeconds);
+}
+
+/** A message on the gateway's own behalf (one-time codes, block-all confirmations): no tenant, not stored. */
+export const systemSms = async (j: Jurisdiction, to: string, from: string, body: string, id: string) => {
+  await carrier(j).send({ messageId: id, tenantId: 'system', to, from, body, category: 'transactional' });
+};
+
+/** Puts a carrier event (a receipt or a reply) on a jurisdiction's carrier events queue. */
+export async function enqueueCarrierEvent(j: Jurisdiction, event: object): Promise<void> {
+  await sqs(j).send(
+    new SendMessageCommand({
+      QueueUrl: setting1(`${prefix(j)}_CARRIER_EVENTS_QUEUE_URL`, setting.url),
+      MessageBody: JSON.stringify(event),
+    }),
+  );
+}

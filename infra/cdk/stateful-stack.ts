@@ -5,6 +5,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import {
+  projectionOf,
   QUEUES,
   type QueueDefinition,
   SYSTEM_KEY_ALIAS,
@@ -62,7 +63,8 @@ export class StatefulStack extends Stack {
         indexName: i.name,
         partitionKey: { name: i.partitionKey, type: AttributeType.STRING },
         sortKey: { name: i.sortKey, type: AttributeType.STRING },
-        projectionType: i.keysOnly ? ProjectionType.KEYS_ONLY : ProjectionType.ALL,
+        projectionType: ProjectionType[projectionOf(i).type],
+        nonKeyAttributes: projectionOf(i).attributes,
       })),
     });
   }

@@ -86,6 +86,8 @@ export class StatelessStack extends Stack {
       ERASURE_RECORD_DAYS: String(RECORDS.erasureRecordDays),
       CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
       KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
+      SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
+      GATEWAY_SENDER_ID: 'Verify',
       CARRIER: 'sandbox',
     };
     for (const j of JURISDICTIONS) {
@@ -111,17 +113,34 @@ export class StatelessStack extends Stack {
     const http = (entry: HttpFunction) =>
       new GatewayFunction(this, entry, { entry, timeout: Duration.seconds(29), environment: common });
 
-    const functions: Record<HttpFunction, GatewayFunction> = {
-      'send-message': withData(http('send-message'), 'readWrite', { dispatch: true }),
-      'send-batch': withData(http('send-batch'), 'readWrite', { dispatch: true }),
-      'get-message': withData(http('get-message'), 'read'),
-      'list-messages': withData(http('list-messages'), 'read'),
-      'delete-message-body': withData(http('delete-message-body'), 'readWrite'),
-      subjects: withData(http('subjects'), 'readWrite').useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE'),
-      'get-openapi': http('get-openapi'),
-      admin: withData(http('admin'), 'readWrite', { closeAccounts: true })
+    /**
+     * The tenants table (settings, rate and usage counters, sender IDs) and the system key (the
+     * recipient pseudonym secret and the pepper are created on first use, hence GenerateDataKey).
+     */
+    const withTenants = (f: GatewayFunction) =>
+      f
         .useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE')
-        .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']),
+        .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
+    const tenantHttp = (entry: HttpFunction, access: 'read' | 'readWrite', options = {}) =>
+      withTenants(withData(http(entry), access, options));
+
+    const functions: Record<HttpFunction, GatewayFunction> = {
+      'send-message': tenantHttp('send-message', 'readWrite', { dispatch: true }),
+      'send-batch': tenantHttp('send-batch', 'readWrite', { dispatch: true }),
+      'get-message': tenantHttp('get-message', 'read'),
+      'list-messages': tenantHttp('list-messages', 'read'),
+      'delete-message-body': tenantHttp('delete-message-body', 'readWrite'),
+      subjects: tenantHttp('subjects', 'readWrite'),
+      inbound: tenantHttp('inbound', 'read'),
+      'opt-outs': tenantHttp('opt-outs', 'readWrite'),
+      consents: tenantHttp('consents', 'readWrite'),
+      'sender-ids': tenantHttp('sender-ids', 'readWrite'),
+      settings: tenantHttp('settings', 'read'),
+      // The public flows send one-time codes through the carrier and write the block list.
+      verifications: tenantHttp('verifications', 'readWrite', { events: true }),
+      'carrier-inbound': tenantHttp('carrier-inbound', 'read', { events: true }),
+      'get-openapi': http('get-openapi'),
+      admin: tenantHttp('admin', 'readWrite', { closeAccounts: true }),
     };
 
     const authorizerFn = new GatewayFunction(this, 'authorize', {
@@ -154,13 +173,17 @@ export class StatelessStack extends Stack {
       }),
     );
 
-    const carrierEvents = withData(
-      new GatewayFunction(this, 'apply-carrier-events', {
-        entry: 'apply-carrier-events',
-        timeout: Duration.seconds(QUEUES.carrierEvents.consumerTimeoutSeconds),
-        environment: common,
-      }),
-      'readWrite',
+    // Replies: keyword answers go through the dispatch queue; block-all answers through the carrier.
+    const carrierEvents = withTenants(
+      withData(
+        new GatewayFunction(this, 'apply-carrier-events', {
+          entry: 'apply-carrier-events',
+          timeout: Duration.seconds(QUEUES.carrierEvents.consumerTimeoutSeconds),
+          environment: common,
+        }),
+        'readWrite',
+        { dispatch: true, events: true },
+      ),
     );
     carrierEvents.fn.addEventSource(
       new SqsEventSource(stateful.carrierEventsQueue, {
@@ -179,6 +202,8 @@ export class StatelessStack extends Stack {
     const authorizers: Record<(typeof ROUTES)[number]['auth'], IHttpRouteAuthorizer | undefined> = {
       tenant: tenantAuthorizer,
       admin: iam,
+      // The carrier token is checked by the function itself (a carrier cannot sign with IAM).
+      carrier: undefined,
       public: undefined,
     };
 

@@ -213,6 +213,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       ERASURE_RECORD_DAYS: String(RECORDS.erasureRecordDays),
       CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
       KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
+      SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
+      GATEWAY_SENDER_ID: 'Verify',
       CARRIER: 'sandbox',
       SANDBOX_LEDGER_TABLE: tables.sandboxLedger,
       DISPATCH_LEASE_SECONDS: String(dispatchVisibility),

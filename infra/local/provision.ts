@@ -14,7 +14,13 @@ import {
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type QueueDefinition, SYSTEM_KEY_ALIAS, type TableDefinition } from '../resources.ts';
+import {
+  type IndexDefinition,
+  projectionOf,
+  type QueueDefinition,
+  SYSTEM_KEY_ALIAS,
+  type TableDefinition,
+} from '../resources.ts';
 
 /** A local-only table for the sandbox carrier's handsets; it never exists in AWS. */
 export const SANDBOX_LEDGER_TABLE: TableDefinition = {
@@ -51,7 +57,7 @@ export async function ensureTable(client: DynamoDBClient, name: string, def: Tab
                   { AttributeName: i.partitionKey, KeyType: 'HASH' },
                   { AttributeName: i.sortKey, KeyType: 'RANGE' },
                 ],
-                Projection: { ProjectionType: i.keysOnly ? 'KEYS_ONLY' : 'ALL' },
+                Projection: localProjection(i),
               })),
       }),
     );
@@ -83,7 +89,7 @@ export async function ensureTable(client: DynamoDBClient, name: string, def: Tab
                   { AttributeName: i.partitionKey, KeyType: 'HASH' },
                   { AttributeName: i.sortKey, KeyType: 'RANGE' },
                 ],
-                Projection: { ProjectionType: i.keysOnly ? 'KEYS_ONLY' : 'ALL' },
+                Projection: localProjection(i),
               },
             },
           ],
@@ -147,4 +153,9 @@ export async function ensureSystemKey(client: KMSClient, alias = SYSTEM_KEY_ALIA
     );
     return (await client.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata!.Arn!;
   }
+}
+
+function localProjection(i: IndexDefinition) {
+  const p = projectionOf(i);
+  return { ProjectionType: p.type, ...(p.attributes ? { NonKeyAttributes: p.attributes } : {}) };
 }

@@ -12,7 +12,8 @@ import type { Sealed, TenantCrypto } from '../core/crypto.ts';
 import { ValidationError } from '../core/errors.ts';
 import { ID_PATTERN } from '../core/ids.ts';
 import type { DispatchRef, MessageRecord, MessageStatus } from '../core/model.ts';
-import type { ClaimOutcome, MessagePage, MessageStore } from '../ports/index.ts';
+import type { RecipientPseudonyms } from '../core/recipient-pseudonym.ts';
+import type { ClaimOutcome, MessagePage, MessageStore, SentTrace } from '../ports/index.ts';
 import { KEYRING_SK } from './dynamodb-keyring-store.ts';
 import {
   batchGet,
@@ -34,6 +35,8 @@ const INTERNAL = [
   'gsi1sk',
   'gsi2pk',
   'gsi2sk',
+  'gsi3pk',
+  'gsi3sk',
   'claimToken',
   'claimUntil',
   'dk',
@@ -78,6 +81,7 @@ export class DynamoDbMessageStore implements MessageStore {
     private readonly client: DynamoDBClient,
     private readonly table: string,
     private readonly crypto: TenantCrypto,
+    private readonly recipients?: RecipientPseudonyms,
   ) {}
 
   /**
@@ -87,7 +91,7 @@ export class DynamoDbMessageStore implements MessageStore {
    */
   private async toItems(m: MessageRecord): Promise<Item[]> {
     const { to, body, reference, ...plain } = m;
-    const [sealed, sealedBody, pseudonym] = await Promise.all([
+    const [sealed, sealedBody, pseudonym, recipient] = await Promise.all([
       this.crypto.seal(
         m.tenantId,
         'message',
@@ -96,6 +100,7 @@ export class DynamoDbMessageStore implements MessageStore {
       ),
       body === undefined ? undefined : this.crypto.seal(m.tenantId, 'message', bodySk(m.id), body),
       this.crypto.pseudonym(m.tenantId, to),
+      this.recipients?.of(to),
     ]);
     const items: Item[] = [
       marshall(
@@ -106,6 +111,8 @@ export class DynamoDbMessageStore implements MessageStore {
           gsi1sk: m.id,
           gsi2pk: subjectKey(m.tenantId, pseudonym!),
           gsi2sk: m.id,
+          // Gateway-wide look-up (byRecipient): reply routing, "who sent me this?".
+          ...(recipient === undefined ? {} : { gsi3pk: recipient, gsi3sk: `${m.createdAt}#${m.id}` }),
           ...plain,
           dk: sealed.dataKey,
           sealed: sealed.blob,
@@ -121,8 +128,12 @@ export class DynamoDbMessageStore implements MessageStore {
           dk: sealedBody.dataKey,
           sealed: sealedBody.blob,
           retainSeconds: m.bodyRetentionDays * DAY_SECONDS,
-          // Until the message is final, the body lives no longer than the message itself.
-          expiresAt: m.expiresAt,
+          // Until the message is final, the body lives no longer than the message itself; a
+          // message final from the start (quarantined) starts the body's retention at once.
+          expiresAt:
+            m.status === 'quarantined'
+              ? Math.min(m.expiresAt, epochSeconds(new Date(m.createdAt)) + m.bodyRetentionDays * DAY_SECONDS)
+              : m.expiresAt,
         }),
       );
     }
@@ -292,6 +303,30 @@ export class DynamoDbMessageStore implements MessageStore {
     return items.map((i) => String(i.gsi2sk?.S));
   }
 
+  async sentTo(recipientPseudonym: string, now: Date, limit = 50): Promise<SentTrace[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: 'byRecipient',
+        KeyConditionExpression: 'gsi3pk = :r',
+        FilterExpression: 'expiresAt > :now',
+        ExpressionAttributeValues: marshall({ ':r': recipientPseudonym, ':now': epochSeconds(now) }),
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((i) => {
+      const raw = unmarshall(i);
+      return {
+        tenantId: raw.tenantId as string,
+        messageId: raw.id as string,
+        from: raw.from as string,
+        createdAt: raw.createdAt as string,
+        refCode: raw.refCode as string | undefined,
+      };
+    });
+  }
+
   async removeTenant(tenantId: string): Promise<number> {
     const items = await queryAll(this.client, {
       TableName: this.table,
@@ -384,7 +419,7 @@ export class DynamoDbMessageStore implements MessageStore {
 
   async transition(
     ref: DispatchRef,
-    to: Exclude<MessageStatus, 'queued'>,
+    to: Exclude<MessageStatus, 'queued' | 'quarantined'>,
     at: Date,
     details: {
       error?: { code: string; message: string } | undefined;

@@ -53,6 +53,21 @@ export class DynamoDbTenantStore implements TenantStore {
     );
   }
 
+  async updateSettings(id: string, settings: Partial<Pick<Tenant, 'controls' | 'replies'>>): Promise<void> {
+    const entries = Object.entries(settings).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) return;
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: id, sk: PROFILE }),
+        UpdateExpression: `SET ${entries.map(([k]) => `#${k} = :${k}`).join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([k]) => [`#${k}`, k])),
+        ExpressionAttributeValues: marshall(Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v]))),
+      }),
+    );
+  }
+
   async closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date): Promise<void> {
     await this.client.send(
       new UpdateItemCommand({
@@ -224,6 +239,15 @@ export class DynamoDbSecretStore implements SecretStore {
       }),
     );
     return out.Item?.wrapped?.B;
+  }
+
+  async put(name: string, value: Uint8Array): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall({ pk: 'SYSTEM', sk: `SECRET#${name}`, wrapped: value }),
+      }),
+    );
   }
 
   async putWrappedIfAbsent(name: string, wrapped: Uint8Array): Promise<Uint8Array> {

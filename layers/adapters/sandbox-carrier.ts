@@ -3,7 +3,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { CarrierRejectedError, CarrierUnavailableError } from '../core/errors.ts';
 import type { Jurisdiction } from '../core/model.ts';
-import { sandboxBehaviour } from '../core/sandbox.ts';
+import { sandboxBehaviour, sandboxReply } from '../core/sandbox.ts';
 import type { CarrierEvent } from '../core/use-cases/dispatch-message.ts';
 import type { Carrier, CarrierSendRequest } from '../ports/index.ts';
 
@@ -89,6 +89,23 @@ export class SandboxCarrier implements Carrier {
         DelaySeconds: receipt.delaySeconds,
       }),
     );
+    const reply = sandboxReply(req.to, req.body);
+    if (reply !== undefined) {
+      await this.deps.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: this.deps.eventsQueueUrl,
+          MessageBody: JSON.stringify({
+            kind: 'inbound',
+            from: req.to,
+            to: req.from,
+            body: reply,
+            carrierMessageId: `sbx_in_${req.messageId}`,
+            receivedAt: new Date(now.getTime() + 1).toISOString(),
+          }),
+          DelaySeconds: 1,
+        }),
+      );
+    }
     return { carrierMessageId };
   }
 }

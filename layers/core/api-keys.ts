@@ -58,3 +58,11 @@ export function hashApiKey(pepper: Uint8Array, key: string): string {
 export function keyHint(key: string): string {
   return `${key.slice(0, 8)}…${key.slice(-4)}`;
 }
+
+/** The secret-store name of the carrier webhook token's HMAC. */
+export const CARRIER_TOKEN_SECRET = 'carrier-token';
+
+/** A token carriers present to report replies; like an API key, only its HMAC is stored. */
+export function generateCarrierToken(): string {
+  return `ct_${randomBytes(32).toString('base64url')}`;
+}

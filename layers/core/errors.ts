@@ -98,3 +98,53 @@ export class MisdirectedError extends DomainError {
     super(message);
   }
 }
+
+/** Why the gateway refuses to send a message; each has its own problem type. */
+export type RefusalReason =
+  | 'opted_out'
+  | 'blocked'
+  | 'consent_required'
+  | 'sender_not_approved'
+  | 'country_not_allowed'
+  | 'flood_limit'
+  | 'monthly_cap';
+
+/** A message the gateway will not send, said explicitly: never dropped in silence. */
+export class SendRefusedError extends DomainError {
+  constructor(
+    readonly reason: RefusalReason,
+    message: string,
+    readonly issues: FieldIssue[] = [],
+    /** For limits that lift by themselves (flood): when to try again. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Too many requests: the client may retry after the given time. */
+export class RateLimitedError extends DomainError {
+  constructor(
+    readonly retryAfterSeconds: number,
+    message = `Too many requests; retry after ${retryAfterSeconds} s.`,
+  ) {
+    super(message);
+  }
+}
+
+/** A request that conflicts with recorded state (e.g. removing an opt-out without a newer consent). */
+export class ConflictError extends DomainError {
+  constructor(
+    readonly slug: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A one-time code that is wrong, used up or expired: one answer for all three, so nothing leaks. */
+export class VerificationFailedError extends DomainError {
+  constructor() {
+    super('The code is wrong or has expired. Start again to get a new one.');
+  }
+}

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
@@ -29,3 +29,15 @@ export const ID_PATTERN = {
   tenant: /^ten_[0-9A-HJKMNP-TV-Z]{26}$/,
   apiKey: /^key_[0-9A-HJKMNP-TV-Z]{26}$/,
 };
+
+/**
+ * A ULID whose random part comes from a seed: the same carrier event always yields the same
+ * ids, so a redelivered event rewrites the same items instead of adding new ones.
+ */
+export function seededUlid(nowMs: number, seed: string): string {
+  const time = newUlid(nowMs).slice(0, 10);
+  const digest = createHash('sha256').update(seed).digest();
+  let rand = '';
+  for (let i = 0; i < 16; i++) rand += CROCKFORD[digest[i]! % 32];
+  return time + rand;
+}

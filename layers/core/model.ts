@@ -1,11 +1,13 @@
 import type { KeyMode, Scope } from './api-keys.ts';
+import type { TenantControls, TenantReplies } from './controls.ts';
 import type { Encoding } from './encoding.ts';
 import type { SenderType } from './sender.ts';
 
 /** Every item belongs to one jurisdiction; the EU one is pinned to an EU region. */
 export type Jurisdiction = 'global' | 'eu';
 
-export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'undeliverable';
+/** `quarantined`: held by a content rule, never sent. */
+export type MessageStatus = 'queued' | 'sent' | 'delivered' | 'failed' | 'undeliverable' | 'quarantined';
 export type Category = 'transactional' | 'promotional';
 
 export interface MessageError {
@@ -26,6 +28,8 @@ export interface MessageRecord {
   /** The tenant's body retention when the message was accepted: days kept after its final status. */
   bodyRetentionDays: number;
   reference?: string | undefined;
+  /** The short code appended to the body when the tenant turned reference codes on. */
+  refCode?: string | undefined;
   category: Category;
   encoding: Encoding;
   characters: number;
@@ -75,6 +79,10 @@ export interface Tenant {
   closedAt?: string | undefined;
   /** Until when the records the law requires (billing totals, audit trail) are kept after closure. */
   recordsKeptUntil?: string | undefined;
+  /** The operator's abuse controls; DEFAULT_CONTROLS where absent. */
+  controls?: TenantControls | undefined;
+  /** HELP text, extra keywords, reference codes; DEFAULT_REPLIES where absent. */
+  replies?: TenantReplies | undefined;
 }
 
 export interface ApiKeyRecord {

@@ -37,3 +37,15 @@ export function sandboxBehaviour(to: string): SandboxBehaviour {
     }
   );
 }
+
+/**
+ * The sandbox's replying handset: a message to it that contains `{reply:TEXT}` is answered
+ * with TEXT as an inbound reply, through the carrier events queue like a real carrier's, e.g.
+ * "Your offer {reply:STOP please}" makes the handset answer "STOP please".
+ */
+export const SANDBOX_REPLYING_NUMBER = '+12025550107';
+
+export function sandboxReply(to: string, body: string): string | undefined {
+  if (to !== SANDBOX_REPLYING_NUMBER) return undefined;
+  return /\{reply:([^}]{1,160})\}/.exec(body)?.[1];
+}

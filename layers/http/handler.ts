@@ -132,12 +132,23 @@ export function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, Htt
   };
 }
 
-/** Wraps a tenant route: scope check, then the handler, behind the problem error boundary. */
+/**
+ * Wraps a tenant route: scope check, the tenant's request rate limit (`admit`, which throws
+ * RateLimitedError past it), then the handler, behind the problem error boundary.
+ */
 export function tenantRoute(
   scope: Scope,
   fn: (event: TenantEvent, tenant: TenantContext) => Promise<HttpResult>,
+  admit?: (tenant: TenantContext) => Promise<void>,
 ) {
   return middy<TenantEvent, HttpResponse>()
     .use(problemErrors() as middy.MiddlewareObj<TenantEvent, HttpResponse>)
-    .handler(async (event) => json(await fn(event, tenantFrom(event, scope))));
+    .handler(async (event) => {
+      const tenant = tenantFrom(event, scope);
+      await admit?.(tenant);
+      return json(await fn(event, tenant));
+    });
 }
+
+/** The caller's IP address as API Gateway saw it. */
+export const sourceIp = (event: APIGatewayProxyEventV2) => event.requestContext?.http?.sourceIp ?? 'unknown';

@@ -69,7 +69,9 @@ export function buildOpenApi(serverUrl = '/') {
       operationId: route.operationId,
       summary: route.summary,
       tags: route.tags,
-      security: route.auth === 'tenant' ? [{ apiKey: [] }] : route.auth === 'admin' ? [{ admin: [] }] : [],
+      security: { tenant: [{ apiKey: [] }], admin: [{ admin: [] }], carrier: [{ carrier: [] }], public: [] }[
+        route.auth
+      ],
       parameters: parameters(route),
       responses: Object.fromEntries(
         Object.entries(route.responses).map(([code, r]) => [
@@ -117,6 +119,11 @@ export function buildOpenApi(serverUrl = '/') {
           scheme: 'bearer',
           description:
             'Operators only: AWS IAM (SigV4) in AWS; the generated local admin token in the local runtime.',
+        },
+        carrier: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'Carriers only: the token from POST /admin/carrier-token.',
         },
       },
     },

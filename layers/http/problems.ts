@@ -1,4 +1,5 @@
 import {
+  ConflictError,
   DomainError,
   type FieldIssue,
   ForbiddenError,
@@ -7,9 +8,13 @@ import {
   MalformedRequestError,
   MisdirectedError,
   NotFoundError,
+  RateLimitedError,
+  type RefusalReason,
+  SendRefusedError,
   ServiceUnavailableError,
   UnauthorizedError,
   ValidationError,
+  VerificationFailedError,
 } from '../core/errors.ts';
 
 /** Stable problem type URIs; documented in the README. */
@@ -44,6 +49,50 @@ export function problem(
     status,
     ...(detail === undefined ? {} : { detail }),
     ...(errors === undefined ? {} : { errors }),
+  };
+}
+
+/** Each refusal's problem type and HTTP status: documented in the README. */
+export const REFUSALS: Record<RefusalReason, { slug: string; title: string; status: number }> = {
+  opted_out: { slug: 'recipient-opted-out', title: 'The recipient opted out.', status: 422 },
+  blocked: {
+    slug: 'recipient-blocked',
+    title: 'The recipient blocked every message from this gateway.',
+    status: 422,
+  },
+  consent_required: {
+    slug: 'consent-required',
+    title: "Promotional messages need the recipient's consent.",
+    status: 422,
+  },
+  sender_not_approved: {
+    slug: 'sender-id-not-approved',
+    title: 'The sender ID is not approved.',
+    status: 422,
+  },
+  country_not_allowed: {
+    slug: 'country-not-allowed',
+    title: 'This account may not send to that country.',
+    status: 422,
+  },
+  flood_limit: { slug: 'recipient-flood-limit', title: 'Too many messages to this recipient.', status: 429 },
+  monthly_cap: { slug: 'monthly-cap-reached', title: "The account's monthly cap is reached.", status: 403 },
+};
+
+export function refusalProblem(error: SendRefusedError): ProblemResponse {
+  const r = REFUSALS[error.reason];
+  return {
+    status: r.status,
+    body: problem(
+      r.slug,
+      r.title,
+      r.status,
+      error.message,
+      error.issues.length > 0 ? error.issues : undefined,
+    ),
+    ...(error.retryAfterSeconds === undefined
+      ? {}
+      : { headers: { 'retry-after': String(error.retryAfterSeconds) } }),
   };
 }
 
@@ -114,6 +163,26 @@ export function toProblem(error: unknown): ProblemResponse {
         jurisdiction: error.jurisdiction,
         ...(error.endpoint ? { endpoint: error.endpoint } : {}),
       },
+    };
+  }
+  if (error instanceof SendRefusedError) return refusalProblem(error);
+  if (error instanceof RateLimitedError) {
+    return {
+      status: 429,
+      body: problem('rate-limited', 'Too many requests.', 429, error.message),
+      headers: { 'retry-after': String(error.retryAfterSeconds) },
+    };
+  }
+  if (error instanceof ConflictError) {
+    return {
+      status: 409,
+      body: problem(error.slug, 'This conflicts with what is recorded.', 409, error.message),
+    };
+  }
+  if (error instanceof VerificationFailedError) {
+    return {
+      status: 422,
+      body: problem('verification-failed', 'The code could not be verified.', 422, error.message),
     };
   }
   if (error instanceof ServiceUnavailableError) {

@@ -10,6 +10,13 @@ export const HTTP_FUNCTIONS = [
   'list-messages',
   'delete-message-body',
   'subjects',
+  'inbound',
+  'opt-outs',
+  'consents',
+  'sender-ids',
+  'settings',
+  'verifications',
+  'carrier-inbound',
   'get-openapi',
   'admin',
 ] as const;
@@ -28,8 +35,11 @@ export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   function: HttpFunction;
-  /** tenant: API key through the Lambda authorizer; admin: IAM in AWS, the admin token locally; public: none. */
-  auth: 'tenant' | 'admin' | 'public';
+  /**
+   * tenant: API key through the Lambda authorizer; admin: IAM in AWS, the admin token locally;
+   * carrier: the carrier webhook token, checked by the function; public: none.
+   */
+  auth: 'tenant' | 'admin' | 'carrier' | 'public';
   scope?: Scope;
   operationId: string;
   summary: string;
@@ -62,8 +72,11 @@ export const ROUTES: Route[] = [
     idempotent: true,
     body: s.SendMessageRequest,
     responses: {
-      202: { description: 'Accepted and queued', schema: s.SendMessageResponse },
-      ...problems(400, 401, 403, 409, 421, 422, 503),
+      202: {
+        description: 'Accepted and queued (or quarantined by a content rule)',
+        schema: s.SendMessageResponse,
+      },
+      ...problems(400, 401, 403, 409, 421, 422, 429, 503),
     },
   },
   {
@@ -79,7 +92,7 @@ export const ROUTES: Route[] = [
     body: s.SendBatchRequest,
     responses: {
       200: { description: 'A result per item, in request order', schema: s.SendBatchResponse },
-      ...problems(400, 401, 403, 409, 422, 503),
+      ...problems(400, 401, 403, 409, 422, 429, 503),
     },
   },
   {
@@ -94,7 +107,7 @@ export const ROUTES: Route[] = [
     query: s.ListMessagesQuery,
     responses: {
       200: { description: 'A page of messages', schema: s.MessageList },
-      ...problems(401, 403, 421, 422),
+      ...problems(401, 403, 421, 422, 429),
     },
   },
   {
@@ -107,7 +120,10 @@ export const ROUTES: Route[] = [
     summary: 'Get one message and its status',
     tags: ['Messages'],
     params: s.MessageIdParams,
-    responses: { 200: { description: 'The message', schema: s.Message }, ...problems(401, 403, 404, 422) },
+    responses: {
+      200: { description: 'The message', schema: s.Message },
+      ...problems(401, 403, 404, 422, 429),
+    },
   },
   {
     method: 'DELETE',
@@ -121,7 +137,7 @@ export const ROUTES: Route[] = [
     params: s.MessageIdParams,
     responses: {
       200: { description: 'The message, without its body', schema: s.Message },
-      ...problems(401, 403, 404, 422),
+      ...problems(401, 403, 404, 422, 429),
     },
   },
   {
@@ -136,7 +152,7 @@ export const ROUTES: Route[] = [
     params: s.SubjectParams,
     responses: {
       200: { description: 'The export', schema: s.SubjectExport },
-      ...problems(401, 403, 421, 422),
+      ...problems(401, 403, 421, 422, 429),
     },
   },
   {
@@ -152,7 +168,183 @@ export const ROUTES: Route[] = [
     query: s.ErasureQuery,
     responses: {
       200: { description: 'What was erased and what remains', schema: s.ErasureResult },
-      ...problems(401, 403, 421, 422),
+      ...problems(401, 403, 421, 422, 429),
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/inbound',
+    function: 'inbound',
+    auth: 'tenant',
+    scope: 'read',
+    operationId: 'listInbound',
+    summary: 'Replies from recipients, newest first (keywords marked)',
+    tags: ['Recipients'],
+    query: s.InboundQuery,
+    responses: {
+      200: { description: 'A page of replies', schema: s.InboundList },
+      ...problems(401, 403, 422, 429),
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/opt-outs',
+    function: 'opt-outs',
+    auth: 'tenant',
+    scope: 'read',
+    operationId: 'listOptOuts',
+    summary: "This account's opt-out list, in both jurisdictions",
+    tags: ['Recipients'],
+    responses: { 200: { description: 'The opt-outs', schema: s.OptOutList }, ...problems(401, 403, 429) },
+  },
+  {
+    method: 'POST',
+    path: '/v1/opt-outs',
+    function: 'opt-outs',
+    auth: 'tenant',
+    scope: 'send',
+    operationId: 'addOptOut',
+    summary: 'Add a number to the opt-out list (all messages, or promotional only)',
+    tags: ['Recipients'],
+    body: s.CreateOptOutRequest,
+    responses: { 201: { description: 'Added', schema: s.OptOut }, ...problems(400, 401, 403, 422, 429) },
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/opt-outs/{phone}',
+    function: 'opt-outs',
+    auth: 'tenant',
+    scope: 'send',
+    operationId: 'removeOptOut',
+    summary: 'Remove an opt-out; needs a consent recorded after it (409 otherwise)',
+    tags: ['Recipients'],
+    params: s.PhoneParams,
+    responses: {
+      200: { description: 'Whether there was one to remove', schema: s.RemovedOptOut },
+      ...problems(401, 403, 409, 422, 429),
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/consents',
+    function: 'consents',
+    auth: 'tenant',
+    scope: 'send',
+    operationId: 'recordConsent',
+    summary: 'Record an opt-in with its evidence (append-only ledger)',
+    tags: ['Recipients'],
+    body: s.CreateConsentRequest,
+    responses: { 201: { description: 'Recorded', schema: s.Consent }, ...problems(400, 401, 403, 422, 429) },
+  },
+  {
+    method: 'GET',
+    path: '/v1/consents/{phone}',
+    function: 'consents',
+    auth: 'tenant',
+    scope: 'read',
+    operationId: 'getConsentLedger',
+    summary: "A number's consent ledger and whether a consent is live",
+    tags: ['Recipients'],
+    params: s.PhoneParams,
+    responses: {
+      200: { description: 'The ledger', schema: s.ConsentLedger },
+      ...problems(401, 403, 422, 429),
+    },
+  },
+  {
+    method: 'POST',
+    path: '/v1/sender-ids',
+    function: 'sender-ids',
+    auth: 'tenant',
+    scope: 'admin',
+    operationId: 'applyForSenderId',
+    summary: 'Apply for a sender ID with the business identity; usable once an operator approves it',
+    tags: ['Sender IDs'],
+    body: s.SenderIdApplication,
+    responses: {
+      201: { description: 'Pending review', schema: s.SenderId },
+      ...problems(400, 401, 403, 409, 422, 429),
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/sender-ids',
+    function: 'sender-ids',
+    auth: 'tenant',
+    scope: 'read',
+    operationId: 'listSenderIds',
+    summary: "This account's sender IDs and their status",
+    tags: ['Sender IDs'],
+    responses: { 200: { description: 'Sender IDs', schema: s.SenderIdList }, ...problems(401, 403, 429) },
+  },
+  {
+    method: 'GET',
+    path: '/v1/settings/replies',
+    function: 'settings',
+    auth: 'tenant',
+    scope: 'read',
+    operationId: 'getReplies',
+    summary: 'What the gateway answers to HELP, extra keywords, reference codes',
+    tags: ['Recipients'],
+    responses: { 200: { description: 'The replies', schema: s.Replies }, ...problems(401, 403, 429) },
+  },
+  {
+    method: 'PUT',
+    path: '/v1/settings/replies',
+    function: 'settings',
+    auth: 'tenant',
+    scope: 'admin',
+    operationId: 'updateReplies',
+    summary: 'Change the HELP text, add keywords in other languages, turn reference codes on or off',
+    tags: ['Recipients'],
+    body: s.UpdateRepliesRequest,
+    responses: {
+      200: { description: 'The replies', schema: s.Replies },
+      ...problems(400, 401, 403, 422, 429),
+    },
+  },
+  {
+    method: 'POST',
+    path: '/public/v1/verifications',
+    function: 'verifications',
+    auth: 'public',
+    operationId: 'startVerification',
+    summary:
+      'For anyone: block every message to a number, or learn who sent one. Sends a one-time code to the number; the answer is the same whatever the number',
+    tags: ['Public'],
+    body: s.StartVerificationRequest,
+    responses: {
+      202: { description: 'A code was sent if the number can receive one', schema: s.VerificationStarted },
+      ...problems(400, 422, 429),
+    },
+  },
+  {
+    method: 'POST',
+    path: '/public/v1/verifications/{id}/confirm',
+    function: 'verifications',
+    auth: 'public',
+    operationId: 'confirmVerification',
+    summary: 'Give the one-time code: blocks the number, or names the sender (never the content)',
+    tags: ['Public'],
+    params: s.VerificationParams,
+    body: s.ConfirmVerificationRequest,
+    responses: {
+      200: { description: 'Done', schema: s.VerificationResult },
+      ...problems(400, 422, 429),
+    },
+  },
+  {
+    method: 'POST',
+    path: '/carrier/v1/inbound',
+    function: 'carrier-inbound',
+    auth: 'carrier',
+    operationId: 'carrierInbound',
+    summary: "A carrier reports a person's reply (bearer: the carrier token from the admin API)",
+    tags: ['Carrier'],
+    body: s.CarrierInboundRequest,
+    responses: {
+      202: { description: 'Queued for processing', schema: s.Accepted },
+      ...problems(400, 401, 422),
     },
   },
   {
@@ -254,6 +446,64 @@ export const ROUTES: Route[] = [
     params: s.TenantIdParams,
     body: s.UpdateTenantPolicyRequest,
     responses: { 200: { description: 'The tenant', schema: s.Tenant }, ...problems(400, 401, 404, 422) },
+  },
+  {
+    method: 'PUT',
+    path: '/admin/tenants/{tenantId}/controls',
+    function: 'admin',
+    auth: 'admin',
+    operationId: 'updateTenantControls',
+    summary: "Set a tenant's abuse controls: countries, flood limits, rate limit, monthly cap, content rules",
+    tags: ['Admin'],
+    params: s.TenantIdParams,
+    body: s.UpdateControlsRequest,
+    responses: { 200: { description: 'The tenant', schema: s.Tenant }, ...problems(400, 401, 404, 422) },
+  },
+  {
+    method: 'GET',
+    path: '/admin/sender-ids',
+    function: 'admin',
+    auth: 'admin',
+    operationId: 'listPendingSenderIds',
+    summary: 'Sender ID applications awaiting a decision, oldest first',
+    tags: ['Admin'],
+    responses: { 200: { description: 'Pending applications', schema: s.SenderIdList }, ...problems(401) },
+  },
+  {
+    method: 'GET',
+    path: '/admin/tenants/{tenantId}/sender-ids/{senderId}',
+    function: 'admin',
+    auth: 'admin',
+    operationId: 'reviewSenderId',
+    summary: 'An application with its identity details (until they are purged)',
+    tags: ['Admin'],
+    params: s.SenderIdParams,
+    responses: {
+      200: { description: 'The application', schema: s.SenderIdReview },
+      ...problems(401, 404, 422),
+    },
+  },
+  {
+    method: 'POST',
+    path: '/admin/tenants/{tenantId}/sender-ids/{senderId}/decision',
+    function: 'admin',
+    auth: 'admin',
+    operationId: 'decideSenderId',
+    summary: 'Approve or reject a sender ID (a rejection needs a reason)',
+    tags: ['Admin'],
+    params: s.SenderIdParams,
+    body: s.SenderIdDecision,
+    responses: { 200: { description: 'Decided', schema: s.SenderId }, ...problems(400, 401, 404, 409, 422) },
+  },
+  {
+    method: 'POST',
+    path: '/admin/carrier-token',
+    function: 'admin',
+    auth: 'admin',
+    operationId: 'issueCarrierToken',
+    summary: 'Issue the token carriers use to report replies (replaces the previous one)',
+    tags: ['Admin'],
+    responses: { 201: { description: 'Issued', schema: s.CarrierToken }, ...problems(401) },
   },
   {
     method: 'POST',

@@ -6,9 +6,14 @@ import { DEFAULT_RETENTION, MAX_RETENTION_DAYS } from '../core/model.ts';
 /** Request and response schemas: the source of the handlers' types and of the OpenAPI document. */
 
 export const Category = z.enum(['transactional', 'promotional']).meta({
-  description: "Promotional messages will need the recipient's recorded opt-in. Defaults to transactional.",
+  description:
+    "Promotional messages need the recipient's live consent (POST /v1/consents) and honour promotional opt-outs. Defaults to transactional.",
 });
-export const MessageStatus = z.enum(['queued', 'sent', 'delivered', 'failed', 'undeliverable']);
+export const MessageStatus = z
+  .enum(['queued', 'sent', 'delivered', 'failed', 'undeliverable', 'quarantined'])
+  .meta({
+    description: 'quarantined: held by a content rule (see error), never sent.',
+  });
 export const Jurisdiction = z.enum(['global', 'eu']);
 
 export const SendMessageRequest = z
@@ -260,6 +265,8 @@ export const Tenant = z
     residency: Residency,
     closedAt: z.iso.datetime().optional(),
     recordsKeptUntil: z.iso.datetime().optional(),
+    controls: z.lazy(() => Controls).optional(),
+    replies: z.lazy(() => Replies).optional(),
   })
   .meta({ id: 'Tenant' });
 
@@ -329,3 +336,227 @@ export const AuthorizerContext = z.discriminatedUnion('authenticated', [
   z.object({ authenticated: z.literal(false), reason: z.string() }),
 ]);
 export type AuthorizerContext = z.infer<typeof AuthorizerContext>;
+
+// Recipient rights and abuse controls
+
+const Phone = z.string().min(1).max(32).meta({ description: 'E.164 number.', example: '+12025550100' });
+const CountryCode = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code such as DE');
+
+export const Controls = z
+  .object({
+    allowedCountries: z.array(CountryCode).max(250).meta({ description: 'Empty: every country.' }),
+    flood: z.object({
+      identicalPerHour: z.int().min(1).max(10_000),
+      perHour: z.int().min(1).max(100_000),
+    }),
+    rateLimit: z.object({
+      perMinute: z.number().min(0.01).max(1_000_000),
+      burst: z.int().min(1).max(100_000),
+    }),
+    monthlySegmentCap: z.int().min(0).meta({ description: '0: no cap.' }),
+    denyPhrases: z.array(z.string().min(1).max(200)).max(500).meta({
+      description: 'Case-insensitive plain phrases (not regular expressions) that quarantine a message.',
+    }),
+    denyUrlShorteners: z.boolean(),
+  })
+  .meta({ id: 'Controls' });
+
+export const UpdateControlsRequest = Controls.partial().strict().meta({ id: 'UpdateControlsRequest' });
+
+const KeywordList = z.array(z.string().trim().min(1).max(40)).max(20);
+
+export const Replies = z
+  .object({
+    helpText: z.string().min(1).max(300).meta({ description: 'The answer to HELP and INFO.' }),
+    keywords: z.object({ optOut: KeywordList, optIn: KeywordList, help: KeywordList }).meta({
+      description: 'Keywords in other languages, added to the built-in English ones (e.g. ARRET, ALTO).',
+    }),
+    referenceCodes: z.boolean().meta({
+      description: 'Append "Ref: XXXXXX" to each message so a recipient can ask who sent it.',
+    }),
+  })
+  .meta({ id: 'Replies' });
+
+export const UpdateRepliesRequest = Replies.partial().strict().meta({ id: 'UpdateRepliesRequest' });
+
+export const PhoneParams = z.object({ phone: Phone });
+
+export const OptOut = z
+  .object({
+    phone: z.string(),
+    scope: z.enum(['all', 'promotional']),
+    source: z.string().meta({ description: 'keyword:<WORD> for a reply, api for this API.' }),
+    at: z.iso.datetime(),
+  })
+  .meta({ id: 'OptOut' });
+export const OptOutList = z.object({ data: z.array(OptOut) }).meta({ id: 'OptOutList' });
+export const CreateOptOutRequest = z
+  .strictObject({ phone: Phone, scope: z.enum(['all', 'promotional']).default('all') })
+  .meta({ id: 'CreateOptOutRequest' });
+export const RemovedOptOut = z.object({ removed: z.boolean() }).meta({ id: 'RemovedOptOut' });
+
+export const CreateConsentRequest = z
+  .strictObject({
+    phone: Phone,
+    source: z.string().min(1).max(200).meta({ description: 'Where the person agreed, e.g. "signup form".' }),
+    disclosureVersion: z
+      .string()
+      .min(1)
+      .max(100)
+      .meta({ description: 'The version of the text the person saw.' }),
+    occurredAt: z.iso.datetime().optional().meta({ description: 'When they agreed; defaults to now.' }),
+    ip: z
+      .union([z.ipv4(), z.ipv6()])
+      .optional()
+      .meta({ description: "The person's IP address; defaults to the caller's." }),
+  })
+  .meta({ id: 'CreateConsentRequest' });
+
+export const Consent = z
+  .object({
+    id: z.string(),
+    phone: z.string(),
+    kind: z.enum(['granted', 'withdrawn']),
+    source: z.string(),
+    at: z.iso.datetime(),
+    ip: z.string().optional(),
+    disclosureVersion: z.string().optional(),
+  })
+  .meta({ id: 'Consent' });
+export const ConsentLedger = z
+  .object({ phone: z.string(), live: z.boolean(), data: z.array(Consent) })
+  .meta({ id: 'ConsentLedger' });
+
+export const InboundMessage = z
+  .object({
+    id: z.string(),
+    from: z.string(),
+    to: z.string(),
+    body: z.string().nullable().meta({ description: "Null once the tenant's body retention has passed." }),
+    keyword: z.string().nullable(),
+    action: z.enum(['opt_out', 'opt_in', 'help', 'who', 'block_all']).nullable(),
+    receivedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'InboundMessage' });
+export const InboundList = z
+  .object({ data: z.array(InboundMessage), nextCursor: z.string().nullable(), jurisdiction: Jurisdiction })
+  .meta({ id: 'InboundList' });
+export const InboundQuery = z.strictObject({
+  jurisdiction: Jurisdiction.optional().meta({
+    description: "Replies are kept in the person's jurisdiction; defaults to the endpoint's own.",
+  }),
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(200).optional(),
+});
+
+const SenderIdentityInput = z.strictObject({
+  companyName: z.string().min(1).max(200),
+  registrationNumber: z.string().min(1).max(100),
+  address: z.string().min(1).max(500),
+  contactName: z.string().min(1).max(200),
+  contactEmail: z.email(),
+  useCase: z.string().min(1).max(1000),
+});
+
+export const SenderIdApplication = z
+  .strictObject({
+    value: z.string().min(1).max(32),
+    countries: z.array(CountryCode).max(250).default([]).meta({ description: 'Empty: every country.' }),
+    identity: SenderIdentityInput.meta({
+      description: 'The business behind the sender ID; encrypted, and purged a set time after the decision.',
+    }),
+  })
+  .meta({ id: 'SenderIdApplication' });
+
+export const SenderId = z
+  .object({
+    id: z.string(),
+    tenantId: z.string(),
+    value: z.string(),
+    type: z.enum(['phone_number', 'short_code', 'alphanumeric']),
+    countries: z.array(z.string()),
+    status: z.enum(['pending', 'approved', 'rejected']),
+    appliedAt: z.iso.datetime(),
+    decidedAt: z.iso.datetime().optional(),
+    reason: z.string().optional(),
+    identityPurgeAt: z.iso.datetime().optional(),
+  })
+  .meta({ id: 'SenderId' });
+export const SenderIdList = z.object({ data: z.array(SenderId) }).meta({ id: 'SenderIdList' });
+export const SenderIdReview = SenderId.extend({
+  identity: SenderIdentityInput.nullable().meta({ description: 'Null once purged.' }),
+}).meta({ id: 'SenderIdReview' });
+export const SenderIdParams = TenantIdParams.extend({
+  senderId: z.string().regex(/^sid_[0-9A-HJKMNP-TV-Z]{26}$/, 'is not a sender ID id'),
+});
+export const SenderIdDecision = z
+  .strictObject({
+    decision: z.enum(['approved', 'rejected']),
+    reason: z.string().min(1).max(500).optional().meta({ description: 'Required to reject.' }),
+  })
+  .meta({ id: 'SenderIdDecision' });
+
+export const StartVerificationRequest = z
+  .strictObject({
+    phone: Phone,
+    purpose: z.enum(['block', 'identify']).meta({
+      description: 'block: stop every message through this gateway; identify: learn who sent a message.',
+    }),
+    reference: z
+      .string()
+      .trim()
+      .min(4)
+      .max(12)
+      .optional()
+      .meta({ description: 'identify: the "Ref:" code in the message.' }),
+    sentAt: z.iso
+      .datetime()
+      .optional()
+      .meta({ description: 'identify, without a reference: about when it arrived.' }),
+    senderId: z
+      .string()
+      .min(1)
+      .max(32)
+      .optional()
+      .meta({ description: 'identify, without a reference: the sender shown.' }),
+  })
+  .meta({ id: 'StartVerificationRequest' });
+export const VerificationStarted = z
+  .object({ verificationId: z.string(), expiresAt: z.iso.datetime() })
+  .meta({ id: 'VerificationStarted' });
+export const VerificationParams = z.object({
+  id: z.string().regex(/^vrf_[0-9A-HJKMNP-TV-Z]{26}$/, 'is not a verification id'),
+});
+export const ConfirmVerificationRequest = z
+  .strictObject({ code: z.string().regex(/^\d{6}$/, 'must be the 6 digits sent by SMS') })
+  .meta({ id: 'ConfirmVerificationRequest' });
+export const VerificationResult = z
+  .union([
+    z.object({ purpose: z.literal('block'), blocked: z.literal(true), detail: z.string() }),
+    z.object({
+      purpose: z.literal('identify'),
+      senders: z.array(
+        z.object({
+          legalName: z.string(),
+          contactEmail: z.string(),
+          senderId: z.string(),
+          sentAt: z.iso.datetime(),
+        }),
+      ),
+    }),
+  ])
+  .meta({ id: 'VerificationResult' });
+
+export const CarrierInboundRequest = z
+  .strictObject({
+    from: Phone.meta({ description: "The person's number." }),
+    to: z.string().min(1).max(32).meta({ description: 'The gateway number or sender ID they replied to.' }),
+    body: z.string().max(1600),
+    carrierMessageId: z.string().min(1).max(200),
+    receivedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'CarrierInboundRequest' });
+export const Accepted = z.object({ accepted: z.literal(true) }).meta({ id: 'Accepted' });
+export const CarrierToken = z
+  .object({ token: z.string().meta({ description: 'Shown once; only its HMAC is stored.' }) })
+  .meta({ id: 'CarrierToken' });

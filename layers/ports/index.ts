@@ -1,3 +1,4 @@
+import type { Sealed } from '../core/crypto.ts';
 import type {
   ApiKeyRecord,
   DispatchRef,
@@ -15,7 +16,7 @@ export interface Clock {
 
 export interface IdGenerator {
   /** A new time-ordered id behind the given prefix, e.g. `msg_01J...`. */
-  next(prefix: 'msg' | 'ten' | 'key' | 'era'): string;
+  next(prefix: 'msg' | 'ten' | 'key' | 'era' | 'inb' | 'con' | 'sid' | 'vrf'): string;
 }
 
 export interface MessagePage {
@@ -48,6 +49,11 @@ export interface MessageStore {
   removeBody(tenantId: string, id: string, now: Date): Promise<boolean>;
   /** Ids of the tenant's live messages to a number (found through its pseudonym). */
   idsForSubject(tenantId: string, e164: string, now: Date): Promise<string[]>;
+  /**
+   * Messages sent to a number by any tenant, newest first, found through the gateway-wide
+   * recipient pseudonym: routes replies and answers "who sent me this?". Never the content.
+   */
+  sentTo(recipientPseudonym: string, now: Date, limit?: number): Promise<SentTrace[]>;
   /** Removes every item of a tenant's partition except its keyring record; returns how many. */
   removeTenant(tenantId: string): Promise<number>;
   /** Takes a queued message for sending unless another worker holds an unexpired claim. */
@@ -58,7 +64,7 @@ export interface MessageStore {
   /** Moves a non-final message to a final or sent status; a message already final stays as it is. */
   transition(
     ref: DispatchRef,
-    to: Exclude<MessageStatus, 'queued'>,
+    to: Exclude<MessageStatus, 'queued' | 'quarantined'>,
     at: Date,
     details?: { error?: MessageError | undefined; carrierMessageId?: string | undefined },
   ): Promise<'updated' | 'ignored'>;
@@ -105,6 +111,8 @@ export interface TenantStore {
   expireApiKey(tenantId: string, keyId: string, notAfter: Date, replacedBy?: string): Promise<void>;
   /** Sets a tenant's retention policy and residency mode. */
   updatePolicy(id: string, policy: Pick<Tenant, 'retention' | 'residency'>): Promise<void>;
+  /** Sets a tenant's abuse controls and/or its replies (HELP text, keywords, reference codes). */
+  updateSettings(id: string, settings: Partial<Pick<Tenant, 'controls' | 'replies'>>): Promise<void>;
   /** Marks a tenant closed; its record expires when the kept records may go. */
   closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date): Promise<void>;
   /** Keeps the record of a subject erasure (never the number). */
@@ -179,4 +187,177 @@ export interface SecretStore {
   getWrapped(name: string): Promise<Uint8Array | undefined>;
   /** Stores a wrapped secret unless one exists; returns the one that won. */
   putWrappedIfAbsent(name: string, wrapped: Uint8Array): Promise<Uint8Array>;
+  /** Stores (or replaces) a secret's value, e.g. the carrier webhook token's hash. */
+  put(name: string, value: Uint8Array): Promise<void>;
+}
+
+/** Where a message to a number came from: enough to route a reply or name the sender, no content. */
+export interface SentTrace {
+  tenantId: string;
+  messageId: string;
+  from: string;
+  createdAt: string;
+  refCode?: string | undefined;
+}
+
+export type OptOutScope = 'all' | 'promotional';
+
+export interface OptOutEntry {
+  phone: string;
+  scope: OptOutScope;
+  /** keyword (the reply's word), api, or block */
+  source: string;
+  at: string;
+}
+
+export type ConsentKind = 'granted' | 'withdrawn';
+
+/** One line of the append-only consent ledger: what was agreed, when, and the evidence. */
+export interface ConsentEntry {
+  id: string;
+  phone: string;
+  kind: ConsentKind;
+  /** Where the consent was given or withdrawn: web form, keyword, ... */
+  source: string;
+  at: string;
+  ip?: string | undefined;
+  /** The version of the disclosure text the person saw. */
+  disclosureVersion?: string | undefined;
+}
+
+export interface InboundRecord {
+  tenantId: string;
+  id: string;
+  /** The person's number. */
+  from: string;
+  /** The gateway number or sender ID the reply was sent to. */
+  to: string;
+  body?: string | undefined;
+  keyword?: string | undefined;
+  action?: string | undefined;
+  receivedAt: string;
+  carrierMessageId: string;
+  expiresAt: number;
+  bodyExpiresAt: number;
+}
+
+/** What one jurisdiction knows about recipients, per tenant: opt-outs, consents, replies, send counts. */
+export interface RecipientStore {
+  getOptOut(tenantId: string, phone: string): Promise<OptOutEntry | undefined>;
+  putOptOut(tenantId: string, entry: OptOutEntry): Promise<void>;
+  removeOptOut(tenantId: string, phone: string): Promise<boolean>;
+  listOptOuts(tenantId: string): Promise<OptOutEntry[]>;
+  /** Appends to the ledger; an entry is never changed or removed (except by erasure). */
+  appendConsent(tenantId: string, entry: ConsentEntry): Promise<void>;
+  /** A number's ledger, oldest first. */
+  consents(tenantId: string, phone: string): Promise<ConsentEntry[]>;
+  putInbound(record: InboundRecord): Promise<void>;
+  listInbound(
+    tenantId: string,
+    query: { limit: number; cursor?: string | undefined },
+    now: Date,
+  ): Promise<{ items: InboundRecord[]; nextCursor?: string | undefined }>;
+  /**
+   * Counts one message to a number in the current hour unless that would pass a flood limit;
+   * says which limit was hit.
+   */
+  countSend(
+    tenantId: string,
+    phone: string,
+    bodyDigest: string,
+    hourStart: Date,
+    limits: { identicalPerHour: number; perHour: number },
+  ): Promise<'counted' | 'identical' | 'total'>;
+  /** Removes a number's opt-out, consents and replies; returns how many items. */
+  removeForSubject(tenantId: string, phone: string): Promise<number>;
+}
+
+/** The gateway-wide block list, by recipient pseudonym: a person who wants no message at all. */
+export interface BlockList {
+  isBlocked(recipientPseudonym: string): Promise<boolean>;
+  block(recipientPseudonym: string, at: Date, source: 'keyword' | 'verified_request'): Promise<void>;
+}
+
+export type VerificationPurpose = 'block' | 'identify';
+
+/** A one-time-code challenge for the public flows. Holds no number, only its pseudonym. */
+export interface Verification {
+  id: string;
+  purpose: VerificationPurpose;
+  recipientPseudonym: string;
+  codeDigest: string;
+  attempts: number;
+  expiresAt: number;
+  /** For "who sent me this?": the reference code, or the time and sender ID the person saw. */
+  query?: { refCode?: string | undefined; sentAt?: string | undefined; senderId?: string | undefined };
+}
+
+export interface VerificationStore {
+  put(v: Verification): Promise<void>;
+  get(id: string, now: Date): Promise<Verification | undefined>;
+  /** Counts a wrong code; false when the attempts are used up. */
+  countAttempt(id: string, maxAttempts: number): Promise<boolean>;
+  remove(id: string): Promise<void>;
+}
+
+/** Atomic counters in the tenants table: request rates (GCRA) and monthly usage. */
+export interface Counters {
+  /**
+   * Admits one request under a rate of `perMinute` with bursts of `burst` for `key`, or says
+   * how many seconds until one would be admitted.
+   */
+  admit(
+    key: string,
+    perMinute: number,
+    burst: number,
+    now: Date,
+  ): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }>;
+  /** Adds segments to a month's total unless that passes `cap`; false when it would. */
+  addUsage(tenantId: string, month: string, segments: number, cap: number): Promise<boolean>;
+}
+
+export type SenderIdStatus = 'pending' | 'approved' | 'rejected';
+
+/** The business behind a sender ID application; kept encrypted and purged after the decision. */
+export interface SenderIdentity {
+  companyName: string;
+  registrationNumber: string;
+  address: string;
+  contactName: string;
+  contactEmail: string;
+  useCase: string;
+}
+
+export interface SenderIdRecord {
+  id: string;
+  tenantId: string;
+  value: string;
+  type: 'phone_number' | 'short_code' | 'alphanumeric';
+  countries: string[];
+  status: SenderIdStatus;
+  appliedAt: string;
+  decidedAt?: string | undefined;
+  reason?: string | undefined;
+  /** When the identity details are (or were) purged. */
+  identityPurgeAt?: string | undefined;
+}
+
+export interface SenderIdStore {
+  /** Stores an application; the identity details arrive sealed under the tenant's key. */
+  apply(record: SenderIdRecord, identity: Sealed, keepUntil: Date): Promise<void>;
+  get(tenantId: string, id: string): Promise<SenderIdRecord | undefined>;
+  /** The sealed identity details while they are kept. */
+  identity(tenantId: string, id: string, now: Date): Promise<Sealed | undefined>;
+  list(tenantId: string): Promise<SenderIdRecord[]>;
+  listPending(): Promise<SenderIdRecord[]>;
+  decide(
+    tenantId: string,
+    id: string,
+    decision: {
+      status: 'approved' | 'rejected';
+      reason?: string | undefined;
+      decidedAt: Date;
+      purgeAt: Date;
+    },
+  ): Promise<void>;
 }

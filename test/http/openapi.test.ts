@@ -15,9 +15,9 @@ const operation = (path: string, method: string) =>
   (doc.paths[path] as Record<string, Operation> | undefined)?.[method.toLowerCase()];
 
 describe('the OpenAPI document', () => {
-  it('is OpenAPI 3.1 with the two security schemes', () => {
+  it('is OpenAPI 3.1 with the three security schemes', () => {
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.components.securitySchemes)).toEqual(['apiKey', 'admin']);
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(['apiKey', 'admin', 'carrier']);
   });
 
   it('resolves every $ref to a component it defines', () => {
@@ -39,9 +39,8 @@ describe('the OpenAPI document', () => {
     }
     if (route.idempotent)
       expect(op!.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key' }));
-    expect(op!.security).toEqual(
-      route.auth === 'public' ? [] : [{ [route.auth === 'tenant' ? 'apiKey' : 'admin']: [] }],
-    );
+    const scheme = { tenant: 'apiKey', admin: 'admin', carrier: 'carrier', public: undefined }[route.auth];
+    expect(op!.security).toEqual(scheme ? [{ [scheme]: [] }] : []);
   });
 
   it('documents nothing the route table lacks', () => {

@@ -6,7 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/cdk/app.ts';
 import { QUEUES } from '../../infra/resources.ts';
-import { ROUTES } from '../../layers/http/routes.ts';
+import { HTTP_FUNCTIONS, OTHER_FUNCTIONS, ROUTES } from '../../layers/http/routes.ts';
 
 let stateful: Template;
 let stateless: Template;
@@ -51,6 +51,14 @@ describe('stateful stack', () => {
       GlobalSecondaryIndexes: [
         Match.objectLike({ IndexName: 'byStatus' }),
         Match.objectLike({ IndexName: 'bySubject', Projection: { ProjectionType: 'KEYS_ONLY' } }),
+        // No content projected: sender, time and reference code only.
+        Match.objectLike({
+          IndexName: 'byRecipient',
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: ['tenantId', 'id', 'from', 'createdAt', 'refCode', 'expiresAt'],
+          },
+        }),
       ],
     });
   });
@@ -83,7 +91,7 @@ describe('stateless stack', () => {
     expect(routes.map((r) => r.RouteKey).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     for (const route of ROUTES) {
       const deployed = routes.find((r) => r.RouteKey === `${route.method} ${route.path}`)!;
-      const expected = { tenant: 'CUSTOM', admin: 'AWS_IAM', public: 'NONE' }[route.auth];
+      const expected = { tenant: 'CUSTOM', admin: 'AWS_IAM', carrier: 'NONE', public: 'NONE' }[route.auth];
       expect(deployed.AuthorizationType ?? 'NONE', `${route.method} ${route.path}`).toBe(expected);
     }
   });
@@ -100,7 +108,7 @@ describe('stateless stack', () => {
 
   it('runs every function on Node.js 22, arm64, with tracing and JSON logs in a retained log group', () => {
     const fns = resources(stateless, 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(11);
+    expect(fns).toHaveLength(HTTP_FUNCTIONS.length + OTHER_FUNCTIONS.length);
     for (const [, f] of fns) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -127,16 +135,21 @@ describe('stateless stack', () => {
   it('gives read-only functions no write permission on the messages table', () => {
     const policies = resources(stateless, 'AWS::IAM::Policy').filter(([id]) => id.startsWith('getmessage'));
     expect(policies.length).toBeGreaterThan(0);
-    const text = JSON.stringify(policies.map(([, p]) => p.Properties));
+    type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+    const statements = policies.flatMap(
+      ([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement,
+    );
+    // The messages tables (both jurisdictions): read only. (It writes the tenants table's rate counters.)
+    const onMessages = statements.filter((st) => /Messages|messages/.test(JSON.stringify(st.Resource)));
+    const text = JSON.stringify(onMessages);
     expect(text).toContain('dynamodb:GetItem');
     expect(text).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
-    // It may unwrap tenant data keys, nothing more.
-    const actions = policies.flatMap(([, p]) =>
-      (p.Properties.PolicyDocument as { Statement: { Action: string | string[] }[] }).Statement.flatMap(
-        (st) => st.Action,
-      ),
-    );
-    expect([...new Set(actions.filter((a) => a.startsWith('kms:')))]).toEqual(['kms:Decrypt']);
+    // Tenant keys: it may unwrap data keys, nothing more.
+    const tenantKeyActions = statements
+      .filter((st) => JSON.stringify(st.Condition ?? {}).includes('alias/sms-gateway/tenant'))
+      .flatMap((st) => st.Action);
+    expect(tenantKeyActions.length).toBeGreaterThan(0);
+    expect([...new Set(tenantKeyActions.filter((a) => a.startsWith('kms:')))]).toEqual(['kms:Decrypt']);
   });
 
   it('sets every configuration variable the functions read', () => {

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { Sealed } from '../../layers/core/crypto.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../../layers/core/errors.ts';
 import {
   type ApiKeyRecord,
@@ -10,21 +11,32 @@ import {
   type Tenant,
   type TenantContext,
 } from '../../layers/core/model.ts';
+import { RecipientPseudonyms } from '../../layers/core/recipient-pseudonym.ts';
+import { makeSendPolicy, settingsOf } from '../../layers/core/use-cases/send-policy.ts';
 import type {
+  BlockList,
   Carrier,
   CarrierSendRequest,
   ClaimOutcome,
   Clock,
+  ConsentEntry,
+  Counters,
   DispatchQueue,
   ErasureRecord,
   IdempotencyBegin,
   IdempotencyStore,
   IdGenerator,
+  InboundRecord,
   KeyringRecord,
   KeyringStore,
   KeyService,
   MessagePage,
   MessageStore,
+  OptOutEntry,
+  RecipientStore,
+  SenderIdRecord,
+  SenderIdStore,
+  SentTrace,
   TenantStore,
 } from '../../layers/ports/index.ts';
 
@@ -42,7 +54,7 @@ export class FakeClock implements Clock {
 
 export class SequenceIds implements IdGenerator {
   private n = 0;
-  next(prefix: 'msg' | 'ten' | 'key' | 'era') {
+  next(prefix: string) {
     this.n += 1;
     return `${prefix}_${String(this.n).padStart(26, '0')}`;
   }
@@ -77,6 +89,19 @@ export class FakeMessageStore implements MessageStore {
   }
   async idsForSubject(tenantId: string, e164: string) {
     return [...this.items.values()].filter((m) => m.tenantId === tenantId && m.to === e164).map((m) => m.id);
+  }
+  /** Keyed by the number itself: the fake's recipient pseudonym (see fakeSendDeps) is the identity. */
+  async sentTo(recipientPseudonym: string): Promise<SentTrace[]> {
+    return [...this.items.values()]
+      .filter((m) => `p:${m.to}` === recipientPseudonym)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+      .map((m) => ({
+        tenantId: m.tenantId,
+        messageId: m.id,
+        from: m.from,
+        createdAt: m.createdAt,
+        refCode: m.refCode,
+      }));
   }
   async removeTenant(tenantId: string) {
     const ids = [...this.items.values()].filter((m) => m.tenantId === tenantId).map((m) => m.id);
@@ -224,6 +249,10 @@ export class FakeTenantStore implements TenantStore {
     const t = this.tenants.get(id);
     if (t) Object.assign(t, structuredClone(policy));
   }
+  async updateSettings(id: string, settings: Partial<Pick<Tenant, 'controls' | 'replies'>>) {
+    const t = this.tenants.get(id);
+    if (t) Object.assign(t, structuredClone(settings));
+  }
   async closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date) {
     const t = this.tenants.get(id);
     if (t)
@@ -309,6 +338,119 @@ export class FakeKeyringStore implements KeyringStore {
   }
 }
 
+export class FakeRecipientStore implements RecipientStore {
+  readonly optOuts = new Map<string, OptOutEntry>();
+  readonly ledger: (ConsentEntry & { tenantId: string })[] = [];
+  readonly inbound: InboundRecord[] = [];
+  readonly floods = new Map<string, number>();
+  /** Every write in order, to check what happened before what. */
+  readonly log: string[];
+  constructor(log: string[] = []) {
+    this.log = log;
+  }
+  async getOptOut(tenantId: string, phone: string) {
+    return this.optOuts.get(`${tenantId}/${phone}`);
+  }
+  async putOptOut(tenantId: string, entry: OptOutEntry) {
+    this.log.push(`optOut ${entry.phone}`);
+    this.optOuts.set(`${tenantId}/${entry.phone}`, { ...entry });
+  }
+  async removeOptOut(tenantId: string, phone: string) {
+    this.log.push(`optIn ${phone}`);
+    return this.optOuts.delete(`${tenantId}/${phone}`);
+  }
+  async listOptOuts(tenantId: string) {
+    return [...this.optOuts.entries()].filter(([k]) => k.startsWith(`${tenantId}/`)).map(([, v]) => v);
+  }
+  async appendConsent(tenantId: string, entry: ConsentEntry) {
+    if (this.ledger.some((e) => e.id === entry.id)) return;
+    this.log.push(`consent ${entry.kind} ${entry.phone}`);
+    this.ledger.push({ ...entry, tenantId });
+  }
+  async consents(tenantId: string, phone: string) {
+    return this.ledger.filter((e) => e.tenantId === tenantId && e.phone === phone);
+  }
+  async putInbound(record: InboundRecord) {
+    if (this.inbound.some((r) => r.id === record.id)) return;
+    this.inbound.push({ ...record });
+  }
+  async listInbound(tenantId: string) {
+    return { items: this.inbound.filter((r) => r.tenantId === tenantId) };
+  }
+  async countSend(
+    tenantId: string,
+    phone: string,
+    digest: string,
+    hourStart: Date,
+    limits: { identicalPerHour: number; perHour: number },
+  ) {
+    const base = `${tenantId}/${phone}/${hourStart.toISOString()}`;
+    const total = this.floods.get(base) ?? 0;
+    const same = this.floods.get(`${base}/${digest}`) ?? 0;
+    if (total >= limits.perHour) return 'total' as const;
+    if (same >= limits.identicalPerHour) return 'identical' as const;
+    this.floods.set(base, total + 1);
+    this.floods.set(`${base}/${digest}`, same + 1);
+    return 'counted' as const;
+  }
+  async removeForSubject() {
+    return 0;
+  }
+}
+
+export class FakeBlockList implements BlockList {
+  readonly blocked = new Set<string>();
+  constructor(private readonly log: string[] = []) {}
+  async isBlocked(p: string) {
+    return this.blocked.has(p);
+  }
+  async block(p: string) {
+    this.log.push(`block ${p}`);
+    this.blocked.add(p);
+  }
+}
+
+export class FakeCounters implements Counters {
+  readonly usage = new Map<string, number>();
+  async admit() {
+    return { ok: true as const };
+  }
+  async addUsage(tenantId: string, month: string, segments: number, cap: number) {
+    const k = `${tenantId}/${month}`;
+    const used = this.usage.get(k) ?? 0;
+    if (cap > 0 && used + segments > cap) return false;
+    this.usage.set(k, used + segments);
+    return true;
+  }
+}
+
+export class FakeSenderIdStore implements SenderIdStore {
+  readonly records: SenderIdRecord[] = [];
+  async apply(record: SenderIdRecord, _identity: Sealed) {
+    this.records.push({ ...record });
+  }
+  async get(tenantId: string, id: string) {
+    return this.records.find((r) => r.tenantId === tenantId && r.id === id);
+  }
+  async identity() {
+    return undefined;
+  }
+  async list(tenantId: string) {
+    return this.records.filter((r) => r.tenantId === tenantId);
+  }
+  async listPending() {
+    return this.records.filter((r) => r.status === 'pending');
+  }
+  async decide(tenantId: string, id: string, d: { status: 'approved' | 'rejected'; decidedAt: Date }) {
+    const r = await this.get(tenantId, id);
+    if (r) Object.assign(r, { status: d.status, decidedAt: d.decidedAt.toISOString() });
+  }
+}
+
+/** The fakes' recipient pseudonym is the number behind a prefix: readable in assertions. */
+export const fakePseudonyms = () => new RecipientPseudonyms(async () => new Uint8Array(32));
+export const fakePseudonymOf = (e164: string) => `p:${e164}`;
+
 /** A tenant context as the authorizer hands it over, with the default policy. */
 export function tenantContext(overrides: Partial<TenantContext> = {}): TenantContext {
   return {
@@ -332,11 +474,46 @@ export function fakeSendDeps() {
   });
   const global = stores('global');
   const eu = stores('eu');
+  const clock = new FakeClock();
+  const tenants = new FakeTenantStore();
+  const recipients = { global: new FakeRecipientStore(), eu: new FakeRecipientStore() };
+  const blockList = { global: new FakeBlockList(), eu: new FakeBlockList() };
+  const senderIds = new FakeSenderIdStore();
+  // Tenants ten_A's and ten_B's approved sender ID, so that live-mode sends from 'Acme' pass.
+  for (const tenantId of ['ten_A', 'ten_B']) {
+    senderIds.records.push({
+      id: `sid_${tenantId}`,
+      tenantId,
+      value: 'Acme',
+      type: 'alphanumeric',
+      countries: [],
+      status: 'approved',
+      appliedAt: '2026-01-01T00:00:00.000Z',
+    });
+  }
+  const counters = new FakeCounters();
+  const pseudonyms = { of: async (e164: string) => fakePseudonymOf(e164) } as RecipientPseudonyms;
+  const policy = makeSendPolicy({
+    recipients,
+    blockList,
+    pseudonyms,
+    senderIds,
+    counters,
+    settings: async (id) => settingsOf(await tenants.getTenant(id)),
+    clock,
+  });
   return {
     stores: { global, eu },
     endpoints: { global: 'https://api.example', eu: 'https://eu.api.example' },
-    clock: new FakeClock(),
+    clock,
     ids: new SequenceIds(),
+    policy,
+    tenants,
+    recipients,
+    blockList,
+    senderIds,
+    counters,
+    pseudonyms,
     // The global jurisdiction's fakes, for tests that only send there.
     messages: global.messages,
     idempotency: global.idempotency,

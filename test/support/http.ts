@@ -98,6 +98,8 @@ export async function onboard(
     scopes?: string[];
     residency?: 'forward' | 'strict';
     retention?: { bodyDays?: number; metadataDays?: number };
+    /** Sender IDs to apply for and approve (a live key sends only from approved ones). */
+    senders?: string[];
   } = {},
 ) {
   const tenant = await api.call<{ id: string }>('POST', '/admin/tenants', {
@@ -121,5 +123,48 @@ export async function onboard(
     },
   );
   expect(key.status).toBe(201);
+  const senders = options.senders ?? ['Acme', 'Globex', 'Lister'];
+  if (senders.length > 0) {
+    const owner = await api.call<{ secret: string }>('POST', `/admin/tenants/${tenant.body.id}/keys`, {
+      token: adminToken,
+      body: { name: 'e2e owner', mode: 'live', scopes: ['admin'] },
+    });
+    for (const value of senders)
+      await approveSender(api, adminToken, tenant.body.id, owner.body.secret, value);
+  }
   return { tenantId: tenant.body.id, keyId: key.body.id, key: key.body.secret };
 }
+
+/** Applies for a sender ID as the tenant and approves it as the operator, through the API. */
+export async function approveSender(
+  api: ReturnType<typeof client>,
+  adminToken: string,
+  tenantId: string,
+  ownerKey: string,
+  value: string,
+) {
+  const applied = await api.call<{ id: string }>('POST', '/v1/sender-ids', {
+    key: ownerKey,
+    body: { value, identity: SENDER_IDENTITY },
+  });
+  expect(applied.status).toBe(201);
+  const decided = await api.call(
+    'POST',
+    `/admin/tenants/${tenantId}/sender-ids/${applied.body.id}/decision`,
+    {
+      token: adminToken,
+      body: { decision: 'approved' },
+    },
+  );
+  expect(decided.status).toBe(200);
+  return applied.body.id;
+}
+
+export const SENDER_IDENTITY = {
+  companyName: 'Acme Ltd',
+  registrationNumber: 'HRB 12345',
+  address: '1 Main Street, Springfield',
+  contactName: 'Ada Admin',
+  contactEmail: 'ada@acme.test',
+  useCase: 'Order and delivery notifications',
+};

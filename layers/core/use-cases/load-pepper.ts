@@ -1,21 +1,26 @@
 import type { KeyService, SecretStore } from '../../ports/index.ts';
 
-const NAME = 'api-key-pepper';
-const CONTEXT = { purpose: NAME };
-
 /**
- * Returns the gateway's API key pepper, creating it on first use. It is stored only wrapped by
+ * Returns one of the gateway's own secrets (the API key pepper, the recipient pseudonym key), creating it on first use. It is stored only wrapped by
  * the gateway's KMS key; the first function to start generates it and a conditional write
  * makes every other one adopt the same value, so no deploy step or custom resource is needed.
  */
-export async function loadPepper(deps: { keys: KeyService; secrets: SecretStore; keyId: string }) {
-  let wrapped = await deps.secrets.getWrapped(NAME);
+export async function loadSystemSecret(
+  deps: { keys: KeyService; secrets: SecretStore; keyId: string },
+  name: 'api-key-pepper' | 'recipient-pseudonym' = 'api-key-pepper',
+) {
+  const context = { purpose: name };
+  let wrapped = await deps.secrets.getWrapped(name);
   if (!wrapped) {
-    const fresh = await deps.keys.generateDataKey(deps.keyId, CONTEXT);
-    wrapped = await deps.secrets.putWrappedIfAbsent(NAME, fresh.ciphertext);
+    const fresh = await deps.keys.generateDataKey(deps.keyId, context);
+    wrapped = await deps.secrets.putWrappedIfAbsent(name, fresh.ciphertext);
   }
-  return deps.keys.decrypt(wrapped, CONTEXT);
+  return deps.keys.decrypt(wrapped, context);
 }
+
+/** The API key pepper: HMAC key of every stored key hash. */
+export const loadPepper = (deps: { keys: KeyService; secrets: SecretStore; keyId: string }) =>
+  loadSystemSecret(deps, 'api-key-pepper');
 
 /** Memoises an async loader for the life of the process (one KMS call per cold start). */
 export function memo<T>(load: () => Promise<T>): () => Promise<T> {

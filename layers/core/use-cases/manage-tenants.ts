@@ -1,5 +1,6 @@
 import type { Clock, IdGenerator, TenantStore } from '../../ports/index.ts';
 import { generateApiKey, hashApiKey, type KeyMode, keyHint, type Scope } from '../api-keys.ts';
+import type { TenantControls, TenantReplies } from '../controls.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import {
   type ApiKeyRecord,
@@ -9,6 +10,7 @@ import {
   type RetentionPolicy,
   type Tenant,
 } from '../model.ts';
+import { settingsOf } from './send-policy.ts';
 
 export interface TenantAdminDeps {
   tenants: TenantStore;
@@ -116,6 +118,23 @@ export function makeTenantAdmin(deps: TenantAdminDeps) {
       const policy = { retention, residency: input.residency ?? tenant.residency };
       await deps.tenants.updatePolicy(tenantId, policy);
       return { ...tenant, ...policy };
+    },
+    /** The operator's abuse controls; unnamed fields keep their value. */
+    async updateControls(tenantId: string, input: Partial<TenantControls>) {
+      const tenant = await requireTenant(tenantId);
+      const controls = { ...settingsOf(tenant).controls, ...input };
+      await deps.tenants.updateSettings(tenantId, { controls });
+      return { ...tenant, controls };
+    },
+    /** What the tenant answers to HELP, its own keywords, reference codes. */
+    async updateReplies(tenantId: string, input: Partial<TenantReplies>) {
+      const tenant = await requireTenant(tenantId);
+      const replies = { ...settingsOf(tenant).replies, ...input };
+      await deps.tenants.updateSettings(tenantId, { replies });
+      return replies;
+    },
+    async replies(tenantId: string) {
+      return settingsOf(await requireTenant(tenantId)).replies;
     },
     listTenants: () => deps.tenants.listTenants(),
     issueKey,

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomInt } from 'node:crypto';
 import type { Clock, DispatchQueue, IdempotencyStore, IdGenerator, MessageStore } from '../../ports/index.ts';
 import { type FieldIssue, MisdirectedError, ServiceUnavailableError, ValidationError } from '../errors.ts';
 import {
@@ -12,6 +12,7 @@ import {
 import type { Jurisdiction, MessageRecord, StoredResult, TenantContext } from '../model.ts';
 import { checkRecipient } from '../phone.ts';
 import { classifyRecipient } from '../residency.ts';
+import { type Refusal, refusedError, type SendPolicy } from './send-policy.ts';
 
 /** What one jurisdiction offers the ingress: its table, its queue. */
 export interface JurisdictionStores {
@@ -26,13 +27,16 @@ export interface SendDeps {
   endpoints: Partial<Record<Jurisdiction, string>>;
   clock: Clock;
   ids: IdGenerator;
+  /** Sender IDs, opt-outs, block-all, consent, content, flood and cap checks. */
+  policy: Pick<SendPolicy, 'screen' | 'settings'>;
 }
 
 export type BatchItemResult =
   | { index: number; status: 'accepted'; message: MessageSummary }
   | { index: number; status: 'rejected'; reason: 'validation'; errors: FieldIssue[] }
   | { index: number; status: 'rejected'; reason: 'residency'; jurisdiction: Jurisdiction; endpoint?: string }
-  | { index: number; status: 'rejected'; reason: 'unavailable' };
+  | { index: number; status: 'rejected'; reason: 'unavailable' }
+  | { index: number; status: 'rejected'; reason: 'refused'; refusal: Refusal };
 
 export interface BatchResult {
   accepted: number;
@@ -92,6 +96,32 @@ function jurisdictionOf(to: string, endpoint: Jurisdiction): Jurisdiction {
 const refusedHere = (ctx: TenantContext, endpoint: Jurisdiction, target: Jurisdiction) =>
   ctx.residency === 'strict' && endpoint === 'global' && target === 'eu';
 
+const REF_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
+
+/**
+ * With reference codes on, each message carries a short code ("Ref: K7Q2MX") that its recipient
+ * can give to the public "who sent me this?" flow; it counts towards the message's length.
+ */
+async function withReference(deps: SendDeps, ctx: TenantContext, input: SendInput) {
+  const { replies } = await deps.policy.settings(ctx.tenantId);
+  if (!replies.referenceCodes) return { input, refCode: undefined };
+  const refCode = Array.from({ length: 6 }, () => REF_ALPHABET[randomInt(REF_ALPHABET.length)]).join('');
+  return { input: { ...input, body: `${input.body}\nRef: ${refCode}` }, refCode };
+}
+
+function prepareWithReference(
+  deps: SendDeps,
+  ctx: TenantContext,
+  raw: SendInput,
+  options: { id: string; now: Date; pointer?: string },
+): Promise<Prepared> {
+  return withReference(deps, ctx, raw).then(({ input, refCode }) => {
+    const prepared = prepareMessage(input, ctx, options);
+    if (prepared.ok && refCode) prepared.message.refCode = refCode;
+    return prepared;
+  });
+}
+
 /** Stores then enqueues in each message's own jurisdiction; a message that cannot be enqueued is removed again. */
 async function storeAndEnqueue(
   deps: SendDeps,
@@ -104,8 +134,11 @@ async function storeAndEnqueue(
     if (group.length === 0) continue;
     const stores = deps.stores[jurisdiction];
     await stores.messages.create(group, { mayExist: takeover });
+    // A quarantined message is kept (with its reason) but never sent.
     const out = await stores.queue.enqueue(
-      group.map((m) => ({ tenantId: m.tenantId, messageId: m.id, jurisdiction: m.jurisdiction })),
+      group
+        .filter((m) => m.status === 'queued')
+        .map((m) => ({ tenantId: m.tenantId, messageId: m.id, jurisdiction: m.jurisdiction })),
     );
     if (out.failed.length > 0) await stores.messages.remove(group[0]!.tenantId, out.failed);
     for (const id of out.failed) failed.add(id);
@@ -127,8 +160,10 @@ export function makeSendMessage(deps: SendDeps) {
     const hash = requestHash('send', input);
     const stores = deps.stores[target];
     return once(stores.idempotency, deps, ctx, idempotencyKey, hash, 1, async ([id], takeover) => {
-      const prepared = prepareMessage(input, ctx, { id: id!, now: deps.clock.now() });
+      const prepared = await prepareWithReference(deps, ctx, input, { id: id!, now: deps.clock.now() });
       if (!prepared.ok) throw new ValidationError(prepared.issues);
+      const refusal = (await deps.policy.screen(ctx, [prepared.message])).get(id!);
+      if (refusal) throw refusedError(refusal);
       const failed = await storeAndEnqueue(deps, [prepared.message], takeover);
       if (failed.size > 0) throw new ServiceUnavailableError('The message could not be queued; retry it.');
       return { result: { message: messageView(prepared.message) }, subjects: [prepared.message.to] };
@@ -152,12 +187,20 @@ export function makeSendBatch(deps: SendDeps) {
       items.length,
       async (ids, takeover) => {
         const now = deps.clock.now();
-        const prepared = items.map((item, index): Prepared | 'refused' => {
-          if (!item.ok) return item;
-          if (refused[index]) return 'refused';
-          return prepareMessage(item.input, ctx, { id: ids[index]!, now, pointer: `/messages/${index}` });
-        });
-        const valid = prepared.flatMap((p) => (p !== 'refused' && p.ok ? [p.message] : []));
+        const prepared = await Promise.all(
+          items.map((item, index): Prepared | 'refused' | Promise<Prepared> => {
+            if (!item.ok) return item;
+            if (refused[index]) return 'refused';
+            return prepareWithReference(deps, ctx, item.input, {
+              id: ids[index]!,
+              now,
+              pointer: `/messages/${index}`,
+            });
+          }),
+        );
+        const screened = prepared.flatMap((p) => (p !== 'refused' && p.ok ? [p.message] : []));
+        const refusals = await deps.policy.screen(ctx, screened);
+        const valid = screened.filter((m) => !refusals.has(m.id));
         const failed = await storeAndEnqueue(deps, valid, takeover);
         const results = prepared.map((p, index): BatchItemResult => {
           if (p === 'refused') {
@@ -172,6 +215,8 @@ export function makeSendBatch(deps: SendDeps) {
             };
           }
           if (!p.ok) return { index, status: 'rejected', reason: 'validation', errors: p.issues };
+          const refusal = refusals.get(p.message.id);
+          if (refusal) return { index, status: 'rejected', reason: 'refused', refusal };
           if (failed.has(p.message.id)) return { index, status: 'rejected', reason: 'unavailable' };
           return { index, status: 'accepted', message: messageSummary(p.message) };
         });

@@ -1,0 +1,31 @@
+import { timingSafeEqual } from 'node:crypto';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { CARRIER_TOKEN_SECRET, hashApiKey } from '#layers/core/api-keys.ts';
+import { UnauthorizedError } from '#layers/core/errors.ts';
+import { endpointJurisdiction, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
+import { CarrierInboundRequest } from '#layers/http/schemas.ts';
+import { enqueueCarrierEvent, ownJurisdiction, pepper, secretStore } from '#layers/wiring.ts';
+
+async function authenticate(header: string | undefined) {
+  const token = header?.match(/^Bearer (\S+)$/)?.[1];
+  const stored = await secretStore().getWrapped(CARRIER_TOKEN_SECRET);
+  if (!token || !stored) throw new UnauthorizedError('A valid carrier token is required.');
+  const given = Buffer.from(hashApiKey(await pepper(), token));
+  if (given.length !== stored.length || !timingSafeEqual(given, Buffer.from(stored))) {
+    throw new UnauthorizedError('A valid carrier token is required.');
+  }
+}
+
+/**
+ * A carrier reports a person's reply. The event is queued on the carrier events queue (the path
+ * the sandbox carrier's replies and every delivery receipt take) and answered at once.
+ */
+export const handler = middy<APIGatewayProxyEventV2>()
+  .use(problemErrors())
+  .handler(async (event) => {
+    await authenticate(event.headers.authorization);
+    const input = parseWith(CarrierInboundRequest, parseJsonBody(event), 'pointer');
+    await enqueueCarrierEvent(endpointJurisdiction(event, ownJurisdiction()), { kind: 'inbound', ...input });
+    return json({ status: 202, body: { accepted: true } });
+  });

@@ -1,0 +1,25 @@
+import { systemClock, ulidIds } from '#layers/adapters/system.ts';
+import { makeRecipientLists } from '#layers/core/use-cases/recipient-lists.ts';
+import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { InboundQuery } from '#layers/http/schemas.ts';
+import { admitTenant, both, endpoints, ownJurisdiction, recipientStore } from '#layers/wiring.ts';
+
+const lists = makeRecipientLists({
+  recipients: both(recipientStore),
+  clock: systemClock,
+  ids: ulidIds,
+  endpoints: endpoints(),
+});
+
+/** Replies from recipients, with the keyword each one was read as. */
+export const handler = tenantRoute(
+  'read',
+  async (event, tenant) => {
+    const query = parseWith(InboundQuery, event.queryStringParameters ?? {}, 'parameter');
+    return {
+      status: 200,
+      body: await lists.listInbound(tenant, query, endpointJurisdiction(event, ownJurisdiction())),
+    };
+  },
+  admitTenant,
+);

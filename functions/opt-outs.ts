@@ -1,0 +1,37 @@
+import { systemClock, ulidIds } from '#layers/adapters/system.ts';
+import { makeRecipientLists } from '#layers/core/use-cases/recipient-lists.ts';
+import {
+  endpointJurisdiction,
+  parseJsonBody,
+  parseWith,
+  tenantFrom,
+  tenantRoute,
+} from '#layers/http/handler.ts';
+import { CreateOptOutRequest, PhoneParams } from '#layers/http/schemas.ts';
+import { admitTenant, both, endpoints, ownJurisdiction, recipientStore } from '#layers/wiring.ts';
+
+const lists = makeRecipientLists({
+  recipients: both(recipientStore),
+  clock: systemClock,
+  ids: ulidIds,
+  endpoints: endpoints(),
+});
+
+/** The opt-out list: read it (scope read), add to it or remove from it (scope send). */
+export const handler = tenantRoute(
+  'read',
+  async (event, tenant) => {
+    const endpoint = endpointJurisdiction(event, ownJurisdiction());
+    if (event.routeKey === 'GET /v1/opt-outs') {
+      return { status: 200, body: await lists.listOptOuts(tenant, endpoint) };
+    }
+    tenantFrom(event, 'send');
+    if (event.routeKey === 'POST /v1/opt-outs') {
+      const input = parseWith(CreateOptOutRequest, parseJsonBody(event), 'pointer');
+      return { status: 201, body: await lists.addOptOut(tenant, input, endpoint) };
+    }
+    const { phone } = parseWith(PhoneParams, event.pathParameters ?? {}, 'parameter');
+    return { status: 200, body: await lists.removeOptOut(tenant, phone, endpoint) };
+  },
+  admitTenant,
+);

@@ -1,0 +1,51 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { systemClock, ulidIds } from '#layers/adapters/system.ts';
+import { makePublicRights } from '#layers/core/use-cases/public-rights.ts';
+import { json, parseJsonBody, parseWith, problemErrors, sourceIp } from '#layers/http/handler.ts';
+import {
+  ConfirmVerificationRequest,
+  StartVerificationRequest,
+  VerificationParams,
+} from '#layers/http/schemas.ts';
+import {
+  blockList,
+  both,
+  counters,
+  messageStore,
+  recipientPseudonyms,
+  systemSms,
+  tenantStore,
+  verificationStore,
+} from '#layers/wiring.ts';
+
+const rights = makePublicRights({
+  verifications: both(verificationStore),
+  blockList: both(blockList),
+  messages: both(messageStore),
+  tenants: tenantStore(),
+  pseudonyms: recipientPseudonyms(),
+  counters: counters(),
+  systemSms,
+  ids: ulidIds,
+  clock: systemClock,
+  senderId: process.env.GATEWAY_SENDER_ID ?? 'Verify',
+});
+
+/**
+ * The public flows (no account): block every message to a number, and "who sent me this?".
+ * Rate-limited per IP address and per number; the answers never depend on whether the number
+ * is known or blocked until its one-time code is given.
+ */
+export const handler = middy<APIGatewayProxyEventV2>()
+  .use(problemErrors())
+  .handler(async (event) => {
+    const ip = sourceIp(event);
+    if (event.routeKey === 'POST /public/v1/verifications') {
+      const input = parseWith(StartVerificationRequest, parseJsonBody(event), 'pointer');
+      return json({ status: 202, body: await rights.start(input, ip) });
+    }
+    const { id } = parseWith(VerificationParams, event.pathParameters ?? {}, 'parameter');
+    const { code } = parseWith(ConfirmVerificationRequest, parseJsonBody(event), 'pointer');
+    return json({ status: 200, body: await rights.confirm(id, code, ip) });
+  });

@@ -1,0 +1,240 @@
+import {
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Sealed } from '../core/crypto.ts';
+import type { Counters, SenderIdRecord, SenderIdStore } from '../ports/index.ts';
+import { epochSeconds, isConditionFailure } from './dynamodb-util.ts';
+
+/**
+ * Request rates and monthly usage in the tenants table. The rate limit is GCRA (a token bucket
+ * kept as one "theoretical arrival time"), updated with conditional writes so that every
+ * function instance shares it exactly: no read-modify-write race, one write per admitted request.
+ */
+export class DynamoDbCounters implements Counters {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  private async setTat(key: string, expression: string, condition: string, values: Record<string, number>) {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: `RATE#${key}`, sk: 'RATE' }),
+          UpdateExpression: `${expression}, expiresAt = :exp`,
+          ConditionExpression: condition,
+          ExpressionAttributeValues: marshall(values),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true as const };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { ok: false as const, tat: error.Item ? Number(unmarshall(error.Item).tat) : undefined };
+    }
+  }
+
+  async admit(key: string, perMinute: number, burst: number, now: Date) {
+    const interval = 60_000 / perMinute;
+    const nowMs = now.getTime();
+    const limit = nowMs + (burst - 1) * interval;
+    const exp = epochSeconds(now) + Math.ceil((burst * interval) / 1000) + 3_600;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      // A bucket in use: move its arrival time on by one interval if that stays within the burst.
+      const step = await this.setTat(key, 'SET tat = tat + :i', 'tat >= :now AND tat <= :limit', {
+        ':i': interval,
+        ':now': nowMs,
+        ':limit': limit,
+        ':exp': exp,
+      });
+      if (step.ok) return { ok: true as const };
+      if (step.tat !== undefined && step.tat > limit) {
+        return { ok: false as const, retryAfterSeconds: Math.max(1, Math.ceil((step.tat - limit) / 1000)) };
+      }
+      // A new or idle bucket (full): start from now.
+      const fresh = await this.setTat(key, 'SET tat = :next', 'attribute_not_exists(tat) OR tat < :now', {
+        ':next': nowMs + interval,
+        ':now': nowMs,
+        ':exp': exp,
+      });
+      if (fresh.ok) return { ok: true as const };
+      // Another request moved the bucket between the two writes: read it again.
+    }
+    return { ok: false as const, retryAfterSeconds: 1 };
+  }
+
+  async addUsage(tenantId: string, month: string, segments: number, cap: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: tenantId, sk: `USAGE#${month}` }),
+          UpdateExpression: 'ADD #segments :n',
+          ExpressionAttributeNames: { '#segments': 'segments' },
+          ...(cap > 0
+            ? {
+                ConditionExpression: 'attribute_not_exists(#segments) OR #segments <= :room',
+                ExpressionAttributeValues: marshall({ ':n': segments, ':room': cap - segments }),
+              }
+            : { ExpressionAttributeValues: marshall({ ':n': segments }) }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return false;
+    }
+  }
+}
+
+const senderSk = (id: string) => `SENDERID#${id}`;
+const identitySk = (id: string) => `SENDERID#${id}#IDENTITY`;
+
+/**
+ * Sender ID applications under the tenant's partition; the identity details are a separate,
+ * sealed item whose TTL purges them a configured time after the decision.
+ */
+export class DynamoDbSenderIdStore implements SenderIdStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async apply(record: SenderIdRecord, identity: Sealed, keepUntil: Date): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall({
+          pk: record.tenantId,
+          sk: identitySk(record.id),
+          dk: identity.dataKey,
+          sealed: identity.blob,
+          expiresAt: epochSeconds(keepUntil),
+        }),
+      }),
+    );
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall(
+          { pk: record.tenantId, sk: senderSk(record.id), ...record },
+          { removeUndefinedValues: true },
+        ),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  async get(tenantId: string, id: string): Promise<SenderIdRecord | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: senderSk(id) }),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? strip(unmarshall(out.Item)) : undefined;
+  }
+
+  async identity(tenantId: string, id: string, now: Date): Promise<Sealed | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: identitySk(id) }),
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const raw = unmarshall(out.Item);
+    if (!(raw.expiresAt > epochSeconds(now))) return undefined;
+    return { dataKey: raw.dk, blob: raw.sealed };
+  }
+
+  async list(tenantId: string): Promise<SenderIdRecord[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        FilterExpression: 'attribute_exists(#status)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': 'SENDERID#' }),
+      }),
+    );
+    return (out.Items ?? []).map((i) => strip(unmarshall(i)));
+  }
+
+  /** An operator's queue: a scan, as applications are few and the admin route is rare. */
+  async listPending(): Promise<SenderIdRecord[]> {
+    const found: SenderIdRecord[] = [];
+    let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+    do {
+      const out = await this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'begins_with(sk, :p) AND #status = :pending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: marshall({ ':p': 'SENDERID#', ':pending': 'pending' }),
+          ExclusiveStartKey: start,
+        }),
+      );
+      found.push(...(out.Items ?? []).map((i) => strip(unmarshall(i))));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return found.sort((a, b) => a.appliedAt.localeCompare(b.appliedAt));
+  }
+
+  async decide(
+    tenantId: string,
+    id: string,
+    decision: {
+      status: 'approved' | 'rejected';
+      reason?: string | undefined;
+      decidedAt: Date;
+      purgeAt: Date;
+    },
+  ): Promise<void> {
+    await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: senderSk(id) }),
+        UpdateExpression: 'SET #status = :s, decidedAt = :at, identityPurgeAt = :purge, reason = :r',
+        ConditionExpression: 'attribute_exists(pk) AND #status = :pending',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: marshall({
+          ':s': decision.status,
+          ':at': decision.decidedAt.toISOString(),
+          ':purge': decision.purgeAt.toISOString(),
+          ':r': decision.reason ?? null,
+          ':pending': 'pending',
+        }),
+      }),
+    );
+    // The identity details were needed for the decision only: they go at the purge date.
+    await this.client
+      .send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: tenantId, sk: identitySk(id) }),
+          UpdateExpression: 'SET expiresAt = :exp',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: marshall({ ':exp': epochSeconds(decision.purgeAt) }),
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!isConditionFailure(error)) throw error;
+      });
+  }
+}
+
+function strip(raw: Record<string, unknown>): SenderIdRecord {
+  const { pk: _pk, sk: _sk, ...rest } = raw;
+  if (rest.reason === null) delete rest.reason;
+  return rest as unknown as SenderIdRecord;
+}

@@ -1,0 +1,404 @@
+import {
+  DeleteItemCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Sealed, TenantCrypto } from '../core/crypto.ts';
+import { ValidationError } from '../core/errors.ts';
+import type {
+  BlockList,
+  ConsentEntry,
+  InboundRecord,
+  OptOutEntry,
+  RecipientStore,
+  Verification,
+  VerificationStore,
+} from '../ports/index.ts';
+import { batchGet, deleteAll, epochSeconds, isConditionFailure, queryAll } from './dynamodb-util.ts';
+
+const HOUR_SECONDS = 3_600;
+const optOutSk = (pseudonym: string) => `OPTOUT#${pseudonym}`;
+const consentPrefix = (pseudonym: string) => `CONSENT#${pseudonym}#`;
+const inboundSk = (id: string) => `IN#${id}`;
+const inboundBodySk = (id: string) => `INBODY#${id}`;
+
+const sealedOf = (raw: Record<string, unknown>): Sealed => ({
+  dataKey: raw.dk as Uint8Array,
+  blob: raw.sealed as Uint8Array,
+});
+
+/**
+ * Opt-outs, the consent ledger, replies and flood counters, under the tenant's partition in
+ * the recipient's jurisdiction. Numbers are found by the tenant's pseudonym and kept only
+ * sealed under the tenant's key.
+ */
+export class DynamoDbRecipientStore implements RecipientStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+    private readonly crypto: TenantCrypto,
+  ) {}
+
+  private async open<T>(tenantId: string, itemId: string, raw: Record<string, unknown>): Promise<T> {
+    const opened = await this.crypto.open(tenantId, 'recipient', itemId, sealedOf(raw));
+    return JSON.parse(opened.toString('utf8')) as T;
+  }
+
+  private async seal(tenantId: string, itemId: string, value: unknown) {
+    const s = await this.crypto.seal(tenantId, 'recipient', itemId, JSON.stringify(value));
+    return { dk: s.dataKey, sealed: s.blob };
+  }
+
+  async getOptOut(tenantId: string, phone: string): Promise<OptOutEntry | undefined> {
+    const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
+    if (pseudonym === undefined) return undefined;
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: optOutSk(pseudonym) }),
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const raw = unmarshall(out.Item);
+    return { phone, scope: raw.scope, source: raw.source, at: raw.at };
+  }
+
+  async putOptOut(tenantId: string, entry: OptOutEntry): Promise<void> {
+    const pseudonym = await this.crypto.pseudonym(tenantId, entry.phone);
+    const sk = optOutSk(pseudonym!);
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall({
+          pk: tenantId,
+          sk,
+          scope: entry.scope,
+          source: entry.source,
+          at: entry.at,
+          ...(await this.seal(tenantId, sk, { phone: entry.phone })),
+        }),
+      }),
+    );
+  }
+
+  async removeOptOut(tenantId: string, phone: string): Promise<boolean> {
+    const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
+    if (pseudonym === undefined) return false;
+    const out = await this.client.send(
+      new DeleteItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: optOutSk(pseudonym) }),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return out.Attributes !== undefined;
+  }
+
+  async listOptOuts(tenantId: string): Promise<OptOutEntry[]> {
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': 'OPTOUT#' }),
+    });
+    return Promise.all(
+      items.map(async (item) => {
+        const raw = unmarshall(item);
+        const { phone } = await this.open<{ phone: string }>(tenantId, raw.sk, raw);
+        return { phone, scope: raw.scope, source: raw.source, at: raw.at };
+      }),
+    );
+  }
+
+  async appendConsent(tenantId: string, entry: ConsentEntry): Promise<void> {
+    const pseudonym = await this.crypto.pseudonym(tenantId, entry.phone);
+    const sk = `${consentPrefix(pseudonym!)}${entry.id}`;
+    const { phone, ip, ...plain } = entry;
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: marshall(
+            { pk: tenantId, sk, ...plain, ...(await this.seal(tenantId, sk, { phone, ip })) },
+            { removeUndefinedValues: true },
+          ),
+          // Append-only: an entry is never overwritten; the same id again is a replayed event.
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  async consents(tenantId: string, phone: string): Promise<ConsentEntry[]> {
+    const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
+    if (pseudonym === undefined) return [];
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': consentPrefix(pseudonym) }),
+      ConsistentRead: true,
+    });
+    return Promise.all(
+      items.map(async (item) => {
+        const { pk: _pk, sk, dk: _dk, sealed: _s, ...plain } = unmarshall(item);
+        const secret = await this.open<{ phone: string; ip?: string }>(tenantId, sk, unmarshall(item));
+        return { ...(plain as Omit<ConsentEntry, 'phone' | 'ip'>), phone: secret.phone, ip: secret.ip };
+      }),
+    );
+  }
+
+  async putInbound(r: InboundRecord): Promise<void> {
+    const pseudonym = await this.crypto.pseudonym(r.tenantId, r.from);
+    const { tenantId, id, from, to, body, ...plain } = r;
+    const items = [
+      marshall(
+        {
+          pk: tenantId,
+          sk: inboundSk(id),
+          id,
+          ...plain,
+          subject: pseudonym,
+          ...(await this.seal(tenantId, inboundSk(id), { from, to })),
+        },
+        { removeUndefinedValues: true },
+      ),
+    ];
+    if (body !== undefined && r.bodyExpiresAt > epochSeconds(new Date(r.receivedAt))) {
+      items.push(
+        marshall({
+          pk: tenantId,
+          sk: inboundBodySk(id),
+          expiresAt: r.bodyExpiresAt,
+          ...(await this.seal(tenantId, inboundBodySk(id), { body })),
+        }),
+      );
+    }
+    // Conditional: a carrier's redelivered event stores the reply once.
+    for (const Item of items) {
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item,
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+    }
+  }
+
+  async listInbound(
+    tenantId: string,
+    query: { limit: number; cursor?: string | undefined },
+    now: Date,
+  ): Promise<{ items: InboundRecord[]; nextCursor?: string | undefined }> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        FilterExpression: 'expiresAt > :now',
+        ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': 'IN#', ':now': epochSeconds(now) }),
+        ScanIndexForward: false,
+        Limit: query.limit,
+        ExclusiveStartKey: after ? marshall({ pk: tenantId, sk: inboundSk(after) }) : undefined,
+      }),
+    );
+    const found = (out.Items ?? []).map((i) => unmarshall(i));
+    const bodies = new Map(
+      (
+        await batchGet(
+          this.client,
+          this.table,
+          found.map((r) => marshall({ pk: tenantId, sk: inboundBodySk(r.id) })),
+        )
+      )
+        .map((i) => unmarshall(i))
+        .filter((b) => b.expiresAt > epochSeconds(now))
+        .map((b) => [String(b.sk).slice('INBODY#'.length), b]),
+    );
+    const items = await Promise.all(
+      found.map(async (raw) => {
+        const { from, to } = await this.open<{ from: string; to: string }>(tenantId, raw.sk, raw);
+        const bodyItem = bodies.get(raw.id);
+        const body = bodyItem
+          ? (await this.open<{ body: string }>(tenantId, bodyItem.sk, bodyItem)).body
+          : undefined;
+        return {
+          tenantId,
+          id: raw.id,
+          from,
+          to,
+          body,
+          keyword: raw.keyword,
+          action: raw.action,
+          receivedAt: raw.receivedAt,
+          carrierMessageId: raw.carrierMessageId,
+          expiresAt: raw.expiresAt,
+          bodyExpiresAt: raw.bodyExpiresAt,
+        } satisfies InboundRecord;
+      }),
+    );
+    const last = found.at(-1);
+    return {
+      items,
+      nextCursor:
+        out.LastEvaluatedKey && last ? Buffer.from(String(last.id)).toString('base64url') : undefined,
+    };
+  }
+
+  async countSend(
+    tenantId: string,
+    phone: string,
+    bodyDigest: string,
+    hourStart: Date,
+    limits: { identicalPerHour: number; perHour: number },
+  ): Promise<'counted' | 'identical' | 'total'> {
+    const pseudonym = await this.crypto.pseudonym(tenantId, phone);
+    const hour = epochSeconds(hourStart);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: tenantId, sk: `FLOOD#${pseudonym}#${hour}` }),
+          UpdateExpression: 'ADD #total :one, #same :one SET expiresAt = :exp',
+          ConditionExpression:
+            '(attribute_not_exists(#total) OR #total < :perHour) AND (attribute_not_exists(#same) OR #same < :identical)',
+          ExpressionAttributeNames: { '#total': 'total', '#same': `b_${bodyDigest}` },
+          ExpressionAttributeValues: marshall({
+            ':one': 1,
+            ':exp': hour + 2 * HOUR_SECONDS,
+            ':perHour': limits.perHour,
+            ':identical': limits.identicalPerHour,
+          }),
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'counted';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const old = error.Item ? unmarshall(error.Item) : {};
+      return Number(old.total ?? 0) >= limits.perHour ? 'total' : 'identical';
+    }
+  }
+
+  async removeForSubject(tenantId: string, phone: string): Promise<number> {
+    const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
+    if (pseudonym === undefined) return 0;
+    const consents = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': consentPrefix(pseudonym) }),
+      ProjectionExpression: 'pk, sk',
+    });
+    const replies = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      FilterExpression: 'subject = :s',
+      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': 'IN#', ':s': pseudonym }),
+      ProjectionExpression: 'pk, sk',
+    });
+    const bodies = replies.map((r) =>
+      marshall({ pk: tenantId, sk: `INBODY#${String(r.sk?.S).slice('IN#'.length)}` }),
+    );
+    const items = [...consents, ...replies, ...bodies];
+    return deleteAll(this.client, this.table, items);
+  }
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (/^inb_[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return id;
+  throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not a cursor this API returned" }]);
+}
+
+/** The gateway-wide block list, in the person's jurisdiction; no tenant and no number in it. */
+export class DynamoDbBlockList implements BlockList {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async isBlocked(recipientPseudonym: string): Promise<boolean> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: `BLOCK#${recipientPseudonym}`, sk: 'BLOCK' }),
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item !== undefined;
+  }
+
+  async block(recipientPseudonym: string, at: Date, source: 'keyword' | 'verified_request'): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall({ pk: `BLOCK#${recipientPseudonym}`, sk: 'BLOCK', at: at.toISOString(), source }),
+      }),
+    );
+  }
+}
+
+/** One-time-code challenges of the public flows, in the person's jurisdiction, with a TTL. */
+export class DynamoDbVerificationStore implements VerificationStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+  ) {}
+
+  async put(v: Verification): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: marshall({ pk: `VERIFY#${v.id}`, sk: 'VERIFY', ...v }, { removeUndefinedValues: true }),
+      }),
+    );
+  }
+
+  async get(id: string, now: Date): Promise<Verification | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: `VERIFY#${id}`, sk: 'VERIFY' }),
+        ConsistentRead: true,
+      }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, ...v } = unmarshall(out.Item);
+    return v.expiresAt > epochSeconds(now) ? (v as Verification) : undefined;
+  }
+
+  async countAttempt(id: string, maxAttempts: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: `VERIFY#${id}`, sk: 'VERIFY' }),
+          UpdateExpression: 'ADD attempts :one',
+          ConditionExpression: 'attribute_exists(pk) AND attempts < :max',
+          ExpressionAttributeValues: marshall({ ':one': 1, ':max': maxAttempts - 1 }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      await this.remove(id);
+      return false;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.table, Key: marshall({ pk: `VERIFY#${id}`, sk: 'VERIFY' }) }),
+    );
+  }
+}

@@ -1,0 +1,160 @@
+import type {
+  BlockList,
+  Clock,
+  DispatchQueue,
+  MessageStore,
+  RecipientStore,
+  SentTrace,
+  TenantStore,
+} from '../../ports/index.ts';
+import { seededUlid } from '../ids.ts';
+import { type KeywordAction, parseKeyword } from '../keywords.ts';
+import { prepareMessage } from '../messages.ts';
+import { DEFAULT_RETENTION, type Jurisdiction, type Tenant } from '../model.ts';
+import { checkRecipient } from '../phone.ts';
+import type { RecipientPseudonyms } from '../recipient-pseudonym.ts';
+import { classifyRecipient } from '../residency.ts';
+import type { TenantSettings } from './send-policy.ts';
+
+/** A reply from a person, as a carrier reports it. */
+export interface InboundEvent {
+  kind: 'inbound';
+  /** The person's number. */
+  from: string;
+  /** The gateway number or sender ID the person replied to. */
+  to: string;
+  body: string;
+  carrierMessageId: string;
+  receivedAt: string;
+}
+
+export interface InboundDeps {
+  messages: Record<Jurisdiction, MessageStore>;
+  queues: Record<Jurisdiction, DispatchQueue>;
+  recipients: Record<Jurisdiction, RecipientStore>;
+  blockList: Record<Jurisdiction, BlockList>;
+  pseudonyms: RecipientPseudonyms;
+  tenants: Pick<TenantStore, 'getTenant'>;
+  settings: (tenantId: string) => Promise<TenantSettings>;
+  /** Sends a message on the gateway's own behalf (no tenant), e.g. to confirm a block-all. */
+  systemSms: (
+    jurisdiction: Jurisdiction,
+    to: string,
+    from: string,
+    body: string,
+    id: string,
+  ) => Promise<void>;
+  clock: Clock;
+}
+
+const DAY_SECONDS = 86_400;
+
+const BLOCKED_TEXT =
+  'You will get no more messages from anyone through this gateway. This was your last one.';
+
+function replyText(action: KeywordAction, tenant: Tenant, settings: TenantSettings): string {
+  switch (action) {
+    case 'opt_out':
+      return `You are unsubscribed from ${tenant.displayName} and will get no more messages. Reply START to subscribe again.`;
+    case 'opt_in':
+      return `You are subscribed again to ${tenant.displayName}. Reply STOP to unsubscribe.`;
+    case 'help':
+      return settings.replies.helpText;
+    case 'who':
+      return `These messages are sent by ${tenant.legalName} (${tenant.contactEmail}). Reply STOP to unsubscribe.`;
+    case 'block_all':
+      return BLOCKED_TEXT;
+  }
+}
+
+/** The tenant a reply is for: the one that last texted this person from the number they answered. */
+function routeReply(traces: SentTrace[], to: string): SentTrace | undefined {
+  return traces.find((t) => t.from.toLowerCase() === to.toLowerCase());
+}
+
+/**
+ * Handles a reply: finds the tenant that texted the person, answers keywords (the answer is
+ * queued before an opt-out takes effect, so it is the last message the person gets), applies
+ * the opt-out, opt-in or block-all, and keeps the reply for the tenant under its retention.
+ * Every id is derived from the carrier's message id, so a redelivered event changes nothing.
+ */
+export function makeReceiveInbound(deps: InboundDeps) {
+  return async (event: InboundEvent): Promise<{ tenantId?: string; action?: KeywordAction }> => {
+    const person = checkRecipient(event.from);
+    if (!person.ok) return {};
+    const j = classifyRecipient(person.e164).jurisdiction;
+    const now = deps.clock.now();
+    const receivedMs = Date.parse(event.receivedAt);
+    const pseudonym = await deps.pseudonyms.of(person.e164);
+    const trace = routeReply(await deps.messages[j].sentTo(pseudonym, now), event.to);
+    const tenant = trace ? await deps.tenants.getTenant(trace.tenantId) : undefined;
+    const settings = tenant ? await deps.settings(tenant.id) : undefined;
+    const parsed = parseKeyword(event.body, settings?.replies.keywords);
+
+    if (!tenant || !settings || tenant.status !== 'active') {
+      // Nobody to route to: only a block-all means something, and it is answered by the gateway.
+      if (parsed?.action === 'block_all') {
+        await deps.systemSms(
+          j,
+          person.e164,
+          event.to,
+          BLOCKED_TEXT,
+          `sys_${seededUlid(receivedMs, `${event.carrierMessageId}#reply`)}`,
+        );
+        await deps.blockList[j].block(pseudonym, now, 'keyword');
+      }
+      return parsed ? { action: parsed.action } : {};
+    }
+
+    if (parsed) {
+      const reply = prepareMessage(
+        {
+          to: person.e164,
+          from: event.to,
+          body: replyText(parsed.action, tenant, settings),
+          category: 'transactional',
+        },
+        { tenantId: tenant.id, mode: 'live', retention: tenant.retention ?? DEFAULT_RETENTION },
+        { id: `msg_${seededUlid(receivedMs, `${event.carrierMessageId}#reply`)}`, now },
+      );
+      if (reply.ok) {
+        await deps.messages[j].create([reply.message], { mayExist: true });
+        await deps.queues[j].enqueue([{ tenantId: tenant.id, messageId: reply.message.id, jurisdiction: j }]);
+      }
+      const recipients = deps.recipients[j];
+      const consentId = `con_${seededUlid(receivedMs, `${event.carrierMessageId}#consent`)}`;
+      const evidence = { phone: person.e164, source: `keyword:${parsed.keyword}`, at: event.receivedAt };
+      if (parsed.action === 'opt_out') {
+        await recipients.putOptOut(tenant.id, {
+          phone: person.e164,
+          scope: 'all',
+          source: evidence.source,
+          at: evidence.at,
+        });
+        await recipients.appendConsent(tenant.id, { id: consentId, kind: 'withdrawn', ...evidence });
+      } else if (parsed.action === 'opt_in') {
+        await recipients.removeOptOut(tenant.id, person.e164);
+        await recipients.appendConsent(tenant.id, { id: consentId, kind: 'granted', ...evidence });
+      } else if (parsed.action === 'block_all') {
+        await deps.blockList[j].block(pseudonym, now, 'keyword');
+      }
+    }
+
+    const retention = tenant.retention ?? DEFAULT_RETENTION;
+    const receivedSec = Math.floor(receivedMs / 1000);
+    await deps.recipients[j].putInbound({
+      tenantId: tenant.id,
+      id: `inb_${seededUlid(receivedMs, event.carrierMessageId)}`,
+      from: person.e164,
+      to: event.to,
+      body: event.body,
+      keyword: parsed?.keyword,
+      action: parsed?.action,
+      receivedAt: event.receivedAt,
+      carrierMessageId: event.carrierMessageId,
+      expiresAt: receivedSec + retention.metadataDays * DAY_SECONDS,
+      bodyExpiresAt: receivedSec + retention.bodyDays * DAY_SECONDS,
+    });
+    return { tenantId: tenant.id, ...(parsed ? { action: parsed.action } : {}) };
+  };
+}

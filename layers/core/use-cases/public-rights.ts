@@ -1,0 +1,174 @@
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import type {
+  BlockList,
+  Clock,
+  Counters,
+  IdGenerator,
+  MessageStore,
+  SentTrace,
+  TenantStore,
+  Verification,
+  VerificationPurpose,
+  VerificationStore,
+} from '../../ports/index.ts';
+import { RateLimitedError, ValidationError, VerificationFailedError } from '../errors.ts';
+import type { Jurisdiction } from '../model.ts';
+import { checkRecipient } from '../phone.ts';
+import type { RecipientPseudonyms } from '../recipient-pseudonym.ts';
+import { classifyRecipient } from '../residency.ts';
+
+export interface PublicRightsDeps {
+  verifications: Record<Jurisdiction, VerificationStore>;
+  blockList: Record<Jurisdiction, BlockList>;
+  messages: Record<Jurisdiction, MessageStore>;
+  tenants: Pick<TenantStore, 'getTenant'>;
+  pseudonyms: RecipientPseudonyms;
+  counters: Counters;
+  systemSms: (
+    jurisdiction: Jurisdiction,
+    to: string,
+    from: string,
+    body: string,
+    id: string,
+  ) => Promise<void>;
+  ids: IdGenerator;
+  clock: Clock;
+  /** The sender ID the gateway's own codes come from. */
+  senderId: string;
+}
+
+export const VERIFICATION_TTL_SECONDS = 600;
+export const MAX_ATTEMPTS = 5;
+/** Per number: 3 codes an hour. Per IP address: 20 requests a minute. */
+export const NUMBER_RATE = { perMinute: 3 / 60, burst: 3 };
+export const IP_RATE = { perMinute: 20, burst: 20 };
+const SENT_AT_TOLERANCE_MS = 60 * 60_000;
+
+export interface StartInput {
+  phone: string;
+  purpose: VerificationPurpose;
+  reference?: string | undefined;
+  sentAt?: string | undefined;
+  senderId?: string | undefined;
+}
+
+const digest = (id: string, code: string) => createHash('sha256').update(`${id}\0${code}`).digest();
+
+const PURPOSE_TEXT: Record<VerificationPurpose, string> = {
+  block: 'to block every message sent to this number through the gateway',
+  identify: 'to learn who sent a message to this number',
+};
+
+/**
+ * The public flows a person uses without an account: block every message, and "who sent me
+ * this?". Both verify the number with a one-time code sent to it. Until the code is given
+ * every answer is the same whether the number is known, blocked or neither; after it, the
+ * person learns only what concerns their own number (never message content).
+ */
+export function makePublicRights(deps: PublicRightsDeps) {
+  async function limit(key: string, rate: { perMinute: number; burst: number }) {
+    const out = await deps.counters.admit(key, rate.perMinute, rate.burst, deps.clock.now());
+    if (!out.ok) throw new RateLimitedError(out.retryAfterSeconds);
+  }
+
+  async function start(input: StartInput, ip: string) {
+    await limit(`ip#${ip}`, IP_RATE);
+    const phone = checkRecipient(input.phone);
+    if (!phone.ok) throw new ValidationError([{ pointer: '/phone', detail: `'phone' ${phone.reason}` }]);
+    if (input.purpose === 'identify' && !input.reference && !(input.sentAt && input.senderId)) {
+      throw new ValidationError([
+        {
+          pointer: '/reference',
+          detail: "give the message's 'reference' code, or both 'sentAt' and 'senderId'",
+        },
+      ]);
+    }
+    const j = classifyRecipient(phone.e164).jurisdiction;
+    const pseudonym = await deps.pseudonyms.of(phone.e164);
+    await limit(`number#${pseudonym}`, NUMBER_RATE);
+    const now = deps.clock.now();
+    const id = deps.ids.next('vrf');
+    const code = String(randomInt(1_000_000)).padStart(6, '0');
+    const verification: Verification = {
+      id,
+      purpose: input.purpose,
+      recipientPseudonym: pseudonym,
+      codeDigest: digest(id, code).toString('base64url'),
+      attempts: 0,
+      expiresAt: Math.floor(now.getTime() / 1000) + VERIFICATION_TTL_SECONDS,
+      ...(input.purpose === 'identify'
+        ? {
+            query: {
+              refCode: input.reference?.toUpperCase(),
+              sentAt: input.sentAt,
+              senderId: input.senderId,
+            },
+          }
+        : {}),
+    };
+    await deps.verifications[j].put(verification);
+    await deps.systemSms(
+      j,
+      phone.e164,
+      deps.senderId,
+      `Your code is ${code}. Someone asked ${PURPOSE_TEXT[input.purpose]}. If it was not you, ignore this message.`,
+      `sys_${id.slice(4)}`,
+    );
+    return {
+      verificationId: id,
+      expiresAt: new Date(verification.expiresAt * 1000).toISOString(),
+    };
+  }
+
+  function matches(trace: SentTrace, query: NonNullable<Verification['query']>): boolean {
+    if (query.refCode) return trace.refCode === query.refCode;
+    if (!query.sentAt || !query.senderId) return false;
+    return (
+      trace.from.toLowerCase() === query.senderId.toLowerCase() &&
+      Math.abs(Date.parse(trace.createdAt) - Date.parse(query.sentAt)) <= SENT_AT_TOLERANCE_MS
+    );
+  }
+
+  async function confirm(id: string, code: string, ip: string) {
+    await limit(`ip#${ip}`, IP_RATE);
+    const now = deps.clock.now();
+    let found: { v: Verification; j: Jurisdiction } | undefined;
+    for (const j of ['global', 'eu'] as const) {
+      const v = await deps.verifications[j].get(id, now);
+      if (v) found = { v, j };
+    }
+    if (!found) throw new VerificationFailedError();
+    const { v, j } = found;
+    const expected = Buffer.from(v.codeDigest, 'base64url');
+    if (!/^\d{6}$/.test(code) || !timingSafeEqual(expected, digest(id, code))) {
+      await deps.verifications[j].countAttempt(id, MAX_ATTEMPTS);
+      throw new VerificationFailedError();
+    }
+    await deps.verifications[j].remove(id);
+    if (v.purpose === 'block') {
+      await deps.blockList[j].block(v.recipientPseudonym, now, 'verified_request');
+      return {
+        purpose: 'block' as const,
+        blocked: true,
+        detail: 'No message sent through this gateway will reach this number any more.',
+      };
+    }
+    const traces = await deps.messages[j].sentTo(v.recipientPseudonym, now, 500);
+    const hits = traces.filter((t) => matches(t, v.query ?? {}));
+    const senders = [];
+    for (const tenantId of new Set(hits.map((t) => t.tenantId))) {
+      const tenant = await deps.tenants.getTenant(tenantId);
+      if (!tenant) continue;
+      const last = hits.find((t) => t.tenantId === tenantId)!;
+      senders.push({
+        legalName: tenant.legalName,
+        contactEmail: tenant.contactEmail,
+        senderId: last.from,
+        sentAt: last.createdAt,
+      });
+    }
+    return { purpose: 'identify' as const, senders };
+  }
+
+  return { start, confirm };
+}

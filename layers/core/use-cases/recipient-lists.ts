@@ -1,0 +1,135 @@
+import type { Clock, IdGenerator, OptOutScope, RecipientStore } from '../../ports/index.ts';
+import { ConflictError, ValidationError } from '../errors.ts';
+import type { Jurisdiction, TenantContext } from '../model.ts';
+import { checkRecipient } from '../phone.ts';
+import { classifyRecipient } from '../residency.ts';
+import { readableFrom, requireReadable } from './read-messages.ts';
+
+export interface RecipientListDeps {
+  recipients: Record<Jurisdiction, RecipientStore>;
+  clock: Clock;
+  ids: IdGenerator;
+  endpoints: Partial<Record<Jurisdiction, string>>;
+}
+
+function subject(phone: string, pointer = '/phone') {
+  const check = checkRecipient(phone);
+  if (!check.ok) {
+    throw new ValidationError([
+      pointer.startsWith('/')
+        ? { pointer, detail: `'phone' ${check.reason}` }
+        : { parameter: 'phone', detail: `'phone' ${check.reason}` },
+    ]);
+  }
+  return { e164: check.e164, jurisdiction: classifyRecipient(check.e164).jurisdiction };
+}
+
+export interface ConsentInput {
+  phone: string;
+  source: string;
+  disclosureVersion: string;
+  occurredAt?: string | undefined;
+  ip?: string | undefined;
+}
+
+/**
+ * A tenant's opt-out list and consent ledger. Both live in each number's own jurisdiction.
+ * Taking a number off the opt-out list needs a consent recorded after the opt-out: the
+ * person's own new agreement, never the tenant's say-so.
+ */
+export function makeRecipientLists(deps: RecipientListDeps) {
+  return {
+    async listOptOuts(ctx: TenantContext, endpoint: Jurisdiction) {
+      const lists = await Promise.all(
+        readableFrom(ctx, endpoint).map((j) => deps.recipients[j].listOptOuts(ctx.tenantId)),
+      );
+      return { data: lists.flat().sort((a, b) => b.at.localeCompare(a.at)) };
+    },
+
+    async addOptOut(
+      ctx: TenantContext,
+      input: { phone: string; scope: OptOutScope },
+      endpoint: Jurisdiction,
+    ) {
+      const s = subject(input.phone);
+      requireReadable(deps, ctx, endpoint, s.jurisdiction);
+      const entry = { phone: s.e164, scope: input.scope, source: 'api', at: deps.clock.now().toISOString() };
+      await deps.recipients[s.jurisdiction].putOptOut(ctx.tenantId, entry);
+      return entry;
+    },
+
+    async removeOptOut(ctx: TenantContext, phone: string, endpoint: Jurisdiction) {
+      const s = subject(phone, 'phone');
+      requireReadable(deps, ctx, endpoint, s.jurisdiction);
+      const store = deps.recipients[s.jurisdiction];
+      const entry = await store.getOptOut(ctx.tenantId, s.e164);
+      if (!entry) return { removed: false };
+      const latest = (await store.consents(ctx.tenantId, s.e164)).at(-1);
+      if (latest?.kind !== 'granted' || latest.at <= entry.at) {
+        throw new ConflictError(
+          'consent-required',
+          `This number opted out on ${entry.at}. Record its new consent (POST /v1/consents) before removing the opt-out.`,
+        );
+      }
+      await store.removeOptOut(ctx.tenantId, s.e164);
+      return { removed: true };
+    },
+
+    async recordConsent(
+      ctx: TenantContext,
+      input: ConsentInput,
+      requestIp: string | undefined,
+      endpoint: Jurisdiction,
+    ) {
+      const s = subject(input.phone);
+      requireReadable(deps, ctx, endpoint, s.jurisdiction);
+      const now = deps.clock.now();
+      const at = input.occurredAt ?? now.toISOString();
+      if (Date.parse(at) > now.getTime() + 60_000) {
+        throw new ValidationError([
+          { pointer: '/occurredAt', detail: "'occurredAt' cannot be in the future" },
+        ]);
+      }
+      const entry = {
+        id: deps.ids.next('con'),
+        phone: s.e164,
+        kind: 'granted' as const,
+        source: input.source,
+        at,
+        ip: input.ip ?? requestIp,
+        disclosureVersion: input.disclosureVersion,
+      };
+      await deps.recipients[s.jurisdiction].appendConsent(ctx.tenantId, entry);
+      return entry;
+    },
+
+    async consentLedger(ctx: TenantContext, phone: string, endpoint: Jurisdiction) {
+      const s = subject(phone, 'phone');
+      requireReadable(deps, ctx, endpoint, s.jurisdiction);
+      const ledger = await deps.recipients[s.jurisdiction].consents(ctx.tenantId, s.e164);
+      return { phone: s.e164, live: ledger.at(-1)?.kind === 'granted', data: ledger };
+    },
+    async listInbound(
+      ctx: TenantContext,
+      query: { limit: number; cursor?: string | undefined; jurisdiction?: Jurisdiction | undefined },
+      endpoint: Jurisdiction,
+    ) {
+      const j = query.jurisdiction ?? endpoint;
+      requireReadable(deps, ctx, endpoint, j);
+      const page = await deps.recipients[j].listInbound(ctx.tenantId, query, deps.clock.now());
+      return {
+        data: page.items.map((r) => ({
+          id: r.id,
+          from: r.from,
+          to: r.to,
+          body: r.body ?? null,
+          keyword: r.keyword ?? null,
+          action: r.action ?? null,
+          receivedAt: r.receivedAt,
+        })),
+        nextCursor: page.nextCursor ?? null,
+        jurisdiction: j,
+      };
+    },
+  };
+}

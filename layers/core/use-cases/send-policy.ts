@@ -1,0 +1,214 @@
+import { createHash } from 'node:crypto';
+import type {
+  BlockList,
+  Clock,
+  Counters,
+  RecipientStore,
+  SenderIdRecord,
+  SenderIdStore,
+} from '../../ports/index.ts';
+import {
+  contentVerdict,
+  DEFAULT_CONTROLS,
+  DEFAULT_REPLIES,
+  type TenantControls,
+  type TenantReplies,
+} from '../controls.ts';
+import { type RefusalReason, SendRefusedError } from '../errors.ts';
+import type { Jurisdiction, MessageRecord, Tenant, TenantContext } from '../model.ts';
+import { checkRecipient } from '../phone.ts';
+import type { RecipientPseudonyms } from '../recipient-pseudonym.ts';
+
+export interface TenantSettings {
+  controls: TenantControls;
+  replies: TenantReplies;
+}
+
+export const settingsOf = (t: Pick<Tenant, 'controls' | 'replies'> | undefined): TenantSettings => ({
+  controls: { ...DEFAULT_CONTROLS, ...t?.controls },
+  replies: { ...DEFAULT_REPLIES, ...t?.replies },
+});
+
+export interface PolicyDeps {
+  recipients: Record<Jurisdiction, RecipientStore>;
+  blockList: Record<Jurisdiction, BlockList>;
+  pseudonyms: RecipientPseudonyms;
+  senderIds: SenderIdStore;
+  counters: Counters;
+  /** The tenant's controls and replies (cached by the caller for a short while). */
+  settings: (tenantId: string) => Promise<TenantSettings>;
+  clock: Clock;
+}
+
+export interface Refusal {
+  reason: RefusalReason;
+  detail: string;
+  retryAfterSeconds?: number | undefined;
+}
+
+const HOUR_MS = 3_600_000;
+
+const refusal = (reason: RefusalReason, detail: string, retryAfterSeconds?: number): Refusal => ({
+  reason,
+  detail,
+  ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+});
+
+function approvedFor(senders: SenderIdRecord[], from: string, country: string | undefined): boolean {
+  return senders.some(
+    (s) =>
+      s.status === 'approved' &&
+      s.value.toLowerCase() === from.toLowerCase() &&
+      (s.countries.length === 0 || (country !== undefined && s.countries.includes(country))),
+  );
+}
+
+/** How many messages of a batch are checked at once (each check is a few reads and a write). */
+const SCREEN_CONCURRENCY = 32;
+
+async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+export const bodyDigest = (body: string) => createHash('sha256').update(body).digest('hex').slice(0, 16);
+
+/**
+ * What the gateway checks before it accepts a message, in order: sender ID, country, the
+ * person's block-all, the tenant's opt-out list, promotional consent, content rules (which
+ * quarantine instead of refusing), flood limits, then the monthly cap. Every refusal is a
+ * reason the caller returns; nothing is dropped in silence.
+ */
+export function makeSendPolicy(deps: PolicyDeps) {
+  /** Tenant-level request rate: 429 with Retry-After, shared exactly by every function instance. */
+  async function admit(
+    ctx: Pick<TenantContext, 'tenantId'>,
+  ): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }> {
+    const { controls } = await deps.settings(ctx.tenantId);
+    return deps.counters.admit(
+      `tenant#${ctx.tenantId}`,
+      controls.rateLimit.perMinute,
+      controls.rateLimit.burst,
+      deps.clock.now(),
+    );
+  }
+
+  async function checkOne(
+    ctx: TenantContext,
+    m: MessageRecord,
+    settings: TenantSettings,
+    senders: () => Promise<SenderIdRecord[]>,
+  ): Promise<Refusal | undefined> {
+    const check = checkRecipient(m.to);
+    const country = check.ok ? check.country : undefined;
+    // Test-mode keys reach the sandbox carrier only, so they may use any sender.
+    if (ctx.mode === 'live' && !approvedFor(await senders(), m.from, country)) {
+      return refusal(
+        'sender_not_approved',
+        `'${m.from}' is not an approved sender ID of this account${country ? ` for ${country}` : ''}; apply with POST /v1/sender-ids.`,
+      );
+    }
+    const allowed = settings.controls.allowedCountries;
+    if (allowed.length > 0 && (country === undefined || !allowed.includes(country))) {
+      return refusal('country_not_allowed', `This account may not send to ${country ?? 'this destination'}.`);
+    }
+    if (await deps.blockList[m.jurisdiction].isBlocked(await deps.pseudonyms.of(m.to))) {
+      return refusal('blocked', 'The recipient has blocked every message sent through this gateway.');
+    }
+    const recipients = deps.recipients[m.jurisdiction];
+    const optOut = await recipients.getOptOut(m.tenantId, m.to);
+    if (optOut && (optOut.scope === 'all' || m.category === 'promotional')) {
+      return refusal(
+        'opted_out',
+        `The recipient opted out of ${optOut.scope === 'all' ? 'all' : 'promotional'} messages from this account on ${optOut.at}.`,
+      );
+    }
+    if (m.category === 'promotional') {
+      const ledger = await recipients.consents(m.tenantId, m.to);
+      if (ledger.at(-1)?.kind !== 'granted') {
+        return refusal(
+          'consent_required',
+          'A promotional message needs a live consent from the recipient; record it with POST /v1/consents.',
+        );
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Screens messages that passed validation. Returns the refusals by message id; a message
+   * whose content a rule denies is turned into a quarantined one (kept, never sent).
+   */
+  async function screen(ctx: TenantContext, messages: MessageRecord[]): Promise<Map<string, Refusal>> {
+    const refused = new Map<string, Refusal>();
+    if (messages.length === 0) return refused;
+    const settings = await deps.settings(ctx.tenantId);
+    let senderList: Promise<SenderIdRecord[]> | undefined;
+    const senders = () => {
+      senderList ??= deps.senderIds.list(ctx.tenantId);
+      return senderList;
+    };
+    const now = deps.clock.now();
+    const hourStart = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
+    const retryFlood = Math.ceil((hourStart.getTime() + HOUR_MS - now.getTime()) / 1000);
+    const toSend: MessageRecord[] = [];
+    await forEachLimited(messages, SCREEN_CONCURRENCY, async (m) => {
+      const r = await checkOne(ctx, m, settings, senders);
+      if (r) {
+        refused.set(m.id, r);
+        return;
+      }
+      const verdict = contentVerdict(m.body ?? '', settings.controls);
+      if (verdict) {
+        m.status = 'quarantined';
+        m.error = { code: 'content_denied', message: verdict };
+        return;
+      }
+      const flood = await deps.recipients[m.jurisdiction].countSend(
+        m.tenantId,
+        m.to,
+        bodyDigest(m.body ?? ''),
+        hourStart,
+        settings.controls.flood,
+      );
+      if (flood !== 'counted') {
+        refused.set(
+          m.id,
+          refusal(
+            'flood_limit',
+            flood === 'identical'
+              ? `This recipient already got ${settings.controls.flood.identicalPerHour} identical messages this hour.`
+              : `This recipient already got ${settings.controls.flood.perHour} messages this hour.`,
+            retryFlood,
+          ),
+        );
+        return;
+      }
+      toSend.push(m);
+    });
+    const segments = toSend.reduce((n, m) => n + m.segments, 0);
+    const cap = settings.controls.monthlySegmentCap;
+    if (segments > 0) {
+      const month = now.toISOString().slice(0, 7);
+      if (!(await deps.counters.addUsage(ctx.tenantId, month, segments, cap))) {
+        for (const m of toSend) {
+          refused.set(
+            m.id,
+            refusal('monthly_cap', `This account's cap of ${cap} segments for ${month} is reached.`),
+          );
+        }
+      }
+    }
+    return refused;
+  }
+
+  return { admit, screen, settings: deps.settings };
+}
+
+export type SendPolicy = ReturnType<typeof makeSendPolicy>;
+
+export const refusedError = (r: Refusal, pointer = '/to') =>
+  new SendRefusedError(r.reason, r.detail, [{ pointer, detail: r.detail }], r.retryAfterSeconds);
