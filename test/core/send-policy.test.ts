@@ -1,0 +1,224 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_CONTROLS } from '../../layers/core/controls.ts';
+import { SendRefusedError } from '../../layers/core/errors.ts';
+import type { Tenant } from '../../layers/core/model.ts';
+import { makeSendBatch, makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
+import { fakePseudonymOf, fakeSendDeps, tenantContext } from '../support/fakes.ts';
+
+const tenant = tenantContext();
+const to = '+12025550100';
+const good = { to, from: 'Acme', body: 'Your code is 123456' };
+
+function tenantRecord(overrides: Partial<Tenant> = {}): Tenant {
+  return {
+    id: 'ten_A',
+    displayName: 'Acme',
+    legalName: 'Acme Ltd',
+    contactEmail: 'ops@acme.test',
+    homeJurisdiction: 'global',
+    status: 'active',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    retention: { bodyDays: 7, metadataDays: 90 },
+    residency: 'forward',
+    ...overrides,
+  };
+}
+
+describe('what the gateway refuses to send, and says so', () => {
+  let deps: ReturnType<typeof fakeSendDeps>;
+  let send: ReturnType<typeof makeSendMessage>;
+
+  const refusal = async (input: object, ctx = tenant) => {
+    const error = await send(ctx, { ...good, ...input }, 'global').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SendRefusedError);
+    return error as SendRefusedError;
+  };
+
+  beforeEach(async () => {
+    deps = fakeSendDeps();
+    send = makeSendMessage(deps);
+    await deps.tenants.createTenant(tenantRecord());
+  });
+
+  it('refuses a number on the opt-out list, and stores and enqueues nothing', async () => {
+    await deps.recipients.global.putOptOut('ten_A', {
+      phone: to,
+      scope: 'all',
+      source: 'keyword:STOP',
+      at: 'x',
+    });
+    const error = await refusal({});
+    expect(error.reason).toBe('opted_out');
+    expect(error.issues).toEqual([{ pointer: '/to', detail: expect.stringContaining('opted out') }]);
+    expect(deps.messages.items.size).toBe(0);
+    expect(deps.queue.sent).toEqual([]);
+  });
+
+  it('lets transactional messages through a promotional-only opt-out, but not promotional ones', async () => {
+    await deps.recipients.global.putOptOut('ten_A', {
+      phone: to,
+      scope: 'promotional',
+      source: 'api',
+      at: 'x',
+    });
+    await deps.recipients.global.appendConsent('ten_A', {
+      id: 'con_1',
+      phone: to,
+      kind: 'granted',
+      source: 'form',
+      at: '2026-01-01T00:00:00.000Z',
+    });
+    await expect(send(tenant, good, 'global')).resolves.toBeDefined();
+    expect((await refusal({ category: 'promotional' })).reason).toBe('opted_out');
+  });
+
+  it("refuses a promotional message without the recipient's live consent", async () => {
+    expect((await refusal({ category: 'promotional' })).reason).toBe('consent_required');
+    await deps.recipients.global.appendConsent('ten_A', {
+      id: 'con_1',
+      phone: to,
+      kind: 'granted',
+      source: 'form',
+      at: '2026-11-01T00:00:00.000Z',
+    });
+    await expect(send(tenant, { ...good, category: 'promotional' }, 'global')).resolves.toBeDefined();
+    // STOP appends a withdrawal: the consent is no longer live.
+    await deps.recipients.global.appendConsent('ten_A', {
+      id: 'con_2',
+      phone: to,
+      kind: 'withdrawn',
+      source: 'keyword:STOP',
+      at: '2026-11-02T00:00:00.000Z',
+    });
+    expect((await refusal({ category: 'promotional', body: 'Sale!' })).reason).toBe('consent_required');
+  });
+
+  it('refuses a sender ID that is not approved for a live key, in that country', async () => {
+    expect((await refusal({ from: 'Initech' })).reason).toBe('sender_not_approved');
+    deps.senderIds.records.push({
+      id: 'sid_2',
+      tenantId: 'ten_A',
+      value: 'Initech',
+      type: 'alphanumeric',
+      countries: ['GB'],
+      status: 'approved',
+      appliedAt: 'x',
+    });
+    // Approved for GB only: a US number is still refused.
+    expect((await refusal({ from: 'Initech' })).message).toContain('for US');
+    await expect(
+      send(tenant, { ...good, to: '+447400123456', from: 'Initech' }, 'global'),
+    ).resolves.toBeDefined();
+    // A pending application is not enough.
+    deps.senderIds.records.push({
+      id: 'sid_3',
+      tenantId: 'ten_A',
+      value: 'Hooli',
+      type: 'alphanumeric',
+      countries: [],
+      status: 'pending',
+      appliedAt: 'x',
+    });
+    expect((await refusal({ from: 'Hooli' })).reason).toBe('sender_not_approved');
+    // Test keys reach the sandbox only and may use any sender.
+    await expect(
+      send(tenantContext({ mode: 'test' }), { ...good, from: 'Hooli' }, 'global'),
+    ).resolves.toBeDefined();
+  });
+
+  it("refuses a country outside the tenant's allow-list", async () => {
+    await deps.tenants.updateSettings('ten_A', {
+      controls: { ...DEFAULT_CONTROLS, allowedCountries: ['GB'] },
+    });
+    expect((await refusal({})).reason).toBe('country_not_allowed');
+    await expect(send(tenant, { ...good, to: '+447400123456' }, 'global')).resolves.toBeDefined();
+  });
+
+  it('refuses a number that blocked every message from the gateway, whatever the tenant', async () => {
+    await deps.blockList.global.block(fakePseudonymOf(to), deps.clock.now(), 'keyword');
+    expect((await refusal({})).reason).toBe('blocked');
+    expect((await refusal({}, tenantContext({ tenantId: 'ten_B' }))).reason).toBe('blocked');
+  });
+
+  it('allows 6 identical and 20 different messages to one recipient an hour, then refuses with Retry-After', async () => {
+    for (let i = 0; i < 6; i++) await send(tenant, good, 'global');
+    const identical = await refusal({});
+    expect(identical.reason).toBe('flood_limit');
+    expect(identical.message).toContain('6 identical');
+    // The clock is at 10:00:00, so the hour ends in 3600 s.
+    expect(identical.retryAfterSeconds).toBe(3600);
+    for (let i = 0; i < 14; i++) await send(tenant, { ...good, body: `message ${i}` }, 'global');
+    const total = await refusal({ body: 'one more' });
+    expect(total.message).toContain('20 messages');
+    // Another recipient is not affected; the next hour starts afresh.
+    await expect(send(tenant, { ...good, to: '+12025550199' }, 'global')).resolves.toBeDefined();
+    deps.clock.advance(3_600_000);
+    await expect(send(tenant, good, 'global')).resolves.toBeDefined();
+  });
+
+  it('refuses everything once the monthly segment cap is reached, until the next month', async () => {
+    await deps.tenants.updateSettings('ten_A', { controls: { ...DEFAULT_CONTROLS, monthlySegmentCap: 3 } });
+    await send(tenant, { ...good, body: 'x'.repeat(200) }, 'global'); // 2 segments
+    await send(tenant, { ...good, to: '+12025550199' }, 'global'); // 3
+    const error = await refusal({ to: '+12025550198' });
+    expect(error.reason).toBe('monthly_cap');
+    expect(error.message).toContain('2026-11');
+    deps.clock.advance(5 * 86_400_000);
+    expect((await refusal({ to: '+12025550198' })).reason).toBe('monthly_cap');
+    deps.clock.current = new Date('2026-12-01T00:00:00Z');
+    await expect(send(tenant, { ...good, to: '+12025550198' }, 'global')).resolves.toBeDefined();
+  });
+
+  it('quarantines a message a content rule denies: kept with its reason, never queued', async () => {
+    const { result } = await send(
+      tenant,
+      { ...good, body: 'Claim your prize at https://bit.ly/x1' },
+      'global',
+    );
+    expect(result.message).toMatchObject({
+      status: 'quarantined',
+      error: { code: 'content_denied', message: expect.stringContaining('bit.ly') },
+    });
+    expect(deps.queue.sent).toEqual([]);
+    await deps.tenants.updateSettings('ten_A', {
+      controls: { ...DEFAULT_CONTROLS, denyPhrases: ['wire transfer'], denyUrlShorteners: false },
+    });
+    expect(
+      (await send(tenant, { ...good, body: 'See https://bit.ly/x1' }, 'global')).result.message.status,
+    ).toBe('queued');
+    expect(
+      (await send(tenant, { ...good, body: 'Send a WIRE TRANSFER now' }, 'global')).result.message.error
+        ?.message,
+    ).toContain("'wire transfer'");
+  });
+
+  it('refuses items of a batch one by one, each with its reason, and accepts the rest', async () => {
+    await deps.recipients.global.putOptOut('ten_A', { phone: to, scope: 'all', source: 'api', at: 'x' });
+    const { result } = await makeSendBatch(deps)(
+      tenant,
+      [
+        { ok: true, input: good },
+        { ok: true, input: { ...good, to: '+12025550199' } },
+        { ok: true, input: { ...good, to: '+12025550198', from: 'Nobody' } },
+      ],
+      'global',
+    );
+    expect(result.accepted).toBe(1);
+    expect(
+      result.results.map((r) =>
+        r.status === 'rejected' && r.reason === 'refused' ? r.refusal.reason : r.status,
+      ),
+    ).toEqual(['opted_out', 'accepted', 'sender_not_approved']);
+    expect(deps.queue.sent).toHaveLength(1);
+  });
+
+  it('appends a reference code to the body when the tenant turned them on', async () => {
+    await deps.tenants.updateSettings('ten_A', {
+      replies: { helpText: 'Help', keywords: { optOut: [], optIn: [], help: [] }, referenceCodes: true },
+    });
+    await send(tenant, good, 'global');
+    const [stored] = [...deps.messages.items.values()];
+    expect(stored!.refCode).toMatch(/^[2-9A-Z]{6}$/);
+    expect(stored!.body).toBe(`${good.body}\nRef: ${stored!.refCode}`);
+  });
+});
