@@ -1,0 +1,326 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { RateLimitedError, VerificationFailedError } from '../../layers/core/errors.ts';
+import type { Tenant } from '../../layers/core/model.ts';
+import { makeReceiveInbound } from '../../layers/core/use-cases/inbound.ts';
+import { makePublicRights } from '../../layers/core/use-cases/public-rights.ts';
+import { makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
+import { settingsOf } from '../../layers/core/use-cases/send-policy.ts';
+import type { Counters, Verification, VerificationStore } from '../../layers/ports/index.ts';
+import { fakePseudonymOf, fakeSendDeps, tenantContext } from '../support/fakes.ts';
+
+const person = '+12025550100';
+const acme: Tenant = {
+  id: 'ten_A',
+  displayName: 'Acme',
+  legalName: 'Acme Trading Ltd',
+  contactEmail: 'privacy@acme.test',
+  homeJurisdiction: 'global',
+  status: 'active',
+  createdAt: '2026-01-01T00:00:00.000Z',
+  retention: { bodyDays: 7, metadataDays: 90 },
+  residency: 'forward',
+};
+
+function setup() {
+  const deps = fakeSendDeps();
+  const log: string[] = [];
+  // One log for the queue and the recipient stores: what happened before what.
+  const enqueue = deps.queue.enqueue.bind(deps.queue);
+  deps.queue.enqueue = async (refs) => {
+    log.push(...refs.map((r) => `enqueue ${r.messageId}`));
+    return enqueue(refs);
+  };
+  (deps.recipients.global as unknown as { log: string[] }).log.push = (...items: string[]) =>
+    log.push(...items);
+  const block = deps.blockList.global.block.bind(deps.blockList.global);
+  deps.blockList.global.block = async (p, at, source) => {
+    log.push(`block ${p}`);
+    return block(p, at, source);
+  };
+  const system: { to: string; body: string }[] = [];
+  const receive = makeReceiveInbound({
+    messages: { global: deps.stores.global.messages, eu: deps.stores.eu.messages },
+    queues: { global: deps.queue, eu: deps.stores.eu.queue },
+    recipients: deps.recipients,
+    blockList: deps.blockList,
+    pseudonyms: deps.pseudonyms,
+    tenants: deps.tenants,
+    settings: async (id) => settingsOf(await deps.tenants.getTenant(id)),
+    systemSms: async (_j, to, _from, body) => {
+      system.push({ to, body });
+    },
+    clock: deps.clock,
+  });
+  let n = 0;
+  const reply = (body: string, to = 'Acme') =>
+    receive({
+      kind: 'inbound',
+      from: person,
+      to,
+      body,
+      carrierMessageId: `c${++n}`,
+      receivedAt: deps.clock.now().toISOString(),
+    });
+  return { deps, log, receive, reply, system };
+}
+
+describe('replies from recipients', () => {
+  let t: ReturnType<typeof setup>;
+
+  beforeEach(async () => {
+    t = setup();
+    await t.deps.tenants.createTenant(structuredClone(acme));
+    // Acme texted the person, so their replies to 'Acme' are Acme's.
+    await makeSendMessage(t.deps)(
+      tenantContext(),
+      { to: person, from: 'Acme', body: 'Your order shipped' },
+      'global',
+    );
+    t.log.length = 0;
+  });
+
+  const lastReplyBody = () => {
+    const sent = [...t.deps.messages.items.values()].filter((m) => m.from === 'Acme' && m.to === person);
+    return sent.sort((a, b) => a.id.localeCompare(b.id)).at(-1)?.body;
+  };
+
+  it('confirms a STOP before the opt-out takes effect, then refuses the next message', async () => {
+    expect(await t.reply('Stop please')).toEqual({ tenantId: 'ten_A', action: 'opt_out' });
+    const confirmation = [...t.deps.messages.items.values()].find((m) =>
+      m.body?.startsWith('You are unsubscribed'),
+    );
+    expect(confirmation).toMatchObject({ to: person, from: 'Acme', status: 'queued' });
+    expect(t.log[0]).toBe(`enqueue ${confirmation!.id}`);
+    expect(t.log.slice(1)).toEqual([`optOut ${person}`, `consent withdrawn ${person}`]);
+    await expect(
+      makeSendMessage(t.deps)(tenantContext(), { to: person, from: 'Acme', body: 'More news' }, 'global'),
+    ).rejects.toMatchObject({ reason: 'opted_out' });
+  });
+
+  it('opts back in on START and records it in the consent ledger', async () => {
+    await t.reply('STOP');
+    t.deps.clock.advance(1000);
+    await t.reply('start');
+    expect(await t.deps.recipients.global.getOptOut('ten_A', person)).toBeUndefined();
+    expect((await t.deps.recipients.global.consents('ten_A', person)).map((c) => [c.kind, c.source])).toEqual(
+      [
+        ['withdrawn', 'keyword:STOP'],
+        ['granted', 'keyword:START'],
+      ],
+    );
+    expect(lastReplyBody()).toContain('subscribed again');
+  });
+
+  it("answers HELP with the tenant's help text and WHO with its legal identity and contact", async () => {
+    await t.reply('help');
+    expect(lastReplyBody()).toBe(settingsOf(acme).replies.helpText);
+    t.deps.clock.advance(1000);
+    await t.reply('Who?');
+    expect(lastReplyBody()).toBe(
+      'These messages are sent by Acme Trading Ltd (privacy@acme.test). Reply STOP to unsubscribe.',
+    );
+  });
+
+  it("understands the tenant's own keywords", async () => {
+    await t.deps.tenants.updateSettings('ten_A', {
+      replies: { ...settingsOf(acme).replies, keywords: { optOut: ['ARRÊT'], optIn: [], help: ['AIDE'] } },
+    });
+    expect((await t.reply('arret')).action).toBe('opt_out');
+  });
+
+  it('blocks every tenant on BLOCK, after confirming it', async () => {
+    expect((await t.reply('BLOCK ALL')).action).toBe('block_all');
+    expect(lastReplyBody()).toContain('no more messages from anyone');
+    expect(t.log.at(-1)).toBe(`block ${fakePseudonymOf(person)}`);
+    await expect(
+      makeSendMessage(t.deps)(
+        tenantContext({ tenantId: 'ten_B' }),
+        { to: person, from: 'Acme', body: 'Hi' },
+        'global',
+      ),
+    ).rejects.toMatchObject({ reason: 'blocked' });
+  });
+
+  it('honours BLOCK sent to a number no tenant used, answered by the gateway itself', async () => {
+    expect((await t.reply('block', '+15005550006')).action).toBe('block_all');
+    expect(t.system).toEqual([{ to: person, body: expect.stringContaining('no more messages') }]);
+    expect(await t.deps.blockList.global.isBlocked(fakePseudonymOf(person))).toBe(true);
+  });
+
+  it('keeps every reply for the tenant, keyword or not, once per carrier message', async () => {
+    await t.reply('Thanks, got it');
+    const event = {
+      kind: 'inbound' as const,
+      from: person,
+      to: 'Acme',
+      body: 'STOP',
+      carrierMessageId: 'dup',
+      receivedAt: t.deps.clock.now().toISOString(),
+    };
+    await t.receive(event);
+    const messagesAfterFirst = t.deps.messages.items.size;
+    await t.receive(event);
+    expect(t.deps.messages.items.size).toBe(messagesAfterFirst);
+    expect(t.deps.recipients.global.inbound.map((r) => [r.body, r.action ?? null])).toEqual([
+      ['Thanks, got it', null],
+      ['STOP', 'opt_out'],
+    ]);
+    expect(
+      (await t.deps.recipients.global.consents('ten_A', person)).filter((c) => c.kind === 'withdrawn'),
+    ).toHaveLength(1);
+  });
+});
+
+class MemoryVerifications implements VerificationStore {
+  readonly items = new Map<string, Verification>();
+  async put(v: Verification) {
+    this.items.set(v.id, structuredClone(v));
+  }
+  async get(id: string) {
+    return this.items.get(id);
+  }
+  async countAttempt(id: string, max: number) {
+    const v = this.items.get(id);
+    if (!v) return false;
+    v.attempts += 1;
+    if (v.attempts >= max) this.items.delete(id);
+    return v.attempts < max;
+  }
+  async remove(id: string) {
+    this.items.delete(id);
+  }
+}
+
+describe('the public flows: block-all and "who sent me this?"', () => {
+  let t: ReturnType<typeof setup>;
+  let rights: ReturnType<typeof makePublicRights>;
+  let codes: { to: string; body: string }[];
+  let limited: Set<string>;
+
+  beforeEach(async () => {
+    t = setup();
+    codes = [];
+    limited = new Set();
+    await t.deps.tenants.createTenant(structuredClone(acme));
+    const counters: Counters = {
+      admit: async (key) => (limited.has(key) ? { ok: false, retryAfterSeconds: 42 } : { ok: true }),
+      addUsage: async () => true,
+    };
+    rights = makePublicRights({
+      verifications: { global: new MemoryVerifications(), eu: new MemoryVerifications() },
+      blockList: t.deps.blockList,
+      messages: { global: t.deps.stores.global.messages, eu: t.deps.stores.eu.messages },
+      tenants: t.deps.tenants,
+      pseudonyms: t.deps.pseudonyms,
+      counters,
+      systemSms: async (_j, to, _from, body) => {
+        codes.push({ to, body });
+      },
+      ids: t.deps.ids,
+      clock: t.deps.clock,
+      senderId: 'Verify',
+    });
+  });
+
+  const codeFor = (to: string) => /\d{6}/.exec(codes.filter((c) => c.to === to).at(-1)!.body)![0];
+
+  it('answers alike for a blocked, a known and an unknown number until the code is given', async () => {
+    await makeSendMessage(t.deps)(tenantContext(), { to: person, from: 'Acme', body: 'x' }, 'global');
+    await t.deps.blockList.global.block(fakePseudonymOf('+12025550199'), t.deps.clock.now(), 'keyword');
+    const shapes = [];
+    for (const phone of [person, '+12025550199', '+12025550198']) {
+      const started = await rights.start({ phone, purpose: 'block' }, '198.51.100.7');
+      shapes.push({ ...started, verificationId: started.verificationId.slice(0, 4) });
+      const wrong = await rights
+        .confirm(started.verificationId, '000000', '198.51.100.7')
+        .catch((e: unknown) => e);
+      expect(wrong).toBeInstanceOf(VerificationFailedError);
+    }
+    expect(new Set(shapes.map((s) => JSON.stringify(s))).size).toBe(1);
+    expect(codes.map((c) => c.to)).toEqual([person, '+12025550199', '+12025550198']);
+  });
+
+  it('blocks the number once its code is given, and every tenant is refused from then on', async () => {
+    const { verificationId } = await rights.start({ phone: person, purpose: 'block' }, '198.51.100.7');
+    const done = await rights.confirm(verificationId, codeFor(person), '198.51.100.7');
+    expect(done).toMatchObject({ purpose: 'block', blocked: true });
+    await expect(
+      makeSendMessage(t.deps)(tenantContext(), { to: person, from: 'Acme', body: 'x' }, 'global'),
+    ).rejects.toMatchObject({ reason: 'blocked' });
+    // A code works once.
+    await expect(rights.confirm(verificationId, codeFor(person), '198.51.100.7')).rejects.toBeInstanceOf(
+      VerificationFailedError,
+    );
+  });
+
+  it('gives up a code after 5 wrong tries, with the same answer as an unknown one', async () => {
+    const { verificationId } = await rights.start({ phone: person, purpose: 'block' }, '198.51.100.7');
+    for (let i = 0; i < 5; i++) {
+      await expect(rights.confirm(verificationId, '000000', 'ip')).rejects.toBeInstanceOf(
+        VerificationFailedError,
+      );
+    }
+    await expect(rights.confirm(verificationId, codeFor(person), 'ip')).rejects.toBeInstanceOf(
+      VerificationFailedError,
+    );
+  });
+
+  it('names the sender of a message by its reference code, never its content', async () => {
+    await t.deps.tenants.updateSettings('ten_A', {
+      replies: { ...settingsOf(acme).replies, referenceCodes: true },
+    });
+    const { result } = await makeSendMessage(t.deps)(
+      tenantContext(),
+      { to: person, from: 'Acme', body: 'Secret offer' },
+      'global',
+    );
+    const ref = /Ref: (\w+)/.exec(result.message.body ?? '')![1]!;
+    const { verificationId } = await rights.start(
+      { phone: person, purpose: 'identify', reference: ref.toLowerCase() },
+      'ip',
+    );
+    const answer = await rights.confirm(verificationId, codeFor(person), 'ip');
+    expect(answer).toEqual({
+      purpose: 'identify',
+      senders: [
+        {
+          legalName: 'Acme Trading Ltd',
+          contactEmail: 'privacy@acme.test',
+          senderId: 'Acme',
+          sentAt: result.message.createdAt,
+        },
+      ],
+    });
+    expect(JSON.stringify(answer)).not.toContain('Secret');
+  });
+
+  it('names the sender by the time and sender ID, and nobody for another number', async () => {
+    const { result } = await makeSendMessage(t.deps)(
+      tenantContext(),
+      { to: person, from: 'Acme', body: 'x' },
+      'global',
+    );
+    const query = { purpose: 'identify' as const, sentAt: '2026-11-24T10:20:00Z', senderId: 'ACME' };
+    const mine = await rights.start({ phone: person, ...query }, 'ip');
+    expect(await rights.confirm(mine.verificationId, codeFor(person), 'ip')).toMatchObject({
+      senders: [{ legalName: 'Acme Trading Ltd', sentAt: result.message.createdAt }],
+    });
+    const other = await rights.start({ phone: '+12025550199', ...query }, 'ip');
+    expect(await rights.confirm(other.verificationId, codeFor('+12025550199'), 'ip')).toEqual({
+      purpose: 'identify',
+      senders: [],
+    });
+  });
+
+  it('refuses with Retry-After past the per-IP and per-number limits', async () => {
+    limited.add('ip#203.0.113.9');
+    await expect(rights.start({ phone: person, purpose: 'block' }, '203.0.113.9')).rejects.toEqual(
+      new RateLimitedError(42),
+    );
+    limited.add(`number#${fakePseudonymOf(person)}`);
+    await expect(rights.start({ phone: person, purpose: 'block' }, 'ip')).rejects.toBeInstanceOf(
+      RateLimitedError,
+    );
+    expect(codes).toEqual([]);
+  });
+});
