@@ -1,0 +1,199 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable } from '../../infra/local/provision.ts';
+import { TABLES } from '../../infra/resources.ts';
+import { DynamoDbCounters } from '../../layers/adapters/dynamodb-controls-store.ts';
+import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
+import {
+  DynamoDbRecipientStore,
+  DynamoDbVerificationStore,
+} from '../../layers/adapters/dynamodb-recipient-store.ts';
+import { newUlid } from '../../layers/core/ids.ts';
+import { prepareMessage } from '../../layers/core/messages.ts';
+import { RecipientPseudonyms } from '../../layers/core/recipient-pseudonym.ts';
+import { localCrypto, uniqueName } from '../support/aws.ts';
+import { FakeClock } from '../support/fakes.ts';
+
+const messagesTable = uniqueName('messages');
+const tenantsTable = uniqueName('tenants');
+const clock = new FakeClock();
+const local = localCrypto(messagesTable, { clock });
+const recipients = new DynamoDbRecipientStore(local.dynamodb, messagesTable, local.crypto);
+const counters = new DynamoDbCounters(local.dynamodb, tenantsTable);
+const phone = '+4915123456789';
+
+async function raw(table: string) {
+  const out = await local.dynamodb.send(new ScanCommand({ TableName: table }));
+  return JSON.stringify(
+    (out.Items ?? []).map((i) => unmarshall(i)),
+    (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v),
+  );
+}
+
+beforeAll(async () => {
+  await ensureTable(local.dynamodb, messagesTable, TABLES.messages);
+  await ensureTable(local.dynamodb, tenantsTable, TABLES.tenants);
+});
+
+describe('the request rate limit (GCRA in one conditional write), on DynamoDB Local', () => {
+  const at = (ms: number) => new Date(Date.UTC(2026, 10, 24, 10) + ms);
+
+  it('admits exactly the burst, then says when the next request will be admitted', async () => {
+    const key = uniqueName('tenant');
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await counters.admit(key, 60, 3, at(0)));
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, false, false]);
+    expect(results[3]).toEqual({ ok: false, retryAfterSeconds: 1 });
+    // One request a second refills: one more after a second, then refused again.
+    expect((await counters.admit(key, 60, 3, at(1000))).ok).toBe(true);
+    expect((await counters.admit(key, 60, 3, at(1000))).ok).toBe(false);
+    // An idle bucket is full again.
+    const later = [];
+    for (let i = 0; i < 4; i++) later.push((await counters.admit(key, 60, 3, at(60_000))).ok);
+    expect(later).toEqual([true, true, true, false]);
+  });
+
+  it('admits exactly the burst when the requests race each other', async () => {
+    const key = uniqueName('tenant');
+    const results = await Promise.all(Array.from({ length: 12 }, () => counters.admit(key, 6, 5, at(0))));
+    expect(results.filter((r) => r.ok)).toHaveLength(5);
+    // 6 a minute: the next one is 10 s away.
+    expect(results.find((r) => !r.ok)).toEqual({ ok: false, retryAfterSeconds: 10 });
+  });
+
+  it('keeps a monthly total under its cap, and none without a cap', async () => {
+    const tenant = uniqueName('ten');
+    expect(await counters.addUsage(tenant, '2026-11', 3, 4)).toBe(true);
+    expect(await counters.addUsage(tenant, '2026-11', 2, 4)).toBe(false);
+    expect(await counters.addUsage(tenant, '2026-11', 1, 4)).toBe(true);
+    expect(await counters.addUsage(tenant, '2026-12', 4, 4)).toBe(true);
+    expect(await counters.addUsage(tenant, '2026-11', 1_000, 0)).toBe(true);
+  });
+});
+
+describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with the KMS stand-in', () => {
+  it('keeps numbers only sealed, found again by the tenant pseudonym', async () => {
+    await recipients.putOptOut('ten_A', {
+      phone,
+      scope: 'promotional',
+      source: 'api',
+      at: '2026-11-24T10:00:00.000Z',
+    });
+    await recipients.appendConsent('ten_A', {
+      id: `con_${newUlid(Date.now())}`,
+      phone,
+      kind: 'granted',
+      source: 'signup form',
+      at: '2026-11-24T10:01:00.000Z',
+      ip: '198.51.100.7',
+      disclosureVersion: 'v3',
+    });
+    expect(await raw(messagesTable)).not.toContain('15123456789');
+    expect(await raw(messagesTable)).not.toContain('198.51.100.7');
+    expect(await recipients.getOptOut('ten_A', phone)).toMatchObject({ phone, scope: 'promotional' });
+    expect(await recipients.listOptOuts('ten_A')).toEqual([
+      { phone, scope: 'promotional', source: 'api', at: '2026-11-24T10:00:00.000Z' },
+    ]);
+    expect(await recipients.consents('ten_A', phone)).toEqual([
+      expect.objectContaining({ phone, kind: 'granted', ip: '198.51.100.7', disclosureVersion: 'v3' }),
+    ]);
+    // Another tenant knows nothing of it.
+    expect(await recipients.getOptOut('ten_B', phone)).toBeUndefined();
+    expect(await recipients.consents('ten_B', phone)).toEqual([]);
+  });
+
+  it('never changes a ledger entry: the same id again is a replay', async () => {
+    const id = `con_${newUlid(Date.now())}`;
+    const entry = {
+      id,
+      phone: '+4915123456780',
+      kind: 'granted' as const,
+      source: 'form',
+      at: '2026-11-24T10:00:00.000Z',
+    };
+    await recipients.appendConsent('ten_A', entry);
+    await recipients.appendConsent('ten_A', { ...entry, kind: 'withdrawn' });
+    expect((await recipients.consents('ten_A', entry.phone)).map((c) => c.kind)).toEqual(['granted']);
+  });
+
+  it('counts identical and different messages per recipient and hour', async () => {
+    const hour = new Date('2026-11-24T10:00:00Z');
+    const limits = { identicalPerHour: 2, perHour: 3 };
+    const n = '+4915123456781';
+    expect(await recipients.countSend('ten_A', n, 'aaaa', hour, limits)).toBe('counted');
+    expect(await recipients.countSend('ten_A', n, 'aaaa', hour, limits)).toBe('counted');
+    expect(await recipients.countSend('ten_A', n, 'aaaa', hour, limits)).toBe('identical');
+    expect(await recipients.countSend('ten_A', n, 'bbbb', hour, limits)).toBe('counted');
+    expect(await recipients.countSend('ten_A', n, 'cccc', hour, limits)).toBe('total');
+    expect(await recipients.countSend('ten_A', n, 'cccc', new Date('2026-11-24T11:00:00Z'), limits)).toBe(
+      'counted',
+    );
+  });
+
+  it('lists replies newest first, without the body once its retention has passed', async () => {
+    const now = clock.now();
+    const sec = Math.floor(now.getTime() / 1000);
+    for (const [i, body] of ['first', 'second'].entries()) {
+      await recipients.putInbound({
+        tenantId: 'ten_R',
+        id: `inb_${newUlid(now.getTime() + i)}`,
+        from: phone,
+        to: 'Acme',
+        body,
+        receivedAt: now.toISOString(),
+        carrierMessageId: `c${i}`,
+        expiresAt: sec + 90 * 86_400,
+        bodyExpiresAt: sec + (i === 0 ? 60 : 7 * 86_400),
+      });
+    }
+    expect(await raw(messagesTable)).not.toContain('second');
+    const page = await recipients.listInbound('ten_R', { limit: 10 }, new Date(now.getTime() + 120_000));
+    expect(page.items.map((r) => [r.from, r.body])).toEqual([
+      [phone, 'second'],
+      [phone, undefined],
+    ]);
+  });
+
+  it('finds the sender of messages to a number across tenants, with no content in the index', async () => {
+    const pseudonyms = new RecipientPseudonyms(async () => Buffer.alloc(32, 7));
+    const store = new DynamoDbMessageStore(local.dynamodb, messagesTable, local.crypto, pseudonyms);
+    for (const [tenantId, from] of [
+      ['ten_X', 'Acme'],
+      ['ten_Y', 'Globex'],
+    ] as const) {
+      const p = prepareMessage(
+        { to: '+4915123456782', from, body: 'Vertraulich' },
+        { tenantId, mode: 'live', retention: { bodyDays: 7, metadataDays: 90 } },
+        { id: `msg_${newUlid(clock.now().getTime() + (tenantId === 'ten_Y' ? 1 : 0))}`, now: clock.now() },
+      );
+      if (!p.ok) throw new Error('fixture');
+      p.message.refCode = 'K7Q2MX';
+      await store.create([p.message]);
+    }
+    const traces = await store.sentTo(await pseudonyms.of('+4915123456782'), clock.now());
+    expect(traces.map((t) => [t.tenantId, t.from, t.refCode])).toEqual([
+      ['ten_Y', 'Globex', 'K7Q2MX'],
+      ['ten_X', 'Acme', 'K7Q2MX'],
+    ]);
+    expect(JSON.stringify(traces)).not.toContain('Vertraulich');
+    expect(await store.sentTo(await pseudonyms.of('+4915123456783'), clock.now())).toEqual([]);
+  });
+
+  it('forgets a one-time code after the allowed wrong tries', async () => {
+    const verifications = new DynamoDbVerificationStore(local.dynamodb, messagesTable);
+    const id = `vrf_${newUlid(Date.now())}`;
+    await verifications.put({
+      id,
+      purpose: 'block',
+      recipientPseudonym: 'p',
+      codeDigest: 'd',
+      attempts: 0,
+      expiresAt: Math.floor(clock.now().getTime() / 1000) + 600,
+    });
+    expect(await verifications.countAttempt(id, 3)).toBe(true);
+    expect(await verifications.countAttempt(id, 3)).toBe(true);
+    expect(await verifications.countAttempt(id, 3)).toBe(false);
+    expect(await verifications.get(id, clock.now())).toBeUndefined();
+  });
+});
