@@ -158,7 +158,7 @@ export const senderIdStore = once(
   () => new DynamoDbSenderIdStore(tenantsClient(), setting1('TENANTS_TABLE')),
 );
 
-const SETTINGS_TTL_MS = 60_000;
+const settingsTtlMs = () => Number(process.env.TENANT_SETTINGS_CACHE_SECONDS ?? 60) * 1000;
 const settingsCache = new Map<string, { at: number; value: Promise<TenantSettings> }>();
 
 /**
@@ -167,7 +167,7 @@ const settingsCache = new Map<string, { at: number; value: Promise<TenantSetting
  */
 export function tenantSettings(tenantId: string): Promise<TenantSettings> {
   const hit = settingsCache.get(tenantId);
-  if (hit && Date.now() - hit.at < SETTINGS_TTL_MS) return hit.value;
+  if (hit && Date.now() - hit.at < settingsTtlMs()) return hit.value;
   const value = tenantStore()
     .getTenant(tenantId)
     .then((t) => settingsOf(t));

@@ -41,6 +41,8 @@ export interface GatewayOptions {
   /** The regions the two jurisdictions run in (DynamoDB Local keeps each in its own database). */
   regions?: { global: string; eu: string };
   authorizerCacheSeconds?: number;
+  /** How long a function instance keeps a tenant's controls and replies (default: the authorizer's cache time). */
+  settingsCacheSeconds?: number;
   /**
    * Overrides for tests: shorter visibility timeouts (dispatch and carrier events queues) and
    * fewer receives make redelivery and redrive observable in seconds.
@@ -214,6 +216,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
       KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
       SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
+      TENANT_SETTINGS_CACHE_SECONDS: String(options.settingsCacheSeconds ?? AUTHORIZER_CACHE_SECONDS),
       GATEWAY_SENDER_ID: 'Verify',
       CARRIER: 'sandbox',
       SANDBOX_LEDGER_TABLE: tables.sandboxLedger,

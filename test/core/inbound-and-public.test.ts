@@ -33,7 +33,7 @@ function setup() {
   (deps.recipients.global as unknown as { log: string[] }).log.push = (...items: string[]) =>
     log.push(...items);
   const block = deps.blockList.global.block.bind(deps.blockList.global);
-  deps.blockList.global.block = async (p, at, source) => {
+  deps.blockList.global.block = async (p: string, at: Date, source: 'keyword' | 'verified_request') => {
     log.push(`block ${p}`);
     return block(p, at, source);
   };

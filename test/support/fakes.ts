@@ -404,7 +404,7 @@ export class FakeBlockList implements BlockList {
   async isBlocked(p: string) {
     return this.blocked.has(p);
   }
-  async block(p: string) {
+  async block(p: string, _at: Date, _source: 'keyword' | 'verified_request') {
     this.log.push(`block ${p}`);
     this.blocked.add(p);
   }

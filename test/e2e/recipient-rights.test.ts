@@ -1,0 +1,351 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import { SANDBOX_REPLYING_NUMBER } from '../../layers/core/sandbox.ts';
+import { localClients, uniqueName } from '../support/aws.ts';
+import { client, expectProblem, onboard, SENDER_IDENTITY, waitFor } from '../support/http.ts';
+
+type Message = { id: string; status: string; body: string | null; to: string };
+type Inbound = {
+  id: string;
+  from: string;
+  body: string | null;
+  action: string | null;
+  keyword: string | null;
+};
+
+const { services, dynamodb } = localClients();
+let gateway: RunningGateway;
+let api: ReturnType<typeof client>;
+
+beforeAll(async () => {
+  gateway = await startGateway({
+    port: 0,
+    services: { kind: 'external', ...services },
+    prefix: uniqueName('rights'),
+    authorizerCacheSeconds: 0,
+    settingsCacheSeconds: 0,
+  });
+  api = client(gateway.url);
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+});
+
+const send = (key: string, body: object) =>
+  api.call<{ message: Message }>('POST', '/v1/messages', { key, body });
+
+/** The one-time code the sandbox "delivered" to the person's handset. */
+async function codeSentFor(verificationId: string) {
+  const item = await waitFor(async () => {
+    const out = await dynamodb.send(
+      new GetItemCommand({
+        TableName: gateway.tables.sandboxLedger,
+        Key: marshall({ pk: `SANDBOX#sys_${verificationId.slice(4)}`, sk: 'SEND' }),
+      }),
+    );
+    return out.Item ? unmarshall(out.Item) : undefined;
+  }, 'the one-time code');
+  return /\d{6}/.exec(String(item.body))![0];
+}
+
+describe('a recipient replies STOP through the sandbox carrier', () => {
+  it('is answered, opted out, refused explicitly, and let back in only with a new consent', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Shop', senders: ['Shop'] });
+    const first = await send(t.key, {
+      to: SANDBOX_REPLYING_NUMBER,
+      from: 'Shop',
+      body: 'Sale today {reply:Stop please}',
+    });
+    expect(first.status).toBe(202);
+    const reply = await waitFor(async () => {
+      const res = await api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key: t.key });
+      return res.body.data.find((r) => r.action === 'opt_out');
+    }, 'the STOP reply');
+    expect(reply).toMatchObject({ from: SANDBOX_REPLYING_NUMBER, body: 'Stop please', keyword: 'STOP' });
+    // The confirmation went out to the person.
+    const list = await api.call<{ data: Message[] }>('GET', '/v1/messages', { key: t.key });
+    expect(
+      list.body.data.some(
+        (m) => m.to === SANDBOX_REPLYING_NUMBER && m.body?.startsWith('You are unsubscribed'),
+      ),
+    ).toBe(true);
+    const optOuts = await api.call<{ data: { phone: string; scope: string }[] }>('GET', '/v1/opt-outs', {
+      key: t.key,
+    });
+    expect(optOuts.body.data).toEqual([
+      expect.objectContaining({ phone: SANDBOX_REPLYING_NUMBER, scope: 'all', source: 'keyword:STOP' }),
+    ]);
+
+    const refused = await send(t.key, { to: SANDBOX_REPLYING_NUMBER, from: 'Shop', body: 'Still there?' });
+    expectProblem(refused, 422, 'recipient-opted-out');
+    expect(refused.body.errors).toEqual([{ pointer: '/to', detail: expect.stringContaining('opted out') }]);
+
+    const path = `/v1/opt-outs/${encodeURIComponent(SANDBOX_REPLYING_NUMBER)}`;
+    expectProblem(await api.call('DELETE', path, { key: t.key }), 409, 'consent-required');
+    const consent = await api.call('POST', '/v1/consents', {
+      key: t.key,
+      body: { phone: SANDBOX_REPLYING_NUMBER, source: 'store counter form', disclosureVersion: 'v2' },
+    });
+    expect(consent.status).toBe(201);
+    expect(consent.body).toMatchObject({ kind: 'granted', ip: expect.any(String), disclosureVersion: 'v2' });
+    expect((await api.call('DELETE', path, { key: t.key })).body).toEqual({ removed: true });
+    expect(
+      (await send(t.key, { to: SANDBOX_REPLYING_NUMBER, from: 'Shop', body: 'Welcome back' })).status,
+    ).toBe(202);
+    const ledger = await api.call<{ live: boolean; data: { kind: string; source: string }[] }>(
+      'GET',
+      `/v1/consents/${encodeURIComponent(SANDBOX_REPLYING_NUMBER)}`,
+      { key: t.key },
+    );
+    expect(ledger.body.live).toBe(true);
+    expect(ledger.body.data.map((c) => `${c.kind} ${c.source}`)).toEqual([
+      'withdrawn keyword:STOP',
+      'granted store counter form',
+    ]);
+  });
+
+  it('refuses a promotional message without consent and sends it with one', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Promo', senders: ['Promo'] });
+    const offer = { to: '+12025550188', from: 'Promo', body: '20% off', category: 'promotional' };
+    expectProblem(await send(t.key, offer), 422, 'consent-required');
+    await api.call('POST', '/v1/consents', {
+      key: t.key,
+      body: { phone: offer.to, source: 'checkout', disclosureVersion: 'v1', ip: '198.51.100.7' },
+    });
+    expect((await send(t.key, offer)).status).toBe(202);
+  });
+});
+
+describe('sender IDs', () => {
+  it('are applied for, reviewed with their identity, rejected with a reason or approved, and only then usable', async () => {
+    const t = await onboard(api, gateway.adminToken, {
+      name: 'Initech',
+      scopes: ['send', 'read', 'admin'],
+      senders: [],
+    });
+    expectProblem(
+      await send(t.key, { to: '+12025550100', from: 'Initech', body: 'Hi' }),
+      422,
+      'sender-id-not-approved',
+    );
+    const applied = await api.call<{ id: string; status: string }>('POST', '/v1/sender-ids', {
+      key: t.key,
+      body: { value: 'Initech', countries: ['US'], identity: SENDER_IDENTITY },
+    });
+    expect(applied.body.status).toBe('pending');
+    const pending = await api.call<{ data: { id: string }[] }>('GET', '/admin/sender-ids', {
+      token: gateway.adminToken,
+    });
+    expect(pending.body.data.map((p) => p.id)).toContain(applied.body.id);
+    const review = await api.call('GET', `/admin/tenants/${t.tenantId}/sender-ids/${applied.body.id}`, {
+      token: gateway.adminToken,
+    });
+    expect(review.body).toMatchObject({ value: 'Initech', identity: SENDER_IDENTITY });
+    const decide = (body: object) =>
+      api.call('POST', `/admin/tenants/${t.tenantId}/sender-ids/${applied.body.id}/decision`, {
+        token: gateway.adminToken,
+        body,
+      });
+    expectProblem(await decide({ decision: 'rejected' }), 422, 'validation-error');
+    const rejected = await decide({
+      decision: 'rejected',
+      reason: 'Registration number does not match the company',
+    });
+    expect(rejected.body).toMatchObject({
+      status: 'rejected',
+      reason: expect.stringContaining('does not match'),
+    });
+    expect(rejected.body).toHaveProperty('identityPurgeAt');
+    expectProblem(await decide({ decision: 'approved' }), 409, 'sender-id-decided');
+    expectProblem(
+      await send(t.key, { to: '+12025550100', from: 'Initech', body: 'Hi' }),
+      422,
+      'sender-id-not-approved',
+    );
+
+    const again = await api.call<{ id: string }>('POST', '/v1/sender-ids', {
+      key: t.key,
+      body: { value: 'Initech', countries: ['US'], identity: SENDER_IDENTITY },
+    });
+    await api.call('POST', `/admin/tenants/${t.tenantId}/sender-ids/${again.body.id}/decision`, {
+      token: gateway.adminToken,
+      body: { decision: 'approved' },
+    });
+    expect((await send(t.key, { to: '+12025550100', from: 'Initech', body: 'Hi' })).status).toBe(202);
+    // Approved for the US only.
+    expectProblem(
+      await send(t.key, { to: '+447400123456', from: 'Initech', body: 'Hi' }),
+      422,
+      'sender-id-not-approved',
+    );
+  });
+});
+
+describe("an operator's abuse controls", () => {
+  const controls = (tenantId: string, body: object) =>
+    api.call('PUT', `/admin/tenants/${tenantId}/controls`, { token: gateway.adminToken, body });
+
+  it('refuses a country outside the allow-list and everything past the monthly cap', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Capped', senders: ['Capped'] });
+    expect((await controls(t.tenantId, { allowedCountries: ['US'], monthlySegmentCap: 2 })).status).toBe(200);
+    expectProblem(
+      await send(t.key, { to: '+447400123456', from: 'Capped', body: 'Hi' }),
+      422,
+      'country-not-allowed',
+    );
+    expect((await send(t.key, { to: '+12025550100', from: 'Capped', body: 'one' })).status).toBe(202);
+    expect((await send(t.key, { to: '+12025550101', from: 'Capped', body: 'two' })).status).toBe(202);
+    expectProblem(
+      await send(t.key, { to: '+12025550103', from: 'Capped', body: 'three' }),
+      403,
+      'monthly-cap-reached',
+    );
+  });
+
+  it('answers exactly the requests past the rate limit with 429 and Retry-After', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Busy', mode: 'test', senders: [] });
+    await controls(t.tenantId, { rateLimit: { perMinute: 1, burst: 4 } });
+    const answers = [];
+    for (let i = 0; i < 7; i++) answers.push(await api.call('GET', '/v1/messages', { key: t.key }));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 429, 429, 429]);
+    for (const limited of answers.slice(4)) {
+      expectProblem(limited, 429, 'rate-limited');
+      const after = Number(limited.headers.get('retry-after'));
+      expect(after).toBeGreaterThan(50);
+      expect(after).toBeLessThanOrEqual(60);
+    }
+  });
+
+  it('quarantines a message linking through a URL shortener, and never sends it', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Links', senders: ['Links'] });
+    const res = await send(t.key, {
+      to: '+12025550100',
+      from: 'Links',
+      body: 'Your parcel: https://bit.ly/3xYz',
+    });
+    expect(res.status).toBe(202);
+    expect(res.body.message).toMatchObject({ status: 'quarantined', error: { code: 'content_denied' } });
+    await new Promise((r) => setTimeout(r, 500));
+    const later = await api.call<Message>('GET', `/v1/messages/${res.body.message.id}`, { key: t.key });
+    expect(later.body.status).toBe('quarantined');
+  });
+
+  it('stops a flood of identical messages to one recipient with 429 and Retry-After', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Flood', senders: ['Flood'] });
+    const statuses = [];
+    for (let i = 0; i < 7; i++) {
+      statuses.push((await send(t.key, { to: '+12025550111', from: 'Flood', body: 'Same again' })).status);
+    }
+    expect(statuses).toEqual([202, 202, 202, 202, 202, 202, 429]);
+    const over = await send(t.key, { to: '+12025550111', from: 'Flood', body: 'Same again' });
+    expectProblem(over, 429, 'recipient-flood-limit');
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('the public flows', () => {
+  it('block a verified number for every tenant and answer alike whether a number is known or not', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Known', senders: ['Known'] });
+    const known = '+12025550120';
+    await send(t.key, { to: known, from: 'Known', body: 'Hello' });
+    const unknown = '+12025550121';
+    const started = [];
+    for (const phone of [known, unknown]) {
+      const res = await api.call<{ verificationId: string; expiresAt: string }>(
+        'POST',
+        '/public/v1/verifications',
+        {
+          body: { phone, purpose: 'block' },
+        },
+      );
+      expect(res.status).toBe(202);
+      started.push(res);
+    }
+    expect(Object.keys(started[0]!.body)).toEqual(Object.keys(started[1]!.body));
+    for (const res of started) {
+      const wrong = await api.call('POST', `/public/v1/verifications/${res.body.verificationId}/confirm`, {
+        body: { code: '000000' },
+      });
+      expectProblem(wrong, 422, 'verification-failed');
+    }
+    const id = started[0]!.body.verificationId;
+    const done = await api.call('POST', `/public/v1/verifications/${id}/confirm`, {
+      body: { code: await codeSentFor(id) },
+    });
+    expect(done.status).toBe(200);
+    expect(done.body).toMatchObject({ purpose: 'block', blocked: true });
+    expectProblem(
+      await send(t.key, { to: known, from: 'Known', body: 'Hello again' }),
+      422,
+      'recipient-blocked',
+    );
+  });
+
+  it('name the tenant behind a reference code, and nothing of the content', async () => {
+    const t = await onboard(api, gateway.adminToken, {
+      name: 'Refs',
+      scopes: ['send', 'read', 'admin'],
+      senders: ['Refs'],
+    });
+    const replies = await api.call('PUT', '/v1/settings/replies', {
+      key: t.key,
+      body: { referenceCodes: true },
+    });
+    expect(replies.body).toMatchObject({ referenceCodes: true });
+    const sent = await send(t.key, { to: '+12025550130', from: 'Refs', body: 'Your private appointment' });
+    const ref = /Ref: (\w{6})$/.exec(sent.body.message.body ?? '')![1]!;
+    const start = await api.call<{ verificationId: string }>('POST', '/public/v1/verifications', {
+      body: { phone: '+12025550130', purpose: 'identify', reference: ref },
+    });
+    const id = start.body.verificationId;
+    const answer = await api.call('POST', `/public/v1/verifications/${id}/confirm`, {
+      body: { code: await codeSentFor(id) },
+    });
+    expect(answer.body).toEqual({
+      purpose: 'identify',
+      senders: [
+        {
+          legalName: 'Refs Ltd',
+          contactEmail: 'ops@acme.test',
+          senderId: 'Refs',
+          sentAt: expect.any(String),
+        },
+      ],
+    });
+    expect(JSON.stringify(answer.body)).not.toContain('appointment');
+  });
+});
+
+describe('carriers reporting replies over HTTP', () => {
+  it('need the carrier token, and their replies reach the tenant', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Helpful', senders: ['Helpful'] });
+    await send(t.key, { to: '+12025550140', from: 'Helpful', body: 'Hi' });
+    const event = {
+      from: '+12025550140',
+      to: 'Helpful',
+      body: 'HELP',
+      carrierMessageId: uniqueName('carrier'),
+      receivedAt: new Date().toISOString(),
+    };
+    expectProblem(await api.call('POST', '/carrier/v1/inbound', { body: event }), 401, 'unauthorized');
+    expectProblem(
+      await api.call('POST', '/carrier/v1/inbound', { token: 'ct_wrong', body: event }),
+      401,
+      'unauthorized',
+    );
+    const issued = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
+      token: gateway.adminToken,
+    });
+    expect(issued.status).toBe(201);
+    const accepted = await api.call('POST', '/carrier/v1/inbound', { token: issued.body.token, body: event });
+    expect(accepted.status).toBe(202);
+    const reply = await waitFor(async () => {
+      const res = await api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key: t.key });
+      return res.body.data.find((r) => r.action === 'help');
+    }, 'the HELP reply');
+    expect(reply).toMatchObject({ from: '+12025550140', body: 'HELP' });
+  });
+});
