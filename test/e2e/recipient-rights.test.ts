@@ -81,7 +81,9 @@ describe('a recipient replies STOP through the sandbox carrier', () => {
 
     const refused = await send(t.key, { to: SANDBOX_REPLYING_NUMBER, from: 'Shop', body: 'Still there?' });
     expectProblem(refused, 422, 'recipient-opted-out');
-    expect(refused.body.errors).toEqual([{ pointer: '/to', detail: expect.stringContaining('opted out') }]);
+    expect((refused.body as unknown as { errors: unknown }).errors).toEqual([
+      { pointer: '/to', detail: expect.stringContaining('opted out') },
+    ]);
 
     const path = `/v1/opt-outs/${encodeURIComponent(SANDBOX_REPLYING_NUMBER)}`;
     expectProblem(await api.call('DELETE', path, { key: t.key }), 409, 'consent-required');
