@@ -12,6 +12,14 @@ Commands:
   tenants show <tenant id>
   tenants policy <tenant id> [--body-days <n>] [--metadata-days <n>] [--residency forward|strict]
   tenants close <tenant id> --confirm <tenant id>   revoke keys, crypto-shred data (cannot be undone)
+  tenants controls <tenant id> [--countries US,GB] [--rate-per-minute <n>] [--rate-burst <n>]
+                  [--monthly-cap <segments>] [--identical-per-hour <n>] [--per-hour <n>]
+                  [--deny-phrases 'a,b'] [--allow-shorteners]
+  sender-ids pending                              applications awaiting a decision
+  sender-ids show --tenant <id> <sender id>       with the identity details, until purged
+  sender-ids approve --tenant <id> <sender id>
+  sender-ids reject --tenant <id> <sender id> --reason <text>
+  carrier token                                   issue the token carriers report replies with
   keys create --tenant <id> --name <name> [--mode live|test] [--scopes send,read,admin]
   keys list --tenant <id>
   keys rotate --tenant <id> --key <key id> [--grace-seconds <n>]
@@ -44,6 +52,15 @@ const { values, positionals } = parseArgs({
     'body-days': { type: 'string' },
     'metadata-days': { type: 'string' },
     residency: { type: 'string' },
+    countries: { type: 'string' },
+    'rate-per-minute': { type: 'string' },
+    'rate-burst': { type: 'string' },
+    'monthly-cap': { type: 'string' },
+    'identical-per-hour': { type: 'string' },
+    'per-hour': { type: 'string' },
+    'deny-phrases': { type: 'string' },
+    'allow-shorteners': { type: 'boolean' },
+    reason: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -155,6 +172,59 @@ async function main() {
       });
       break;
     }
+    case 'tenants controls': {
+      const id = arg ?? fail('Give the tenant id.');
+      const n = (name: keyof typeof values) =>
+        values[name] === undefined ? undefined : Number(values[name]);
+      const current = (await call('GET', `/admin/tenants/${encodeURIComponent(id)}`)) as {
+        controls?: { rateLimit: object; flood: object };
+      };
+      const list = (v: string | undefined) =>
+        v === undefined
+          ? undefined
+          : v
+              .split(',')
+              .map((x) => x.trim())
+              .filter(Boolean);
+      const rate = { perMinute: n('rate-per-minute'), burst: n('rate-burst') };
+      const flood = { identicalPerHour: n('identical-per-hour'), perHour: n('per-hour') };
+      out = await call('PUT', `/admin/tenants/${encodeURIComponent(id)}/controls`, {
+        allowedCountries: list(values.countries)?.map((c) => c.toUpperCase()),
+        monthlySegmentCap: n('monthly-cap'),
+        denyPhrases: list(values['deny-phrases']),
+        denyUrlShorteners: values['allow-shorteners'] ? false : undefined,
+        ...(Object.values(rate).some((v) => v !== undefined)
+          ? { rateLimit: { ...current.controls?.rateLimit, ...JSON.parse(JSON.stringify(rate)) } }
+          : {}),
+        ...(Object.values(flood).some((v) => v !== undefined)
+          ? { flood: { ...current.controls?.flood, ...JSON.parse(JSON.stringify(flood)) } }
+          : {}),
+      });
+      break;
+    }
+    case 'sender-ids pending':
+      out = await call('GET', '/admin/sender-ids');
+      break;
+    case 'sender-ids show':
+      out = await call(
+        'GET',
+        `/admin/tenants/${encodeURIComponent(need('tenant'))}/sender-ids/${encodeURIComponent(arg ?? fail('Give the sender ID id.'))}`,
+      );
+      break;
+    case 'sender-ids approve':
+    case 'sender-ids reject':
+      out = await call(
+        'POST',
+        `/admin/tenants/${encodeURIComponent(need('tenant'))}/sender-ids/${encodeURIComponent(arg ?? fail('Give the sender ID id.'))}/decision`,
+        verb === 'approve' ? { decision: 'approved' } : { decision: 'rejected', reason: need('reason') },
+      );
+      break;
+    case 'carrier token':
+      out = await call('POST', '/admin/carrier-token');
+      process.stderr.write(
+        'The token below is shown once: only its HMAC is stored. It replaces the previous one.\n',
+      );
+      break;
     case 'keys create':
       out = await call('POST', `/admin/tenants/${encodeURIComponent(need('tenant'))}/keys`, {
         name: need('name'),

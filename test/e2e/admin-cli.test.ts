@@ -93,6 +93,83 @@ describe('the admin CLI', () => {
     expect((badToken as { stderr: string }).stderr).toContain('403');
   });
 
+  it('reviews, rejects and approves sender ID applications, and sets abuse controls', async () => {
+    const base = ['--url', gateway.url, '--token', gateway.adminToken];
+    const json = async (args: string[]) => JSON.parse((await admin([...args, ...base])).stdout);
+    const tenant = await json([
+      'tenants',
+      'create',
+      '--display-name',
+      'Initech',
+      '--legal-name',
+      'Initech LLC',
+      '--email',
+      'ops@initech.test',
+    ]);
+    const key = await json(['keys', 'create', '--tenant', tenant.id, '--name', 'owner', '--scopes', 'admin']);
+    const apply = (value: string) =>
+      fetch(`${gateway.url}/v1/sender-ids`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key.secret}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          value,
+          identity: {
+            companyName: 'Initech LLC',
+            registrationNumber: 'C123',
+            address: '4120 Freidrich Lane, Austin',
+            contactName: 'Bill Lumbergh',
+            contactEmail: 'bill@initech.test',
+            useCase: 'TPS report reminders',
+          },
+        }),
+      }).then((r) => r.json() as Promise<{ id: string }>);
+    const first = await apply('Initech');
+    const second = await apply('TPS');
+    const pending = await json(['sender-ids', 'pending']);
+    expect(pending.data.map((p: { id: string }) => p.id)).toEqual(
+      expect.arrayContaining([first.id, second.id]),
+    );
+    expect(await json(['sender-ids', 'show', '--tenant', tenant.id, first.id])).toMatchObject({
+      identity: { contactName: 'Bill Lumbergh' },
+    });
+    await expect(
+      admin(['sender-ids', 'reject', '--tenant', tenant.id, first.id, ...base]),
+    ).rejects.toMatchObject({
+      stderr: expect.stringContaining('--reason is required'),
+    });
+    expect(
+      await json([
+        'sender-ids',
+        'reject',
+        '--tenant',
+        tenant.id,
+        first.id,
+        '--reason',
+        'Not your trading name',
+      ]),
+    ).toMatchObject({ status: 'rejected', reason: 'Not your trading name' });
+    expect(await json(['sender-ids', 'approve', '--tenant', tenant.id, second.id])).toMatchObject({
+      status: 'approved',
+    });
+    const controlled = await json([
+      'tenants',
+      'controls',
+      tenant.id,
+      '--countries',
+      'us,ca',
+      '--rate-per-minute',
+      '120',
+      '--monthly-cap',
+      '5000',
+    ]);
+    expect(controlled.controls).toMatchObject({
+      allowedCountries: ['US', 'CA'],
+      rateLimit: { perMinute: 120, burst: 200 },
+      monthlySegmentCap: 5000,
+      flood: { identicalPerHour: 6, perHour: 20 },
+    });
+  });
+
   it('signs requests with SigV4 for a deployed gateway (--aws)', async () => {
     let seen: IncomingHttpHeaders | undefined;
     const server = createServer((req, res) => {

@@ -99,7 +99,11 @@ export function makeTenantAdmin(deps: TenantAdminDeps) {
       await deps.tenants.createTenant(tenant);
       return tenant;
     },
-    getTenant: requireTenant,
+    /** The tenant with its controls and replies, defaults filled in. */
+    async getTenant(id: string) {
+      const tenant = await requireTenant(id);
+      return { ...tenant, ...settingsOf(tenant) };
+    },
     /**
      * Changes the retention policy or residency mode. New messages follow it within the
      * authorizer cache time; messages already accepted keep the expiry they were given.
