@@ -10,6 +10,7 @@ import {
   idempotencyStore,
   messageStore,
   ownJurisdiction,
+  recipientStore,
   tenantStore,
 } from '#layers/wiring.ts';
 
@@ -21,6 +22,7 @@ const config = loadConfig({
 const subjects = makeSubjectRights({
   messages: both(messageStore),
   idempotency: both(idempotencyStore),
+  recipients: both(recipientStore),
   tenants: tenantStore(),
   clock: systemClock,
   ids: ulidIds,

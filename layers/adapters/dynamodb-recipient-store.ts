@@ -195,24 +195,12 @@ export class DynamoDbRecipientStore implements RecipientStore {
     }
   }
 
-  async listInbound(
+  private async openInbound(
     tenantId: string,
-    query: { limit: number; cursor?: string | undefined },
+    // biome-ignore lint/suspicious/noExplicitAny: unmarshalled items, read by name below
+    found: Record<string, any>[],
     now: Date,
-  ): Promise<{ items: InboundRecord[]; nextCursor?: string | undefined }> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const out = await this.client.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-        FilterExpression: 'expiresAt > :now',
-        ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': 'IN#', ':now': epochSeconds(now) }),
-        ScanIndexForward: false,
-        Limit: query.limit,
-        ExclusiveStartKey: after ? marshall({ pk: tenantId, sk: inboundSk(after) }) : undefined,
-      }),
-    );
-    const found = (out.Items ?? []).map((i) => unmarshall(i));
+  ): Promise<InboundRecord[]> {
     const bodies = new Map(
       (
         await batchGet(
@@ -225,7 +213,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
         .filter((b) => b.expiresAt > epochSeconds(now))
         .map((b) => [String(b.sk).slice('INBODY#'.length), b]),
     );
-    const items = await Promise.all(
+    return Promise.all(
       found.map(async (raw) => {
         const { from, to } = await this.open<{ from: string; to: string }>(tenantId, raw.sk, raw);
         const bodyItem = bodies.get(raw.id);
@@ -247,6 +235,48 @@ export class DynamoDbRecipientStore implements RecipientStore {
         } satisfies InboundRecord;
       }),
     );
+  }
+
+  async inboundFrom(tenantId: string, phone: string, now: Date): Promise<InboundRecord[]> {
+    const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
+    if (pseudonym === undefined) return [];
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      FilterExpression: 'subject = :s AND expiresAt > :now',
+      ExpressionAttributeValues: marshall({
+        ':pk': tenantId,
+        ':p': 'IN#',
+        ':s': pseudonym,
+        ':now': epochSeconds(now),
+      }),
+    });
+    return this.openInbound(
+      tenantId,
+      items.map((i) => unmarshall(i)),
+      now,
+    );
+  }
+
+  async listInbound(
+    tenantId: string,
+    query: { limit: number; cursor?: string | undefined },
+    now: Date,
+  ): Promise<{ items: InboundRecord[]; nextCursor?: string | undefined }> {
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        FilterExpression: 'expiresAt > :now',
+        ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': 'IN#', ':now': epochSeconds(now) }),
+        ScanIndexForward: false,
+        Limit: query.limit,
+        ExclusiveStartKey: after ? marshall({ pk: tenantId, sk: inboundSk(after) }) : undefined,
+      }),
+    );
+    const found = (out.Items ?? []).map((i) => unmarshall(i));
+    const items = await this.openInbound(tenantId, found, now);
     const last = found.at(-1);
     return {
       items,
@@ -309,8 +339,9 @@ export class DynamoDbRecipientStore implements RecipientStore {
     const bodies = replies.map((r) =>
       marshall({ pk: tenantId, sk: `INBODY#${String(r.sk?.S).slice('IN#'.length)}` }),
     );
-    const items = [...consents, ...replies, ...bodies];
-    return deleteAll(this.client, this.table, items);
+    await deleteAll(this.client, this.table, [...consents, ...replies, ...bodies]);
+    // Counted as records: a reply's body item goes with it.
+    return consents.length + replies.length;
   }
 }
 

@@ -157,20 +157,20 @@ export const SubjectExport = z
     subject: z.string(),
     generatedAt: z.iso.datetime(),
     jurisdictions: z.object({
-      global: z.object({ messages: z.array(Message) }),
-      eu: z.object({ messages: z.array(Message) }),
+      global: z.lazy(() => SubjectData),
+      eu: z.lazy(() => SubjectData),
     }),
   })
   .meta({ id: 'SubjectExport' });
 
-const Remains = z.object({ what: z.string(), until: z.iso.datetime() });
+const Remains = z.object({ what: z.string(), until: z.iso.datetime().nullable() });
 
 export const ErasureResult = z
   .object({
     erasureId: z.string(),
     reason: z.enum(['request', 'minor', 'other']),
     erasedAt: z.iso.datetime(),
-    removed: z.object({ messages: z.int(), idempotencyRecords: z.int() }),
+    removed: z.object({ messages: z.int(), idempotencyRecords: z.int(), consentsAndReplies: z.int() }),
     remains: z.array(Remains),
   })
   .meta({ id: 'ErasureResult' });
@@ -560,3 +560,10 @@ export const Accepted = z.object({ accepted: z.literal(true) }).meta({ id: 'Acce
 export const CarrierToken = z
   .object({ token: z.string().meta({ description: 'Shown once; only its HMAC is stored.' }) })
   .meta({ id: 'CarrierToken' });
+
+const SubjectData = z.object({
+  messages: z.array(Message),
+  optOut: OptOut.nullable(),
+  consents: z.array(Consent),
+  replies: z.array(InboundMessage),
+});

@@ -268,7 +268,12 @@ export interface RecipientStore {
     hourStart: Date,
     limits: { identicalPerHour: number; perHour: number },
   ): Promise<'counted' | 'identical' | 'total'>;
-  /** Removes a number's opt-out, consents and replies; returns how many items. */
+  /** A number's replies (for a subject access export). */
+  inboundFrom(tenantId: string, phone: string, now: Date): Promise<InboundRecord[]>;
+  /**
+   * Removes a number's consents and replies; returns how many items. Its opt-out stays: it is
+   * what keeps the number from being texted again.
+   */
   removeForSubject(tenantId: string, phone: string): Promise<number>;
 }
 

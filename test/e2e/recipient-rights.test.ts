@@ -121,6 +121,51 @@ describe('a recipient replies STOP through the sandbox carrier', () => {
   });
 });
 
+describe("a recipient's data under subject rights", () => {
+  it('is exported with the opt-out, consents and replies; erasure keeps only the opt-out and says so', async () => {
+    const t = await onboard(api, gateway.adminToken, {
+      name: 'Rights',
+      scopes: ['send', 'read', 'admin'],
+      senders: ['Rights'],
+    });
+    const phone = SANDBOX_REPLYING_NUMBER;
+    await send(t.key, { to: phone, from: 'Rights', body: 'Hello {reply:STOP}' });
+    await waitFor(async () => {
+      const res = await api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key: t.key });
+      return res.body.data.find((r) => r.action === 'opt_out');
+    }, 'the STOP reply');
+    const path = `/v1/subjects/${encodeURIComponent(phone)}`;
+    type Data = { optOut: unknown; consents: unknown[]; replies: { body: string }[]; messages: unknown[] };
+    const exported = await api.call<{ jurisdictions: { global: Data } }>('GET', `${path}/export`, {
+      key: t.key,
+    });
+    expect(exported.body.jurisdictions.global).toMatchObject({
+      optOut: { phone, scope: 'all', source: 'keyword:STOP' },
+      consents: [expect.objectContaining({ kind: 'withdrawn' })],
+      replies: [expect.objectContaining({ body: 'STOP' })],
+    });
+    const erased = await api.call<{ removed: object; remains: { what: string }[] }>(
+      'DELETE',
+      `${path}?reason=request`,
+      {
+        key: t.key,
+      },
+    );
+    expect(erased.body.removed).toMatchObject({ consentsAndReplies: 2 });
+    expect(erased.body.remains.map((r) => r.what).join()).toContain('opt-out');
+    const after = await api.call<{ jurisdictions: { global: Data } }>('GET', `${path}/export`, {
+      key: t.key,
+    });
+    expect(after.body.jurisdictions.global).toMatchObject({ consents: [], replies: [], messages: [] });
+    expect(after.body.jurisdictions.global.optOut).not.toBeNull();
+    expectProblem(
+      await send(t.key, { to: phone, from: 'Rights', body: 'Again?' }),
+      422,
+      'recipient-opted-out',
+    );
+  });
+});
+
 describe('sender IDs', () => {
   it('are applied for, reviewed with their identity, rejected with a reason or approved, and only then usable', async () => {
     const t = await onboard(api, gateway.adminToken, {

@@ -393,8 +393,16 @@ export class FakeRecipientStore implements RecipientStore {
     this.floods.set(`${base}/${digest}`, same + 1);
     return 'counted' as const;
   }
-  async removeForSubject() {
-    return 0;
+  async inboundFrom(tenantId: string, phone: string) {
+    return this.inbound.filter((r) => r.tenantId === tenantId && r.from === phone);
+  }
+  async removeForSubject(tenantId: string, phone: string) {
+    const before = this.ledger.length + this.inbound.length;
+    const keep = <T extends { phone?: string; from?: string; tenantId: string }>(xs: T[]) =>
+      xs.filter((x) => x.tenantId !== tenantId || (x.phone ?? x.from) !== phone);
+    this.ledger.splice(0, this.ledger.length, ...keep(this.ledger));
+    this.inbound.splice(0, this.inbound.length, ...keep(this.inbound));
+    return before - this.ledger.length - this.inbound.length;
   }
 }
 

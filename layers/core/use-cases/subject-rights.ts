@@ -1,4 +1,11 @@
-import type { Clock, IdempotencyStore, IdGenerator, MessageStore, TenantStore } from '../../ports/index.ts';
+import type {
+  Clock,
+  IdempotencyStore,
+  IdGenerator,
+  MessageStore,
+  RecipientStore,
+  TenantStore,
+} from '../../ports/index.ts';
 import { ValidationError } from '../errors.ts';
 import { messageView } from '../messages.ts';
 import type { Jurisdiction, TenantContext } from '../model.ts';
@@ -10,6 +17,7 @@ export type ErasureReason = 'request' | 'minor' | 'other';
 export interface SubjectDeps {
   messages: Record<Jurisdiction, MessageStore>;
   idempotency: Record<Jurisdiction, IdempotencyStore>;
+  recipients: Record<Jurisdiction, RecipientStore>;
   tenants: TenantStore;
   clock: Clock;
   ids: IdGenerator;
@@ -46,7 +54,29 @@ export function makeSubjectRights(deps: SubjectDeps) {
           const found = await Promise.all(ids.map((id) => deps.messages[j].get(ctx.tenantId, id, now)));
           const messages = found.flatMap((m) => (m ? [messageView(m)] : []));
           messages.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-          return [j, { messages }] as const;
+          const recipients = deps.recipients[j];
+          const [optOut, consents, replies] = await Promise.all([
+            recipients.getOptOut(ctx.tenantId, e164),
+            recipients.consents(ctx.tenantId, e164),
+            recipients.inboundFrom(ctx.tenantId, e164, now),
+          ]);
+          return [
+            j,
+            {
+              messages,
+              optOut: optOut ?? null,
+              consents,
+              replies: replies.map((r) => ({
+                id: r.id,
+                from: r.from,
+                to: r.to,
+                body: r.body ?? null,
+                keyword: r.keyword ?? null,
+                action: r.action ?? null,
+                receivedAt: r.receivedAt,
+              })),
+            },
+          ] as const;
         }),
       );
       return {
@@ -62,7 +92,11 @@ export function makeSubjectRights(deps: SubjectDeps) {
       const now = deps.clock.now();
       let messages = 0;
       let idempotencyRecords = 0;
+      let consentsAndReplies = 0;
+      let optOutsKept = 0;
       for (const j of JURISDICTIONS) {
+        consentsAndReplies += await deps.recipients[j].removeForSubject(ctx.tenantId, e164);
+        if (await deps.recipients[j].getOptOut(ctx.tenantId, e164)) optOutsKept++;
         const ids = await deps.messages[j].idsForSubject(ctx.tenantId, e164, now);
         await deps.messages[j].remove(ctx.tenantId, ids);
         messages += ids.length;
@@ -74,7 +108,7 @@ export function makeSubjectRights(deps: SubjectDeps) {
         tenantId: ctx.tenantId,
         reason,
         erasedAt: now.toISOString(),
-        removed: { messages, idempotencyRecords },
+        removed: { messages, idempotencyRecords, consentsAndReplies },
         keptUntil: recordKeptUntil.toISOString(),
       };
       // The record of the erasure: reason, time and counts, never the number.
@@ -93,6 +127,14 @@ export function makeSubjectRights(deps: SubjectDeps) {
             what: 'this erasure record (reason, time and counts, without the number)',
             until: record.keptUntil,
           },
+          ...(optOutsKept > 0
+            ? [
+                {
+                  what: "the number's opt-out (sealed), so that it is never texted again; it goes when the account closes",
+                  until: null,
+                },
+              ]
+            : []),
         ],
       };
     },
