@@ -1,13 +1,11 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
-import { systemClock, ulidIds } from '#layers/adapters/system.ts';
+import { systemClock } from '#layers/adapters/system.ts';
 import { loadConfig, setting } from '#layers/config.ts';
 import { CARRIER_TOKEN_SECRET, generateCarrierToken, hashApiKey } from '#layers/core/api-keys.ts';
 import { MalformedRequestError, NotFoundError } from '#layers/core/errors.ts';
 import { makeCloseAccount } from '#layers/core/use-cases/close-account.ts';
-import { makeTenantAdmin } from '#layers/core/use-cases/manage-tenants.ts';
-import { makeSenderIds } from '#layers/core/use-cases/sender-ids.ts';
 import { type HttpResult, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
 import * as s from '#layers/http/schemas.ts';
 import {
@@ -17,34 +15,21 @@ import {
   messageStore,
   pepper,
   secretStore,
-  senderIdStore,
+  senderIds,
+  tenantAdmin,
   tenantCrypto,
   tenantStore,
 } from '#layers/wiring.ts';
+
+const senders = senderIds();
 
 const config = loadConfig({
   BACKUP_WINDOW_DAYS: setting.positiveInt,
   CLOSED_RECORDS_DAYS: setting.positiveInt,
   KEY_DELETION_DAYS: setting.positiveInt,
-  SENDER_IDENTITY_DAYS: setting.positiveInt,
 });
 
-const admin = makeTenantAdmin({
-  tenants: tenantStore(),
-  ids: ulidIds,
-  clock: systemClock,
-  pepper,
-  createTenantKey: (tenantId, j) => tenantCrypto(j).ensureTenantKey(tenantId),
-});
-
-const senderIds = makeSenderIds({
-  senderIds: senderIdStore(),
-  tenants: tenantStore(),
-  crypto: tenantCrypto,
-  clock: systemClock,
-  ids: ulidIds,
-  identityRetentionDays: config.SENDER_IDENTITY_DAYS,
-});
+const admin = tenantAdmin();
 
 const closeAccount = makeCloseAccount({
   tenants: tenantStore(),
@@ -110,14 +95,14 @@ const actions: Record<string, Action> = {
     status: 200,
     body: await admin.updateControls(params(s.TenantIdParams, e).tenantId, body(s.UpdateControlsRequest, e)),
   }),
-  'GET /admin/sender-ids': async () => ({ status: 200, body: await senderIds.listPending() }),
+  'GET /admin/sender-ids': async () => ({ status: 200, body: await senders.listPending() }),
   'GET /admin/tenants/{tenantId}/sender-ids/{senderId}': async (e) => {
     const { tenantId, senderId } = params(s.SenderIdParams, e);
-    return { status: 200, body: await senderIds.review(tenantId, senderId) };
+    return { status: 200, body: await senders.review(tenantId, senderId) };
   },
   'POST /admin/tenants/{tenantId}/sender-ids/{senderId}/decision': async (e) => {
     const { tenantId, senderId } = params(s.SenderIdParams, e);
-    return { status: 200, body: await senderIds.decide(tenantId, senderId, body(s.SenderIdDecision, e)) };
+    return { status: 200, body: await senders.decide(tenantId, senderId, body(s.SenderIdDecision, e)) };
   },
   'POST /admin/carrier-token': async () => {
     const token = generateCarrierToken();

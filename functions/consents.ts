@@ -1,5 +1,3 @@
-import { systemClock, ulidIds } from '#layers/adapters/system.ts';
-import { makeRecipientLists } from '#layers/core/use-cases/recipient-lists.ts';
 import {
   endpointJurisdiction,
   parseJsonBody,
@@ -9,14 +7,9 @@ import {
   tenantRoute,
 } from '#layers/http/handler.ts';
 import { CreateConsentRequest, PhoneParams } from '#layers/http/schemas.ts';
-import { admitTenant, both, endpoints, ownJurisdiction, recipientStore } from '#layers/wiring.ts';
+import { admitTenant, ownJurisdiction, recipientLists } from '#layers/wiring.ts';
 
-const lists = makeRecipientLists({
-  recipients: both(recipientStore),
-  clock: systemClock,
-  ids: ulidIds,
-  endpoints: endpoints(),
-});
+const lists = recipientLists();
 
 /** The consent ledger: record an opt-in (scope send), read a number's ledger (scope read). */
 export const handler = tenantRoute(

@@ -1,15 +1,8 @@
-import { systemClock, ulidIds } from '#layers/adapters/system.ts';
-import { makeRecipientLists } from '#layers/core/use-cases/recipient-lists.ts';
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { InboundQuery } from '#layers/http/schemas.ts';
-import { admitTenant, both, endpoints, ownJurisdiction, recipientStore } from '#layers/wiring.ts';
+import { admitTenant, ownJurisdiction, recipientLists } from '#layers/wiring.ts';
 
-const lists = makeRecipientLists({
-  recipients: both(recipientStore),
-  clock: systemClock,
-  ids: ulidIds,
-  endpoints: endpoints(),
-});
+const lists = recipientLists();
 
 /** Replies from recipients, with the keyword each one was read as. */
 export const handler = tenantRoute(

@@ -1,5 +1,3 @@
-import { systemClock, ulidIds } from '#layers/adapters/system.ts';
-import { makeRecipientLists } from '#layers/core/use-cases/recipient-lists.ts';
 import {
   endpointJurisdiction,
   parseJsonBody,
@@ -8,14 +6,9 @@ import {
   tenantRoute,
 } from '#layers/http/handler.ts';
 import { CreateOptOutRequest, PhoneParams } from '#layers/http/schemas.ts';
-import { admitTenant, both, endpoints, ownJurisdiction, recipientStore } from '#layers/wiring.ts';
+import { admitTenant, ownJurisdiction, recipientLists } from '#layers/wiring.ts';
 
-const lists = makeRecipientLists({
-  recipients: both(recipientStore),
-  clock: systemClock,
-  ids: ulidIds,
-  endpoints: endpoints(),
-});
+const lists = recipientLists();
 
 /** The opt-out list: read it (scope read), add to it or remove from it (scope send). */
 export const handler = tenantRoute(

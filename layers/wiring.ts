@@ -15,14 +15,17 @@ import { DynamoDbSecretStore, DynamoDbTenantStore } from './adapters/dynamodb-te
 import { KmsKeyService } from './adapters/kms-key-service.ts';
 import { DynamoDbSandboxLedger, SandboxCarrier } from './adapters/sandbox-carrier.ts';
 import { SqsDispatchQueue } from './adapters/sqs-dispatch-queue.ts';
-import { systemClock } from './adapters/system.ts';
+import { systemClock, ulidIds } from './adapters/system.ts';
 import { loadConfig, setting } from './config.ts';
 import { TenantCrypto } from './core/crypto.ts';
 import { RateLimitedError } from './core/errors.ts';
 import type { Jurisdiction, TenantContext } from './core/model.ts';
 import { RecipientPseudonyms } from './core/recipient-pseudonym.ts';
 import { loadSystemSecret, memo } from './core/use-cases/load-pepper.ts';
+import { makeTenantAdmin } from './core/use-cases/manage-tenants.ts';
+import { makeRecipientLists } from './core/use-cases/recipient-lists.ts';
 import { makeSendPolicy, settingsOf, type TenantSettings } from './core/use-cases/send-policy.ts';
+import { makeSenderIds } from './core/use-cases/sender-ids.ts';
 
 /**
  * Composition root shared by the functions: each client and adapter is built once per process
@@ -208,3 +211,34 @@ export async function enqueueCarrierEvent(j: Jurisdiction, event: object): Promi
     }),
   );
 }
+
+/** Use cases more than one function serves, composed once per process. */
+export const tenantAdmin = once(() =>
+  makeTenantAdmin({
+    tenants: tenantStore(),
+    ids: ulidIds,
+    clock: systemClock,
+    pepper,
+    createTenantKey: (tenantId, j) => tenantCrypto(j).ensureTenantKey(tenantId),
+  }),
+);
+
+export const senderIds = once(() =>
+  makeSenderIds({
+    senderIds: senderIdStore(),
+    tenants: tenantStore(),
+    crypto: tenantCrypto,
+    clock: systemClock,
+    ids: ulidIds,
+    identityRetentionDays: loadConfig({ SENDER_IDENTITY_DAYS: setting.positiveInt }).SENDER_IDENTITY_DAYS,
+  }),
+);
+
+export const recipientLists = once(() =>
+  makeRecipientLists({
+    recipients: both(recipientStore),
+    clock: systemClock,
+    ids: ulidIds,
+    endpoints: endpoints(),
+  }),
+);

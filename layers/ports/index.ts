@@ -366,3 +366,12 @@ export interface SenderIdStore {
     },
   ): Promise<void>;
 }
+
+/** Sends a message on the gateway's own behalf (one-time codes, block-all confirmations): no tenant, not stored. */
+export type SystemSms = (
+  jurisdiction: Jurisdiction,
+  to: string,
+  from: string,
+  body: string,
+  id: string,
+) => Promise<void>;

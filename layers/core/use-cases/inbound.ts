@@ -5,6 +5,7 @@ import type {
   MessageStore,
   RecipientStore,
   SentTrace,
+  SystemSms,
   TenantStore,
 } from '../../ports/index.ts';
 import { seededUlid } from '../ids.ts';
@@ -36,14 +37,7 @@ export interface InboundDeps {
   pseudonyms: RecipientPseudonyms;
   tenants: Pick<TenantStore, 'getTenant'>;
   settings: (tenantId: string) => Promise<TenantSettings>;
-  /** Sends a message on the gateway's own behalf (no tenant), e.g. to confirm a block-all. */
-  systemSms: (
-    jurisdiction: Jurisdiction,
-    to: string,
-    from: string,
-    body: string,
-    id: string,
-  ) => Promise<void>;
+  systemSms: SystemSms;
   clock: Clock;
 }
 

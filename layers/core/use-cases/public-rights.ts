@@ -6,6 +6,7 @@ import type {
   IdGenerator,
   MessageStore,
   SentTrace,
+  SystemSms,
   TenantStore,
   Verification,
   VerificationPurpose,
@@ -24,13 +25,7 @@ export interface PublicRightsDeps {
   tenants: Pick<TenantStore, 'getTenant'>;
   pseudonyms: RecipientPseudonyms;
   counters: Counters;
-  systemSms: (
-    jurisdiction: Jurisdiction,
-    to: string,
-    from: string,
-    body: string,
-    id: string,
-  ) => Promise<void>;
+  systemSms: SystemSms;
   ids: IdGenerator;
   clock: Clock;
   /** The sender ID the gateway's own codes come from. */

@@ -1,4 +1,4 @@
-import type { Clock, IdGenerator, OptOutScope, RecipientStore } from '../../ports/index.ts';
+import type { Clock, IdGenerator, InboundRecord, OptOutScope, RecipientStore } from '../../ports/index.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
 import type { Jurisdiction, TenantContext } from '../model.ts';
 import { checkRecipient } from '../phone.ts';
@@ -23,6 +23,17 @@ function subject(phone: string, pointer = '/phone') {
   }
   return { e164: check.e164, jurisdiction: classifyRecipient(check.e164).jurisdiction };
 }
+
+/** The public view of a reply, as the API returns it. */
+export const inboundView = (r: InboundRecord) => ({
+  id: r.id,
+  from: r.from,
+  to: r.to,
+  body: r.body ?? null,
+  keyword: r.keyword ?? null,
+  action: r.action ?? null,
+  receivedAt: r.receivedAt,
+});
 
 export interface ConsentInput {
   phone: string;
@@ -118,15 +129,7 @@ export function makeRecipientLists(deps: RecipientListDeps) {
       requireReadable(deps, ctx, endpoint, j);
       const page = await deps.recipients[j].listInbound(ctx.tenantId, query, deps.clock.now());
       return {
-        data: page.items.map((r) => ({
-          id: r.id,
-          from: r.from,
-          to: r.to,
-          body: r.body ?? null,
-          keyword: r.keyword ?? null,
-          action: r.action ?? null,
-          receivedAt: r.receivedAt,
-        })),
+        data: page.items.map(inboundView),
         nextCursor: page.nextCursor ?? null,
         jurisdiction: j,
       };

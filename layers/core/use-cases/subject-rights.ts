@@ -11,6 +11,7 @@ import { messageView } from '../messages.ts';
 import type { Jurisdiction, TenantContext } from '../model.ts';
 import { checkRecipient } from '../phone.ts';
 import { requireReadable } from './read-messages.ts';
+import { inboundView } from './recipient-lists.ts';
 
 export type ErasureReason = 'request' | 'minor' | 'other';
 
@@ -66,15 +67,7 @@ export function makeSubjectRights(deps: SubjectDeps) {
               messages,
               optOut: optOut ?? null,
               consents,
-              replies: replies.map((r) => ({
-                id: r.id,
-                from: r.from,
-                to: r.to,
-                body: r.body ?? null,
-                keyword: r.keyword ?? null,
-                action: r.action ?? null,
-                receivedAt: r.receivedAt,
-              })),
+              replies: replies.map(inboundView),
             },
           ] as const;
         }),
