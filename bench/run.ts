@@ -462,7 +462,8 @@ async function httpThroughput() {
     { flood: { identicalPerHour: 10_000, perHour: 100_000 }, rateLimit: { perMinute: 1e6, burst: 100_000 } },
     'PUT',
   );
-  if (!lifted.controls) throw new Error(`could not lift the bench tenant's limits: ${JSON.stringify(lifted)}`);
+  if (!lifted.controls)
+    throw new Error(`could not lift the bench tenant's limits: ${JSON.stringify(lifted)}`);
   const gateway = await load(gw.url, { authorization: `Bearer ${key.secret}` });
   gw.child.kill('SIGTERM');
   say('| server | requests/s | p50 ms | p99 ms | non-2xx | ratio to bare node:http |');

@@ -100,14 +100,17 @@ export class StatelessStack extends Stack {
     const withData = (
       f: GatewayFunction,
       access: 'read' | 'readWrite',
-      options: { dispatch?: boolean; events?: boolean; closeAccounts?: boolean } = {},
+      options: { dispatch?: boolean; events?: boolean; closeAccounts?: boolean; noTenantKeys?: boolean } = {},
     ) => {
       for (const j of JURISDICTIONS) {
         f.useTable(messages(j), access, `${envPrefix(j)}_MESSAGES_TABLE`);
         if (options.dispatch) f.useQueue(dispatchQueue(j), 'send', `${envPrefix(j)}_DISPATCH_QUEUE_URL`);
         if (options.events) f.useQueue(eventsQueue(j), 'send', `${envPrefix(j)}_CARRIER_EVENTS_QUEUE_URL`);
       }
-      f.useTenantKeys(account, options.closeAccounts ? 'admin' : access === 'read' ? 'read' : 'write');
+      // The public flows and the carrier webhook touch no tenant's sealed data.
+      if (!options.noTenantKeys) {
+        f.useTenantKeys(account, options.closeAccounts ? 'admin' : access === 'read' ? 'read' : 'write');
+      }
       return f;
     };
     const http = (entry: HttpFunction) =>
@@ -137,8 +140,8 @@ export class StatelessStack extends Stack {
       'sender-ids': tenantHttp('sender-ids', 'readWrite'),
       settings: tenantHttp('settings', 'read'),
       // The public flows send one-time codes through the carrier and write the block list.
-      verifications: tenantHttp('verifications', 'readWrite', { events: true }),
-      'carrier-inbound': tenantHttp('carrier-inbound', 'read', { events: true }),
+      verifications: tenantHttp('verifications', 'readWrite', { events: true, noTenantKeys: true }),
+      'carrier-inbound': tenantHttp('carrier-inbound', 'read', { events: true, noTenantKeys: true }),
       'get-openapi': http('get-openapi'),
       admin: tenantHttp('admin', 'readWrite', { closeAccounts: true }),
     };

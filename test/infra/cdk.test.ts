@@ -152,6 +152,14 @@ describe('stateless stack', () => {
     expect([...new Set(tenantKeyActions.filter((a) => a.startsWith('kms:')))]).toEqual(['kms:Decrypt']);
   });
 
+  it('gives the public flows and the carrier webhook no use of any tenant key', () => {
+    for (const prefix of ['verifications', 'carrierinbound']) {
+      const policies = resources(stateless, 'AWS::IAM::Policy').filter(([id]) => id.startsWith(prefix));
+      expect(policies.length, prefix).toBeGreaterThan(0);
+      expect(JSON.stringify(policies), prefix).not.toContain('alias/sms-gateway/tenant');
+    }
+  });
+
   it('sets every configuration variable the functions read', () => {
     const envs = resources(stateless, 'AWS::Lambda::Function').map(([id, f]) => [
       id,
