@@ -3,7 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
-import { DynamoDbCounters } from '../../layers/adapters/dynamodb-controls-store.ts';
+import { DynamoDbCounters, DynamoDbSenderIdStore } from '../../layers/adapters/dynamodb-controls-store.ts';
 import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
 import {
   DynamoDbRecipientStore,
@@ -178,6 +178,40 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
     ]);
     expect(JSON.stringify(traces)).not.toContain('Vertraulich');
     expect(await store.sentTo(await pseudonyms.of('+4915123456783'), clock.now())).toEqual([]);
+  });
+
+  it("keeps a sender ID applicant's identity sealed, and purges it at the date set by the decision", async () => {
+    const senderIds = new DynamoDbSenderIdStore(local.dynamodb, tenantsTable);
+    const id = `sid_${newUlid(Date.now())}`;
+    const identity = JSON.stringify({ companyName: 'Initech LLC', contactName: 'Bill Lumbergh' });
+    const sealed = await local.crypto.seal('ten_S', 'sender-id', id, identity);
+    await senderIds.apply(
+      {
+        id,
+        tenantId: 'ten_S',
+        value: 'Initech',
+        type: 'alphanumeric',
+        countries: [],
+        status: 'pending',
+        appliedAt: 'x',
+      },
+      sealed,
+      new Date(clock.now().getTime() + 180 * 86_400_000),
+    );
+    expect(await raw(tenantsTable)).not.toContain('Lumbergh');
+    const held = await senderIds.identity('ten_S', id, clock.now());
+    expect((await local.crypto.open('ten_S', 'sender-id', id, held!)).toString()).toBe(identity);
+    const purgeAt = new Date(clock.now().getTime() + 30 * 86_400_000);
+    await senderIds.decide('ten_S', id, { status: 'approved', decidedAt: clock.now(), purgeAt });
+    expect(await senderIds.identity('ten_S', id, new Date(purgeAt.getTime() - 1000))).toBeDefined();
+    expect(await senderIds.identity('ten_S', id, purgeAt)).toBeUndefined();
+    expect(await senderIds.get('ten_S', id)).toMatchObject({
+      status: 'approved',
+      identityPurgeAt: purgeAt.toISOString(),
+    });
+    await expect(
+      senderIds.decide('ten_S', id, { status: 'rejected', reason: 'x', decidedAt: clock.now(), purgeAt }),
+    ).rejects.toThrow();
   });
 
   it('forgets a one-time code after the allowed wrong tries', async () => {

@@ -97,6 +97,30 @@ describe('replies from recipients', () => {
     ).rejects.toMatchObject({ reason: 'opted_out' });
   });
 
+  it('routes a reply to the tenant that texted the person from the number they answered', async () => {
+    await t.deps.tenants.createTenant({ ...structuredClone(acme), id: 'ten_B', displayName: 'Globex' });
+    t.deps.senderIds.records.push({
+      id: 'sid_G',
+      tenantId: 'ten_B',
+      value: 'Globex',
+      type: 'alphanumeric',
+      countries: [],
+      status: 'approved',
+      appliedAt: 'x',
+    });
+    t.deps.clock.advance(1000);
+    await makeSendMessage(t.deps)(
+      tenantContext({ tenantId: 'ten_B' }),
+      { to: person, from: 'Globex', body: 'Your parcel' },
+      'global',
+    );
+    // Globex texted last, but the person answers Acme's number: only Acme's list changes.
+    expect(await t.reply('STOP', 'Acme')).toMatchObject({ tenantId: 'ten_A' });
+    expect(await t.deps.recipients.global.getOptOut('ten_A', person)).toBeDefined();
+    expect(await t.deps.recipients.global.getOptOut('ten_B', person)).toBeUndefined();
+    expect(await t.reply('STOP', 'Globex')).toMatchObject({ tenantId: 'ten_B' });
+  });
+
   it('opts back in on START and records it in the consent ledger', async () => {
     await t.reply('STOP');
     t.deps.clock.advance(1000);
