@@ -377,6 +377,15 @@ export class DynamoDbBlockList implements BlockList {
       }),
     );
   }
+
+  async unblock(recipientPseudonym: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: `BLOCK#${recipientPseudonym}`, sk: 'BLOCK' }),
+      }),
+    );
+  }
 }
 
 /** One-time-code challenges of the public flows, in the person's jurisdiction, with a TTL. */

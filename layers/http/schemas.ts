@@ -499,8 +499,9 @@ export const SenderIdDecision = z
 export const StartVerificationRequest = z
   .strictObject({
     phone: Phone,
-    purpose: z.enum(['block', 'identify']).meta({
-      description: 'block: stop every message through this gateway; identify: learn who sent a message.',
+    purpose: z.enum(['block', 'unblock', 'identify']).meta({
+      description:
+        'block: stop every message through this gateway; unblock: undo that; identify: learn who sent a message.',
     }),
     reference: z
       .string()
@@ -533,6 +534,7 @@ export const ConfirmVerificationRequest = z
 export const VerificationResult = z
   .union([
     z.object({ purpose: z.literal('block'), blocked: z.literal(true), detail: z.string() }),
+    z.object({ purpose: z.literal('unblock'), blocked: z.literal(false), detail: z.string() }),
     z.object({
       purpose: z.literal('identify'),
       senders: z.array(

@@ -281,9 +281,11 @@ export interface RecipientStore {
 export interface BlockList {
   isBlocked(recipientPseudonym: string): Promise<boolean>;
   block(recipientPseudonym: string, at: Date, source: 'keyword' | 'verified_request'): Promise<void>;
+  /** Lifts a block (only ever on the person's own verified request). */
+  unblock(recipientPseudonym: string): Promise<void>;
 }
 
-export type VerificationPurpose = 'block' | 'identify';
+export type VerificationPurpose = 'block' | 'unblock' | 'identify';
 
 /** A one-time-code challenge for the public flows. Holds no number, only its pseudonym. */
 export interface Verification {

@@ -277,6 +277,22 @@ describe('the public flows: block-all and "who sent me this?"', () => {
     );
   });
 
+  it('lifts a block on the same verified request, and only then', async () => {
+    await t.deps.blockList.global.block(fakePseudonymOf(person), t.deps.clock.now(), 'keyword');
+    const started = await rights.start({ phone: person, purpose: 'unblock' }, 'ip');
+    await expect(rights.confirm(started.verificationId, '000000', 'ip')).rejects.toBeInstanceOf(
+      VerificationFailedError,
+    );
+    expect(await t.deps.blockList.global.isBlocked(fakePseudonymOf(person))).toBe(true);
+    expect(await rights.confirm(started.verificationId, codeFor(person), 'ip')).toMatchObject({
+      purpose: 'unblock',
+      blocked: false,
+    });
+    await expect(
+      makeSendMessage(t.deps)(tenantContext(), { to: person, from: 'Acme', body: 'x' }, 'global'),
+    ).resolves.toBeDefined();
+  });
+
   it('gives up a code after 5 wrong tries, with the same answer as an unknown one', async () => {
     const { verificationId } = await rights.start({ phone: person, purpose: 'block' }, '198.51.100.7');
     for (let i = 0; i < 5; i++) {

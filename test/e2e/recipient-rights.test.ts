@@ -329,6 +329,15 @@ describe('the public flows', () => {
       422,
       'recipient-blocked',
     );
+    // The person can undo it the same way.
+    const undo = await api.call<{ verificationId: string }>('POST', '/public/v1/verifications', {
+      body: { phone: known, purpose: 'unblock' },
+    });
+    const undone = await api.call('POST', `/public/v1/verifications/${undo.body.verificationId}/confirm`, {
+      body: { code: await codeSentFor(undo.body.verificationId) },
+    });
+    expect(undone.body).toMatchObject({ purpose: 'unblock', blocked: false });
+    expect((await send(t.key, { to: known, from: 'Known', body: 'Hello again' })).status).toBe(202);
   });
 
   it('name the tenant behind a reference code, and nothing of the content', async () => {

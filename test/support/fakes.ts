@@ -416,6 +416,10 @@ export class FakeBlockList implements BlockList {
     this.log.push(`block ${p}`);
     this.blocked.add(p);
   }
+  async unblock(p: string) {
+    this.log.push(`unblock ${p}`);
+    this.blocked.delete(p);
+  }
 }
 
 export class FakeCounters implements Counters {

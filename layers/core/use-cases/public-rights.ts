@@ -51,6 +51,7 @@ const digest = (id: string, code: string) => createHash('sha256').update(`${id}\
 
 const PURPOSE_TEXT: Record<VerificationPurpose, string> = {
   block: 'to block every message sent to this number through the gateway',
+  unblock: 'to let messages sent through the gateway reach this number again',
   identify: 'to learn who sent a message to this number',
 };
 
@@ -146,6 +147,14 @@ export function makePublicRights(deps: PublicRightsDeps) {
         purpose: 'block' as const,
         blocked: true,
         detail: 'No message sent through this gateway will reach this number any more.',
+      };
+    }
+    if (v.purpose === 'unblock') {
+      await deps.blockList[j].unblock(v.recipientPseudonym);
+      return {
+        purpose: 'unblock' as const,
+        blocked: false,
+        detail: 'Messages sent through this gateway can reach this number again.',
       };
     }
     const traces = await deps.messages[j].sentTo(v.recipientPseudonym, now, 500);
