@@ -155,6 +155,35 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
     ]);
   });
 
+  it('pages replies with a cursor, and refuses a cursor it did not issue', async () => {
+    const now = clock.now();
+    const sec = Math.floor(now.getTime() / 1000);
+    for (let i = 0; i < 5; i++) {
+      await recipients.putInbound({
+        tenantId: 'ten_P',
+        id: `inb_${newUlid(now.getTime() + i)}`,
+        from: phone,
+        to: 'Acme',
+        body: `reply ${i}`,
+        receivedAt: now.toISOString(),
+        carrierMessageId: `p${i}`,
+        expiresAt: sec + 86_400,
+        bodyExpiresAt: sec + 86_400,
+      });
+    }
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await recipients.listInbound('ten_P', { limit: 2, cursor }, now);
+      seen.push(...page.items.map((r) => r.body!));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['reply 4', 'reply 3', 'reply 2', 'reply 1', 'reply 0']);
+    await expect(recipients.listInbound('ten_P', { limit: 2, cursor: 'bm9wZQ' }, now)).rejects.toMatchObject({
+      issues: [{ parameter: 'cursor', detail: expect.any(String) }],
+    });
+  });
+
   it('finds the sender of messages to a number across tenants, with no content in the index', async () => {
     const pseudonyms = new RecipientPseudonyms(async () => Buffer.alloc(32, 7));
     const store = new DynamoDbMessageStore(local.dynamodb, messagesTable, local.crypto, pseudonyms);
