@@ -115,19 +115,23 @@ export function makeSendPolicy(deps: PolicyDeps) {
     if (allowed.length > 0 && (country === undefined || !allowed.includes(country))) {
       return refusal('country_not_allowed', `This account may not send to ${country ?? 'this destination'}.`);
     }
-    if (await deps.blockList[m.jurisdiction].isBlocked(await deps.pseudonyms.of(m.to))) {
+    const recipients = deps.recipients[m.jurisdiction];
+    // Independent reads, made at once: the block list, the opt-out, and for promotions the ledger.
+    const [blocked, optOut, ledger] = await Promise.all([
+      deps.pseudonyms.of(m.to).then((p) => deps.blockList[m.jurisdiction].isBlocked(p)),
+      recipients.getOptOut(m.tenantId, m.to),
+      m.category === 'promotional' ? recipients.consents(m.tenantId, m.to) : undefined,
+    ]);
+    if (blocked) {
       return refusal('blocked', 'The recipient has blocked every message sent through this gateway.');
     }
-    const recipients = deps.recipients[m.jurisdiction];
-    const optOut = await recipients.getOptOut(m.tenantId, m.to);
     if (optOut && (optOut.scope === 'all' || m.category === 'promotional')) {
       return refusal(
         'opted_out',
         `The recipient opted out of ${optOut.scope === 'all' ? 'all' : 'promotional'} messages from this account on ${optOut.at}.`,
       );
     }
-    if (m.category === 'promotional') {
-      const ledger = await recipients.consents(m.tenantId, m.to);
+    if (ledger) {
       if (ledger.at(-1)?.kind !== 'granted') {
         return refusal(
           'consent_required',
