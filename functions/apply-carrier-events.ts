@@ -1,5 +1,6 @@
 import type { SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
+import { translateEumEvent } from '#layers/adapters/eum-events.ts';
 import { systemClock } from '#layers/adapters/system.ts';
 import { setting } from '#layers/config.ts';
 import { makeApplyCarrierEvent } from '#layers/core/use-cases/dispatch-message.ts';
@@ -59,7 +60,11 @@ export const handler = (event: SQSEvent) =>
   processRecords(
     event,
     async (record) => {
-      const event = CarrierEvent.parse(JSON.parse(record.body));
+      const body = JSON.parse(record.body) as Record<string, unknown>;
+      // The sandbox and the carrier webhook speak the gateway's format; EUM speaks its own.
+      const translated = 'kind' in body ? body : translateEumEvent(body);
+      if (translated === undefined) return; // queued, pending, sent: nothing to record
+      const event = CarrierEvent.parse(translated);
       if (event.kind === 'inbound') {
         await receiveInbound(event);
         return;

@@ -6,7 +6,7 @@ import { DispatchBusyError } from '#layers/core/errors.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import { makeDispatchMessage } from '#layers/core/use-cases/dispatch-message.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
-import { carrier, messageStore } from '#layers/wiring.ts';
+import { carrier, messageStore, sandboxCarrier } from '#layers/wiring.ts';
 
 const config = loadConfig({
   DISPATCH_LEASE_SECONDS: setting.positiveInt,
@@ -28,6 +28,7 @@ const dispatcher = (j: Jurisdiction) => {
     d = makeDispatchMessage({
       messages: messageStore(j),
       carrier: carrier(j),
+      testCarrier: sandboxCarrier(j),
       clock: systemClock,
       leaseMs: config.DISPATCH_LEASE_SECONDS * 1000,
       maxReceiveCount: config.DISPATCH_MAX_RECEIVE_COUNT,

@@ -26,6 +26,7 @@ import { makeTenantAdmin } from './core/use-cases/manage-tenants.ts';
 import { makeRecipientLists } from './core/use-cases/recipient-lists.ts';
 import { makeSendPolicy, settingsOf, type TenantSettings } from './core/use-cases/send-policy.ts';
 import { makeSenderIds } from './core/use-cases/sender-ids.ts';
+import type { Carrier } from './ports/index.ts';
 
 /**
  * Composition root shared by the functions: each client and adapter is built once per process
@@ -141,8 +142,11 @@ export const pepper = systemSecret('api-key-pepper');
 /** The gateway-wide recipient pseudonym (block list, reply routing, "who sent me this?"). */
 export const recipientPseudonyms = once(() => new RecipientPseudonyms(systemSecret('recipient-pseudonym')));
 
-export const carrier = perJurisdiction((j) => {
-  loadConfig({ CARRIER: z.literal('sandbox', { error: 'only "sandbox" exists so far' }) });
+/**
+ * The sandbox carrier: every message locally, and test-mode keys' messages everywhere (they
+ * never reach a real handset, whatever carrier the deployment uses).
+ */
+export const sandboxCarrier = perJurisdiction((j) => {
   const ledgerTable = process.env.SANDBOX_LEDGER_TABLE;
   return new SandboxCarrier({
     sqs: sqs(j),
@@ -151,6 +155,44 @@ export const carrier = perJurisdiction((j) => {
     // Optional by design: the ledger exists only in local runs, where nobody's handset is real.
     ledger: ledgerTable ? new DynamoDbSandboxLedger(dynamodb(j), ledgerTable) : undefined,
   });
+});
+
+/** The configured carrier (`CARRIER`): `sandbox`, or `eum` for AWS End User Messaging SMS. */
+export const carrier = perJurisdiction((j): Carrier => {
+  const { CARRIER } = loadConfig({ CARRIER: z.enum(['sandbox', 'eum']) });
+  if (CARRIER === 'sandbox') return sandboxCarrier(j);
+  const cfg = loadConfig({
+    EUM_CONFIGURATION_SET: setting.name,
+    EUM_MAX_PRICE: z
+      .string()
+      .regex(/^\d+(\.\d+)?$/)
+      .optional(),
+    EUM_TTL_SECONDS: setting.positiveInt.optional(),
+  });
+  // Loaded on the first send: functions that never send do not pay for the EUM client.
+  let eum: Promise<Carrier> | undefined;
+  const load = () =>
+    Promise.all([import('@aws-sdk/client-pinpoint-sms-voice-v2'), import('./adapters/eum-carrier.ts')]).then(
+      ([sdk, adapter]) =>
+        new adapter.EumCarrier(
+          new sdk.PinpointSMSVoiceV2Client({ region: jurisdictionConfig(j).region }),
+          j,
+          {
+            configurationSetName: cfg.EUM_CONFIGURATION_SET,
+            maxPrice: cfg.EUM_MAX_PRICE,
+            timeToLiveSeconds: cfg.EUM_TTL_SECONDS,
+          },
+        ),
+    );
+  return {
+    send: async (req) => {
+      eum ??= load().catch((error: unknown) => {
+        eum = undefined;
+        throw error;
+      });
+      return (await eum).send(req);
+    },
+  };
 });
 
 /** The function's own jurisdiction (`endpointJurisdiction` lets an API stage variable override it). */

@@ -26,6 +26,21 @@ export function buildApp(app = new App()) {
       : {}),
     ...(app.node.tryGetContext('euApiUrl') ? { eu: String(app.node.tryGetContext('euApiUrl')) } : {}),
   };
+  // `-c carrier=eum -c eumConfigurationSet=<name>` sends live traffic through AWS End User
+  // Messaging SMS; the default sandbox never reaches a handset.
+  const carrier =
+    app.node.tryGetContext('carrier') === 'eum'
+      ? {
+          kind: 'eum' as const,
+          configurationSet: String(
+            app.node.tryGetContext('eumConfigurationSet') ??
+              (() => {
+                throw new Error('carrier=eum needs -c eumConfigurationSet=<configuration set name>');
+              })(),
+          ),
+          maxPrice: app.node.tryGetContext('eumMaxPrice') as string | undefined,
+        }
+      : { kind: 'sandbox' as const };
   const build = (jurisdiction: Jurisdiction, label: string) => {
     const env = { region: regions[jurisdiction], account };
     const stateful = new StatefulStack(app, `SmsGateway-${label}-Stateful`, { env, jurisdiction });
@@ -35,6 +50,7 @@ export function buildApp(app = new App()) {
       jurisdiction,
       regions,
       apiUrls,
+      carrier,
     });
     return { stateful, stateless };
   };

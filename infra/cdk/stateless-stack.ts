@@ -7,6 +7,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
@@ -30,6 +31,8 @@ export interface StatelessStackProps extends StackProps {
   regions: Record<Jurisdiction, string>;
   /** Public endpoints, when known (custom domains), named in 421 answers. */
   apiUrls?: Partial<Record<Jurisdiction, string>>;
+  /** The carrier for live traffic (test keys always use the sandbox). */
+  carrier?: { kind: 'sandbox' } | { kind: 'eum'; configurationSet: string; maxPrice?: string | undefined };
 }
 
 const JURISDICTIONS: Jurisdiction[] = ['global', 'eu'];
@@ -88,7 +91,26 @@ export class StatelessStack extends Stack {
       KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
       SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
       GATEWAY_SENDER_ID: 'Verify',
-      CARRIER: 'sandbox',
+      CARRIER: props.carrier?.kind ?? 'sandbox',
+      ...(props.carrier?.kind === 'eum'
+        ? {
+            EUM_CONFIGURATION_SET: props.carrier.configurationSet,
+            ...(props.carrier.maxPrice ? { EUM_MAX_PRICE: props.carrier.maxPrice } : {}),
+          }
+        : {}),
+    };
+    /** Lets a function send through End User Messaging (in its own region) when that is the carrier. */
+    const sendsSms = (f: GatewayFunction) => {
+      if (props.carrier?.kind === 'eum') {
+        f.fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['sms-voice:SendTextMessage'],
+            resources: ['*'],
+            conditions: { StringEquals: { 'aws:RequestedRegion': [regions.global, regions.eu] } },
+          }),
+        );
+      }
+      return f;
     };
     for (const j of JURISDICTIONS) {
       common[`${envPrefix(j)}_REGION`] = regions[j];
@@ -140,7 +162,7 @@ export class StatelessStack extends Stack {
       'sender-ids': tenantHttp('sender-ids', 'readWrite'),
       settings: tenantHttp('settings', 'read'),
       // The public flows send one-time codes through the carrier and write the block list.
-      verifications: tenantHttp('verifications', 'readWrite', { events: true, noTenantKeys: true }),
+      verifications: sendsSms(tenantHttp('verifications', 'readWrite', { events: true, noTenantKeys: true })),
       'carrier-inbound': tenantHttp('carrier-inbound', 'read', { events: true, noTenantKeys: true }),
       'get-openapi': http('get-openapi'),
       admin: tenantHttp('admin', 'readWrite', { closeAccounts: true }),
@@ -155,18 +177,20 @@ export class StatelessStack extends Stack {
       .useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE')
       .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
 
-    const dispatch = withData(
-      new GatewayFunction(this, 'dispatch-messages', {
-        entry: 'dispatch-messages',
-        timeout: Duration.seconds(QUEUES.dispatch.consumerTimeoutSeconds),
-        environment: {
-          ...common,
-          DISPATCH_LEASE_SECONDS: String(visibilityTimeoutSeconds(QUEUES.dispatch)),
-          DISPATCH_MAX_RECEIVE_COUNT: String(QUEUES.dispatch.maxReceiveCount),
-        },
-      }),
-      'readWrite',
-      { events: true },
+    const dispatch = sendsSms(
+      withData(
+        new GatewayFunction(this, 'dispatch-messages', {
+          entry: 'dispatch-messages',
+          timeout: Duration.seconds(QUEUES.dispatch.consumerTimeoutSeconds),
+          environment: {
+            ...common,
+            DISPATCH_LEASE_SECONDS: String(visibilityTimeoutSeconds(QUEUES.dispatch)),
+            DISPATCH_MAX_RECEIVE_COUNT: String(QUEUES.dispatch.maxReceiveCount),
+          },
+        }),
+        'readWrite',
+        { events: true },
+      ),
     );
     dispatch.fn.addEventSource(
       new SqsEventSource(stateful.dispatchQueue, {
@@ -177,15 +201,17 @@ export class StatelessStack extends Stack {
     );
 
     // Replies: keyword answers go through the dispatch queue; block-all answers through the carrier.
-    const carrierEvents = withTenants(
-      withData(
-        new GatewayFunction(this, 'apply-carrier-events', {
-          entry: 'apply-carrier-events',
-          timeout: Duration.seconds(QUEUES.carrierEvents.consumerTimeoutSeconds),
-          environment: common,
-        }),
-        'readWrite',
-        { dispatch: true, events: true },
+    const carrierEvents = sendsSms(
+      withTenants(
+        withData(
+          new GatewayFunction(this, 'apply-carrier-events', {
+            entry: 'apply-carrier-events',
+            timeout: Duration.seconds(QUEUES.carrierEvents.consumerTimeoutSeconds),
+            environment: common,
+          }),
+          'readWrite',
+          { dispatch: true, events: true },
+        ),
       ),
     );
     carrierEvents.fn.addEventSource(

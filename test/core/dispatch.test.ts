@@ -40,6 +40,29 @@ describe('dispatching a queued message', () => {
     expect(stored()).toMatchObject({ status: 'sent', carrierMessageId: 'c_msg_1', attempts: 1 });
   });
 
+  it("sends a test key's message to the sandbox, never to the real carrier", async () => {
+    const sandbox = new FakeCarrier();
+    const routed = makeDispatchMessage({
+      messages,
+      carrier,
+      testCarrier: sandbox,
+      clock,
+      leaseMs: 30_000,
+      maxReceiveCount: 3,
+    });
+    const prepared = prepareMessage(
+      { to: '+12025550100', from: 'Anyone', body: 'test' },
+      { tenantId: 'ten_A', mode: 'test', retention: DEFAULT_RETENTION },
+      { id: 'msg_2', now: clock.now() },
+    );
+    if (!prepared.ok) throw new Error('fixture');
+    await messages.create([prepared.message]);
+    await routed({ ...ref, messageId: 'msg_2' }, 1);
+    await routed(ref, 1);
+    expect(sandbox.sends.map((s) => s.messageId)).toEqual(['msg_2']);
+    expect(carrier.sends.map((s) => s.messageId)).toEqual(['msg_1']);
+  });
+
   it('skips a redelivered record of a message already sent: never a second carrier send', async () => {
     await dispatch(ref, 1);
     await expect(dispatch(ref, 2)).resolves.toBe('skipped');

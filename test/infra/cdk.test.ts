@@ -231,3 +231,38 @@ describe('one regional deployment per jurisdiction', () => {
     });
   });
 });
+
+describe('the carrier choice', () => {
+  const policiesOf = (t: Template, prefix: string) =>
+    JSON.stringify(resources(t, 'AWS::IAM::Policy').filter(([id]) => id.startsWith(prefix)));
+
+  it('gives no function the right to send SMS through End User Messaging with the sandbox', () => {
+    expect(JSON.stringify(statelessJson)).not.toContain('sms-voice:SendTextMessage');
+  });
+
+  it('with -c carrier=eum, configures and allows End User Messaging for the functions that send', () => {
+    const app = new App({
+      outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
+      context: { carrier: 'eum', eumConfigurationSet: 'sms-gateway', eumMaxPrice: '0.05' },
+    });
+    const t = Template.fromStack(buildApp(app).stateless);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          CARRIER: 'eum',
+          EUM_CONFIGURATION_SET: 'sms-gateway',
+          EUM_MAX_PRICE: '0.05',
+        }),
+      },
+    });
+    for (const sender of ['dispatchmessages', 'verifications', 'applycarrierevents']) {
+      expect(policiesOf(t, sender), sender).toContain('sms-voice:SendTextMessage');
+    }
+    expect(policiesOf(t, 'getmessage')).not.toContain('sms-voice');
+  }, 120_000);
+
+  it('refuses carrier=eum without a configuration set', () => {
+    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { carrier: 'eum' } });
+    expect(() => buildApp(app)).toThrow(/eumConfigurationSet/);
+  });
+});

@@ -6,6 +6,8 @@ import type { DispatchRef } from '../model.ts';
 export interface DispatchDeps {
   messages: MessageStore;
   carrier: Carrier;
+  /** Where test-mode keys' messages go instead (the sandbox), whatever `carrier` is. */
+  testCarrier?: Carrier | undefined;
   clock: Clock;
   /** How long a claim keeps other workers off a message; at most the queue's visibility timeout. */
   leaseMs: number;
@@ -39,7 +41,8 @@ export function makeDispatchMessage(deps: DispatchDeps) {
     // "Sent" is when the message was handed over, so a fast receipt never predates it.
     const handedOverAt = deps.clock.now();
     try {
-      const { carrierMessageId } = await deps.carrier.send({
+      const carrier = m.mode === 'test' && deps.testCarrier ? deps.testCarrier : deps.carrier;
+      const { carrierMessageId } = await carrier.send({
         messageId: m.id,
         tenantId: m.tenantId,
         to: m.to,

@@ -1,0 +1,61 @@
+import type { CarrierEvent } from '../core/use-cases/dispatch-message.ts';
+import type { InboundEvent } from '../core/use-cases/inbound.ts';
+
+// Kept apart from eum-carrier.ts so that the events handler does not load the EUM client.
+
+/** EUM event types that end a message, and the status and code each one means. */
+const FINAL: Record<string, { status: CarrierEvent['status']; code?: string }> = {
+  TEXT_DELIVERED: { status: 'delivered' },
+  TEXT_BLOCKED: { status: 'failed', code: 'blocked' },
+  TEXT_CARRIER_BLOCKED: { status: 'failed', code: 'carrier_blocked' },
+  TEXT_CARRIER_UNREACHABLE: { status: 'failed', code: 'carrier_unreachable' },
+  TEXT_INVALID: { status: 'undeliverable', code: 'invalid_destination' },
+  TEXT_INVALID_MESSAGE: { status: 'failed', code: 'invalid_message' },
+  TEXT_PROTECT_BLOCKED: { status: 'failed', code: 'protect_blocked' },
+  TEXT_SPAM: { status: 'failed', code: 'spam' },
+  TEXT_TTL_EXPIRED: { status: 'failed', code: 'ttl_expired' },
+  TEXT_UNREACHABLE: { status: 'undeliverable', code: 'unreachable' },
+  TEXT_UNKNOWN: { status: 'failed', code: 'unknown' },
+};
+
+type Json = Record<string, unknown>;
+
+/** An SNS notification delivered to SQS without raw message delivery wraps the event in `Message`. */
+function unwrap(raw: Json): Json {
+  if (raw.Type === 'Notification' && typeof raw.Message === 'string') return JSON.parse(raw.Message) as Json;
+  return raw;
+}
+
+/**
+ * Turns what EUM publishes (an SMS event from the configuration set's event destination, or a
+ * two-way SMS reply published to the number's SNS topic) into the gateway's carrier events.
+ * Events that end nothing (queued, pending, sent) and anything unrecognised give undefined.
+ */
+export function translateEumEvent(body: Json): CarrierEvent | InboundEvent | undefined {
+  const raw = unwrap(body);
+  if (typeof raw.inboundMessageId === 'string') {
+    return {
+      kind: 'inbound',
+      from: String(raw.originationNumber),
+      to: String(raw.destinationNumber),
+      body: String(raw.messageBody ?? ''),
+      carrierMessageId: raw.inboundMessageId,
+      receivedAt: typeof body.Timestamp === 'string' ? body.Timestamp : new Date().toISOString(),
+    };
+  }
+  const final = typeof raw.eventType === 'string' ? FINAL[raw.eventType] : undefined;
+  const context = raw.context as Json | undefined;
+  if (!final || !context || typeof context.gatewayMessageId !== 'string') return undefined;
+  return {
+    kind: 'delivery_receipt',
+    tenantId: String(context.tenantId),
+    messageId: context.gatewayMessageId,
+    jurisdiction: context.jurisdiction === 'eu' ? 'eu' : 'global',
+    carrierMessageId: String(raw.messageId),
+    status: final.status,
+    errorCode: final.code,
+    errorMessage:
+      final.status === 'delivered' ? undefined : String(raw.messageStatusDescription ?? raw.eventType),
+    occurredAt: new Date(Number(raw.eventTimestamp) || Date.now()).toISOString(),
+  };
+}
