@@ -43,7 +43,11 @@ export function buildApp(app = new App()) {
       : { kind: 'sandbox' as const };
   const build = (jurisdiction: Jurisdiction, label: string) => {
     const env = { region: regions[jurisdiction], account };
-    const stateful = new StatefulStack(app, `SmsGateway-${label}-Stateful`, { env, jurisdiction });
+    const stateful = new StatefulStack(app, `SmsGateway-${label}-Stateful`, {
+      env,
+      jurisdiction,
+      eumEvents: carrier.kind === 'eum',
+    });
     const stateless = new StatelessStack(app, `SmsGateway-${label}-Stateless`, {
       env,
       stateful,

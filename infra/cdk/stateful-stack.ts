@@ -1,6 +1,9 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Jurisdiction } from '../../layers/core/model.ts';
@@ -17,6 +20,8 @@ import { physicalNames, TENANTS_TABLE_NAME } from './names.ts';
 
 export interface StatefulStackProps extends StackProps {
   jurisdiction: Jurisdiction;
+  /** Whether AWS End User Messaging is the carrier: adds the topic its events arrive on. */
+  eumEvents?: boolean;
 }
 
 /**
@@ -31,6 +36,8 @@ export class StatefulStack extends Stack {
   readonly dispatchQueue: Queue;
   readonly carrierEventsQueue: Queue;
   readonly systemKey: Key | undefined;
+  /** With End User Messaging: where its delivery events and two-way replies are published. */
+  readonly carrierEventsTopic: Topic | undefined;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -38,6 +45,7 @@ export class StatefulStack extends Stack {
     this.messages = this.table(TABLES.messages, names.messagesTable);
     this.dispatchQueue = this.queue(QUEUES.dispatch, names.dispatchQueue);
     this.carrierEventsQueue = this.queue(QUEUES.carrierEvents, names.carrierEventsQueue);
+    if (props.eumEvents) this.carrierEventsTopic = this.eumEventsTopic(this.carrierEventsQueue);
     if (props.jurisdiction === 'global') {
       this.tenants = this.table(TABLES.tenants, TENANTS_TABLE_NAME);
       this.systemKey = new Key(this, 'SystemKey', {
@@ -47,6 +55,26 @@ export class StatefulStack extends Stack {
         removalPolicy: RemovalPolicy.RETAIN,
       });
     }
+  }
+
+  /**
+   * The topic End User Messaging publishes to (the configuration set's event destination, and the
+   * two-way channel of each number: set it to the `CarrierEventsTopicArn` output), delivered raw
+   * to the carrier events queue. Its messages are short-lived; the queue is encrypted.
+   */
+  private eumEventsTopic(queue: Queue): Topic {
+    const topic = new Topic(this, 'CarrierEventsTopic', { enforceSSL: true });
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('sms-voice.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+    topic.addSubscription(new SqsSubscription(queue, { rawMessageDelivery: true }));
+    new CfnOutput(this, 'CarrierEventsTopicArn', { value: topic.topicArn });
+    return topic;
   }
 
   private table(def: TableDefinition, tableName: string): TableV2 {

@@ -7,10 +7,14 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { CfnConfigurationSet } from 'aws-cdk-lib/aws-smsvoice';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { EUM_FINAL_EVENT_TYPES } from '../../layers/adapters/eum-events.ts';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import { type HttpFunction, ROUTES } from '../../layers/http/routes.ts';
 import {
@@ -258,5 +262,29 @@ export class StatelessStack extends Stack {
       });
     }
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    if (props.carrier?.kind === 'eum') {
+      if (!stateful.carrierEventsTopic)
+        throw new Error('carrier=eum needs the stateful stack built with eumEvents');
+      this.endUserMessaging(props.carrier.configurationSet, stateful.carrierEventsTopic.topicArn);
+    }
+  }
+
+  /**
+   * End User Messaging's half of the carrier: the configuration set the dispatch worker names,
+   * whose event destination publishes the final delivery events to the stateful stack's topic,
+   * which feeds the carrier events queue.
+   */
+  private endUserMessaging(configurationSetName: string, topicArn: string) {
+    new CfnConfigurationSet(this, 'ConfigurationSet', {
+      configurationSetName,
+      eventDestinations: [
+        {
+          eventDestinationName: 'gateway-carrier-events',
+          enabled: true,
+          matchingEventTypes: [...EUM_FINAL_EVENT_TYPES],
+          snsDestination: { topicArn },
+        },
+      ],
+    });
   }
 }

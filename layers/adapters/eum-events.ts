@@ -18,6 +18,9 @@ const FINAL: Record<string, { status: CarrierEvent['status']; code?: string }> =
   TEXT_UNKNOWN: { status: 'failed', code: 'unknown' },
 };
 
+/** The event types a configuration set must publish for the gateway to learn every final status. */
+export const EUM_FINAL_EVENT_TYPES = Object.keys(FINAL);
+
 type Json = Record<string, unknown>;
 
 /** An SNS notification delivered to SQS without raw message delivery wraps the event in `Message`. */

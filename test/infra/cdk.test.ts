@@ -245,7 +245,9 @@ describe('the carrier choice', () => {
       outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
       context: { carrier: 'eum', eumConfigurationSet: 'sms-gateway', eumMaxPrice: '0.05' },
     });
-    const t = Template.fromStack(buildApp(app).stateless);
+    const built = buildApp(app);
+    const t = Template.fromStack(built.stateless);
+    const data = Template.fromStack(built.stateful);
     t.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
@@ -259,6 +261,25 @@ describe('the carrier choice', () => {
       expect(policiesOf(t, sender), sender).toContain('sms-voice:SendTextMessage');
     }
     expect(policiesOf(t, 'getmessage')).not.toContain('sms-voice');
+    // Its delivery events reach the carrier events queue through the configuration set's SNS destination.
+    t.hasResourceProperties('AWS::SMSVOICE::ConfigurationSet', {
+      ConfigurationSetName: 'sms-gateway',
+      EventDestinations: [
+        Match.objectLike({
+          Enabled: true,
+          MatchingEventTypes: Match.arrayWith(['TEXT_DELIVERED', 'TEXT_TTL_EXPIRED']),
+          SnsDestination: { TopicArn: Match.anyValue() },
+        }),
+      ],
+    });
+    data.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true });
+    data.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: Match.objectLike({
+        Statement: Match.arrayWith([
+          Match.objectLike({ Principal: { Service: 'sms-voice.amazonaws.com' }, Action: 'sns:Publish' }),
+        ]),
+      }),
+    });
   }, 120_000);
 
   it('refuses carrier=eum without a configuration set', () => {
