@@ -1,4 +1,5 @@
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import { DEFAULT_EU_REGION } from '../resources.ts';
 import { StatefulStack } from './stateful-stack.ts';
@@ -63,4 +64,13 @@ export function buildApp(app = new App()) {
   return { app, regions, stateful: global.stateful, stateless: global.stateless, global, eu };
 }
 
-if (process.argv[1]?.endsWith('app.ts')) buildApp().app.synth();
+/** The AWS Solutions and Serverless rule packs; synthesis fails on any unacknowledged finding. */
+export function checkWithNag(app: App) {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+}
+
+if (process.argv[1]?.endsWith('app.ts')) {
+  const { app } = buildApp();
+  checkWithNag(app);
+  app.synth();
+}

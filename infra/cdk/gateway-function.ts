@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -61,6 +61,7 @@ export class GatewayFunction extends Construct {
         banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
       },
     });
+    acknowledgeFunctionFindings(this);
   }
 
   useTable(table: ITableV2, access: 'read' | 'readWrite', envName: string): this {
@@ -143,4 +144,31 @@ export class GatewayFunction extends Construct {
     );
     return this;
   }
+}
+
+/**
+ * cdk-nag findings every gateway function has on purpose, each with its reason. Wildcard
+ * resources (AwsSolutions-IAM5) are acknowledged one by one by the stack, which knows them.
+ */
+function acknowledgeFunctionFindings(f: GatewayFunction) {
+  const acknowledgements: [string, string][] = [
+    [
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AWSLambdaBasicExecutionRole only lets the function write its logs; CDK attaches it to every function role.',
+    ],
+    [
+      'AwsSolutions-L1',
+      'Node.js 22 is the runtime the bundles target (esbuild target node22) and the tests run on.',
+    ],
+    ['Serverless-LambdaLatestVersion', 'Node.js 22 is the runtime the bundles target and the tests run on.'],
+    [
+      'Serverless-LambdaDLQ',
+      "HTTP functions are invoked synchronously (the client gets the error); queue consumers rely on their SQS queue's redrive policy and DLQ.",
+    ],
+    [
+      'Serverless-LambdaEventSourceMappingDestination',
+      "SQS event sources cannot have an on-failure destination; failed records go to the queue's DLQ after 5 receives.",
+    ],
+  ];
+  for (const [id, reason] of acknowledgements) Validations.of(f).acknowledge({ id, reason });
 }

@@ -117,8 +117,12 @@ describe('stateless stack', () => {
         LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
       });
     }
-    for (const [, g] of resources(stateless, 'AWS::Logs::LogGroup'))
-      expect(g.Properties.RetentionInDays).toBe(30);
+    // Function logs 30 days; the API's access logs (one group) 90.
+    const retentions = resources(stateless, 'AWS::Logs::LogGroup').map(
+      ([, g]) => g.Properties.RetentionInDays,
+    );
+    expect(retentions.filter((r) => r === 30)).toHaveLength(fns.length);
+    expect(retentions.filter((r) => r !== 30)).toEqual([90]);
   });
 
   it('feeds the workers from SQS with partial batch failure reporting', () => {
@@ -285,5 +289,26 @@ describe('the carrier choice', () => {
   it('refuses carrier=eum without a configuration set', () => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { carrier: 'eum' } });
     expect(() => buildApp(app)).toThrow(/eumConfigurationSet/);
+  });
+});
+
+describe('the HTTP API stage', () => {
+  it('keeps JSON access logs that name the route template, never the raw path (paths carry phone numbers), and throttles', () => {
+    const [, stage] = resources(stateless, 'AWS::ApiGatewayV2::Stage')[0]!;
+    const settings = stage.Properties as {
+      AccessLogSettings: { Format: string; DestinationArn: unknown };
+      DefaultRouteSettings: { ThrottlingRateLimit: number; ThrottlingBurstLimit: number };
+    };
+    const format = JSON.parse(settings.AccessLogSettings.Format) as Record<string, string>;
+    expect(format).toMatchObject({
+      route: '$context.routeKey',
+      status: '$context.status',
+      ip: '$context.identity.sourceIp',
+    });
+    expect(settings.AccessLogSettings.Format).not.toMatch(
+      /\$context\.(path|resourcePath)|rawPath|querystring/i,
+    );
+    expect(settings.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 });
+    stateless.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
 });
