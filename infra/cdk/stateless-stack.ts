@@ -30,6 +30,7 @@ import {
 } from '../resources.ts';
 import { GatewayFunction } from './gateway-function.ts';
 import { physicalNames, TENANTS_TABLE_NAME } from './names.ts';
+import { observe } from './observability.ts';
 import type { StatefulStack } from './stateful-stack.ts';
 
 export interface StatelessStackProps extends StackProps {
@@ -291,6 +292,31 @@ export class StatelessStack extends Stack {
       }
     }
     this.hardenStage();
+    const dlq = (q: IQueue) => (q as Queue).deadLetterQueue!.queue;
+    observe(this, {
+      jurisdiction,
+      api: this.api,
+      functions: {
+        ...functions,
+        authorize: authorizerFn,
+        'dispatch-messages': dispatch,
+        'apply-carrier-events': carrierEvents,
+      },
+      queues: [
+        {
+          name: 'Dispatch',
+          queue: stateful.dispatchQueue,
+          dlq: dlq(stateful.dispatchQueue),
+          maxAgeSeconds: 300,
+        },
+        {
+          name: 'CarrierEvents',
+          queue: stateful.carrierEventsQueue,
+          dlq: dlq(stateful.carrierEventsQueue),
+          maxAgeSeconds: 900,
+        },
+      ],
+    });
     // The wildcards every function may have, by their exact cdk-nag finding ids (a new wildcard
     // is not covered and fails the nag test).
     const accountId = Token.isUnresolved(account) ? '<AWS::AccountId>' : account;

@@ -312,3 +312,24 @@ describe('the HTTP API stage', () => {
     stateless.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
 });
+
+describe('alarms and the dashboard', () => {
+  it('alarm to one topic on dead letters, old messages, the 5xx rate and throttles, and draw the flow per jurisdiction', () => {
+    const alarms = resources(stateless, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const topics = resources(stateless, 'AWS::SNS::Topic').map(([id]) => id);
+    expect(topics).toHaveLength(1);
+    for (const a of alarms) expect(JSON.stringify(a.AlarmActions)).toContain(topics[0]!);
+    const byMetric = (name: string) => alarms.filter((a) => JSON.stringify(a).includes(name));
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(2);
+    expect(
+      byMetric('ApproximateAgeOfOldestMessage')
+        .map((a) => a.Threshold)
+        .sort(),
+    ).toEqual([300, 900]);
+    expect(byMetric('5xx')).toHaveLength(1);
+    expect(byMetric('Throttles')).toHaveLength(HTTP_FUNCTIONS.length + OTHER_FUNCTIONS.length);
+    stateless.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: 'sms-gateway-global-us-east-1',
+    });
+  });
+});

@@ -1,0 +1,160 @@
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  MathExpression,
+  type Metric,
+  TextWidget,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { Jurisdiction } from '../../layers/core/model.ts';
+import type { GatewayFunction } from './gateway-function.ts';
+
+export interface ObservedQueue {
+  name: string;
+  queue: IQueue;
+  dlq: IQueue;
+  /** Alarm when the oldest message has waited this long. */
+  maxAgeSeconds: number;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * Alarms to one SNS topic (subscribe your on-call to it) and one dashboard per jurisdiction that
+ * follows a message end to end: API requests, the dispatch queue, the carrier events queue,
+ * their dead-letter queues, and the functions between them.
+ */
+export function observe(
+  scope: Construct,
+  props: {
+    jurisdiction: Jurisdiction;
+    api: HttpApi;
+    functions: Record<string, GatewayFunction>;
+    queues: ObservedQueue[];
+  },
+) {
+  const topic = new Topic(scope, 'Alarms', {
+    displayName: `SMS gateway alarms (${props.jurisdiction})`,
+    enforceSSL: true,
+  });
+  Validations.of(topic).acknowledge({
+    id: 'AwsSolutions-SNS2',
+    reason:
+      'Alarm notifications carry alarm names, metrics and thresholds only, no personal data; CloudWatch cannot publish to a topic under an AWS managed key.',
+  });
+  const action = new SnsAction(topic);
+  const alarm = (id: string, metric: Metric | MathExpression, threshold: number, description: string) => {
+    const a = new Alarm(scope, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    a.addAlarmAction(action);
+    return a;
+  };
+
+  for (const q of props.queues) {
+    alarm(
+      `${q.name}DlqNotEmpty`,
+      q.dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      1,
+      `Records reached the ${q.name} dead-letter queue: inspect them, fix the cause, redrive.`,
+    );
+    alarm(
+      `${q.name}OldestMessage`,
+      q.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      q.maxAgeSeconds,
+      `The oldest ${q.name} record has waited ${q.maxAgeSeconds} s: the consumer is failing or too slow.`,
+    );
+  }
+  const requests = props.api.metricCount({ period: FIVE_MINUTES });
+  const serverErrors = props.api.metricServerError({ period: FIVE_MINUTES });
+  alarm(
+    'Api5xxRate',
+    new MathExpression({
+      expression: 'IF(requests >= 20, 100 * errors / requests, 0)',
+      usingMetrics: { requests, errors: serverErrors },
+      period: FIVE_MINUTES,
+      label: '5xx %',
+    }),
+    1,
+    'More than 1% of API requests (of at least 20 in 5 minutes) answered 5xx.',
+  );
+  for (const [name, f] of Object.entries(props.functions)) {
+    alarm(
+      `${name}Throttles`,
+      f.fn.metricThrottles({ period: FIVE_MINUTES }),
+      1,
+      `Lambda throttled ${name}: raise its concurrency or the account limit.`,
+    );
+  }
+
+  const dashboard = new Dashboard(scope, 'Dashboard', {
+    dashboardName: `sms-gateway-${props.jurisdiction}-${Stack.of(scope).region}`,
+  });
+  const fn = (name: string) => props.functions[name]!.fn;
+  dashboard.addWidgets(
+    new TextWidget({
+      markdown: `# SMS gateway (${props.jurisdiction}): a message from request to carrier receipt`,
+      width: 24,
+      height: 1,
+    }),
+  );
+  dashboard.addWidgets(
+    new GraphWidget({
+      title: '1. API: requests, 4xx, 5xx',
+      left: [requests, props.api.metricClientError({ period: FIVE_MINUTES }), serverErrors],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: '1. API latency (p50, p99)',
+      left: [props.api.metricLatency({ statistic: 'p50' }), props.api.metricLatency({ statistic: 'p99' })],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: '2. Send: invocations, errors',
+      left: [
+        fn('send-message').metricInvocations(),
+        fn('send-batch').metricInvocations(),
+        fn('send-message').metricErrors(),
+      ],
+      width: 8,
+    }),
+  );
+  dashboard.addWidgets(
+    ...props.queues.map(
+      (q) =>
+        new GraphWidget({
+          title: `3. ${q.name} queue: waiting, oldest (s), dead-lettered`,
+          left: [
+            q.queue.metricApproximateNumberOfMessagesVisible(),
+            q.dlq.metricApproximateNumberOfMessagesVisible(),
+          ],
+          right: [q.queue.metricApproximateAgeOfOldestMessage()],
+          width: 8,
+        }),
+    ),
+    new GraphWidget({
+      title: '4. Dispatch and carrier events: invocations, errors, duration',
+      left: [
+        fn('dispatch-messages').metricInvocations(),
+        fn('dispatch-messages').metricErrors(),
+        fn('apply-carrier-events').metricErrors(),
+      ],
+      right: [fn('dispatch-messages').metricDuration({ statistic: 'p99' })],
+      width: 8,
+    }),
+  );
+  return { topic, dashboard };
+}
