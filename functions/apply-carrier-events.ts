@@ -6,6 +6,7 @@ import { setting } from '#layers/config.ts';
 import { makeApplyCarrierEvent } from '#layers/core/use-cases/dispatch-message.ts';
 import { makeReceiveInbound } from '#layers/core/use-cases/inbound.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
+import { countMessages, flushMetrics, logger } from '#layers/telemetry.ts';
 import {
   blockList,
   both,
@@ -56,9 +57,11 @@ const receiveInbound = makeReceiveInbound({
 });
 
 /** Carrier events: delivery receipts move messages to their final status; replies are handled as inbound. */
-export const handler = (event: SQSEvent) =>
-  processRecords(
-    event,
+export const handler = async (sqsEvent: SQSEvent) => {
+  // A worker's lines carry no request's keys (locally all functions share one process).
+  logger.resetKeys();
+  const response = await processRecords(
+    sqsEvent,
     async (record) => {
       const body = JSON.parse(record.body) as Record<string, unknown>;
       // The sandbox and the carrier webhook speak the gateway's format; EUM speaks its own.
@@ -70,15 +73,13 @@ export const handler = (event: SQSEvent) =>
         return;
       }
       if (event.tenantId === 'system') return;
-      await appliers[event.jurisdiction](event);
+      if ((await appliers[event.jurisdiction](event)) === 'updated') {
+        countMessages(event.status === 'delivered' ? 'Delivered' : 'Failed');
+      }
     },
     (record, error) =>
-      console.warn(
-        JSON.stringify({
-          level: 'WARN',
-          message: 'carrier event failed',
-          sqsMessageId: record.messageId,
-          error: (error as Error)?.name,
-        }),
-      ),
+      logger.warn('carrier event failed', { sqsMessageId: record.messageId, error: (error as Error)?.name }),
   );
+  flushMetrics();
+  return response;
+};

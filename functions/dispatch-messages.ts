@@ -6,6 +6,7 @@ import { DispatchBusyError } from '#layers/core/errors.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import { makeDispatchMessage } from '#layers/core/use-cases/dispatch-message.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
+import { countMessages, flushMetrics, logger } from '#layers/telemetry.ts';
 import { carrier, messageStore, sandboxCarrier } from '#layers/wiring.ts';
 
 const config = loadConfig({
@@ -39,24 +40,30 @@ const dispatcher = (j: Jurisdiction) => {
 };
 
 /** Dispatch worker: SQS event source with ReportBatchItemFailures; the queue redrives to its DLQ. */
-export const handler = (event: SQSEvent) =>
-  processRecords(
+export const handler = async (event: SQSEvent) => {
+  // A worker's lines carry no request's keys (locally all functions share one process).
+  logger.resetKeys();
+  const response = await processRecords(
     event,
     async (record) => {
       // A record that does not parse can never succeed: it fails until SQS moves it to the DLQ.
       const ref = DispatchRef.parse(JSON.parse(record.body));
-      await dispatcher(ref.jurisdiction)(ref, Number(record.attributes.ApproximateReceiveCount));
+      const outcome = await dispatcher(ref.jurisdiction)(
+        ref,
+        Number(record.attributes.ApproximateReceiveCount),
+      );
+      if (outcome === 'sent') countMessages('Sent');
+      if (outcome === 'rejected') countMessages('Failed');
     },
     (record, error) => {
       if (error instanceof DispatchBusyError) return;
-      console.warn(
-        JSON.stringify({
-          level: 'WARN',
-          message: 'dispatch failed; the record will be retried or dead-lettered',
-          sqsMessageId: record.messageId,
-          receiveCount: record.attributes.ApproximateReceiveCount,
-          error: (error as Error)?.name,
-        }),
-      );
+      logger.warn('dispatch failed; the record will be retried or dead-lettered', {
+        sqsMessageId: record.messageId,
+        receiveCount: record.attributes.ApproximateReceiveCount,
+        error: (error as Error)?.name,
+      });
     },
   );
+  flushMetrics();
+  return response;
+};

@@ -11,6 +11,7 @@ import {
 } from '#layers/http/handler.ts';
 import { problem, refusalProblem } from '#layers/http/problems.ts';
 import { SendBatchRequest, SendMessageRequest } from '#layers/http/schemas.ts';
+import { countMessages, countRefusal } from '#layers/telemetry.ts';
 import { admitTenant, allStores, endpoints, ownJurisdiction, sendPolicy } from '#layers/wiring.ts';
 
 const sendBatch = makeSendBatch({
@@ -66,6 +67,18 @@ export const handler = tenantRoute(
       endpointJurisdiction(event, ownJurisdiction()),
       key,
     );
+    if (!replayed) {
+      const quarantined = result.results.filter(
+        (r) => r.status === 'accepted' && r.message.status === 'quarantined',
+      ).length;
+      countMessages('Accepted', result.accepted - quarantined);
+      countMessages('Quarantined', quarantined);
+      for (const r of result.results) {
+        if (r.status === 'rejected' && r.reason !== 'unavailable') {
+          countRefusal(r.reason === 'refused' ? r.refusal.reason : r.reason);
+        }
+      }
+    }
     return {
       status: 200,
       body: {

@@ -8,6 +8,7 @@ import {
   tenantRoute,
 } from '#layers/http/handler.ts';
 import { SendMessageRequest } from '#layers/http/schemas.ts';
+import { countMessages, recordLatency } from '#layers/telemetry.ts';
 import { admitTenant, allStores, endpoints, ownJurisdiction, sendPolicy } from '#layers/wiring.ts';
 
 const sendMessage = makeSendMessage({
@@ -21,6 +22,7 @@ const sendMessage = makeSendMessage({
 export const handler = tenantRoute(
   'send',
   async (event, tenant) => {
+    const started = performance.now();
     const key = idempotencyKeyFrom(event);
     const input = parseWith(SendMessageRequest, parseJsonBody(event), 'pointer');
     const { result, replayed } = await sendMessage(
@@ -29,6 +31,10 @@ export const handler = tenantRoute(
       endpointJurisdiction(event, ownJurisdiction()),
       key,
     );
+    if (!replayed) {
+      countMessages(result.message.status === 'quarantined' ? 'Quarantined' : 'Accepted');
+      recordLatency('AcceptLatency', performance.now() - started);
+    }
     return {
       status: 202,
       body: result,

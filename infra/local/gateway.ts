@@ -218,6 +218,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
       TENANT_SETTINGS_CACHE_SECONDS: String(options.settingsCacheSeconds ?? AUTHORIZER_CACHE_SECONDS),
       GATEWAY_SENDER_ID: 'Verify',
+      // EMF metrics would print a JSON line per request on the console; on for the tests.
+      POWERTOOLS_METRICS_DISABLED: process.env.SMS_GATEWAY_LOCAL_METRICS === 'true' ? 'false' : 'true',
       CARRIER: 'sandbox',
       SANDBOX_LEDGER_TABLE: tables.sandboxLedger,
       DISPATCH_LEASE_SECONDS: String(dispatchVisibility),

@@ -10,10 +10,13 @@ import {
   type FieldIssue,
   ForbiddenError,
   MalformedRequestError,
+  RateLimitedError,
+  SendRefusedError,
   UnauthorizedError,
   ValidationError,
 } from '../core/errors.ts';
 import type { Jurisdiction, TenantContext } from '../core/model.ts';
+import { countRefusal, flushMetrics, logger } from '../telemetry.ts';
 import { toProblem } from './problems.ts';
 import { AuthorizerContext } from './schemas.ts';
 
@@ -116,17 +119,18 @@ export function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, Htt
     onError: async (request) => {
       const problem = toProblem(request.error);
       if (problem.status >= 500) {
-        console.error(
-          JSON.stringify({
-            level: 'ERROR',
-            message: 'request failed',
-            requestId: request.event.requestContext?.requestId,
-            route: request.event.routeKey,
-            // The name only: an SDK message can quote request values, and logs carry no personal data.
-            error: request.error?.name,
-          }),
-        );
+        // The name only: an SDK message can quote request values, and logs carry no personal data.
+        logger.error('request failed', {
+          requestId: request.event.requestContext?.requestId,
+          route: request.event.routeKey,
+          error: request.error?.name,
+        });
+      } else if (request.error instanceof RateLimitedError) {
+        countRefusal('rate_limited');
+      } else if (request.error instanceof SendRefusedError) {
+        countRefusal(request.error.reason);
       }
+      flushMetrics();
       request.response = json({ status: problem.status, body: problem.body, headers: problem.headers });
     },
   };
@@ -145,8 +149,13 @@ export function tenantRoute(
     .use(problemErrors() as middy.MiddlewareObj<TenantEvent, HttpResponse>)
     .handler(async (event) => {
       const tenant = tenantFrom(event, scope);
+      // Every line this request logs names its tenant and request (ids only).
+      logger.resetKeys();
+      logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
       await admit?.(tenant);
-      return json(await fn(event, tenant));
+      const result = json(await fn(event, tenant));
+      flushMetrics();
+      return result;
     });
 }
 

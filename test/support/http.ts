@@ -1,5 +1,24 @@
 import { expect } from 'vitest';
 import { ROUTES } from '../../layers/http/routes.ts';
+import { rememberSensitive } from './log-guard.ts';
+
+const E164 = /\+[1-9]\d{6,14}/g;
+
+/** Numbers and bodies a request carries: none may appear in any log (log-guard.ts). */
+function rememberRequest(path: string, body: unknown) {
+  for (const n of decodeURIComponent(path).match(E164) ?? []) rememberSensitive(n, 'phone number');
+  const items = Array.isArray((body as { messages?: unknown })?.messages)
+    ? ((body as { messages: unknown[] }).messages as Record<string, unknown>[])
+    : [body as Record<string, unknown> | undefined];
+  for (const item of items) {
+    if (!item || typeof item !== 'object') continue;
+    for (const field of ['to', 'phone', 'from']) {
+      const v = item[field];
+      if (typeof v === 'string' && /^\+\d{7,15}$/.test(v)) rememberSensitive(v, 'phone number');
+    }
+    rememberSensitive(item.body, 'message body');
+  }
+}
 
 const compiled = ROUTES.map((r) => ({
   route: r,
@@ -49,6 +68,7 @@ export function client(baseUrl: string) {
       headers?: Record<string, string>;
     } = {},
   ): Promise<ApiResponse<T>> {
+    rememberRequest(path, options.body);
     const headers: Record<string, string> = { ...options.headers };
     if (options.key) headers.authorization = `Bearer ${options.key}`;
     if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -61,6 +81,8 @@ export function client(baseUrl: string) {
     });
     const text = await res.text();
     const body = (text ? JSON.parse(text) : undefined) as T;
+    rememberSensitive((body as { secret?: unknown } | undefined)?.secret, 'API key');
+    rememberSensitive((body as { token?: unknown } | undefined)?.token, 'carrier token');
     conformsToDocument(method, path, res.status, body);
     return { status: res.status, headers: res.headers, body };
   }

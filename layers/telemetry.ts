@@ -1,0 +1,36 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { RefusalReason } from './core/errors.ts';
+
+/**
+ * Powertools for AWS Lambda: structured JSON logs (service, cold start, request id and, on tenant
+ * routes, tenant id on every line) and CloudWatch metrics in embedded metric format. What may go
+ * in them: ids, names of errors, counts and durations. Never a body, a phone number or a key:
+ * `test/support/log-guard.ts` fails the end-to-end tests if one appears.
+ */
+export const logger = new Logger({ serviceName: 'sms-gateway' });
+
+/** Dimensions are the service and jurisdiction only: tenant ids are never metric dimensions. */
+export const metrics = new Metrics({ namespace: 'SmsGateway', serviceName: 'sms-gateway' });
+const jurisdiction = process.env.JURISDICTION;
+if (jurisdiction) metrics.setDefaultDimensions({ jurisdiction });
+
+export type MessageEvent = 'Accepted' | 'Quarantined' | 'Sent' | 'Delivered' | 'Failed';
+
+export function countMessages(event: MessageEvent, n = 1) {
+  if (n > 0) metrics.addMetric(`Messages${event}`, MetricUnit.Count, n);
+}
+
+/** A refusal, by reason (a separate metric with its own dimension, emitted at once). */
+export function countRefusal(reason: RefusalReason | 'validation' | 'residency' | 'rate_limited') {
+  metrics.singleMetric().addDimension('reason', reason).addMetric('MessagesRefused', MetricUnit.Count, 1);
+}
+
+export function recordLatency(name: 'AcceptLatency' | 'DeliveryLatency', ms: number) {
+  metrics.addMetric(name, MetricUnit.Milliseconds, ms);
+}
+
+/** Flushes what a request or batch recorded; nothing is written when nothing was recorded. */
+export function flushMetrics() {
+  if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+}
