@@ -34,3 +34,9 @@ export function recordLatency(name: 'AcceptLatency' | 'DeliveryLatency', ms: num
 export function flushMetrics() {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }
+
+/** A failed KMS call (not a lost alias race): alarms when keys become unusable. */
+export function countKmsError(errorName: string) {
+  if (errorName === 'AlreadyExistsException') return;
+  metrics.addMetric('KmsErrors', MetricUnit.Count, 1);
+}

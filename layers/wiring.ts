@@ -27,6 +27,7 @@ import { makeRecipientLists } from './core/use-cases/recipient-lists.ts';
 import { makeSendPolicy, settingsOf, type TenantSettings } from './core/use-cases/send-policy.ts';
 import { makeSenderIds } from './core/use-cases/sender-ids.ts';
 import type { Carrier } from './ports/index.ts';
+import { countKmsError } from './telemetry.ts';
 
 /**
  * Composition root shared by the functions: each client and adapter is built once per process
@@ -65,7 +66,22 @@ const setting1 = (name: string, schema: z.ZodType<string> = setting.name) =>
 
 export const dynamodb = perJurisdiction((j) => new DynamoDBClient({ region: jurisdictionConfig(j).region }));
 export const sqs = perJurisdiction((j) => new SQSClient({ region: jurisdictionConfig(j).region }));
-const kms = perJurisdiction((j) => new KMSClient({ region: jurisdictionConfig(j).region }));
+/** KMS clients count their failed calls (KmsErrors metric) for the KMS alarm. */
+const countingErrors = (client: KMSClient) => {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        countKmsError((error as Error)?.name ?? 'Error');
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'countKmsErrors' },
+  );
+  return client;
+};
+const kms = perJurisdiction((j) => countingErrors(new KMSClient({ region: jurisdictionConfig(j).region })));
 
 export const keyService = perJurisdiction(
   (j) => new KmsKeyService(kms(j), process.env.ACCOUNT_ID ?? '000000000000'),
@@ -122,8 +138,10 @@ export const endpoints = once(() => ({
 const tenantsClient = once(
   () => new DynamoDBClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
 );
-const tenantsKms = once(
-  () => new KMSClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
+const tenantsKms = once(() =>
+  countingErrors(
+    new KMSClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
+  ),
 );
 export const tenantStore = once(() => new DynamoDbTenantStore(tenantsClient(), setting1('TENANTS_TABLE')));
 

@@ -7,6 +7,7 @@ import {
   GraphWidget,
   MathExpression,
   type Metric,
+  Metric as MetricOf,
   TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -90,6 +91,33 @@ export function observe(
     }),
     1,
     'More than 1% of API requests (of at least 20 in 5 minutes) answered 5xx.',
+  );
+  // The gateway's own metrics (layers/telemetry.ts): namespace SmsGateway, dimensions service and jurisdiction.
+  const own = (metricName: string, period = FIVE_MINUTES) =>
+    new MetricOf({
+      namespace: 'SmsGateway',
+      metricName,
+      dimensionsMap: { service: 'sms-gateway', jurisdiction: props.jurisdiction },
+      statistic: 'Sum',
+      period,
+    });
+  alarm(
+    'KmsErrors',
+    own('KmsErrors'),
+    5,
+    'KMS calls are failing (5 or more in 5 minutes): tenant data cannot be sealed or opened.',
+  );
+  const fifteen = Duration.minutes(15);
+  alarm(
+    'CarrierFailureRate',
+    new MathExpression({
+      expression: 'IF(sent >= 20, 100 * failed / sent, 0)',
+      usingMetrics: { sent: own('MessagesSent', fifteen), failed: own('MessagesFailed', fifteen) },
+      period: fifteen,
+      label: 'carrier failures %',
+    }),
+    20,
+    'A fifth or more of the messages handed to the carrier (of at least 20 in 15 minutes) failed.',
   );
   for (const [name, f] of Object.entries(props.functions)) {
     alarm(

@@ -328,6 +328,11 @@ describe('alarms and the dashboard', () => {
     ).toEqual([300, 900]);
     expect(byMetric('5xx')).toHaveLength(1);
     expect(byMetric('Throttles')).toHaveLength(HTTP_FUNCTIONS.length + OTHER_FUNCTIONS.length);
+    // From the gateway's own metrics, by jurisdiction, never by tenant.
+    expect(byMetric('KmsErrors')).toHaveLength(1);
+    const carrier = byMetric('MessagesFailed');
+    expect(carrier).toHaveLength(1);
+    expect(JSON.stringify(carrier)).toContain('"Name":"jurisdiction","Value":"global"');
     stateless.hasResourceProperties('AWS::CloudWatch::Dashboard', {
       DashboardName: 'sms-gateway-global-us-east-1',
     });
