@@ -92,7 +92,7 @@ export class StatelessStack extends Stack {
     const tableArn = (j: Jurisdiction) =>
       `arn:aws:dynamodb:${regions[j]}:${account}:table/${physicalNames(j).messagesTable}`;
     const ownMessages = TableV2.fromTableArn(this, 'OwnMessages', tableArn(jurisdiction));
-    this.addDependency(stateful);
+    this.addStackDependency(stateful);
     const messages = (j: Jurisdiction): ITableV2 => (other(j) ? otherMessages : ownMessages);
     const dispatchQueue = (j: Jurisdiction): IQueue => (other(j) ? otherDispatch : stateful.dispatchQueue);
     const eventsQueue = (j: Jurisdiction): IQueue => (other(j) ? otherEvents : stateful.carrierEventsQueue);
