@@ -6,6 +6,7 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { UnauthorizedError } from '#layers/core/errors.ts';
 import { makeAuthorize } from '#layers/core/use-cases/authorize.ts';
 import type { AuthorizerContext } from '#layers/http/schemas.ts';
+import { countAuthFailure, flushMetrics } from '#layers/telemetry.ts';
 import { pepper, tenantStore } from '#layers/wiring.ts';
 
 const authorize = makeAuthorize({ tenants: tenantStore(), pepper, clock: systemClock });
@@ -35,6 +36,9 @@ export async function handler(
     };
   } catch (error) {
     if (error instanceof UnauthorizedError) {
+      // Counted, never logged with the key: a burst of failures is guessing or a leaked old key.
+      countAuthFailure();
+      flushMetrics();
       return { isAuthorized: true, context: { authenticated: false, reason: error.message } };
     }
     throw error;

@@ -40,3 +40,8 @@ export function countKmsError(errorName: string) {
   if (errorName === 'AlreadyExistsException') return;
   metrics.addMetric('KmsErrors', MetricUnit.Count, 1);
 }
+
+/** A request with a missing, malformed, unknown or revoked API key (the authorizer's answers are cached per header for 60 s). */
+export function countAuthFailure() {
+  metrics.addMetric('AuthFailures', MetricUnit.Count, 1);
+}

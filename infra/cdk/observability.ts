@@ -102,6 +102,12 @@ export function observe(
       period,
     });
   alarm(
+    'AuthFailures',
+    own('AuthFailures'),
+    100,
+    '100 or more requests with a bad or revoked API key in 5 minutes: key guessing, or a client still using an old key.',
+  );
+  alarm(
     'KmsErrors',
     own('KmsErrors'),
     5,

@@ -14,6 +14,7 @@ describe('metrics (embedded metric format)', () => {
       t.countMessages('Accepted', 3);
       t.recordLatency('AcceptLatency', 12);
       t.countRefusal('opted_out');
+      t.countAuthFailure();
       t.flushMetrics();
       t.flushMetrics(); // nothing recorded since: nothing written
     } finally {
@@ -25,7 +26,12 @@ describe('metrics (embedded metric format)', () => {
     const refused = emf.find((e) => 'MessagesRefused' in e)!;
     expect(refused).toMatchObject({ reason: 'opted_out', jurisdiction: 'eu', MessagesRefused: 1 });
     const batch = emf.find((e) => 'MessagesAccepted' in e)!;
-    expect(batch).toMatchObject({ MessagesAccepted: 3, AcceptLatency: 12, jurisdiction: 'eu' });
+    expect(batch).toMatchObject({
+      MessagesAccepted: 3,
+      AcceptLatency: 12,
+      AuthFailures: 1,
+      jurisdiction: 'eu',
+    });
     const dimensions = (batch._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] })
       .CloudWatchMetrics[0]!.Dimensions;
     expect(dimensions.flat().sort()).toEqual(['jurisdiction', 'service']);

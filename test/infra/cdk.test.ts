@@ -330,6 +330,7 @@ describe('alarms and the dashboard', () => {
     expect(byMetric('Throttles')).toHaveLength(HTTP_FUNCTIONS.length + OTHER_FUNCTIONS.length);
     // From the gateway's own metrics, by jurisdiction, never by tenant.
     expect(byMetric('KmsErrors')).toHaveLength(1);
+    expect(byMetric('AuthFailures')).toHaveLength(1);
     const carrier = byMetric('MessagesFailed');
     expect(carrier).toHaveLength(1);
     expect(JSON.stringify(carrier)).toContain('"Name":"jurisdiction","Value":"global"');
