@@ -30,6 +30,10 @@ import type { Carrier } from './ports/index.ts';
 import { countKmsError } from './telemetry.ts';
 
 /**
+ * (Each top-level `once`/`perJurisdiction` call is marked pure, so that esbuild drops the ones a
+ * function never uses, with what only they import: the EUM client stays out of every bundle
+ * but the three that send.)
+ *
  * Composition root shared by the functions: each client and adapter is built once per process
  * (cold start) on first use, so a function pays only for what it touches.
  *
@@ -64,8 +68,12 @@ const perJurisdiction = <T>(make: (j: Jurisdiction) => T) => {
 const setting1 = (name: string, schema: z.ZodType<string> = setting.name) =>
   (loadConfig({ [name]: schema }) as Record<string, string>)[name]!;
 
-export const dynamodb = perJurisdiction((j) => new DynamoDBClient({ region: jurisdictionConfig(j).region }));
-export const sqs = perJurisdiction((j) => new SQSClient({ region: jurisdictionConfig(j).region }));
+export const dynamodb = /* @__PURE__ */ perJurisdiction(
+  (j) => new DynamoDBClient({ region: jurisdictionConfig(j).region }),
+);
+export const sqs = /* @__PURE__ */ perJurisdiction(
+  (j) => new SQSClient({ region: jurisdictionConfig(j).region }),
+);
 /** KMS clients count their failed calls (KmsErrors metric) for the KMS alarm. */
 const countingErrors = (client: KMSClient) => {
   client.middlewareStack.add(
@@ -81,17 +89,21 @@ const countingErrors = (client: KMSClient) => {
   );
   return client;
 };
-const kms = perJurisdiction((j) => countingErrors(new KMSClient({ region: jurisdictionConfig(j).region })));
+const kms = /* @__PURE__ */ perJurisdiction((j) =>
+  countingErrors(new KMSClient({ region: jurisdictionConfig(j).region })),
+);
 
-export const keyService = perJurisdiction(
+export const keyService = /* @__PURE__ */ perJurisdiction(
   (j) => new KmsKeyService(kms(j), process.env.ACCOUNT_ID ?? '000000000000'),
 );
 
 const messagesTable = (j: Jurisdiction) => setting1(`${prefix(j)}_MESSAGES_TABLE`);
 
-export const keyringStore = perJurisdiction((j) => new DynamoDbKeyringStore(dynamodb(j), messagesTable(j)));
+export const keyringStore = /* @__PURE__ */ perJurisdiction(
+  (j) => new DynamoDbKeyringStore(dynamodb(j), messagesTable(j)),
+);
 
-export const tenantCrypto = perJurisdiction(
+export const tenantCrypto = /* @__PURE__ */ perJurisdiction(
   (j) =>
     new TenantCrypto(j, {
       keys: keyService(j),
@@ -99,20 +111,22 @@ export const tenantCrypto = perJurisdiction(
       clock: systemClock,
     }),
 );
-export const messageStore = perJurisdiction(
+export const messageStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbMessageStore(dynamodb(j), messagesTable(j), tenantCrypto(j), recipientPseudonyms()),
 );
-export const recipientStore = perJurisdiction(
+export const recipientStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbRecipientStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
-export const blockList = perJurisdiction((j) => new DynamoDbBlockList(dynamodb(j), messagesTable(j)));
-export const verificationStore = perJurisdiction(
+export const blockList = /* @__PURE__ */ perJurisdiction(
+  (j) => new DynamoDbBlockList(dynamodb(j), messagesTable(j)),
+);
+export const verificationStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbVerificationStore(dynamodb(j), messagesTable(j)),
 );
-export const idempotencyStore = perJurisdiction(
+export const idempotencyStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbIdempotencyStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
-export const dispatchQueue = perJurisdiction(
+export const dispatchQueue = /* @__PURE__ */ perJurisdiction(
   (j) => new SqsDispatchQueue(sqs(j), setting1(`${prefix(j)}_DISPATCH_QUEUE_URL`, setting.url)),
 );
 
@@ -124,28 +138,32 @@ export const both = <T>(make: (j: Jurisdiction) => T): Record<Jurisdiction, T> =
 });
 
 /** The ingress view of both jurisdictions: each one's table and queue. */
-export const allStores = once(() =>
+export const allStores = /* @__PURE__ */ once(() =>
   both((j) => ({ messages: messageStore(j), idempotency: idempotencyStore(j), queue: dispatchQueue(j) })),
 );
 
 /** Each jurisdiction's public endpoint, when configured (named in 421 answers). */
-export const endpoints = once(() => ({
+export const endpoints = /* @__PURE__ */ once(() => ({
   ...(process.env.GLOBAL_API_URL ? { global: process.env.GLOBAL_API_URL } : {}),
   ...(process.env.EU_API_URL ? { eu: process.env.EU_API_URL } : {}),
 }));
 
 /** The tenants table is global (a global table replicated to the EU region in AWS). */
-const tenantsClient = once(
+const tenantsClient = /* @__PURE__ */ once(
   () => new DynamoDBClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
 );
-const tenantsKms = once(() =>
+const tenantsKms = /* @__PURE__ */ once(() =>
   countingErrors(
     new KMSClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
   ),
 );
-export const tenantStore = once(() => new DynamoDbTenantStore(tenantsClient(), setting1('TENANTS_TABLE')));
+export const tenantStore = /* @__PURE__ */ once(
+  () => new DynamoDbTenantStore(tenantsClient(), setting1('TENANTS_TABLE')),
+);
 
-export const secretStore = once(() => new DynamoDbSecretStore(tenantsClient(), setting1('TENANTS_TABLE')));
+export const secretStore = /* @__PURE__ */ once(
+  () => new DynamoDbSecretStore(tenantsClient(), setting1('TENANTS_TABLE')),
+);
 
 const systemSecret = (name: 'api-key-pepper' | 'recipient-pseudonym') =>
   memo(async () =>
@@ -155,16 +173,18 @@ const systemSecret = (name: 'api-key-pepper' | 'recipient-pseudonym') =>
     ),
   );
 
-export const pepper = systemSecret('api-key-pepper');
+export const pepper = /* @__PURE__ */ systemSecret('api-key-pepper');
 
 /** The gateway-wide recipient pseudonym (block list, reply routing, "who sent me this?"). */
-export const recipientPseudonyms = once(() => new RecipientPseudonyms(systemSecret('recipient-pseudonym')));
+export const recipientPseudonyms = /* @__PURE__ */ once(
+  () => new RecipientPseudonyms(systemSecret('recipient-pseudonym')),
+);
 
 /**
  * The sandbox carrier: every message locally, and test-mode keys' messages everywhere (they
  * never reach a real handset, whatever carrier the deployment uses).
  */
-export const sandboxCarrier = perJurisdiction((j) => {
+export const sandboxCarrier = /* @__PURE__ */ perJurisdiction((j) => {
   const ledgerTable = process.env.SANDBOX_LEDGER_TABLE;
   return new SandboxCarrier({
     sqs: sqs(j),
@@ -176,7 +196,7 @@ export const sandboxCarrier = perJurisdiction((j) => {
 });
 
 /** The configured carrier (`CARRIER`): `sandbox`, or `eum` for AWS End User Messaging SMS. */
-export const carrier = perJurisdiction((j): Carrier => {
+export const carrier = /* @__PURE__ */ perJurisdiction((j): Carrier => {
   const { CARRIER } = loadConfig({ CARRIER: z.enum(['sandbox', 'eum']) });
   if (CARRIER === 'sandbox') return sandboxCarrier(j);
   const cfg = loadConfig({
@@ -214,10 +234,14 @@ export const carrier = perJurisdiction((j): Carrier => {
 });
 
 /** The function's own jurisdiction (`endpointJurisdiction` lets an API stage variable override it). */
-export const ownJurisdiction = once(() => loadConfig({ JURISDICTION: setting.jurisdiction }).JURISDICTION);
+export const ownJurisdiction = /* @__PURE__ */ once(
+  () => loadConfig({ JURISDICTION: setting.jurisdiction }).JURISDICTION,
+);
 
-export const counters = once(() => new DynamoDbCounters(tenantsClient(), setting1('TENANTS_TABLE')));
-export const senderIdStore = once(
+export const counters = /* @__PURE__ */ once(
+  () => new DynamoDbCounters(tenantsClient(), setting1('TENANTS_TABLE')),
+);
+export const senderIdStore = /* @__PURE__ */ once(
   () => new DynamoDbSenderIdStore(tenantsClient(), setting1('TENANTS_TABLE')),
 );
 
@@ -239,7 +263,7 @@ export function tenantSettings(tenantId: string): Promise<TenantSettings> {
   return value;
 }
 
-export const sendPolicy = once(() =>
+export const sendPolicy = /* @__PURE__ */ once(() =>
   makeSendPolicy({
     recipients: both(recipientStore),
     blockList: both(blockList),
@@ -273,7 +297,7 @@ export async function enqueueCarrierEvent(j: Jurisdiction, event: object): Promi
 }
 
 /** Use cases more than one function serves, composed once per process. */
-export const tenantAdmin = once(() =>
+export const tenantAdmin = /* @__PURE__ */ once(() =>
   makeTenantAdmin({
     tenants: tenantStore(),
     ids: ulidIds,
@@ -283,7 +307,7 @@ export const tenantAdmin = once(() =>
   }),
 );
 
-export const senderIds = once(() =>
+export const senderIds = /* @__PURE__ */ once(() =>
   makeSenderIds({
     senderIds: senderIdStore(),
     tenants: tenantStore(),
@@ -294,7 +318,7 @@ export const senderIds = once(() =>
   }),
 );
 
-export const recipientLists = once(() =>
+export const recipientLists = /* @__PURE__ */ once(() =>
   makeRecipientLists({
     recipients: both(recipientStore),
     clock: systemClock,
