@@ -130,7 +130,6 @@ export const dispatchQueue = /* @__PURE__ */ perJurisdiction(
   (j) => new SqsDispatchQueue(sqs(j), setting1(`${prefix(j)}_DISPATCH_QUEUE_URL`, setting.url)),
 );
 
-/** The ingress view of both jurisdictions. */
 /** One of each, for both jurisdictions, e.g. `both(messageStore)`. */
 export const both = <T>(make: (j: Jurisdiction) => T): Record<Jurisdiction, T> => ({
   global: make('global'),

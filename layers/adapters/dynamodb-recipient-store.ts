@@ -26,6 +26,13 @@ const consentPrefix = (pseudonym: string) => `CONSENT#${pseudonym}#`;
 const inboundSk = (id: string) => `IN#${id}`;
 const inboundBodySk = (id: string) => `INBODY#${id}`;
 
+/** A reply's item as stored: the plain attributes plus the sealed `{from, to}`. */
+type StoredReply = Omit<InboundRecord, 'tenantId' | 'from' | 'to' | 'body'> & {
+  sk: string;
+  dk: Uint8Array;
+  sealed: Uint8Array;
+};
+
 const sealedOf = (raw: Record<string, unknown>): Sealed => ({
   dataKey: raw.dk as Uint8Array,
   blob: raw.sealed as Uint8Array,
@@ -195,12 +202,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
     }
   }
 
-  private async openInbound(
-    tenantId: string,
-    // biome-ignore lint/suspicious/noExplicitAny: unmarshalled items, read by name below
-    found: Record<string, any>[],
-    now: Date,
-  ): Promise<InboundRecord[]> {
+  private async openInbound(tenantId: string, found: StoredReply[], now: Date): Promise<InboundRecord[]> {
     const bodies = new Map(
       (
         await batchGet(
@@ -253,7 +255,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
     });
     return this.openInbound(
       tenantId,
-      items.map((i) => unmarshall(i)),
+      items.map((i) => unmarshall(i) as StoredReply),
       now,
     );
   }
@@ -275,7 +277,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
         ExclusiveStartKey: after ? marshall({ pk: tenantId, sk: inboundSk(after) }) : undefined,
       }),
     );
-    const found = (out.Items ?? []).map((i) => unmarshall(i));
+    const found = (out.Items ?? []).map((i) => unmarshall(i) as StoredReply);
     const items = await this.openInbound(tenantId, found, now);
     const last = found.at(-1);
     return {

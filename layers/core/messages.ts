@@ -14,7 +14,10 @@ export interface SendInput {
   category?: Category | undefined;
 }
 
-export type Prepared = { ok: true; message: MessageRecord } | { ok: false; issues: FieldIssue[] };
+/** A prepared message, with the recipient's country as the number check found it (not stored). */
+export type Prepared =
+  | { ok: true; message: MessageRecord; country: string | undefined }
+  | { ok: false; issues: FieldIssue[] };
 
 const DAY_SECONDS = 86_400;
 
@@ -45,6 +48,7 @@ export function prepareMessage(
   if (!to.ok || !from.ok || issues.length > 0) return { ok: false, issues };
   return {
     ok: true,
+    country: to.country,
     message: {
       tenantId: ctx.tenantId,
       id: options.id,

@@ -131,7 +131,10 @@ export function makePublicRights(deps: PublicRightsDeps) {
     let found: { v: Verification; j: Jurisdiction } | undefined;
     for (const j of ['global', 'eu'] as const) {
       const v = await deps.verifications[j].get(id, now);
-      if (v) found = { v, j };
+      if (v) {
+        found = { v, j };
+        break;
+      }
     }
     if (!found) throw new VerificationFailedError();
     const { v, j } = found;

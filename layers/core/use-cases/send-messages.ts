@@ -162,7 +162,7 @@ export function makeSendMessage(deps: SendDeps) {
     return once(stores.idempotency, deps, ctx, idempotencyKey, hash, 1, async ([id], takeover) => {
       const prepared = await prepareWithReference(deps, ctx, input, { id: id!, now: deps.clock.now() });
       if (!prepared.ok) throw new ValidationError(prepared.issues);
-      const refusal = (await deps.policy.screen(ctx, [prepared.message])).get(id!);
+      const refusal = (await deps.policy.screen(ctx, [prepared])).get(id!);
       if (refusal) throw refusedError(refusal);
       const failed = await storeAndEnqueue(deps, [prepared.message], takeover);
       if (failed.size > 0) throw new ServiceUnavailableError('The message could not be queued; retry it.');
@@ -198,9 +198,9 @@ export function makeSendBatch(deps: SendDeps) {
             });
           }),
         );
-        const screened = prepared.flatMap((p) => (p !== 'refused' && p.ok ? [p.message] : []));
+        const screened = prepared.flatMap((p) => (p !== 'refused' && p.ok ? [p] : []));
         const refusals = await deps.policy.screen(ctx, screened);
-        const valid = screened.filter((m) => !refusals.has(m.id));
+        const valid = screened.map((p) => p.message).filter((m) => !refusals.has(m.id));
         const failed = await storeAndEnqueue(deps, valid, takeover);
         const results = prepared.map((p, index): BatchItemResult => {
           if (p === 'refused') {

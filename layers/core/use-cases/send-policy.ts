@@ -16,7 +16,6 @@ import {
 } from '../controls.ts';
 import { type RefusalReason, SendRefusedError } from '../errors.ts';
 import type { Jurisdiction, MessageRecord, Tenant, TenantContext } from '../model.ts';
-import { checkRecipient } from '../phone.ts';
 import type { RecipientPseudonyms } from '../recipient-pseudonym.ts';
 
 export interface TenantSettings {
@@ -99,11 +98,10 @@ export function makeSendPolicy(deps: PolicyDeps) {
   async function checkOne(
     ctx: TenantContext,
     m: MessageRecord,
+    country: string | undefined,
     settings: TenantSettings,
     senders: () => Promise<SenderIdRecord[]>,
   ): Promise<Refusal | undefined> {
-    const check = checkRecipient(m.to);
-    const country = check.ok ? check.country : undefined;
     // Test-mode keys reach the sandbox carrier only, so they may use any sender.
     if (ctx.mode === 'live' && !approvedFor(await senders(), m.from, country)) {
       return refusal(
@@ -146,7 +144,10 @@ export function makeSendPolicy(deps: PolicyDeps) {
    * Screens messages that passed validation. Returns the refusals by message id; a message
    * whose content a rule denies is turned into a quarantined one (kept, never sent).
    */
-  async function screen(ctx: TenantContext, messages: MessageRecord[]): Promise<Map<string, Refusal>> {
+  async function screen(
+    ctx: TenantContext,
+    messages: { message: MessageRecord; country: string | undefined }[],
+  ): Promise<Map<string, Refusal>> {
     const refused = new Map<string, Refusal>();
     if (messages.length === 0) return refused;
     const settings = await deps.settings(ctx.tenantId);
@@ -159,8 +160,8 @@ export function makeSendPolicy(deps: PolicyDeps) {
     const hourStart = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
     const retryFlood = Math.ceil((hourStart.getTime() + HOUR_MS - now.getTime()) / 1000);
     const toSend: MessageRecord[] = [];
-    await forEachLimited(messages, SCREEN_CONCURRENCY, async (m) => {
-      const r = await checkOne(ctx, m, settings, senders);
+    await forEachLimited(messages, SCREEN_CONCURRENCY, async ({ message: m, country }) => {
+      const r = await checkOne(ctx, m, country, settings, senders);
       if (r) {
         refused.set(m.id, r);
         return;
