@@ -22,8 +22,10 @@ describe('a worker killed mid-batch', () => {
       `dynamodb=${services.dynamodb},sqs=${services.sqs},kms=${services.kms}`,
       '--prefix',
       prefix,
+      // The claim lease is the visibility timeout: it must outlast a 3 s carrier call even when
+      // DynamoDB Local is busy with the other test files (at 4 s, a lease could run out mid-send).
       '--visibility-timeout',
-      '4',
+      '8',
     ];
     const first = await spawnGateway(args);
     running.push(first);
