@@ -22,10 +22,8 @@ describe('a worker killed mid-batch', () => {
       `dynamodb=${services.dynamodb},sqs=${services.sqs},kms=${services.kms}`,
       '--prefix',
       prefix,
-      // The claim lease is the visibility timeout: it must outlast a 3 s carrier call even when
-      // DynamoDB Local is busy with the other test files (at 4 s, a lease could run out mid-send).
       '--visibility-timeout',
-      '8',
+      '4',
     ];
     const first = await spawnGateway(args);
     running.push(first);
@@ -67,13 +65,17 @@ describe('a worker killed mid-batch', () => {
     const second = await spawnGateway(args);
     running.push(second);
     const api2 = client(second.url);
+    // One list call per poll: 24 GETs every 100 ms would pass the tenant's rate limit (bursts of
+    // 200, then 100/s) whenever delivery is slow, and the 429s would never show 'delivered'.
     const statuses = await waitFor(
       async () => {
-        const all = await Promise.all(
-          ids.map((id) => api2.call<{ status: string }>('GET', `/v1/messages/${id}`, { key })),
+        const res = await api2.call<{ data: { id: string; status: string }[] }>(
+          'GET',
+          '/v1/messages?status=delivered&limit=100',
+          { key },
         );
-        const s = all.map((r) => r.body.status);
-        return s.every((x) => x === 'delivered') ? s : undefined;
+        const s = res.body.data.filter((m) => ids.includes(m.id)).map((m) => m.status);
+        return s.length === ids.length ? s : undefined;
       },
       'every message to be delivered after the restart',
       40_000,
