@@ -6,14 +6,26 @@ import { loadConfig, setting } from '#layers/config.ts';
 import { CARRIER_TOKEN_SECRET, generateCarrierToken, hashApiKey } from '#layers/core/api-keys.ts';
 import { MalformedRequestError, NotFoundError } from '#layers/core/errors.ts';
 import { makeCloseAccount } from '#layers/core/use-cases/close-account.ts';
-import { type HttpResult, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
+import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
+import {
+  audited,
+  endpointJurisdiction,
+  type HttpResult,
+  json,
+  parseJsonBody,
+  parseWith,
+  problemErrors,
+} from '#layers/http/handler.ts';
 import * as s from '#layers/http/schemas.ts';
 import {
+  auditTrail,
   both,
   keyringStore,
   keyService,
   messageStore,
+  ownJurisdiction,
   pepper,
+  recordAudit,
   secretStore,
   senderIds,
   tenantAdmin,
@@ -22,6 +34,7 @@ import {
 } from '#layers/wiring.ts';
 
 const senders = senderIds();
+const trail = auditTrail();
 
 const config = loadConfig({
   BACKUP_WINDOW_DAYS: setting.positiveInt,
@@ -104,6 +117,20 @@ const actions: Record<string, Action> = {
     const { tenantId, senderId } = params(s.SenderIdParams, e);
     return { status: 200, body: await senders.decide(tenantId, senderId, body(s.SenderIdDecision, e)) };
   },
+  'GET /admin/audit-events': async (e) => {
+    const { format, tenantId, ...q } = parseWith(
+      s.AdminAuditQuery,
+      e.queryStringParameters ?? {},
+      'parameter',
+    );
+    const page = await trail.list(
+      tenantId ?? 'operator',
+      undefined,
+      q,
+      endpointJurisdiction(e, ownJurisdiction()),
+    );
+    return exportPage(format, page, AUDIT_COLUMNS);
+  },
   'POST /admin/carrier-token': async () => {
     const token = generateCarrierToken();
     await secretStore().put(CARRIER_TOKEN_SECRET, Buffer.from(hashApiKey(await pepper(), token)));
@@ -115,10 +142,33 @@ const actions: Record<string, Action> = {
   },
 };
 
+/** The IAM principal that signed the call (the local runtime names its admin token's holder alike). */
+const principalOf = (event: APIGatewayProxyEventV2) =>
+  (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn ??
+  'unknown';
+
+/** Every operator action joins the trail of the tenant it concerns (`operator` for none). */
 export const handler = middy<APIGatewayProxyEventV2>()
   .use(problemErrors())
   .handler(async (event) => {
     const action = actions[event.routeKey];
     if (!action) throw new NotFoundError('route', event.routeKey);
-    return json(await action(event));
+    let tenantId = event.pathParameters?.tenantId;
+    const result = await audited(
+      event,
+      { audit: recordAudit },
+      {
+        get tenantId() {
+          return tenantId ?? 'operator';
+        },
+        actor: { type: 'operator', principal: principalOf(event) },
+      },
+      async () => {
+        const out = await action(event);
+        // A new tenant's creation opens its trail.
+        if (event.routeKey === 'POST /admin/tenants') tenantId = (out.body as { id?: string }).id;
+        return out;
+      },
+    );
+    return json(result);
   });

@@ -2,7 +2,7 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { makeRedactBody } from '#layers/core/use-cases/read-messages.ts';
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { MessageIdParams } from '#layers/http/schemas.ts';
-import { admitTenant, both, endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
+import { both, endpoints, messageStore, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
 
 const redactBody = makeRedactBody({
   messages: both(messageStore),
@@ -19,5 +19,5 @@ export const handler = tenantRoute(
       body: await redactBody(tenant, id, endpointJurisdiction(event, ownJurisdiction())),
     };
   },
-  admitTenant,
+  tenantGuards,
 );

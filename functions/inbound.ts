@@ -1,6 +1,6 @@
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { InboundQuery } from '#layers/http/schemas.ts';
-import { admitTenant, ownJurisdiction, recipientLists } from '#layers/wiring.ts';
+import { ownJurisdiction, recipientLists, tenantGuards } from '#layers/wiring.ts';
 
 const lists = recipientLists();
 
@@ -14,5 +14,5 @@ export const handler = tenantRoute(
       body: await lists.listInbound(tenant, query, endpointJurisdiction(event, ownJurisdiction())),
     };
   },
-  admitTenant,
+  tenantGuards,
 );

@@ -2,7 +2,7 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { makeListMessages } from '#layers/core/use-cases/read-messages.ts';
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { ListMessagesQuery } from '#layers/http/schemas.ts';
-import { admitTenant, both, endpoints, messageStore, ownJurisdiction } from '#layers/wiring.ts';
+import { both, endpoints, messageStore, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
 
 const listMessages = makeListMessages({
   messages: both(messageStore),
@@ -19,5 +19,5 @@ export const handler = tenantRoute(
       body: await listMessages(tenant, query, endpointJurisdiction(event, ownJurisdiction())),
     };
   },
-  admitTenant,
+  tenantGuards,
 );

@@ -6,7 +6,7 @@ import {
   tenantRoute,
 } from '#layers/http/handler.ts';
 import { CreateOptOutRequest, PhoneParams } from '#layers/http/schemas.ts';
-import { admitTenant, ownJurisdiction, recipientLists } from '#layers/wiring.ts';
+import { ownJurisdiction, recipientLists, tenantGuards } from '#layers/wiring.ts';
 
 const lists = recipientLists();
 
@@ -26,5 +26,5 @@ export const handler = tenantRoute(
     const { phone } = parseWith(PhoneParams, event.pathParameters ?? {}, 'parameter');
     return { status: 200, body: await lists.removeOptOut(tenant, phone, endpoint) };
   },
-  admitTenant,
+  tenantGuards,
 );

@@ -12,7 +12,7 @@ import {
 import { problem, refusalProblem } from '#layers/http/problems.ts';
 import { SendBatchRequest, SendMessageRequest } from '#layers/http/schemas.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
-import { admitTenant, allStores, endpoints, ownJurisdiction, sendPolicy } from '#layers/wiring.ts';
+import { allStores, endpoints, ownJurisdiction, sendPolicy, tenantGuards } from '#layers/wiring.ts';
 
 const sendBatch = makeSendBatch({
   stores: allStores(),
@@ -91,5 +91,5 @@ export const handler = tenantRoute(
       headers: replayed ? { 'idempotent-replayed': 'true' } : undefined,
     };
   },
-  admitTenant,
+  tenantGuards,
 );

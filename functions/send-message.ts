@@ -9,7 +9,7 @@ import {
 } from '#layers/http/handler.ts';
 import { SendMessageRequest } from '#layers/http/schemas.ts';
 import { countMessages, recordLatency } from '#layers/telemetry.ts';
-import { admitTenant, allStores, endpoints, ownJurisdiction, sendPolicy } from '#layers/wiring.ts';
+import { allStores, endpoints, ownJurisdiction, sendPolicy, tenantGuards } from '#layers/wiring.ts';
 
 const sendMessage = makeSendMessage({
   stores: allStores(),
@@ -44,5 +44,5 @@ export const handler = tenantRoute(
       },
     };
   },
-  admitTenant,
+  tenantGuards,
 );

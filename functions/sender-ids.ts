@@ -1,6 +1,6 @@
 import { parseJsonBody, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
 import { SenderIdApplication } from '#layers/http/schemas.ts';
-import { admitTenant, senderIds } from '#layers/wiring.ts';
+import { senderIds, tenantGuards } from '#layers/wiring.ts';
 
 const senders = senderIds();
 
@@ -15,5 +15,5 @@ export const handler = tenantRoute(
     }
     return { status: 200, body: await senders.list(tenant) };
   },
-  admitTenant,
+  tenantGuards,
 );

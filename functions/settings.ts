@@ -1,6 +1,6 @@
 import { parseJsonBody, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
 import { UpdateRepliesRequest } from '#layers/http/schemas.ts';
-import { admitTenant, tenantAdmin } from '#layers/wiring.ts';
+import { tenantAdmin, tenantGuards } from '#layers/wiring.ts';
 
 const tenants = tenantAdmin();
 
@@ -15,5 +15,5 @@ export const handler = tenantRoute(
     }
     return { status: 200, body: await tenants.replies(tenant.tenantId) };
   },
-  admitTenant,
+  tenantGuards,
 );

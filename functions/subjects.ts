@@ -4,13 +4,13 @@ import { makeSubjectRights } from '#layers/core/use-cases/subject-rights.ts';
 import { endpointJurisdiction, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
 import { ErasureQuery, SubjectParams } from '#layers/http/schemas.ts';
 import {
-  admitTenant,
   both,
   endpoints,
   idempotencyStore,
   messageStore,
   ownJurisdiction,
   recipientStore,
+  tenantGuards,
   tenantStore,
 } from '#layers/wiring.ts';
 
@@ -44,5 +44,5 @@ export const handler = tenantRoute(
     }
     return { status: 200, body: await subjects.export(tenant, phone, endpoint) };
   },
-  admitTenant,
+  tenantGuards,
 );

@@ -67,6 +67,8 @@ export interface QueueDefinition {
   maxBatchingWindowSeconds: number;
   retentionDays: number;
   dlqRetentionDays: number;
+  /** FIFO (ordered per message group, exactly-once within five minutes); names end in `.fifo`. */
+  fifo?: boolean;
 }
 
 export const QUEUES = {
@@ -88,6 +90,17 @@ export const QUEUES = {
     retentionDays: 4,
     dlqRetentionDays: 14,
   },
+  /** Audit entries, grouped by tenant: one writer per tenant's chain, in order. */
+  audit: {
+    id: 'Audit',
+    consumerTimeoutSeconds: 15,
+    maxReceiveCount: 5,
+    batchSize: 10,
+    maxBatchingWindowSeconds: 0,
+    retentionDays: 4,
+    dlqRetentionDays: 14,
+    fifo: true,
+  },
 } satisfies Record<string, QueueDefinition>;
 
 export const visibilityTimeoutSeconds = (q: QueueDefinition) => q.consumerTimeoutSeconds * 6;
@@ -108,6 +121,8 @@ export const RECORDS = {
   closedAccountRecordsDays: 10 * 365,
   /** KMS's waiting period before a scheduled key is destroyed: its minimum, to shred soon. */
   keyDeletionDays: 7,
+  /** Each audit event, from when it is recorded (13 months: a year's activity and its review). */
+  auditTrailDays: 400,
   /** A sender ID application's identity details after the operator's decision. */
   senderIdentityDays: 30,
 } as const;

@@ -45,3 +45,8 @@ export function countKmsError(errorName: string) {
 export function countAuthFailure() {
   metrics.addMetric('AuthFailures', MetricUnit.Count, 1);
 }
+
+/** An audit entry that could not be handed to the audit queue (alarmed: the trail has a hole). */
+export function countAuditFailure() {
+  metrics.addMetric('AuditFailures', MetricUnit.Count, 1);
+}

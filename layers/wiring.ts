@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
+import { DynamoDbAuditStore } from './adapters/dynamodb-audit-store.ts';
 import { DynamoDbCounters, DynamoDbSenderIdStore } from './adapters/dynamodb-controls-store.ts';
 import { DynamoDbIdempotencyStore } from './adapters/dynamodb-idempotency-store.ts';
 import { DynamoDbKeyringStore } from './adapters/dynamodb-keyring-store.ts';
@@ -14,6 +15,7 @@ import {
 import { DynamoDbSecretStore, DynamoDbTenantStore } from './adapters/dynamodb-tenant-store.ts';
 import { KmsKeyService } from './adapters/kms-key-service.ts';
 import { DynamoDbSandboxLedger, SandboxCarrier } from './adapters/sandbox-carrier.ts';
+import { SqsAuditSink } from './adapters/sqs-audit-sink.ts';
 import { SqsDispatchQueue } from './adapters/sqs-dispatch-queue.ts';
 import { systemClock, ulidIds } from './adapters/system.ts';
 import { loadConfig, setting } from './config.ts';
@@ -21,13 +23,15 @@ import { TenantCrypto } from './core/crypto.ts';
 import { RateLimitedError } from './core/errors.ts';
 import type { Jurisdiction, TenantContext } from './core/model.ts';
 import { RecipientPseudonyms } from './core/recipient-pseudonym.ts';
+import { makeAuditTrail } from './core/use-cases/audit-trail.ts';
 import { loadSystemSecret, memo } from './core/use-cases/load-pepper.ts';
 import { makeTenantAdmin } from './core/use-cases/manage-tenants.ts';
 import { makeRecipientLists } from './core/use-cases/recipient-lists.ts';
 import { makeSendPolicy, settingsOf, type TenantSettings } from './core/use-cases/send-policy.ts';
 import { makeSenderIds } from './core/use-cases/sender-ids.ts';
+import { endpointJurisdiction, type RouteGuards } from './http/handler.ts';
 import type { Carrier } from './ports/index.ts';
-import { countKmsError } from './telemetry.ts';
+import { countAuditFailure, countKmsError, logger } from './telemetry.ts';
 
 /**
  * (Each top-level `once`/`perJurisdiction` call is marked pure, so that esbuild drops the ones a
@@ -275,10 +279,39 @@ export const sendPolicy = /* @__PURE__ */ once(() =>
 );
 
 /** Every tenant route's request rate limit: 429 with Retry-After past it. */
-export async function admitTenant(tenant: TenantContext): Promise<void> {
+async function admitTenant(tenant: TenantContext): Promise<void> {
   const out = await sendPolicy().admit(tenant);
   if (!out.ok) throw new RateLimitedError(out.retryAfterSeconds);
 }
+
+export const auditStore = /* @__PURE__ */ perJurisdiction(
+  (j) => new DynamoDbAuditStore(dynamodb(j), messagesTable(j)),
+);
+const auditSink = /* @__PURE__ */ perJurisdiction(
+  (j) => new SqsAuditSink(sqs(j), setting1(`${prefix(j)}_AUDIT_QUEUE_URL`, setting.url)),
+);
+
+/**
+ * Hands a call's audit entry to the audit queue of the jurisdiction that took the call. A
+ * failure does not fail the call (its work is done); it is logged and counted (AuditFailures,
+ * alarmed).
+ */
+export const recordAudit: NonNullable<RouteGuards['audit']> = async (entry, event) => {
+  const jurisdiction = endpointJurisdiction(event, ownJurisdiction());
+  try {
+    await auditSink(jurisdiction).record({ ...entry, id: ulidIds.next('aud'), jurisdiction });
+  } catch (error) {
+    countAuditFailure();
+    logger.error('audit entry not recorded', { action: entry.action, error: (error as Error)?.name });
+  }
+};
+
+/** What every tenant route runs around its work: the rate limit and the audit trail. */
+export const tenantGuards: RouteGuards = { admit: admitTenant, audit: recordAudit };
+
+export const auditTrail = /* @__PURE__ */ once(() =>
+  makeAuditTrail({ stores: both(auditStore), clock: systemClock, endpoints: endpoints() }),
+);
 
 /** A message on the gateway's own behalf (one-time codes, block-all confirmations): no tenant, not stored. */
 export const systemSms = async (j: Jurisdiction, to: string, from: string, body: string, id: string) => {

@@ -9,6 +9,7 @@ export const physicalNames = (j: Jurisdiction) => ({
   messagesTable: `sms-gateway-${j}-messages`,
   dispatchQueue: `sms-gateway-${j}-dispatch`,
   carrierEventsQueue: `sms-gateway-${j}-carrier-events`,
+  auditQueue: `sms-gateway-${j}-audit.fifo`,
 });
 
 export const TENANTS_TABLE_NAME = 'sms-gateway-tenants';

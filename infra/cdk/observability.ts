@@ -108,6 +108,12 @@ export function observe(
     '100 or more requests with a bad or revoked API key in 5 minutes: key guessing, or a client still using an old key.',
   );
   alarm(
+    'AuditFailures',
+    own('AuditFailures'),
+    1,
+    'An audit entry could not be queued: the audit trail of some calls is missing (see the function logs).',
+  );
+  alarm(
     'KmsErrors',
     own('KmsErrors'),
     5,

@@ -35,6 +35,7 @@ export class StatefulStack extends Stack {
   readonly messages: TableV2;
   readonly dispatchQueue: Queue;
   readonly carrierEventsQueue: Queue;
+  readonly auditQueue: Queue;
   readonly systemKey: Key | undefined;
   /** With End User Messaging: where its delivery events and two-way replies are published. */
   readonly carrierEventsTopic: Topic | undefined;
@@ -45,6 +46,7 @@ export class StatefulStack extends Stack {
     this.messages = this.table(TABLES.messages, names.messagesTable);
     this.dispatchQueue = this.queue(QUEUES.dispatch, names.dispatchQueue);
     this.carrierEventsQueue = this.queue(QUEUES.carrierEvents, names.carrierEventsQueue);
+    this.auditQueue = this.queue(QUEUES.audit, names.auditQueue);
     if (props.eumEvents) this.carrierEventsTopic = this.eumEventsTopic(this.carrierEventsQueue);
     if (props.jurisdiction === 'global') {
       this.tenants = this.table(TABLES.tenants, TENANTS_TABLE_NAME);
@@ -99,6 +101,7 @@ export class StatefulStack extends Stack {
 
   private queue(def: QueueDefinition, queueName: string): Queue {
     const dlq = new Queue(this, `${def.id}Dlq`, {
+      ...(def.fifo ? { fifo: true } : {}),
       retentionPeriod: Duration.days(def.dlqRetentionDays),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -110,6 +113,7 @@ export class StatefulStack extends Stack {
     });
     return new Queue(this, `${def.id}Queue`, {
       queueName,
+      ...(def.fifo ? { fifo: true } : {}),
       visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(def)),
       retentionPeriod: Duration.days(def.retentionDays),
       encryption: QueueEncryption.SQS_MANAGED,

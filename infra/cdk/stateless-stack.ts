@@ -171,8 +171,13 @@ export class StatelessStack extends Stack {
       f
         .useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE')
         .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
+    /** Calls are audited through this region's audit queue (the endpoint's jurisdiction). */
     const tenantHttp = (entry: HttpFunction, access: 'read' | 'readWrite', options = {}) =>
-      withTenants(withData(http(entry), access, options));
+      withTenants(withData(http(entry), access, options)).useQueue(
+        stateful.auditQueue,
+        'send',
+        `${envPrefix(jurisdiction)}_AUDIT_QUEUE_URL`,
+      );
 
     const functions: Record<HttpFunction, GatewayFunction> = {
       'send-message': tenantHttp('send-message', 'readWrite', { dispatch: true }),
@@ -189,6 +194,7 @@ export class StatelessStack extends Stack {
       // The public flows send one-time codes through the carrier and write the block list.
       verifications: sendsSms(tenantHttp('verifications', 'readWrite', { events: true, noTenantKeys: true })),
       'carrier-inbound': tenantHttp('carrier-inbound', 'read', { events: true, noTenantKeys: true }),
+      'audit-events': tenantHttp('audit-events', 'read', { noTenantKeys: true }),
       'get-openapi': http('get-openapi'),
       admin: tenantHttp('admin', 'readWrite', { closeAccounts: true }),
     };
@@ -247,6 +253,16 @@ export class StatelessStack extends Stack {
       }),
     );
 
+    // Chains audit entries onto each tenant's trail in this region's messages table.
+    const auditRecorder = new GatewayFunction(this, 'record-audit-events', {
+      entry: 'record-audit-events',
+      timeout: Duration.seconds(QUEUES.audit.consumerTimeoutSeconds),
+      environment: { ...common, AUDIT_RETENTION_DAYS: String(RECORDS.auditTrailDays) },
+    }).useTable(messages(jurisdiction), 'readWrite', `${envPrefix(jurisdiction)}_MESSAGES_TABLE`);
+    auditRecorder.fn.addEventSource(
+      new SqsEventSource(stateful.auditQueue, { batchSize: QUEUES.audit.batchSize }),
+    );
+
     const tenantAuthorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', authorizerFn.fn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       identitySource: ['$request.header.Authorization'],
@@ -301,6 +317,7 @@ export class StatelessStack extends Stack {
         authorize: authorizerFn,
         'dispatch-messages': dispatch,
         'apply-carrier-events': carrierEvents,
+        'record-audit-events': auditRecorder,
       },
       queues: [
         {
@@ -315,6 +332,12 @@ export class StatelessStack extends Stack {
           dlq: dlq(stateful.carrierEventsQueue),
           maxAgeSeconds: 900,
         },
+        {
+          name: 'Audit',
+          queue: stateful.auditQueue,
+          dlq: dlq(stateful.auditQueue),
+          maxAgeSeconds: 300,
+        },
       ],
     });
     // The wildcards every function may have, by their exact cdk-nag finding ids (a new wildcard
@@ -327,7 +350,7 @@ export class StatelessStack extends Stack {
       `arn:aws:kms:${regions.global}:${accountId}:key/*`,
       ...JURISDICTIONS.map((j) => `${tableArn(j).replace(account, accountId)}/index/*`),
     ];
-    for (const f of [...Object.values(functions), authorizerFn, dispatch, carrierEvents]) {
+    for (const f of [...Object.values(functions), authorizerFn, dispatch, carrierEvents, auditRecorder]) {
       for (const w of wildcards) {
         Validations.of(f).acknowledge({
           id: `AwsSolutions-IAM5[Resource::${w}]`,

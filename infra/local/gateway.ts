@@ -56,6 +56,8 @@ export interface RegionQueues {
   dispatchDlq: string;
   carrierEvents: string;
   carrierEventsDlq: string;
+  audit: string;
+  auditDlq: string;
 }
 
 export interface RunningGateway {
@@ -165,7 +167,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const queueName = (j: Jurisdiction, id: string) => `${prefix}-${j === 'eu' ? 'eu-' : ''}${id}`;
     const queueSets = {} as Record<
       Jurisdiction,
-      { dispatch: { url: string; dlqUrl: string }; events: { url: string; dlqUrl: string } }
+      {
+        dispatch: { url: string; dlqUrl: string };
+        events: { url: string; dlqUrl: string };
+        audit: { url: string; dlqUrl: string };
+      }
     >;
     for (const j of JURISDICTIONS) {
       queueSets[j] = {
@@ -180,6 +186,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           queueName(j, QUEUES.carrierEvents.id),
           QUEUES.carrierEvents,
           options.dispatch?.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(QUEUES.carrierEvents),
+        ),
+        audit: await ensureQueue(
+          byRegion[j].sqs,
+          queueName(j, QUEUES.audit.id),
+          QUEUES.audit,
+          visibilityTimeoutSeconds(QUEUES.audit),
         ),
       };
     }
@@ -204,11 +216,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       GLOBAL_MESSAGES_TABLE: tables.messages,
       GLOBAL_DISPATCH_QUEUE_URL: queueSets.global.dispatch.url,
       GLOBAL_CARRIER_EVENTS_QUEUE_URL: queueSets.global.events.url,
+      GLOBAL_AUDIT_QUEUE_URL: queueSets.global.audit.url,
       GLOBAL_API_URL: `http://127.0.0.1:${httpPorts.global}`,
       EU_REGION: regions.eu,
       EU_MESSAGES_TABLE: tables.messages,
       EU_DISPATCH_QUEUE_URL: queueSets.eu.dispatch.url,
       EU_CARRIER_EVENTS_QUEUE_URL: queueSets.eu.events.url,
+      EU_AUDIT_QUEUE_URL: queueSets.eu.audit.url,
       EU_API_URL: `http://127.0.0.1:${httpPorts.eu}`,
       JURISDICTION: 'global',
       BACKUP_WINDOW_DAYS: String(RECORDS.backupWindowDays),
@@ -216,6 +230,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
       KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
       SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
+      AUDIT_RETENTION_DAYS: String(RECORDS.auditTrailDays),
       TENANT_SETTINGS_CACHE_SECONDS: String(options.settingsCacheSeconds ?? AUTHORIZER_CACHE_SECONDS),
       GATEWAY_SENDER_ID: 'Verify',
       // EMF metrics would print a JSON line per request on the console; on for the tests.
@@ -252,6 +267,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         .Attributes!.QueueArn!;
     const dispatchHandler = await load<SqsHandler>('dispatch-messages');
     const eventsHandler = await load<SqsHandler>('apply-carrier-events');
+    const auditHandler = await load<SqsHandler>('record-audit-events');
     const sources: SqsEventSource[] = [];
     for (const j of JURISDICTIONS) {
       const q = queueSets[j];
@@ -277,6 +293,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           timeoutMs: QUEUES.carrierEvents.consumerTimeoutSeconds * 1000,
           handler: eventsHandler,
         }),
+        new SqsEventSource({
+          name: `record-audit-events (${j})`,
+          sqs: regionSqs,
+          queueUrl: q.audit.url,
+          queueArn: await arn(q.audit.url),
+          batchSize: QUEUES.audit.batchSize,
+          concurrency: 1,
+          timeoutMs: QUEUES.audit.consumerTimeoutSeconds * 1000,
+          handler: auditHandler,
+        }),
       );
       const recovered = await requeueUnfinished(
         byRegion[j].ddb,
@@ -297,6 +323,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       dispatchDlq: queueSets[j].dispatch.dlqUrl,
       carrierEvents: queueSets[j].events.url,
       carrierEventsDlq: queueSets[j].events.dlqUrl,
+      audit: queueSets[j].audit.url,
+      auditDlq: queueSets[j].audit.dlqUrl,
     });
     return {
       url: env.GLOBAL_API_URL!,

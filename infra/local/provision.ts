@@ -106,10 +106,12 @@ export async function ensureQueue(
   def: QueueDefinition,
   visibilityTimeoutSeconds: number,
 ): Promise<{ url: string; dlqUrl: string }> {
+  const fifo = def.fifo ? { FifoQueue: 'true' } : {};
+  const suffix = def.fifo ? '.fifo' : '';
   const dlq = await client.send(
     new CreateQueueCommand({
-      QueueName: `${name}-dlq`,
-      Attributes: { MessageRetentionPeriod: String(def.dlqRetentionDays * 86_400) },
+      QueueName: `${name}-dlq${suffix}`,
+      Attributes: { ...fifo, MessageRetentionPeriod: String(def.dlqRetentionDays * 86_400) },
     }),
   );
   const dlqArn = await client.send(
@@ -117,8 +119,9 @@ export async function ensureQueue(
   );
   const queue = await client.send(
     new CreateQueueCommand({
-      QueueName: name,
+      QueueName: `${name}${suffix}`,
       Attributes: {
+        ...fifo,
         VisibilityTimeout: String(visibilityTimeoutSeconds),
         MessageRetentionPeriod: String(def.retentionDays * 86_400),
         RedrivePolicy: JSON.stringify({

@@ -6,6 +6,7 @@ import type {
 } from 'aws-lambda';
 import type * as z from 'zod';
 import type { Scope } from '../core/api-keys.ts';
+import { type AuditActor, type AuditEntry, maskPhone } from '../core/audit.ts';
 import {
   type FieldIssue,
   ForbiddenError,
@@ -18,10 +19,17 @@ import {
 import type { Jurisdiction, TenantContext } from '../core/model.ts';
 import { countRefusal, flushMetrics, logger } from '../telemetry.ts';
 import { toProblem } from './problems.ts';
+import { ROUTES } from './routes.ts';
 import { AuthorizerContext } from './schemas.ts';
 
 export type TenantEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthorizerContext>;
-export type HttpResult = { status: number; body?: unknown; headers?: Record<string, string> | undefined };
+export type HttpResult = {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string> | undefined;
+  /** A text answer (an export) sent as is, with its own content-type header. */
+  text?: string | undefined;
+};
 export type HttpResponse = APIGatewayProxyStructuredResultV2;
 
 export function json(result: HttpResult): HttpResponse {
@@ -32,7 +40,7 @@ export function json(result: HttpResult): HttpResponse {
       'content-type': problemBody ? 'application/problem+json' : 'application/json',
       ...result.headers,
     },
-    body: result.body === undefined ? '' : JSON.stringify(result.body),
+    body: result.text ?? (result.body === undefined ? '' : JSON.stringify(result.body)),
   };
 }
 
@@ -136,26 +144,98 @@ export function problemErrors(): middy.MiddlewareObj<APIGatewayProxyEventV2, Htt
   };
 }
 
+/** What a route function may do besides its work: admit the request, and record it in the audit trail. */
+export interface RouteGuards {
+  /** The tenant's request rate limit: throws RateLimitedError past it. */
+  admit?: ((tenant: TenantContext) => Promise<void>) | undefined;
+  /** Takes the call's audit entry; never throws (a failure is logged and counted). */
+  audit?:
+    | ((entry: Omit<AuditEntry, 'id' | 'jurisdiction'>, event: APIGatewayProxyEventV2) => Promise<void>)
+    | undefined;
+}
+
+const operationIds = new Map(ROUTES.map((r) => [`${r.method} ${r.path}`, r.operationId]));
+
+/** Ids a call named (path parameters, phone numbers masked) or created (the answer's `id` or `message.id`). */
+function targetsOf(event: APIGatewayProxyEventV2, body: unknown): string[] {
+  const targets = Object.values(event.pathParameters ?? {})
+    .filter((v): v is string => typeof v === 'string')
+    .map((v) => maskPhone(decodeURIComponent(v)));
+  const created = body as { id?: unknown; message?: { id?: unknown } } | undefined;
+  const id = created?.id ?? created?.message?.id;
+  if (typeof id === 'string' && !targets.includes(id)) targets.push(id);
+  return targets;
+}
+
 /**
- * Wraps a tenant route: scope check, the tenant's request rate limit (`admit`, which throws
- * RateLimitedError past it), then the handler, behind the problem error boundary.
+ * Runs a call and hands its audit entry to `guards.audit`, whatever the outcome: the entry names
+ * the actor, the operation, the ids, the caller's IP and user agent, and the status answered.
+ */
+export async function audited(
+  event: APIGatewayProxyEventV2,
+  guards: RouteGuards | undefined,
+  who: { tenantId: string; actor: AuditActor } | undefined,
+  run: () => Promise<HttpResult>,
+): Promise<HttpResult> {
+  let status = 500;
+  let body: unknown;
+  try {
+    const result = await run();
+    status = result.status;
+    body = result.body;
+    return result;
+  } catch (error) {
+    status = toProblem(error).status;
+    throw error;
+  } finally {
+    if (who && guards?.audit) {
+      await guards.audit(
+        {
+          tenantId: who.tenantId,
+          at: new Date().toISOString(),
+          actor: who.actor,
+          action: operationIds.get(event.routeKey) ?? event.routeKey,
+          route: event.routeKey,
+          targets: targetsOf(event, body),
+          ip: sourceIp(event),
+          userAgent: (event.headers?.['user-agent'] ?? '').slice(0, 256),
+          outcome: status < 400 ? 'success' : 'failure',
+          status,
+          requestId: event.requestContext?.requestId,
+        },
+        event,
+      );
+    }
+  }
+}
+
+/**
+ * Wraps a tenant route: scope check, the tenant's request rate limit, then the handler, behind
+ * the problem error boundary; every call with a valid key (refused ones too) is audited.
  */
 export function tenantRoute(
   scope: Scope,
   fn: (event: TenantEvent, tenant: TenantContext) => Promise<HttpResult>,
-  admit?: (tenant: TenantContext) => Promise<void>,
+  guards?: RouteGuards,
 ) {
   return middy<TenantEvent, HttpResponse>()
     .use(problemErrors() as middy.MiddlewareObj<TenantEvent, HttpResponse>)
     .handler(async (event) => {
-      const tenant = tenantFrom(event, scope);
-      // Every line this request logs names its tenant and request (ids only).
-      logger.resetKeys();
-      logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
-      await admit?.(tenant);
-      const result = json(await fn(event, tenant));
+      const auth = AuthorizerContext.safeParse(event.requestContext.authorizer?.lambda);
+      const who =
+        auth.success && auth.data.authenticated
+          ? { tenantId: auth.data.tenantId, actor: { type: 'api_key' as const, keyId: auth.data.keyId } }
+          : undefined;
+      const result = await audited(event, guards, who, async () => {
+        const tenant = tenantFrom(event, scope);
+        // Every line this request logs names its tenant and request (ids only).
+        logger.resetKeys();
+        logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
+        await guards?.admit?.(tenant);
+        return fn(event, tenant);
+      });
       flushMetrics();
-      return result;
+      return json(result);
     });
 }
 

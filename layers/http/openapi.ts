@@ -84,6 +84,10 @@ export function buildOpenApi(serverUrl = '/') {
                     [Number(code) >= 400 ? 'application/problem+json' : 'application/json']: {
                       schema: ref(r.schema),
                     },
+                    // Exports: the same records as text (`format=csv` or `format=ndjson`).
+                    ...Object.fromEntries(
+                      (r.text ?? []).map((type) => [type, { schema: { type: 'string' } }]),
+                    ),
                   },
                 }
               : {}),

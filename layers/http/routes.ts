@@ -17,18 +17,26 @@ export const HTTP_FUNCTIONS = [
   'settings',
   'verifications',
   'carrier-inbound',
+  'audit-events',
   'get-openapi',
   'admin',
 ] as const;
 export type HttpFunction = (typeof HTTP_FUNCTIONS)[number];
 
 /** The other functions: the API key authorizer and the queue workers. */
-export const OTHER_FUNCTIONS = ['authorize', 'dispatch-messages', 'apply-carrier-events'] as const;
+export const OTHER_FUNCTIONS = [
+  'authorize',
+  'dispatch-messages',
+  'apply-carrier-events',
+  'record-audit-events',
+] as const;
 
 export interface RouteResponse {
   description: string;
   schema?: z.ZodType;
   headers?: Record<string, string>;
+  /** Text media types the route can also answer in (exports). */
+  text?: string[];
 }
 
 export interface Route {
@@ -494,6 +502,59 @@ export const ROUTES: Route[] = [
     params: s.SenderIdParams,
     body: s.SenderIdDecision,
     responses: { 200: { description: 'Decided', schema: s.SenderId }, ...problems(400, 401, 404, 409, 422) },
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit-events',
+    function: 'audit-events',
+    auth: 'tenant',
+    scope: 'admin',
+    operationId: 'listAuditEvents',
+    summary:
+      "The account's audit trail, newest first: every call made with its keys and every operator action on it",
+    tags: ['Account'],
+    query: s.AuditQuery,
+    responses: {
+      200: {
+        description: 'A page of audit events (or its export)',
+        schema: s.AuditEventList,
+        text: ['text/csv', 'application/x-ndjson'],
+      },
+      ...problems(401, 403, 421, 422, 429),
+    },
+  },
+  {
+    method: 'GET',
+    path: '/v1/audit-events/verification',
+    function: 'audit-events',
+    auth: 'tenant',
+    scope: 'admin',
+    operationId: 'verifyAuditTrail',
+    summary: "Recomputes the trail's hash chain and says whether it is intact, and where not",
+    tags: ['Account'],
+    query: s.AuditVerificationQuery,
+    responses: {
+      200: { description: 'The verification', schema: s.AuditVerification },
+      ...problems(401, 403, 421, 422, 429),
+    },
+  },
+  {
+    method: 'GET',
+    path: '/admin/audit-events',
+    function: 'admin',
+    auth: 'admin',
+    operationId: 'listAuditEventsAsOperator',
+    summary: "A tenant's audit trail, or the operator's own actions on no tenant",
+    tags: ['Admin'],
+    query: s.AdminAuditQuery,
+    responses: {
+      200: {
+        description: 'A page of audit events (or its export)',
+        schema: s.AuditEventList,
+        text: ['text/csv', 'application/x-ndjson'],
+      },
+      ...problems(401, 422),
+    },
   },
   {
     method: 'POST',

@@ -569,3 +569,75 @@ const SubjectData = z.object({
   consents: z.array(Consent),
   replies: z.array(InboundMessage),
 });
+
+// Operating the gateway: audit trail
+
+export const ExportFormat = z.enum(['json', 'csv', 'ndjson']).default('json').meta({
+  description: 'json: a page object; csv or ndjson: the page as text, the next cursor in `X-Next-Cursor`.',
+});
+
+export const AuditEvent = z
+  .object({
+    id: z.string(),
+    seq: z.int().meta({ description: "Position in the tenant's chain in this jurisdiction, from 1." }),
+    at: z.iso.datetime(),
+    actor: z.union([
+      z.object({ type: z.literal('api_key'), keyId: z.string() }),
+      z.object({ type: z.literal('operator'), principal: z.string() }),
+    ]),
+    action: z.string().meta({ description: "The operation's id, e.g. sendMessage." }),
+    route: z.string().meta({ example: 'POST /v1/messages' }),
+    targets: z.array(z.string()).meta({ description: 'Ids named or created; phone numbers masked.' }),
+    ip: z.string(),
+    userAgent: z.string(),
+    outcome: z.enum(['success', 'failure']),
+    status: z.int(),
+    requestId: z.string().optional(),
+    jurisdiction: Jurisdiction,
+    prevHash: z.string(),
+    hash: z.string().meta({
+      description: 'SHA-256 (hex) of prevHash, a newline, and the canonical JSON of the event without hash.',
+    }),
+  })
+  .meta({ id: 'AuditEvent' });
+export const AuditEventList = z
+  .object({ data: z.array(AuditEvent), nextCursor: z.string().nullable(), jurisdiction: Jurisdiction })
+  .meta({ id: 'AuditEventList' });
+
+const auditFilters = {
+  jurisdiction: Jurisdiction.optional().meta({
+    description:
+      "Each jurisdiction keeps the trail of the calls its endpoint took; defaults to the endpoint's own.",
+  }),
+  action: z.string().max(64).optional().meta({ example: 'sendMessage' }),
+  keyId: z.string().max(64).optional(),
+  outcome: z.enum(['success', 'failure']).optional(),
+  from: z.iso.datetime().optional().meta({ description: 'Inclusive.' }),
+  to: z.iso.datetime().optional().meta({ description: 'Exclusive.' }),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  cursor: z.string().max(200).optional(),
+  format: ExportFormat,
+};
+export const AuditQuery = z.strictObject(auditFilters);
+export const AdminAuditQuery = z.strictObject({
+  ...auditFilters,
+  tenantId: z
+    .string()
+    .regex(ID_PATTERN.tenant, 'is not a tenant id')
+    .optional()
+    .meta({ description: "A tenant's trail; without it, the operator's own actions on no tenant." }),
+});
+export const AuditVerificationQuery = z.strictObject({ jurisdiction: auditFilters.jurisdiction });
+export const AuditVerification = z
+  .object({
+    jurisdiction: Jurisdiction,
+    intact: z.boolean(),
+    checked: z.int(),
+    firstSeq: z.int().nullable(),
+    lastSeq: z.int().nullable(),
+    headSeq: z.int(),
+    broken: z
+      .object({ seq: z.int(), reason: z.enum(['hash_mismatch', 'link_mismatch', 'gap', 'head_mismatch']) })
+      .optional(),
+  })
+  .meta({ id: 'AuditVerification' });

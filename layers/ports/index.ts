@@ -1,3 +1,4 @@
+import type { AuditEntry, AuditEvent, AuditHead } from '../core/audit.ts';
 import type { Sealed } from '../core/crypto.ts';
 import type {
   ApiKeyRecord,
@@ -16,7 +17,7 @@ export interface Clock {
 
 export interface IdGenerator {
   /** A new time-ordered id behind the given prefix, e.g. `msg_01J...`. */
-  next(prefix: 'msg' | 'ten' | 'key' | 'era' | 'inb' | 'con' | 'sid' | 'vrf'): string;
+  next(prefix: 'msg' | 'ten' | 'key' | 'era' | 'inb' | 'con' | 'sid' | 'vrf' | 'aud' | 'whk' | 'wev'): string;
 }
 
 export interface MessagePage {
@@ -377,3 +378,41 @@ export type SystemSms = (
   body: string,
   id: string,
 ) => Promise<void>;
+
+/** Takes an audit entry for its tenant's chain (a FIFO queue per jurisdiction in AWS and locally). */
+export interface AuditSink {
+  record(entry: AuditEntry): Promise<void>;
+}
+
+export interface AuditFilter {
+  action?: string | undefined;
+  keyId?: string | undefined;
+  outcome?: 'success' | 'failure' | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+}
+
+/** A tenant's hash-chained audit trail in one jurisdiction. */
+export interface AuditStore {
+  head(tenantId: string): Promise<AuditHead | undefined>;
+  /**
+   * Stores events and moves the head in one transaction, only if the head is still at
+   * `expectedSeq` (0: no head yet); false when another writer moved it first.
+   */
+  append(
+    tenantId: string,
+    events: AuditEvent[],
+    head: AuditHead,
+    expectedSeq: number,
+    expiresAt: number,
+  ): Promise<boolean>;
+  /** Newest first. */
+  list(
+    tenantId: string,
+    filter: AuditFilter,
+    page: { limit: number; cursor?: string | undefined },
+    now: Date,
+  ): Promise<{ items: AuditEvent[]; nextCursor?: string | undefined }>;
+  /** Every kept event in ascending order (for verification and export). */
+  all(tenantId: string, now: Date): Promise<AuditEvent[]>;
+}

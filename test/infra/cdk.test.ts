@@ -70,10 +70,16 @@ describe('stateful stack', () => {
       SqsManagedSseEnabled: true,
     });
     const queues = resources(stateful, 'AWS::SQS::Queue');
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(6);
+    // The audit queue and its DLQ are FIFO: a tenant's entries reach the recorder in order.
+    stateful.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'sms-gateway-global-audit.fifo',
+      FifoQueue: true,
+      RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+    });
     for (const [, q] of queues) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
     const policies = resources(stateful, 'AWS::SQS::QueuePolicy');
-    expect(policies).toHaveLength(4);
+    expect(policies).toHaveLength(6);
     for (const [, p] of policies) {
       expect(JSON.stringify(p.Properties)).toContain('"aws:SecureTransport":"false"');
     }
@@ -127,8 +133,15 @@ describe('stateless stack', () => {
 
   it('feeds the workers from SQS with partial batch failure reporting', () => {
     const mappings = resources(stateless, 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(2);
-    for (const [, m] of mappings) {
+    expect(mappings).toHaveLength(3);
+    // The audit recorder takes its FIFO batch whole (a failure retries it in order).
+    const [audit, workers] = [
+      mappings.filter(([id]) => id.startsWith('recordauditevents')),
+      mappings.filter(([id]) => !id.startsWith('recordauditevents')),
+    ];
+    expect(audit).toHaveLength(1);
+    expect(audit[0]![1].Properties.FunctionResponseTypes).toBeUndefined();
+    for (const [, m] of workers) {
       expect(m.Properties).toMatchObject({
         BatchSize: 10,
         FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -320,17 +333,18 @@ describe('alarms and the dashboard', () => {
     expect(topics).toHaveLength(1);
     for (const a of alarms) expect(JSON.stringify(a.AlarmActions)).toContain(topics[0]!);
     const byMetric = (name: string) => alarms.filter((a) => JSON.stringify(a).includes(name));
-    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(2);
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
     expect(
       byMetric('ApproximateAgeOfOldestMessage')
         .map((a) => a.Threshold)
         .sort(),
-    ).toEqual([300, 900]);
+    ).toEqual([300, 300, 900]);
     expect(byMetric('5xx')).toHaveLength(1);
     expect(byMetric('Throttles')).toHaveLength(HTTP_FUNCTIONS.length + OTHER_FUNCTIONS.length);
     // From the gateway's own metrics, by jurisdiction, never by tenant.
     expect(byMetric('KmsErrors')).toHaveLength(1);
     expect(byMetric('AuthFailures')).toHaveLength(1);
+    expect(byMetric('AuditFailures')).toHaveLength(1);
     const carrier = byMetric('MessagesFailed');
     expect(carrier).toHaveLength(1);
     expect(JSON.stringify(carrier)).toContain('"Name":"jurisdiction","Value":"global"');

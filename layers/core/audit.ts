@@ -1,0 +1,135 @@
+import { createHash } from 'node:crypto';
+import type { Jurisdiction } from './model.ts';
+
+/** Who acted: a tenant's API key (by id, never the key), or the operator (by IAM principal). */
+export type AuditActor = { type: 'api_key'; keyId: string } | { type: 'operator'; principal: string };
+
+/** One authenticated call or admin action, as the API function saw it. */
+export interface AuditEntry {
+  /** Unique per entry (a ULID): a redelivered entry is recognised by it and chained once. */
+  id: string;
+  /** The tenant whose trail it joins; `operator` for operator actions on no tenant. */
+  tenantId: string;
+  at: string;
+  actor: AuditActor;
+  /** The route's operation id, e.g. `sendMessage`. */
+  action: string;
+  /** The route template, e.g. `POST /v1/messages/{id}`; never the raw path. */
+  route: string;
+  /** Ids the call named or created; phone numbers only masked. */
+  targets: string[];
+  ip: string;
+  userAgent: string;
+  outcome: 'success' | 'failure';
+  status: number;
+  requestId?: string | undefined;
+  jurisdiction: Jurisdiction;
+}
+
+/** An entry in its tenant's chain: `hash` covers the entry, its `seq` and the previous hash. */
+export interface AuditEvent extends AuditEntry {
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  /** Ids of the last entries chained: a redelivered batch is skipped, not chained twice. */
+  recentIds: string[];
+}
+
+/** The previous hash of a chain's first event. */
+export const GENESIS_HASH = '0'.repeat(64);
+export const RECENT_IDS = 50;
+
+/** JSON with object keys sorted at every level and undefined members left out. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const members = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * `hash = SHA-256(prevHash + "\n" + canonical JSON of the event without its hash)`, hex. Anyone
+ * holding an export can recompute it (README: "Audit trail").
+ */
+export function auditHash(event: Omit<AuditEvent, 'hash'>): string {
+  return createHash('sha256')
+    .update(`${event.prevHash}\n${canonicalJson(event)}`)
+    .digest('hex');
+}
+
+/** Appends entries after `head`: the events to store and the new head. Known ids are skipped. */
+export function chainEntries(
+  head: AuditHead | undefined,
+  entries: AuditEntry[],
+): { events: AuditEvent[]; head: AuditHead } {
+  const seen = new Set(head?.recentIds ?? []);
+  let seq = head?.seq ?? 0;
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  const events: AuditEvent[] = [];
+  for (const entry of entries) {
+    if (seen.has(entry.id)) continue;
+    seen.add(entry.id);
+    seq += 1;
+    const unsigned = { ...entry, seq, prevHash };
+    const hash = auditHash(unsigned);
+    events.push({ ...unsigned, hash });
+    prevHash = hash;
+  }
+  const recentIds = [...(head?.recentIds ?? []), ...events.map((e) => e.id)].slice(-RECENT_IDS);
+  return { events, head: { seq, hash: prevHash, recentIds } };
+}
+
+export interface ChainVerification {
+  intact: boolean;
+  checked: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  /** The first event whose hash or link does not hold, and why. */
+  broken?: { seq: number; reason: 'hash_mismatch' | 'link_mismatch' | 'gap' } | undefined;
+}
+
+/**
+ * Verifies events in ascending `seq`. The first event's link is taken as given (older events
+ * may have expired); every later one must link to its predecessor with no gap, and every hash
+ * must match its content.
+ */
+export function verifyChain(events: AuditEvent[]): ChainVerification {
+  let previous: AuditEvent | undefined;
+  for (const event of events) {
+    const { hash, ...unsigned } = event;
+    if (auditHash(unsigned) !== hash) return result(events, { seq: event.seq, reason: 'hash_mismatch' });
+    if (previous) {
+      if (event.seq !== previous.seq + 1) return result(events, { seq: event.seq, reason: 'gap' });
+      if (event.prevHash !== previous.hash)
+        return result(events, { seq: event.seq, reason: 'link_mismatch' });
+    }
+    previous = event;
+  }
+  return result(events, undefined);
+}
+
+function result(events: AuditEvent[], broken: ChainVerification['broken']): ChainVerification {
+  return {
+    intact: broken === undefined,
+    checked: events.length,
+    firstSeq: events[0]?.seq ?? null,
+    lastSeq: events.at(-1)?.seq ?? null,
+    ...(broken ? { broken } : {}),
+  };
+}
+
+/** `+447700900123` -> `+44770****23`: enough to tell calls apart, not enough to text anyone. */
+export function maskPhone(value: string): string {
+  if (!/^\+\d{6,15}$/.test(value)) return value;
+  return `${value.slice(0, 6)}${'*'.repeat(value.length - 8)}${value.slice(-2)}`;
+}

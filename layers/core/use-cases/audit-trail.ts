@@ -1,0 +1,90 @@
+import type { AuditFilter, AuditStore, Clock } from '../../ports/index.ts';
+import { type AuditEntry, type AuditEvent, chainEntries, verifyChain } from '../audit.ts';
+import type { Jurisdiction, TenantContext } from '../model.ts';
+import { requireReadable } from './read-messages.ts';
+
+const DAY_SECONDS = 86_400;
+const APPEND_ATTEMPTS = 5;
+
+/**
+ * Chains entries onto their tenants' trails, in the order given (the audit queue is FIFO per
+ * tenant, so one writer appends to a trail at a time; the head's condition guards the rest).
+ */
+export function makeAppendAudit(deps: {
+  stores: Record<Jurisdiction, AuditStore>;
+  clock: Clock;
+  retentionDays: number;
+}) {
+  return async (entries: AuditEntry[]) => {
+    const groups = new Map<string, AuditEntry[]>();
+    for (const e of entries) {
+      const key = `${e.jurisdiction}|${e.tenantId}`;
+      groups.set(key, [...(groups.get(key) ?? []), e]);
+    }
+    const expiresAt = Math.floor(deps.clock.now().getTime() / 1000) + deps.retentionDays * DAY_SECONDS;
+    for (const group of groups.values()) {
+      const { tenantId, jurisdiction } = group[0]!;
+      const store = deps.stores[jurisdiction];
+      for (let attempt = 1; ; attempt++) {
+        const head = await store.head(tenantId);
+        const chained = chainEntries(head, group);
+        if (chained.events.length === 0) break; // a redelivered batch: already chained
+        if (await store.append(tenantId, chained.events, chained.head, head?.seq ?? 0, expiresAt)) break;
+        if (attempt === APPEND_ATTEMPTS) {
+          throw new Error(`The audit trail's head moved ${attempt} times while appending; retried later.`);
+        }
+      }
+    }
+  };
+}
+
+export interface AuditQuery extends AuditFilter {
+  jurisdiction?: Jurisdiction | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+const view = ({ tenantId: _t, ...event }: AuditEvent) => event;
+
+/** A tenant's (or, for the operator, any trail's) audit events, and the chain's verification. */
+export function makeAuditTrail(deps: {
+  stores: Record<Jurisdiction, AuditStore>;
+  clock: Clock;
+  endpoints: Partial<Record<Jurisdiction, string>>;
+}) {
+  const where = (ctx: TenantContext | undefined, endpoint: Jurisdiction, wanted?: Jurisdiction) => {
+    const j = wanted ?? endpoint;
+    if (ctx) requireReadable(deps, ctx, endpoint, j);
+    return j;
+  };
+  return {
+    async list(tenantId: string, ctx: TenantContext | undefined, query: AuditQuery, endpoint: Jurisdiction) {
+      const j = where(ctx, endpoint, query.jurisdiction);
+      const { jurisdiction: _j, limit, cursor, ...filter } = query;
+      const page = await deps.stores[j].list(tenantId, filter, { limit, cursor }, deps.clock.now());
+      return { data: page.items.map(view), nextCursor: page.nextCursor ?? null, jurisdiction: j };
+    },
+    async verify(
+      tenantId: string,
+      ctx: TenantContext | undefined,
+      query: { jurisdiction?: Jurisdiction | undefined },
+      endpoint: Jurisdiction,
+    ) {
+      const j = where(ctx, endpoint, query.jurisdiction);
+      const events = await deps.stores[j].all(tenantId, deps.clock.now());
+      const head = await deps.stores[j].head(tenantId);
+      const verification = verifyChain(events);
+      // The newest kept event must be the head: a deleted tail shows here.
+      const tailIntact = head === undefined ? events.length === 0 : events.at(-1)?.hash === head.hash;
+      return {
+        jurisdiction: j,
+        ...verification,
+        intact: verification.intact && tailIntact,
+        ...(verification.intact && !tailIntact
+          ? { broken: { seq: head?.seq ?? 0, reason: 'head_mismatch' as const } }
+          : {}),
+        headSeq: head?.seq ?? 0,
+      };
+    },
+  };
+}

@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type AuditEntry,
+  type AuditEvent,
+  type AuditHead,
+  auditHash,
+  canonicalJson,
+  chainEntries,
+  GENESIS_HASH,
+  maskPhone,
+  verifyChain,
+} from '../../layers/core/audit.ts';
+import { makeAppendAudit } from '../../layers/core/use-cases/audit-trail.ts';
+import type { AuditStore } from '../../layers/ports/index.ts';
+import { FakeClock } from '../support/fakes.ts';
+
+const entry = (n: number, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
+  id: `aud_${String(n).padStart(26, '0')}`,
+  tenantId: 'ten_A',
+  at: `2026-11-24T10:00:${String(n % 60).padStart(2, '0')}.000Z`,
+  actor: { type: 'api_key', keyId: 'key_1' },
+  action: 'sendMessage',
+  route: 'POST /v1/messages',
+  targets: [`msg_${n}`],
+  ip: '203.0.113.7',
+  userAgent: 'curl/8',
+  outcome: 'success',
+  status: 202,
+  jurisdiction: 'global',
+  ...overrides,
+});
+
+/** A fake of the store port with the real one's head condition, per tenant. */
+class FakeAuditStore implements AuditStore {
+  events: AuditEvent[] = [];
+  heads = new Map<string, AuditHead>();
+  async head(tenantId: string) {
+    return this.heads.get(tenantId);
+  }
+  async append(tenantId: string, events: AuditEvent[], head: AuditHead, expectedSeq: number) {
+    if ((this.heads.get(tenantId)?.seq ?? 0) !== expectedSeq) return false;
+    this.events.push(...events);
+    this.heads.set(tenantId, head);
+    return true;
+  }
+  async list(tenantId: string) {
+    return { items: this.events.filter((e) => e.tenantId === tenantId).reverse() };
+  }
+  async all(tenantId: string) {
+    return this.events.filter((e) => e.tenantId === tenantId);
+  }
+}
+
+describe('the audit hash chain', () => {
+  it('links each event to the one before it, from the genesis hash', () => {
+    const { events, head } = chainEntries(undefined, [entry(1), entry(2), entry(3)]);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(events[0]!.prevHash).toBe(GENESIS_HASH);
+    expect(events[1]!.prevHash).toBe(events[0]!.hash);
+    expect(events[2]!.prevHash).toBe(events[1]!.hash);
+    expect(head).toMatchObject({ seq: 3, hash: events[2]!.hash });
+    expect(verifyChain(events)).toEqual({ intact: true, checked: 3, firstSeq: 1, lastSeq: 3 });
+  });
+
+  it('continues from a stored head, and skips entries already chained (a redelivered batch)', () => {
+    const first = chainEntries(undefined, [entry(1), entry(2)]);
+    const again = chainEntries(first.head, [entry(2), entry(3)]);
+    expect(again.events.map((e) => [e.seq, e.id])).toEqual([[3, entry(3).id]]);
+    expect(verifyChain([...first.events, ...again.events]).intact).toBe(true);
+  });
+
+  it('detects an edited event, a removed event and a relinked event', () => {
+    const { events } = chainEntries(
+      undefined,
+      [1, 2, 3, 4].map((n) => entry(n)),
+    );
+    const edited = events.map((e) => (e.seq === 2 ? { ...e, ip: '198.51.100.1' } : e));
+    expect(verifyChain(edited).broken).toEqual({ seq: 2, reason: 'hash_mismatch' });
+
+    const removed = events.filter((e) => e.seq !== 3);
+    expect(verifyChain(removed).broken).toEqual({ seq: 4, reason: 'gap' });
+
+    // Someone rewrites event 3 with a fresh, self-consistent hash: the next link no longer holds.
+    const forged = { ...events[2]!, outcome: 'failure' as const, status: 403 };
+    const rehashed = { ...forged, hash: auditHash({ ...forged, hash: undefined } as never) };
+    const relinked = events.map((e) => (e.seq === 3 ? rehashed : e));
+    expect(verifyChain(relinked).broken).toEqual({ seq: 4, reason: 'link_mismatch' });
+  });
+
+  it('hashes a canonical form: key order does not matter, undefined members are left out', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: undefined } })).toBe(
+      '{"a":{"d":[1,{"e":3,"f":2}]},"b":1}',
+    );
+    const [e] = chainEntries(undefined, [entry(1)]).events;
+    const reordered = Object.fromEntries(Object.entries(e!).reverse()) as AuditEvent;
+    expect(verifyChain([reordered]).intact).toBe(true);
+  });
+
+  it('masks phone numbers named in targets', () => {
+    expect(maskPhone('+447700900123')).toBe('+44770*****23');
+    expect(maskPhone('msg_01ABC')).toBe('msg_01ABC');
+  });
+});
+
+describe('appending to trails', () => {
+  it('chains each tenant and jurisdiction on its own, in the order received', async () => {
+    const stores = { global: new FakeAuditStore(), eu: new FakeAuditStore() };
+    const append = makeAppendAudit({ stores, clock: new FakeClock(), retentionDays: 400 });
+    await append([entry(1), entry(2, { tenantId: 'ten_B' }), entry(3, { jurisdiction: 'eu' }), entry(4)]);
+    const global = stores.global.events;
+    expect(global.filter((e) => e.tenantId === 'ten_A').map((e) => [e.seq, e.id])).toEqual([
+      [1, entry(1).id],
+      [2, entry(4).id],
+    ]);
+    expect(global.filter((e) => e.tenantId === 'ten_B').map((e) => e.seq)).toEqual([1]);
+    expect(stores.eu.events.map((e) => [e.seq, e.id])).toEqual([[1, entry(3).id]]);
+  });
+
+  it('re-reads the head when another writer moved it, and chains after that writer', async () => {
+    const store = new FakeAuditStore();
+    const original = store.head.bind(store);
+    let raced = false;
+    store.head = async (tenantId: string) => {
+      const head = await original(tenantId);
+      if (!raced) {
+        raced = true;
+        // Another writer appends between our read and our write.
+        const other = chainEntries(head, [entry(9)]);
+        await store.append('ten_A', other.events, other.head, head?.seq ?? 0);
+      }
+      return head;
+    };
+    const append = makeAppendAudit({
+      stores: { global: store, eu: new FakeAuditStore() },
+      clock: new FakeClock(),
+      retentionDays: 400,
+    });
+    await append([entry(1)]);
+    expect(store.events.map((e) => [e.seq, e.id])).toEqual([
+      [1, entry(9).id],
+      [2, entry(1).id],
+    ]);
+    expect(verifyChain(store.events).intact).toBe(true);
+  });
+});

@@ -1,0 +1,184 @@
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import { localClients, uniqueName } from '../support/aws.ts';
+import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
+
+type AuditEvent = {
+  seq: number;
+  action: string;
+  actor: { type: string; keyId?: string; principal?: string };
+  targets: string[];
+  ip: string;
+  userAgent: string;
+  outcome: string;
+  status: number;
+  hash: string;
+  prevHash: string;
+};
+type AuditList = { data: AuditEvent[]; nextCursor: string | null };
+
+const { services, dynamodb } = localClients();
+let gateway: RunningGateway;
+let api: ReturnType<typeof client>;
+
+beforeAll(async () => {
+  gateway = await startGateway({
+    port: 0,
+    services: { kind: 'external', ...services },
+    prefix: uniqueName('ops'),
+    authorizerCacheSeconds: 0,
+    settingsCacheSeconds: 0,
+  });
+  api = client(gateway.url);
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+});
+
+async function ownerKey(tenantId: string) {
+  const owner = await api.call<{ id: string; secret: string }>('POST', `/admin/tenants/${tenantId}/keys`, {
+    token: gateway.adminToken,
+    body: { name: 'owner', mode: 'live', scopes: ['admin'] },
+  });
+  expect(owner.status).toBe(201);
+  return owner.body;
+}
+
+const UA = { 'user-agent': 'acme-backend/2.1' };
+
+describe('the audit trail', () => {
+  it('records every call made with a key, refused ones too, and every operator action, hash-chained', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Audited', senders: ['Audited'] });
+    const owner = await ownerKey(t.tenantId);
+    const sent = await api.call<{ message: { id: string } }>('POST', '/v1/messages', {
+      key: t.key,
+      headers: UA,
+      body: { to: '+12025550123', from: 'Audited', body: 'Your parcel is on its way' },
+    });
+    expect(sent.status).toBe(202);
+    // Reading the trail needs the admin scope: the refusal is itself audited.
+    expectProblem(await api.call('GET', '/v1/audit-events', { key: t.key, headers: UA }), 403, 'forbidden');
+    expect((await api.call('GET', '/v1/consents/+12025550123', { key: t.key })).status).toBe(200);
+    // A bad key names no tenant: counted (AuthFailures), not in anyone's trail.
+    expect((await api.call('GET', '/v1/messages', { key: 'sk_live_nope' })).status).toBe(401);
+
+    const trail = await waitFor(async () => {
+      const res = await api.call<AuditList>('GET', '/v1/audit-events?limit=100', { key: owner.secret });
+      expect(res.status).toBe(200);
+      return res.body.data.some((e) => e.action === 'getConsentLedger') ? res.body.data : undefined;
+    }, 'the audit entries');
+
+    const send = trail.find((e) => e.action === 'sendMessage')!;
+    expect(send).toMatchObject({
+      actor: { type: 'api_key', keyId: t.keyId },
+      targets: [sent.body.message.id],
+      outcome: 'success',
+      status: 202,
+      userAgent: 'acme-backend/2.1',
+      route: 'POST /v1/messages',
+    });
+    expect(send.ip).toMatch(/127\.0\.0\.1/);
+    expect(trail.find((e) => e.action === 'listAuditEvents' && e.outcome === 'failure')).toMatchObject({
+      actor: { keyId: t.keyId },
+      status: 403,
+    });
+    // The number in the path is kept masked only.
+    expect(trail.find((e) => e.action === 'getConsentLedger')!.targets).toEqual(['+12025****23']);
+    // The operator's onboarding joined the same trail, under the operator's principal.
+    const created = trail.find((e) => e.action === 'createTenant')!;
+    expect(created).toMatchObject({
+      actor: { type: 'operator', principal: 'arn:aws:iam::000000000000:user/local-admin' },
+      status: 201,
+    });
+    // onboard's send key and owner key (for the sender ID), and this test's owner key
+    expect(trail.filter((e) => e.action === 'issueApiKey')).toHaveLength(3);
+    // Never a key: not the secret, not in any field.
+    expect(JSON.stringify(trail)).not.toContain(t.key);
+    expect(JSON.stringify(trail)).not.toContain(owner.secret);
+    // Newest first, one chain with no gaps.
+    const seqs = trail.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+    expect(seqs.at(-1)).toBe(1);
+    for (let i = 0; i < trail.length - 1; i++) expect(trail[i]!.prevHash).toBe(trail[i + 1]!.hash);
+
+    // Filters, and an export.
+    const failures = await api.call<AuditList>('GET', '/v1/audit-events?outcome=failure', {
+      key: owner.secret,
+    });
+    expect(failures.body.data.map((e) => e.action)).toEqual(['listAuditEvents']);
+    const byKey = await api.call<AuditList>(
+      `GET`,
+      `/v1/audit-events?keyId=${owner.id}&action=listAuditEvents`,
+      {
+        key: owner.secret,
+      },
+    );
+    expect(byKey.body.data.length).toBeGreaterThan(0);
+    expect(byKey.body.data.every((e) => e.actor.keyId === owner.id && e.action === 'listAuditEvents')).toBe(
+      true,
+    );
+    const page = await api.call<AuditList>('GET', '/v1/audit-events?limit=2', { key: owner.secret });
+    expect(page.body.data).toHaveLength(2);
+    const next = await api.call<AuditList>('GET', `/v1/audit-events?limit=2&cursor=${page.body.nextCursor}`, {
+      key: owner.secret,
+    });
+    expect(next.body.data[0]!.seq).toBe(page.body.data[1]!.seq - 1);
+    const csv = await api.call<string>('GET', '/v1/audit-events?format=csv&action=sendMessage', {
+      key: owner.secret,
+    });
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const lines = csv.body.trim().split('\r\n');
+    expect(lines[0]).toBe(
+      'seq,at,actor,action,route,targets,ip,userAgent,outcome,status,requestId,jurisdiction,prevHash,hash',
+    );
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(`"{""type"":""api_key"",""keyId"":""${t.keyId}""}",sendMessage`);
+    expectProblem(
+      await api.call('GET', '/v1/audit-events?outcome=maybe', { key: owner.secret }),
+      422,
+      'validation-error',
+    );
+
+    // The operator reads the same trail.
+    const asOperator = await api.call<AuditList>(
+      'GET',
+      `/admin/audit-events?tenantId=${t.tenantId}&action=sendMessage`,
+      {
+        token: gateway.adminToken,
+      },
+    );
+    expect(asOperator.body.data.map((e) => e.seq)).toEqual([send.seq]);
+  });
+
+  it('shows a tampered event when the chain is verified', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Tampered', senders: [] });
+    const owner = await ownerKey(t.tenantId);
+    for (let i = 0; i < 3; i++) await api.call('GET', '/v1/messages', { key: t.key });
+    const verified = await waitFor(async () => {
+      const res = await api.call<{ intact: boolean; checked: number; headSeq: number }>(
+        'GET',
+        '/v1/audit-events/verification',
+        { key: owner.secret },
+      );
+      // createTenant, two keys, three reads
+      return res.body.checked >= 6 ? res.body : undefined;
+    }, 'six chained events');
+    expect(verified).toMatchObject({ intact: true, firstSeq: 1 });
+    expect(verified.headSeq).toBe(verified.checked);
+
+    // Someone with write access to the table rewrites event 4's outcome.
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: gateway.tables.messages,
+        Key: marshall({ pk: `${t.tenantId}#audit`, sk: `E#${'4'.padStart(12, '0')}` }),
+        UpdateExpression: 'SET outcome = :o',
+        ExpressionAttributeValues: marshall({ ':o': 'failure' }),
+      }),
+    );
+    const after = await api.call('GET', '/v1/audit-events/verification', { key: owner.secret });
+    expect(after.body).toMatchObject({ intact: false, broken: { seq: 4, reason: 'hash_mismatch' } });
+  });
+});
