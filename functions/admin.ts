@@ -31,6 +31,7 @@ import {
   tenantAdmin,
   tenantCrypto,
   tenantStore,
+  usageReports,
 } from '#layers/wiring.ts';
 
 const senders = senderIds();
@@ -117,6 +118,12 @@ const actions: Record<string, Action> = {
     const { tenantId, senderId } = params(s.SenderIdParams, e);
     return { status: 200, body: await senders.decide(tenantId, senderId, body(s.SenderIdDecision, e)) };
   },
+  'GET /admin/analytics': async (e) => ({
+    status: 200,
+    body: await usageReports().aggregates(
+      parseWith(s.AnalyticsQuery, e.queryStringParameters ?? {}, 'parameter'),
+    ),
+  }),
   'GET /admin/audit-events': async (e) => {
     const { format, tenantId, ...q } = parseWith(
       s.AdminAuditQuery,

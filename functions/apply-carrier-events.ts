@@ -14,6 +14,7 @@ import {
   messageStore,
   recipientPseudonyms,
   recipientStore,
+  statusEvents,
   systemSms,
   tenantSettings,
   tenantStore,
@@ -42,7 +43,7 @@ const CarrierEvent = z.discriminatedUnion('kind', [
   }),
 ]);
 
-const appliers = both((j) => makeApplyCarrierEvent({ messages: messageStore(j) }));
+const appliers = both((j) => makeApplyCarrierEvent({ messages: messageStore(j), events: statusEvents() }));
 
 const receiveInbound = makeReceiveInbound({
   messages: both(messageStore),
@@ -73,13 +74,14 @@ export const handler = async (sqsEvent: SQSEvent) => {
         return;
       }
       if (event.tenantId === 'system') return;
-      if ((await appliers[event.jurisdiction](event)) === 'updated') {
+      if ((await appliers[event.jurisdiction](event)).outcome === 'updated') {
         countMessages(event.status === 'delivered' ? 'Delivered' : 'Failed');
       }
     },
     (record, error) =>
       logger.warn('carrier event failed', { sqsMessageId: record.messageId, error: (error as Error)?.name }),
   );
+  await statusEvents().flush();
   flushMetrics();
   return response;
 };

@@ -7,7 +7,7 @@ import type { Jurisdiction } from '#layers/core/model.ts';
 import { makeDispatchMessage } from '#layers/core/use-cases/dispatch-message.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
 import { countMessages, flushMetrics, logger } from '#layers/telemetry.ts';
-import { carrier, messageStore, sandboxCarrier } from '#layers/wiring.ts';
+import { carrier, messageStore, sandboxCarrier, statusEvents } from '#layers/wiring.ts';
 
 const config = loadConfig({
   DISPATCH_LEASE_SECONDS: setting.positiveInt,
@@ -33,6 +33,7 @@ const dispatcher = (j: Jurisdiction) => {
       clock: systemClock,
       leaseMs: config.DISPATCH_LEASE_SECONDS * 1000,
       maxReceiveCount: config.DISPATCH_MAX_RECEIVE_COUNT,
+      events: statusEvents(),
     });
     dispatchers.set(j, d);
   }
@@ -64,6 +65,7 @@ export const handler = async (event: SQSEvent) => {
       });
     },
   );
+  await statusEvents().flush();
   flushMetrics();
   return response;
 };

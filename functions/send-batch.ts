@@ -12,7 +12,14 @@ import {
 import { problem, refusalProblem } from '#layers/http/problems.ts';
 import { SendBatchRequest, SendMessageRequest } from '#layers/http/schemas.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
-import { allStores, endpoints, ownJurisdiction, sendPolicy, tenantGuards } from '#layers/wiring.ts';
+import {
+  allStores,
+  endpoints,
+  ownJurisdiction,
+  sendPolicy,
+  statusEvents,
+  tenantGuards,
+} from '#layers/wiring.ts';
 
 const sendBatch = makeSendBatch({
   stores: allStores(),
@@ -20,6 +27,7 @@ const sendBatch = makeSendBatch({
   clock: systemClock,
   ids: ulidIds,
   policy: sendPolicy(),
+  events: statusEvents(),
 });
 
 function itemProblem(r: Exclude<BatchItemResult, { status: 'accepted' }>) {

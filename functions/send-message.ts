@@ -9,7 +9,14 @@ import {
 } from '#layers/http/handler.ts';
 import { SendMessageRequest } from '#layers/http/schemas.ts';
 import { countMessages, recordLatency } from '#layers/telemetry.ts';
-import { allStores, endpoints, ownJurisdiction, sendPolicy, tenantGuards } from '#layers/wiring.ts';
+import {
+  allStores,
+  endpoints,
+  ownJurisdiction,
+  sendPolicy,
+  statusEvents,
+  tenantGuards,
+} from '#layers/wiring.ts';
 
 const sendMessage = makeSendMessage({
   stores: allStores(),
@@ -17,6 +24,7 @@ const sendMessage = makeSendMessage({
   clock: systemClock,
   ids: ulidIds,
   policy: sendPolicy(),
+  events: statusEvents(),
 });
 
 export const handler = tenantRoute(

@@ -121,6 +121,10 @@ export const RECORDS = {
   closedAccountRecordsDays: 10 * 365,
   /** KMS's waiting period before a scheduled key is destroyed: its minimum, to shred soon. */
   keyDeletionDays: 7,
+  /** A tenant's usage counters (billing records: the same period as after closure). */
+  usageRecordDays: 10 * 365,
+  /** The gateway-wide anonymised counters behind the operator's analytics. */
+  analyticsDays: 400,
   /** Each audit event, from when it is recorded (13 months: a year's activity and its review). */
   auditTrailDays: 400,
   /** A sender ID application's identity details after the operator's decision. */

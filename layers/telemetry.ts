@@ -50,3 +50,8 @@ export function countAuthFailure() {
 export function countAuditFailure() {
   metrics.addMetric('AuditFailures', MetricUnit.Count, 1);
 }
+
+/** Status changes whose usage counts or webhooks could not be recorded (alarmed). */
+export function countStatusEventFailure(what: 'usage' | 'webhooks') {
+  metrics.addMetric(what === 'usage' ? 'UsageCountFailures' : 'WebhookEnqueueFailures', MetricUnit.Count, 1);
+}

@@ -13,6 +13,7 @@ import {
   DynamoDbVerificationStore,
 } from './adapters/dynamodb-recipient-store.ts';
 import { DynamoDbSecretStore, DynamoDbTenantStore } from './adapters/dynamodb-tenant-store.ts';
+import { DynamoDbUsageLedger } from './adapters/dynamodb-usage-ledger.ts';
 import { KmsKeyService } from './adapters/kms-key-service.ts';
 import { DynamoDbSandboxLedger, SandboxCarrier } from './adapters/sandbox-carrier.ts';
 import { SqsAuditSink } from './adapters/sqs-audit-sink.ts';
@@ -23,15 +24,18 @@ import { TenantCrypto } from './core/crypto.ts';
 import { RateLimitedError } from './core/errors.ts';
 import type { Jurisdiction, TenantContext } from './core/model.ts';
 import { RecipientPseudonyms } from './core/recipient-pseudonym.ts';
+import { DEFAULT_PRICES_USD } from './core/usage.ts';
 import { makeAuditTrail } from './core/use-cases/audit-trail.ts';
 import { loadSystemSecret, memo } from './core/use-cases/load-pepper.ts';
 import { makeTenantAdmin } from './core/use-cases/manage-tenants.ts';
 import { makeRecipientLists } from './core/use-cases/recipient-lists.ts';
 import { makeSendPolicy, settingsOf, type TenantSettings } from './core/use-cases/send-policy.ts';
 import { makeSenderIds } from './core/use-cases/sender-ids.ts';
+import { makeStatusEvents } from './core/use-cases/status-events.ts';
+import { makeUsageReports } from './core/use-cases/usage-reports.ts';
 import { endpointJurisdiction, type RouteGuards } from './http/handler.ts';
 import type { Carrier } from './ports/index.ts';
-import { countAuditFailure, countKmsError, logger } from './telemetry.ts';
+import { countAuditFailure, countKmsError, countStatusEventFailure, logger } from './telemetry.ts';
 
 /**
  * (Each top-level `once`/`perJurisdiction` call is marked pure, so that esbuild drops the ones a
@@ -357,4 +361,46 @@ export const recipientLists = /* @__PURE__ */ once(() =>
     ids: ulidIds,
     endpoints: endpoints(),
   }),
+);
+
+export const usageLedger = /* @__PURE__ */ perJurisdiction((j) => {
+  const cfg = loadConfig({
+    USAGE_RETENTION_DAYS: setting.positiveInt,
+    ANALYTICS_RETENTION_DAYS: setting.positiveInt,
+  });
+  return new DynamoDbUsageLedger(dynamodb(j), messagesTable(j), j, {
+    tenantDays: cfg.USAGE_RETENTION_DAYS,
+    aggregateDays: cfg.ANALYTICS_RETENTION_DAYS,
+  });
+});
+
+/** Status changes of the current unit of work: usage counters (and webhooks), flushed by the caller. */
+export const statusEvents = /* @__PURE__ */ once(() =>
+  makeStatusEvents({
+    ledgers: usageLedger,
+    onError: (what, error) => {
+      countStatusEventFailure(what);
+      logger.error('status changes not recorded', { what, error: (error as Error)?.name });
+    },
+  }),
+);
+
+/** List prices per segment for the usage estimate: the defaults, overridden by `SMS_PRICES_USD`. */
+const prices = () => {
+  const raw = process.env.SMS_PRICES_USD;
+  if (!raw) return DEFAULT_PRICES_USD;
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    json = undefined;
+  }
+  const parsed = z.record(z.string().regex(/^([A-Z]{2}|\*)$/), z.number().nonnegative()).safeParse(json);
+  if (!parsed.success)
+    throw new Error('SMS_PRICES_USD must be a JSON object of country code (or *) to USD per segment');
+  return { ...DEFAULT_PRICES_USD, ...parsed.data };
+};
+
+export const usageReports = /* @__PURE__ */ once(() =>
+  makeUsageReports({ ledgers: both(usageLedger), prices: prices(), clock: systemClock }),
 );

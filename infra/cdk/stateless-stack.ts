@@ -115,6 +115,8 @@ export class StatelessStack extends Stack {
       CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
       KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
       SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
+      USAGE_RETENTION_DAYS: String(RECORDS.usageRecordDays),
+      ANALYTICS_RETENTION_DAYS: String(RECORDS.analyticsDays),
       GATEWAY_SENDER_ID: 'Verify',
       CARRIER: props.carrier?.kind ?? 'sandbox',
       ...(props.carrier?.kind === 'eum'
@@ -195,6 +197,7 @@ export class StatelessStack extends Stack {
       verifications: sendsSms(tenantHttp('verifications', 'readWrite', { events: true, noTenantKeys: true })),
       'carrier-inbound': tenantHttp('carrier-inbound', 'read', { events: true, noTenantKeys: true }),
       'audit-events': tenantHttp('audit-events', 'read', { noTenantKeys: true }),
+      usage: tenantHttp('usage', 'read', { noTenantKeys: true }),
       'get-openapi': http('get-openapi'),
       admin: tenantHttp('admin', 'readWrite', { closeAccounts: true }),
     };

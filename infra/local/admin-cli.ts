@@ -20,6 +20,10 @@ Commands:
   sender-ids approve --tenant <id> <sender id>
   sender-ids reject --tenant <id> <sender id> --reason <text>
   carrier token                                   issue the token carriers report replies with
+  analytics [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--k <n>]
+                  anonymised counts by day, country and status (no tenant; cells under k suppressed)
+  audit [--tenant <id>] [--action <operation id>] [--outcome success|failure] [--from <time>]
+        [--to <time>] [--limit <n>]           a tenant's audit trail (without --tenant: the operator's own)
   keys create --tenant <id> --name <name> [--mode live|test] [--scopes send,read,admin]
   keys list --tenant <id>
   keys rotate --tenant <id> --key <key id> [--grace-seconds <n>]
@@ -61,6 +65,12 @@ const { values, positionals } = parseArgs({
     'deny-phrases': { type: 'string' },
     'allow-shorteners': { type: 'boolean' },
     reason: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    k: { type: 'string' },
+    action: { type: 'string' },
+    outcome: { type: 'string' },
+    limit: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -75,6 +85,17 @@ const need = (name: keyof typeof values) => {
   if (typeof v !== 'string' || v === '') fail(`--${name} is required. See npm run admin -- --help`);
   return v;
 };
+
+/** `?a=1&b=2` from the options given (renamed where the API's name differs). */
+function queryOf(names: (keyof typeof values)[], rename: Record<string, string> = {}): string {
+  const q = new URLSearchParams();
+  for (const n of names) {
+    const v = values[n];
+    if (typeof v === 'string' && v !== '') q.set(rename[n] ?? n, v);
+  }
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}
 
 async function call(method: string, path: string, body?: unknown) {
   const url = new URL(path, values.url);
@@ -92,6 +113,7 @@ async function call(method: string, path: string, body?: unknown) {
       protocol: url.protocol,
       hostname: url.hostname,
       path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
       headers,
       body: payload,
     });
@@ -140,7 +162,7 @@ async function main() {
     return;
   }
   let out: unknown;
-  switch (`${noun} ${verb}`) {
+  switch (verb === undefined ? noun : `${noun} ${verb}`) {
     case 'tenants create':
       out = await call('POST', '/admin/tenants', {
         displayName: need('display-name'),
@@ -223,6 +245,15 @@ async function main() {
       out = await call('POST', '/admin/carrier-token');
       process.stderr.write(
         'The token below is shown once: only its HMAC is stored. It replaces the previous one.\n',
+      );
+      break;
+    case 'analytics':
+      out = await call('GET', `/admin/analytics${queryOf(['from', 'to', 'k'])}`);
+      break;
+    case 'audit':
+      out = await call(
+        'GET',
+        `/admin/audit-events${queryOf(['tenant', 'action', 'outcome', 'from', 'to', 'limit'], { tenant: 'tenantId' })}`,
       );
       break;
     case 'keys create':

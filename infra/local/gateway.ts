@@ -230,6 +230,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
       KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
       SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
+      USAGE_RETENTION_DAYS: String(RECORDS.usageRecordDays),
+      ANALYTICS_RETENTION_DAYS: String(RECORDS.analyticsDays),
       AUDIT_RETENTION_DAYS: String(RECORDS.auditTrailDays),
       TENANT_SETTINGS_CACHE_SECONDS: String(options.settingsCacheSeconds ?? AUTHORIZER_CACHE_SECONDS),
       GATEWAY_SENDER_ID: 'Verify',

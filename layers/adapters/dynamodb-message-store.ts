@@ -13,7 +13,8 @@ import { ValidationError } from '../core/errors.ts';
 import { ID_PATTERN } from '../core/ids.ts';
 import type { DispatchRef, MessageRecord, MessageStatus } from '../core/model.ts';
 import type { RecipientPseudonyms } from '../core/recipient-pseudonym.ts';
-import type { ClaimOutcome, MessagePage, MessageStore, SentTrace } from '../ports/index.ts';
+import { statusChange } from '../core/usage.ts';
+import type { ClaimOutcome, MessagePage, MessageStore, SentTrace, TransitionResult } from '../ports/index.ts';
 import { KEYRING_SK } from './dynamodb-keyring-store.ts';
 import {
   batchGet,
@@ -425,7 +426,7 @@ export class DynamoDbMessageStore implements MessageStore {
       error?: { code: string; message: string } | undefined;
       carrierMessageId?: string | undefined;
     } = {},
-  ): Promise<'updated' | 'ignored'> {
+  ): Promise<TransitionResult> {
     if (to !== 'sent') await this.startBodyRetention(ref, at);
     const sets = ['#status = :to', 'gsi1pk = :gsi', `${TIME_FIELD[to]} = :at`];
     const values: Record<string, unknown> = {
@@ -446,11 +447,13 @@ export class DynamoDbMessageStore implements MessageStore {
       if (to !== 'sent') sets.push('sentAt = if_not_exists(sentAt, :at)');
     }
     try {
-      await this.client.send(
+      const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: ref.tenantId, sk: sk(ref.messageId) }),
           UpdateExpression: `SET ${sets.join(', ')} REMOVE claimToken, claimUntil`,
+          // The plain metadata the change reports (mode, country, segments): no read of its own.
+          ReturnValues: 'ALL_NEW',
           ConditionExpression:
             to === 'sent'
               ? '#status = :queued'
@@ -463,9 +466,10 @@ export class DynamoDbMessageStore implements MessageStore {
           ),
         }),
       );
-      return 'updated';
+      const m = unmarshall(out.Attributes ?? {}) as MessageRecord;
+      return { outcome: 'updated', change: statusChange(m, to, at, details.error) };
     } catch (error) {
-      if (isConditionFailure(error)) return 'ignored';
+      if (isConditionFailure(error)) return { outcome: 'ignored' };
       throw error;
     }
   }

@@ -14,7 +14,7 @@ export interface SendInput {
   category?: Category | undefined;
 }
 
-/** A prepared message, with the recipient's country as the number check found it (not stored). */
+/** A prepared message, with the recipient's country as the number check found it. */
 export type Prepared =
   | { ok: true; message: MessageRecord; country: string | undefined }
   | { ok: false; issues: FieldIssue[] };
@@ -56,6 +56,7 @@ export function prepareMessage(
       jurisdiction: classifyRecipient(to.e164).jurisdiction,
       mode: ctx.mode satisfies KeyMode,
       to: to.e164,
+      country: to.country,
       from: from.value,
       fromType: from.type,
       body: input.body,

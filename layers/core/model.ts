@@ -21,6 +21,8 @@ export interface MessageRecord {
   jurisdiction: Jurisdiction;
   mode: KeyMode;
   to: string;
+  /** The recipient's country (ISO 3166 alpha-2) as the number check found it: usage and cost by country. */
+  country?: string | undefined;
   from: string;
   fromType: SenderType;
   /** Absent once the body has been removed (retention or an explicit redaction). */

@@ -18,6 +18,7 @@ export const HTTP_FUNCTIONS = [
   'verifications',
   'carrier-inbound',
   'audit-events',
+  'usage',
   'get-openapi',
   'admin',
 ] as const;
@@ -537,6 +538,33 @@ export const ROUTES: Route[] = [
       200: { description: 'The verification', schema: s.AuditVerification },
       ...problems(401, 403, 421, 422, 429),
     },
+  },
+  {
+    method: 'GET',
+    path: '/v1/usage',
+    function: 'usage',
+    auth: 'tenant',
+    scope: 'admin',
+    operationId: 'getUsage',
+    summary: 'Messages and segments by day, country and status, with an estimated cost (JSON or CSV)',
+    tags: ['Account'],
+    query: s.UsageQuery,
+    responses: {
+      200: { description: 'The usage report', schema: s.UsageReport, text: ['text/csv'] },
+      ...problems(401, 403, 422, 429),
+    },
+  },
+  {
+    method: 'GET',
+    path: '/admin/analytics',
+    function: 'admin',
+    auth: 'admin',
+    operationId: 'getAnalytics',
+    summary:
+      'Anonymised counts by day, country and status across tenants (live traffic; small cells suppressed)',
+    tags: ['Admin'],
+    query: s.AnalyticsQuery,
+    responses: { 200: { description: 'The aggregates', schema: s.AnalyticsReport }, ...problems(401, 422) },
   },
   {
     method: 'GET',

@@ -641,3 +641,89 @@ export const AuditVerification = z
       .optional(),
   })
   .meta({ id: 'AuditVerification' });
+
+// Usage reports and anonymised analytics
+
+const Day = z.iso.date().meta({ example: '2026-11-01' });
+const UsageStatus = z.enum(['sent', 'delivered', 'undeliverable', 'failed', 'quarantined']);
+
+export const UsageQuery = z.strictObject({
+  from: Day.optional().meta({
+    description: 'First day (UTC), inclusive; defaults to the first of this month.',
+  }),
+  to: Day.optional().meta({ description: 'Last day (UTC), inclusive; defaults to today. At most 366 days.' }),
+  groupBy: z
+    .string()
+    .regex(/^((day|country)(,(day|country))?)?$/, "must be 'day', 'country', 'day,country' or empty")
+    .default('day,country')
+    .transform((v) => (v === '' ? [] : [...new Set(v.split(','))]) as ('day' | 'country')[])
+    .meta({
+      description: 'Rows are always per key mode and status; add day, country, both (default) or neither.',
+    }),
+  mode: z.enum(['live', 'test']).optional(),
+  format: z.enum(['json', 'csv']).default('json'),
+});
+
+const StatusTotal = z.object({ messages: z.int(), segments: z.int() });
+export const UsageReport = z
+  .object({
+    from: z.iso.date(),
+    to: z.iso.date(),
+    groupBy: z.array(z.enum(['day', 'country'])),
+    currency: z.literal('USD'),
+    data: z.array(
+      z.object({
+        day: z.iso.date().optional(),
+        country: z.string().optional().meta({ description: 'ISO 3166 alpha-2; ZZ when unknown.' }),
+        mode: z.enum(['live', 'test']),
+        status: UsageStatus.meta({
+          description:
+            'Messages that reached this status in the period: sent (handed to the carrier), then delivered or undeliverable; failed; quarantined.',
+        }),
+        messages: z.int(),
+        segments: z.int(),
+        estimatedCostUsd: z.number().meta({
+          description:
+            'Segments handed to the carrier on live keys times the list price of the country; an estimate.',
+        }),
+      }),
+    ),
+    totals: z.object({
+      estimatedCostUsd: z.number(),
+      sent: StatusTotal,
+      delivered: StatusTotal,
+      undeliverable: StatusTotal,
+      failed: StatusTotal,
+      quarantined: StatusTotal,
+    }),
+  })
+  .meta({ id: 'UsageReport' });
+
+export const AnalyticsQuery = z.strictObject({
+  from: Day.optional(),
+  to: Day.optional().meta({ description: 'Inclusive; at most 92 days after from.' }),
+  k: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(10_000)
+    .default(10)
+    .meta({ description: 'Cells with fewer messages are suppressed (as are cells from a single tenant).' }),
+});
+export const AnalyticsReport = z
+  .object({
+    from: z.iso.date(),
+    to: z.iso.date(),
+    k: z.int(),
+    data: z.array(
+      z.object({
+        day: z.iso.date(),
+        country: z.string(),
+        status: UsageStatus,
+        messages: z.int(),
+        segments: z.int(),
+      }),
+    ),
+    suppressedCells: z.int(),
+  })
+  .meta({ id: 'AnalyticsReport' });

@@ -10,6 +10,7 @@ import type {
   StoredResult,
   Tenant,
 } from '../core/model.ts';
+import type { UsageCount, UsageStatus } from '../core/usage.ts';
 
 export interface Clock {
   now(): Date;
@@ -30,6 +31,27 @@ export type ClaimOutcome =
   | { outcome: 'done'; status: MessageStatus }
   | { outcome: 'busy' }
   | { outcome: 'missing' };
+
+/** What a status change tells usage reports and webhooks: never the number, never the body. */
+export interface StatusChange {
+  tenantId: string;
+  messageId: string;
+  jurisdiction: Jurisdiction;
+  status: Exclude<MessageStatus, 'queued'>;
+  at: string;
+  mode: MessageRecord['mode'];
+  country?: string | undefined;
+  segments: number;
+  error?: MessageError | undefined;
+}
+
+export type TransitionResult = { outcome: 'updated'; change: StatusChange } | { outcome: 'ignored' };
+
+/** Collects status changes during a unit of work; `flush` hands them on (usage counters, webhooks). */
+export interface StatusEvents {
+  changed(change: StatusChange): void;
+  flush(): Promise<void>;
+}
 
 export interface MessageStore {
   /** Creates messages that do not exist yet; returns the ids that already existed (a replayed write). */
@@ -68,7 +90,7 @@ export interface MessageStore {
     to: Exclude<MessageStatus, 'queued' | 'quarantined'>,
     at: Date,
     details?: { error?: MessageError | undefined; carrierMessageId?: string | undefined },
-  ): Promise<'updated' | 'ignored'>;
+  ): Promise<TransitionResult>;
 }
 
 export type IdempotencyBegin =
@@ -415,4 +437,23 @@ export interface AuditStore {
   ): Promise<{ items: AuditEvent[]; nextCursor?: string | undefined }>;
   /** Every kept event in ascending order (for verification and export). */
   all(tenantId: string, now: Date): Promise<AuditEvent[]>;
+}
+
+/** A gateway-wide cell of the operator's analytics, before suppression. */
+export interface AggregateCell {
+  day: string;
+  country: string;
+  status: UsageStatus;
+  messages: number;
+  segments: number;
+  /** Who contributed: only counted (suppression of single-tenant cells), never reported. */
+  tenantIds: string[];
+}
+
+/** Usage counters of one jurisdiction: per tenant (billing), and gateway-wide (analytics, live traffic only). */
+export interface UsageLedger {
+  add(counts: UsageCount[]): Promise<void>;
+  /** A tenant's counts for the days from `fromDay` to `toDay`, inclusive. */
+  tenant(tenantId: string, fromDay: string, toDay: string): Promise<UsageCount[]>;
+  aggregate(fromDay: string, toDay: string): Promise<AggregateCell[]>;
 }

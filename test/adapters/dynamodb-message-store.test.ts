@@ -113,12 +113,23 @@ describe('DynamoDbMessageStore on DynamoDB Local', () => {
   it('keeps a final status final and fills sentAt from a receipt that overtook the worker', async () => {
     const m = message('ten_A');
     await store.create([m]);
-    await expect(store.transition(ref(m), 'delivered', T0, { carrierMessageId: 'c1' })).resolves.toBe(
-      'updated',
-    );
+    // The change names what usage and webhooks need, and nothing of the content.
+    await expect(store.transition(ref(m), 'delivered', T0, { carrierMessageId: 'c1' })).resolves.toEqual({
+      outcome: 'updated',
+      change: {
+        tenantId: m.tenantId,
+        messageId: m.id,
+        jurisdiction: m.jurisdiction,
+        status: 'delivered',
+        at: T0.toISOString(),
+        mode: m.mode,
+        country: 'US',
+        segments: m.segments,
+      },
+    });
     await expect(
       store.transition(ref(m), 'failed', T0, { error: { code: 'late', message: 'late' } }),
-    ).resolves.toBe('ignored');
+    ).resolves.toEqual({ outcome: 'ignored' });
     await expect(store.get('ten_A', m.id, T0)).resolves.toMatchObject({
       status: 'delivered',
       sentAt: T0.toISOString(),

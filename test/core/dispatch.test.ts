@@ -135,8 +135,8 @@ describe('applying carrier receipts', () => {
     };
     await expect(
       apply({ ...receipt, status: 'undeliverable', errorCode: 'unknown_subscriber' }),
-    ).resolves.toBe('updated');
-    await expect(apply({ ...receipt, status: 'delivered' })).resolves.toBe('ignored');
+    ).resolves.toMatchObject({ outcome: 'updated' });
+    await expect(apply({ ...receipt, status: 'delivered' })).resolves.toEqual({ outcome: 'ignored' });
     expect(messages.items.get('ten_A/msg_1')).toMatchObject({
       status: 'undeliverable',
       failedAt: '2026-11-24T10:00:05.000Z',

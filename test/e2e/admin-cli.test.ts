@@ -170,6 +170,40 @@ describe('the admin CLI', () => {
     });
   });
 
+  it("shows a tenant's audit trail and the anonymised analytics", async () => {
+    const base = ['--url', gateway.url, '--token', gateway.adminToken];
+    const tenant = JSON.parse(
+      (
+        await admin([
+          'tenants',
+          'create',
+          '--display-name',
+          'Trail',
+          '--legal-name',
+          'Trail Ltd',
+          '--email',
+          'ops@trail.test',
+          ...base,
+        ])
+      ).stdout,
+    ) as { id: string };
+    const trail = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        const out = JSON.parse(
+          (await admin(['audit', '--tenant', tenant.id, '--action', 'createTenant', ...base])).stdout,
+        ) as { data: { action: string; actor: { type: string } }[] };
+        if (out.data.length > 0) return out.data;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error('no audit entry');
+    })();
+    expect(trail).toMatchObject([{ action: 'createTenant', actor: { type: 'operator' } }]);
+    const analytics = JSON.parse(
+      (await admin(['analytics', '--from', '2026-11-01', '--to', '2026-11-02', '--k', '20', ...base])).stdout,
+    );
+    expect(analytics).toEqual({ from: '2026-11-01', to: '2026-11-02', k: 20, data: [], suppressedCells: 0 });
+  });
+
   it('signs requests with SigV4 for a deployed gateway (--aws)', async () => {
     let seen: IncomingHttpHeaders | undefined;
     const server = createServer((req, res) => {

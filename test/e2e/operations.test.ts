@@ -182,3 +182,133 @@ describe('the audit trail', () => {
     expect(after.body).toMatchObject({ intact: false, broken: { seq: 4, reason: 'hash_mismatch' } });
   });
 });
+
+type Usage = {
+  from: string;
+  to: string;
+  data: {
+    day?: string;
+    country?: string;
+    mode: string;
+    status: string;
+    messages: number;
+    segments: number;
+    estimatedCostUsd: number;
+  }[];
+  totals: Record<string, { messages: number; segments: number }> & { estimatedCostUsd: number };
+};
+
+describe('usage reports and anonymised analytics', () => {
+  it('reports messages and segments by day, country and status with an estimated cost, and aggregates across tenants without them', async () => {
+    const a = await onboard(api, gateway.adminToken, { name: 'Usage A', senders: ['UsageA'] });
+    const b = await onboard(api, gateway.adminToken, { name: 'Usage B', senders: ['UsageB'] });
+    const ownerA = await ownerKey(a.tenantId);
+    const sends = [
+      [a, 'UsageA', '+12025550140', 'Order 1 shipped'],
+      [a, 'UsageA', '+12025550141', 'Order 2 shipped'],
+      [a, 'UsageA', '+4915112345678', 'Ihre Bestellung ist unterwegs'],
+      [b, 'UsageB', '+12025550142', 'Appointment tomorrow'],
+    ] as const;
+    const ids = [];
+    for (const [t, from, to, body] of sends) {
+      const res = await api.call<{ message: { id: string } }>('POST', '/v1/messages', {
+        key: t.key,
+        body: { to, from, body },
+      });
+      expect(res.status).toBe(202);
+      ids.push([t.key, res.body.message.id] as const);
+    }
+    for (const [key, id] of ids) {
+      await waitFor(async () => {
+        const m = await api.call<{ status: string }>('GET', `/v1/messages/${id}`, { key });
+        return m.body.status === 'delivered' ? true : undefined;
+      }, `message ${id} delivered`);
+    }
+    // Counts are added when the workers' batches end.
+    const report = await waitFor(async () => {
+      const res = await api.call<Usage>('GET', '/v1/usage', { key: ownerA.secret });
+      expect(res.status).toBe(200);
+      return res.body.totals.delivered?.messages === 3 ? res.body : undefined;
+    }, 'the usage counts');
+    const today = new Date().toISOString().slice(0, 10);
+    expect(report.to).toBe(today);
+    expect(report.data).toEqual([
+      {
+        day: today,
+        country: 'DE',
+        mode: 'live',
+        status: 'sent',
+        messages: 1,
+        segments: 1,
+        estimatedCostUsd: 0.1023,
+      },
+      {
+        day: today,
+        country: 'DE',
+        mode: 'live',
+        status: 'delivered',
+        messages: 1,
+        segments: 1,
+        estimatedCostUsd: 0,
+      },
+      {
+        day: today,
+        country: 'US',
+        mode: 'live',
+        status: 'sent',
+        messages: 2,
+        segments: 2,
+        estimatedCostUsd: 0.0166,
+      },
+      {
+        day: today,
+        country: 'US',
+        mode: 'live',
+        status: 'delivered',
+        messages: 2,
+        segments: 2,
+        estimatedCostUsd: 0,
+      },
+    ]);
+    expect(report.totals.estimatedCostUsd).toBe(0.1189);
+
+    const csv = await api.call<string>('GET', '/v1/usage?groupBy=country&format=csv', { key: ownerA.secret });
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(csv.body.trim().split('\r\n')).toEqual([
+      'country,mode,status,messages,segments,estimatedCostUsd',
+      'DE,live,sent,1,1,0.1023',
+      'DE,live,delivered,1,1,0',
+      'US,live,sent,2,2,0.0166',
+      'US,live,delivered,2,2,0',
+    ]);
+    // Usage is for the account's authorised people: an admin-scoped key.
+    expectProblem(await api.call('GET', '/v1/usage', { key: a.key }), 403, 'forbidden');
+    expectProblem(
+      await api.call('GET', '/v1/usage?from=2026-11-10&to=2026-11-01', { key: ownerA.secret }),
+      422,
+      'validation-error',
+    );
+
+    // The operator sees US cells (two tenants) and not DE (one tenant), and no tenant at all.
+    const analytics = await api.call<{
+      data: { country: string; status: string; messages: number }[];
+      suppressedCells: number;
+    }>('GET', '/admin/analytics?k=2', { token: gateway.adminToken });
+    expect(analytics.status).toBe(200);
+    const us = analytics.body.data.filter((c) => c.country === 'US');
+    expect(us.map((c) => [c.status, c.messages])).toEqual(
+      expect.arrayContaining([
+        ['sent', expect.any(Number)],
+        ['delivered', expect.any(Number)],
+      ]),
+    );
+    expect(analytics.body.data.some((c) => c.country === 'DE')).toBe(false);
+    expect(analytics.body.suppressedCells).toBeGreaterThanOrEqual(2);
+    expect(JSON.stringify(analytics.body)).not.toMatch(/ten_|\+\d{6}/);
+    // With the default k of 10, these few messages are all suppressed.
+    const strict = await api.call<{ data: unknown[] }>('GET', '/admin/analytics', {
+      token: gateway.adminToken,
+    });
+    expect(strict.body.data).toEqual([]);
+  });
+});

@@ -12,6 +12,7 @@ import {
   type TenantContext,
 } from '../../layers/core/model.ts';
 import { RecipientPseudonyms } from '../../layers/core/recipient-pseudonym.ts';
+import { statusChange, type UsageStatus } from '../../layers/core/usage.ts';
 import { makeSendPolicy, settingsOf } from '../../layers/core/use-cases/send-policy.ts';
 import type {
   BlockList,
@@ -38,6 +39,7 @@ import type {
   SenderIdStore,
   SentTrace,
   TenantStore,
+  TransitionResult,
 } from '../../layers/ports/index.ts';
 
 /** Fakes of the core's ports, for core tests only (adapters are tested against real local services). */
@@ -137,9 +139,10 @@ export class FakeMessageStore implements MessageStore {
     to: Exclude<MessageRecord['status'], 'queued'>,
     at: Date,
     details: { error?: MessageRecord['error']; carrierMessageId?: string } = {},
-  ): Promise<'updated' | 'ignored'> {
+  ): Promise<TransitionResult> {
     const m = this.items.get(this.key(ref.tenantId, ref.messageId));
-    if (!m || !(m.status === 'queued' || (m.status === 'sent' && to !== 'sent'))) return 'ignored';
+    if (!m || !(m.status === 'queued' || (m.status === 'sent' && to !== 'sent')))
+      return { outcome: 'ignored' };
     m.status = to;
     if (to === 'delivered') m.deliveredAt = at.toISOString();
     else if (to !== 'sent') m.failedAt = at.toISOString();
@@ -147,7 +150,7 @@ export class FakeMessageStore implements MessageStore {
     if (details.carrierMessageId) m.carrierMessageId ??= details.carrierMessageId;
     delete m.claimToken;
     delete m.claimUntil;
-    return 'updated';
+    return { outcome: 'updated', change: statusChange(m, to as UsageStatus, at, details.error) };
   }
 }
 

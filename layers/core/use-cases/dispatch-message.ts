@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Carrier, Clock, MessageStore } from '../../ports/index.ts';
+import type { Carrier, Clock, MessageStore, StatusEvents } from '../../ports/index.ts';
 import { CarrierRejectedError, CarrierUnavailableError, DispatchBusyError } from '../errors.ts';
-import type { DispatchRef } from '../model.ts';
+import type { DispatchRef, MessageError } from '../model.ts';
+import { statusChange } from '../usage.ts';
 
 export interface DispatchDeps {
   messages: MessageStore;
@@ -13,6 +14,8 @@ export interface DispatchDeps {
   leaseMs: number;
   /** The queue's maxReceiveCount: on the last delivery a failing message is marked failed before it goes to the DLQ. */
   maxReceiveCount: number;
+  /** Told of each status this worker moved a message to (usage counters, webhooks). */
+  events?: StatusEvents | undefined;
 }
 
 export type DispatchOutcome = 'sent' | 'rejected' | 'skipped';
@@ -24,6 +27,10 @@ export type DispatchOutcome = 'sent' | 'rejected' | 'skipped';
  * with the same message id, which the carrier uses as its idempotency key where it has one).
  */
 export function makeDispatchMessage(deps: DispatchDeps) {
+  const fail = async (ref: DispatchRef, error: MessageError) => {
+    const out = await deps.messages.transition(ref, 'failed', deps.clock.now(), { error });
+    if (out.outcome === 'updated') deps.events?.changed(out.change);
+  };
   return async (ref: DispatchRef, receiveCount: number): Promise<DispatchOutcome> => {
     const token = randomUUID();
     const claim = await deps.messages.claim(ref, token, deps.leaseMs, deps.clock.now());
@@ -33,8 +40,9 @@ export function makeDispatchMessage(deps: DispatchDeps) {
     const m = claim.message;
     if (m.body === undefined) {
       // Redacted before it could be sent: there is nothing left to send.
-      await deps.messages.transition(ref, 'failed', deps.clock.now(), {
-        error: { code: 'body_removed', message: 'The body was removed before the message could be sent.' },
+      await fail(ref, {
+        code: 'body_removed',
+        message: 'The body was removed before the message could be sent.',
       });
       return 'rejected';
     }
@@ -51,22 +59,20 @@ export function makeDispatchMessage(deps: DispatchDeps) {
         category: m.category,
       });
       await deps.messages.markSent(ref, token, carrierMessageId, handedOverAt);
+      // Counted as handed over even when a fast receipt moved it on first: the carrier has it.
+      deps.events?.changed(statusChange(m, 'sent', handedOverAt));
       return 'sent';
     } catch (error) {
       if (error instanceof CarrierRejectedError) {
-        await deps.messages.transition(ref, 'failed', deps.clock.now(), {
-          error: { code: error.code, message: error.message },
-        });
+        await fail(ref, { code: error.code, message: error.message });
         return 'rejected';
       }
       await deps.messages.releaseClaim(ref, token);
       if (receiveCount >= deps.maxReceiveCount) {
         const unavailable = error instanceof CarrierUnavailableError;
-        await deps.messages.transition(ref, 'failed', deps.clock.now(), {
-          error: {
-            code: unavailable ? 'carrier_unavailable' : 'dispatch_error',
-            message: `Gave up after ${receiveCount} attempts: ${unavailable ? 'the carrier was unavailable' : 'the message could not be dispatched'}.`,
-          },
+        await fail(ref, {
+          code: unavailable ? 'carrier_unavailable' : 'dispatch_error',
+          message: `Gave up after ${receiveCount} attempts: ${unavailable ? 'the carrier was unavailable' : 'the message could not be dispatched'}.`,
         });
       }
       throw error;
@@ -87,7 +93,7 @@ export type CarrierEvent = {
 };
 
 /** Applies a delivery receipt; receipts for final or unknown messages change nothing. */
-export function makeApplyCarrierEvent(deps: { messages: MessageStore }) {
+export function makeApplyCarrierEvent(deps: { messages: MessageStore; events?: StatusEvents | undefined }) {
   return async (event: CarrierEvent) => {
     const ref = { tenantId: event.tenantId, messageId: event.messageId, jurisdiction: event.jurisdiction };
     const error =
@@ -97,9 +103,11 @@ export function makeApplyCarrierEvent(deps: { messages: MessageStore }) {
             code: event.errorCode ?? event.status,
             message: event.errorMessage ?? `Carrier reported ${event.status}.`,
           };
-    return deps.messages.transition(ref, event.status, new Date(event.occurredAt), {
+    const out = await deps.messages.transition(ref, event.status, new Date(event.occurredAt), {
       error,
       carrierMessageId: event.carrierMessageId,
     });
+    if (out.outcome === 'updated') deps.events?.changed(out.change);
+    return out;
   };
 }

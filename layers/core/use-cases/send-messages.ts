@@ -1,5 +1,12 @@
 import { createHash, randomInt } from 'node:crypto';
-import type { Clock, DispatchQueue, IdempotencyStore, IdGenerator, MessageStore } from '../../ports/index.ts';
+import type {
+  Clock,
+  DispatchQueue,
+  IdempotencyStore,
+  IdGenerator,
+  MessageStore,
+  StatusEvents,
+} from '../../ports/index.ts';
 import { type FieldIssue, MisdirectedError, ServiceUnavailableError, ValidationError } from '../errors.ts';
 import {
   type MessageSummary,
@@ -12,6 +19,7 @@ import {
 import type { Jurisdiction, MessageRecord, StoredResult, TenantContext } from '../model.ts';
 import { checkRecipient } from '../phone.ts';
 import { classifyRecipient } from '../residency.ts';
+import { statusChange } from '../usage.ts';
 import { type Refusal, refusedError, type SendPolicy } from './send-policy.ts';
 
 /** What one jurisdiction offers the ingress: its table, its queue. */
@@ -29,6 +37,8 @@ export interface SendDeps {
   ids: IdGenerator;
   /** Sender IDs, opt-outs, block-all, consent, content, flood and cap checks. */
   policy: Pick<SendPolicy, 'screen' | 'settings'>;
+  /** Told of messages quarantined at acceptance (usage counts them; webhooks report them). */
+  events?: StatusEvents | undefined;
 }
 
 export type BatchItemResult =
@@ -142,7 +152,10 @@ async function storeAndEnqueue(
     );
     if (out.failed.length > 0) await stores.messages.remove(group[0]!.tenantId, out.failed);
     for (const id of out.failed) failed.add(id);
+    const quarantined = group.filter((m) => m.status === 'quarantined');
+    for (const m of quarantined) deps.events?.changed(statusChange(m, 'quarantined', m.createdAt, m.error));
   }
+  await deps.events?.flush();
   return failed;
 }
 

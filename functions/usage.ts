@@ -1,0 +1,30 @@
+import { toCsv } from '#layers/http/export.ts';
+import { parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { UsageQuery } from '#layers/http/schemas.ts';
+import { tenantGuards, usageReports } from '#layers/wiring.ts';
+
+const reports = usageReports();
+
+export const USAGE_COLUMNS = ['day', 'country', 'mode', 'status', 'messages', 'segments', 'estimatedCostUsd'];
+
+/** The account's usage with an estimated cost, for its authorised people (admin-scoped keys). */
+export const handler = tenantRoute(
+  'admin',
+  async (event, tenant) => {
+    const { format, ...q } = parseWith(UsageQuery, event.queryStringParameters ?? {}, 'parameter');
+    const report = await reports.tenantReport(tenant.tenantId, q);
+    if (format === 'json') return { status: 200, body: report };
+    const columns = USAGE_COLUMNS.filter((c) =>
+      c === 'day' || c === 'country' ? q.groupBy.includes(c) : true,
+    );
+    return {
+      status: 200,
+      text: toCsv(columns, report.data),
+      headers: {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-disposition': `attachment; filename="usage-${report.from}-${report.to}.csv"`,
+      },
+    };
+  },
+  tenantGuards,
+);

@@ -1,0 +1,133 @@
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Jurisdiction } from '../core/model.ts';
+import { USAGE_STATUSES, type UsageCount } from '../core/usage.ts';
+import type { AggregateCell, UsageLedger } from '../ports/index.ts';
+import { queryAll } from './dynamodb-util.ts';
+
+const DAY_MS = 86_400_000;
+
+/** A tenant's counters: `<tenantId>#usage`, one item per day, country and key mode. */
+const tenantPk = (tenantId: string) => `${tenantId}#usage`;
+/** Gateway-wide counters of live traffic, one item per day and country: no tenant in the key. */
+const aggregatePk = (day: string) => `usage#${day}`;
+
+const expiry = (day: string, days: number) => Math.floor((Date.parse(day) + (days + 1) * DAY_MS) / 1000);
+
+export function daysBetween(fromDay: string, toDay: string): string[] {
+  const days: string[] = [];
+  for (let t = Date.parse(fromDay); t <= Date.parse(toDay); t += DAY_MS) {
+    days.push(new Date(t).toISOString().slice(0, 10));
+  }
+  return days;
+}
+
+/**
+ * Counters in the messages table of the jurisdiction that moved the messages, added with
+ * DynamoDB's ADD (one write per tenant, day, country, mode and status in a worker's batch).
+ * The tenant's counters are billing records, kept `tenantDays` (the law's period) and left in
+ * place when the account closes; the gateway-wide ones `aggregateDays`.
+ */
+export class DynamoDbUsageLedger implements UsageLedger {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+    private readonly jurisdiction: Jurisdiction,
+    private readonly retention: { tenantDays: number; aggregateDays: number },
+  ) {}
+
+  async add(counts: UsageCount[]): Promise<void> {
+    await Promise.all(
+      counts.flatMap((c) => {
+        const writes = [
+          this.client.send(
+            new UpdateItemCommand({
+              TableName: this.table,
+              Key: marshall({ pk: tenantPk(c.tenantId), sk: `${c.day}#${c.country}#${c.mode}` }),
+              UpdateExpression: 'ADD #m :m, #s :s SET expiresAt = :e',
+              ExpressionAttributeNames: { '#m': `${c.status}_m`, '#s': `${c.status}_s` },
+              ExpressionAttributeValues: marshall({
+                ':m': c.messages,
+                ':s': c.segments,
+                ':e': expiry(c.day, this.retention.tenantDays),
+              }),
+            }),
+          ),
+        ];
+        if (c.mode === 'live') {
+          writes.push(
+            this.client.send(
+              new UpdateItemCommand({
+                TableName: this.table,
+                Key: marshall({ pk: aggregatePk(c.day), sk: c.country }),
+                UpdateExpression: 'ADD #m :m, #s :s, #t :t SET expiresAt = :e',
+                ExpressionAttributeNames: {
+                  '#m': `${c.status}_m`,
+                  '#s': `${c.status}_s`,
+                  '#t': `${c.status}_t`,
+                },
+                ExpressionAttributeValues: marshall({
+                  ':m': c.messages,
+                  ':s': c.segments,
+                  ':t': new Set([c.tenantId]),
+                  ':e': expiry(c.day, this.retention.aggregateDays),
+                }),
+              }),
+            ),
+          );
+        }
+        return writes;
+      }),
+    );
+  }
+
+  async tenant(tenantId: string, fromDay: string, toDay: string): Promise<UsageCount[]> {
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ExpressionAttributeValues: marshall({
+        ':pk': tenantPk(tenantId),
+        ':from': `${fromDay}#`,
+        ':to': `${toDay}#~`,
+      }),
+    });
+    return items.flatMap((item) => {
+      const raw = unmarshall(item);
+      const [day, country, mode] = String(raw.sk).split('#') as [string, string, 'live' | 'test'];
+      return USAGE_STATUSES.filter((status) => raw[`${status}_m`] !== undefined).map((status) => ({
+        tenantId,
+        jurisdiction: this.jurisdiction,
+        day,
+        country,
+        mode,
+        status,
+        messages: Number(raw[`${status}_m`]),
+        segments: Number(raw[`${status}_s`] ?? 0),
+      }));
+    });
+  }
+
+  async aggregate(fromDay: string, toDay: string): Promise<AggregateCell[]> {
+    const perDay = await Promise.all(
+      daysBetween(fromDay, toDay).map(async (day) => {
+        const items = await queryAll(this.client, {
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: marshall({ ':pk': aggregatePk(day) }),
+        });
+        return items.flatMap((item) => {
+          const raw = unmarshall(item);
+          return USAGE_STATUSES.filter((status) => raw[`${status}_m`] !== undefined).map((status) => ({
+            day,
+            country: String(raw.sk),
+            status,
+            messages: Number(raw[`${status}_m`]),
+            segments: Number(raw[`${status}_s`] ?? 0),
+            tenantIds: [...((raw[`${status}_t`] as Set<string> | undefined) ?? [])],
+          }));
+        });
+      }),
+    );
+    return perDay.flat();
+  }
+}

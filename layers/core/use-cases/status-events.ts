@@ -1,0 +1,39 @@
+import type { StatusChange, StatusEvents, UsageLedger } from '../../ports/index.ts';
+import type { Jurisdiction } from '../model.ts';
+import { tally } from '../usage.ts';
+
+/**
+ * Collects the status changes of a unit of work (a worker's batch, a request) and, on `flush`,
+ * adds them to the usage counters in one write per tenant, day, country, mode and status, and
+ * hands them to `notify` (webhooks). A failure there is reported to `onError` and does not fail
+ * the work: the messages' own states are already stored; a lost count is logged and alarmed.
+ */
+export function makeStatusEvents(deps: {
+  ledgers: (j: Jurisdiction) => UsageLedger;
+  notify?: ((changes: StatusChange[]) => Promise<void>) | undefined;
+  onError: (what: 'usage' | 'webhooks', error: unknown) => void;
+}): StatusEvents {
+  let pending: StatusChange[] = [];
+  return {
+    changed(change) {
+      pending.push(change);
+    },
+    async flush() {
+      const changes = pending;
+      pending = [];
+      if (changes.length === 0) return;
+      const counts = tally(changes);
+      await Promise.all([
+        ...(['global', 'eu'] as const).map(async (j) => {
+          const mine = counts.filter((c) => c.jurisdiction === j);
+          if (mine.length === 0) return;
+          await deps
+            .ledgers(j)
+            .add(mine)
+            .catch((error: unknown) => deps.onError('usage', error));
+        }),
+        deps.notify?.(changes).catch((error: unknown) => deps.onError('webhooks', error)),
+      ]);
+    },
+  };
+}
