@@ -18,6 +18,7 @@ import {
   systemSms,
   tenantSettings,
   tenantStore,
+  webhookFanout,
 } from '#layers/wiring.ts';
 
 const CarrierEvent = z.discriminatedUnion('kind', [
@@ -55,6 +56,7 @@ const receiveInbound = makeReceiveInbound({
   settings: tenantSettings,
   systemSms,
   clock: systemClock,
+  onStored: (notice) => webhookFanout().inbound(notice),
 });
 
 /** Carrier events: delivery receipts move messages to their final status; replies are handled as inbound. */

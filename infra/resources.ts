@@ -90,6 +90,20 @@ export const QUEUES = {
     retentionDays: 4,
     dlqRetentionDays: 14,
   },
+  /**
+   * Webhook deliveries. Retries wait on the record itself (the worker sets its visibility to the
+   * next delay), eight attempts over about a day; receives beyond that are the worker's own
+   * failures, dead-lettered by SQS.
+   */
+  webhooks: {
+    id: 'Webhooks',
+    consumerTimeoutSeconds: 30,
+    maxReceiveCount: 12,
+    batchSize: 10,
+    maxBatchingWindowSeconds: 1,
+    retentionDays: 2,
+    dlqRetentionDays: 14,
+  },
   /** Audit entries, grouped by tenant: one writer per tenant's chain, in order. */
   audit: {
     id: 'Audit',
@@ -125,6 +139,8 @@ export const RECORDS = {
   usageRecordDays: 10 * 365,
   /** The gateway-wide anonymised counters behind the operator's analytics. */
   analyticsDays: 400,
+  /** A webhook delivery's history entry (its latest attempt). */
+  webhookHistoryDays: 30,
   /** Each audit event, from when it is recorded (13 months: a year's activity and its review). */
   auditTrailDays: 400,
   /** A sender ID application's identity details after the operator's decision. */

@@ -55,3 +55,14 @@ export function countAuditFailure() {
 export function countStatusEventFailure(what: 'usage' | 'webhooks') {
   metrics.addMetric(what === 'usage' ? 'UsageCountFailures' : 'WebhookEnqueueFailures', MetricUnit.Count, 1);
 }
+
+/** Webhook attempts by outcome (no tenant, no endpoint). */
+export function countWebhook(outcome: 'delivered' | 'retry' | 'dead' | 'dropped') {
+  const names = {
+    delivered: 'WebhooksDelivered',
+    retry: 'WebhookRetries',
+    dead: 'WebhooksDeadLettered',
+    dropped: 'WebhooksDropped',
+  } as const;
+  metrics.addMetric(names[outcome], MetricUnit.Count, 1);
+}

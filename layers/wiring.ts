@@ -14,10 +14,13 @@ import {
 } from './adapters/dynamodb-recipient-store.ts';
 import { DynamoDbSecretStore, DynamoDbTenantStore } from './adapters/dynamodb-tenant-store.ts';
 import { DynamoDbUsageLedger } from './adapters/dynamodb-usage-ledger.ts';
+import { DynamoDbWebhookHistory, DynamoDbWebhookStore } from './adapters/dynamodb-webhook-store.ts';
+import { HttpsWebhookTransport } from './adapters/https-webhook-transport.ts';
 import { KmsKeyService } from './adapters/kms-key-service.ts';
 import { DynamoDbSandboxLedger, SandboxCarrier } from './adapters/sandbox-carrier.ts';
 import { SqsAuditSink } from './adapters/sqs-audit-sink.ts';
 import { SqsDispatchQueue } from './adapters/sqs-dispatch-queue.ts';
+import { SqsWebhookQueue } from './adapters/sqs-webhook-queue.ts';
 import { systemClock, ulidIds } from './adapters/system.ts';
 import { loadConfig, setting } from './config.ts';
 import { TenantCrypto } from './core/crypto.ts';
@@ -33,6 +36,8 @@ import { makeSendPolicy, settingsOf, type TenantSettings } from './core/use-case
 import { makeSenderIds } from './core/use-cases/sender-ids.ts';
 import { makeStatusEvents } from './core/use-cases/status-events.ts';
 import { makeUsageReports } from './core/use-cases/usage-reports.ts';
+import { makeDeliverWebhook, makeWebhookEndpoints, makeWebhookFanout } from './core/use-cases/webhooks.ts';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS, type WebhookEndpoint } from './core/webhooks.ts';
 import { endpointJurisdiction, type RouteGuards } from './http/handler.ts';
 import type { Carrier } from './ports/index.ts';
 import { countAuditFailure, countKmsError, countStatusEventFailure, logger } from './telemetry.ts';
@@ -374,10 +379,70 @@ export const usageLedger = /* @__PURE__ */ perJurisdiction((j) => {
   });
 });
 
-/** Status changes of the current unit of work: usage counters (and webhooks), flushed by the caller. */
+export const webhookStore = /* @__PURE__ */ once(
+  () => new DynamoDbWebhookStore(tenantsClient(), setting1('TENANTS_TABLE'), tenantCrypto('global')),
+);
+export const webhookHistory = /* @__PURE__ */ perJurisdiction(
+  (j) => new DynamoDbWebhookHistory(dynamodb(j), messagesTable(j)),
+);
+const webhookQueue = /* @__PURE__ */ perJurisdiction(
+  (j) => new SqsWebhookQueue(sqs(j), setting1(`${prefix(j)}_WEBHOOK_QUEUE_URL`, setting.url)),
+);
+/** Only the local runtime and tests may deliver to this machine (loopback); never set in AWS. */
+const allowLoopbackWebhooks = () => process.env.WEBHOOK_ALLOW_LOOPBACK === 'true';
+
+const endpointsCache = new Map<string, { at: number; value: Promise<WebhookEndpoint[]> }>();
+/** A tenant's endpoints, cached per instance like its settings: a new endpoint gets events within a minute. */
+function endpointsOf(tenantId: string): Promise<WebhookEndpoint[]> {
+  const hit = endpointsCache.get(tenantId);
+  if (hit && Date.now() - hit.at < settingsTtlMs()) return hit.value;
+  const value = webhookStore().list(tenantId);
+  value.catch(() => endpointsCache.delete(tenantId));
+  endpointsCache.set(tenantId, { at: Date.now(), value });
+  return value;
+}
+
+export const webhookFanout = /* @__PURE__ */ once(() =>
+  makeWebhookFanout({ endpointsOf, queue: webhookQueue, ids: ulidIds, clock: systemClock }),
+);
+
+export const webhookEndpoints = /* @__PURE__ */ once(() =>
+  makeWebhookEndpoints({
+    store: webhookStore(),
+    history: both(webhookHistory),
+    clock: systemClock,
+    ids: ulidIds,
+    allowLoopback: allowLoopbackWebhooks(),
+  }),
+);
+
+export const deliverWebhook = /* @__PURE__ */ perJurisdiction((j) => {
+  const cfg = loadConfig({
+    WEBHOOK_RETRY_SCHEDULE_SECONDS: z
+      .string()
+      .regex(/^\d+(,\d+)*$/)
+      .optional(),
+    WEBHOOK_HISTORY_DAYS: setting.positiveInt,
+    WEBHOOK_TIMEOUT_MS: setting.positiveInt.optional(),
+  });
+  return makeDeliverWebhook({
+    store: webhookStore(),
+    history: webhookHistory(j),
+    transport: new HttpsWebhookTransport({
+      timeoutMs: cfg.WEBHOOK_TIMEOUT_MS ?? 10_000,
+      allowLoopback: allowLoopbackWebhooks(),
+    }),
+    clock: systemClock,
+    schedule: cfg.WEBHOOK_RETRY_SCHEDULE_SECONDS?.split(',').map(Number) ?? DEFAULT_RETRY_SCHEDULE_SECONDS,
+    historyDays: cfg.WEBHOOK_HISTORY_DAYS,
+  });
+});
+
+/** Status changes of the current unit of work: usage counters and webhooks, flushed by the caller. */
 export const statusEvents = /* @__PURE__ */ once(() =>
   makeStatusEvents({
     ledgers: usageLedger,
+    notify: (changes) => webhookFanout().statusChanged(changes),
     onError: (what, error) => {
       countStatusEventFailure(what);
       logger.error('status changes not recorded', { what, error: (error as Error)?.name });

@@ -10,6 +10,7 @@ export const physicalNames = (j: Jurisdiction) => ({
   dispatchQueue: `sms-gateway-${j}-dispatch`,
   carrierEventsQueue: `sms-gateway-${j}-carrier-events`,
   auditQueue: `sms-gateway-${j}-audit.fifo`,
+  webhookQueue: `sms-gateway-${j}-webhooks`,
 });
 
 export const TENANTS_TABLE_NAME = 'sms-gateway-tenants';

@@ -36,6 +36,7 @@ export class StatefulStack extends Stack {
   readonly dispatchQueue: Queue;
   readonly carrierEventsQueue: Queue;
   readonly auditQueue: Queue;
+  readonly webhookQueue: Queue;
   readonly systemKey: Key | undefined;
   /** With End User Messaging: where its delivery events and two-way replies are published. */
   readonly carrierEventsTopic: Topic | undefined;
@@ -47,6 +48,7 @@ export class StatefulStack extends Stack {
     this.dispatchQueue = this.queue(QUEUES.dispatch, names.dispatchQueue);
     this.carrierEventsQueue = this.queue(QUEUES.carrierEvents, names.carrierEventsQueue);
     this.auditQueue = this.queue(QUEUES.audit, names.auditQueue);
+    this.webhookQueue = this.queue(QUEUES.webhooks, names.webhookQueue);
     if (props.eumEvents) this.carrierEventsTopic = this.eumEventsTopic(this.carrierEventsQueue);
     if (props.jurisdiction === 'global') {
       this.tenants = this.table(TABLES.tenants, TENANTS_TABLE_NAME);

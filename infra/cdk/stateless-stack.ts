@@ -82,6 +82,11 @@ export class StatelessStack extends Stack {
       `${otherJ}Dispatch`,
       otherArn('sqs', physicalNames(otherJ).dispatchQueue),
     );
+    const otherWebhooks = Queue.fromQueueArn(
+      this,
+      `${otherJ}Webhooks`,
+      otherArn('sqs', physicalNames(otherJ).webhookQueue),
+    );
     const otherEvents = Queue.fromQueueArn(
       this,
       `${otherJ}CarrierEvents`,
@@ -96,6 +101,7 @@ export class StatelessStack extends Stack {
     const messages = (j: Jurisdiction): ITableV2 => (other(j) ? otherMessages : ownMessages);
     const dispatchQueue = (j: Jurisdiction): IQueue => (other(j) ? otherDispatch : stateful.dispatchQueue);
     const eventsQueue = (j: Jurisdiction): IQueue => (other(j) ? otherEvents : stateful.carrierEventsQueue);
+    const webhookQueue = (j: Jurisdiction): IQueue => (other(j) ? otherWebhooks : stateful.webhookQueue);
     const tenantsTable: ITableV2 =
       stateful.tenants ??
       TableV2.fromTableArn(
@@ -149,12 +155,20 @@ export class StatelessStack extends Stack {
     const withData = (
       f: GatewayFunction,
       access: 'read' | 'readWrite',
-      options: { dispatch?: boolean; events?: boolean; closeAccounts?: boolean; noTenantKeys?: boolean } = {},
+      options: {
+        dispatch?: boolean;
+        events?: boolean;
+        webhooks?: boolean;
+        closeAccounts?: boolean;
+        noTenantKeys?: boolean;
+      } = {},
     ) => {
       for (const j of JURISDICTIONS) {
         f.useTable(messages(j), access, `${envPrefix(j)}_MESSAGES_TABLE`);
         if (options.dispatch) f.useQueue(dispatchQueue(j), 'send', `${envPrefix(j)}_DISPATCH_QUEUE_URL`);
         if (options.events) f.useQueue(eventsQueue(j), 'send', `${envPrefix(j)}_CARRIER_EVENTS_QUEUE_URL`);
+        // Status changes and replies become webhook deliveries in their own jurisdiction.
+        if (options.webhooks) f.useQueue(webhookQueue(j), 'send', `${envPrefix(j)}_WEBHOOK_QUEUE_URL`);
       }
       // The public flows and the carrier webhook touch no tenant's sealed data.
       if (!options.noTenantKeys) {
@@ -162,6 +176,7 @@ export class StatelessStack extends Stack {
       }
       return f;
     };
+    const dlqOf = (q: IQueue) => (q as Queue).deadLetterQueue!.queue;
     const http = (entry: HttpFunction) =>
       new GatewayFunction(this, entry, { entry, timeout: Duration.seconds(29), environment: common });
 
@@ -182,8 +197,8 @@ export class StatelessStack extends Stack {
       );
 
     const functions: Record<HttpFunction, GatewayFunction> = {
-      'send-message': tenantHttp('send-message', 'readWrite', { dispatch: true }),
-      'send-batch': tenantHttp('send-batch', 'readWrite', { dispatch: true }),
+      'send-message': tenantHttp('send-message', 'readWrite', { dispatch: true, webhooks: true }),
+      'send-batch': tenantHttp('send-batch', 'readWrite', { dispatch: true, webhooks: true }),
       'get-message': tenantHttp('get-message', 'read'),
       'list-messages': tenantHttp('list-messages', 'read'),
       'delete-message-body': tenantHttp('delete-message-body', 'readWrite'),
@@ -198,6 +213,8 @@ export class StatelessStack extends Stack {
       'carrier-inbound': tenantHttp('carrier-inbound', 'read', { events: true, noTenantKeys: true }),
       'audit-events': tenantHttp('audit-events', 'read', { noTenantKeys: true }),
       usage: tenantHttp('usage', 'read', { noTenantKeys: true }),
+      // Seals and rotates signing secrets under the tenant's key; reads delivery history.
+      webhooks: tenantHttp('webhooks', 'readWrite'),
       'get-openapi': http('get-openapi'),
       admin: tenantHttp('admin', 'readWrite', { closeAccounts: true }),
     };
@@ -212,18 +229,20 @@ export class StatelessStack extends Stack {
       .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
 
     const dispatch = sendsSms(
-      withData(
-        new GatewayFunction(this, 'dispatch-messages', {
-          entry: 'dispatch-messages',
-          timeout: Duration.seconds(QUEUES.dispatch.consumerTimeoutSeconds),
-          environment: {
-            ...common,
-            DISPATCH_LEASE_SECONDS: String(visibilityTimeoutSeconds(QUEUES.dispatch)),
-            DISPATCH_MAX_RECEIVE_COUNT: String(QUEUES.dispatch.maxReceiveCount),
-          },
-        }),
-        'readWrite',
-        { events: true },
+      withTenants(
+        withData(
+          new GatewayFunction(this, 'dispatch-messages', {
+            entry: 'dispatch-messages',
+            timeout: Duration.seconds(QUEUES.dispatch.consumerTimeoutSeconds),
+            environment: {
+              ...common,
+              DISPATCH_LEASE_SECONDS: String(visibilityTimeoutSeconds(QUEUES.dispatch)),
+              DISPATCH_MAX_RECEIVE_COUNT: String(QUEUES.dispatch.maxReceiveCount),
+            },
+          }),
+          'readWrite',
+          { events: true, webhooks: true },
+        ),
       ),
     );
     dispatch.fn.addEventSource(
@@ -244,7 +263,7 @@ export class StatelessStack extends Stack {
             environment: common,
           }),
           'readWrite',
-          { dispatch: true, events: true },
+          { dispatch: true, events: true, webhooks: true },
         ),
       ),
     );
@@ -264,6 +283,30 @@ export class StatelessStack extends Stack {
     }).useTable(messages(jurisdiction), 'readWrite', `${envPrefix(jurisdiction)}_MESSAGES_TABLE`);
     auditRecorder.fn.addEventSource(
       new SqsEventSource(stateful.auditQueue, { batchSize: QUEUES.audit.batchSize }),
+    );
+
+    // Webhook deliveries from this region's queue: the endpoint and its sealed secrets from the
+    // tenants table, each attempt's outcome into this region's messages table.
+    const webhookWorker = withTenants(
+      new GatewayFunction(this, 'deliver-webhooks', {
+        entry: 'deliver-webhooks',
+        timeout: Duration.seconds(QUEUES.webhooks.consumerTimeoutSeconds),
+        environment: { ...common, WEBHOOK_HISTORY_DAYS: String(RECORDS.webhookHistoryDays) },
+      }),
+    )
+      .useTable(messages(jurisdiction), 'readWrite', `${envPrefix(jurisdiction)}_MESSAGES_TABLE`)
+      .useQueue(dlqOf(stateful.webhookQueue), 'send', `${envPrefix(jurisdiction)}_WEBHOOK_DLQ_URL`)
+      .useTenantKeys(account, 'read');
+    webhookWorker.fn.addEnvironment(
+      `${envPrefix(jurisdiction)}_WEBHOOK_QUEUE_URL`,
+      stateful.webhookQueue.queueUrl,
+    );
+    webhookWorker.fn.addEventSource(
+      new SqsEventSource(stateful.webhookQueue, {
+        batchSize: QUEUES.webhooks.batchSize,
+        maxBatchingWindow: Duration.seconds(QUEUES.webhooks.maxBatchingWindowSeconds),
+        reportBatchItemFailures: true,
+      }),
     );
 
     const tenantAuthorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', authorizerFn.fn, {
@@ -311,7 +354,6 @@ export class StatelessStack extends Stack {
       }
     }
     this.hardenStage();
-    const dlq = (q: IQueue) => (q as Queue).deadLetterQueue!.queue;
     observe(this, {
       jurisdiction,
       api: this.api,
@@ -321,24 +363,25 @@ export class StatelessStack extends Stack {
         'dispatch-messages': dispatch,
         'apply-carrier-events': carrierEvents,
         'record-audit-events': auditRecorder,
+        'deliver-webhooks': webhookWorker,
       },
       queues: [
         {
           name: 'Dispatch',
           queue: stateful.dispatchQueue,
-          dlq: dlq(stateful.dispatchQueue),
+          dlq: dlqOf(stateful.dispatchQueue),
           maxAgeSeconds: 300,
         },
         {
           name: 'CarrierEvents',
           queue: stateful.carrierEventsQueue,
-          dlq: dlq(stateful.carrierEventsQueue),
+          dlq: dlqOf(stateful.carrierEventsQueue),
           maxAgeSeconds: 900,
         },
         {
           name: 'Audit',
           queue: stateful.auditQueue,
-          dlq: dlq(stateful.auditQueue),
+          dlq: dlqOf(stateful.auditQueue),
           maxAgeSeconds: 300,
         },
       ],
@@ -353,7 +396,14 @@ export class StatelessStack extends Stack {
       `arn:aws:kms:${regions.global}:${accountId}:key/*`,
       ...JURISDICTIONS.map((j) => `${tableArn(j).replace(account, accountId)}/index/*`),
     ];
-    for (const f of [...Object.values(functions), authorizerFn, dispatch, carrierEvents, auditRecorder]) {
+    for (const f of [
+      ...Object.values(functions),
+      authorizerFn,
+      dispatch,
+      carrierEvents,
+      auditRecorder,
+      webhookWorker,
+    ]) {
       for (const w of wildcards) {
         Validations.of(f).acknowledge({
           id: `AwsSolutions-IAM5[Resource::${w}]`,

@@ -48,6 +48,10 @@ export interface GatewayOptions {
    * fewer receives make redelivery and redrive observable in seconds.
    */
   dispatch?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; concurrency?: number };
+  /** Lets webhooks reach receivers on this machine (loopback, http allowed); never in AWS. */
+  allowLoopbackWebhooks?: boolean;
+  /** Webhook retry delays in seconds (default: about a day's schedule), for tests. */
+  webhookRetrySeconds?: number[];
   log?: (line: string) => void;
 }
 
@@ -58,6 +62,8 @@ export interface RegionQueues {
   carrierEventsDlq: string;
   audit: string;
   auditDlq: string;
+  webhooks: string;
+  webhooksDlq: string;
 }
 
 export interface RunningGateway {
@@ -171,6 +177,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         dispatch: { url: string; dlqUrl: string };
         events: { url: string; dlqUrl: string };
         audit: { url: string; dlqUrl: string };
+        webhooks: { url: string; dlqUrl: string };
       }
     >;
     for (const j of JURISDICTIONS) {
@@ -192,6 +199,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           queueName(j, QUEUES.audit.id),
           QUEUES.audit,
           visibilityTimeoutSeconds(QUEUES.audit),
+        ),
+        webhooks: await ensureQueue(
+          byRegion[j].sqs,
+          queueName(j, QUEUES.webhooks.id),
+          QUEUES.webhooks,
+          visibilityTimeoutSeconds(QUEUES.webhooks),
         ),
       };
     }
@@ -217,12 +230,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       GLOBAL_DISPATCH_QUEUE_URL: queueSets.global.dispatch.url,
       GLOBAL_CARRIER_EVENTS_QUEUE_URL: queueSets.global.events.url,
       GLOBAL_AUDIT_QUEUE_URL: queueSets.global.audit.url,
+      GLOBAL_WEBHOOK_QUEUE_URL: queueSets.global.webhooks.url,
+      GLOBAL_WEBHOOK_DLQ_URL: queueSets.global.webhooks.dlqUrl,
       GLOBAL_API_URL: `http://127.0.0.1:${httpPorts.global}`,
       EU_REGION: regions.eu,
       EU_MESSAGES_TABLE: tables.messages,
       EU_DISPATCH_QUEUE_URL: queueSets.eu.dispatch.url,
       EU_CARRIER_EVENTS_QUEUE_URL: queueSets.eu.events.url,
       EU_AUDIT_QUEUE_URL: queueSets.eu.audit.url,
+      EU_WEBHOOK_QUEUE_URL: queueSets.eu.webhooks.url,
+      EU_WEBHOOK_DLQ_URL: queueSets.eu.webhooks.dlqUrl,
       EU_API_URL: `http://127.0.0.1:${httpPorts.eu}`,
       JURISDICTION: 'global',
       BACKUP_WINDOW_DAYS: String(RECORDS.backupWindowDays),
@@ -233,6 +250,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       USAGE_RETENTION_DAYS: String(RECORDS.usageRecordDays),
       ANALYTICS_RETENTION_DAYS: String(RECORDS.analyticsDays),
       AUDIT_RETENTION_DAYS: String(RECORDS.auditTrailDays),
+      WEBHOOK_HISTORY_DAYS: String(RECORDS.webhookHistoryDays),
+      // A receiver on this machine is allowed here only (tests, trying webhooks locally).
+      WEBHOOK_ALLOW_LOOPBACK: String(options.allowLoopbackWebhooks ?? false),
+      ...(options.webhookRetrySeconds
+        ? { WEBHOOK_RETRY_SCHEDULE_SECONDS: options.webhookRetrySeconds.join(',') }
+        : {}),
       TENANT_SETTINGS_CACHE_SECONDS: String(options.settingsCacheSeconds ?? AUTHORIZER_CACHE_SECONDS),
       GATEWAY_SENDER_ID: 'Verify',
       // EMF metrics would print a JSON line per request on the console; on for the tests.
@@ -270,6 +293,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const dispatchHandler = await load<SqsHandler>('dispatch-messages');
     const eventsHandler = await load<SqsHandler>('apply-carrier-events');
     const auditHandler = await load<SqsHandler>('record-audit-events');
+    const webhooksHandler = await load<SqsHandler>('deliver-webhooks');
     const sources: SqsEventSource[] = [];
     for (const j of JURISDICTIONS) {
       const q = queueSets[j];
@@ -305,6 +329,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           timeoutMs: QUEUES.audit.consumerTimeoutSeconds * 1000,
           handler: auditHandler,
         }),
+        new SqsEventSource({
+          name: `deliver-webhooks (${j})`,
+          sqs: regionSqs,
+          queueUrl: q.webhooks.url,
+          queueArn: await arn(q.webhooks.url),
+          batchSize: QUEUES.webhooks.batchSize,
+          concurrency: 1,
+          timeoutMs: QUEUES.webhooks.consumerTimeoutSeconds * 1000,
+          handler: webhooksHandler,
+        }),
       );
       const recovered = await requeueUnfinished(
         byRegion[j].ddb,
@@ -327,6 +361,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       carrierEventsDlq: queueSets[j].events.dlqUrl,
       audit: queueSets[j].audit.url,
       auditDlq: queueSets[j].audit.dlqUrl,
+      webhooks: queueSets[j].webhooks.url,
+      webhooksDlq: queueSets[j].webhooks.dlqUrl,
     });
     return {
       url: env.GLOBAL_API_URL!,

@@ -4,7 +4,7 @@ import { UnauthorizedError } from './errors.ts';
 import type { Jurisdiction } from './model.ts';
 
 /** What a data key protects; part of the KMS encryption context and of every field's AAD. */
-export type Purpose = 'message' | 'idempotency' | 'pseudonym' | 'recipient' | 'sender-id';
+export type Purpose = 'message' | 'idempotency' | 'pseudonym' | 'recipient' | 'sender-id' | 'webhook';
 
 export interface DataKeyLimits {
   /** A cached data key is used for at most this long... */

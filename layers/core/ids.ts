@@ -28,6 +28,8 @@ export const ID_PATTERN = {
   message: /^msg_[0-9A-HJKMNP-TV-Z]{26}$/,
   tenant: /^ten_[0-9A-HJKMNP-TV-Z]{26}$/,
   apiKey: /^key_[0-9A-HJKMNP-TV-Z]{26}$/,
+  webhook: /^whk_[0-9A-HJKMNP-TV-Z]{26}$/,
+  webhookDelivery: /^wev_[0-9A-HJKMNP-TV-Z]{26}$/,
 };
 
 /**

@@ -11,6 +11,7 @@ import type {
   Tenant,
 } from '../core/model.ts';
 import type { UsageCount, UsageStatus } from '../core/usage.ts';
+import type { WebhookDelivery, WebhookEndpoint, WebhookEventType, WebhookSecret } from '../core/webhooks.ts';
 
 export interface Clock {
   now(): Date;
@@ -456,4 +457,50 @@ export interface UsageLedger {
   /** A tenant's counts for the days from `fromDay` to `toDay`, inclusive. */
   tenant(tenantId: string, fromDay: string, toDay: string): Promise<UsageCount[]>;
   aggregate(fromDay: string, toDay: string): Promise<AggregateCell[]>;
+}
+
+export interface WebhookAttempt {
+  deliveryId: string;
+  endpointId: string;
+  tenantId: string;
+  type: WebhookEventType;
+  createdAt: string;
+  status: 'retrying' | 'delivered' | 'dead';
+  attempts: number;
+  lastAttemptAt: string;
+  /** The receiver's HTTP status, when it answered. */
+  lastStatusCode?: number | undefined;
+  /** Why the last attempt failed (never the receiver's response body). */
+  lastError?: string | undefined;
+  nextAttemptAt?: string | undefined;
+}
+
+/** Tenants' webhook endpoints, their secrets sealed under the tenant's key. */
+export interface WebhookStore {
+  put(endpoint: WebhookEndpoint, secrets: WebhookSecret[]): Promise<void>;
+  get(
+    tenantId: string,
+    id: string,
+  ): Promise<{ endpoint: WebhookEndpoint; secrets: WebhookSecret[] } | undefined>;
+  list(tenantId: string): Promise<WebhookEndpoint[]>;
+  remove(tenantId: string, id: string): Promise<boolean>;
+}
+
+/** Each attempt's outcome, per endpoint, in the jurisdiction that delivered it. */
+export interface WebhookHistory {
+  record(attempt: WebhookAttempt, expiresAt: number): Promise<void>;
+  list(
+    tenantId: string,
+    endpointId: string,
+    page: { limit: number; cursor?: string | undefined },
+  ): Promise<{ items: WebhookAttempt[]; nextCursor?: string | undefined }>;
+}
+
+export interface WebhookQueue {
+  enqueue(deliveries: WebhookDelivery[]): Promise<void>;
+}
+
+/** One POST to a receiver; resolves with its status, rejects with a reason it could not be made. */
+export interface WebhookTransport {
+  post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number }>;
 }

@@ -70,7 +70,7 @@ describe('stateful stack', () => {
       SqsManagedSseEnabled: true,
     });
     const queues = resources(stateful, 'AWS::SQS::Queue');
-    expect(queues).toHaveLength(6);
+    expect(queues).toHaveLength(8);
     // The audit queue and its DLQ are FIFO: a tenant's entries reach the recorder in order.
     stateful.hasResourceProperties('AWS::SQS::Queue', {
       QueueName: 'sms-gateway-global-audit.fifo',
@@ -78,8 +78,14 @@ describe('stateful stack', () => {
       RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
     });
     for (const [, q] of queues) expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    // Webhook retries span about a day: the queue keeps a delivery for two.
+    stateful.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'sms-gateway-global-webhooks',
+      MessageRetentionPeriod: 2 * 86_400,
+      RedrivePolicy: { maxReceiveCount: 12, deadLetterTargetArn: Match.anyValue() },
+    });
     const policies = resources(stateful, 'AWS::SQS::QueuePolicy');
-    expect(policies).toHaveLength(6);
+    expect(policies).toHaveLength(8);
     for (const [, p] of policies) {
       expect(JSON.stringify(p.Properties)).toContain('"aws:SecureTransport":"false"');
     }
@@ -133,7 +139,7 @@ describe('stateless stack', () => {
 
   it('feeds the workers from SQS with partial batch failure reporting', () => {
     const mappings = resources(stateless, 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(3);
+    expect(mappings).toHaveLength(4);
     // The audit recorder takes its FIFO batch whole (a failure retries it in order).
     const [audit, workers] = [
       mappings.filter(([id]) => id.startsWith('recordauditevents')),

@@ -16,6 +16,7 @@ import { checkRecipient } from '../phone.ts';
 import type { RecipientPseudonyms } from '../recipient-pseudonym.ts';
 import { classifyRecipient } from '../residency.ts';
 import type { TenantSettings } from './send-policy.ts';
+import type { InboundNotice } from './webhooks.ts';
 
 /** A reply from a person, as a carrier reports it. */
 export interface InboundEvent {
@@ -39,6 +40,8 @@ export interface InboundDeps {
   settings: (tenantId: string) => Promise<TenantSettings>;
   systemSms: SystemSms;
   clock: Clock;
+  /** Told of each reply stored for a tenant (its webhooks). */
+  onStored?: ((notice: InboundNotice) => Promise<void>) | undefined;
 }
 
 const DAY_SECONDS = 86_400;
@@ -136,9 +139,10 @@ export function makeReceiveInbound(deps: InboundDeps) {
 
     const retention = tenant.retention ?? DEFAULT_RETENTION;
     const receivedSec = Math.floor(receivedMs / 1000);
+    const inboundId = `inb_${seededUlid(receivedMs, event.carrierMessageId)}`;
     await deps.recipients[j].putInbound({
       tenantId: tenant.id,
-      id: `inb_${seededUlid(receivedMs, event.carrierMessageId)}`,
+      id: inboundId,
       from: person.e164,
       to: event.to,
       body: event.body,
@@ -148,6 +152,17 @@ export function makeReceiveInbound(deps: InboundDeps) {
       carrierMessageId: event.carrierMessageId,
       expiresAt: receivedSec + retention.metadataDays * DAY_SECONDS,
       bodyExpiresAt: receivedSec + retention.bodyDays * DAY_SECONDS,
+    });
+    await deps.onStored?.({
+      tenantId: tenant.id,
+      jurisdiction: j,
+      id: inboundId,
+      from: person.e164,
+      to: event.to,
+      body: event.body,
+      keyword: parsed?.keyword ?? null,
+      action: parsed?.action ?? null,
+      receivedAt: event.receivedAt,
     });
     return { tenantId: tenant.id, ...(parsed ? { action: parsed.action } : {}) };
   };

@@ -1,0 +1,86 @@
+import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Jurisdiction } from '#layers/core/model.ts';
+import type { WebhookDelivery } from '#layers/core/webhooks.ts';
+import { countWebhook, flushMetrics, logger } from '#layers/telemetry.ts';
+import { deliverWebhook, sqs } from '#layers/wiring.ts';
+
+const prefix = (j: Jurisdiction) => (j === 'eu' ? 'EU' : 'GLOBAL');
+
+/** The jurisdiction whose webhook queue a record came from (each region's worker has its own queue). */
+function queueOf(record: SQSRecord): { jurisdiction: Jurisdiction; url: string; dlqUrl: string } {
+  const name = record.eventSourceARN.split(':').pop()!;
+  for (const j of ['global', 'eu'] as const) {
+    const url = process.env[`${prefix(j)}_WEBHOOK_QUEUE_URL`];
+    if (url?.endsWith(`/${name}`)) {
+      return { jurisdiction: j, url, dlqUrl: process.env[`${prefix(j)}_WEBHOOK_DLQ_URL`]! };
+    }
+  }
+  throw new Error(`No webhook queue configured for ${name}`);
+}
+
+const MAX_DELAY_SECONDS = 900;
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * Webhook deliveries. A failed attempt is retried as a new copy of the delivery that carries
+ * its attempt number and the time it may go (SQS delays a message by 15 minutes at most; a copy
+ * that arrives early waits out the rest as its visibility timeout). After the last attempt, or
+ * at once for a blocked address, the delivery goes to the webhook DLQ with its reason (never
+ * with its data) and leaves the queue.
+ */
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  logger.resetKeys();
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  await Promise.all(
+    event.Records.map(async (record) => {
+      try {
+        const queue = queueOf(record);
+        const client = sqs(queue.jurisdiction);
+        const delivery = JSON.parse(record.body) as WebhookDelivery;
+        const waitMs = delivery.notBefore ? Date.parse(delivery.notBefore) - Date.now() : 0;
+        if (waitMs > 1_000) {
+          await client.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: queue.url,
+              ReceiptHandle: record.receiptHandle,
+              VisibilityTimeout: Math.min(Math.ceil(waitMs / 1000), MAX_VISIBILITY_SECONDS),
+            }),
+          );
+          batchItemFailures.push({ itemIdentifier: record.messageId });
+          return;
+        }
+        const attempt = delivery.attempt ?? 1;
+        const out = await deliverWebhook(queue.jurisdiction)(delivery, attempt);
+        countWebhook(out.outcome);
+        if (out.outcome === 'retry') {
+          const notBefore = new Date(Date.now() + out.delaySeconds * 1000).toISOString();
+          await client.send(
+            new SendMessageCommand({
+              QueueUrl: queue.url,
+              MessageBody: JSON.stringify({ ...delivery, attempt: attempt + 1, notBefore }),
+              DelaySeconds: Math.min(out.delaySeconds, MAX_DELAY_SECONDS),
+            }),
+          );
+        } else if (out.outcome === 'dead') {
+          const { data: _data, notBefore: _n, ...reference } = delivery;
+          await client.send(
+            new SendMessageCommand({
+              QueueUrl: queue.dlqUrl,
+              MessageBody: JSON.stringify({ ...reference, attempts: attempt, reason: out.reason }),
+            }),
+          );
+        }
+      } catch (error) {
+        // The gateway's own failure (not the receiver's): retried after the visibility timeout.
+        logger.warn('webhook delivery failed', {
+          sqsMessageId: record.messageId,
+          error: (error as Error)?.name,
+        });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }),
+  );
+  flushMetrics();
+  return { batchItemFailures };
+};

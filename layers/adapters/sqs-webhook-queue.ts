@@ -1,0 +1,25 @@
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { WebhookDelivery } from '../core/webhooks.ts';
+import type { WebhookQueue } from '../ports/index.ts';
+
+/** Deliveries on the jurisdiction's webhook queue (encrypted, in the region of the data they carry). */
+export class SqsWebhookQueue implements WebhookQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async enqueue(deliveries: WebhookDelivery[]): Promise<void> {
+    for (let i = 0; i < deliveries.length; i += 10) {
+      const chunk = deliveries.slice(i, i + 10);
+      const out = await this.client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: chunk.map((d, n) => ({ Id: String(n), MessageBody: JSON.stringify(d) })),
+        }),
+      );
+      if ((out.Failed ?? []).length > 0)
+        throw new Error(`${out.Failed!.length} webhook deliveries were not queued`);
+    }
+  }
+}
