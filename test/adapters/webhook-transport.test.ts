@@ -15,7 +15,10 @@ async function serve(handler: Parameters<typeof createServer>[1]) {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 }
 afterEach(() => {
-  for (const s of servers.splice(0)) s.closeAllConnections(), s.close();
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    s.close();
+  }
   hits = [];
 });
 

@@ -199,7 +199,7 @@ export function makeDeliverWebhook(deps: {
   return async (d: WebhookDelivery, attempt: number): Promise<DeliveryOutcome> => {
     const found = await deps.store.get(d.tenantId, d.endpointId);
     // Removed, or no longer subscribed: nothing to deliver to.
-    if (!found || !found.endpoint.events.includes(d.type)) return { outcome: 'dropped' };
+    if (!found?.endpoint.events.includes(d.type)) return { outcome: 'dropped' };
     const now = deps.clock.now();
     const timestamp = Math.floor(now.getTime() / 1000);
     const body = JSON.stringify({ type: d.type, timestamp: d.createdAt, data: d.data });
