@@ -17,6 +17,7 @@ import {
   problemErrors,
 } from '#layers/http/handler.ts';
 import * as s from '#layers/http/schemas.ts';
+import { tracing } from '#layers/telemetry.ts';
 import {
   auditTrail,
   both,
@@ -156,6 +157,7 @@ const principalOf = (event: APIGatewayProxyEventV2) =>
 
 /** Every operator action joins the trail of the tenant it concerns (`operator` for none). */
 export const handler = middy<APIGatewayProxyEventV2>()
+  .use(tracing())
   .use(problemErrors())
   .handler(async (event) => {
     const action = actions[event.routeKey];

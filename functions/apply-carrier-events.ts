@@ -6,7 +6,7 @@ import { setting } from '#layers/config.ts';
 import { makeApplyCarrierEvent } from '#layers/core/use-cases/dispatch-message.ts';
 import { makeReceiveInbound } from '#layers/core/use-cases/inbound.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
-import { countMessages, flushMetrics, logger } from '#layers/telemetry.ts';
+import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import {
   blockList,
   both,
@@ -60,7 +60,7 @@ const receiveInbound = makeReceiveInbound({
 });
 
 /** Carrier events: delivery receipts move messages to their final status; replies are handled as inbound. */
-export const handler = async (sqsEvent: SQSEvent) => {
+export const handler = traced(async (sqsEvent: SQSEvent) => {
   // A worker's lines carry no request's keys (locally all functions share one process).
   logger.resetKeys();
   const response = await processRecords(
@@ -86,4 +86,4 @@ export const handler = async (sqsEvent: SQSEvent) => {
   await statusEvents().flush();
   flushMetrics();
   return response;
-};
+});

@@ -6,7 +6,7 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { UnauthorizedError } from '#layers/core/errors.ts';
 import { makeAuthorize } from '#layers/core/use-cases/authorize.ts';
 import type { AuthorizerContext } from '#layers/http/schemas.ts';
-import { countAuthFailure, flushMetrics } from '#layers/telemetry.ts';
+import { countAuthFailure, flushMetrics, traced } from '#layers/telemetry.ts';
 import { pepper, tenantStore } from '#layers/wiring.ts';
 
 const authorize = makeAuthorize({ tenants: tenantStore(), pepper, clock: systemClock });
@@ -16,7 +16,7 @@ const authorize = makeAuthorize({ tenants: tenantStore(), pepper, clock: systemC
  * denies: an HTTP API answers a denial with a bare 403 it does not let us shape, so a bad key
  * is passed on as `authenticated: false` and the route answers 401 problem+json itself.
  */
-export async function handler(
+export const handler = traced(async function authorizeRequest(
   event: APIGatewayRequestAuthorizerEventV2,
 ): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthorizerContext>> {
   try {
@@ -43,4 +43,4 @@ export async function handler(
     }
     throw error;
   }
-}
+});

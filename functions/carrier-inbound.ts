@@ -5,6 +5,7 @@ import { CARRIER_TOKEN_SECRET, hashApiKey } from '#layers/core/api-keys.ts';
 import { UnauthorizedError } from '#layers/core/errors.ts';
 import { endpointJurisdiction, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
 import { CarrierInboundRequest } from '#layers/http/schemas.ts';
+import { tracing } from '#layers/telemetry.ts';
 import { enqueueCarrierEvent, ownJurisdiction, pepper, secretStore } from '#layers/wiring.ts';
 
 async function authenticate(header: string | undefined) {
@@ -22,6 +23,7 @@ async function authenticate(header: string | undefined) {
  * the sandbox carrier's replies and every delivery receipt take) and answered at once.
  */
 export const handler = middy<APIGatewayProxyEventV2>()
+  .use(tracing())
   .use(problemErrors())
   .handler(async (event) => {
     await authenticate(event.headers.authorization);

@@ -2,7 +2,7 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/cli
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import type { WebhookDelivery } from '#layers/core/webhooks.ts';
-import { countWebhook, flushMetrics, logger } from '#layers/telemetry.ts';
+import { countWebhook, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import { deliverWebhook, sqs } from '#layers/wiring.ts';
 
 const prefix = (j: Jurisdiction) => (j === 'eu' ? 'EU' : 'GLOBAL');
@@ -29,7 +29,7 @@ const MAX_VISIBILITY_SECONDS = 43_200;
  * at once for a blocked address, the delivery goes to the webhook DLQ with its reason (never
  * with its data) and leaves the queue.
  */
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = traced(async (event: SQSEvent): Promise<SQSBatchResponse> => {
   logger.resetKeys();
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   await Promise.all(
@@ -83,4 +83,4 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
   );
   flushMetrics();
   return { batchItemFailures };
-};
+});

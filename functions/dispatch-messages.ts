@@ -6,7 +6,7 @@ import { DispatchBusyError } from '#layers/core/errors.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import { makeDispatchMessage } from '#layers/core/use-cases/dispatch-message.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
-import { countMessages, flushMetrics, logger } from '#layers/telemetry.ts';
+import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import { carrier, messageStore, sandboxCarrier, statusEvents } from '#layers/wiring.ts';
 
 const config = loadConfig({
@@ -41,7 +41,7 @@ const dispatcher = (j: Jurisdiction) => {
 };
 
 /** Dispatch worker: SQS event source with ReportBatchItemFailures; the queue redrives to its DLQ. */
-export const handler = async (event: SQSEvent) => {
+export const handler = traced(async (event: SQSEvent) => {
   // A worker's lines carry no request's keys (locally all functions share one process).
   logger.resetKeys();
   const response = await processRecords(
@@ -68,4 +68,4 @@ export const handler = async (event: SQSEvent) => {
   await statusEvents().flush();
   flushMetrics();
   return response;
-};
+});

@@ -3,7 +3,7 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { loadConfig, setting } from '#layers/config.ts';
 import type { AuditEntry } from '#layers/core/audit.ts';
 import { makeAppendAudit } from '#layers/core/use-cases/audit-trail.ts';
-import { logger } from '#layers/telemetry.ts';
+import { logger, traced } from '#layers/telemetry.ts';
 import { auditStore, both } from '#layers/wiring.ts';
 
 const append = makeAppendAudit({
@@ -17,7 +17,7 @@ const append = makeAppendAudit({
  * tenant: a failure fails the whole batch, which comes back in the same order (and whatever was
  * chained before the failure is recognised by its id and not chained twice).
  */
-export const handler = async (event: SQSEvent) => {
+export const handler = traced(async (event: SQSEvent) => {
   logger.resetKeys();
   await append(event.Records.map((r) => JSON.parse(r.body) as AuditEntry));
-};
+});

@@ -16,6 +16,7 @@ import {
 
 const config = loadConfig({
   BACKUP_WINDOW_DAYS: setting.positiveInt,
+  AUDIT_RETENTION_DAYS: setting.positiveInt,
   ERASURE_RECORD_DAYS: setting.positiveInt,
 });
 
@@ -28,6 +29,7 @@ const subjects = makeSubjectRights({
   ids: ulidIds,
   endpoints: endpoints(),
   backupWindowDays: config.BACKUP_WINDOW_DAYS,
+  auditRetentionDays: config.AUDIT_RETENTION_DAYS,
   erasureRecordDays: config.ERASURE_RECORD_DAYS,
 });
 

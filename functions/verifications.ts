@@ -8,6 +8,7 @@ import {
   StartVerificationRequest,
   VerificationParams,
 } from '#layers/http/schemas.ts';
+import { tracing } from '#layers/telemetry.ts';
 import {
   blockList,
   both,
@@ -38,6 +39,7 @@ const rights = makePublicRights({
  * is known or blocked until its one-time code is given.
  */
 export const handler = middy<APIGatewayProxyEventV2>()
+  .use(tracing())
   .use(problemErrors())
   .handler(async (event) => {
     const ip = sourceIp(event);

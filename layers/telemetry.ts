@@ -1,5 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
 import type { RefusalReason } from './core/errors.ts';
 
 /**
@@ -14,6 +17,20 @@ export const logger = new Logger({ serviceName: 'sms-gateway' });
 export const metrics = new Metrics({ namespace: 'SmsGateway', serviceName: 'sms-gateway' });
 const jurisdiction = process.env.JURISDICTION;
 if (jurisdiction) metrics.setDefaultDimensions({ jurisdiction });
+
+/**
+ * X-Ray traces: a segment per invocation and a subsegment per AWS call (clients wrapped in
+ * wiring.ts) and per outgoing HTTPS request (webhooks). Off outside Lambda. Responses and
+ * error details are never attached (POWERTOOLS_TRACER_CAPTURE_RESPONSE / _ERROR are false in the
+ * stack): they can carry numbers.
+ */
+export const tracer = new Tracer({ serviceName: 'sms-gateway' });
+export const tracing = () => captureLambdaHandler(tracer, { captureResponse: false });
+
+/** A plain handler (workers, the authorizer) with its invocation traced. */
+export function traced<E, R>(handler: (event: E) => Promise<R>) {
+  return middy<E, R>().use(tracing()).handler(handler);
+}
 
 export type MessageEvent = 'Accepted' | 'Quarantined' | 'Sent' | 'Delivered' | 'Failed';
 

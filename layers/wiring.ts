@@ -40,7 +40,7 @@ import { makeDeliverWebhook, makeWebhookEndpoints, makeWebhookFanout } from './c
 import { DEFAULT_RETRY_SCHEDULE_SECONDS, type WebhookEndpoint } from './core/webhooks.ts';
 import { endpointJurisdiction, type RouteGuards } from './http/handler.ts';
 import type { Carrier } from './ports/index.ts';
-import { countAuditFailure, countKmsError, countStatusEventFailure, logger } from './telemetry.ts';
+import { countAuditFailure, countKmsError, countStatusEventFailure, logger, tracer } from './telemetry.ts';
 
 /**
  * (Each top-level `once`/`perJurisdiction` call is marked pure, so that esbuild drops the ones a
@@ -81,11 +81,11 @@ const perJurisdiction = <T>(make: (j: Jurisdiction) => T) => {
 const setting1 = (name: string, schema: z.ZodType<string> = setting.name) =>
   (loadConfig({ [name]: schema }) as Record<string, string>)[name]!;
 
-export const dynamodb = /* @__PURE__ */ perJurisdiction(
-  (j) => new DynamoDBClient({ region: jurisdictionConfig(j).region }),
+export const dynamodb = /* @__PURE__ */ perJurisdiction((j) =>
+  tracer.captureAWSv3Client(new DynamoDBClient({ region: jurisdictionConfig(j).region })),
 );
-export const sqs = /* @__PURE__ */ perJurisdiction(
-  (j) => new SQSClient({ region: jurisdictionConfig(j).region }),
+export const sqs = /* @__PURE__ */ perJurisdiction((j) =>
+  tracer.captureAWSv3Client(new SQSClient({ region: jurisdictionConfig(j).region })),
 );
 /** KMS clients count their failed calls (KmsErrors metric) for the KMS alarm. */
 const countingErrors = (client: KMSClient) => {
@@ -103,7 +103,7 @@ const countingErrors = (client: KMSClient) => {
   return client;
 };
 const kms = /* @__PURE__ */ perJurisdiction((j) =>
-  countingErrors(new KMSClient({ region: jurisdictionConfig(j).region })),
+  countingErrors(tracer.captureAWSv3Client(new KMSClient({ region: jurisdictionConfig(j).region }))),
 );
 
 export const keyService = /* @__PURE__ */ perJurisdiction(
@@ -161,12 +161,16 @@ export const endpoints = /* @__PURE__ */ once(() => ({
 }));
 
 /** The tenants table is global (a global table replicated to the EU region in AWS). */
-const tenantsClient = /* @__PURE__ */ once(
-  () => new DynamoDBClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
+const tenantsClient = /* @__PURE__ */ once(() =>
+  tracer.captureAWSv3Client(
+    new DynamoDBClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
+  ),
 );
 const tenantsKms = /* @__PURE__ */ once(() =>
   countingErrors(
-    new KMSClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
+    tracer.captureAWSv3Client(
+      new KMSClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
+    ),
   ),
 );
 export const tenantStore = /* @__PURE__ */ once(
@@ -225,7 +229,9 @@ export const carrier = /* @__PURE__ */ perJurisdiction((j): Carrier => {
     Promise.all([import('@aws-sdk/client-pinpoint-sms-voice-v2'), import('./adapters/eum-carrier.ts')]).then(
       ([sdk, adapter]) =>
         new adapter.EumCarrier(
-          new sdk.PinpointSMSVoiceV2Client({ region: jurisdictionConfig(j).region }),
+          tracer.captureAWSv3Client(
+            new sdk.PinpointSMSVoiceV2Client({ region: jurisdictionConfig(j).region }),
+          ),
           j,
           {
             configurationSetName: cfg.EUM_CONFIGURATION_SET,
@@ -301,12 +307,14 @@ const auditSink = /* @__PURE__ */ perJurisdiction(
 );
 
 /**
- * Hands a call's audit entry to the audit queue of the jurisdiction that took the call. A
+ * Hands a call's audit entry to the audit queue of the jurisdiction of the data it touched (the
+ * endpoint's when the answer does not say). A
  * failure does not fail the call (its work is done); it is logged and counted (AuditFailures,
  * alarmed).
  */
-export const recordAudit: NonNullable<RouteGuards['audit']> = async (entry, event) => {
-  const jurisdiction = endpointJurisdiction(event, ownJurisdiction());
+export const recordAudit: NonNullable<RouteGuards['audit']> = async (input, event) => {
+  const { dataJurisdiction, ...entry } = input;
+  const jurisdiction = dataJurisdiction ?? endpointJurisdiction(event, ownJurisdiction());
   try {
     await auditSink(jurisdiction).record({ ...entry, id: ulidIds.next('aud'), jurisdiction });
   } catch (error) {

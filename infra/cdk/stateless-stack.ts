@@ -82,6 +82,11 @@ export class StatelessStack extends Stack {
       `${otherJ}Dispatch`,
       otherArn('sqs', physicalNames(otherJ).dispatchQueue),
     );
+    const otherAudit = Queue.fromQueueArn(
+      this,
+      `${otherJ}Audit`,
+      otherArn('sqs', physicalNames(otherJ).auditQueue),
+    );
     const otherWebhooks = Queue.fromQueueArn(
       this,
       `${otherJ}Webhooks`,
@@ -102,6 +107,7 @@ export class StatelessStack extends Stack {
     const dispatchQueue = (j: Jurisdiction): IQueue => (other(j) ? otherDispatch : stateful.dispatchQueue);
     const eventsQueue = (j: Jurisdiction): IQueue => (other(j) ? otherEvents : stateful.carrierEventsQueue);
     const webhookQueue = (j: Jurisdiction): IQueue => (other(j) ? otherWebhooks : stateful.webhookQueue);
+    const auditQueue = (j: Jurisdiction): IQueue => (other(j) ? otherAudit : stateful.auditQueue);
     const tenantsTable: ITableV2 =
       stateful.tenants ??
       TableV2.fromTableArn(
@@ -121,9 +127,13 @@ export class StatelessStack extends Stack {
       CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
       KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
       SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
+      AUDIT_RETENTION_DAYS: String(RECORDS.auditTrailDays),
       USAGE_RETENTION_DAYS: String(RECORDS.usageRecordDays),
       ANALYTICS_RETENTION_DAYS: String(RECORDS.analyticsDays),
       GATEWAY_SENDER_ID: 'Verify',
+      // Traces carry ids and timings only: responses and error details can quote numbers.
+      POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+      POWERTOOLS_TRACER_CAPTURE_ERROR: 'false',
       CARRIER: props.carrier?.kind ?? 'sandbox',
       ...(props.carrier?.kind === 'eum'
         ? {
@@ -188,13 +198,12 @@ export class StatelessStack extends Stack {
       f
         .useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE')
         .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
-    /** Calls are audited through this region's audit queue (the endpoint's jurisdiction). */
-    const tenantHttp = (entry: HttpFunction, access: 'read' | 'readWrite', options = {}) =>
-      withTenants(withData(http(entry), access, options)).useQueue(
-        stateful.auditQueue,
-        'send',
-        `${envPrefix(jurisdiction)}_AUDIT_QUEUE_URL`,
-      );
+    /** Calls are audited through the audit queue of the jurisdiction whose data they touched. */
+    const tenantHttp = (entry: HttpFunction, access: 'read' | 'readWrite', options = {}) => {
+      const f = withTenants(withData(http(entry), access, options));
+      for (const j of JURISDICTIONS) f.useQueue(auditQueue(j), 'send', `${envPrefix(j)}_AUDIT_QUEUE_URL`);
+      return f;
+    };
 
     const functions: Record<HttpFunction, GatewayFunction> = {
       'send-message': tenantHttp('send-message', 'readWrite', { dispatch: true, webhooks: true }),
@@ -279,7 +288,7 @@ export class StatelessStack extends Stack {
     const auditRecorder = new GatewayFunction(this, 'record-audit-events', {
       entry: 'record-audit-events',
       timeout: Duration.seconds(QUEUES.audit.consumerTimeoutSeconds),
-      environment: { ...common, AUDIT_RETENTION_DAYS: String(RECORDS.auditTrailDays) },
+      environment: common,
     }).useTable(messages(jurisdiction), 'readWrite', `${envPrefix(jurisdiction)}_MESSAGES_TABLE`);
     auditRecorder.fn.addEventSource(
       new SqsEventSource(stateful.auditQueue, { batchSize: QUEUES.audit.batchSize }),

@@ -16,7 +16,7 @@ export interface AuditEntry {
   action: string;
   /** The route template, e.g. `POST /v1/messages/{id}`; never the raw path. */
   route: string;
-  /** Ids the call named or created; phone numbers only masked. */
+  /** Ids the call named or created; never a phone number, not even in part. */
   targets: string[];
   ip: string;
   userAgent: string;
@@ -126,10 +126,4 @@ function result(events: AuditEvent[], broken: ChainVerification['broken']): Chai
     lastSeq: events.at(-1)?.seq ?? null,
     ...(broken ? { broken } : {}),
   };
-}
-
-/** `+447700900123` -> `+44770****23`: enough to tell calls apart, not enough to text anyone. */
-export function maskPhone(value: string): string {
-  if (!/^\+\d{6,15}$/.test(value)) return value;
-  return `${value.slice(0, 6)}${'*'.repeat(value.length - 8)}${value.slice(-2)}`;
 }

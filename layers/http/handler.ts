@@ -6,7 +6,7 @@ import type {
 } from 'aws-lambda';
 import type * as z from 'zod';
 import type { Scope } from '../core/api-keys.ts';
-import { type AuditActor, type AuditEntry, maskPhone } from '../core/audit.ts';
+import type { AuditActor, AuditEntry } from '../core/audit.ts';
 import {
   type FieldIssue,
   ForbiddenError,
@@ -17,7 +17,7 @@ import {
   ValidationError,
 } from '../core/errors.ts';
 import type { Jurisdiction, TenantContext } from '../core/model.ts';
-import { countRefusal, flushMetrics, logger } from '../telemetry.ts';
+import { countRefusal, flushMetrics, logger, tracing } from '../telemetry.ts';
 import { toProblem } from './problems.ts';
 import { ROUTES } from './routes.ts';
 import { AuthorizerContext } from './schemas.ts';
@@ -149,22 +149,36 @@ export interface RouteGuards {
   /** The tenant's request rate limit: throws RateLimitedError past it. */
   admit?: ((tenant: TenantContext) => Promise<void>) | undefined;
   /** Takes the call's audit entry; never throws (a failure is logged and counted). */
-  audit?:
-    | ((entry: Omit<AuditEntry, 'id' | 'jurisdiction'>, event: APIGatewayProxyEventV2) => Promise<void>)
-    | undefined;
+  audit?: ((entry: AuditInput, event: APIGatewayProxyEventV2) => Promise<void>) | undefined;
 }
+
+/**
+ * An entry as the HTTP layer sees it. `dataJurisdiction`: where the data the call touched lives,
+ * when the answer says (a message's jurisdiction); the entry is kept there, so an EU message's
+ * id never lands in the other region's trail.
+ */
+export type AuditInput = Omit<AuditEntry, 'id' | 'jurisdiction'> & {
+  dataJurisdiction?: Jurisdiction | undefined;
+};
 
 const operationIds = new Map(ROUTES.map((r) => [`${r.method} ${r.path}`, r.operationId]));
 
-/** Ids a call named (path parameters, phone numbers masked) or created (the answer's `id` or `message.id`). */
-function targetsOf(event: APIGatewayProxyEventV2, body: unknown): string[] {
-  const targets = Object.values(event.pathParameters ?? {})
-    .filter((v): v is string => typeof v === 'string')
-    .map((v) => maskPhone(decodeURIComponent(v)));
-  const created = body as { id?: unknown; message?: { id?: unknown } } | undefined;
-  const id = created?.id ?? created?.message?.id;
+/**
+ * Ids a call named (path parameters) or created (the answer's `id` or `message.id`), and the
+ * jurisdiction of that data. Phone numbers in paths are left out, not masked: the trail holds
+ * no part of anyone's number.
+ */
+function targetsOf(event: APIGatewayProxyEventV2, body: unknown) {
+  const targets = Object.entries(event.pathParameters ?? {})
+    .filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'phone')
+    .map(([, v]) => decodeURIComponent(v));
+  const answer = body as
+    | { id?: unknown; jurisdiction?: unknown; message?: { id?: unknown; jurisdiction?: unknown } }
+    | undefined;
+  const id = answer?.id ?? answer?.message?.id;
   if (typeof id === 'string' && !targets.includes(id)) targets.push(id);
-  return targets;
+  const j = answer?.message?.jurisdiction ?? answer?.jurisdiction;
+  return { targets, dataJurisdiction: j === 'eu' || j === 'global' ? (j as Jurisdiction) : undefined };
 }
 
 /**
@@ -196,7 +210,7 @@ export async function audited(
           actor: who.actor,
           action: operationIds.get(event.routeKey) ?? event.routeKey,
           route: event.routeKey,
-          targets: targetsOf(event, body),
+          ...targetsOf(event, body),
           ip: sourceIp(event),
           userAgent: (event.headers?.['user-agent'] ?? '').slice(0, 256),
           outcome: status < 400 ? 'success' : 'failure',
@@ -219,6 +233,7 @@ export function tenantRoute(
   guards?: RouteGuards,
 ) {
   return middy<TenantEvent, HttpResponse>()
+    .use(tracing())
     .use(problemErrors() as middy.MiddlewareObj<TenantEvent, HttpResponse>)
     .handler(async (event) => {
       const auth = AuthorizerContext.safeParse(event.requestContext.authorizer?.lambda);

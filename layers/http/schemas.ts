@@ -587,7 +587,7 @@ export const AuditEvent = z
     ]),
     action: z.string().meta({ description: "The operation's id, e.g. sendMessage." }),
     route: z.string().meta({ example: 'POST /v1/messages' }),
-    targets: z.array(z.string()).meta({ description: 'Ids named or created; phone numbers masked.' }),
+    targets: z.array(z.string()).meta({ description: 'Ids named or created; never a phone number.' }),
     ip: z.string(),
     userAgent: z.string(),
     outcome: z.enum(['success', 'failure']),

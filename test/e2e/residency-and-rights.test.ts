@@ -43,11 +43,12 @@ async function rawItems(jurisdiction: 'global' | 'eu', table = gateway.tables.me
   return (out.Items ?? []).map((i) => unmarshall(i));
 }
 
-/** Every item of a region's messages table, as stored (bytes as latin1 text). */
-async function rawTable(jurisdiction: 'global' | 'eu') {
-  return JSON.stringify(await rawItems(jurisdiction), (_k, v) =>
-    v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v,
+/** Every item of a region's messages table, as stored (bytes as latin1 text), audit trail included unless said. */
+async function rawTable(jurisdiction: 'global' | 'eu', options: { withoutAudit?: boolean } = {}) {
+  const items = (await rawItems(jurisdiction)).filter(
+    (i) => !(options.withoutAudit && String(i.pk).endsWith('#audit')),
   );
+  return JSON.stringify(items, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
 }
 
 /** Whatever is waiting (or in flight) on a region's queues, read without deleting. */
@@ -164,14 +165,20 @@ describe('data subject rights', () => {
     expect(erased.body.remains.map((r) => r.what)).toEqual([
       'point-in-time recovery backups of the tables',
       'this erasure record (reason, time and counts, without the number)',
+      'audit trail entries of the calls that sent or read these messages (their ids; no number, no content): a hash chain cannot drop entries',
     ]);
 
-    // Nothing about the number remains for this tenant, in any region; the other tenant keeps its own.
-    const eu = await rawTable('eu');
+    // Nothing about the number remains for this tenant, in any region; the other tenant keeps its
+    // own. The audit trail keeps the calls' message ids (said above) and nothing of the number.
+    const eu = await rawTable('eu', { withoutAudit: true });
     expect(eu).not.toContain(sent[0]);
     expect(eu).not.toContain(sent[1]);
     expect(eu).toContain(sent[2]);
     expect(await rawTable('global')).not.toContain(sent[0]);
+    const euAudit = await rawTable('eu');
+    expect(euAudit).toContain(sent[0]);
+    for (const part of [GERMAN, GERMAN.slice(1), GERMAN.slice(-7), 'Nachricht'])
+      expect(euAudit).not.toContain(part);
     const again = await api.call<{ jurisdictions: { eu: { messages: Message[] } } }>(
       'GET',
       `/v1/subjects/${encodeURIComponent(GERMAN)}/export`,

@@ -118,7 +118,7 @@ describe('stateless stack', () => {
     });
   });
 
-  it('runs every function on Node.js 22, arm64, with tracing and JSON logs in a retained log group', () => {
+  it('runs every function on Node.js 22, arm64, with tracing (no responses in traces) and JSON logs in a retained log group', () => {
     const fns = resources(stateless, 'AWS::Lambda::Function');
     expect(fns).toHaveLength(HTTP_FUNCTIONS.length + OTHER_FUNCTIONS.length);
     for (const [, f] of fns) {
@@ -127,6 +127,13 @@ describe('stateless stack', () => {
         Architectures: ['arm64'],
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
+        // Powertools Tracer segments carry ids and timings, never responses or error details.
+        Environment: {
+          Variables: expect.objectContaining({
+            POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+            POWERTOOLS_TRACER_CAPTURE_ERROR: 'false',
+          }),
+        },
       });
     }
     // Function logs 30 days; the API's access logs (one group) 90.

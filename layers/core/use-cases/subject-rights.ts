@@ -25,6 +25,8 @@ export interface SubjectDeps {
   endpoints: Partial<Record<Jurisdiction, string>>;
   /** Point-in-time recovery window of the tables, in days (35 at most in DynamoDB). */
   backupWindowDays: number;
+  /** How long an audit entry is kept (entries name message ids, never numbers or content). */
+  auditRetentionDays: number;
   /** How long the record of an erasure (reason and counts, never the number) is kept. */
   erasureRecordDays: number;
 }
@@ -120,6 +122,14 @@ export function makeSubjectRights(deps: SubjectDeps) {
             what: 'this erasure record (reason, time and counts, without the number)',
             until: record.keptUntil,
           },
+          ...(messages > 0
+            ? [
+                {
+                  what: 'audit trail entries of the calls that sent or read these messages (their ids; no number, no content): a hash chain cannot drop entries',
+                  until: new Date(now.getTime() + deps.auditRetentionDays * DAY_MS).toISOString(),
+                },
+              ]
+            : []),
           ...(optOutsKept > 0
             ? [
                 {
