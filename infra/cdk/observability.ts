@@ -114,6 +114,18 @@ export function observe(
     'An audit entry could not be queued: the audit trail of some calls is missing (see the function logs).',
   );
   alarm(
+    'UsageCountFailures',
+    own('UsageCountFailures'),
+    1,
+    'Usage counters could not be written: usage reports and analytics under-count (see the worker logs).',
+  );
+  alarm(
+    'WebhookEnqueueFailures',
+    own('WebhookEnqueueFailures'),
+    1,
+    'Webhook deliveries could not be queued: some tenants miss status or reply events.',
+  );
+  alarm(
     'KmsErrors',
     own('KmsErrors'),
     5,

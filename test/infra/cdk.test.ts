@@ -358,6 +358,8 @@ describe('alarms and the dashboard', () => {
     expect(byMetric('KmsErrors')).toHaveLength(1);
     expect(byMetric('AuthFailures')).toHaveLength(1);
     expect(byMetric('AuditFailures')).toHaveLength(1);
+    expect(byMetric('UsageCountFailures')).toHaveLength(1);
+    expect(byMetric('WebhookEnqueueFailures')).toHaveLength(1);
     const carrier = byMetric('MessagesFailed');
     expect(carrier).toHaveLength(1);
     expect(JSON.stringify(carrier)).toContain('"Name":"jurisdiction","Value":"global"');
