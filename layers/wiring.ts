@@ -264,22 +264,30 @@ export const senderIdStore = /* @__PURE__ */ once(
 );
 
 const settingsTtlMs = () => Number(process.env.TENANT_SETTINGS_CACHE_SECONDS ?? 60) * 1000;
-const settingsCache = new Map<string, { at: number; value: Promise<TenantSettings> }>();
+
+/** A per-tenant read cached per instance for `TENANT_SETTINGS_CACHE_SECONDS`; a failed read is not kept. */
+function cachedPerTenant<T>(load: (tenantId: string) => Promise<T>): (tenantId: string) => Promise<T> {
+  const cache = new Map<string, { at: number; value: Promise<T> }>();
+  return (tenantId) => {
+    const hit = cache.get(tenantId);
+    if (hit && Date.now() - hit.at < settingsTtlMs()) return hit.value;
+    const value = load(tenantId);
+    value.catch(() => cache.delete(tenantId));
+    cache.set(tenantId, { at: Date.now(), value });
+    return value;
+  };
+}
 
 /**
  * A tenant's controls and replies, cached per instance for a minute like the authorizer's
  * answer: an operator's change applies within a minute.
  */
-export function tenantSettings(tenantId: string): Promise<TenantSettings> {
-  const hit = settingsCache.get(tenantId);
-  if (hit && Date.now() - hit.at < settingsTtlMs()) return hit.value;
-  const value = tenantStore()
-    .getTenant(tenantId)
-    .then((t) => settingsOf(t));
-  value.catch(() => settingsCache.delete(tenantId));
-  settingsCache.set(tenantId, { at: Date.now(), value });
-  return value;
-}
+export const tenantSettings = cachedPerTenant(
+  (tenantId): Promise<TenantSettings> =>
+    tenantStore()
+      .getTenant(tenantId)
+      .then((t) => settingsOf(t)),
+);
 
 export const sendPolicy = /* @__PURE__ */ once(() =>
   makeSendPolicy({
@@ -399,16 +407,8 @@ const webhookQueue = /* @__PURE__ */ perJurisdiction(
 /** Only the local runtime and tests may deliver to this machine (loopback); never set in AWS. */
 const allowLoopbackWebhooks = () => process.env.WEBHOOK_ALLOW_LOOPBACK === 'true';
 
-const endpointsCache = new Map<string, { at: number; value: Promise<WebhookEndpoint[]> }>();
 /** A tenant's endpoints, cached per instance like its settings: a new endpoint gets events within a minute. */
-function endpointsOf(tenantId: string): Promise<WebhookEndpoint[]> {
-  const hit = endpointsCache.get(tenantId);
-  if (hit && Date.now() - hit.at < settingsTtlMs()) return hit.value;
-  const value = webhookStore().list(tenantId);
-  value.catch(() => endpointsCache.delete(tenantId));
-  endpointsCache.set(tenantId, { at: Date.now(), value });
-  return value;
-}
+const endpointsOf = cachedPerTenant((tenantId) => webhookStore().list(tenantId));
 
 export const webhookFanout = /* @__PURE__ */ once(() =>
   makeWebhookFanout({ endpointsOf, queue: webhookQueue, ids: ulidIds, clock: systemClock }),

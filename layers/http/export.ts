@@ -47,6 +47,8 @@ export function exportPage(
 /** Columns of the audit trail's CSV export, in order. */
 export const AUDIT_COLUMNS = [
   'seq',
+  'id',
+  'tenantId',
   'at',
   'actor',
   'action',

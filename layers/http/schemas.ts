@@ -578,8 +578,9 @@ export const ExportFormat = z.enum(['json', 'csv', 'ndjson']).default('json').me
 
 export const AuditEvent = z
   .object({
-    id: z.string(),
     seq: z.int().meta({ description: "Position in the tenant's chain in this jurisdiction, from 1." }),
+    id: z.string(),
+    tenantId: z.string().meta({ description: '`operator` for operator actions on no tenant.' }),
     at: z.iso.datetime(),
     actor: z.union([
       z.object({ type: z.literal('api_key'), keyId: z.string() }),

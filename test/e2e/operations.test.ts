@@ -1,9 +1,10 @@
+import { createHash } from 'node:crypto';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
-import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
+import { client, expectProblem, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
 
 type AuditEvent = {
   seq: number;
@@ -38,14 +39,7 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-async function ownerKey(tenantId: string) {
-  const owner = await api.call<{ id: string; secret: string }>('POST', `/admin/tenants/${tenantId}/keys`, {
-    token: gateway.adminToken,
-    body: { name: 'owner', mode: 'live', scopes: ['admin'] },
-  });
-  expect(owner.status).toBe(201);
-  return owner.body;
-}
+const ownerKey = (tenantId: string) => issueOwnerKey(api, gateway.adminToken, tenantId);
 
 const UA = { 'user-agent': 'acme-backend/2.1' };
 
@@ -99,6 +93,22 @@ describe('the audit trail', () => {
     // Never a key: not the secret, not in any field.
     expect(JSON.stringify(trail)).not.toContain(t.key);
     expect(JSON.stringify(trail)).not.toContain(owner.secret);
+    // Anyone holding an export can recompute a hash as the README says, without our code.
+    const sortedJson = (v: unknown): string =>
+      Array.isArray(v)
+        ? `[${v.map(sortedJson).join(',')}]`
+        : v && typeof v === 'object'
+          ? `{${Object.keys(v)
+              .sort()
+              .map((k) => `${JSON.stringify(k)}:${sortedJson((v as Record<string, unknown>)[k])}`)
+              .join(',')}}`
+          : JSON.stringify(v);
+    const { hash, ...unsigned } = send;
+    expect(
+      createHash('sha256')
+        .update(`${send.prevHash}\n${sortedJson(unsigned)}`)
+        .digest('hex'),
+    ).toBe(hash);
     // Newest first, one chain with no gaps.
     const seqs = trail.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
@@ -133,7 +143,7 @@ describe('the audit trail', () => {
     expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
     const lines = csv.body.trim().split('\r\n');
     expect(lines[0]).toBe(
-      'seq,at,actor,action,route,targets,ip,userAgent,outcome,status,requestId,jurisdiction,prevHash,hash',
+      'seq,id,tenantId,at,actor,action,route,targets,ip,userAgent,outcome,status,requestId,jurisdiction,prevHash,hash',
     );
     expect(lines).toHaveLength(2);
     expect(lines[1]).toContain(`"{""type"":""api_key"",""keyId"":""${t.keyId}""}",sendMessage`);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
 import { SANDBOX_REPLYING_NUMBER } from '../../layers/core/sandbox.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
-import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
+import { client, expectProblem, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
 
 type Received = { path: string; headers: IncomingHttpHeaders; body: string };
 type Event = { type: string; data: Record<string, unknown> };
@@ -52,13 +52,7 @@ const headersOf = (r: Received) => ({
   'webhook-signature': String(r.headers['webhook-signature']),
 });
 
-async function owner(tenantId: string) {
-  const res = await api.call<{ secret: string }>('POST', `/admin/tenants/${tenantId}/keys`, {
-    token: gateway.adminToken,
-    body: { name: 'owner', mode: 'live', scopes: ['admin'] },
-  });
-  return res.body.secret;
-}
+const owner = async (tenantId: string) => (await issueOwnerKey(api, gateway.adminToken, tenantId)).secret;
 
 /** The events the receiver got at `path` that match, verified with the endpoint's secret. */
 const eventsAt = (path: string, secret: string, match: (e: Event) => boolean) =>

@@ -165,6 +165,16 @@ export async function onboard(
   return { tenantId: tenant.body.id, keyId: key.body.id, key: key.body.secret };
 }
 
+/** Issues a live key with the admin scope (audit trail, usage, webhooks) through the admin API. */
+export async function issueOwnerKey(api: ReturnType<typeof client>, adminToken: string, tenantId: string) {
+  const owner = await api.call<{ id: string; secret: string }>('POST', `/admin/tenants/${tenantId}/keys`, {
+    token: adminToken,
+    body: { name: 'owner', mode: 'live', scopes: ['admin'] },
+  });
+  expect(owner.status).toBe(201);
+  return owner.body;
+}
+
 /** Applies for a sender ID as the tenant and approves it as the operator, through the API. */
 export async function approveSender(
   api: ReturnType<typeof client>,

@@ -44,7 +44,28 @@ export interface AuditQuery extends AuditFilter {
   cursor?: string | undefined;
 }
 
-const view = ({ tenantId: _t, ...event }: AuditEvent) => event;
+/**
+ * An event as answered: every field its hash covers (so an export can be verified on its own),
+ * in a fixed order (DynamoDB returns attributes in any order).
+ */
+const view = (e: AuditEvent) => ({
+  seq: e.seq,
+  id: e.id,
+  tenantId: e.tenantId,
+  at: e.at,
+  actor: e.actor,
+  action: e.action,
+  route: e.route,
+  targets: e.targets,
+  ip: e.ip,
+  userAgent: e.userAgent,
+  outcome: e.outcome,
+  status: e.status,
+  ...(e.requestId === undefined ? {} : { requestId: e.requestId }),
+  jurisdiction: e.jurisdiction,
+  prevHash: e.prevHash,
+  hash: e.hash,
+});
 
 /** A tenant's (or, for the operator, any trail's) audit events, and the chain's verification. */
 export function makeAuditTrail(deps: {
