@@ -100,6 +100,39 @@ export function refusalProblem(error: SendRefusedError): ProblemResponse {
  * The one place where errors become HTTP. Only DomainErrors say what went wrong; anything else
  * is a 500 whose body carries nothing from the error (the log has it).
  */
+const THROTTLING = new Set([
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+  'TooManyRequestsException',
+  'KMSThrottlingException',
+]);
+const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND']);
+
+/**
+ * An AWS dependency that throttled or failed on its side after the SDK's own retries (DynamoDB,
+ * KMS, SQS), or could not be reached: the client should retry, so 503 with Retry-After, never a
+ * 500. The SDK marks these with `$retryable` / `$fault: 'server'`.
+ */
+function dependencyUnavailable(
+  error: unknown,
+): { throttled: boolean; retryAfterSeconds: number } | undefined {
+  const e = error as {
+    name?: string;
+    code?: string;
+    $fault?: string;
+    $retryable?: { throttling?: boolean };
+  } | null;
+  if (!e || typeof e !== 'object') return undefined;
+  if (THROTTLING.has(e.name ?? '') || e.$retryable?.throttling)
+    return { throttled: true, retryAfterSeconds: 1 };
+  if (e.$fault === 'server' || NETWORK.has(e.code ?? '') || e.name === 'TimeoutError') {
+    return { throttled: false, retryAfterSeconds: 2 };
+  }
+  return undefined;
+}
+
 export function toProblem(error: unknown): ProblemResponse {
   if (error instanceof ValidationError) {
     return {
@@ -194,6 +227,21 @@ export function toProblem(error: unknown): ProblemResponse {
   }
   if (error instanceof DomainError) {
     return { status: 400, body: problem('bad-request', 'The request was refused.', 400, error.message) };
+  }
+  const unavailable = dependencyUnavailable(error);
+  if (unavailable) {
+    return {
+      status: 503,
+      body: problem(
+        'service-unavailable',
+        'Temporarily unavailable.',
+        503,
+        unavailable.throttled
+          ? 'A storage or key service is throttling requests; retry after the time given.'
+          : 'A storage or key service is not answering; retry after the time given.',
+      ),
+      headers: { 'retry-after': String(unavailable.retryAfterSeconds) },
+    };
   }
   return { status: 500, body: problem('internal-error', 'Something went wrong on our side.', 500) };
 }

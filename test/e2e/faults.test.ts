@@ -1,0 +1,133 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import { localClients, uniqueName } from '../support/aws.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
+import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
+
+const { services, dynamodb } = localClients();
+let gateway: RunningGateway;
+let api: ReturnType<typeof client>;
+let ddbProxy: Awaited<ReturnType<typeof startFaultProxy>>;
+let kmsProxy: Awaited<ReturnType<typeof startFaultProxy>>;
+
+const WRITES = new Set(['PutItem', 'UpdateItem', 'TransactWriteItems', 'BatchWriteItem', 'DeleteItem']);
+/** Faults on the gateway's own tables only: the sandbox carrier's ledger (its "handsets") stays honest. */
+const gatewayTable = (body: string) => !body.includes('SandboxLedger');
+
+beforeAll(async () => {
+  ddbProxy = await startFaultProxy('dynamodb', services.dynamodb);
+  kmsProxy = await startFaultProxy('kms', services.kms);
+  gateway = await startGateway({
+    port: 0,
+    services: { kind: 'external', dynamodb: ddbProxy.url, sqs: services.sqs, kms: kmsProxy.url },
+    prefix: uniqueName('faults'),
+    authorizerCacheSeconds: 0,
+    settingsCacheSeconds: 0,
+    // Records a worker failed on come back in seconds, not minutes.
+    dispatch: { visibilityTimeoutSeconds: 3 },
+  });
+  api = client(gateway.url);
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await ddbProxy?.close();
+  await kmsProxy?.close();
+});
+
+type Sent = { message: { id: string } };
+const send = (key: string, to: string, idempotencyKey: string) =>
+  api.call<Sent>('POST', '/v1/messages', {
+    key,
+    body: { to, from: 'Faulty', body: `Order ${idempotencyKey} is ready` },
+    headers: { 'idempotency-key': idempotencyKey },
+  });
+
+/** How many times the sandbox carrier was handed a message. */
+async function carrierSends(messageId: string) {
+  const out = await dynamodb.send(
+    new GetItemCommand({
+      TableName: gateway.tables.sandboxLedger,
+      Key: marshall({ pk: `SANDBOX#${messageId}`, sk: 'SEND' }),
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item ? Number(unmarshall(out.Item).sends) : 0;
+}
+
+const statusOf = async (key: string, id: string) =>
+  (await api.call<{ status: string }>('GET', `/v1/messages/${id}`, { key })).body.status;
+
+describe('fault injection', () => {
+  it('answers 503 with Retry-After while DynamoDB throttles every write, never a 500, and takes the retry once it recovers', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Faulty', senders: ['Faulty'] });
+    ddbProxy.set((op, body) => (WRITES.has(op) && gatewayTable(body) ? 'throttle' : undefined));
+    const refused = await send(t.key, '+12025550170', 'k-1');
+    ddbProxy.clear();
+    expectProblem(refused, 503, 'service-unavailable');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(JSON.stringify(refused.body)).not.toMatch(/Exception|dynamodb|stack|at \//i);
+
+    const accepted = await send(t.key, '+12025550170', 'k-1');
+    expect(accepted.status).toBe(202);
+    const id = accepted.body.message.id;
+    await waitFor(async () => ((await statusOf(t.key, id)) === 'delivered' ? true : undefined), 'delivery');
+    expect(await carrierSends(id)).toBe(1);
+  });
+
+  it('answers 503 with Retry-After while KMS throttles, then accepts', async () => {
+    // A new tenant: no data key is cached yet, so sealing its first message needs KMS.
+    const t = await onboard(api, gateway.adminToken, { name: 'Keyless', senders: [], mode: 'test' });
+    kmsProxy.set((op) => (op === 'GenerateDataKey' || op === 'Decrypt' ? 'throttle' : undefined));
+    const refused = await send(t.key, '+12025550171', 'k-2');
+    kmsProxy.clear();
+    expectProblem(refused, 503, 'service-unavailable');
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect((await send(t.key, '+12025550171', 'k-2')).status).toBe(202);
+  });
+
+  it('delivers every accepted message once while DynamoDB throttles a quarter of all calls and fails some outright', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Faulty', senders: ['Faulty'] });
+    let n = 0;
+    ddbProxy.set((_op, body) => {
+      if (!gatewayTable(body)) return undefined;
+      n++;
+      return n % 4 === 0 ? 'throttle' : n % 17 === 0 ? 'unavailable' : undefined;
+    });
+    const ids: string[] = [];
+    const answers: number[] = [];
+    try {
+      for (let i = 0; i < 8; i++) {
+        // A client retries 503 and 429 with the same Idempotency-Key, after Retry-After.
+        for (let attempt = 0; ; attempt++) {
+          const res = await send(t.key, `+1202555${String(180 + i).padStart(4, '0')}`, `bulk-${i}`);
+          answers.push(res.status);
+          if (res.status === 202) {
+            ids.push(res.body.message.id);
+            break;
+          }
+          expect([429, 503]).toContain(res.status);
+          expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+          if (attempt > 20) throw new Error('never accepted');
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      await waitFor(
+        async () => {
+          const statuses = await Promise.all(ids.map((id) => statusOf(t.key, id).catch(() => 'unknown')));
+          return statuses.every((s) => s === 'delivered') ? true : undefined;
+        },
+        'every message delivered',
+        60_000,
+      );
+    } finally {
+      ddbProxy.clear();
+    }
+    expect(answers).not.toContain(500);
+    expect(new Set(ids).size).toBe(8);
+    for (const id of ids) expect(await carrierSends(id)).toBe(1);
+    expect(ddbProxy.counts.faulted).toBeGreaterThan(10);
+  }, 120_000);
+});

@@ -1,0 +1,81 @@
+import { createServer, request, type Server } from 'node:http';
+
+/** What the proxy does with one AWS JSON-protocol request: by its `X-Amz-Target` operation and its body. */
+export type FaultRule = (operation: string, body: string) => 'throttle' | 'unavailable' | undefined;
+
+const ERRORS = {
+  dynamodb: {
+    throttle: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+    unavailable: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+    contentType: 'application/x-amz-json-1.0',
+  },
+  kms: {
+    throttle: 'ThrottlingException',
+    unavailable: 'KMSInternalException',
+    contentType: 'application/x-amz-json-1.1',
+  },
+};
+
+/**
+ * A fault-injecting proxy in front of DynamoDB Local or the KMS stand-in: real requests go
+ * through unchanged; while a rule says so, an operation is answered with the service's own
+ * throttling (400) or internal error (500) instead, as the AWS service would.
+ */
+export async function startFaultProxy(service: 'dynamodb' | 'kms', target: string) {
+  let rule: FaultRule = () => undefined;
+  const counts = { forwarded: 0, faulted: 0 };
+  const upstream = new URL(target);
+  const server: Server = createServer(async (req, res) => {
+    const operation =
+      String(req.headers['x-amz-target'] ?? '')
+        .split('.')
+        .pop() ?? '';
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = Buffer.concat(chunks);
+    const fault = rule(operation, body.toString('utf8'));
+    if (fault) {
+      counts.faulted++;
+      const e = ERRORS[service];
+      res.writeHead(fault === 'throttle' ? 400 : 500, { 'content-type': e.contentType }).end(
+        JSON.stringify({
+          __type: e[fault],
+          message: fault === 'throttle' ? 'Rate exceeded' : 'Internal error',
+        }),
+      );
+      return;
+    }
+    counts.forwarded++;
+    const forward = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        path: req.url,
+        method: req.method,
+        headers: req.headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    forward.on('error', () => res.writeHead(502).end());
+    forward.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    counts,
+    set(next: FaultRule) {
+      rule = next;
+    },
+    clear() {
+      rule = () => undefined;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
