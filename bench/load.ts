@@ -1,0 +1,223 @@
+// Sustained load: pushes N messages (default 100,000) through the local runtime from several
+// tenants with the batch endpoint, then waits until every accepted message is final, and checks
+// that none was handed to the carrier twice and that memory stayed flat. Writes bench/out/load.md.
+//
+//   npm run load                      # 100,000 messages, 5 tenants
+//   npm run load -- --messages 5000   # a quick run
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { startGateway } from '../infra/local/gateway.ts';
+import { localClientsFor } from './local-clients.ts';
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '100000' },
+    tenants: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '2' },
+  },
+});
+const TOTAL = Number(values.messages);
+const TENANTS = Number(values.tenants);
+const BATCH = 1_000;
+const OUT = join(import.meta.dirname, 'out');
+mkdirSync(OUT, { recursive: true });
+const lines: string[] = [];
+const say = (s = '') => {
+  lines.push(s);
+  process.stdout.write(`${s}\n`);
+};
+const fmt = (n: number, d = 0) =>
+  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const mb = (bytes: number) => bytes / 1024 / 1024;
+
+const gateway = await startGateway({
+  port: 0,
+  euPort: 0,
+  services: { kind: 'embedded', dynamodbPort: 0, sqsPort: 0, kmsPort: 0 },
+  log: () => undefined,
+});
+const { dynamodb } = localClientsFor(gateway.env.AWS_ENDPOINT_URL_DYNAMODB!, gateway.regions.global);
+
+const admin = async (path: string, body: unknown, method = 'POST') => {
+  const res = await fetch(gateway.url + path, {
+    method,
+    headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return (await res.json()) as Record<string, string>;
+};
+
+const tenants: { id: string; key: string }[] = [];
+for (let t = 0; t < TENANTS; t++) {
+  const tenant = await admin('/admin/tenants', {
+    displayName: `Load ${t}`,
+    legalName: `Load ${t} Ltd`,
+    contactEmail: `load${t}@example.test`,
+    homeJurisdiction: 'global',
+  });
+  const key = await admin(`/admin/tenants/${tenant.id}/keys`, {
+    name: 'load',
+    mode: 'test',
+    scopes: ['send', 'read'],
+  });
+  // Thousands of messages an hour to the same numbers: lift the flood limits (the rate limit
+  // counts requests, and a batch is one).
+  await admin(
+    `/admin/tenants/${tenant.id}/controls`,
+    { flood: { identicalPerHour: 10_000, perHour: 100_000 } },
+    'PUT',
+  );
+  tenants.push({ id: tenant.id!, key: key.secret! });
+}
+
+// Memory of this process (the whole local runtime: HTTP, functions, workers), every 2 s.
+const samples: { t: number; rss: number; heap: number }[] = [];
+const started = Date.now();
+const sampler = setInterval(() => {
+  const m = process.memoryUsage();
+  samples.push({ t: Date.now() - started, rss: m.rss, heap: m.heapUsed });
+}, 2_000);
+
+let sent = 0;
+let accepted = 0;
+let refused = 0;
+const batches = Math.ceil(TOTAL / BATCH);
+let next = 0;
+async function sender() {
+  for (;;) {
+    const b = next++;
+    if (b >= batches) return;
+    const tenant = tenants[b % tenants.length]!;
+    const size = Math.min(BATCH, TOTAL - b * BATCH);
+    const messages = Array.from({ length: size }, (_, i) => ({
+      // Valid US numbers, none of the sandbox's special ones: each is delivered at once.
+      to: `+1646${String(2_000_000 + ((b * BATCH + i) % 5_000)).padStart(7, '0')}`,
+      from: 'Load',
+      body: `Load test message ${b}-${i}`,
+    }));
+    for (let attempt = 0; ; attempt++) {
+      const res = await fetch(`${gateway.url}/v1/messages/batch`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${tenant.key}`,
+          'content-type': 'application/json',
+          'idempotency-key': `load-${b}`,
+        },
+        body: JSON.stringify({ messages }),
+      });
+      if (res.status === 200) {
+        const out = (await res.json()) as { accepted: number; rejected: number };
+        accepted += out.accepted;
+        refused += out.rejected;
+        break;
+      }
+      // 429/503: retry the same batch (same Idempotency-Key) after Retry-After.
+      if (attempt > 30) throw new Error(`batch ${b} kept failing: ${res.status}`);
+      await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+    }
+    sent += size;
+  }
+}
+await Promise.all(Array.from({ length: Number(values.concurrency) }, () => sender()));
+const acceptedAt = Date.now();
+
+/** Messages not final yet (queued or sent), over every tenant and both jurisdictions. */
+async function unfinished(): Promise<number> {
+  let n = 0;
+  for (const j of ['global', 'eu'] as const) {
+    const { dynamodb: client } = localClientsFor(gateway.env.AWS_ENDPOINT_URL_DYNAMODB!, gateway.regions[j]);
+    for (const t of tenants) {
+      for (const status of ['queued', 'sent']) {
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const out = await client.send(
+            new QueryCommand({
+              TableName: gateway.tables.messages,
+              IndexName: 'byStatus',
+              KeyConditionExpression: 'gsi1pk = :k',
+              ExpressionAttributeValues: marshall({ ':k': `${t.id}#${status}` }),
+              Select: 'COUNT',
+              ExclusiveStartKey: startKey as never,
+            }),
+          );
+          n += out.Count ?? 0;
+          startKey = out.LastEvaluatedKey;
+        } while (startKey);
+      }
+    }
+  }
+  return n;
+}
+let left = await unfinished();
+while (left > 0) {
+  await new Promise((r) => setTimeout(r, 5_000));
+  left = await unfinished();
+  process.stderr.write(`  ${left} not final yet\n`);
+}
+const drainedAt = Date.now();
+clearInterval(sampler);
+
+// What the sandbox carrier was handed: one record per message, with how many times.
+let handed = 0;
+let twice = 0;
+let startKey: Record<string, unknown> | undefined;
+do {
+  const out = await dynamodb.send(
+    new ScanCommand({ TableName: gateway.tables.sandboxLedger, ExclusiveStartKey: startKey as never }),
+  );
+  for (const item of out.Items ?? []) {
+    if (item.sk?.S !== 'SEND') continue;
+    handed++;
+    if (Number(item.sends?.N) > 1) twice++;
+  }
+  startKey = out.LastEvaluatedKey;
+} while (startKey);
+
+await gateway.stop();
+
+const quarter = Math.max(1, Math.floor(samples.length / 4));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const firstHeap = median(samples.slice(0, quarter).map((s) => s.heap));
+const lastHeap = median(samples.slice(-quarter).map((s) => s.heap));
+const firstRss = median(samples.slice(0, quarter).map((s) => s.rss));
+const lastRss = median(samples.slice(-quarter).map((s) => s.rss));
+const acceptSeconds = (acceptedAt - started) / 1000;
+const drainSeconds = (drainedAt - acceptedAt) / 1000;
+
+say('# Sustained load');
+say();
+say(
+  `Machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}; Node ${process.version}; ${new Date().toISOString()}`,
+);
+say(`Command: npm run load -- --messages ${TOTAL} --tenants ${TENANTS} --concurrency ${values.concurrency}`);
+say();
+say('| figure | value |');
+say('|---|---:|');
+say(`| messages sent (batches of ${BATCH}, ${TENANTS} tenants, test keys, sandbox carrier) | ${fmt(sent)} |`);
+say(`| accepted / refused | ${fmt(accepted)} / ${fmt(refused)} |`);
+say(
+  `| acceptance: seconds / messages per second | ${fmt(acceptSeconds, 1)} / ${fmt(accepted / acceptSeconds)} |`,
+);
+say(`| drain after the last acceptance (every message final): seconds | ${fmt(drainSeconds, 1)} |`);
+say(`| end to end: messages per second | ${fmt(accepted / ((drainedAt - started) / 1000))} |`);
+say(`| handed to the carrier / of them more than once | ${fmt(handed)} / ${fmt(twice)} |`);
+say(
+  `| heap used, median of first and last quarter of the run (MB) | ${fmt(mb(firstHeap))} -> ${fmt(mb(lastHeap))} (${fmt(lastHeap / firstHeap, 2)}x) |`,
+);
+say(`| RSS, the same (MB) | ${fmt(mb(firstRss))} -> ${fmt(mb(lastRss))} (${fmt(lastRss / firstRss, 2)}x) |`);
+say(`| samples (every 2 s) | ${samples.length} |`);
+writeFileSync(join(OUT, 'load.md'), `${lines.join('\n')}\n`);
+const ok = accepted === TOTAL && handed === accepted && twice === 0;
+say();
+say(
+  ok
+    ? 'Every accepted message reached a final state and none was handed over twice.'
+    : 'FAILED: see the figures above.',
+);
+process.exit(ok ? 0 : 1);
