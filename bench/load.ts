@@ -11,6 +11,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { startGateway } from '../infra/local/gateway.ts';
 import { localClientsFor } from './local-clients.ts';
@@ -43,6 +44,11 @@ const gateway = await startGateway({
   log: () => undefined,
 });
 const { dynamodb } = localClientsFor(gateway.env.AWS_ENDPOINT_URL_DYNAMODB!, gateway.regions.global);
+const sqs = new SQSClient({
+  region: gateway.regions.global,
+  endpoint: gateway.env.AWS_ENDPOINT_URL_SQS!,
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
 
 const admin = async (path: string, body: unknown, method = 'POST') => {
   const res = await fetch(gateway.url + path, {
@@ -154,11 +160,33 @@ async function unfinished(): Promise<number> {
   }
   return n;
 }
-let left = await unfinished();
+/** Records still on the dispatch and carrier events queues (visible or in flight): a cheap probe. */
+async function onQueues(): Promise<number> {
+  let n = 0;
+  for (const j of ['global', 'eu'] as const) {
+    const q = gateway.queues.byJurisdiction[j];
+    for (const url of [q.dispatch, q.carrierEvents]) {
+      const out = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+        }),
+      );
+      n +=
+        Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) +
+        Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+    }
+  }
+  return n;
+}
+// Counting messages by status reads the whole index, which slows DynamoDB Local down: wait for
+// the queues to empty first, then confirm with the exact count.
+let left = 1;
 while (left > 0) {
   await new Promise((r) => setTimeout(r, 5_000));
-  left = await unfinished();
-  process.stderr.write(`  ${left} not final yet\n`);
+  const queued = await onQueues();
+  process.stderr.write(`  ${queued} records on the queues\n`);
+  if (queued === 0) left = await unfinished();
 }
 const drainedAt = Date.now();
 clearInterval(sampler);

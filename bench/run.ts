@@ -20,6 +20,7 @@ import { SendMessageRequest } from '../layers/http/schemas.ts';
 import { FakeMessageStore, fakeSendDeps } from '../test/support/fakes.ts';
 import { spawnGateway } from '../test/support/gateway-process.ts';
 import { bundle, FUNCTIONS } from './bundle.ts';
+import { ASSUMPTIONS, type CapacityRun, capacityBench, costPerMillion } from './capacity.ts';
 import { encryptionBench, SealingMessageStore } from './encryption.ts';
 
 const OUT = join(import.meta.dirname, 'out');
@@ -477,6 +478,41 @@ async function httpThroughput() {
   say();
 }
 
+async function capacity() {
+  say('## 5. AWS requests and cost per message (local runtime, counted by proxies in front of the services)');
+  const { single, batch } = await capacityBench();
+  const row = (label: string, f: (r: CapacityRun) => string) =>
+    say(`| ${label} | ${f(single)} | ${f(batch)} |`);
+  say('| per message | one per request | through the batch endpoint |');
+  say('|---|---:|---:|');
+  row('messages measured', (r) => fmt(r.messages));
+  row('DynamoDB write units (aim: at most 3)', (r) => fmt(r.writeUnits / r.messages, 2));
+  row('DynamoDB read units', (r) => fmt(r.readUnits / r.messages, 2));
+  row('KMS calls', (r) => fmt(r.kmsCalls / r.messages, 4));
+  row('SQS requests (without empty polls)', (r) => fmt(r.sqsRequests / r.messages, 2));
+  row('worker invocations', (r) => fmt(r.workerInvocations / r.messages, 2));
+  row('bytes logged', (r) => fmt(r.logBytes / r.messages));
+  const costs = [costPerMillion(single), costPerMillion(batch)];
+  for (const service of Object.keys(costs[0]!.parts)) {
+    say(
+      `| cost per million: ${service} (USD) | ${fmt(costs[0]!.parts[service as keyof (typeof costs)[0]['parts']], 2)} | ${fmt(costs[1]!.parts[service as keyof (typeof costs)[0]['parts']], 2)} |`,
+    );
+  }
+  say(
+    `| **cost per million, total (aims: 3.00 and 2.00 USD)** | **${fmt(costs[0]!.total, 2)}** | **${fmt(costs[1]!.total, 2)}** |`,
+  );
+  say(`| ratio to the aim | ${fmt(costs[0]!.total / 3, 2)} | ${fmt(costs[1]!.total / 2, 2)} |`);
+  say();
+  say('Write units by operation, table and item kind (per message, one per request):');
+  say();
+  for (const [what, units] of [...single.writesBy.entries()].sort((a, b) => b[1] - a[1])) {
+    say(`- ${what}: ${fmt(units / single.messages, 2)}`);
+  }
+  say();
+  say(ASSUMPTIONS);
+  say();
+}
+
 async function main() {
   const only = process.argv.slice(2);
   say('# Benchmark results');
@@ -491,6 +527,7 @@ async function main() {
   if (only.length === 0 || only.includes('bundles') || only.includes('cold')) built = await bundles();
   if (built && (only.length === 0 || only.includes('cold'))) await coldStarts(built);
   if (only.length === 0 || only.includes('http')) await httpThroughput();
+  if (only.length === 0 || only.includes('capacity')) await capacity();
   writeFileSync(join(OUT, 'results.md'), `${lines.join('\n')}\n`);
   say(`(written to ${join('bench', 'out', 'results.md')})`);
 }

@@ -37,7 +37,7 @@ import { makeSenderIds } from './core/use-cases/sender-ids.ts';
 import { makeStatusEvents } from './core/use-cases/status-events.ts';
 import { makeUsageReports } from './core/use-cases/usage-reports.ts';
 import { makeDeliverWebhook, makeWebhookEndpoints, makeWebhookFanout } from './core/use-cases/webhooks.ts';
-import { DEFAULT_RETRY_SCHEDULE_SECONDS, type WebhookEndpoint } from './core/webhooks.ts';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './core/webhooks.ts';
 import { endpointJurisdiction, type RouteGuards } from './http/handler.ts';
 import type { Carrier } from './ports/index.ts';
 import { countAuditFailure, countKmsError, countStatusEventFailure, logger, tracer } from './telemetry.ts';

@@ -172,6 +172,22 @@ describe('webhooks', () => {
     expect(new Webhook(rotated.body.secret).verify(after.body, headersOf(after))).toBeDefined();
     expect(new Webhook(ok.body.secret).verify(after.body, headersOf(after))).toBeDefined();
 
+    // Another tenant cannot see, rotate, read the history of or remove this tenant's endpoint.
+    const other = await onboard(api, gateway.adminToken, { name: 'Other', senders: [] });
+    const otherKey = await owner(other.tenantId);
+    for (const [method, path] of [
+      ['GET', `/v1/webhooks/${ok.body.id}`],
+      ['GET', `/v1/webhooks/${ok.body.id}/deliveries`],
+      ['POST', `/v1/webhooks/${ok.body.id}/rotate-secret`],
+      ['DELETE', `/v1/webhooks/${ok.body.id}`],
+    ] as const) {
+      const res = await api.call(method, path, { key: otherKey, ...(method === 'POST' ? { body: {} } : {}) });
+      expectProblem(res, 404, 'not-found');
+    }
+    expect((await api.call<{ data: unknown[] }>('GET', '/v1/webhooks', { key: otherKey })).body.data).toEqual(
+      [],
+    );
+
     expect((await api.call('DELETE', `/v1/webhooks/${failing.body.id}`, { key })).status).toBe(204);
     expectProblem(await api.call('GET', `/v1/webhooks/${failing.body.id}`, { key }), 404, 'not-found');
   });

@@ -21,7 +21,16 @@ const ERRORS = {
  * through unchanged; while a rule says so, an operation is answered with the service's own
  * throttling (400) or internal error (500) instead, as the AWS service would.
  */
-export async function startFaultProxy(service: 'dynamodb' | 'kms', target: string) {
+export async function startFaultProxy(
+  service: 'dynamodb' | 'kms',
+  target: string,
+  options: {
+    /** Rewrites a request body before it is forwarded (e.g. to ask for ConsumedCapacity). */
+    rewrite?: (operation: string, body: string) => string;
+    /** Sees each forwarded call's operation, request and response bodies. */
+    observe?: (operation: string, request: string, response: string) => void;
+  } = {},
+) {
   let rule: FaultRule = () => undefined;
   const counts = { forwarded: 0, faulted: 0 };
   const upstream = new URL(target);
@@ -46,21 +55,27 @@ export async function startFaultProxy(service: 'dynamodb' | 'kms', target: strin
       return;
     }
     counts.forwarded++;
+    const sentBody = options.rewrite ? Buffer.from(options.rewrite(operation, body.toString('utf8'))) : body;
+    const headers = { ...req.headers, 'content-length': String(sentBody.length) };
     const forward = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        path: req.url,
-        method: req.method,
-        headers: req.headers,
-      },
+      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
+        if (!options.observe) {
+          up.pipe(res);
+          return;
+        }
+        const parts: Buffer[] = [];
+        up.on('data', (c: Buffer) => parts.push(c));
+        up.on('end', () => {
+          const answer = Buffer.concat(parts);
+          options.observe!(operation, sentBody.toString('utf8'), answer.toString('utf8'));
+          res.end(answer);
+        });
       },
     );
     forward.on('error', () => res.writeHead(502).end());
-    forward.end(body);
+    forward.end(sentBody);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {

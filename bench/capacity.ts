@@ -1,0 +1,252 @@
+// What one message costs in AWS requests, measured on the local runtime: DynamoDB write and read
+// units (DynamoDB Local's ConsumedCapacity, asked for on every call by a proxy), KMS calls and SQS
+// requests (counted by proxies), bytes written to the logs, and HTTP requests; priced at list.
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { startGateway } from '../infra/local/gateway.ts';
+import {
+  freePort,
+  LOCAL_CREDENTIALS,
+  startDynamoDbLocal,
+  startKms,
+  startSqs,
+} from '../infra/local/services.ts';
+import { startFaultProxy } from '../test/support/fault-proxy.ts';
+
+/** List prices, us-east-1, as published by AWS in 2025 (USD). */
+export const PRICES = {
+  dynamoWriteUnit: 0.625 / 1e6, // on-demand write request unit
+  dynamoReadUnit: 0.125 / 1e6, // on-demand read request unit
+  kmsRequest: 0.03 / 1e4,
+  httpApiRequest: 1.0 / 1e6, // HTTP API, first 300 million a month
+  sqsRequest: 0.4 / 1e6, // standard queue (FIFO: 0.50; the audit queue's few requests are priced as standard)
+  lambdaRequest: 0.2 / 1e6,
+  lambdaGbSecond: 0.0000133334, // arm64
+  logsIngestedGb: 0.5,
+};
+const LAMBDA_GB = 0.5; // every function has 512 MB
+/** Assumed duration of one worker invocation (a batch of up to 10): stated, not measured. */
+const WORKER_BATCH_SECONDS = 0.1;
+
+const CAPACITY_OPS = new Set([
+  'GetItem',
+  'PutItem',
+  'UpdateItem',
+  'DeleteItem',
+  'Query',
+  'Scan',
+  'BatchGetItem',
+  'BatchWriteItem',
+  'TransactWriteItems',
+  'TransactGetItems',
+]);
+const WRITE_OPS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+type Consumed = { TableName?: string; CapacityUnits?: number };
+
+export interface CapacityRun {
+  messages: number;
+  requests: number;
+  writeUnits: number;
+  readUnits: number;
+  writesBy: Map<string, number>;
+  kmsCalls: number;
+  sqsRequests: number;
+  workerInvocations: number;
+  logBytes: number;
+  httpSeconds: number;
+}
+
+export async function capacityBench(): Promise<{ single: CapacityRun; batch: CapacityRun }> {
+  process.env.SMS_GATEWAY_LOCAL_METRICS = 'true'; // EMF lines are part of what is logged
+  const ddb = await startDynamoDbLocal({ port: await freePort() });
+  const sqs = await startSqs({ port: 0 });
+  const kms = await startKms({ port: 0, region: 'us-east-1' });
+  let run: CapacityRun | undefined;
+  const fresh = (messages: number, requests: number): CapacityRun => ({
+    messages,
+    requests,
+    writeUnits: 0,
+    readUnits: 0,
+    writesBy: new Map(),
+    kmsCalls: 0,
+    sqsRequests: 0,
+    workerInvocations: 0,
+    logBytes: 0,
+    httpSeconds: 0,
+  });
+  const ddbProxy = await startFaultProxy('dynamodb', ddb.endpoint, {
+    rewrite: (op, body) =>
+      CAPACITY_OPS.has(op)
+        ? JSON.stringify({ ...JSON.parse(body), ReturnConsumedCapacity: 'INDEXES' })
+        : body,
+    observe: (op, request, response) => {
+      if (!run || !CAPACITY_OPS.has(op)) return;
+      let consumed: Consumed[] = [];
+      try {
+        const c = (JSON.parse(response) as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
+        consumed = c === undefined ? [] : Array.isArray(c) ? c : [c];
+      } catch {
+        return;
+      }
+      for (const c of consumed) {
+        const units = c.CapacityUnits ?? 0;
+        if (WRITE_OPS.has(op)) {
+          run.writeUnits += units;
+          // Which item kinds the writes went to: the operation and the sort key's prefix.
+          const sk =
+            /"sk":\{"S":"([A-Z]+|[a-z]+)/.exec(request)?.[1] ??
+            /"pk":\{"S":"[^"#]*#(\w+)"/.exec(request)?.[1] ??
+            '';
+          const table = (c.TableName ?? '').replace(/^.*-/, '');
+          const what = `${op} ${table} ${sk}`.trim();
+          run.writesBy.set(what, (run.writesBy.get(what) ?? 0) + units);
+        } else {
+          run.readUnits += units;
+        }
+      }
+    },
+  });
+  const kmsProxy = await startFaultProxy('kms', kms.endpoint, {
+    observe: () => {
+      if (run) run.kmsCalls++;
+    },
+  });
+  const sqsProxy = await startFaultProxy('kms', sqs.endpoint, {
+    observe: (op, _req, response) => {
+      if (!run) return;
+      // Empty polls are the event source's standing cost, not a message's.
+      if (op === 'ReceiveMessage') {
+        if (!response.includes('"Messages"')) return;
+        run.workerInvocations++;
+      }
+      run.sqsRequests++;
+    },
+  });
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    if (run) {
+      run.logBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+      return true;
+    }
+    return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write;
+
+  const gateway = await startGateway({
+    port: 0,
+    euPort: 0,
+    services: { kind: 'external', dynamodb: ddbProxy.url, sqs: sqsProxy.url, kms: kmsProxy.url },
+    prefix: 'capacity',
+    log: () => undefined,
+  });
+  const admin = async (path: string, body: unknown, method = 'POST') =>
+    (await (
+      await fetch(gateway.url + path, {
+        method,
+        headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    ).json()) as Record<string, string>;
+  const tenant = await admin('/admin/tenants', {
+    displayName: 'Capacity',
+    legalName: 'Capacity Ltd',
+    contactEmail: 'c@example.test',
+    homeJurisdiction: 'global',
+  });
+  const key = (
+    await admin(`/admin/tenants/${tenant.id}/keys`, { name: 'c', mode: 'test', scopes: ['send', 'read'] })
+  ).secret!;
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    endpoint: ddb.endpoint,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const unfinished = async () => {
+    let n = 0;
+    for (const status of ['queued', 'sent']) {
+      const out = await client.send(
+        new QueryCommand({
+          TableName: gateway.tables.messages,
+          IndexName: 'byStatus',
+          KeyConditionExpression: 'gsi1pk = :k',
+          ExpressionAttributeValues: marshall({ ':k': `${tenant.id}#${status}` }),
+          Select: 'COUNT',
+        }),
+      );
+      n += out.Count ?? 0;
+    }
+    return n;
+  };
+  const post = async (path: string, body: unknown) => {
+    const t0 = performance.now();
+    const res = await fetch(gateway.url + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    await res.arrayBuffer();
+    if (run) run.httpSeconds += (performance.now() - t0) / 1000;
+    if (res.status >= 300) throw new Error(`${path} answered ${res.status}`);
+  };
+  const settle = async () => {
+    while ((await unfinished()) > 0) await new Promise((r) => setTimeout(r, 250));
+    // Usage counters, audit entries: written at the end of the batches that moved the messages.
+    await new Promise((r) => setTimeout(r, 2_000));
+  };
+  const number = (i: number) => `+1646${String(3_000_000 + i).padStart(7, '0')}`;
+
+  // Warm up (data keys, pseudonym secrets, first calls), then measure.
+  await post('/v1/messages', { to: number(0), from: 'Cap', body: 'warm up' });
+  await settle();
+
+  const SINGLE = 200;
+  run = fresh(SINGLE, SINGLE);
+  for (let i = 0; i < SINGLE; i += 4) {
+    await Promise.all(
+      [0, 1, 2, 3].map((k) =>
+        post('/v1/messages', { to: number(1 + i + k), from: 'Cap', body: `Your code is ${i + k}` }),
+      ),
+    );
+  }
+  await settle();
+  const single = run;
+
+  const BATCHES = 2;
+  run = fresh(BATCHES * 1_000, BATCHES);
+  for (let b = 0; b < BATCHES; b++) {
+    await post('/v1/messages/batch', {
+      messages: Array.from({ length: 1_000 }, (_, i) => ({
+        to: number(1_000 + b * 1_000 + i),
+        from: 'Cap',
+        body: `Your code is ${b}-${i}`,
+      })),
+    });
+  }
+  await settle();
+  const batch = run;
+  run = undefined;
+  process.stdout.write = write;
+
+  await gateway.stop();
+  for (const p of [ddbProxy, kmsProxy, sqsProxy]) await p.close();
+  for (const s of [kms, sqs, ddb]) await s.stop();
+  return { single, batch };
+}
+
+/** Dollars per million messages, by service, from a run's counts. */
+export function costPerMillion(r: CapacityRun) {
+  const per = (x: number) => (x / r.messages) * 1e6;
+  const lambdaRequests = r.requests + r.workerInvocations;
+  const gbSeconds = (r.httpSeconds + r.workerInvocations * WORKER_BATCH_SECONDS) * LAMBDA_GB;
+  const parts = {
+    DynamoDB: per(r.writeUnits * PRICES.dynamoWriteUnit + r.readUnits * PRICES.dynamoReadUnit),
+    KMS: per(r.kmsCalls * PRICES.kmsRequest),
+    'API Gateway': per(r.requests * PRICES.httpApiRequest),
+    SQS: per(r.sqsRequests * PRICES.sqsRequest),
+    Lambda: per(lambdaRequests * PRICES.lambdaRequest + gbSeconds * PRICES.lambdaGbSecond),
+    'CloudWatch Logs': per((r.logBytes / 1e9) * PRICES.logsIngestedGb),
+  };
+  return { parts, total: Object.values(parts).reduce((a, b) => a + b, 0) };
+}
+
+export const ASSUMPTIONS = `Lambda compute: 512 MB; the HTTP functions' duration taken as the measured request round trip (an upper bound); each worker invocation (a batch) assumed ${WORKER_BATCH_SECONDS * 1000} ms. Test keys, sandbox carrier (carrier fees excluded). Prices: ${JSON.stringify(PRICES)}.`;
