@@ -15,6 +15,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { startGateway } from '../infra/local/gateway.ts';
 import { localClientsFor } from './local-clients.ts';
+import { fmt, median, OUT, report } from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,15 +27,7 @@ const { values } = parseArgs({
 const TOTAL = Number(values.messages);
 const TENANTS = Number(values.tenants);
 const BATCH = 1_000;
-const OUT = join(import.meta.dirname, 'out');
-mkdirSync(OUT, { recursive: true });
-const lines: string[] = [];
-const say = (s = '') => {
-  lines.push(s);
-  process.stdout.write(`${s}\n`);
-};
-const fmt = (n: number, d = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const { lines, say } = report();
 const mb = (bytes: number) => bytes / 1024 / 1024;
 
 const gateway = await startGateway({
@@ -222,7 +215,6 @@ do {
 await gateway.stop();
 
 const quarter = Math.max(1, Math.floor(samples.length / 4));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const firstHeap = median(samples.slice(0, quarter).map((s) => s.heap));
 const lastHeap = median(samples.slice(-quarter).map((s) => s.heap));
 const firstRss = median(samples.slice(0, quarter).map((s) => s.rss));

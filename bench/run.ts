@@ -22,17 +22,9 @@ import { spawnGateway } from '../test/support/gateway-process.ts';
 import { bundle, FUNCTIONS } from './bundle.ts';
 import { ASSUMPTIONS, type CapacityRun, capacityBench, costPerMillion } from './capacity.ts';
 import { encryptionBench, SealingMessageStore } from './encryption.ts';
+import { fmt, median, OUT, report } from './report.ts';
 
-const OUT = join(import.meta.dirname, 'out');
-mkdirSync(OUT, { recursive: true });
-const lines: string[] = [];
-const say = (s = '') => {
-  lines.push(s);
-  process.stdout.write(`${s}\n`);
-};
-const fmt = (n: number, d = 0) =>
-  n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const { lines, say } = report();
 
 function httpEvent(body: string, authorizer: Record<string, unknown>) {
   return {
