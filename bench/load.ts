@@ -115,13 +115,16 @@ async function sender() {
       if (res.status === 200) {
         const out = (await res.json()) as {
           accepted: number;
-          results: { index: number; status: string; reason?: string }[];
+          results: { index: number; status: string; problem?: { type?: string } }[];
         };
         accepted += out.accepted;
         const rejected = out.results.filter((r) => r.status === 'rejected');
-        for (const r of rejected) reasons.set(r.reason!, (reasons.get(r.reason!) ?? 0) + 1);
+        const slug = (r: (typeof rejected)[number]) => r.problem?.type?.split('/').pop() ?? 'unknown';
+        for (const r of rejected) reasons.set(slug(r), (reasons.get(slug(r)) ?? 0) + 1);
         // Items the gateway could not queue (503 per item) are the client's to send again.
-        const again = rejected.filter((r) => r.reason === 'unavailable').map((r) => messages[r.index]!);
+        const again = rejected
+          .filter((r) => slug(r) === 'service-unavailable')
+          .map((r) => messages[r.index]!);
         refused += rejected.length - again.length;
         if (again.length === 0) break;
         retried += again.length;
