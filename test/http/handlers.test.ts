@@ -84,7 +84,7 @@ describe('tenant route handlers', () => {
     expect(ran).toBe(false);
   });
 
-  it('answer a 500 that carries nothing from the error', async () => {
+  it('answer a failing dependency with 503 and Retry-After, carrying nothing from the error', async () => {
     const handler = tenantRoute('read', async () => {
       throw new DynamoDBServiceException({
         name: 'InternalServerError',
@@ -94,8 +94,22 @@ describe('tenant route handlers', () => {
       });
     });
     const res = await handler(event(ok), lambdaContext('t', 1000));
-    expect(res.statusCode).toBe(500);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers?.['retry-after']).toBe('2');
     expect(res.body).not.toMatch(/arn:|Messages|secret|stack|DynamoDB/);
+    expect(JSON.parse(res.body!)).toMatchObject({
+      type: 'https://sms-gateway.dev/problems/service-unavailable',
+      status: 503,
+    });
+  });
+
+  it('answer a 500 that carries nothing from the error when our own code fails', async () => {
+    const handler = tenantRoute('read', async () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'secret detail')");
+    });
+    const res = await handler(event(ok), lambdaContext('t', 1000));
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toMatch(/secret|stack|TypeError|undefined/);
     expect(JSON.parse(res.body!)).toEqual({
       type: 'https://sms-gateway.dev/problems/internal-error',
       title: 'Something went wrong on our side.',
