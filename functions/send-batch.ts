@@ -1,4 +1,3 @@
-import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { type FieldIssue, SendRefusedError } from '#layers/core/errors.ts';
 import { type BatchItemResult, makeSendBatch } from '#layers/core/use-cases/send-messages.ts';
 import {
@@ -12,23 +11,9 @@ import {
 import { problem, refusalProblem } from '#layers/http/problems.ts';
 import { SendBatchRequest, SendMessageRequest } from '#layers/http/schemas.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
-import {
-  allStores,
-  endpoints,
-  ownJurisdiction,
-  sendPolicy,
-  statusEvents,
-  tenantGuards,
-} from '#layers/wiring.ts';
+import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
 
-const sendBatch = makeSendBatch({
-  stores: allStores(),
-  endpoints: endpoints(),
-  clock: systemClock,
-  ids: ulidIds,
-  policy: sendPolicy(),
-  events: statusEvents(),
-});
+const sendBatch = makeSendBatch(sendDeps());
 
 function itemProblem(r: Exclude<BatchItemResult, { status: 'accepted' }>) {
   if (r.reason === 'validation') {

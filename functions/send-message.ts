@@ -1,4 +1,3 @@
-import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { makeSendMessage } from '#layers/core/use-cases/send-messages.ts';
 import {
   endpointJurisdiction,
@@ -9,23 +8,9 @@ import {
 } from '#layers/http/handler.ts';
 import { SendMessageRequest } from '#layers/http/schemas.ts';
 import { countMessages, recordLatency } from '#layers/telemetry.ts';
-import {
-  allStores,
-  endpoints,
-  ownJurisdiction,
-  sendPolicy,
-  statusEvents,
-  tenantGuards,
-} from '#layers/wiring.ts';
+import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
 
-const sendMessage = makeSendMessage({
-  stores: allStores(),
-  endpoints: endpoints(),
-  clock: systemClock,
-  ids: ulidIds,
-  policy: sendPolicy(),
-  events: statusEvents(),
-});
+const sendMessage = makeSendMessage(sendDeps());
 
 export const handler = tenantRoute(
   'send',

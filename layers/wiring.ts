@@ -477,3 +477,13 @@ const prices = () => {
 export const usageReports = /* @__PURE__ */ once(() =>
   makeUsageReports({ ledgers: both(usageLedger), prices: prices(), clock: systemClock }),
 );
+
+/** What both send functions need: each jurisdiction's stores, the policy, status events. */
+export const sendDeps = /* @__PURE__ */ once(() => ({
+  stores: allStores(),
+  endpoints: endpoints(),
+  clock: systemClock,
+  ids: ulidIds,
+  policy: sendPolicy(),
+  events: statusEvents(),
+}));

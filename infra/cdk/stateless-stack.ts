@@ -24,6 +24,7 @@ import { type HttpFunction, ROUTES } from '../../layers/http/routes.ts';
 import {
   AUTHORIZER_CACHE_SECONDS,
   QUEUES,
+  type QueueDefinition,
   RECORDS,
   SYSTEM_KEY_ALIAS,
   visibilityTimeoutSeconds,
@@ -237,6 +238,16 @@ export class StatelessStack extends Stack {
       .useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE')
       .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
 
+    /** A worker fed by a standard queue, with partial batch failure reporting. */
+    const consumes = (f: GatewayFunction, queue: IQueue, def: QueueDefinition) =>
+      f.fn.addEventSource(
+        new SqsEventSource(queue, {
+          batchSize: def.batchSize,
+          maxBatchingWindow: Duration.seconds(def.maxBatchingWindowSeconds),
+          reportBatchItemFailures: true,
+        }),
+      );
+
     const dispatch = sendsSms(
       withTenants(
         withData(
@@ -254,13 +265,7 @@ export class StatelessStack extends Stack {
         ),
       ),
     );
-    dispatch.fn.addEventSource(
-      new SqsEventSource(stateful.dispatchQueue, {
-        batchSize: QUEUES.dispatch.batchSize,
-        maxBatchingWindow: Duration.seconds(QUEUES.dispatch.maxBatchingWindowSeconds),
-        reportBatchItemFailures: true,
-      }),
-    );
+    consumes(dispatch, stateful.dispatchQueue, QUEUES.dispatch);
 
     // Replies: keyword answers go through the dispatch queue; block-all answers through the carrier.
     const carrierEvents = sendsSms(
@@ -276,13 +281,7 @@ export class StatelessStack extends Stack {
         ),
       ),
     );
-    carrierEvents.fn.addEventSource(
-      new SqsEventSource(stateful.carrierEventsQueue, {
-        batchSize: QUEUES.carrierEvents.batchSize,
-        maxBatchingWindow: Duration.seconds(QUEUES.carrierEvents.maxBatchingWindowSeconds),
-        reportBatchItemFailures: true,
-      }),
-    );
+    consumes(carrierEvents, stateful.carrierEventsQueue, QUEUES.carrierEvents);
 
     // Chains audit entries onto each tenant's trail in this region's messages table.
     const auditRecorder = new GatewayFunction(this, 'record-audit-events', {
@@ -310,13 +309,7 @@ export class StatelessStack extends Stack {
       `${envPrefix(jurisdiction)}_WEBHOOK_QUEUE_URL`,
       stateful.webhookQueue.queueUrl,
     );
-    webhookWorker.fn.addEventSource(
-      new SqsEventSource(stateful.webhookQueue, {
-        batchSize: QUEUES.webhooks.batchSize,
-        maxBatchingWindow: Duration.seconds(QUEUES.webhooks.maxBatchingWindowSeconds),
-        reportBatchItemFailures: true,
-      }),
-    );
+    consumes(webhookWorker, stateful.webhookQueue, QUEUES.webhooks);
 
     const tenantAuthorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', authorizerFn.fn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
