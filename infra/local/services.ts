@@ -37,15 +37,26 @@ export async function assertPortFree(
   });
 }
 
+/**
+ * A port free now, for a service that must know its port before it listens (DynamoDB Local, the
+ * HTTP APIs whose URLs go into the functions' environment). Chosen below Linux's ephemeral range
+ * (32768-60999): a port from inside it, even one free a moment ago, can be taken as the source
+ * port of any outgoing connection before the service binds it (seen in CI as EADDRINUSE while
+ * the suite ran many connections in parallel).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    if (await isFree(port)) return port;
+  }
+  throw new Error('no free port found between 20000 and 32000');
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
   });
 }
 
