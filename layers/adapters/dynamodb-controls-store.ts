@@ -17,6 +17,14 @@ import { epochSeconds, isConditionFailure } from './dynamodb-util.ts';
  * function instance shares it exactly: no read-modify-write race, one write per admitted request.
  */
 export class DynamoDbCounters implements Counters {
+  /**
+   * Buckets this instance saw full, by key and limits: the time before which the shared bucket
+   * cannot admit anything (other instances only move it further on). A tenant flooding the API
+   * is refused from memory until then, so its refusals cost no DynamoDB write and do not contend
+   * with other tenants' requests. Raising a tenant's limit changes the key, so it applies at once.
+   */
+  private readonly refusedUntil = new Map<string, number>();
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
@@ -46,6 +54,13 @@ export class DynamoDbCounters implements Counters {
     const nowMs = now.getTime();
     const limit = nowMs + (burst - 1) * interval;
     const exp = epochSeconds(now) + Math.ceil((burst * interval) / 1000) + 3_600;
+    const memo = `${key}|${perMinute}|${burst}`;
+    const until = this.refusedUntil.get(memo);
+    if (until !== undefined) {
+      if (nowMs < until)
+        return { ok: false as const, retryAfterSeconds: Math.max(1, Math.ceil((until - nowMs) / 1000)) };
+      this.refusedUntil.delete(memo);
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       // A bucket in use: move its arrival time on by one interval if that stays within the burst.
       const step = await this.setTat(key, 'SET tat = tat + :i', 'tat >= :now AND tat <= :limit', {
@@ -56,6 +71,8 @@ export class DynamoDbCounters implements Counters {
       });
       if (step.ok) return { ok: true as const };
       if (step.tat !== undefined && step.tat > limit) {
+        if (this.refusedUntil.size >= 10_000) this.refusedUntil.clear();
+        this.refusedUntil.set(memo, step.tat - (burst - 1) * interval);
         return { ok: false as const, retryAfterSeconds: Math.max(1, Math.ceil((step.tat - limit) / 1000)) };
       }
       // A new or idle bucket (full): start from now.

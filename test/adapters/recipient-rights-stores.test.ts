@@ -12,7 +12,7 @@ import {
 import { newUlid } from '../../layers/core/ids.ts';
 import { prepareMessage } from '../../layers/core/messages.ts';
 import { RecipientPseudonyms } from '../../layers/core/recipient-pseudonym.ts';
-import { localCrypto, uniqueName } from '../support/aws.ts';
+import { localClients, localCrypto, uniqueName } from '../support/aws.ts';
 import { FakeClock } from '../support/fakes.ts';
 
 const messagesTable = uniqueName('messages');
@@ -37,7 +37,9 @@ beforeAll(async () => {
 });
 
 describe('the request rate limit (GCRA in one conditional write), on DynamoDB Local', () => {
-  const at = (ms: number) => new Date(Date.UTC(2026, 10, 24, 10) + ms);
+  // Times from now on: a bucket dated in the past expires (TTL), and DynamoDB Local removes it.
+  const base = Date.now();
+  const at = (ms: number) => new Date(base + ms);
 
   it('admits exactly the burst, then says when the next request will be admitted', async () => {
     const key = uniqueName('tenant');
@@ -60,6 +62,32 @@ describe('the request rate limit (GCRA in one conditional write), on DynamoDB Lo
     expect(results.filter((r) => r.ok)).toHaveLength(5);
     // 6 a minute: the next one is 10 s away.
     expect(results.find((r) => !r.ok)).toEqual({ ok: false, retryAfterSeconds: 10 });
+  });
+
+  it('refuses a flooding key from memory until its bucket can admit again, without a write per refusal', async () => {
+    const { dynamodb } = localClients();
+    let calls = 0;
+    dynamodb.middlewareStack.add(
+      (next) => async (args) => {
+        calls++;
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const flooded = new DynamoDbCounters(dynamodb, tenantsTable);
+    const key = uniqueName('tenant');
+    for (let i = 0; i < 2; i++) expect((await flooded.admit(key, 60, 2, at(0))).ok).toBe(true);
+    expect(await flooded.admit(key, 60, 2, at(0))).toEqual({ ok: false, retryAfterSeconds: 1 });
+    const before = calls;
+    const refusals = [];
+    for (let i = 0; i < 200; i++) refusals.push(await flooded.admit(key, 60, 2, at(500)));
+    expect(refusals.every((r) => !r.ok && r.retryAfterSeconds === 1)).toBe(true);
+    expect(calls).toBe(before);
+    // A limit raised by the operator applies at once.
+    expect((await flooded.admit(key, 600, 20, at(500))).ok).toBe(true);
+    expect(calls).toBeGreaterThan(before);
+    // Once the bucket has room again under the old limits, the shared bucket decides again.
+    expect((await flooded.admit(key, 60, 2, at(1100))).ok).toBe(true);
   });
 
   it('keeps a monthly total under its cap, and none without a cap', async () => {
