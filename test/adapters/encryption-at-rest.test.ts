@@ -12,7 +12,8 @@ import { localCrypto, uniqueName } from '../support/aws.ts';
 import { FakeClock, FakeTenantStore } from '../support/fakes.ts';
 
 const table = uniqueName('messages');
-const clock = new FakeClock();
+// From now: DynamoDB Local removes items whose TTL has passed, so a fixed date would rot.
+const clock = new FakeClock(new Date(Math.floor(Date.now() / 1000) * 1000));
 const local = localCrypto(table, { clock });
 const store = new DynamoDbMessageStore(local.dynamodb, table, local.crypto);
 const DAY = 86_400_000;
