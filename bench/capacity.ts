@@ -11,6 +11,7 @@ import {
   startKms,
   startSqs,
 } from '../infra/local/services.ts';
+import { DEFAULT_LIMITS } from '../layers/core/crypto.ts';
 import { startFaultProxy } from '../test/support/fault-proxy.ts';
 
 /** List prices, us-east-1, as published by AWS in 2025 (USD). */
@@ -50,6 +51,9 @@ export interface CapacityRun {
   writeUnits: number;
   readUnits: number;
   writesBy: Map<string, number>;
+  /** Writes to the sandbox carrier's ledger: the local carrier stand-in's, not the gateway's. */
+  carrierStandInUnits: number;
+  seconds: number;
   kmsCalls: number;
   sqsRequests: number;
   workerInvocations: number;
@@ -57,7 +61,11 @@ export interface CapacityRun {
   httpSeconds: number;
 }
 
-export async function capacityBench(): Promise<{ single: CapacityRun; batch: CapacityRun }> {
+export async function capacityBench(): Promise<{
+  single: CapacityRun;
+  batch: CapacityRun;
+  tenants: CapacityRun;
+}> {
   process.env.SMS_GATEWAY_LOCAL_METRICS = 'true'; // EMF lines are part of what is logged
   const ddb = await startDynamoDbLocal({ port: await freePort() });
   const sqs = await startSqs({ port: 0 });
@@ -69,6 +77,8 @@ export async function capacityBench(): Promise<{ single: CapacityRun; batch: Cap
     writeUnits: 0,
     readUnits: 0,
     writesBy: new Map(),
+    carrierStandInUnits: 0,
+    seconds: 0,
     kmsCalls: 0,
     sqsRequests: 0,
     workerInvocations: 0,
@@ -91,7 +101,9 @@ export async function capacityBench(): Promise<{ single: CapacityRun; batch: Cap
       }
       for (const c of consumed) {
         const units = c.CapacityUnits ?? 0;
-        if (WRITE_OPS.has(op)) {
+        if (WRITE_OPS.has(op) && (c.TableName ?? '').includes('SandboxLedger')) {
+          run.carrierStandInUnits += units;
+        } else if (WRITE_OPS.has(op)) {
           run.writeUnits += units;
           // Which item kinds the writes went to: the operation and the sort key's prefix.
           const sk =
@@ -161,15 +173,15 @@ export async function capacityBench(): Promise<{ single: CapacityRun; batch: Cap
     endpoint: ddb.endpoint,
     credentials: LOCAL_CREDENTIALS,
   });
-  const unfinished = async () => {
+  const unfinished = async (tenantIds = [tenant.id!]) => {
     let n = 0;
-    for (const status of ['queued', 'sent']) {
+    for (const status of tenantIds.flatMap((t) => [`${t}#queued`, `${t}#sent`])) {
       const out = await client.send(
         new QueryCommand({
           TableName: gateway.tables.messages,
           IndexName: 'byStatus',
           KeyConditionExpression: 'gsi1pk = :k',
-          ExpressionAttributeValues: marshall({ ':k': `${tenant.id}#${status}` }),
+          ExpressionAttributeValues: marshall({ ':k': status }),
           Select: 'COUNT',
         }),
       );
@@ -177,19 +189,19 @@ export async function capacityBench(): Promise<{ single: CapacityRun; batch: Cap
     }
     return n;
   };
-  const post = async (path: string, body: unknown) => {
+  const post = async (path: string, body: unknown, as = key) => {
     const t0 = performance.now();
     const res = await fetch(gateway.url + path, {
       method: 'POST',
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${as}`, 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
     await res.arrayBuffer();
     if (run) run.httpSeconds += (performance.now() - t0) / 1000;
     if (res.status >= 300) throw new Error(`${path} answered ${res.status}`);
   };
-  const settle = async () => {
-    while ((await unfinished()) > 0) await new Promise((r) => setTimeout(r, 250));
+  const settle = async (tenantIds?: string[]) => {
+    while ((await unfinished(tenantIds)) > 0) await new Promise((r) => setTimeout(r, 250));
     // Usage counters, audit entries: written at the end of the batches that moved the messages.
     await new Promise((r) => setTimeout(r, 2_000));
   };
@@ -225,13 +237,60 @@ export async function capacityBench(): Promise<{ single: CapacityRun; batch: Cap
   await settle();
   const batch = run;
   run = undefined;
+
+  // KMS across many tenants: each new tenant's first messages fetch its data keys and pseudonym
+  // secret, in every function that seals or opens its data, once per cache window.
+  const many: { id: string; key: string }[] = [];
+  for (let t = 0; t < TENANTS; t++) {
+    const created = await admin('/admin/tenants', {
+      displayName: `Tenant ${t}`,
+      legalName: `Tenant ${t} Ltd`,
+      contactEmail: 'c@example.test',
+      homeJurisdiction: 'global',
+    });
+    const issued = await admin(`/admin/tenants/${created.id}/keys`, {
+      name: 'c',
+      mode: 'test',
+      scopes: ['send', 'read'],
+    });
+    many.push({ id: created.id!, key: issued.secret! });
+  }
+  run = fresh(TENANTS * PER_TENANT, TENANTS);
+  const t0 = performance.now();
+  for (let t = 0; t < TENANTS; t += 4) {
+    await Promise.all(
+      many.slice(t, t + 4).map((tn, k) =>
+        post(
+          '/v1/messages/batch',
+          {
+            messages: Array.from({ length: PER_TENANT }, (_, i) => ({
+              to: number(5_000 + (t + k) * PER_TENANT + i),
+              from: 'Cap',
+              body: `Your code is ${t + k}-${i}`,
+            })),
+          },
+          tn.key,
+        ),
+      ),
+    );
+  }
+  await settle(many.map((tn) => tn.id));
+  run.seconds = (performance.now() - t0) / 1000 - 2;
+  const tenants = run;
+  run = undefined;
   process.stdout.write = write;
 
   await gateway.stop();
   for (const p of [ddbProxy, kmsProxy, sqsProxy]) await p.close();
   for (const s of [kms, sqs, ddb]) await s.stop();
-  return { single, batch };
+  return { single, batch, tenants };
 }
+
+/** The many-tenant KMS run: how many tenants, and messages each. */
+export const TENANTS = 100;
+const PER_TENANT = 20;
+/** How long a data key or unwrapped secret is used before KMS is asked again. */
+export const CACHE_WINDOW_SECONDS = DEFAULT_LIMITS.maxAgeMs / 1000;
 
 /** Dollars per million messages, by service, from a run's counts. */
 export function costPerMillion(r: CapacityRun) {

@@ -1,6 +1,6 @@
 // Sustained load: pushes N messages (default 100,000) through the local runtime from several
 // tenants with the batch endpoint, then waits until every accepted message is final, and checks
-// that none was handed to the carrier twice and that memory stayed flat. Writes bench/out/load.md.
+// that none was handed to the carrier twice and that memory stayed flat. Writes bench/load-results.md.
 //
 //   npm run load                      # 100,000 messages, 5 tenants
 //   npm run load -- --messages 5000   # a quick run
@@ -15,7 +15,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { startGateway } from '../infra/local/gateway.ts';
 import { localClientsFor } from './local-clients.ts';
-import { fmt, median, OUT, report } from './report.ts';
+import { fmt, median, report } from './report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -249,7 +249,7 @@ say(
 );
 say(`| RSS, the same (MB) | ${fmt(mb(firstRss))} -> ${fmt(mb(lastRss))} (${fmt(lastRss / firstRss, 2)}x) |`);
 say(`| samples (every 2 s) | ${samples.length} |`);
-writeFileSync(join(OUT, 'load.md'), `${lines.join('\n')}\n`);
+writeFileSync(join(import.meta.dirname, 'load-results.md'), `${lines.join('\n')}\n`);
 const ok = accepted === TOTAL && handed === accepted && twice === 0;
 say();
 say(
