@@ -279,6 +279,7 @@ export async function capacityBench(): Promise<{
   const tenants = run;
   run = undefined;
   process.stdout.write = write;
+  delete process.env.SMS_GATEWAY_LOCAL_METRICS;
 
   await gateway.stop();
   for (const p of [ddbProxy, kmsProxy, sqsProxy]) await p.close();
