@@ -3,6 +3,7 @@
 // requests (counted by proxies), bytes written to the logs, and HTTP requests; priced at list.
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { adminCall } from '../infra/local/admin-call.ts';
 import { startGateway } from '../infra/local/gateway.ts';
 import {
   freePort,
@@ -151,14 +152,8 @@ export async function capacityBench(): Promise<{
     prefix: 'capacity',
     log: () => undefined,
   });
-  const admin = async (path: string, body: unknown, method = 'POST') =>
-    (await (
-      await fetch(gateway.url + path, {
-        method,
-        headers: { authorization: `Bearer ${gateway.adminToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      })
-    ).json()) as Record<string, string>;
+  const admin = async (path: string, body: unknown) =>
+    (await adminCall(gateway.url, gateway.adminToken, 'POST', path, body)) as Record<string, string>;
   const tenant = await admin('/admin/tenants', {
     displayName: 'Capacity',
     legalName: 'Capacity Ltd',

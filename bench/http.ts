@@ -5,6 +5,7 @@ import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import autocannon from 'autocannon';
+import { adminCall } from '../infra/local/admin-call.ts';
 import { ensureQueue, ensureTable } from '../infra/local/provision.ts';
 import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startSqs } from '../infra/local/services.ts';
 import { QUEUES, TABLES } from '../infra/resources.ts';
@@ -90,14 +91,8 @@ export async function startBenchGateway() {
   ]);
 }
 
-async function admin(gw: GatewayProcess, path: string, body: unknown, method = 'POST') {
-  const res = await fetch(gw.url + path, {
-    method,
-    headers: { authorization: `Bearer ${gw.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return (await res.json()) as Record<string, unknown>;
-}
+const admin = (gw: GatewayProcess, path: string, body: unknown, method = 'POST') =>
+  adminCall(gw.url, gw.adminToken, method, path, body);
 
 /** A test-mode tenant with a send key and the given request rate limit. */
 export async function benchTenant(

@@ -2,6 +2,7 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { parseArgs } from 'node:util';
+import { adminCall } from './admin-call.ts';
 import { startGateway } from './gateway.ts';
 import { PortInUseError } from './services.ts';
 
@@ -72,16 +73,6 @@ const quiet = values['ready-json'];
 const log = (line: string) => {
   if (!quiet) process.stdout.write(`${line}\n`);
 };
-
-async function adminCall(url: string, token: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(url + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.json() as Promise<Record<string, unknown> & { data?: Array<Record<string, unknown>> }>;
-}
 
 async function main() {
   const gateway = await startGateway({
