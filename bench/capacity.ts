@@ -1,8 +1,7 @@
 // What one message costs in AWS requests, measured on the local runtime: DynamoDB write and read
 // units (DynamoDB Local's ConsumedCapacity, asked for on every call by a proxy), KMS calls and SQS
 // requests (counted by proxies), bytes written to the logs, and HTTP requests; priced at list.
-import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { adminCall } from '../infra/local/admin-call.ts';
 import { startGateway } from '../infra/local/gateway.ts';
 import {
@@ -14,6 +13,7 @@ import {
 } from '../infra/local/services.ts';
 import { DEFAULT_LIMITS } from '../layers/core/crypto.ts';
 import { startFaultProxy } from '../test/support/fault-proxy.ts';
+import { countUnfinished } from './local-clients.ts';
 
 /** List prices, us-east-1, as published by AWS in 2025 (USD). */
 export const PRICES = {
@@ -170,18 +170,7 @@ export async function capacityBench(): Promise<{
   });
   const unfinished = async (tenantIds = [tenant.id!]) => {
     let n = 0;
-    for (const status of tenantIds.flatMap((t) => [`${t}#queued`, `${t}#sent`])) {
-      const out = await client.send(
-        new QueryCommand({
-          TableName: gateway.tables.messages,
-          IndexName: 'byStatus',
-          KeyConditionExpression: 'gsi1pk = :k',
-          ExpressionAttributeValues: marshall({ ':k': status }),
-          Select: 'COUNT',
-        }),
-      );
-      n += out.Count ?? 0;
-    }
+    for (const t of tenantIds) n += await countUnfinished(client, gateway.tables.messages, t);
     return n;
   };
   const post = async (path: string, body: unknown, as = key) => {

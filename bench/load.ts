@@ -10,11 +10,10 @@ import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { marshall } from '@aws-sdk/util-dynamodb';
 import { startGateway } from '../infra/local/gateway.ts';
-import { localClientsFor } from './local-clients.ts';
+import { countUnfinished, localClientsFor } from './local-clients.ts';
 import { fmt, median, report } from './report.ts';
 
 const { values } = parseArgs({
@@ -146,25 +145,7 @@ async function unfinished(): Promise<number> {
   let n = 0;
   for (const j of ['global', 'eu'] as const) {
     const { dynamodb: client } = localClientsFor(gateway.env.AWS_ENDPOINT_URL_DYNAMODB!, gateway.regions[j]);
-    for (const t of tenants) {
-      for (const status of ['queued', 'sent']) {
-        let startKey: Record<string, unknown> | undefined;
-        do {
-          const out = await client.send(
-            new QueryCommand({
-              TableName: gateway.tables.messages,
-              IndexName: 'byStatus',
-              KeyConditionExpression: 'gsi1pk = :k',
-              ExpressionAttributeValues: marshall({ ':k': `${t.id}#${status}` }),
-              Select: 'COUNT',
-              ExclusiveStartKey: startKey as never,
-            }),
-          );
-          n += out.Count ?? 0;
-          startKey = out.LastEvaluatedKey;
-        } while (startKey);
-      }
-    }
+    for (const t of tenants) n += await countUnfinished(client, gateway.tables.messages, t.id);
   }
   return n;
 }

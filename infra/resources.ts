@@ -43,7 +43,6 @@ export const TABLES = {
     sortKey: 'sk',
     ttlAttribute: 'expiresAt',
     indexes: [
-      { name: 'byStatus', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
       // Sparse, keys only, written once per message: finds a data subject's messages by pseudonym.
       { name: 'bySubject', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', keysOnly: true },
       // Sparse, gateway-wide recipient pseudonym: routes replies and answers "who sent me this?"

@@ -53,7 +53,7 @@ function wildcardReason(resource: string): string {
     return 'X-Ray trace segments and sms-voice:SendTextMessage accept no narrower resource (EUM identities are registered outside the stack).';
   }
   if (resource.includes(':dynamodb:'))
-    return "The messages table's own indexes (byStatus, bySubject, byRecipient) only.";
+    return "The messages table's own indexes (bySubject, byRecipient) only.";
   return 'KMS keys matched by alias conditions: tenant keys are created at run time (one per tenant and jurisdiction), the system key is named by its alias.';
 }
 const envPrefix = (j: Jurisdiction) => (j === 'eu' ? 'EU' : 'GLOBAL');

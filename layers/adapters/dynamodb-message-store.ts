@@ -27,13 +27,10 @@ import {
 
 const sk = (id: string) => `MSG#${id}`;
 const bodySk = (id: string) => `BODY#${id}`;
-const statusKey = (tenantId: string, status: MessageStatus) => `${tenantId}#${status}`;
 const subjectKey = (tenantId: string, pseudonym: string) => `${tenantId}#${pseudonym}`;
 const INTERNAL = [
   'pk',
   'sk',
-  'gsi1pk',
-  'gsi1sk',
   'gsi2pk',
   'gsi2sk',
   'gsi3pk',
@@ -44,6 +41,9 @@ const INTERNAL = [
   'sealed',
 ];
 const DAY_SECONDS = 86_400;
+/** Items one read of a status-filtered listing evaluates, and reads one page may take. */
+const FILTERED_READ = 100;
+const MAX_READS = 10;
 const TIME_FIELD = {
   sent: 'sentAt',
   delivered: 'deliveredAt',
@@ -75,7 +75,9 @@ function decodeCursor(cursor: string): string {
 
 /**
  * Messages live under the tenant id as partition key (tenant isolation by key design), sorted
- * by time-ordered id; a sparse per-status index serves status-filtered listing.
+ * by time-ordered id. A status filter is a filter on that same query, not an index: an index
+ * keyed by status would be rewritten (a delete and a put) at every status change, tripling
+ * the write units of a message's life for a listing that is read far less often than written.
  */
 export class DynamoDbMessageStore implements MessageStore {
   constructor(
@@ -108,8 +110,6 @@ export class DynamoDbMessageStore implements MessageStore {
         {
           pk: m.tenantId,
           sk: sk(m.id),
-          gsi1pk: statusKey(m.tenantId, m.status),
-          gsi1sk: m.id,
           gsi2pk: subjectKey(m.tenantId, pseudonym!),
           gsi2sk: m.id,
           // Gateway-wide look-up (byRecipient): reply routing, "who sent me this?".
@@ -222,40 +222,31 @@ export class DynamoDbMessageStore implements MessageStore {
     now: Date,
   ): Promise<MessagePage> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const byStatus = query.status !== undefined;
+    const status = query.status;
     const found: Item[] = [];
-    let startKey: Item | undefined;
-    if (after !== undefined) {
-      startKey = byStatus
-        ? marshall({ gsi1pk: statusKey(tenantId, query.status!), gsi1sk: after, pk: tenantId, sk: sk(after) })
-        : marshall({ pk: tenantId, sk: sk(after) });
-    }
+    let startKey: Item | undefined =
+      after === undefined ? undefined : marshall({ pk: tenantId, sk: sk(after) });
     let more = true;
-    // A filter (expired items) applies after Limit, so a page may need several reads to fill.
-    while (found.length < query.limit && more) {
+    // A filter (expired items, another status) applies after Limit, so a page may need several
+    // reads to fill; a status-filtered page reads at most MAX_READS x FILTERED_READ items and may
+    // come back short, with a cursor past what it read.
+    for (let reads = 0; found.length < query.limit && more && reads < MAX_READS; reads++) {
+      const need = query.limit - found.length;
       const out = await this.client.send(
         new QueryCommand({
           TableName: this.table,
-          ...(byStatus
-            ? {
-                IndexName: 'byStatus',
-                KeyConditionExpression: 'gsi1pk = :pk',
-                ExpressionAttributeValues: marshall({
-                  ':pk': statusKey(tenantId, query.status!),
-                  ':now': epochSeconds(now),
-                }),
-              }
-            : {
-                KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
-                ExpressionAttributeValues: marshall({
-                  ':pk': tenantId,
-                  ':msg': 'MSG#',
-                  ':now': epochSeconds(now),
-                }),
-              }),
-          FilterExpression: 'expiresAt > :now',
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
+          FilterExpression:
+            status === undefined ? 'expiresAt > :now' : 'expiresAt > :now AND #status = :status',
+          ...(status === undefined ? {} : { ExpressionAttributeNames: { '#status': 'status' } }),
+          ExpressionAttributeValues: marshall({
+            ':pk': tenantId,
+            ':msg': 'MSG#',
+            ':now': epochSeconds(now),
+            ...(status === undefined ? {} : { ':status': status }),
+          }),
           ScanIndexForward: false,
-          Limit: query.limit - found.length,
+          Limit: status === undefined ? need : Math.max(need, FILTERED_READ),
           ExclusiveStartKey: startKey,
         }),
       );
@@ -263,11 +254,16 @@ export class DynamoDbMessageStore implements MessageStore {
       startKey = out.LastEvaluatedKey;
       more = startKey !== undefined;
     }
+    // A read past the page's end: the next page starts after the last item returned.
+    let nextId = startKey === undefined ? undefined : String(startKey.sk?.S).slice('MSG#'.length);
+    if (found.length > query.limit) {
+      found.length = query.limit;
+      nextId = String(found.at(-1)!.id?.S);
+    }
     const ids = found.map((i) => String(i.id?.S));
     const bodies = ids.length > 0 ? await this.liveBodies(tenantId, ids, now) : new Map<string, Item>();
     const items = await Promise.all(found.map((i, n) => this.fromItem(i, bodies.get(ids[n]!))));
-    const last = items.at(-1);
-    return { items, nextCursor: more && last ? encodeCursor(last.id) : undefined };
+    return { items, nextCursor: nextId === undefined ? undefined : encodeCursor(nextId) };
   }
 
   async remove(tenantId: string, ids: string[]): Promise<void> {
@@ -399,13 +395,12 @@ export class DynamoDbMessageStore implements MessageStore {
           TableName: this.table,
           Key: marshall({ pk: ref.tenantId, sk: sk(ref.messageId) }),
           UpdateExpression:
-            'SET #status = :sent, gsi1pk = :gsi, sentAt = :at, carrierMessageId = :cid REMOVE claimToken, claimUntil',
+            'SET #status = :sent, sentAt = :at, carrierMessageId = :cid REMOVE claimToken, claimUntil',
           ConditionExpression: 'claimToken = :token AND #status = :queued',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: marshall({
             ':sent': 'sent',
             ':queued': 'queued',
-            ':gsi': statusKey(ref.tenantId, 'sent'),
             ':at': at.toISOString(),
             ':cid': carrierMessageId,
             ':token': token,
@@ -428,10 +423,9 @@ export class DynamoDbMessageStore implements MessageStore {
     } = {},
   ): Promise<TransitionResult> {
     if (to !== 'sent') await this.startBodyRetention(ref, at);
-    const sets = ['#status = :to', 'gsi1pk = :gsi', `${TIME_FIELD[to]} = :at`];
+    const sets = ['#status = :to', `${TIME_FIELD[to]} = :at`];
     const values: Record<string, unknown> = {
       ':to': to,
-      ':gsi': statusKey(ref.tenantId, to),
       ':at': at.toISOString(),
       ':queued': 'queued',
       ':sent': 'sent',

@@ -121,7 +121,10 @@ export const SendBatchResponse = z
   .meta({ id: 'SendBatchResponse' });
 
 export const ListMessagesQuery = z.strictObject({
-  status: MessageStatus.optional(),
+  status: MessageStatus.optional().meta({
+    description:
+      'Only messages in this status. A filtered page reads at most 1,000 messages, so it may hold fewer than `limit` and still have a `nextCursor`: follow it until it is null.',
+  }),
   jurisdiction: Jurisdiction.optional().meta({
     description: "Which jurisdiction's messages to list; defaults to the endpoint's own.",
   }),
@@ -130,7 +133,11 @@ export const ListMessagesQuery = z.strictObject({
 });
 
 export const MessageList = z
-  .object({ data: z.array(Message), nextCursor: z.string().nullable(), jurisdiction: Jurisdiction })
+  .object({
+    data: z.array(Message),
+    nextCursor: z.string().nullable().meta({ description: 'Null on the last page.' }),
+    jurisdiction: Jurisdiction,
+  })
   .meta({ id: 'MessageList' });
 
 export const MessageIdParams = z.object({

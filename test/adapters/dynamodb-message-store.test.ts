@@ -71,6 +71,29 @@ describe('DynamoDbMessageStore on DynamoDB Local', () => {
     expect(failed.items[0]).toMatchObject({ status: 'failed', error: { code: 'x' } });
   });
 
+  it('pages a status filter newest first, with no message twice or left out', async () => {
+    const tenant = `ten_${uniqueName('status')}`;
+    const batch = Array.from({ length: 150 }, (_, i) =>
+      message(tenant, {}, new Date(T0.getTime() + i * 1000)),
+    );
+    await store.create(batch);
+    const delivered = batch.filter((_, i) => i % 7 === 0);
+    for (const m of delivered) await store.transition(ref(m), 'delivered', T0);
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list(tenant, { status: 'delivered', limit: 4, cursor }, T0);
+      pages.push(page.items.map((m) => m.id));
+      expect(page.items.every((m) => m.status === 'delivered')).toBe(true);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(pages.flat()).toEqual(delivered.map((m) => m.id).reverse());
+    expect(pages.slice(0, -1).every((p) => p.length === 4)).toBe(true);
+    const queued = await store.list(tenant, { status: 'queued', limit: 200 }, T0);
+    expect(queued.items).toHaveLength(150 - delivered.length);
+    expect(queued.nextCursor).toBeUndefined();
+  });
+
   it('refuses a cursor it did not issue', async () => {
     await expect(store.list('ten_A', { limit: 5, cursor: 'bm9wZQ' }, T0)).rejects.toBeInstanceOf(
       ValidationError,

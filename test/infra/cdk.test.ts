@@ -49,7 +49,6 @@ describe('stateful stack', () => {
     });
     stateful.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       GlobalSecondaryIndexes: [
-        Match.objectLike({ IndexName: 'byStatus' }),
         Match.objectLike({ IndexName: 'bySubject', Projection: { ProjectionType: 'KEYS_ONLY' } }),
         // No content projected: sender, time and reference code only.
         Match.objectLike({
