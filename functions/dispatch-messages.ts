@@ -12,6 +12,7 @@ import { carrier, messageStore, sandboxCarrier, statusEvents } from '#layers/wir
 const config = loadConfig({
   DISPATCH_LEASE_SECONDS: setting.positiveInt,
   DISPATCH_MAX_RECEIVE_COUNT: setting.positiveInt,
+  DISPATCH_CARRIER_TIMEOUT_SECONDS: setting.positiveInt.optional(),
 });
 
 const DispatchRef = z.object({
@@ -33,6 +34,8 @@ const dispatcher = (j: Jurisdiction) => {
       clock: systemClock,
       leaseMs: config.DISPATCH_LEASE_SECONDS * 1000,
       maxReceiveCount: config.DISPATCH_MAX_RECEIVE_COUNT,
+      carrierTimeoutMs:
+        config.DISPATCH_CARRIER_TIMEOUT_SECONDS && config.DISPATCH_CARRIER_TIMEOUT_SECONDS * 1000,
       events: statusEvents(),
     });
     dispatchers.set(j, d);

@@ -241,12 +241,12 @@ export const carrier = /* @__PURE__ */ perJurisdiction((j): Carrier => {
         ),
     );
   return {
-    send: async (req) => {
+    send: async (req, options) => {
       eum ??= load().catch((error: unknown) => {
         eum = undefined;
         throw error;
       });
-      return (await eum).send(req);
+      return (await eum).send(req, options);
     },
   };
 });

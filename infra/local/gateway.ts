@@ -47,7 +47,13 @@ export interface GatewayOptions {
    * Overrides for tests: shorter visibility timeouts (dispatch and carrier events queues) and
    * fewer receives make redelivery and redrive observable in seconds.
    */
-  dispatch?: { visibilityTimeoutSeconds?: number; maxReceiveCount?: number; concurrency?: number };
+  dispatch?: {
+    visibilityTimeoutSeconds?: number;
+    maxReceiveCount?: number;
+    concurrency?: number;
+    /** How long the worker waits for the carrier's answer (default 10 s). */
+    carrierTimeoutSeconds?: number;
+  };
   /** Lets webhooks reach receivers on this machine (loopback, http allowed); never in AWS. */
   allowLoopbackWebhooks?: boolean;
   /** Webhook retry delays in seconds (default: about a day's schedule), for tests. */
@@ -264,6 +270,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       SANDBOX_LEDGER_TABLE: tables.sandboxLedger,
       DISPATCH_LEASE_SECONDS: String(dispatchVisibility),
       DISPATCH_MAX_RECEIVE_COUNT: String(dispatchDef.maxReceiveCount),
+      ...(options.dispatch?.carrierTimeoutSeconds
+        ? { DISPATCH_CARRIER_TIMEOUT_SECONDS: String(options.dispatch.carrierTimeoutSeconds) }
+        : {}),
     };
     Object.assign(process.env, env);
 

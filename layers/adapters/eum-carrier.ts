@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/client-pinpoint-sms-voice-v2';
 import { CarrierRejectedError, CarrierUnavailableError } from '../core/errors.ts';
 import type { Jurisdiction } from '../core/model.ts';
-import type { Carrier, CarrierSendRequest } from '../ports/index.ts';
+import type { Carrier, CarrierSendOptions, CarrierSendRequest } from '../ports/index.ts';
 
 export interface EumSettings {
   /** The configuration set whose event destination reports delivery events to the carrier events queue. */
@@ -31,7 +31,7 @@ export class EumCarrier implements Carrier {
     private readonly settings: EumSettings,
   ) {}
 
-  async send(req: CarrierSendRequest): Promise<{ carrierMessageId: string }> {
+  async send(req: CarrierSendRequest, options?: CarrierSendOptions): Promise<{ carrierMessageId: string }> {
     try {
       const out = await this.client.send(
         new SendTextMessageCommand({
@@ -48,6 +48,9 @@ export class EumCarrier implements Carrier {
             jurisdiction: this.jurisdiction,
           },
         }),
+        // The dispatcher's timeout ends the request and the SDK's own retries with it: a retry
+        // after a timeout could hand the carrier the same message twice.
+        { abortSignal: options?.signal },
       );
       if (!out.MessageId) throw new CarrierUnavailableError('EUM answered without a message id.');
       return { carrierMessageId: out.MessageId };

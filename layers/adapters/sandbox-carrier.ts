@@ -5,7 +5,7 @@ import { CarrierRejectedError, CarrierUnavailableError } from '../core/errors.ts
 import type { Jurisdiction } from '../core/model.ts';
 import { sandboxBehaviour, sandboxReply } from '../core/sandbox.ts';
 import type { CarrierEvent } from '../core/use-cases/dispatch-message.ts';
-import type { Carrier, CarrierSendRequest } from '../ports/index.ts';
+import type { Carrier, CarrierSendOptions, CarrierSendRequest } from '../ports/index.ts';
 
 /**
  * The sandbox's "handsets": what the carrier accepted, one item per message id. A repeated
@@ -57,8 +57,24 @@ export class SandboxCarrier implements Carrier {
     },
   ) {}
 
-  async send(req: CarrierSendRequest): Promise<{ carrierMessageId: string }> {
+  async send(req: CarrierSendRequest, options?: CarrierSendOptions): Promise<{ carrierMessageId: string }> {
     const behaviour = sandboxBehaviour(req.to);
+    if (behaviour.outcome === 'timeout') {
+      if (behaviour.taken) await this.take(req, { status: 'delivered', delaySeconds: 0 });
+      // No answer: the caller gives up (aborts), or a minute passes.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 60_000);
+        options?.signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+      throw new CarrierUnavailableError('Sandbox carrier: no answer');
+    }
     if (behaviour.outcome === 'unavailable')
       throw new CarrierUnavailableError('Sandbox carrier: 503 Service Unavailable');
     if (behaviour.outcome === 'rejected') {
@@ -67,11 +83,20 @@ export class SandboxCarrier implements Carrier {
     if (behaviour.outcome === 'slow_send') {
       await (this.deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(behaviour.sendMs);
     }
+    return this.take(
+      req,
+      behaviour.outcome === 'receipt' ? behaviour : { status: 'delivered', delaySeconds: 0 },
+    );
+  }
+
+  /** Takes a message: the ledger counts the hand-over, its receipt (and any reply) goes on the events queue. */
+  private async take(
+    req: CarrierSendRequest,
+    receipt: { status: CarrierEvent['status']; code?: string; delaySeconds: number },
+  ): Promise<{ carrierMessageId: string }> {
     const now = new Date();
     await this.deps.ledger?.record(req, now);
     const carrierMessageId = `sbx_${req.messageId}`;
-    const receipt =
-      behaviour.outcome === 'receipt' ? behaviour : { status: 'delivered' as const, delaySeconds: 0 };
     const event: CarrierEvent = {
       kind: 'delivery_receipt',
       tenantId: req.tenantId,
@@ -79,7 +104,7 @@ export class SandboxCarrier implements Carrier {
       jurisdiction: this.deps.jurisdiction,
       carrierMessageId,
       status: receipt.status,
-      errorCode: 'code' in receipt ? receipt.code : undefined,
+      errorCode: receipt.code,
       occurredAt: new Date(now.getTime() + receipt.delaySeconds * 1000).toISOString(),
     };
     await this.deps.sqs.send(

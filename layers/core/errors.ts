@@ -81,6 +81,13 @@ export class CarrierRejectedError extends DomainError {
 /** The carrier could not take the message now (5xx, timeout): retry later. */
 export class CarrierUnavailableError extends DomainError {}
 
+/**
+ * The carrier did not answer in time: it may or may not have taken the message. Retried like
+ * any unavailability, after the queue's visibility timeout, by which time a receipt from a
+ * carrier that did take it has ended the message (and the retry sends nothing).
+ */
+export class CarrierTimeoutError extends CarrierUnavailableError {}
+
 /** A message is being dispatched by another worker; its queue record should come back later. */
 export class DispatchBusyError extends DomainError {}
 

@@ -15,6 +15,10 @@ export const SANDBOX_NUMBERS = {
   '+12025550104': { outcome: 'rejected', code: 'invalid_destination' },
   '+12025550105': { outcome: 'unavailable' },
   '+12025550106': { outcome: 'slow_send', sendMs: 3000 },
+  // The carrier takes the message (and reports it delivered) but its answer never comes.
+  '+12025550107': { outcome: 'timeout', taken: true },
+  // The carrier never answers and never takes the message.
+  '+12025550108': { outcome: 'timeout', taken: false },
 } as const;
 
 export type SandboxBehaviour =
@@ -26,7 +30,8 @@ export type SandboxBehaviour =
     }
   | { outcome: 'rejected'; code: string }
   | { outcome: 'unavailable' }
-  | { outcome: 'slow_send'; sendMs: number };
+  | { outcome: 'slow_send'; sendMs: number }
+  | { outcome: 'timeout'; taken: boolean };
 
 export function sandboxBehaviour(to: string): SandboxBehaviour {
   return (

@@ -172,7 +172,12 @@ export interface Carrier {
    * CarrierUnavailableError for a temporary one. `messageId` is passed as the carrier's
    * idempotency key where the carrier supports one.
    */
-  send(request: CarrierSendRequest): Promise<{ carrierMessageId: string }>;
+  send(request: CarrierSendRequest, options?: CarrierSendOptions): Promise<{ carrierMessageId: string }>;
+}
+
+export interface CarrierSendOptions {
+  /** Aborted when the dispatcher stops waiting for the carrier's answer. */
+  signal?: AbortSignal | undefined;
 }
 
 /** A data key service (KMS): the gateway never sees a master key. */

@@ -1,6 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   CarrierRejectedError,
+  CarrierTimeoutError,
   CarrierUnavailableError,
   DispatchBusyError,
 } from '../../layers/core/errors.ts';
@@ -71,7 +72,8 @@ describe('dispatching a queued message', () => {
 
   it('asks for a later retry while another worker holds the message', async () => {
     carrier.behaviour = () => new Promise(() => undefined); // the first worker hangs in the carrier call
-    void dispatch(ref, 1);
+    // A worker that dies holding the message: its call never returns (no timeout fires in time).
+    dispatch(ref, 1).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 5));
     await expect(dispatch(ref, 2)).rejects.toBeInstanceOf(DispatchBusyError);
     expect(carrier.sends).toHaveLength(1);
@@ -79,7 +81,8 @@ describe('dispatching a queued message', () => {
 
   it('sends again with the same message id once a dead worker lease has expired', async () => {
     carrier.behaviour = () => new Promise(() => undefined);
-    void dispatch(ref, 1);
+    // A worker that dies holding the message: its call never returns (no timeout fires in time).
+    dispatch(ref, 1).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 5));
     clock.advance(31_000);
     carrier.behaviour = async (req) => ({ carrierMessageId: `c_${req.messageId}` });
@@ -106,6 +109,53 @@ describe('dispatching a queued message', () => {
     await expect(dispatch(ref, 3)).rejects.toBeInstanceOf(CarrierUnavailableError);
     expect(stored()).toMatchObject({ status: 'failed', error: { code: 'carrier_unavailable' } });
     expect(stored().error?.message).toContain('after 3 attempts');
+  });
+
+  it('stops waiting for a carrier that does not answer, aborts the call, retries, and fails the message with carrier_timeout on the last delivery', async () => {
+    const timed = makeDispatchMessage({
+      messages,
+      carrier,
+      clock,
+      leaseMs: 30_000,
+      maxReceiveCount: 2,
+      carrierTimeoutMs: 20,
+    });
+    const signals: (AbortSignal | undefined)[] = [];
+    carrier.behaviour = (_req, options) => {
+      signals.push(options?.signal);
+      return new Promise(() => undefined);
+    };
+    await expect(timed(ref, 1)).rejects.toBeInstanceOf(CarrierTimeoutError);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(stored().status).toBe('queued');
+    // The claim was given back: the record's next delivery may send at once.
+    await expect(timed(ref, 2)).rejects.toBeInstanceOf(CarrierTimeoutError);
+    expect(carrier.sends).toHaveLength(2);
+    expect(stored()).toMatchObject({ status: 'failed', error: { code: 'carrier_timeout' } });
+    expect(stored().error?.message).toContain('did not answer in time');
+  });
+
+  it('sends nothing again when a receipt shows that a carrier which did not answer took the message', async () => {
+    const timed = makeDispatchMessage({
+      messages,
+      carrier,
+      clock,
+      leaseMs: 30_000,
+      maxReceiveCount: 3,
+      carrierTimeoutMs: 20,
+    });
+    carrier.behaviour = () => new Promise(() => undefined);
+    await expect(timed(ref, 1)).rejects.toBeInstanceOf(CarrierTimeoutError);
+    await makeApplyCarrierEvent({ messages })({
+      kind: 'delivery_receipt',
+      ...ref,
+      carrierMessageId: 'c_msg_1',
+      status: 'delivered',
+      occurredAt: clock.now().toISOString(),
+    });
+    await expect(timed(ref, 2)).resolves.toBe('skipped');
+    expect(carrier.sends).toHaveLength(1);
+    expect(stored()).toMatchObject({ status: 'delivered', carrierMessageId: 'c_msg_1' });
   });
 
   it('skips a message that no longer exists (erased or expired)', async () => {

@@ -1,4 +1,5 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
@@ -6,7 +7,7 @@ import { localClients, uniqueName } from '../support/aws.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
 import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
 
-const { services, dynamodb } = localClients();
+const { services, dynamodb, sqs } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let ddbProxy: Awaited<ReturnType<typeof startFaultProxy>>;
@@ -26,7 +27,8 @@ beforeAll(async () => {
     authorizerCacheSeconds: 0,
     settingsCacheSeconds: 0,
     // Records a worker failed on come back in seconds, not minutes.
-    dispatch: { visibilityTimeoutSeconds: 3 },
+    // A carrier that does not answer in a second is given up on.
+    dispatch: { visibilityTimeoutSeconds: 3, carrierTimeoutSeconds: 1 },
   });
   api = client(gateway.url);
 });
@@ -129,5 +131,50 @@ describe('fault injection', () => {
     expect(new Set(ids).size).toBe(8);
     for (const id of ids) expect(await carrierSends(id)).toBe(1);
     expect(ddbProxy.counts.faulted).toBeGreaterThan(10);
+  }, 120_000);
+
+  it('gives up on a carrier that does not answer: a message it took is delivered once, one it never took fails with carrier_timeout and is dead-lettered', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Faulty', senders: ['Faulty'] });
+    // +12025550107: the carrier takes the message but never answers; +12025550108: it never answers.
+    const taken = await send(t.key, '+12025550107', 'timeout-taken');
+    const lost = await send(t.key, '+12025550108', 'timeout-lost');
+    expect([taken.status, lost.status]).toEqual([202, 202]);
+    const final = (id: string) =>
+      waitFor(
+        async () => {
+          const m = (
+            await api.call<{ status: string; error?: { code: string } }>('GET', `/v1/messages/${id}`, {
+              key: t.key,
+            })
+          ).body;
+          return ['delivered', 'failed'].includes(m.status) ? m : undefined;
+        },
+        'a final status',
+        60_000,
+      );
+    const [delivered, failed] = await Promise.all([
+      final(taken.body.message.id),
+      final(lost.body.message.id),
+    ]);
+    expect(delivered.status).toBe('delivered');
+    // The record came back after the visibility timeout, found the message delivered, sent nothing.
+    await new Promise((r) => setTimeout(r, 4_000));
+    expect(await carrierSends(taken.body.message.id)).toBe(1);
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'carrier_timeout' } });
+    expect(await carrierSends(lost.body.message.id)).toBe(0);
+    await waitFor(
+      async () => {
+        const out = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: gateway.queues.dispatchDlq,
+            MaxNumberOfMessages: 10,
+            WaitTimeSeconds: 1,
+          }),
+        );
+        return (out.Messages ?? []).find((m) => m.Body?.includes(lost.body.message.id));
+      },
+      'the record in the DLQ',
+      20_000,
+    );
   }, 120_000);
 });

@@ -17,6 +17,7 @@ import { makeSendPolicy, settingsOf } from '../../layers/core/use-cases/send-pol
 import type {
   BlockList,
   Carrier,
+  CarrierSendOptions,
   CarrierSendRequest,
   ClaimOutcome,
   Clock,
@@ -213,12 +214,13 @@ export class FakeQueue implements DispatchQueue {
 
 export class FakeCarrier implements Carrier {
   readonly sends: CarrierSendRequest[] = [];
-  behaviour: (req: CarrierSendRequest) => Promise<{ carrierMessageId: string }> = async (req) => ({
-    carrierMessageId: `c_${req.messageId}`,
-  });
-  async send(req: CarrierSendRequest) {
+  behaviour: (
+    req: CarrierSendRequest,
+    options?: CarrierSendOptions,
+  ) => Promise<{ carrierMessageId: string }> = async (req) => ({ carrierMessageId: `c_${req.messageId}` });
+  async send(req: CarrierSendRequest, options?: CarrierSendOptions) {
     this.sends.push(req);
-    return this.behaviour(req);
+    return this.behaviour(req, options);
   }
 }
 

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Carrier, Clock, MessageStore, StatusEvents } from '../../ports/index.ts';
-import { CarrierRejectedError, CarrierUnavailableError, DispatchBusyError } from '../errors.ts';
+import type { Carrier, CarrierSendRequest, Clock, MessageStore, StatusEvents } from '../../ports/index.ts';
+import {
+  CarrierRejectedError,
+  CarrierTimeoutError,
+  CarrierUnavailableError,
+  DispatchBusyError,
+} from '../errors.ts';
 import type { DispatchRef, MessageError } from '../model.ts';
 import { statusChange } from '../usage.ts';
 
@@ -16,6 +21,30 @@ export interface DispatchDeps {
   maxReceiveCount: number;
   /** Told of each status this worker moved a message to (usage counters, webhooks). */
   events?: StatusEvents | undefined;
+  /**
+   * How long to wait for the carrier's answer before giving the record back to the queue
+   * (default 10 s): a carrier that hangs must not hold a worker until its function times out.
+   */
+  carrierTimeoutMs?: number | undefined;
+}
+
+export const DEFAULT_CARRIER_TIMEOUT_MS = 10_000;
+
+/** The carrier's answer, or CarrierTimeoutError once `ms` have passed (the request is aborted). */
+async function sendWithin(carrier: Carrier, request: CarrierSendRequest, ms: number) {
+  const abort = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new CarrierTimeoutError(`The carrier did not answer within ${ms} ms.`));
+      abort.abort();
+    }, ms);
+  });
+  try {
+    return await Promise.race([carrier.send(request, { signal: abort.signal }), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export type DispatchOutcome = 'sent' | 'rejected' | 'skipped';
@@ -50,14 +79,11 @@ export function makeDispatchMessage(deps: DispatchDeps) {
     const handedOverAt = deps.clock.now();
     try {
       const carrier = m.mode === 'test' && deps.testCarrier ? deps.testCarrier : deps.carrier;
-      const { carrierMessageId } = await carrier.send({
-        messageId: m.id,
-        tenantId: m.tenantId,
-        to: m.to,
-        from: m.from,
-        body: m.body,
-        category: m.category,
-      });
+      const { carrierMessageId } = await sendWithin(
+        carrier,
+        { messageId: m.id, tenantId: m.tenantId, to: m.to, from: m.from, body: m.body, category: m.category },
+        deps.carrierTimeoutMs ?? DEFAULT_CARRIER_TIMEOUT_MS,
+      );
       await deps.messages.markSent(ref, token, carrierMessageId, handedOverAt);
       // Counted as handed over even when a fast receipt moved it on first: the carrier has it.
       deps.events?.changed(statusChange(m, 'sent', handedOverAt));
@@ -68,16 +94,20 @@ export function makeDispatchMessage(deps: DispatchDeps) {
         return 'rejected';
       }
       await deps.messages.releaseClaim(ref, token);
-      if (receiveCount >= deps.maxReceiveCount) {
-        const unavailable = error instanceof CarrierUnavailableError;
-        await fail(ref, {
-          code: unavailable ? 'carrier_unavailable' : 'dispatch_error',
-          message: `Gave up after ${receiveCount} attempts: ${unavailable ? 'the carrier was unavailable' : 'the message could not be dispatched'}.`,
-        });
-      }
+      if (receiveCount >= deps.maxReceiveCount) await fail(ref, givenUp(error, receiveCount));
       throw error;
     }
   };
+}
+
+function givenUp(error: unknown, attempts: number): MessageError {
+  const [code, why] =
+    error instanceof CarrierTimeoutError
+      ? ['carrier_timeout', 'the carrier did not answer in time']
+      : error instanceof CarrierUnavailableError
+        ? ['carrier_unavailable', 'the carrier was unavailable']
+        : ['dispatch_error', 'the message could not be dispatched'];
+  return { code, message: `Gave up after ${attempts} attempts: ${why}.` };
 }
 
 export type CarrierEvent = {
