@@ -16,7 +16,7 @@ export const SANDBOX_NUMBERS = {
   '+12025550105': { outcome: 'unavailable' },
   '+12025550106': { outcome: 'slow_send', sendMs: 3000 },
   // The carrier takes the message (and reports it delivered) but its answer never comes.
-  '+12025550107': { outcome: 'timeout', taken: true },
+  '+12025550109': { outcome: 'timeout', taken: true },
   // The carrier never answers and never takes the message.
   '+12025550108': { outcome: 'timeout', taken: false },
 } as const;

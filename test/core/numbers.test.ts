@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkRecipient } from '../../layers/core/phone.ts';
-import { SANDBOX_NUMBERS } from '../../layers/core/sandbox.ts';
+import { SANDBOX_NUMBERS, SANDBOX_REPLYING_NUMBER } from '../../layers/core/sandbox.ts';
 import { checkSender } from '../../layers/core/sender.ts';
 
 describe('checkRecipient', () => {
@@ -28,6 +28,10 @@ describe('checkRecipient', () => {
 
   it('accepts every sandbox magic number, so each documented outcome can be reached', () => {
     for (const n of Object.keys(SANDBOX_NUMBERS)) expect(checkRecipient(n).ok).toBe(true);
+  });
+
+  it('keeps the replying handset apart from every outcome number, so each behaves as documented', () => {
+    expect(Object.keys(SANDBOX_NUMBERS)).not.toContain(SANDBOX_REPLYING_NUMBER);
   });
 });
 

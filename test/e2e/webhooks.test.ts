@@ -96,7 +96,9 @@ describe('webhooks', () => {
     const id = sent.body.message.id;
     const statuses = await waitFor(async () => {
       const events = eventsAt('/ok', ok.body.secret, (e) => e.type === 'message.status' && e.data.id === id);
-      return events.some((e) => e.data.status === 'delivered') ? events : undefined;
+      // Two workers report them (dispatch: sent; receipts: delivered): either may come first.
+      const seen = new Set(events.map((e) => e.data.status));
+      return seen.has('sent') && seen.has('delivered') ? events : undefined;
     }, 'the status webhooks');
     expect(statuses.map((e) => e.data.status).sort()).toEqual(['delivered', 'sent']);
     expect(statuses[0]!.data).toMatchObject({ jurisdiction: 'global', mode: 'live' });
