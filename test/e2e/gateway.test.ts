@@ -1,7 +1,7 @@
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import { deadLetter as deadLetterOn, localClients, uniqueName } from '../support/aws.ts';
 import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
 
 type Message = { id: string; status: string; error: { code: string } | null; [k: string]: unknown };
@@ -80,20 +80,7 @@ describe('sending an SMS end to end on the local gateway', () => {
 
 /** Waits for a record on the dispatch DLQ whose body matches. */
 const deadLetter = (matches: (body: string) => boolean) =>
-  waitFor(
-    async () => {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: gateway.queues.dispatchDlq,
-          MaxNumberOfMessages: 10,
-          WaitTimeSeconds: 1,
-        }),
-      );
-      return (out.Messages ?? []).find((m) => matches(m.Body ?? ''));
-    },
-    'the record in the DLQ',
-    40_000,
-  );
+  deadLetterOn(sqs, gateway.queues.dispatchDlq, matches);
 
 describe('delivery semantics', () => {
   it('dead-letters a message the carrier never takes, marked failed with a reason', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { inject } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../infra/local/services.ts';
 import { DynamoDbKeyringStore } from '../../layers/adapters/dynamodb-keyring-store.ts';
@@ -9,6 +9,7 @@ import { KmsKeyService } from '../../layers/adapters/kms-key-service.ts';
 import { TenantCrypto } from '../../layers/core/crypto.ts';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import type { Clock } from '../../layers/ports/index.ts';
+import { waitFor } from './http.ts';
 
 /** SDK clients pointed at the run's real local services (a region is a separate database/key space). */
 export function localClients(region = 'us-east-1') {
@@ -43,3 +44,16 @@ export function localCrypto(
   });
   return { crypto, keyrings, keys, ...clients };
 }
+
+/** Waits for a record on a dead-letter queue whose body matches, and returns it. */
+export const deadLetter = (sqs: SQSClient, queueUrl: string, matches: (body: string) => boolean) =>
+  waitFor(
+    async () => {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      return (out.Messages ?? []).find((m) => matches(m.Body ?? ''));
+    },
+    'the record in the DLQ',
+    40_000,
+  );
