@@ -1,19 +1,18 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { envPrefix } from '#layers/config.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import type { WebhookDelivery } from '#layers/core/webhooks.ts';
 import { countWebhook, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import { deliverWebhook, sqs } from '#layers/wiring.ts';
 
-const prefix = (j: Jurisdiction) => (j === 'eu' ? 'EU' : 'GLOBAL');
-
 /** The jurisdiction whose webhook queue a record came from (each region's worker has its own queue). */
 function queueOf(record: SQSRecord): { jurisdiction: Jurisdiction; url: string; dlqUrl: string } {
   const name = record.eventSourceARN.split(':').pop()!;
   for (const j of ['global', 'eu'] as const) {
-    const url = process.env[`${prefix(j)}_WEBHOOK_QUEUE_URL`];
+    const url = process.env[`${envPrefix(j)}_WEBHOOK_QUEUE_URL`];
     if (url?.endsWith(`/${name}`)) {
-      return { jurisdiction: j, url, dlqUrl: process.env[`${prefix(j)}_WEBHOOK_DLQ_URL`]! };
+      return { jurisdiction: j, url, dlqUrl: process.env[`${envPrefix(j)}_WEBHOOK_DLQ_URL`]! };
     }
   }
   throw new Error(`No webhook queue configured for ${name}`);

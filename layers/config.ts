@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { Jurisdiction } from './core/model.ts';
 
 /**
  * Reads a function's settings once, at cold start. A missing or malformed setting stops the
@@ -19,3 +20,9 @@ export const setting = {
   jurisdiction: z.enum(['global', 'eu']),
   positiveInt: z.coerce.number().int().positive(),
 };
+
+/**
+ * The prefix of a jurisdiction's own settings (`GLOBAL_MESSAGES_TABLE`, `EU_DISPATCH_QUEUE_URL`,
+ * ...): the stack and the local runtime write them, the functions read them.
+ */
+export const envPrefix = (j: Jurisdiction) => (j === 'eu' ? 'EU' : 'GLOBAL');

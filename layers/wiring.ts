@@ -22,7 +22,7 @@ import { SqsAuditSink } from './adapters/sqs-audit-sink.ts';
 import { SqsDispatchQueue } from './adapters/sqs-dispatch-queue.ts';
 import { SqsWebhookQueue } from './adapters/sqs-webhook-queue.ts';
 import { systemClock, ulidIds } from './adapters/system.ts';
-import { loadConfig, setting } from './config.ts';
+import { envPrefix, loadConfig, setting } from './config.ts';
 import { TenantCrypto } from './core/crypto.ts';
 import { RateLimitedError } from './core/errors.ts';
 import type { Jurisdiction, TenantContext } from './core/model.ts';
@@ -62,10 +62,8 @@ const once = <T>(make: () => T) => {
   };
 };
 
-const prefix = (j: Jurisdiction) => (j === 'eu' ? 'EU' : 'GLOBAL');
-
 function jurisdictionConfig(j: Jurisdiction) {
-  const p = prefix(j);
+  const p = envPrefix(j);
   const cfg = loadConfig({ [`${p}_REGION`]: setting.name }) as Record<string, string>;
   return { region: cfg[`${p}_REGION`]! };
 }
@@ -110,7 +108,7 @@ export const keyService = /* @__PURE__ */ perJurisdiction(
   (j) => new KmsKeyService(kms(j), process.env.ACCOUNT_ID ?? '000000000000'),
 );
 
-const messagesTable = (j: Jurisdiction) => setting1(`${prefix(j)}_MESSAGES_TABLE`);
+const messagesTable = (j: Jurisdiction) => setting1(`${envPrefix(j)}_MESSAGES_TABLE`);
 
 export const keyringStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbKeyringStore(dynamodb(j), messagesTable(j)),
@@ -140,7 +138,7 @@ export const idempotencyStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbIdempotencyStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
 export const dispatchQueue = /* @__PURE__ */ perJurisdiction(
-  (j) => new SqsDispatchQueue(sqs(j), setting1(`${prefix(j)}_DISPATCH_QUEUE_URL`, setting.url)),
+  (j) => new SqsDispatchQueue(sqs(j), setting1(`${envPrefix(j)}_DISPATCH_QUEUE_URL`, setting.url)),
 );
 
 /** One of each, for both jurisdictions, e.g. `both(messageStore)`. */
@@ -204,7 +202,7 @@ export const sandboxCarrier = /* @__PURE__ */ perJurisdiction((j) => {
   const ledgerTable = process.env.SANDBOX_LEDGER_TABLE;
   return new SandboxCarrier({
     sqs: sqs(j),
-    eventsQueueUrl: setting1(`${prefix(j)}_CARRIER_EVENTS_QUEUE_URL`, setting.url),
+    eventsQueueUrl: setting1(`${envPrefix(j)}_CARRIER_EVENTS_QUEUE_URL`, setting.url),
     jurisdiction: j,
     // Optional by design: the ledger exists only in local runs, where nobody's handset is real.
     ledger: ledgerTable ? new DynamoDbSandboxLedger(dynamodb(j), ledgerTable) : undefined,
@@ -311,7 +309,7 @@ export const auditStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbAuditStore(dynamodb(j), messagesTable(j)),
 );
 const auditSink = /* @__PURE__ */ perJurisdiction(
-  (j) => new SqsAuditSink(sqs(j), setting1(`${prefix(j)}_AUDIT_QUEUE_URL`, setting.url)),
+  (j) => new SqsAuditSink(sqs(j), setting1(`${envPrefix(j)}_AUDIT_QUEUE_URL`, setting.url)),
 );
 
 /**
@@ -347,7 +345,7 @@ export const systemSms = async (j: Jurisdiction, to: string, from: string, body:
 export async function enqueueCarrierEvent(j: Jurisdiction, event: object): Promise<void> {
   await sqs(j).send(
     new SendMessageCommand({
-      QueueUrl: setting1(`${prefix(j)}_CARRIER_EVENTS_QUEUE_URL`, setting.url),
+      QueueUrl: setting1(`${envPrefix(j)}_CARRIER_EVENTS_QUEUE_URL`, setting.url),
       MessageBody: JSON.stringify(event),
     }),
   );
@@ -402,7 +400,7 @@ export const webhookHistory = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbWebhookHistory(dynamodb(j), messagesTable(j)),
 );
 const webhookQueue = /* @__PURE__ */ perJurisdiction(
-  (j) => new SqsWebhookQueue(sqs(j), setting1(`${prefix(j)}_WEBHOOK_QUEUE_URL`, setting.url)),
+  (j) => new SqsWebhookQueue(sqs(j), setting1(`${envPrefix(j)}_WEBHOOK_QUEUE_URL`, setting.url)),
 );
 /** Only the local runtime and tests may deliver to this machine (loopback); never set in AWS. */
 const allowLoopbackWebhooks = () => process.env.WEBHOOK_ALLOW_LOOPBACK === 'true';

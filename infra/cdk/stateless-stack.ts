@@ -19,6 +19,7 @@ import { CfnConfigurationSet } from 'aws-cdk-lib/aws-smsvoice';
 import { type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EUM_FINAL_EVENT_TYPES } from '../../layers/adapters/eum-events.ts';
+import { envPrefix } from '../../layers/config.ts';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import { type HttpFunction, ROUTES } from '../../layers/http/routes.ts';
 import {
@@ -56,7 +57,6 @@ function wildcardReason(resource: string): string {
     return "The messages table's own indexes (bySubject, byRecipient) only.";
   return 'KMS keys matched by alias conditions: tenant keys are created at run time (one per tenant and jurisdiction), the system key is named by its alias.';
 }
-const envPrefix = (j: Jurisdiction) => (j === 'eu' ? 'EU' : 'GLOBAL');
 
 /** Functions and the HTTP API of one jurisdiction's region: replaceable at will, holding no data. */
 export class StatelessStack extends Stack {
