@@ -51,8 +51,6 @@ export async function directEmulatorWrites() {
             Item: marshall({
               pk: 'ten_bench',
               sk: `MSG#${id}`,
-              gsi1pk: 'ten_bench#queued',
-              gsi1sk: id,
               gsi2pk: 'ten_bench#subject',
               gsi2sk: id,
               status: 'queued',
