@@ -72,11 +72,22 @@ export class KmsKeyService implements KeyService {
 
   async createTenantKey(tenantId: string, jurisdiction: Jurisdiction): Promise<string> {
     const alias = tenantKeyAlias(tenantId, jurisdiction);
+    // A key made by another instance (or an earlier try whose keyring write failed) is reused:
+    // retries must not make more keys.
+    const existing = await this.describe(alias);
+    if (existing) return existing;
     const created = await this.client.send(
       new CreateKeyCommand({
         Description: `sms-gateway tenant ${tenantId} (${jurisdiction})`,
         KeyUsage: 'ENCRYPT_DECRYPT',
         Policy: JSON.stringify(tenantKeyPolicy(this.accountId, tenantId, jurisdiction)),
+        // KMS's lockout check demands that the policy let the caller change it later. That is
+        // exactly what this policy withholds on purpose: the account's administrators (IAM)
+        // manage tenant keys, the gateway's function roles never may, so the key stays
+        // manageable (KMS API reference, CreateKey: use the bypass "only when you intend to
+        // prevent the principal that is making the request from making a subsequent
+        // PutKeyPolicy request").
+        BypassPolicyLockoutSafetyCheck: true,
         Tags: [
           { TagKey: 'sms-gateway:tenant', TagValue: tenantId },
           { TagKey: 'sms-gateway:jurisdiction', TagValue: jurisdiction },
@@ -89,10 +100,21 @@ export class KmsKeyService implements KeyService {
       return keyId;
     } catch (error) {
       if ((error as Error).name !== 'AlreadyExistsException') throw error;
-      // Another function created the tenant's key first: use that one, retire ours.
-      await this.scheduleKeyDeletion(keyId, 7);
-      const existing = await this.client.send(new DescribeKeyCommand({ KeyId: alias }));
-      return existing.KeyMetadata!.Arn!;
+      // Another instance created the tenant's key in the same instant: use that one. Ours never
+      // had an alias and wrapped nothing; only the account closer may schedule deletions, so it
+      // is left for the operator: a key tagged with the tenant and without an alias (README).
+      const winner = await this.describe(alias);
+      if (!winner) throw error;
+      return winner;
+    }
+  }
+
+  private async describe(alias: string): Promise<string | undefined> {
+    try {
+      return (await this.client.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.Arn;
+    } catch (error) {
+      if ((error as Error).name === 'NotFoundException') return undefined;
+      throw error;
     }
   }
 
