@@ -78,16 +78,25 @@ function reasonOf(error: unknown): string {
 
 /** `GET /v1/x answered 500 internal-error: detail` from an unexpected answer. */
 function unexpected(what: string, res: Answer<unknown>): SmokeError {
-  const body = res.body as { type?: unknown; detail?: unknown; title?: unknown; message?: unknown } | string;
-  const said =
-    typeof body === 'string'
-      ? body.slice(0, 200)
-      : [
-          String(body?.type ?? '').replace(/^.*\/problems\//, ''),
-          body?.detail ?? body?.title ?? body?.message,
-        ]
-          .filter(Boolean)
-          .join(': ');
+  if (typeof res.body === 'string')
+    return new SmokeError(`${what} answered ${res.status}${res.body ? ` ${res.body.slice(0, 200)}` : ''}`);
+  const p = res.body as {
+    type?: string;
+    detail?: string;
+    title?: string;
+    message?: string;
+    errors?: { pointer?: string; parameter?: string; header?: string; detail: string }[];
+  };
+  // A validation problem's own reasons say more than its "see 'errors'".
+  const fields = (p?.errors ?? []).map((e) =>
+    `${e.pointer ?? e.parameter ?? e.header ?? ''} ${e.detail}`.trim(),
+  );
+  const said = [
+    p?.type?.replace(/^.*\/problems\//, ''),
+    fields.length > 0 ? fields.join('; ') : (p?.detail ?? p?.title ?? p?.message),
+  ]
+    .filter(Boolean)
+    .join(': ');
   return new SmokeError(`${what} answered ${res.status}${said ? ` ${said}` : ''}`);
 }
 
@@ -424,6 +433,7 @@ async function exercise(
       await expectAnswer(api, 'GET', `/v1/webhooks/${created.id}`, 200);
       return created;
     });
+    if (!webhook) report.skip('deliver-webhooks', 'no endpoint could be registered (see webhooks)');
   } else {
     await report.step('webhooks', 'GET /v1/webhooks', () => expectAnswer(api, 'GET', '/v1/webhooks', 200));
     report.skip('deliver-webhooks', 'no --webhook-receiver given: no endpoint registered');
