@@ -42,12 +42,23 @@ export function buildApp(app = new App()) {
           maxPrice: app.node.tryGetContext('eumMaxPrice') as string | undefined,
         }
       : { kind: 'sandbox' as const };
+  // After a `cdk destroy` (README: "Lifecycle"): take over the retained tables and system key.
+  const adopt =
+    String(app.node.tryGetContext('adoptRetained') ?? 'false') === 'true'
+      ? { systemKeyArn: app.node.tryGetContext('systemKeyArn') as string | undefined }
+      : undefined;
+  if (adopt && !adopt.systemKeyArn) {
+    throw new Error(
+      'adoptRetained=true needs -c systemKeyArn=<ARN of the retained key aliased alias/sms-gateway/system>: a new key could not unwrap the stored API key pepper',
+    );
+  }
   const build = (jurisdiction: Jurisdiction, label: string) => {
     const env = { region: regions[jurisdiction], account };
     const stateful = new StatefulStack(app, `SmsGateway-${label}-Stateful`, {
       env,
       jurisdiction,
       eumEvents: carrier.kind === 'eum',
+      ...(adopt ? { adopt } : {}),
     });
     const stateless = new StatelessStack(app, `SmsGateway-${label}-Stateless`, {
       env,

@@ -1,10 +1,10 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, type ITableV2, ProjectionType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import { Alias, type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import {
@@ -22,6 +22,13 @@ export interface StatefulStackProps extends StackProps {
   jurisdiction: Jurisdiction;
   /** Whether AWS End User Messaging is the carrier: adds the topic its events arrive on. */
   eumEvents?: boolean;
+  /**
+   * Redeploying after the stack was deleted: the retained tables (fixed names) and the retained
+   * system key (it wraps the stored API key pepper) are taken over instead of created anew, so
+   * no name collides and every API key keeps working. From `-c adoptRetained=true -c
+   * systemKeyArn=<arn>` (README: "Lifecycle").
+   */
+  adopt?: { systemKeyArn?: string | undefined };
 }
 
 /**
@@ -31,59 +38,59 @@ export interface StatefulStackProps extends StackProps {
  * tenant and jurisdiction at run time.
  */
 export class StatefulStack extends Stack {
-  readonly tenants: TableV2 | undefined;
-  readonly messages: TableV2;
+  readonly tenants: ITableV2 | undefined;
+  readonly messages: ITableV2;
   readonly dispatchQueue: Queue;
   readonly carrierEventsQueue: Queue;
   readonly auditQueue: Queue;
   readonly webhookQueue: Queue;
-  readonly systemKey: Key | undefined;
+  readonly systemKey: IKey | undefined;
   /** With End User Messaging: where its delivery events and two-way replies are published. */
   readonly carrierEventsTopic: Topic | undefined;
-  /** With End User Messaging: what the topic could not hand to the carrier events queue. */
-  readonly carrierEventsTopicDlq: Queue | undefined;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
-    super(scope, id, props);
+    // Deleting this stack would orphan the data it retains and block a redeploy on its fixed
+    // names: an operator has to lift the protection on purpose (README: "Lifecycle").
+    super(scope, id, { terminationProtection: true, ...props });
     const names = physicalNames(props.jurisdiction);
-    this.messages = this.table(TABLES.messages, names.messagesTable);
+    const adopting = props.adopt !== undefined;
+    this.messages = adopting
+      ? TableV2.fromTableName(this, TABLES.messages.id, names.messagesTable)
+      : this.table(TABLES.messages, names.messagesTable);
     this.dispatchQueue = this.queue(QUEUES.dispatch, names.dispatchQueue);
     this.carrierEventsQueue = this.queue(QUEUES.carrierEvents, names.carrierEventsQueue);
     this.auditQueue = this.queue(QUEUES.audit, names.auditQueue);
     this.webhookQueue = this.queue(QUEUES.webhooks, names.webhookQueue);
-    if (props.eumEvents) {
-      this.carrierEventsTopicDlq = this.deadLetterQueue(
-        'CarrierEventsTopicDlq',
-        QUEUES.carrierEvents,
-        'This is the dead-letter queue of the carrier events topic subscription: events SNS could not deliver to the queue wait here for an operator to redrive.',
-      );
-      Validations.of(this.carrierEventsTopicDlq).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason:
-          "This is a dead-letter queue, named by the SNS subscription's RedrivePolicy: cdk-nag only recognises queues and functions as its users.",
-      });
-      this.carrierEventsTopic = this.eumEventsTopic(this.carrierEventsQueue, this.carrierEventsTopicDlq);
-    }
+    if (props.eumEvents) this.carrierEventsTopic = this.eumEventsTopic(this.carrierEventsQueue);
     if (props.jurisdiction === 'global') {
-      this.tenants = this.table(TABLES.tenants, TENANTS_TABLE_NAME);
-      this.systemKey = new Key(this, 'SystemKey', {
-        description: 'SMS gateway system key: wraps the API key pepper',
-        enableKeyRotation: true,
-        alias: SYSTEM_KEY_ALIAS,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
+      this.tenants = adopting
+        ? TableV2.fromTableName(this, TABLES.tenants.id, TENANTS_TABLE_NAME)
+        : this.table(TABLES.tenants, TENANTS_TABLE_NAME);
+      if (props.adopt?.systemKeyArn) {
+        // The retained key and its retained alias are used as they are.
+        this.systemKey = Key.fromKeyArn(this, 'SystemKey', props.adopt.systemKeyArn);
+      } else {
+        const key = new Key(this, 'SystemKey', {
+          description: 'SMS gateway system key: wraps the API key pepper',
+          enableKeyRotation: true,
+          alias: SYSTEM_KEY_ALIAS,
+          removalPolicy: RemovalPolicy.RETAIN,
+        });
+        // The alias stays with the key: the EU region's functions name the key by its alias.
+        key.node.findAll().forEach((c) => {
+          if (c instanceof Alias) c.applyRemovalPolicy(RemovalPolicy.RETAIN);
+        });
+        this.systemKey = key;
+      }
     }
   }
 
   /**
    * The topic End User Messaging publishes to (the configuration set's event destination, and the
    * two-way channel of each number: set it to the `CarrierEventsTopicArn` output), delivered raw
-   * to the carrier events queue. Its messages are short-lived; the queue is encrypted. An event SNS
-   * cannot hand to the queue (its policy or the queue itself broken) goes to the dead-letter queue
-   * instead of being dropped after SNS's retries: a lost delivery receipt leaves a message `sent`
-   * for good.
+   * to the carrier events queue. Its messages are short-lived; the queue is encrypted.
    */
-  private eumEventsTopic(queue: Queue, dlq: Queue): Topic {
+  private eumEventsTopic(queue: Queue): Topic {
     const topic = new Topic(this, 'CarrierEventsTopic', { enforceSSL: true });
     topic.addToResourcePolicy(
       new PolicyStatement({
@@ -93,7 +100,7 @@ export class StatefulStack extends Stack {
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
     );
-    topic.addSubscription(new SqsSubscription(queue, { rawMessageDelivery: true, deadLetterQueue: dlq }));
+    topic.addSubscription(new SqsSubscription(queue, { rawMessageDelivery: true }));
     new CfnOutput(this, 'CarrierEventsTopicArn', { value: topic.topicArn });
     return topic;
   }
@@ -118,30 +125,31 @@ export class StatefulStack extends Stack {
     });
   }
 
-  /**
-   * A dead-letter queue like every other: encrypted, TLS only, keeping records longer than its
-   * source. SSE-SQS (not a KMS key) lets SNS write to it without a key policy.
-   */
-  private deadLetterQueue(id: string, def: QueueDefinition, reason: string): Queue {
-    const dlq = new Queue(this, id, {
+  private queue(def: QueueDefinition, queueName: string): Queue {
+    const dlq = new Queue(this, `${def.id}Dlq`, {
       ...(def.fifo ? { fifo: true } : {}),
       retentionPeriod: Duration.days(def.dlqRetentionDays),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
-    Validations.of(dlq).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason });
-    return dlq;
-  }
-
-  private queue(def: QueueDefinition, queueName: string): Queue {
-    const dlq = this.deadLetterQueue(
-      `${def.id}Dlq`,
-      def,
-      'This is the dead-letter queue: records end here (kept longer than in the source queue) for an operator to inspect and redrive.',
-    );
+    Validations.of(dlq).acknowledge({
+      id: 'Serverless-SQSRedrivePolicy',
+      reason:
+        'This is the dead-letter queue: records end here (kept longer than in the source queue) for an operator to inspect and redrive.',
+    });
     return new Queue(this, `${def.id}Queue`, {
       queueName,
-      ...(def.fifo ? { fifo: true } : {}),
+      // High-throughput FIFO: the quota applies per message group (tenant), not to the whole
+      // queue. A standard FIFO queue takes 300 SendMessage calls a second (SQS quotas), and the
+      // audit trail sends one per audited call: it would cap each region at 300 audited calls a
+      // second across all tenants. Deduplication per group is enough: entry ids are unique.
+      ...(def.fifo
+        ? {
+            fifo: true,
+            deduplicationScope: DeduplicationScope.MESSAGE_GROUP,
+            fifoThroughputLimit: FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+          }
+        : {}),
       visibilityTimeout: Duration.seconds(visibilityTimeoutSeconds(def)),
       retentionPeriod: Duration.days(def.retentionDays),
       encryption: QueueEncryption.SQS_MANAGED,
