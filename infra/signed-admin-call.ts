@@ -24,6 +24,19 @@ export async function signedAdminCall(
 ): Promise<Record<string, unknown>> {
   const target = new URL(path, url);
   const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers = await sigV4Headers(target, region, method, payload);
+  const res = await fetch(target, { method, headers, body: payload, signal: AbortSignal.timeout(15_000) });
+  if (!res.ok) throw new Error(`${method} ${target.pathname}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** The headers of a JSON request to API Gateway signed with the caller's AWS credentials (SigV4). */
+export async function sigV4Headers(
+  target: URL,
+  region: string,
+  method: string,
+  payload: string | undefined,
+): Promise<Record<string, string>> {
   const signer = new SignatureV4({
     credentials: defaultProvider(),
     region,
@@ -41,7 +54,5 @@ export async function signedAdminCall(
   });
   // fetch sets Host itself (and refuses it as a header).
   const { host: _host, ...headers } = signed.headers;
-  const res = await fetch(target, { method, headers, body: payload, signal: AbortSignal.timeout(15_000) });
-  if (!res.ok) throw new Error(`${method} ${target.pathname}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
+  return headers;
 }

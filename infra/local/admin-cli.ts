@@ -1,8 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { sigV4Headers } from '../signed-admin-call.ts';
 
 const HELP = `Usage: npm run admin -- <command> [options]
 
@@ -100,24 +98,10 @@ function queryOf(names: (keyof typeof values)[], rename: Record<string, string> 
 async function call(method: string, path: string, body?: unknown) {
   const url = new URL(path, values.url);
   const payload = body === undefined ? undefined : JSON.stringify(body);
-  let headers: Record<string, string> = { 'content-type': 'application/json', host: url.host };
+  let headers: Record<string, string> = { 'content-type': 'application/json' };
   if (values.aws) {
-    const signer = new SignatureV4({
-      credentials: defaultProvider(),
-      region: process.env.AWS_REGION ?? fail('Set AWS_REGION to the region of the gateway.'),
-      service: 'execute-api',
-      sha256: Sha256,
-    });
-    const signed = await signer.sign({
-      method,
-      protocol: url.protocol,
-      hostname: url.hostname,
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers,
-      body: payload,
-    });
-    headers = signed.headers;
+    const region = process.env.AWS_REGION ?? fail('Set AWS_REGION to the region of the gateway.');
+    headers = await sigV4Headers(url, region, method, payload);
   } else {
     const token =
       values.token ??
@@ -127,7 +111,6 @@ async function call(method: string, path: string, body?: unknown) {
       );
     headers.authorization = `Bearer ${token}`;
   }
-  delete headers.host;
   let res: Response;
   try {
     res = await fetch(url, { method, headers, body: payload });
