@@ -716,6 +716,26 @@ describe('resource policies and KMS', () => {
     expect(decisions).toEqual(['allow', 'implicit-deny', 'allow', 'implicit-deny', 'allow']);
   });
 
+  it('applies a Deny with NotPrincipal to every principal except those listed', () => {
+    // Prepare: IAM JSON policy elements: NotPrincipal ("NotPrincipal with Deny").
+    const send = (arn: string) =>
+      request({ action: 'sqs:SendMessage', resource: QUEUE, principal: { arn, account: ACCOUNT } });
+    const onlyRole = policy({
+      Effect: 'Deny',
+      NotPrincipal: { AWS: ROLE },
+      Action: 'sqs:*',
+      Resource: QUEUE,
+    });
+    const sendGrant = [policy({ Effect: 'Allow', Action: 'sqs:SendMessage', Resource: QUEUE })];
+    // Act
+    const decisions = [
+      authorize(sendGrant, send(ROLE), onlyRole),
+      authorize(sendGrant, send(`arn:aws:iam::${ACCOUNT}:role/other`), onlyRole),
+    ];
+    // Assess
+    expect(decisions).toEqual(['allow', 'explicit-deny']);
+  });
+
   it('authorize: an explicit Deny in the resource policy wins over an identity Allow', () => {
     // Prepare
     const send = request({ action: 'sqs:SendMessage', resource: QUEUE });
