@@ -400,7 +400,7 @@ export async function startIamProxy(
     deny(
       call,
       { action: 'kms:PutKeyPolicy', resource },
-      `the new key policy would not let this role update it (key policy lockout safety check; ${operation} refused)`,
+      `key policy lockout safety check: the new key policy would not let this role update it, so ${operation} is refused`,
     );
     return json(
       400,
