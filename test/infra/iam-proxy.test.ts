@@ -22,6 +22,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { tenantKeyStatements } from '../../infra/cdk/tenant-key-grants.ts';
 import { type Denial, type LocalIdentity, startIamProxy } from '../../infra/local/iam/proxy.ts';
 import {
   freePort,
@@ -120,11 +121,15 @@ const roles = [
     { [KEY_USER_TAG.key]: KEY_USER_TAG.value },
   ),
 ];
+// What the stack grants now (infra/cdk/tenant-key-grants.ts).
+const tenantWriter = role('tenant-writer', tenantKeyStatements(ACCOUNT, [REGION], 'write'), {
+  [KEY_USER_TAG.key]: KEY_USER_TAG.value,
+});
 const keyAdmin = role('key-admin', [
   ...(roles.at(-1)!.policies[0]!.Statement as object[]),
   { Effect: 'Allow', Action: 'kms:PutKeyPolicy', Resource: `arn:aws:kms:*:${ACCOUNT}:key/*` },
 ]);
-const identities = new Map([...roles, keyAdmin].map((r) => [r.accessKeyId, r]));
+const identities = new Map([...roles, keyAdmin, tenantWriter].map((r) => [r.accessKeyId, r]));
 const credentialsOf = (name: string) => {
   const r = [...identities.values()].find((i) => i.roleName === name)!;
   return { accessKeyId: r.accessKeyId, secretAccessKey: 'local' };
@@ -381,15 +386,30 @@ describe('IAM proxy in front of the KMS stand-in', () => {
     });
   });
 
-  it('refuses CreateKey with the tenant key policy from a role that could not update that policy later', async () => {
-    await expect(
-      new KmsKeyService(kmsAs('key-writer'), ACCOUNT).createTenantKey('ten_L', 'global'),
-    ).rejects.toMatchObject({
+  it('refuses CreateKey with the tenant key policy from a role that could not update that policy later (the lockout check)', async () => {
+    const create = (who: string) =>
+      kmsAs(who).send(
+        new CreateKeyCommand({
+          Policy: JSON.stringify(tenantKeyPolicy(ACCOUNT, 'ten_L', 'global')),
+          Tags: [{ TagKey: 'sms-gateway:tenant', TagValue: 'ten_L' }],
+        }),
+      );
+    await expect(create('key-writer')).rejects.toMatchObject({
       name: 'MalformedPolicyDocumentException',
       message: 'The new key policy will not allow you to update the key policy in the future.',
     });
-    await expect(
-      new KmsKeyService(kmsAs('key-admin'), ACCOUNT).createTenantKey('ten_L', 'global'),
-    ).resolves.toMatch(/^arn:aws:kms:us-east-1:000000000000:key\//);
+    await expect(create('key-admin')).resolves.toMatchObject({ KeyMetadata: expect.anything() });
+  });
+
+  it("creates a tenant key with the stack's grants and uses it at once, inside the alias authorization lag", async () => {
+    const tenantId = `ten_${uniqueName('n').replace(/[^A-Za-z0-9]/g, '')}`;
+    const keys = new KmsKeyService(kmsAs('tenant-writer'), ACCOUNT);
+    const keyId = await keys.createTenantKey(tenantId, 'global');
+    const context = { tenant: tenantId, jurisdiction: 'global', purpose: 'message' };
+    // No wait: the alias is seconds old, which kms:ResourceAliases would not yet see.
+    const { plaintext, ciphertext } = await keys.generateDataKey(keyId, context);
+    await expect(keys.decrypt(ciphertext, context)).resolves.toEqual(plaintext);
+    // A retry (an earlier try whose keyring write failed) finds the same key instead of another.
+    await expect(keys.createTenantKey(tenantId, 'global')).resolves.toBe(keyId);
   });
 });
