@@ -10,7 +10,9 @@ import { dirname } from 'node:path';
  * keys are refused from the moment their deletion is scheduled, like a key pending deletion.
  * Like KMS, keys and aliases are regional: the region is read from the request's SigV4
  * credential scope, so one stand-in serves both jurisdictions' regions without mixing them.
- * Key policies are kept but not evaluated (that is IAM's job in AWS).
+ * Key policies are kept but not evaluated here: the local IAM proxy (infra/local/iam/proxy.ts)
+ * reads them, with the key's aliases and tags, through GetKeyPolicy, ListAliases and
+ * ListResourceTags, and enforces them in front of this stand-in.
  */
 interface KeyEntry {
   id: string;
@@ -21,11 +23,22 @@ interface KeyEntry {
   createdAt: number;
   state: 'Enabled' | 'PendingDeletion';
   deletionDate?: number;
+  tags?: Record<string, string>;
+  /** When each tag key was last set or removed (ms), so authorization can lag behind tag changes as in KMS. */
+  tagChangedAt?: Record<string, number>;
 }
 
 interface State {
   keys: Record<string, KeyEntry>;
   aliases: Record<string, string>;
+  /** When each alias was created or last pointed elsewhere (ms); absent in files written before. */
+  aliasChangedAt?: Record<string, number>;
+}
+
+/** The key id inside one of this stand-in's ciphertext blobs (Decrypt may name no key: KMS reads it from the blob). */
+export function ciphertextKeyId(blob: Buffer): string | undefined {
+  if (blob.length < MAGIC.length + 36 || !blob.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  return blob.subarray(MAGIC.length, MAGIC.length + 36).toString();
 }
 
 const ACCOUNT = '000000000000';
@@ -64,6 +77,31 @@ export class KmsStandIn {
 
   private aliasKey(name: string) {
     return this.region === this.options.region ? name : `${this.region}:${name}`;
+  }
+
+  /** This region's aliases, by name. */
+  private regionAliases(): [name: string, stored: string, keyId: string][] {
+    return Object.entries(this.state.aliases).flatMap(([stored, keyId]) => {
+      const name = stored.startsWith('alias/') ? stored : stored.slice(stored.indexOf(':') + 1);
+      return this.aliasKey(name) === stored ? [[name, stored, keyId] as [string, string, string]] : [];
+    });
+  }
+
+  private tagList(input: unknown): { TagKey: string; TagValue: string }[] {
+    if (input === undefined) return [];
+    if (!Array.isArray(input)) throw new KmsError('ValidationException', 'Tags must be a list.');
+    return input.map((t: { TagKey?: unknown; TagValue?: unknown }) => {
+      if (typeof t.TagKey !== 'string' || typeof t.TagValue !== 'string')
+        throw new KmsError('ValidationException', 'Each tag needs a TagKey and a TagValue.');
+      return { TagKey: t.TagKey, TagValue: t.TagValue };
+    });
+  }
+
+  private setTags(key: KeyEntry, tags: { TagKey: string; TagValue: string }[], at: number) {
+    for (const t of tags) {
+      key.tags = { ...key.tags, [t.TagKey]: t.TagValue };
+      key.tagChangedAt = { ...key.tagChangedAt, [t.TagKey]: at };
+    }
   }
 
   private save() {
@@ -164,6 +202,7 @@ export class KmsStandIn {
           createdAt: Date.now(),
           state: 'Enabled',
         };
+        this.setTags(key, this.tagList(input.Tags), key.createdAt);
         this.state.keys[key.id] = key;
         this.save();
         return { KeyMetadata: this.metadata(key) };
@@ -175,6 +214,67 @@ export class KmsStandIn {
         if (this.state.aliases[this.aliasKey(name)])
           throw new KmsError('AlreadyExistsException', `An alias with the name ${name} already exists`);
         this.state.aliases[this.aliasKey(name)] = this.resolve(input.TargetKeyId, false).id;
+        this.state.aliasChangedAt = { ...this.state.aliasChangedAt, [this.aliasKey(name)]: Date.now() };
+        this.save();
+        return {};
+      }
+      case 'DeleteAlias': {
+        const name = String(input.AliasName);
+        if (!this.state.aliases[this.aliasKey(name)])
+          throw new KmsError('NotFoundException', `Alias ${name} is not found.`);
+        delete this.state.aliases[this.aliasKey(name)];
+        delete this.state.aliasChangedAt?.[this.aliasKey(name)];
+        this.save();
+        return {};
+      }
+      case 'ListAliases': {
+        const only = input.KeyId === undefined ? undefined : this.resolve(input.KeyId, false).id;
+        const Aliases = this.regionAliases()
+          .filter(([, , keyId]) => only === undefined || keyId === only)
+          .map(([name, stored, keyId]) => {
+            const changed = (this.state.aliasChangedAt?.[stored] ?? 0) / 1000;
+            return {
+              AliasName: name,
+              AliasArn: `arn:aws:kms:${this.region}:${ACCOUNT}:${name}`,
+              TargetKeyId: keyId,
+              CreationDate: changed,
+              LastUpdatedDate: changed,
+            };
+          });
+        return { Aliases, Truncated: false };
+      }
+      case 'ListResourceTags': {
+        const key = this.resolve(input.KeyId, false);
+        return {
+          Tags: Object.entries(key.tags ?? {}).map(([TagKey, TagValue]) => ({ TagKey, TagValue })),
+          Truncated: false,
+          // Not in KMS: when each tag last changed, for the IAM proxy's authorization lag.
+          LocalTagChangedAt: Object.fromEntries(
+            Object.entries(key.tagChangedAt ?? {}).map(([k, at]) => [k, at / 1000]),
+          ),
+        };
+      }
+      case 'TagResource': {
+        const key = this.resolve(input.KeyId, false);
+        this.setTags(key, this.tagList(input.Tags), Date.now());
+        this.save();
+        return {};
+      }
+      case 'UntagResource': {
+        const key = this.resolve(input.KeyId, false);
+        if (!Array.isArray(input.TagKeys)) throw new KmsError('ValidationException', 'TagKeys is required.');
+        for (const k of input.TagKeys as unknown[]) {
+          if (key.tags) delete key.tags[String(k)];
+          key.tagChangedAt = { ...key.tagChangedAt, [String(k)]: Date.now() };
+        }
+        this.save();
+        return {};
+      }
+      case 'PutKeyPolicy': {
+        const key = this.resolve(input.KeyId, false);
+        if (typeof input.Policy !== 'string' || input.Policy === '')
+          throw new KmsError('ValidationException', 'Policy is required.');
+        key.policy = input.Policy;
         this.save();
         return {};
       }

@@ -1,0 +1,395 @@
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  TransactWriteItemsCommand,
+} from '@aws-sdk/client-dynamodb';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  EncryptCommand,
+  GenerateDataKeyCommand,
+  KMSClient,
+} from '@aws-sdk/client-kms';
+import {
+  CreateQueueCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type Denial, type LocalIdentity, startIamProxy } from '../../infra/local/iam/proxy.ts';
+import {
+  freePort,
+  LOCAL_CREDENTIALS,
+  type RunningService,
+  startDynamoDbLocal,
+  startKms,
+  startSqs,
+} from '../../infra/local/services.ts';
+import { KEY_USER_TAG, KmsKeyService, tenantKeyPolicy } from '../../layers/adapters/kms-key-service.ts';
+import { uniqueName } from '../support/aws.ts';
+
+const ACCOUNT = '000000000000';
+const REGION = 'us-east-1';
+const table = uniqueName('iam-granted');
+const otherTable = uniqueName('iam-other');
+const queue = uniqueName('iam-work');
+const ddbArn = (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
+
+/** A role as the local runtime gives one to a function: its access key id names it. */
+function role(name: string, statements: object[], tags: Record<string, string> = {}): LocalIdentity {
+  return {
+    accessKeyId: `AKIA${name.toUpperCase().replaceAll('-', '')}`,
+    roleArn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+    roleName: name,
+    policies: [{ Version: '2012-10-17', Statement: statements as never }],
+    tags,
+  };
+}
+
+const roles = [
+  role('writer', [
+    {
+      Effect: 'Allow',
+      Action: ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+      Resource: [ddbArn(table), `${ddbArn(table)}/index/granted`],
+    },
+  ]),
+  role('tenant-a-only', [
+    {
+      Effect: 'Allow',
+      Action: 'dynamodb:PutItem',
+      Resource: ddbArn(table),
+      Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['ten_A'] } },
+    },
+  ]),
+  // What CDK's grantConsumeMessages gives a queue's worker: no SendMessage.
+  role('worker', [
+    {
+      Effect: 'Allow',
+      Action: [
+        'sqs:ReceiveMessage',
+        'sqs:ChangeMessageVisibility',
+        'sqs:GetQueueUrl',
+        'sqs:DeleteMessage',
+        'sqs:GetQueueAttributes',
+      ],
+      Resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${queue}`,
+    },
+  ]),
+  // useTenantKeys(account, 'read') in infra/cdk/gateway-function.ts.
+  role(
+    'key-reader',
+    [
+      {
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: `arn:aws:kms:*:${ACCOUNT}:key/*`,
+        Condition: { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/sms-gateway/tenant/*' } },
+      },
+    ],
+    { [KEY_USER_TAG.key]: KEY_USER_TAG.value },
+  ),
+  // useTenantKeys(account, 'write'), which grants no kms:PutKeyPolicy.
+  role(
+    'key-writer',
+    [
+      {
+        Effect: 'Allow',
+        Action: ['kms:CreateKey', 'kms:TagResource'],
+        Resource: '*',
+        Condition: { StringLike: { 'aws:RequestTag/sms-gateway:tenant': 'ten_*' } },
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:CreateAlias', 'kms:DescribeKey'],
+        Resource: [`arn:aws:kms:*:${ACCOUNT}:alias/sms-gateway/tenant/*`, `arn:aws:kms:*:${ACCOUNT}:key/*`],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: `arn:aws:kms:*:${ACCOUNT}:key/*`,
+        Condition: { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/sms-gateway/tenant/*' } },
+      },
+    ],
+    { [KEY_USER_TAG.key]: KEY_USER_TAG.value },
+  ),
+];
+const keyAdmin = role('key-admin', [
+  ...(roles.at(-1)!.policies[0]!.Statement as object[]),
+  { Effect: 'Allow', Action: 'kms:PutKeyPolicy', Resource: `arn:aws:kms:*:${ACCOUNT}:key/*` },
+]);
+const identities = new Map([...roles, keyAdmin].map((r) => [r.accessKeyId, r]));
+const credentialsOf = (name: string) => {
+  const r = [...identities.values()].find((i) => i.roleName === name)!;
+  return { accessKeyId: r.accessKeyId, secretAccessKey: 'local' };
+};
+
+let services: RunningService[] = [];
+let proxies: { endpoint: string; denials: Denial[]; close(): Promise<void> }[] = [];
+const endpoints = { dynamodb: '', sqs: '', kms: '', kmsLagged: '', dynamodbDirect: '', kmsDirect: '' };
+const LAG_MS = 1500;
+
+beforeAll(async () => {
+  const [dynamodb, sqs, kms] = await Promise.all([
+    startDynamoDbLocal({ port: await freePort() }),
+    startSqs({ port: 0 }),
+    startKms({ port: 0, region: REGION }),
+  ]);
+  services = [dynamodb, sqs, kms];
+  const common = {
+    account: ACCOUNT,
+    identityOf: (id: string) => identities.get(id),
+    upstreamCredentials: LOCAL_CREDENTIALS,
+  };
+  proxies = await Promise.all([
+    startIamProxy({ ...common, service: 'dynamodb', target: dynamodb.endpoint }),
+    startIamProxy({ ...common, service: 'sqs', target: sqs.endpoint }),
+    startIamProxy({ ...common, service: 'kms', target: kms.endpoint }),
+    startIamProxy({ ...common, service: 'kms', target: kms.endpoint, authorizationLagMs: LAG_MS }),
+  ]);
+  const [ddbProxy, sqsProxy, kmsProxy, kmsLaggedProxy] = proxies.map((p) => p.endpoint);
+  Object.assign(endpoints, { dynamodb: ddbProxy, sqs: sqsProxy, kms: kmsProxy, kmsLagged: kmsLaggedProxy });
+  endpoints.dynamodbDirect = dynamodb.endpoint;
+  endpoints.kmsDirect = kms.endpoint;
+
+  const admin = new DynamoDBClient({
+    region: REGION,
+    credentials: LOCAL_CREDENTIALS,
+    endpoint: dynamodb.endpoint,
+  });
+  for (const name of [table, otherTable]) {
+    await admin.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: 'gsi', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: ['granted', 'secret'].map((IndexName) => ({
+          IndexName,
+          KeySchema: [{ AttributeName: 'gsi', KeyType: 'HASH' }],
+          Projection: { ProjectionType: 'ALL' },
+        })),
+      }),
+    );
+  }
+  admin.destroy();
+  const sqsAdmin = new SQSClient({ region: REGION, credentials: LOCAL_CREDENTIALS, endpoint: sqs.endpoint });
+  await sqsAdmin.send(new CreateQueueCommand({ QueueName: queue }));
+  sqsAdmin.destroy();
+});
+
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.close()));
+  await Promise.all(services.map((s) => s.stop()));
+});
+
+const config = (as: string) => ({
+  region: REGION,
+  credentials: as === 'admin' ? LOCAL_CREDENTIALS : credentialsOf(as),
+  maxAttempts: 1,
+});
+const ddb = (as: string, endpoint = endpoints.dynamodb) => new DynamoDBClient({ ...config(as), endpoint });
+const kmsAs = (as: string, endpoint = endpoints.kms) => new KMSClient({ ...config(as), endpoint });
+const item = (pk: string, sk = 'a') => ({ pk: { S: pk }, sk: { S: sk }, gsi: { S: 'g' } });
+const allDenials = () => proxies.flatMap((p) => p.denials);
+
+describe('IAM proxy in front of DynamoDB Local', () => {
+  it('lets a granted PutItem through into the one database the admin credentials see', async () => {
+    await ddb('writer').send(new PutItemCommand({ TableName: table, Item: item('ten_A', 'put') }));
+
+    const seen = await ddb('admin', endpoints.dynamodbDirect).send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'ten_A' }, sk: { S: 'put' } } }),
+    );
+    expect(seen.Item?.pk?.S).toBe('ten_A');
+  });
+
+  it('answers a PutItem on a table the role was not granted with AccessDeniedException, and says so once', async () => {
+    const stderr = vi.spyOn(process.stderr, 'write');
+    const error = await ddb('writer')
+      .send(new PutItemCommand({ TableName: otherTable, Item: item('ten_A') }))
+      .catch((e: Error & { $metadata?: { httpStatusCode?: number } }) => e);
+
+    expect(error).toMatchObject({
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+      message: `User: arn:aws:sts::${ACCOUNT}:assumed-role/writer/writer is not authorized to perform: dynamodb:PutItem on resource: ${ddbArn(otherTable)} because no identity-based policy allows the dynamodb:PutItem action`,
+    });
+    const lines = stderr.mock.calls.map(([c]) => String(c)).filter((l) => l.startsWith('IAM denied'));
+    stderr.mockRestore();
+    expect(lines).toEqual([
+      `IAM denied: role writer may not dynamodb:PutItem on ${ddbArn(otherTable)} (because no identity-based policy allows the dynamodb:PutItem action)\n`,
+    ]);
+    expect(allDenials()).toContainEqual(
+      expect.objectContaining({ service: 'dynamodb', role: 'writer', resource: ddbArn(otherTable) }),
+    );
+  });
+
+  it('authorizes a Query on an index by the index ARN', async () => {
+    const query = (IndexName: string) =>
+      ddb('writer').send(
+        new QueryCommand({
+          TableName: table,
+          IndexName,
+          KeyConditionExpression: 'gsi = :g',
+          ExpressionAttributeValues: { ':g': { S: 'g' } },
+        }),
+      );
+
+    await expect(query('granted')).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
+    await expect(query('secret')).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining(`on resource: ${ddbArn(table)}/index/secret `),
+    });
+  });
+
+  it('refuses a whole transaction when one of its tables is not granted, writing nothing', async () => {
+    const put = (TableName: string) => ({ Put: { TableName, Item: item('ten_T', 'tx') } });
+
+    await expect(
+      ddb('writer').send(new TransactWriteItemsCommand({ TransactItems: [put(table), put(otherTable)] })),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException', message: expect.stringContaining(otherTable) });
+    const seen = await ddb('admin', endpoints.dynamodbDirect).send(
+      new GetItemCommand({ TableName: table, Key: { pk: { S: 'ten_T' }, sk: { S: 'tx' } } }),
+    );
+    expect(seen.Item).toBeUndefined();
+  });
+
+  it('gives dynamodb:LeadingKeys the partition keys an item write touches', async () => {
+    await expect(
+      ddb('tenant-a-only').send(new PutItemCommand({ TableName: table, Item: item('ten_A', 'lk') })),
+    ).resolves.toBeDefined();
+    await expect(
+      ddb('tenant-a-only').send(new PutItemCommand({ TableName: table, Item: item('ten_B', 'lk') })),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+
+  it('passes a call with an access key that names no role through unchecked', async () => {
+    const before = allDenials().length;
+    await ddb('admin').send(new PutItemCommand({ TableName: otherTable, Item: item('ten_Z', 'op') }));
+
+    const seen = await ddb('admin', endpoints.dynamodbDirect).send(
+      new GetItemCommand({ TableName: otherTable, Key: { pk: { S: 'ten_Z' }, sk: { S: 'op' } } }),
+    );
+    expect(seen.Item).toBeDefined();
+    expect(allDenials()).toHaveLength(before);
+  });
+});
+
+describe('IAM proxy in front of the local SQS', () => {
+  const sqs = () => new SQSClient({ ...config('worker'), endpoint: endpoints.sqs });
+  const queueUrl = () => `${endpoints.sqs}/${ACCOUNT}/${queue}`;
+
+  it('lets a worker consume its queue but not send to it (SendMessageBatch counts as sqs:SendMessage)', async () => {
+    await expect(
+      sqs().send(new ReceiveMessageCommand({ QueueUrl: queueUrl(), WaitTimeSeconds: 0 })),
+    ).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
+
+    // Real SQS answers the JSON protocol with its query-protocol code in x-amzn-query-error, which
+    // the SDK makes the error's name: "AccessDenied" (as botocore reports it too).
+    const arn = `arn:aws:sqs:${REGION}:${ACCOUNT}:${queue}`;
+    await expect(
+      sqs().send(new SendMessageCommand({ QueueUrl: queueUrl(), MessageBody: 'again' })),
+    ).rejects.toMatchObject({
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+      message: `User: arn:aws:sts::${ACCOUNT}:assumed-role/worker/worker is not authorized to perform: sqs:sendmessage on resource: ${arn} because no identity-based policy allows the sqs:sendmessage action`,
+    });
+    await expect(
+      sqs().send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl(), Entries: [{ Id: '1', MessageBody: 'again' }] }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect(
+      allDenials()
+        .filter((d) => d.role === 'worker')
+        .map((d) => d.action),
+    ).toEqual(['sqs:SendMessage', 'sqs:SendMessage']);
+  });
+});
+
+describe('IAM proxy in front of the KMS stand-in', () => {
+  const admin = () => kmsAs('admin', endpoints.kmsDirect);
+  const context = { tenant: 'ten_A', jurisdiction: 'global', purpose: 'test' };
+
+  it('allows Decrypt by root delegation and an IAM kms:ResourceAliases condition, only once the alias has taken effect', async () => {
+    const key = await admin().send(new CreateKeyCommand({ Description: 'default policy' }));
+    const keyId = key.KeyMetadata!.KeyId!;
+    const { CiphertextBlob } = await admin().send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: Buffer.from('secret'), EncryptionContext: context }),
+    );
+    const decrypt = () =>
+      kmsAs('key-reader', endpoints.kmsLagged).send(
+        new DecryptCommand({ CiphertextBlob, EncryptionContext: context }),
+      );
+
+    await expect(decrypt()).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    await admin().send(
+      new CreateAliasCommand({
+        AliasName: `alias/sms-gateway/tenant/${uniqueName('ten')}/global`,
+        TargetKeyId: keyId,
+      }),
+    );
+    await expect(decrypt()).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 400 },
+      message: expect.stringContaining('because no identity-based policy allows the kms:Decrypt action'),
+    });
+    await new Promise((r) => setTimeout(r, LAG_MS + 200));
+    const out = await decrypt();
+    expect(Buffer.from(out.Plaintext!).toString()).toBe('secret');
+  });
+
+  it("refuses GenerateDataKey under another tenant's encryption context by the tenant key policy", async () => {
+    const key = await admin().send(
+      new CreateKeyCommand({ Policy: JSON.stringify(tenantKeyPolicy(ACCOUNT, 'ten_A', 'global')) }),
+    );
+    const keyId = key.KeyMetadata!.Arn!;
+    await admin().send(
+      new CreateAliasCommand({
+        AliasName: `alias/sms-gateway/tenant/ten_A-${uniqueName('k')}/global`,
+        TargetKeyId: keyId,
+      }),
+    );
+    const generate = (tenant: string) =>
+      kmsAs('key-writer').send(
+        new GenerateDataKeyCommand({
+          KeyId: keyId,
+          KeySpec: 'AES_256',
+          EncryptionContext: { ...context, tenant },
+        }),
+      );
+
+    await expect(generate('ten_A')).resolves.toMatchObject({ KeyId: keyId });
+    await expect(generate('ten_B')).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining(
+        'because no resource-based policy allows the kms:GenerateDataKey action',
+      ),
+    });
+  });
+
+  it('refuses CreateKey with the tenant key policy from a role that could not update that policy later', async () => {
+    await expect(
+      new KmsKeyService(kmsAs('key-writer'), ACCOUNT).createTenantKey('ten_L', 'global'),
+    ).rejects.toMatchObject({
+      name: 'MalformedPolicyDocumentException',
+      message: 'The new key policy will not allow you to update the key policy in the future.',
+    });
+    await expect(
+      new KmsKeyService(kmsAs('key-admin'), ACCOUNT).createTenantKey('ten_L', 'global'),
+    ).resolves.toMatch(/^arn:aws:kms:us-east-1:000000000000:key\//);
+  });
+});
