@@ -11,13 +11,8 @@ import type { DispatchRef, Jurisdiction } from '../../layers/core/model.ts';
 import { cachedAssembly, LOCAL_API_URL_PLACEHOLDERS } from './assembly.ts';
 import { SqsEventSource, type SqsHandler } from './event-source.ts';
 import { type LocalAuthorizer, LocalHttpGateway, type LocalRoute } from './http-gateway.ts';
-import {
-  type IamDenial,
-  type IamProxy,
-  loadIamProxy,
-  type PolicyDocument,
-  type RoleIdentity,
-} from './iam.ts';
+import type { PolicyDocument } from './iam/policy.ts';
+import { type Denial as IamDenial, type LocalIdentity, startIamProxy } from './iam/proxy.ts';
 import { LocalFunction } from './lambda.ts';
 import { type LOCAL_ONLY_SETTINGS, TRANSITIONAL_SETTINGS } from './local-settings.ts';
 import {
@@ -128,7 +123,7 @@ export interface RunningGateway {
   functions: Map<string, { jurisdiction: Jurisdiction; path: string; fn: LocalFunction }>;
   /** Every AWS call a function's role was refused, so far. */
   iamDenials: IamDenial[];
-  /** Whether IAM is enforced (false when asked, or while the IAM proxy is not in this checkout). */
+  /** Whether IAM is enforced (unless `enforceIam: false`). */
   iamEnforced: boolean;
   /** Requests the KMS stand-in served, per operation (embedded services only). */
   kmsCalls?: Record<string, number>;
@@ -300,14 +295,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     });
 
     // IAM: one proxy per service in front of the services; identities are filled in below.
-    const identities = new Map<string, RoleIdentity>();
+    const identities = new Map<string, LocalIdentity>();
     const ledgerTable = localName(SANDBOX_LEDGER_TABLE.id);
-    const startIamProxy = options.enforceIam === false ? undefined : await loadIamProxy();
-    if (options.enforceIam !== false && !startIamProxy)
-      log('IAM is NOT enforced: infra/local/iam/proxy.ts is not in this checkout yet');
-    const proxies: IamProxy[] = [];
+    const enforceIam = options.enforceIam !== false;
+    const proxies: Awaited<ReturnType<typeof startIamProxy>>[] = [];
     const facing = { ...endpoints };
-    if (startIamProxy) {
+    if (enforceIam) {
       for (const service of ['dynamodb', 'sqs', 'kms'] as const) {
         const proxy = await startIamProxy({
           service,
@@ -579,7 +572,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             AWS_ENDPOINT_URL_DYNAMODB: facing.dynamodb,
             AWS_ENDPOINT_URL_SQS: facing.sqs,
             AWS_ENDPOINT_URL_KMS: facing.kms,
-            ...(startIamProxy && credentials
+            ...(enforceIam && credentials
               ? {
                   AWS_ACCESS_KEY_ID: credentials.accessKeyId,
                   AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
