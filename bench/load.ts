@@ -35,10 +35,10 @@ const gateway = await startGateway({
   services: { kind: 'embedded', dynamodbPort: 0, sqsPort: 0, kmsPort: 0 },
   log: () => undefined,
 });
-const { dynamodb } = localClientsFor(gateway.env.AWS_ENDPOINT_URL_DYNAMODB!, gateway.regions.global);
+const { dynamodb } = localClientsFor(gateway.services.dynamodb, gateway.regions.global);
 const sqs = new SQSClient({
   region: gateway.regions.global,
-  endpoint: gateway.env.AWS_ENDPOINT_URL_SQS!,
+  endpoint: gateway.services.sqs,
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 });
 
@@ -144,8 +144,9 @@ const acceptedAt = Date.now();
 async function unfinished(): Promise<number> {
   let n = 0;
   for (const j of ['global', 'eu'] as const) {
-    const { dynamodb: client } = localClientsFor(gateway.env.AWS_ENDPOINT_URL_DYNAMODB!, gateway.regions[j]);
-    for (const t of tenants) n += await countUnfinished(client, gateway.tables.messages, t.id);
+    const { dynamodb: client } = localClientsFor(gateway.services.dynamodb, gateway.regions[j]);
+    for (const t of tenants)
+      n += await countUnfinished(client, gateway.tables.messagesByJurisdiction[j], t.id);
   }
   return n;
 }

@@ -8,7 +8,13 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startGateway } from '../infra/local/gateway.ts';
 import { lambdaContext } from '../infra/local/http-gateway.ts';
-import { freePort, startDynamoDbLocal, startKms, startSqs } from '../infra/local/services.ts';
+import {
+  freePort,
+  LOCAL_CREDENTIALS,
+  startDynamoDbLocal,
+  startKms,
+  startSqs,
+} from '../infra/local/services.ts';
 import { generateApiKey } from '../layers/core/api-keys.ts';
 import { DEFAULT_CONTROLS } from '../layers/core/controls.ts';
 import { prepareMessage } from '../layers/core/messages.ts';
@@ -390,13 +396,28 @@ async function coldStarts(built: Record<string, string>) {
       : sqsEvent({});
   }
   // Asynchronous spawn: the local SQS and the KMS stand-in run in this process and must keep answering.
-  const probe = (file: string, event: unknown) =>
+  // Each function's own settings from its template (the global region's), against the services
+  // directly: the gateway, its IAM proxies included, is stopped by now.
+  const envOf = (f: string) => {
+    const found = [...gw.functions.values()].find(
+      (x) => x.jurisdiction === 'global' && x.path.split('/').includes(f),
+    );
+    return {
+      ...found?.fn.spec.env,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+      AWS_ENDPOINT_URL_KMS: kms.endpoint,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    };
+  };
+  const probe = (file: string, event: unknown, f = '') =>
     new Promise<{ importMs: number; firstCallMs: number; failed: boolean }>((resolve, reject) => {
       const child = spawn(
         process.execPath,
         ['--input-type=module', '-e', PROBE, file, JSON.stringify(event)],
         {
-          env: { ...process.env, ...gw.env },
+          env: { ...process.env, ...envOf(f) },
         },
       );
       let out = '';
@@ -414,9 +435,9 @@ async function coldStarts(built: Record<string, string>) {
           : reject(new Error(`${file}: ${err}`)),
       );
     });
-  const measure = async (file: string, event: unknown) => {
+  const measure = async (file: string, event: unknown, f = '') => {
     const runs: { importMs: number; firstCallMs: number; failed: boolean }[] = [];
-    for (let i = 0; i < 5; i++) runs.push(await probe(file, event));
+    for (let i = 0; i < 5; i++) runs.push(await probe(file, event, f));
     const total = median(runs.map((r) => r.importMs + r.firstCallMs));
     return {
       importMs: median(runs.map((r) => r.importMs)),
@@ -433,7 +454,7 @@ async function coldStarts(built: Record<string, string>) {
   );
   let worstCold = { f: '', ratio: 0, total: 0 };
   for (const f of FUNCTIONS) {
-    const m = await measure(built[f]!, events[f]);
+    const m = await measure(built[f]!, events[f], f);
     if (m.total / base.total > worstCold.ratio)
       worstCold = { f, ratio: m.total / base.total, total: m.total };
     say(

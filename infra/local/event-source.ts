@@ -11,7 +11,7 @@ const IDLE_MS = 100;
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
-function toRecord(m: Message, queueArn: string): SQSRecord {
+function toRecord(m: Message, queueArn: string, region: string): SQSRecord {
   const a = m.Attributes ?? {};
   return {
     messageId: m.MessageId!,
@@ -27,15 +27,18 @@ function toRecord(m: Message, queueArn: string): SQSRecord {
     md5OfBody: m.MD5OfBody ?? '',
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
-    awsRegion: 'local',
+    awsRegion: region,
   };
 }
 
 /**
- * Polls a queue into a handler with the semantics of Lambda's SQS event source mapping with
- * ReportBatchItemFailures: up to `batchSize` records per invocation; records the handler does
- * not list as failed are deleted; if it throws or times out, none are (they come back after the
+ * Polls a queue into a handler with the semantics of Lambda's SQS event source mapping: up to
+ * `batchSize` records per invocation, `concurrency` invocations at most at once (ScalingConfig's
+ * MaximumConcurrency); with ReportBatchItemFailures, records the handler does not list as failed
+ * are deleted, without it all are; if it throws or times out, none are (they come back after the
  * visibility timeout, and the queue's redrive policy moves them to the DLQ after maxReceiveCount).
+ * Locally the poller does not wait out MaximumBatchingWindowInSeconds: it hands over what one
+ * short poll returns, which keeps each hop at about 100 ms.
  */
 export class SqsEventSource {
   private running = false;
@@ -48,7 +51,9 @@ export class SqsEventSource {
       sqs: SQSClient;
       queueUrl: string;
       queueArn: string;
+      region: string;
       batchSize: number;
+      reportBatchItemFailures: boolean;
       concurrency: number;
       timeoutMs: number;
       handler: SqsHandler;
@@ -87,7 +92,7 @@ export class SqsEventSource {
         await this.idle(IDLE_MS);
         continue;
       }
-      const records = messages.map((m) => toRecord(m, o.queueArn));
+      const records = messages.map((m) => toRecord(m, o.queueArn, o.region));
       let failed: Set<string>;
       try {
         const result = await Promise.race([
@@ -96,7 +101,9 @@ export class SqsEventSource {
             setTimeout(() => reject(new Error('timeout')), o.timeoutMs).unref(),
           ),
         ]);
-        failed = new Set((result?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+        failed = new Set(
+          o.reportBatchItemFailures ? (result?.batchItemFailures ?? []).map((f) => f.itemIdentifier) : [],
+        );
       } catch {
         continue;
       }

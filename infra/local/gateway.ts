@@ -1,29 +1,47 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { SqsDispatchQueue } from '../../layers/adapters/sqs-dispatch-queue.ts';
 import type { DispatchRef, Jurisdiction } from '../../layers/core/model.ts';
-import { HTTP_FUNCTIONS, type HttpFunction } from '../../layers/http/routes.ts';
-import { AUTHORIZER_CACHE_SECONDS, QUEUES, RECORDS, TABLES, visibilityTimeoutSeconds } from '../resources.ts';
-
-const JURISDICTIONS: Jurisdiction[] = ['global', 'eu'];
-
+import { cachedAssembly, LOCAL_API_URL_PLACEHOLDERS } from './assembly.ts';
 import { SqsEventSource, type SqsHandler } from './event-source.ts';
-import { type Authorizer, type HttpHandler, LocalHttpGateway } from './http-gateway.ts';
-import { ensureQueue, ensureSystemKey, ensureTable, SANDBOX_LEDGER_TABLE } from './provision.ts';
+import { type LocalAuthorizer, LocalHttpGateway, type LocalRoute } from './http-gateway.ts';
+import type { PolicyDocument } from './iam/policy.ts';
+import { type Denial as IamDenial, type LocalIdentity, startIamProxy } from './iam/proxy.ts';
+import { LocalFunction } from './lambda.ts';
+import { type LOCAL_ONLY_SETTINGS, TRANSITIONAL_SETTINGS } from './local-settings.ts';
+import {
+  ensureTable,
+  provisionKey,
+  provisionQueue,
+  provisionTable,
+  type QueueProperties,
+  SANDBOX_LEDGER_TABLE,
+  type TableProperties,
+} from './provision.ts';
 import {
   assertPortFree,
   freePort,
   LOCAL_CREDENTIALS,
-  type RunningService,
   startDynamoDbLocal,
   startKms,
   startSqs,
 } from './services.ts';
+import {
+  type CfnResource,
+  constructPath,
+  LOCAL_ACCOUNT,
+  readAssembly,
+  type StackTemplate,
+  TemplateResolver,
+} from './template.ts';
+
+const JURISDICTIONS: Jurisdiction[] = ['global', 'eu'];
 
 export interface GatewayOptions {
   /** HTTP port of the global region's API; 0 picks a free one. */
@@ -36,27 +54,38 @@ export interface GatewayOptions {
   services:
     | { kind: 'embedded'; dynamodbPort: number; sqsPort: number; kmsPort: number }
     | { kind: 'external'; dynamodb: string; sqs: string; kms: string };
-  /** Prefix of every table and queue name, so several gateways can share services (tests). */
-  prefix?: string;
+  /**
+   * Prefix of every table and queue name (`${prefix}-${name in the template}`), so several
+   * gateways can share services (tests). None by default.
+   */
+  prefix?: string | undefined;
   /** The regions the two jurisdictions run in (DynamoDB Local keeps each in its own database). */
   regions?: { global: string; eu: string };
-  authorizerCacheSeconds?: number;
-  /** How long a function instance keeps a tenant's controls and replies (default: the authorizer's cache time). */
+  /** A cloud assembly folder (cdk.out) to run instead of synthesizing the CDK app. */
+  assembly?: string;
+  /** Checks every AWS call of a function against its role's policies (default on). */
+  enforceIam?: boolean;
+  /** Each IAM denial as it happens (they are also kept in `iamDenials`). */
+  onIamDenied?: (denial: IamDenial) => void;
+  /** Overrides the authorizers' AuthorizerResultTtlInSeconds. */
+  authorizerCacheSeconds?: number | undefined;
+  /** How long a function instance keeps a tenant's controls and replies (TENANT_SETTINGS_CACHE_SECONDS). */
   settingsCacheSeconds?: number;
   /**
-   * Overrides for tests: shorter visibility timeouts (dispatch and carrier events queues) and
-   * fewer receives make redelivery and redrive observable in seconds.
+   * Overrides for tests, applied to the templates before use: shorter visibility timeouts
+   * (dispatch and carrier events queues, and the dispatch lease) and fewer receives make
+   * redelivery and redrive observable in seconds.
    */
   dispatch?: {
-    visibilityTimeoutSeconds?: number;
-    maxReceiveCount?: number;
+    visibilityTimeoutSeconds?: number | undefined;
+    maxReceiveCount?: number | undefined;
     concurrency?: number;
-    /** How long the worker waits for the carrier's answer (default 10 s). */
+    /** How long the worker waits for the carrier's answer (DISPATCH_CARRIER_TIMEOUT_SECONDS). */
     carrierTimeoutSeconds?: number;
   };
   /** Lets webhooks reach receivers on this machine (loopback, http allowed); never in AWS. */
   allowLoopbackWebhooks?: boolean;
-  /** Webhook retry delays in seconds (default: about a day's schedule), for tests. */
+  /** Webhook retry delays in seconds (WEBHOOK_RETRY_SCHEDULE_SECONDS), for tests. */
   webhookRetrySeconds?: number[];
   log?: (line: string) => void;
 }
@@ -78,12 +107,24 @@ export interface RunningGateway {
   /** The EU region's API. */
   euUrl: string;
   adminToken: string;
-  env: Record<string, string>;
   regions: { global: string; eu: string };
+  /** The services the gateway's resources live on (not the IAM proxies in front of them). */
+  services: { dynamodb: string; sqs: string; kms: string };
   /** The global region's queues (kept at the top level for existing callers) and each region's. */
   queues: RegionQueues & { byJurisdiction: Record<Jurisdiction, RegionQueues> };
-  /** Table names (the same in both regions). */
-  tables: { tenants: string; messages: string; sandboxLedger: string };
+  /** Table names: the tenants table (global region), the global region's messages table, and each region's. */
+  tables: {
+    tenants: string;
+    messages: string;
+    messagesByJurisdiction: Record<Jurisdiction, string>;
+    sandboxLedger: string;
+  };
+  /** The functions the templates declare, by local name, each with the stack's jurisdiction. */
+  functions: Map<string, { jurisdiction: Jurisdiction; path: string; fn: LocalFunction }>;
+  /** Every AWS call a function's role was refused, so far. */
+  iamDenials: IamDenial[];
+  /** Whether IAM is enforced (unless `enforceIam: false`). */
+  iamEnforced: boolean;
   /** Requests the KMS stand-in served, per operation (embedded services only). */
   kmsCalls?: Record<string, number>;
   stop(): Promise<void>;
@@ -100,18 +141,93 @@ function adminTokenFor(dataDir: string | undefined): string {
   return token;
 }
 
+const props = (r: CfnResource) => (r.Properties ?? {}) as Record<string, unknown>;
+const resourcesOf = (stack: StackTemplate, type: string) =>
+  Object.entries(stack.template.Resources).filter(([, r]) => r.Type === type);
+/** The logical id a `{Ref}` or `{Fn::GetAtt}` names. */
+const referenced = (value: unknown): string | undefined => {
+  const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] } | undefined;
+  return v?.Ref ?? v?.['Fn::GetAtt']?.[0];
+};
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Template edits the test options ask for (the runtime then runs the edited templates). */
+function applyOverrides(stacks: StackTemplate[], options: GatewayOptions) {
+  const functions = stacks.flatMap((s) =>
+    resourcesOf(s, 'AWS::Lambda::Function').map(([id, r]) => ({ stack: s, id, r })),
+  );
+  const envOf = (r: CfnResource) => {
+    const p = props(r) as { Environment?: { Variables?: Record<string, unknown> } };
+    p.Environment ??= {};
+    p.Environment.Variables ??= {};
+    r.Properties = p;
+    return p.Environment.Variables;
+  };
+  /** Sets a function setting where the template has it (a transitional one everywhere while none has it). */
+  const setEnv = (key: string, value: string) => {
+    const having = functions.filter((f) => key in envOf(f.r));
+    const targets =
+      having.length > 0 || !(TRANSITIONAL_SETTINGS as readonly string[]).includes(key) ? having : functions;
+    if (targets.length === 0) throw new Error(`No function's template has the setting ${key} to override`);
+    for (const f of targets) envOf(f.r)[key] = value;
+  };
+  const queues = (name: string) =>
+    stacks.flatMap((s) =>
+      resourcesOf(s, 'AWS::SQS::Queue')
+        .filter(([id]) => constructPath(s, id).split('/').includes(name) || id.startsWith(name))
+        .map(([, r]) => props(r)),
+    );
+  const d = options.dispatch ?? {};
+  if (d.visibilityTimeoutSeconds !== undefined) {
+    for (const q of [...queues('DispatchQueue'), ...queues('CarrierEventsQueue')])
+      q.VisibilityTimeout = d.visibilityTimeoutSeconds;
+    setEnv('DISPATCH_LEASE_SECONDS', String(d.visibilityTimeoutSeconds));
+  }
+  if (d.maxReceiveCount !== undefined) {
+    for (const q of queues('DispatchQueue'))
+      (q.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount = d.maxReceiveCount;
+    setEnv('DISPATCH_MAX_RECEIVE_COUNT', String(d.maxReceiveCount));
+  }
+  if (d.concurrency !== undefined) {
+    for (const s of stacks) {
+      for (const [, m] of resourcesOf(s, 'AWS::Lambda::EventSourceMapping')) {
+        const fn = referenced(props(m).FunctionName);
+        if (fn && constructPath(s, fn).split('/').includes('dispatch-messages'))
+          props(m).ScalingConfig = { MaximumConcurrency: d.concurrency };
+      }
+    }
+  }
+  if (d.carrierTimeoutSeconds !== undefined)
+    setEnv('DISPATCH_CARRIER_TIMEOUT_SECONDS', String(d.carrierTimeoutSeconds));
+  if (options.webhookRetrySeconds)
+    setEnv('WEBHOOK_RETRY_SCHEDULE_SECONDS', options.webhookRetrySeconds.join(','));
+  if (options.settingsCacheSeconds !== undefined)
+    setEnv('TENANT_SETTINGS_CACHE_SECONDS', String(options.settingsCacheSeconds));
+  if (options.authorizerCacheSeconds !== undefined) {
+    for (const s of stacks)
+      for (const [, a] of resourcesOf(s, 'AWS::ApiGatewayV2::Authorizer'))
+        props(a).AuthorizerResultTtlInSeconds = options.authorizerCacheSeconds;
+  }
+}
+
+/** An access key id that names a role (what the IAM proxy looks the caller up by). */
+const accessKeyFor = (roleArn: string) =>
+  `ASIA${createHash('sha256').update(roleArn).digest('hex').slice(0, 16).toUpperCase()}`;
+
 /**
- * Starts the whole gateway on this machine: DynamoDB Local, the local SQS and the KMS stand-in
- * (unless given external ones), the tables and queues from the shared definitions, the HTTP API
- * from the route table, and the SQS event sources for the workers. The functions are the same
- * modules that run in Lambda, configured through the same environment variables.
+ * Starts the whole gateway on this machine from the synthesized CDK templates: DynamoDB Local,
+ * the local SQS and the KMS stand-in (unless given external ones); the tables, queues and system
+ * key each stateful template declares; each function of the stateless templates in a worker
+ * thread of its own with exactly its template's settings (plus what Lambda itself provides and
+ * the local emulation), its AWS calls checked against its role's policies by the IAM proxies;
+ * each template's SQS event sources and HTTP API routes.
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const log = options.log ?? (() => undefined);
   const regions = options.regions ?? { global: 'us-east-1', eu: 'eu-central-1' };
-  const region = regions.global;
-  const prefix = options.prefix ?? 'smsgw';
-  const started: RunningService[] = [];
+  const prefix = options.prefix ?? '';
+  const localName = (name: string) => (prefix ? `${prefix}-${name}` : name);
+  const started: { stop(): Promise<void> }[] = [];
   const stopAll = async () => {
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
   };
@@ -119,6 +235,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await assertPortFree('the HTTP API', options.port, '--port');
     const euPort = options.euPort ?? (options.port === 0 ? 0 : options.port + 1);
     await assertPortFree("the EU region's HTTP API", euPort, '--eu-port');
+    const assemblyDir =
+      options.assembly ?? (await cachedAssembly({ region: regions.global, euRegion: regions.eu }, log));
+    const stacks = readAssembly(assemblyDir);
+    applyOverrides(stacks, options);
+    const jurisdictionOf = (stack: StackTemplate): Jurisdiction => {
+      if (stack.region === regions.eu) return 'eu';
+      if (stack.region === regions.global) return 'global';
+      throw new Error(`Stack ${stack.name} is in ${stack.region}, neither region of this gateway`);
+    };
+
     let kmsCalls: Record<string, number> | undefined;
     let endpoints: { dynamodb: string; sqs: string; kms: string };
     if (options.services.kind === 'embedded') {
@@ -127,232 +253,479 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await assertPortFree('the local SQS', s.sqsPort, '--sqs-port');
       await assertPortFree('the KMS stand-in', s.kmsPort, '--kms-port');
       log('starting DynamoDB Local, the local SQS and the KMS stand-in ...');
-      const dynamodb = await startDynamoDbLocal({
-        port: s.dynamodbPort === 0 ? await freePort() : s.dynamodbPort,
-        dataDir: options.dataDir && join(options.dataDir, 'dynamodb'),
-      });
-      started.push(dynamodb);
-      const sqs = await startSqs({ port: s.sqsPort });
-      started.push(sqs);
-      const kms = await startKms({
-        port: s.kmsPort,
-        region,
-        file: options.dataDir && join(options.dataDir, 'kms.json'),
-      });
-      started.push(kms);
+      const [dynamodb, sqs, kms] = await Promise.all([
+        (async () =>
+          startDynamoDbLocal({
+            port: s.dynamodbPort === 0 ? await freePort() : s.dynamodbPort,
+            dataDir: options.dataDir && join(options.dataDir, 'dynamodb'),
+          }))(),
+        startSqs({ port: s.sqsPort }),
+        startKms({
+          port: s.kmsPort,
+          region: regions.global,
+          file: options.dataDir && join(options.dataDir, 'kms.json'),
+        }),
+      ]);
+      started.push(dynamodb, sqs, kms);
       kmsCalls = kms.calls;
       endpoints = { dynamodb: dynamodb.endpoint, sqs: sqs.endpoint, kms: kms.endpoint };
     } else {
       endpoints = options.services;
     }
 
-    const clients = (r: string) => {
-      const config = { region: r, credentials: LOCAL_CREDENTIALS };
+    // The runtime's own clients (provisioning, polling for the event sources, recovery).
+    const clients = (region: string) => {
+      const config = { region, credentials: LOCAL_CREDENTIALS };
       return {
         ddb: new DynamoDBClient({ ...config, endpoint: endpoints.dynamodb }),
         sqs: new SQSClient({ ...config, endpoint: endpoints.sqs }),
         kms: new KMSClient({ ...config, endpoint: endpoints.kms }),
       };
     };
-    const byRegion = { global: clients(regions.global), eu: clients(regions.eu) };
-    const { ddb, sqs, kms } = byRegion.global;
+    const byRegion = new Map<string, ReturnType<typeof clients>>();
+    const clientsIn = (region: string) => {
+      const c = byRegion.get(region) ?? clients(region);
+      byRegion.set(region, c);
+      return c;
+    };
+    started.push({
+      stop: async () => {
+        for (const c of byRegion.values()) for (const client of Object.values(c)) client.destroy();
+      },
+    });
 
-    const tables = {
-      tenants: `${prefix}-${TABLES.tenants.id}`,
-      messages: `${prefix}-${TABLES.messages.id}`,
-      sandboxLedger: `${prefix}-${SANDBOX_LEDGER_TABLE.id}`,
-    };
-    // Tenants (no personal data about recipients) are global; each region has its messages table.
-    await ensureTable(ddb, tables.tenants, TABLES.tenants);
-    for (const j of JURISDICTIONS) {
-      await ensureTable(byRegion[j].ddb, tables.messages, TABLES.messages);
-      // The sandbox's "handsets" hold numbers and bodies in clear: each region keeps its own.
-      await ensureTable(byRegion[j].ddb, tables.sandboxLedger, SANDBOX_LEDGER_TABLE);
-    }
-    const dispatchDef = {
-      ...QUEUES.dispatch,
-      maxReceiveCount: options.dispatch?.maxReceiveCount ?? QUEUES.dispatch.maxReceiveCount,
-    };
-    const dispatchVisibility =
-      options.dispatch?.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(QUEUES.dispatch);
-    // One SQS server serves both regions here, so the EU queues carry an `eu-` in their names.
-    const queueName = (j: Jurisdiction, id: string) => `${prefix}-${j === 'eu' ? 'eu-' : ''}${id}`;
-    const queueSets = {} as Record<
-      Jurisdiction,
-      {
-        dispatch: { url: string; dlqUrl: string };
-        events: { url: string; dlqUrl: string };
-        audit: { url: string; dlqUrl: string };
-        webhooks: { url: string; dlqUrl: string };
+    // IAM: one proxy per service in front of the services; identities are filled in below.
+    const identities = new Map<string, LocalIdentity>();
+    const ledgerTable = localName(SANDBOX_LEDGER_TABLE.id);
+    const enforceIam = options.enforceIam !== false;
+    const proxies: Awaited<ReturnType<typeof startIamProxy>>[] = [];
+    const facing = { ...endpoints };
+    if (enforceIam) {
+      for (const service of ['dynamodb', 'sqs', 'kms'] as const) {
+        const proxy = await startIamProxy({
+          service,
+          target: endpoints[service],
+          account: LOCAL_ACCOUNT,
+          identityOf: (accessKeyId) => identities.get(accessKeyId),
+          upstreamCredentials: LOCAL_CREDENTIALS,
+          // The sandbox ledger stands in for handsets: no role in AWS ever touches it.
+          exempt: ({ resource }) => resource.endsWith(`:table/${ledgerTable}`),
+          ...(options.onIamDenied ? { onDenied: options.onIamDenied } : {}),
+        });
+        proxies.push(proxy);
+        started.push({ stop: () => proxy.close() });
+        facing[service] = proxy.endpoint;
       }
-    >;
-    for (const j of JURISDICTIONS) {
-      queueSets[j] = {
-        dispatch: await ensureQueue(
-          byRegion[j].sqs,
-          queueName(j, QUEUES.dispatch.id),
-          dispatchDef,
-          dispatchVisibility,
-        ),
-        events: await ensureQueue(
-          byRegion[j].sqs,
-          queueName(j, QUEUES.carrierEvents.id),
-          QUEUES.carrierEvents,
-          options.dispatch?.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(QUEUES.carrierEvents),
-        ),
-        audit: await ensureQueue(
-          byRegion[j].sqs,
-          queueName(j, QUEUES.audit.id),
-          QUEUES.audit,
-          visibilityTimeoutSeconds(QUEUES.audit),
-        ),
-        webhooks: await ensureQueue(
-          byRegion[j].sqs,
-          queueName(j, QUEUES.webhooks.id),
-          QUEUES.webhooks,
-          visibilityTimeoutSeconds(QUEUES.webhooks),
-        ),
-      };
     }
-    const systemKey = await ensureSystemKey(kms);
-    const httpPorts = {
+
+    const httpPorts: Record<Jurisdiction, number> = {
       global: options.port === 0 ? await freePort() : options.port,
       eu: euPort === 0 ? await freePort() : euPort,
     };
+    const apiUrl = (j: Jurisdiction) => `http://127.0.0.1:${httpPorts[j]}`;
 
-    // The same variables the CDK app sets on the Lambda functions.
-    const env: Record<string, string> = {
-      AWS_REGION: region,
-      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-      AWS_ENDPOINT_URL_SQS: endpoints.sqs,
-      AWS_ENDPOINT_URL_KMS: endpoints.kms,
-      TENANTS_TABLE: tables.tenants,
-      TENANTS_REGION: regions.global,
-      SYSTEM_KEY_ID: systemKey,
-      GLOBAL_REGION: regions.global,
-      GLOBAL_MESSAGES_TABLE: tables.messages,
-      GLOBAL_DISPATCH_QUEUE_URL: queueSets.global.dispatch.url,
-      GLOBAL_CARRIER_EVENTS_QUEUE_URL: queueSets.global.events.url,
-      GLOBAL_AUDIT_QUEUE_URL: queueSets.global.audit.url,
-      GLOBAL_WEBHOOK_QUEUE_URL: queueSets.global.webhooks.url,
-      GLOBAL_WEBHOOK_DLQ_URL: queueSets.global.webhooks.dlqUrl,
-      GLOBAL_API_URL: `http://127.0.0.1:${httpPorts.global}`,
-      EU_REGION: regions.eu,
-      EU_MESSAGES_TABLE: tables.messages,
-      EU_DISPATCH_QUEUE_URL: queueSets.eu.dispatch.url,
-      EU_CARRIER_EVENTS_QUEUE_URL: queueSets.eu.events.url,
-      EU_AUDIT_QUEUE_URL: queueSets.eu.audit.url,
-      EU_WEBHOOK_QUEUE_URL: queueSets.eu.webhooks.url,
-      EU_WEBHOOK_DLQ_URL: queueSets.eu.webhooks.dlqUrl,
-      EU_API_URL: `http://127.0.0.1:${httpPorts.eu}`,
-      JURISDICTION: 'global',
-      BACKUP_WINDOW_DAYS: String(RECORDS.backupWindowDays),
-      ERASURE_RECORD_DAYS: String(RECORDS.erasureRecordDays),
-      CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
-      KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
-      SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
-      USAGE_RETENTION_DAYS: String(RECORDS.usageRecordDays),
-      ANALYTICS_RETENTION_DAYS: String(RECORDS.analyticsDays),
-      AUDIT_RETENTION_DAYS: String(RECORDS.auditTrailDays),
-      WEBHOOK_HISTORY_DAYS: String(RECORDS.webhookHistoryDays),
-      // A receiver on this machine is allowed here only (tests, trying webhooks locally).
-      WEBHOOK_ALLOW_LOOPBACK: String(options.allowLoopbackWebhooks ?? false),
-      ...(options.webhookRetrySeconds
-        ? { WEBHOOK_RETRY_SCHEDULE_SECONDS: options.webhookRetrySeconds.join(',') }
-        : {}),
-      TENANT_SETTINGS_CACHE_SECONDS: String(options.settingsCacheSeconds ?? AUTHORIZER_CACHE_SECONDS),
-      GATEWAY_SENDER_ID: 'Verify',
-      // EMF metrics would print a JSON line per request on the console; on for the tests.
-      POWERTOOLS_METRICS_DISABLED: process.env.SMS_GATEWAY_LOCAL_METRICS === 'true' ? 'false' : 'true',
-      CARRIER: 'sandbox',
-      SANDBOX_LEDGER_TABLE: tables.sandboxLedger,
-      DISPATCH_LEASE_SECONDS: String(dispatchVisibility),
-      DISPATCH_MAX_RECEIVE_COUNT: String(dispatchDef.maxReceiveCount),
-      ...(options.dispatch?.carrierTimeoutSeconds
-        ? { DISPATCH_CARRIER_TIMEOUT_SECONDS: String(options.dispatch.carrierTimeoutSeconds) }
-        : {}),
-    };
-    Object.assign(process.env, env);
+    // Local names: `${prefix}-${template name}`; a resource the template leaves unnamed gets
+    // its stack and logical id (CloudFormation would add a random suffix).
+    const physicalName = new Map<string, string>(); // `${stack}/${logicalId}` -> local name
+    const templateNames = new Map<string, string>(); // name written in a template -> local name
+    const queueUrlsByName = new Map<string, string>(); // local queue name -> URL the functions use
+    for (const stack of stacks) {
+      for (const [id, r] of resourcesOf(stack, 'AWS::DynamoDB::GlobalTable')) {
+        const named = props(r).TableName;
+        const name = typeof named === 'string' ? named : `${stack.name}-${id}`;
+        if (typeof named === 'string') templateNames.set(named, localName(named));
+        physicalName.set(`${stack.name}/${id}`, localName(name));
+      }
+      for (const [id, r] of resourcesOf(stack, 'AWS::SQS::Queue')) {
+        const named = props(r).QueueName;
+        const fifo = props(r).FifoQueue === true || props(r).FifoQueue === 'true';
+        const name = typeof named === 'string' ? named : `${stack.name}-${id}${fifo ? '.fifo' : ''}`;
+        if (typeof named === 'string') templateNames.set(named, localName(name));
+        physicalName.set(`${stack.name}/${id}`, localName(name));
+        queueUrlsByName.set(localName(name), `${facing.sqs}/${LOCAL_ACCOUNT}/${localName(name)}`);
+      }
+    }
+    const keys = new Map<string, { keyId: string; arn: string }>(); // `${stack}/${logicalId}`
+    const functionName = (stack: StackTemplate, id: string) => `${stack.name}-${id}`.slice(0, 64);
+    const roleName = (stack: StackTemplate, id: string) => `${stack.name}-${id}`.slice(0, 64);
+    const arn = (service: string, region: string, resource: string) =>
+      `arn:aws:${service}:${region}:${LOCAL_ACCOUNT}:${resource}`;
 
-    const load = async <T>(name: string) =>
-      ((await import(`../../functions/${name}.ts`)) as { handler: T }).handler;
-    const handlers = Object.fromEntries(
-      await Promise.all(HTTP_FUNCTIONS.map(async (f) => [f, await load<HttpHandler>(f)] as const)),
-    ) as Record<HttpFunction, HttpHandler>;
-    const adminToken = adminTokenFor(options.dataDir);
-    const authorizer = await load<Authorizer>('authorize');
-    // Two regional APIs over the same handlers; each tells them its jurisdiction the way an
-    // API Gateway stage does, through a stage variable.
-    const apis = JURISDICTIONS.map(
-      (jurisdiction) =>
-        new LocalHttpGateway({
-          handlers,
-          authorizer,
-          adminToken,
-          authorizerCacheSeconds: options.authorizerCacheSeconds ?? AUTHORIZER_CACHE_SECONDS,
-          stageVariables: { jurisdiction },
-        }),
+    const resolver = new TemplateResolver(
+      stacks,
+      (stack, id, attribute) => {
+        const r = stack.template.Resources[id];
+        if (!r) return undefined;
+        const key = `${stack.name}/${id}`;
+        const name = physicalName.get(key);
+        switch (r.Type) {
+          case 'AWS::DynamoDB::GlobalTable':
+          case 'AWS::DynamoDB::Table':
+            if (!attribute || attribute === 'TableName') return name;
+            if (attribute === 'Arn') return arn('dynamodb', stack.region, `table/${name}`);
+            if (attribute === 'StreamArn') return arn('dynamodb', stack.region, `table/${name}/stream/local`);
+            return undefined;
+          case 'AWS::SQS::Queue':
+            if (!attribute || attribute === 'QueueUrl') return queueUrlsByName.get(name!);
+            if (attribute === 'Arn') return arn('sqs', stack.region, name!);
+            if (attribute === 'QueueName') return name;
+            return undefined;
+          case 'AWS::KMS::Key': {
+            const k = keys.get(key);
+            if (!k) return undefined;
+            return attribute === 'Arn' ? k.arn : attribute ? undefined : k.keyId;
+          }
+          case 'AWS::KMS::Alias':
+            return attribute ? undefined : String(props(r).AliasName);
+          case 'AWS::IAM::Role': {
+            const n = roleName(stack, id);
+            return attribute === 'Arn'
+              ? `arn:aws:iam::${LOCAL_ACCOUNT}:role/${n}`
+              : attribute
+                ? undefined
+                : n;
+          }
+          case 'AWS::Lambda::Function': {
+            const n = functionName(stack, id);
+            return attribute === 'Arn'
+              ? arn('lambda', stack.region, `function:${n}`)
+              : attribute
+                ? undefined
+                : n;
+          }
+          case 'AWS::Logs::LogGroup': {
+            const n = String(props(r).LogGroupName ?? `/local/${stack.name}/${id}`);
+            return attribute === 'Arn'
+              ? arn('logs', stack.region, `log-group:${n}:*`)
+              : attribute
+                ? undefined
+                : n;
+          }
+          case 'AWS::SNS::Topic':
+            return attribute ? undefined : arn('sns', stack.region, `${stack.name}-${id}`);
+          case 'AWS::ApiGatewayV2::Api':
+            if (attribute === 'ApiEndpoint') return apiUrl(jurisdictionOf(stack));
+            return attribute ? undefined : `local-${jurisdictionOf(stack)}`;
+          default:
+            return attribute ? undefined : id;
+        }
+      },
+      (() => {
+        const names = [...templateNames.keys()].sort((a, b) => b.length - a.length);
+        const nameRe = names.length
+          ? new RegExp(`(?<![\\w.-])(${names.map(escapeRegExp).join('|')})(?![\\w.-])`, 'g')
+          : undefined;
+        const sqsUrl = /https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com\/\d{12}\/([\w.-]+)/g;
+        return (value: string) => {
+          let v = value.replace(sqsUrl, (whole, name: string) => {
+            const local = templateNames.get(name);
+            return local ? queueUrlsByName.get(local)! : whole;
+          });
+          for (const j of JURISDICTIONS) v = v.replaceAll(LOCAL_API_URL_PLACEHOLDERS[j], apiUrl(j));
+          return nameRe ? v.replace(nameRe, (n) => templateNames.get(n)!) : v;
+        };
+      })(),
     );
 
-    const arn = async (url: string) =>
-      (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] })))
-        .Attributes!.QueueArn!;
-    const dispatchHandler = await load<SqsHandler>('dispatch-messages');
-    const eventsHandler = await load<SqsHandler>('apply-carrier-events');
-    const auditHandler = await load<SqsHandler>('record-audit-events');
-    const webhooksHandler = await load<SqsHandler>('deliver-webhooks');
-    const sources: SqsEventSource[] = [];
-    for (const j of JURISDICTIONS) {
-      const q = queueSets[j];
-      const regionSqs = byRegion[j].sqs;
-      sources.push(
-        new SqsEventSource({
-          name: `dispatch-messages (${j})`,
-          sqs: regionSqs,
-          queueUrl: q.dispatch.url,
-          queueArn: await arn(q.dispatch.url),
-          batchSize: QUEUES.dispatch.batchSize,
-          concurrency: options.dispatch?.concurrency ?? 2,
-          timeoutMs: QUEUES.dispatch.consumerTimeoutSeconds * 1000,
-          handler: dispatchHandler,
-        }),
-        new SqsEventSource({
-          name: `apply-carrier-events (${j})`,
-          sqs: regionSqs,
-          queueUrl: q.events.url,
-          queueArn: await arn(q.events.url),
-          batchSize: QUEUES.carrierEvents.batchSize,
-          concurrency: 1,
-          timeoutMs: QUEUES.carrierEvents.consumerTimeoutSeconds * 1000,
-          handler: eventsHandler,
-        }),
-        new SqsEventSource({
-          name: `record-audit-events (${j})`,
-          sqs: regionSqs,
-          queueUrl: q.audit.url,
-          queueArn: await arn(q.audit.url),
-          batchSize: QUEUES.audit.batchSize,
-          concurrency: 1,
-          timeoutMs: QUEUES.audit.consumerTimeoutSeconds * 1000,
-          handler: auditHandler,
-        }),
-        new SqsEventSource({
-          name: `deliver-webhooks (${j})`,
-          sqs: regionSqs,
-          queueUrl: q.webhooks.url,
-          queueArn: await arn(q.webhooks.url),
-          batchSize: QUEUES.webhooks.batchSize,
-          concurrency: 1,
-          timeoutMs: QUEUES.webhooks.consumerTimeoutSeconds * 1000,
-          handler: webhooksHandler,
-        }),
+    // Stateful resources, as each template declares them.
+    log('provisioning tables, queues and keys from the templates ...');
+    const queueInfo = new Map<
+      string,
+      { url: string; arn: string; localArn: string; region: string; fifo: boolean }
+    >();
+    for (const stack of stacks) {
+      const c = clientsIn(stack.region);
+      for (const [id, r] of resourcesOf(stack, 'AWS::DynamoDB::GlobalTable')) {
+        const p = resolver.resolve(stack, props(r)) as TableProperties;
+        await provisionTable(c.ddb, physicalName.get(`${stack.name}/${id}`)!, p);
+      }
+      // Dead-letter queues first: a redrive policy names its target by ARN.
+      const queues = resourcesOf(stack, 'AWS::SQS::Queue').sort(
+        ([, a], [, b]) => Number('RedrivePolicy' in props(a)) - Number('RedrivePolicy' in props(b)),
       );
+      for (const [id, r] of queues) {
+        const p = resolver.resolve(stack, props(r)) as QueueProperties & { QueueName?: string };
+        const name = physicalName.get(`${stack.name}/${id}`)!;
+        const { QueueName: _name, ...attributes } = p;
+        if (attributes.RedrivePolicy) {
+          const target = [...queueInfo.values()].find(
+            (q) => q.localArn === attributes.RedrivePolicy!.deadLetterTargetArn,
+          );
+          if (!target) throw new Error(`${name}: its dead-letter queue is not in the templates`);
+          attributes.RedrivePolicy = {
+            deadLetterTargetArn: target.arn,
+            maxReceiveCount: Number(attributes.RedrivePolicy.maxReceiveCount),
+          };
+        }
+        const q = await provisionQueue(c.sqs, name, attributes);
+        queueInfo.set(`${stack.name}/${id}`, {
+          ...q,
+          localArn: arn('sqs', stack.region, name),
+          region: stack.region,
+          fifo: p.FifoQueue === true,
+        });
+      }
+      for (const [id, r] of resourcesOf(stack, 'AWS::KMS::Key')) {
+        const alias = resourcesOf(stack, 'AWS::KMS::Alias').find(
+          ([, a]) => referenced(props(a).TargetKeyId) === id,
+        );
+        if (!alias)
+          throw new Error(`${stack.name}/${id}: a key without an alias cannot be found again locally`);
+        keys.set(
+          `${stack.name}/${id}`,
+          await provisionKey(c.kms, {
+            alias: String(props(alias[1]).AliasName),
+            description: String(props(r).Description ?? ''),
+            policy: resolver.resolve(stack, props(r).KeyPolicy),
+          }),
+        );
+      }
+    }
+    // The sandbox's "handsets" hold numbers and bodies in clear: each region keeps its own.
+    for (const j of JURISDICTIONS)
+      await ensureTable(clientsIn(regions[j]).ddb, ledgerTable, SANDBOX_LEDGER_TABLE);
+
+    // Functions, each with its role's identity.
+    const localSettings: Record<(typeof LOCAL_ONLY_SETTINGS)[number], string> = {
+      SANDBOX_LEDGER_TABLE: ledgerTable,
+      WEBHOOK_ALLOW_LOOPBACK: String(options.allowLoopbackWebhooks ?? false),
+      POWERTOOLS_METRICS_DISABLED: process.env.SMS_GATEWAY_LOCAL_METRICS === 'true' ? 'false' : 'true',
+    };
+    const functions = new Map<string, { jurisdiction: Jurisdiction; path: string; fn: LocalFunction }>();
+    const byLogicalId = new Map<string, LocalFunction>(); // `${stack}/${logicalId}`
+    const byArn = new Map<string, LocalFunction>();
+    const roleCredentials = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
+    for (const stack of stacks) {
+      for (const [roleId, role] of resourcesOf(stack, 'AWS::IAM::Role')) {
+        const roleArn = resolver.string(stack, { 'Fn::GetAtt': [roleId, 'Arn'] }, 'a role ARN');
+        const policies: PolicyDocument[] = [
+          ...((props(role).Policies as { PolicyDocument: unknown }[] | undefined) ?? []).map(
+            (p) => resolver.resolve(stack, p.PolicyDocument) as PolicyDocument,
+          ),
+          ...resourcesOf(stack, 'AWS::IAM::Policy')
+            .filter(([, p]) => ((props(p).Roles as unknown[]) ?? []).some((r) => referenced(r) === roleId))
+            .map(([, p]) => resolver.resolve(stack, props(p).PolicyDocument) as PolicyDocument),
+        ];
+        const tags = Object.fromEntries(
+          (
+            (resolver.resolve(stack, props(role).Tags) as { Key: string; Value: string }[] | undefined) ?? []
+          ).map((t) => [t.Key, t.Value]),
+        );
+        const accessKeyId = accessKeyFor(roleArn);
+        identities.set(accessKeyId, {
+          accessKeyId,
+          roleArn,
+          roleName: roleName(stack, roleId),
+          policies,
+          tags,
+        });
+        roleCredentials.set(`${stack.name}/${roleId}`, {
+          accessKeyId,
+          secretAccessKey: randomBytes(20).toString('base64'),
+        });
+      }
+      for (const [id, r] of resourcesOf(stack, 'AWS::Lambda::Function')) {
+        const p = props(r) as {
+          Handler?: string;
+          Timeout?: number;
+          MemorySize?: number;
+          Role?: unknown;
+          Code?: { S3Key?: string };
+          Environment?: { Variables?: Record<string, unknown> };
+          LoggingConfig?: { LogFormat?: string };
+        };
+        const name = functionName(stack, id);
+        const assetPath =
+          (r.Metadata?.['aws:asset:path'] as string | undefined) ??
+          stack.assets?.files?.[String(p.Code?.S3Key).replace(/\.zip$/, '')]?.source.path;
+        if (!assetPath) throw new Error(`${stack.name}/${id}: no bundle for this function in the assembly`);
+        const roleId = referenced(p.Role);
+        const credentials = (roleId && roleCredentials.get(`${stack.name}/${roleId}`)) || undefined;
+        const variables = Object.fromEntries(
+          Object.entries(p.Environment?.Variables ?? {}).map(([k, v]) => [
+            k,
+            resolver.string(stack, v, `${name}'s setting ${k}`),
+          ]),
+        );
+        const memorySize = p.MemorySize ?? 128;
+        const fn = new LocalFunction({
+          name,
+          region: stack.region,
+          codeDir: join(assemblyDir, assetPath),
+          handler: p.Handler ?? 'index.handler',
+          timeoutSeconds: p.Timeout ?? 3,
+          memorySize,
+          env: {
+            ...variables,
+            // What Lambda itself sets in every function's environment.
+            AWS_REGION: stack.region,
+            AWS_DEFAULT_REGION: stack.region,
+            AWS_LAMBDA_FUNCTION_NAME: name,
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),
+            AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+            AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+            AWS_LAMBDA_LOG_STREAM_NAME: 'local',
+            ...(p.LoggingConfig?.LogFormat ? { AWS_LAMBDA_LOG_FORMAT: p.LoggingConfig.LogFormat } : {}),
+            _HANDLER: p.Handler ?? 'index.handler',
+            TZ: ':UTC',
+            // The local emulation: the IAM proxies (or the services) and the role's credentials.
+            AWS_ENDPOINT_URL_DYNAMODB: facing.dynamodb,
+            AWS_ENDPOINT_URL_SQS: facing.sqs,
+            AWS_ENDPOINT_URL_KMS: facing.kms,
+            ...(enforceIam && credentials
+              ? {
+                  AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+                  AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+                }
+              : {
+                  AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+                  AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+                }),
+            ...localSettings,
+          },
+        });
+        started.push(fn);
+        functions.set(name, { jurisdiction: jurisdictionOf(stack), path: constructPath(stack, id), fn });
+        byLogicalId.set(`${stack.name}/${id}`, fn);
+        byArn.set(resolver.string(stack, { 'Fn::GetAtt': [id, 'Arn'] }, 'a function ARN'), fn);
+      }
+    }
+
+    // Event sources.
+    const sources: SqsEventSource[] = [];
+    for (const stack of stacks) {
+      for (const [id, m] of resourcesOf(stack, 'AWS::Lambda::EventSourceMapping')) {
+        const p = props(m) as {
+          EventSourceArn: unknown;
+          FunctionName: unknown;
+          BatchSize?: number;
+          FunctionResponseTypes?: string[];
+          ScalingConfig?: { MaximumConcurrency?: number };
+          Enabled?: boolean;
+        };
+        if (p.Enabled === false) continue;
+        const sourceArn = resolver.string(stack, p.EventSourceArn, `${id}'s EventSourceArn`);
+        const queue = [...queueInfo.values()].find((q) => q.localArn === sourceArn);
+        if (!queue)
+          throw new Error(`${stack.name}/${id}: its source ${sourceArn} is not a queue of the templates`);
+        const fnId = referenced(p.FunctionName);
+        const fn = fnId && byLogicalId.get(`${stack.name}/${fnId}`);
+        if (!fn) throw new Error(`${stack.name}/${id}: its function is not in ${stack.name}`);
+        sources.push(
+          new SqsEventSource({
+            name: fn.spec.name,
+            sqs: clientsIn(queue.region).sqs,
+            queueUrl: queue.url,
+            queueArn: queue.localArn,
+            region: queue.region,
+            batchSize: p.BatchSize ?? 10,
+            reportBatchItemFailures: (p.FunctionResponseTypes ?? []).includes('ReportBatchItemFailures'),
+            // Without a MaximumConcurrency Lambda scales out; two pollers locally (one for FIFO).
+            concurrency: p.ScalingConfig?.MaximumConcurrency ?? (queue.fifo ? 1 : 2),
+            timeoutMs: fn.spec.timeoutSeconds * 1000 + 1000,
+            handler: ((event) => fn.invoke(event)) as SqsHandler,
+          }),
+        );
+      }
+    }
+
+    // HTTP APIs: one per stateless template, on the jurisdiction's port.
+    const adminToken = adminTokenFor(options.dataDir);
+    const apis: { jurisdiction: Jurisdiction; api: LocalHttpGateway }[] = [];
+    const functionFromUri = (uri: string) => {
+      const fnArn = /functions\/(arn:aws:lambda:[^/]+)\/invocations$/.exec(uri)?.[1] ?? uri;
+      const fn = byArn.get(fnArn);
+      if (!fn) throw new Error(`No local function for ${uri}`);
+      return fn;
+    };
+    for (const stack of stacks) {
+      const routes = resourcesOf(stack, 'AWS::ApiGatewayV2::Route');
+      if (routes.length === 0) continue;
+      const authorizers = new Map<string, LocalAuthorizer>();
+      for (const [id, a] of resourcesOf(stack, 'AWS::ApiGatewayV2::Authorizer')) {
+        const p = props(a);
+        const fn = functionFromUri(resolver.string(stack, p.AuthorizerUri, `${id}'s AuthorizerUri`));
+        authorizers.set(id, {
+          id,
+          invoke: (event) => fn.invoke(event),
+          identitySource: (resolver.resolve(stack, p.IdentitySource) as string[] | undefined) ?? [],
+          resultTtlSeconds: Number(p.AuthorizerResultTtlInSeconds ?? 300),
+          simpleResponses: p.EnableSimpleResponses === true,
+        });
+      }
+      const local: LocalRoute[] = routes.map(([id, r]) => {
+        const p = props(r);
+        const target = resolver.string(stack, p.Target, `${id}'s Target`);
+        const integration = stack.template.Resources[target.replace(/^integrations\//, '')];
+        if (!integration) throw new Error(`${stack.name}/${id}: no integration ${target}`);
+        const fn = functionFromUri(
+          resolver.string(stack, props(integration).IntegrationUri, `${target}'s IntegrationUri`),
+        );
+        const authorizerId = referenced(p.AuthorizerId);
+        const authorizer = authorizerId ? authorizers.get(authorizerId) : undefined;
+        return {
+          routeKey: String(p.RouteKey),
+          authorizationType: (p.AuthorizationType ?? 'NONE') as LocalRoute['authorizationType'],
+          ...(authorizer ? { authorizer } : {}),
+          invoke: (event) => fn.invoke<APIGatewayProxyStructuredResultV2>(event),
+        };
+      });
+      apis.push({
+        jurisdiction: jurisdictionOf(stack),
+        api: new LocalHttpGateway({ routes: local, adminToken, region: stack.region }),
+      });
+    }
+
+    // What the tests and tools read: each jurisdiction's tables and queues.
+    const statefulOf = (j: Jurisdiction) =>
+      stacks.filter((s) => jurisdictionOf(s) === j && resourcesOf(s, 'AWS::SQS::Queue').length > 0);
+    const findByPath = (j: Jurisdiction, type: string, segment: string) => {
+      for (const s of statefulOf(j)) {
+        const found = resourcesOf(s, type).find(([id]) => constructPath(s, id).split('/').includes(segment));
+        if (found) return { stack: s, id: found[0], r: found[1] };
+      }
+      throw new Error(`No ${segment} in the ${j} templates`);
+    };
+    const queuePair = (j: Jurisdiction, segment: string) => {
+      const q = findByPath(j, 'AWS::SQS::Queue', segment);
+      const main = queueInfo.get(`${q.stack.name}/${q.id}`)!;
+      const dlqId = referenced(
+        (props(q.r).RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn,
+      );
+      return { url: main.url, dlqUrl: queueInfo.get(`${q.stack.name}/${dlqId}`)!.url };
+    };
+    const regionQueues = (j: Jurisdiction): RegionQueues => {
+      const dispatch = queuePair(j, 'DispatchQueue');
+      const events = queuePair(j, 'CarrierEventsQueue');
+      const audit = queuePair(j, 'AuditQueue');
+      const webhooks = queuePair(j, 'WebhooksQueue');
+      return {
+        dispatch: dispatch.url,
+        dispatchDlq: dispatch.dlqUrl,
+        carrierEvents: events.url,
+        carrierEventsDlq: events.dlqUrl,
+        audit: audit.url,
+        auditDlq: audit.dlqUrl,
+        webhooks: webhooks.url,
+        webhooksDlq: webhooks.dlqUrl,
+      };
+    };
+    const tableName = (j: Jurisdiction, segment: string) => {
+      const t = findByPath(j, 'AWS::DynamoDB::GlobalTable', segment);
+      return physicalName.get(`${t.stack.name}/${t.id}`)!;
+    };
+    const queues = { global: regionQueues('global'), eu: regionQueues('eu') };
+    const messagesByJurisdiction = {
+      global: tableName('global', 'Messages'),
+      eu: tableName('eu', 'Messages'),
+    };
+
+    for (const j of JURISDICTIONS) {
+      const c = clientsIn(regions[j]);
       const recovered = await requeueUnfinished(
-        byRegion[j].ddb,
-        tables.messages,
-        new SqsDispatchQueue(regionSqs, q.dispatch.url),
+        c.ddb,
+        messagesByJurisdiction[j],
+        new SqsDispatchQueue(c.sqs, queues[j].dispatch),
       );
       if (recovered > 0)
         log(
@@ -360,37 +733,34 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         );
     }
 
-    await apis[0]!.listen(httpPorts.global);
-    await apis[1]!.listen(httpPorts.eu);
-    for (const s of sources) s.start();
-    const regionQueues = (j: Jurisdiction): RegionQueues => ({
-      dispatch: queueSets[j].dispatch.url,
-      dispatchDlq: queueSets[j].dispatch.dlqUrl,
-      carrierEvents: queueSets[j].events.url,
-      carrierEventsDlq: queueSets[j].events.dlqUrl,
-      audit: queueSets[j].audit.url,
-      auditDlq: queueSets[j].audit.dlqUrl,
-      webhooks: queueSets[j].webhooks.url,
-      webhooksDlq: queueSets[j].webhooks.dlqUrl,
-    });
+    for (const { jurisdiction, api } of apis) {
+      await api.listen(httpPorts[jurisdiction]);
+      started.push({ stop: () => api.close() });
+    }
+    for (const s of sources) {
+      s.start();
+      started.push({ stop: () => s.stop() });
+    }
     return {
-      url: env.GLOBAL_API_URL!,
-      euUrl: env.EU_API_URL!,
+      url: apiUrl('global'),
+      euUrl: apiUrl('eu'),
       adminToken,
-      env,
       regions,
-      queues: {
-        ...regionQueues('global'),
-        byJurisdiction: { global: regionQueues('global'), eu: regionQueues('eu') },
+      services: endpoints,
+      queues: { ...queues.global, byJurisdiction: queues },
+      tables: {
+        tenants: tableName('global', 'Tenants'),
+        messages: messagesByJurisdiction.global,
+        messagesByJurisdiction,
+        sandboxLedger: ledgerTable,
       },
-      tables,
+      functions,
+      get iamDenials() {
+        return proxies.flatMap((p) => p.denials);
+      },
+      iamEnforced: proxies.length > 0,
       ...(kmsCalls ? { kmsCalls } : {}),
-      stop: async () => {
-        await Promise.all(apis.map((a) => a.close()));
-        await Promise.all(sources.map((s) => s.stop()));
-        for (const c of [...Object.values(byRegion.global), ...Object.values(byRegion.eu)]) c.destroy();
-        await stopAll();
-      },
+      stop: stopAll,
     };
   } catch (error) {
     await stopAll();

@@ -4,18 +4,8 @@ import type {
   APIGatewayProxyEventV2,
   APIGatewayProxyStructuredResultV2,
   APIGatewayRequestAuthorizerEventV2,
-  APIGatewaySimpleAuthorizerWithContextResult,
   Context,
 } from 'aws-lambda';
-import { ROUTES, type Route, routeKey } from '../../layers/http/routes.ts';
-
-export type HttpHandler = (
-  event: APIGatewayProxyEventV2,
-  context: Context,
-) => Promise<APIGatewayProxyStructuredResultV2>;
-export type Authorizer = (
-  event: APIGatewayRequestAuthorizerEventV2,
-) => Promise<APIGatewaySimpleAuthorizerWithContextResult<Record<string, unknown>>>;
 
 const MAX_BODY = 10 * 1024 * 1024; // API Gateway HTTP API payload limit
 const INTEGRATION_TIMEOUT_MS = 30_000;
@@ -38,13 +28,33 @@ export function lambdaContext(functionName: string, timeoutMs: number): Context 
   };
 }
 
-function compile(route: Route) {
+/** An AWS::ApiGatewayV2::Authorizer of type REQUEST with its Lambda function. */
+export interface LocalAuthorizer {
+  id: string;
+  invoke: (event: APIGatewayRequestAuthorizerEventV2) => Promise<unknown>;
+  /** `$request.header.Authorization`, ...: a request lacking one is refused without a call. */
+  identitySource: string[];
+  resultTtlSeconds: number;
+  simpleResponses: boolean;
+}
+
+/** An AWS::ApiGatewayV2::Route with its integration's function. */
+export interface LocalRoute {
+  routeKey: string;
+  authorizationType: 'NONE' | 'CUSTOM' | 'AWS_IAM' | 'JWT';
+  authorizer?: LocalAuthorizer;
+  invoke: (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
+}
+
+function compile(route: LocalRoute) {
+  const [method, path = '/'] =
+    route.routeKey === '$default' ? ['ANY', '/{proxy+}'] : route.routeKey.split(' ');
   const names: string[] = [];
-  const pattern = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+  const pattern = path.replace(/\{(\w+)(\+?)\}/g, (_, name: string, greedy: string) => {
     names.push(name);
-    return '([^/]+)';
+    return greedy ? '(.+)' : '([^/]+)';
   });
-  return { route, names, regex: new RegExp(`^${pattern}$`) };
+  return { route, method: method!, names, regex: new RegExp(`^${pattern}$`), greedy: path.includes('+}') };
 }
 
 function gatewayError(res: ServerResponse, status: number, message: string) {
@@ -52,47 +62,66 @@ function gatewayError(res: ServerResponse, status: number, message: string) {
 }
 
 /**
- * Serves the route table the way API Gateway's HTTP API does: it turns each request into a
- * payload v2 event, runs the Lambda authorizer (with a result cache keyed on the Authorization
- * header, like API Gateway's) for tenant routes, checks the admin token where AWS would check
- * IAM, and answers its own errors in API Gateway's shape ({"message": ...}).
+ * Serves an HTTP API's routes (from its template) the way API Gateway's HTTP API does: it turns
+ * each request into a payload v2 event, runs the route's Lambda authorizer (with a result cache
+ * keyed on the identity source, like API Gateway's), checks the admin token where AWS would
+ * check IAM (AWS_IAM routes), and answers its own errors in API Gateway's shape ({"message": ...}).
  */
 export class LocalHttpGateway {
   private server?: Server;
-  private readonly compiled = ROUTES.map(compile);
+  private readonly compiled: ReturnType<typeof compile>[];
   private readonly cache = new Map<string, { until: number; context: Record<string, unknown> }>();
 
   constructor(
     private readonly deps: {
-      handlers: Record<Route['function'], HttpHandler>;
-      authorizer: Authorizer;
+      routes: LocalRoute[];
       adminToken: string;
-      authorizerCacheSeconds: number;
-      /** Like an API Gateway stage's variables; the gateway's tell handlers their jurisdiction. */
-      stageVariables?: Record<string, string>;
+      region: string;
     },
-  ) {}
+  ) {
+    // Literal paths before parameters, greedy ones last, as API Gateway picks the most specific.
+    this.compiled = deps.routes
+      .map(compile)
+      .sort((a, b) => Number(a.greedy) - Number(b.greedy) || a.names.length - b.names.length);
+  }
 
   private match(method: string, path: string) {
     for (const c of this.compiled) {
+      if (c.method !== method && c.method !== 'ANY') continue;
       const m = c.regex.exec(path);
       if (!m) continue;
-      if (c.route.method !== method) continue;
       const params = Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
       return { route: c.route, params };
     }
     return undefined;
   }
 
-  private async authorize(event: APIGatewayProxyEventV2, header: string) {
+  private identity(authorizer: LocalAuthorizer, event: APIGatewayProxyEventV2): string[] | undefined {
+    const values: string[] = [];
+    for (const source of authorizer.identitySource) {
+      const header = /^\$request\.header\.(.+)$/i.exec(source)?.[1];
+      const query = /^\$request\.querystring\.(.+)$/i.exec(source)?.[1];
+      const value = header
+        ? event.headers[header.toLowerCase()]
+        : query
+          ? event.queryStringParameters?.[query]
+          : undefined;
+      if (!value) return undefined;
+      values.push(value);
+    }
+    return values;
+  }
+
+  private async authorize(authorizer: LocalAuthorizer, event: APIGatewayProxyEventV2, identity: string[]) {
     const now = Date.now();
-    const cached = this.cache.get(header);
+    const cacheKey = `${authorizer.id}\0${identity.join('\0')}`;
+    const cached = this.cache.get(cacheKey);
     if (cached && cached.until > now) return { isAuthorized: true, context: cached.context };
-    const result = await this.deps.authorizer({
+    const result = (await authorizer.invoke({
       version: '2.0',
       type: 'REQUEST',
-      routeArn: `arn:aws:execute-api:local:000000000000:local/$default/${event.routeKey.replace(' ', '')}`,
-      identitySource: [header],
+      routeArn: `arn:aws:execute-api:${this.deps.region}:000000000000:local/$default/${event.routeKey.replace(' ', '')}`,
+      identitySource: identity,
       routeKey: event.routeKey,
       rawPath: event.rawPath,
       rawQueryString: event.rawQueryString,
@@ -102,10 +131,15 @@ export class LocalHttpGateway {
       requestContext: event.requestContext,
       pathParameters: event.pathParameters ?? {},
       stageVariables: {},
-    } as APIGatewayRequestAuthorizerEventV2);
-    if (this.deps.authorizerCacheSeconds > 0) {
-      this.cache.set(header, {
-        until: now + this.deps.authorizerCacheSeconds * 1000,
+    } as APIGatewayRequestAuthorizerEventV2)) as {
+      isAuthorized?: boolean;
+      context?: Record<string, unknown>;
+    };
+    if (!authorizer.simpleResponses) throw new Error('only simple authorizer responses are served locally');
+    // Only an allowing answer is cached (the gateway's authorizer never denies: it passes a reason).
+    if (authorizer.resultTtlSeconds > 0 && result.isAuthorized) {
+      this.cache.set(cacheKey, {
+        until: now + authorizer.resultTtlSeconds * 1000,
         context: result.context ?? {},
       });
     }
@@ -135,7 +169,7 @@ export class LocalHttpGateway {
     const now = new Date();
     const event: APIGatewayProxyEventV2 = {
       version: '2.0',
-      routeKey: routeKey(route),
+      routeKey: route.routeKey,
       rawPath: url.pathname,
       rawQueryString: url.search.slice(1),
       headers,
@@ -154,33 +188,31 @@ export class LocalHttpGateway {
           userAgent: headers['user-agent'] ?? '',
         },
         requestId: randomUUID(),
-        routeKey: routeKey(route),
+        routeKey: route.routeKey,
         stage: '$default',
         time: now.toISOString(),
         timeEpoch: now.getTime(),
       },
       body: chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : undefined,
       isBase64Encoded: false,
-      ...(this.deps.stageVariables ? { stageVariables: this.deps.stageVariables } : {}),
     };
     try {
-      if (route.auth === 'tenant') {
-        const header = headers.authorization;
+      if (route.authorizationType === 'CUSTOM' && route.authorizer) {
+        const identity = this.identity(route.authorizer, event);
         // API Gateway answers a missing identity source itself, without calling the authorizer.
-        if (!header) return gatewayError(res, 401, 'Unauthorized');
-        const auth = await this.authorize(event, header);
+        if (!identity) return gatewayError(res, 401, 'Unauthorized');
+        const auth = await this.authorize(route.authorizer, event, identity);
         if (!auth.isAuthorized) return gatewayError(res, 403, 'Forbidden');
         (event.requestContext as unknown as Record<string, unknown>).authorizer = { lambda: auth.context };
-      } else if (route.auth === 'admin') {
+      } else if (route.authorizationType === 'AWS_IAM') {
         if (headers.authorization !== `Bearer ${this.deps.adminToken}`)
           return gatewayError(res, 403, 'Forbidden');
         (event.requestContext as unknown as Record<string, unknown>).authorizer = {
           iam: { userArn: 'arn:aws:iam::000000000000:user/local-admin', userId: 'local-admin' },
         };
       }
-      const handler = this.deps.handlers[route.function];
       const result = await Promise.race([
-        handler(event, lambdaContext(route.function, INTEGRATION_TIMEOUT_MS)),
+        route.invoke(event),
         new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), INTEGRATION_TIMEOUT_MS).unref()),
       ]);
       if (result === 'timeout') return gatewayError(res, 503, 'Service Unavailable');
@@ -193,8 +225,10 @@ export class LocalHttpGateway {
         JSON.stringify({
           level: 'ERROR',
           message: 'function error',
-          route: route.path,
+          route: route.routeKey,
           error: (error as Error)?.name,
+          // Lambda's error messages name settings and denials, never request data.
+          detail: (error as Error)?.message,
         }),
       );
       gatewayError(res, 500, 'Internal Server Error');

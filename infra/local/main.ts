@@ -1,5 +1,6 @@
 // Lambda runs Node 22; the SDK's notice about Node 20 is noise in local runs.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const startedAt = performance.now();
 
 import { parseArgs } from 'node:util';
 import { adminCall } from './admin-call.ts';
@@ -20,7 +21,8 @@ stand-in, the sandbox carrier, the HTTP API and the workers.
   --in-memory             keep nothing: a throwaway run
   --no-demo               do not create the demo tenant on first start
   --external <urls>       use running services: dynamodb=URL,sqs=URL,kms=URL
-  --prefix <name>         prefix of table and queue names (default smsgw)
+  --prefix <name>         prefix of table and queue names (default: none, the templates' names)
+  --assembly <dir>        run this cloud assembly (cdk.out) instead of synthesizing the CDK app
   --ready-json            print one JSON line when ready (for scripts and tests)
   -h, --help              this help
 `;
@@ -36,7 +38,8 @@ const { values } = parseArgs({
     'in-memory': { type: 'boolean', default: false },
     'no-demo': { type: 'boolean', default: false },
     external: { type: 'string' },
-    prefix: { type: 'string', default: 'smsgw' },
+    prefix: { type: 'string' },
+    assembly: { type: 'string' },
     'ready-json': { type: 'boolean', default: false },
     'visibility-timeout': { type: 'string' },
     'max-receive-count': { type: 'string' },
@@ -88,6 +91,19 @@ async function main() {
           kmsPort: port('kms-port', values['kms-port']),
         },
     prefix: values.prefix,
+    ...(values.assembly ? { assembly: values.assembly } : {}),
+    // Each refused AWS call once: a function's role lacks a permission its code needs.
+    onIamDenied: (() => {
+      const seen = new Set<string>();
+      return (d: { action: string; resource: string; roleName?: string }) => {
+        const key = `${d.roleName} ${d.action} ${d.resource}`;
+        if (seen.has(key)) return;
+        seen.add(key);
+        process.stderr.write(
+          `IAM denied: ${d.roleName ?? 'unknown role'} may not ${d.action} on ${d.resource}\n`,
+        );
+      };
+    })(),
     authorizerCacheSeconds: optionalInt(values['authorizer-cache-seconds']),
     dispatch: {
       visibilityTimeoutSeconds: optionalInt(values['visibility-timeout']),
@@ -96,6 +112,7 @@ async function main() {
     log,
   });
 
+  const readyMs = Math.round(performance.now() - startedAt);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -109,7 +126,7 @@ async function main() {
 
   if (quiet) {
     process.stdout.write(
-      `${JSON.stringify({ ready: true, url: gateway.url, euUrl: gateway.euUrl, regions: gateway.regions, adminToken: gateway.adminToken, queues: gateway.queues, tables: gateway.tables })}\n`,
+      `${JSON.stringify({ ready: true, readyMs, url: gateway.url, euUrl: gateway.euUrl, regions: gateway.regions, adminToken: gateway.adminToken, queues: gateway.queues, tables: gateway.tables })}\n`,
     );
     return;
   }
@@ -135,7 +152,7 @@ async function main() {
     ? `A demo tenant was created with this test API key (shown once, only its HMAC is stored):\n\n  export SMS_API_KEY=${demoKey}\n`
     : `Use an API key you were given, or issue one:\n\n  npm run admin -- keys create --tenant <tenant id> --name mine\n  export SMS_API_KEY=sk_test_...\n`;
   log(`
-SMS gateway running  (data: ${values['in-memory'] ? 'in memory' : values['data-dir']})
+SMS gateway running  (data: ${values['in-memory'] ? 'in memory' : values['data-dir']}; ready in ${(readyMs / 1000).toFixed(1)} s${gateway.iamEnforced ? '' : '; IAM NOT enforced'})
   global region (${gateway.regions.global}): ${gateway.url}
   EU region     (${gateway.regions.eu}): ${gateway.euUrl}   EU/EEA recipients' data is kept here
 

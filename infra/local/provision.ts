@@ -13,7 +13,13 @@ import {
   type KMSClient,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  SetQueueAttributesCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import {
   type IndexDefinition,
   projectionOf,
@@ -22,7 +28,10 @@ import {
   type TableDefinition,
 } from '../resources.ts';
 
-/** A local-only table for the sandbox carrier's handsets; it never exists in AWS. */
+/**
+ * A local-only table for the sandbox carrier's handsets; it never exists in AWS, so no template
+ * declares it.
+ */
 export const SANDBOX_LEDGER_TABLE: TableDefinition = {
   id: 'SandboxLedger',
   partitionKey: 'pk',
@@ -161,4 +170,151 @@ export async function ensureSystemKey(client: KMSClient, alias = SYSTEM_KEY_ALIA
 function localProjection(i: IndexDefinition) {
   const p = projectionOf(i);
   return { ProjectionType: p.type, ...(p.attributes ? { NonKeyAttributes: p.attributes } : {}) };
+}
+
+/** The properties of an AWS::DynamoDB::GlobalTable (or ::Table) that shape it locally. */
+export interface TableProperties {
+  AttributeDefinitions: { AttributeName: string; AttributeType: 'S' | 'N' | 'B' }[];
+  KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+  GlobalSecondaryIndexes?: {
+    IndexName: string;
+    KeySchema: { AttributeName: string; KeyType: 'HASH' | 'RANGE' }[];
+    Projection: { ProjectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; NonKeyAttributes?: string[] };
+  }[];
+  TimeToLiveSpecification?: { AttributeName?: string; Enabled: boolean };
+}
+
+/** Creates a table as its template declares it (keys, indexes, TTL); an existing table gains the indexes it lacks. */
+export async function provisionTable(
+  client: DynamoDBClient,
+  name: string,
+  props: TableProperties,
+): Promise<void> {
+  const indexes = props.GlobalSecondaryIndexes ?? [];
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: name,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: props.AttributeDefinitions,
+        KeySchema: props.KeySchema,
+        GlobalSecondaryIndexes: indexes.length === 0 ? undefined : indexes,
+      }),
+    );
+    const ttl = props.TimeToLiveSpecification;
+    // Accepted and stored by DynamoDB Local, which never deletes: reads filter on expiresAt anyway.
+    if (ttl?.Enabled && ttl.AttributeName) {
+      await client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: name,
+          TimeToLiveSpecification: { AttributeName: ttl.AttributeName, Enabled: true },
+        }),
+      );
+    }
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+    const existing = await client.send(new DescribeTableCommand({ TableName: name }));
+    const have = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+    for (const index of indexes.filter((x) => !have.has(x.IndexName))) {
+      const keys = new Set(index.KeySchema.map((k) => k.AttributeName));
+      await client.send(
+        new UpdateTableCommand({
+          TableName: name,
+          AttributeDefinitions: props.AttributeDefinitions.filter((a) => keys.has(a.AttributeName)),
+          GlobalSecondaryIndexUpdates: [{ Create: index }],
+        }),
+      );
+    }
+  }
+}
+
+/** The properties of an AWS::SQS::Queue that shape it locally (the redrive target as a real local ARN). */
+export interface QueueProperties {
+  FifoQueue?: boolean;
+  ContentBasedDeduplication?: boolean;
+  VisibilityTimeout?: number;
+  MessageRetentionPeriod?: number;
+  DelaySeconds?: number;
+  MaximumMessageSize?: number;
+  ReceiveMessageWaitTimeSeconds?: number;
+  RedrivePolicy?: { deadLetterTargetArn: string; maxReceiveCount: number };
+}
+
+/** Creates a queue as its template declares it, or brings an existing one's attributes in line; returns its URL and ARN. */
+export async function provisionQueue(
+  client: SQSClient,
+  name: string,
+  props: QueueProperties,
+): Promise<{ url: string; arn: string }> {
+  const attributes: Record<string, string> = {};
+  const set = (key: keyof QueueProperties) => {
+    const v = props[key];
+    if (v === undefined) return;
+    attributes[key] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  };
+  for (const key of [
+    'VisibilityTimeout',
+    'MessageRetentionPeriod',
+    'DelaySeconds',
+    'MaximumMessageSize',
+    'ReceiveMessageWaitTimeSeconds',
+    'RedrivePolicy',
+  ] as const)
+    set(key);
+  if (props.FifoQueue) {
+    attributes.FifoQueue = 'true';
+    if (props.ContentBasedDeduplication !== undefined)
+      attributes.ContentBasedDeduplication = String(props.ContentBasedDeduplication);
+  }
+  let url: string;
+  try {
+    url = (await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl!;
+  } catch (error) {
+    if (!/QueueAlreadyExists|QueueNameExists/.test((error as Error).name)) throw error;
+    url = (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+    const { FifoQueue: _fifo, ...changeable } = attributes;
+    await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: changeable }));
+  }
+  const arn = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
+  return { url, arn: arn.Attributes!.QueueArn! };
+}
+
+/**
+ * The key behind `alias` in the client's region, created with `policy` (its template's KeyPolicy)
+ * when there is none; a data folder's key is found again by its alias.
+ */
+export async function provisionKey(
+  client: KMSClient,
+  options: { alias: string; description?: string; policy?: unknown },
+): Promise<{ keyId: string; arn: string }> {
+  const describe = async () => {
+    const out = await client.send(new DescribeKeyCommand({ KeyId: options.alias }));
+    return { keyId: out.KeyMetadata!.KeyId!, arn: out.KeyMetadata!.Arn! };
+  };
+  try {
+    return await describe();
+  } catch (error) {
+    if ((error as Error).name !== 'NotFoundException') throw error;
+  }
+  const key = await client.send(
+    new CreateKeyCommand({
+      Description: options.description,
+      ...(options.policy ? { Policy: JSON.stringify(options.policy) } : {}),
+    }),
+  );
+  try {
+    await client.send(
+      new CreateAliasCommand({ AliasName: options.alias, TargetKeyId: key.KeyMetadata!.KeyId }),
+    );
+    return { keyId: key.KeyMetadata!.KeyId!, arn: key.KeyMetadata!.Arn! };
+  } catch (error) {
+    if ((error as Error).name !== 'AlreadyExistsException') throw error;
+    // Another starter won the race: use its key and drop ours.
+    await client.send(
+      new ScheduleKeyDeletionCommand({ KeyId: key.KeyMetadata!.KeyId, PendingWindowInDays: 7 }),
+    );
+    return describe();
+  }
 }

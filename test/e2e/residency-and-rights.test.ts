@@ -37,7 +37,10 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-async function rawItems(jurisdiction: 'global' | 'eu', table = gateway.tables.messages) {
+async function rawItems(
+  jurisdiction: 'global' | 'eu',
+  table = gateway.tables.messagesByJurisdiction[jurisdiction],
+) {
   const { dynamodb } = localClients(gateway.regions[jurisdiction]);
   const out = await dynamodb.send(new ScanCommand({ TableName: table }));
   return (out.Items ?? []).map((i) => unmarshall(i));
