@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, request, type Server } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:http';
 import { ciphertextKeyId } from '../kms-stand-in.ts';
 import {
   type AuthzRequest,
@@ -102,6 +102,9 @@ export async function startIamProxy(
 ): Promise<{ endpoint: string; denials: Denial[]; close(): Promise<void> }> {
   const denials: Denial[] = [];
   const upstream = new URL(o.target);
+  // Connections to the upstream server are kept and reused: a new TCP connection per call to
+  // DynamoDB Local cost more than the call itself.
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const lag = o.authorizationLagMs ?? 0;
 
   const server: Server = createServer(async (req, res) => {
@@ -149,7 +152,7 @@ export async function startIamProxy(
         : {}),
     };
     const forward = request(
-      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers },
+      { host: upstream.hostname, port: upstream.port, path: req.url, method: req.method, headers, agent },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
@@ -459,6 +462,7 @@ export async function startIamProxy(
         {
           host: upstream.hostname,
           port: upstream.port,
+          agent,
           path: '/',
           method: 'POST',
           headers: {
@@ -490,6 +494,7 @@ export async function startIamProxy(
     denials,
     close: () =>
       new Promise<void>((r) => {
+        agent.destroy();
         server.closeAllConnections();
         server.close(() => r());
       }),
