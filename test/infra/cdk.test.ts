@@ -301,7 +301,29 @@ describe('the carrier choice', () => {
         }),
       ],
     });
-    data.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true });
+    // What SNS cannot hand to the queue lands in a dead-letter queue (encrypted, TLS only) that
+    // only this topic may write to, instead of being dropped.
+    const [[, subscription]] = resources(data, 'AWS::SNS::Subscription') as [[string, Resource]];
+    expect(subscription.Properties).toMatchObject({ Protocol: 'sqs', RawMessageDelivery: true });
+    const dlqRef = (
+      subscription.Properties.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': string[] } }
+    ).deadLetterTargetArn['Fn::GetAtt'][0]!;
+    const dlq = (data.toJSON().Resources as Record<string, Resource>)[dlqRef]!;
+    expect(dlq.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    const dlqStatements = resources(data, 'AWS::SQS::QueuePolicy')
+      .filter(([, p]) => JSON.stringify(p.Properties.Queues).includes(dlqRef))
+      .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: unknown[] }).Statement);
+    expect(dlqStatements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(dlqStatements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'sns.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': { Ref: expect.stringMatching(/^CarrierEventsTopic/) } } },
+      }),
+    );
     data.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: Match.objectLike({
         Statement: Match.arrayWith([
