@@ -296,7 +296,8 @@ describe('the carrier choice', () => {
       EventDestinations: [
         Match.objectLike({
           Enabled: true,
-          MatchingEventTypes: Match.arrayWith(['TEXT_DELIVERED', 'TEXT_TTL_EXPIRED']),
+          // Some countries report delivery as TEXT_SUCCESSFUL instead of TEXT_DELIVERED.
+          MatchingEventTypes: Match.arrayWith(['TEXT_DELIVERED', 'TEXT_SUCCESSFUL', 'TEXT_TTL_EXPIRED']),
           SnsDestination: { TopicArn: Match.anyValue() },
         }),
       ],
