@@ -389,4 +389,42 @@ describe('alarms and the dashboard', () => {
       DashboardName: 'sms-gateway-global-us-east-1',
     });
   });
+
+  it("let CloudWatch publish to the alarm topic, for this account's alarms only, and keep TLS only", () => {
+    const [[topicId, topic]] = resources(stateless, 'AWS::SNS::Topic') as [[string, Resource]];
+    // Not KMS-encrypted, so CloudWatch needs no key policy (with a customer managed key it would
+    // need kms:Decrypt and kms:GenerateDataKey* in the key's policy).
+    expect(topic.Properties.KmsMasterKeyId).toBeUndefined();
+    const statements = resources(stateless, 'AWS::SNS::TopicPolicy').flatMap(
+      ([, p]) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(statements.filter((st) => st.Effect === 'Allow')).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: topicId },
+        Condition: {
+          // arn:<partition>:cloudwatch:<this region>:<this account>:alarm:*
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':cloudwatch:us-east-1:',
+                  { Ref: 'AWS::AccountId' },
+                  ':alarm:*',
+                ],
+              ],
+            },
+          },
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        },
+      }),
+    ]);
+  });
 });
