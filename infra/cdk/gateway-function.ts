@@ -11,6 +11,25 @@ import { KEY_USER_TAG } from '../../layers/adapters/kms-key-service.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
+/** How every function is bundled (esbuild on this machine, no Docker); exported for its test. */
+export const BUNDLING = {
+  forceDockerBundling: false,
+  target: 'node22',
+  format: OutputFormat.ESM,
+  minify: true,
+  // Minifying renames classes, and errors take their name from their class (`new.target.name`):
+  // without this, logs and problem details name a NotFoundError `r`.
+  keepNames: true,
+  sourceMap: true,
+  sourceMapMode: SourceMapMode.EXTERNAL,
+  mainFields: ['module', 'main'],
+  // Bundle the AWS SDK too (CDK leaves it out by default): the versions that run in Lambda
+  // are then the locked ones the tests ran, not whatever the runtime ships that month.
+  externalModules: [],
+  // ESM output still meets CommonJS dependencies that call require().
+  banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+};
+
 export interface GatewayFunctionProps {
   /** `functions/<entry>.ts` */
   entry: string;
@@ -46,20 +65,7 @@ export class GatewayFunction extends Construct {
       loggingFormat: LoggingFormat.JSON,
       logGroup,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      bundling: {
-        forceDockerBundling: false,
-        target: 'node22',
-        format: OutputFormat.ESM,
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.EXTERNAL,
-        mainFields: ['module', 'main'],
-        // Bundle the AWS SDK too (CDK leaves it out by default): the versions that run in Lambda
-        // are then the locked ones the tests ran, not whatever the runtime ships that month.
-        externalModules: [],
-        // ESM output still meets CommonJS dependencies that call require().
-        banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-      },
+      bundling: BUNDLING,
     });
     acknowledgeFunctionFindings(this);
   }

@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -8,30 +8,39 @@ import {
   MathExpression,
   type Metric,
   Metric as MetricOf,
+  SearchExpression,
   TextWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import type { GatewayFunction } from './gateway-function.ts';
 
-export interface ObservedQueue {
+export type ObservedQueue = {
   name: string;
-  queue: IQueue;
   dlq: IQueue;
-  /** Alarm when the oldest message has waited this long. */
-  maxAgeSeconds: number;
-}
+  /** What a record in the dead-letter queue means, for the alarm (default: consumer failures). */
+  deadLetters?: string;
+} & (
+  | {
+      queue: IQueue;
+      /** Alarm when the oldest message has waited this long. */
+      maxAgeSeconds: number;
+    }
+  /** A dead-letter queue alone: an SNS subscription's, whose source is a topic. */
+  | { queue?: undefined }
+);
 
 const FIVE_MINUTES = Duration.minutes(5);
 
 /**
  * Alarms to one SNS topic (subscribe your on-call to it) and one dashboard per jurisdiction that
- * follows a message end to end: API requests, the dispatch queue, the carrier events queue,
- * their dead-letter queues, and the functions between them.
+ * follows a message end to end: API requests, the queues and their dead-letter queues, the
+ * functions between them, and the gateway's own metrics (layers/telemetry.ts).
  */
 export function observe(
   scope: Construct,
@@ -51,6 +60,29 @@ export function observe(
     reason:
       'Alarm notifications carry alarm names, metrics and thresholds only, no personal data; CloudWatch cannot publish to a topic under an AWS managed key.',
   });
+  // The TLS-only policy replaces SNS's default one, so CloudWatch must be let in by name: only
+  // for this account's alarms in this region (no other account's alarm can use the topic). The
+  // topic is not KMS-encrypted, so CloudWatch needs no use of a key.
+  const stack = Stack.of(scope);
+  topic.addToResourcePolicy(
+    new PolicyStatement({
+      sid: 'CloudWatchAlarmsPublish',
+      principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        ArnLike: {
+          'aws:SourceArn': stack.formatArn({
+            service: 'cloudwatch',
+            resource: 'alarm',
+            resourceName: '*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        },
+        StringEquals: { 'aws:SourceAccount': stack.account },
+      },
+    }),
+  );
   const action = new SnsAction(topic);
   const alarm = (id: string, metric: Metric | MathExpression, threshold: number, description: string) => {
     const a = new Alarm(scope, id, {
@@ -70,8 +102,10 @@ export function observe(
       `${q.name}DlqNotEmpty`,
       q.dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       1,
-      `Records reached the ${q.name} dead-letter queue: inspect them, fix the cause, redrive.`,
+      q.deadLetters ??
+        `Records reached the ${q.name} dead-letter queue: inspect them, fix the cause, redrive.`,
     );
+    if (!q.queue) continue;
     alarm(
       `${q.name}OldestMessage`,
       q.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }),
@@ -93,13 +127,14 @@ export function observe(
     'More than 1% of API requests (of at least 20 in 5 minutes) answered 5xx.',
   );
   // The gateway's own metrics (layers/telemetry.ts): namespace SmsGateway, dimensions service and jurisdiction.
-  const own = (metricName: string, period = FIVE_MINUTES) =>
+  const own = (metricName: string, period = FIVE_MINUTES, statistic = 'Sum', label?: string) =>
     new MetricOf({
       namespace: 'SmsGateway',
       metricName,
       dimensionsMap: { service: 'sms-gateway', jurisdiction: props.jurisdiction },
-      statistic: 'Sum',
+      statistic,
       period,
+      ...(label ? { label } : {}),
     });
   alarm(
     'AuthFailures',
@@ -185,17 +220,22 @@ export function observe(
     }),
   );
   dashboard.addWidgets(
-    ...props.queues.map(
-      (q) =>
-        new GraphWidget({
-          title: `3. ${q.name} queue: waiting, oldest (s), dead-lettered`,
-          left: [
-            q.queue.metricApproximateNumberOfMessagesVisible(),
-            q.dlq.metricApproximateNumberOfMessagesVisible(),
-          ],
-          right: [q.queue.metricApproximateAgeOfOldestMessage()],
-          width: 8,
-        }),
+    ...props.queues.map((q) =>
+      q.queue
+        ? new GraphWidget({
+            title: `3. ${q.name} queue: waiting, oldest (s), dead-lettered`,
+            left: [
+              q.queue.metricApproximateNumberOfMessagesVisible(),
+              q.dlq.metricApproximateNumberOfMessagesVisible(),
+            ],
+            right: [q.queue.metricApproximateAgeOfOldestMessage()],
+            width: 8,
+          })
+        : new GraphWidget({
+            title: `3. ${q.name}: dead-lettered`,
+            left: [q.dlq.metricApproximateNumberOfMessagesVisible()],
+            width: 8,
+          }),
     ),
     new GraphWidget({
       title: '4. Dispatch and carrier events: invocations, errors, duration',
@@ -206,6 +246,63 @@ export function observe(
       ],
       right: [fn('dispatch-messages').metricDuration({ statistic: 'p99' })],
       width: 8,
+    }),
+  );
+  // What the gateway itself counts: the fate of messages, refusals by reason, webhooks, and the
+  // failures the alarms above watch.
+  dashboard.addWidgets(
+    new GraphWidget({
+      title: '5. Messages: accepted, quarantined, sent, delivered, failed',
+      left: [
+        own('MessagesAccepted', FIVE_MINUTES, 'Sum', 'accepted'),
+        own('MessagesQuarantined', FIVE_MINUTES, 'Sum', 'quarantined'),
+        own('MessagesSent', FIVE_MINUTES, 'Sum', 'sent'),
+        own('MessagesDelivered', FIVE_MINUTES, 'Sum', 'delivered'),
+        own('MessagesFailed', FIVE_MINUTES, 'Sum', 'failed'),
+      ],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: '5. Requests refused, by reason',
+      // Each refusal carries its reason as an extra dimension: one line per reason seen.
+      left: [
+        new SearchExpression({
+          expression: `SEARCH('{SmsGateway,jurisdiction,reason,service} MetricName="MessagesRefused" jurisdiction="${props.jurisdiction}"', 'Sum', 300)`,
+          label: '',
+        }),
+      ],
+      width: 8,
+    }),
+    new GraphWidget({
+      title: '5. Accept latency, ms (p50, p99)',
+      left: [
+        own('AcceptLatency', FIVE_MINUTES, 'p50', 'p50'),
+        own('AcceptLatency', FIVE_MINUTES, 'p99', 'p99'),
+      ],
+      width: 8,
+    }),
+  );
+  dashboard.addWidgets(
+    new GraphWidget({
+      title: '6. Webhooks: delivered, retried, dead-lettered, dropped',
+      left: [
+        own('WebhooksDelivered', FIVE_MINUTES, 'Sum', 'delivered'),
+        own('WebhookRetries', FIVE_MINUTES, 'Sum', 'retried'),
+        own('WebhooksDeadLettered', FIVE_MINUTES, 'Sum', 'dead-lettered'),
+        own('WebhooksDropped', FIVE_MINUTES, 'Sum', 'dropped'),
+      ],
+      width: 12,
+    }),
+    new GraphWidget({
+      title: '6. Failures: bad API keys, KMS, audit, usage counts, webhook queueing',
+      left: [
+        own('AuthFailures', FIVE_MINUTES, 'Sum', 'bad API keys'),
+        own('KmsErrors', FIVE_MINUTES, 'Sum', 'KMS errors'),
+        own('AuditFailures', FIVE_MINUTES, 'Sum', 'audit entries lost'),
+        own('UsageCountFailures', FIVE_MINUTES, 'Sum', 'usage counts lost'),
+        own('WebhookEnqueueFailures', FIVE_MINUTES, 'Sum', 'webhooks not queued'),
+      ],
+      width: 12,
     }),
   );
   return { topic, dashboard };

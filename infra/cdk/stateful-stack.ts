@@ -47,6 +47,8 @@ export class StatefulStack extends Stack {
   readonly systemKey: IKey | undefined;
   /** With End User Messaging: where its delivery events and two-way replies are published. */
   readonly carrierEventsTopic: Topic | undefined;
+  /** With End User Messaging: what the topic could not hand to the carrier events queue. */
+  readonly carrierEventsTopicDlq: Queue | undefined;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     // Deleting this stack would orphan the data it retains and block a redeploy on its fixed
@@ -61,7 +63,19 @@ export class StatefulStack extends Stack {
     this.carrierEventsQueue = this.queue(QUEUES.carrierEvents, names.carrierEventsQueue);
     this.auditQueue = this.queue(QUEUES.audit, names.auditQueue);
     this.webhookQueue = this.queue(QUEUES.webhooks, names.webhookQueue);
-    if (props.eumEvents) this.carrierEventsTopic = this.eumEventsTopic(this.carrierEventsQueue);
+    if (props.eumEvents) {
+      this.carrierEventsTopicDlq = this.deadLetterQueue(
+        'CarrierEventsTopicDlq',
+        QUEUES.carrierEvents,
+        'This is the dead-letter queue of the carrier events topic subscription: events SNS could not deliver to the queue wait here for an operator to redrive.',
+      );
+      Validations.of(this.carrierEventsTopicDlq).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason:
+          "This is a dead-letter queue, named by the SNS subscription's RedrivePolicy: cdk-nag only recognises queues and functions as its users.",
+      });
+      this.carrierEventsTopic = this.eumEventsTopic(this.carrierEventsQueue, this.carrierEventsTopicDlq);
+    }
     if (props.jurisdiction === 'global') {
       this.tenants = adopting
         ? TableV2.fromTableName(this, TABLES.tenants.id, TENANTS_TABLE_NAME)
@@ -88,9 +102,12 @@ export class StatefulStack extends Stack {
   /**
    * The topic End User Messaging publishes to (the configuration set's event destination, and the
    * two-way channel of each number: set it to the `CarrierEventsTopicArn` output), delivered raw
-   * to the carrier events queue. Its messages are short-lived; the queue is encrypted.
+   * to the carrier events queue. Its messages are short-lived; the queue is encrypted. An event SNS
+   * cannot hand to the queue (its policy or the queue itself broken) goes to the dead-letter queue
+   * instead of being dropped after SNS's retries: a lost delivery receipt leaves a message `sent`
+   * for good.
    */
-  private eumEventsTopic(queue: Queue): Topic {
+  private eumEventsTopic(queue: Queue, dlq: Queue): Topic {
     const topic = new Topic(this, 'CarrierEventsTopic', { enforceSSL: true });
     topic.addToResourcePolicy(
       new PolicyStatement({
@@ -100,7 +117,7 @@ export class StatefulStack extends Stack {
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
     );
-    topic.addSubscription(new SqsSubscription(queue, { rawMessageDelivery: true }));
+    topic.addSubscription(new SqsSubscription(queue, { rawMessageDelivery: true, deadLetterQueue: dlq }));
     new CfnOutput(this, 'CarrierEventsTopicArn', { value: topic.topicArn });
     return topic;
   }
@@ -125,18 +142,27 @@ export class StatefulStack extends Stack {
     });
   }
 
-  private queue(def: QueueDefinition, queueName: string): Queue {
-    const dlq = new Queue(this, `${def.id}Dlq`, {
+  /**
+   * A dead-letter queue like every other: encrypted, TLS only, keeping records longer than its
+   * source. SSE-SQS (not a KMS key) lets SNS write to it without a key policy.
+   */
+  private deadLetterQueue(id: string, def: QueueDefinition, reason: string): Queue {
+    const dlq = new Queue(this, id, {
       ...(def.fifo ? { fifo: true } : {}),
       retentionPeriod: Duration.days(def.dlqRetentionDays),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
-    Validations.of(dlq).acknowledge({
-      id: 'Serverless-SQSRedrivePolicy',
-      reason:
-        'This is the dead-letter queue: records end here (kept longer than in the source queue) for an operator to inspect and redrive.',
-    });
+    Validations.of(dlq).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason });
+    return dlq;
+  }
+
+  private queue(def: QueueDefinition, queueName: string): Queue {
+    const dlq = this.deadLetterQueue(
+      `${def.id}Dlq`,
+      def,
+      'This is the dead-letter queue: records end here (kept longer than in the source queue) for an operator to inspect and redrive.',
+    );
     return new Queue(this, `${def.id}Queue`, {
       queueName,
       // High-throughput FIFO: the quota applies per message group (tenant), not to the whole

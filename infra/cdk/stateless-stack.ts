@@ -386,6 +386,26 @@ export class StatelessStack extends Stack {
           dlq: dlqOf(stateful.auditQueue),
           maxAgeSeconds: 300,
         },
+        {
+          name: 'Webhooks',
+          queue: stateful.webhookQueue,
+          dlq: dlqOf(stateful.webhookQueue),
+          // A retry waits in the queue for up to 10 h (the longest step of
+          // DEFAULT_RETRY_SCHEDULE_SECONDS): only an older delivery means a stuck worker.
+          maxAgeSeconds: 11 * 3600,
+          deadLetters:
+            'Webhook deliveries reached the dead-letter queue: a tenant endpoint failed every retry for about a day, or the worker failed 12 times. Tell the tenant, or fix the worker and redrive.',
+        },
+        ...(stateful.carrierEventsTopicDlq
+          ? [
+              {
+                name: 'CarrierEventsTopic',
+                dlq: stateful.carrierEventsTopicDlq,
+                deadLetters:
+                  'End User Messaging events could not be delivered from the topic to the carrier events queue (check its policy): redrive them, or their messages stay sent.',
+              },
+            ]
+          : []),
       ],
     });
     // The wildcards every function may have, by their exact cdk-nag finding ids (a new wildcard

@@ -6,6 +6,9 @@ import type { InboundEvent } from '../core/use-cases/inbound.ts';
 /** EUM event types that end a message, and the status and code each one means. */
 const FINAL: Record<string, { status: CarrierEvent['status']; code?: string }> = {
   TEXT_DELIVERED: { status: 'delivered' },
+  // Depending on the destination country, EUM reports delivery as TEXT_SUCCESSFUL (the recipient's
+  // carrier accepted the message) instead of TEXT_DELIVERED; the two are interchangeable there.
+  TEXT_SUCCESSFUL: { status: 'delivered' },
   TEXT_BLOCKED: { status: 'failed', code: 'blocked' },
   TEXT_CARRIER_BLOCKED: { status: 'failed', code: 'carrier_blocked' },
   TEXT_CARRIER_UNREACHABLE: { status: 'failed', code: 'carrier_unreachable' },

@@ -9,7 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EumCarrier } from '../../layers/adapters/eum-carrier.ts';
-import { translateEumEvent } from '../../layers/adapters/eum-events.ts';
+import { EUM_FINAL_EVENT_TYPES, translateEumEvent } from '../../layers/adapters/eum-events.ts';
 import { CarrierRejectedError, CarrierUnavailableError } from '../../layers/core/errors.ts';
 import type { CarrierSendRequest } from '../../layers/ports/index.ts';
 
@@ -131,6 +131,44 @@ describe("End User Messaging's events", () => {
     expect(translateEumEvent(event('TEXT_INVALID'))).toMatchObject({ status: 'undeliverable' });
   });
 
+  it('count TEXT_SUCCESSFUL as delivered: some countries report delivery with it instead of TEXT_DELIVERED', () => {
+    // Shaped like the SMS event in the End User Messaging user guide ("Messaging Events").
+    const successful = {
+      eventType: 'TEXT_SUCCESSFUL',
+      eventVersion: '1.0',
+      eventTimestamp: 1686975103470,
+      isFinal: true,
+      originationPhoneNumber: '+12065550152',
+      destinationPhoneNumber: '+14255550156',
+      isInternationalSend: false,
+      mcc: '310',
+      mnc: '800',
+      messageId: '862a8790-60c0-4430-9b2b-658bdexample',
+      messageRequestTimestamp: 1686975103170,
+      messageEncoding: 'GSM',
+      messageType: 'TRANSACTIONAL',
+      messageStatus: 'SUCCESSFUL',
+      messageStatusDescription: 'Message has been accepted by phone carrier',
+      context: { gatewayMessageId: request.messageId, tenantId: request.tenantId, jurisdiction: 'global' },
+      totalMessageParts: 1,
+      totalMessagePrice: 0.00581,
+      totalCarrierFee: 0.0,
+    };
+    expect(translateEumEvent(successful)).toEqual({
+      kind: 'delivery_receipt',
+      tenantId: request.tenantId,
+      messageId: request.messageId,
+      jurisdiction: 'global',
+      carrierMessageId: '862a8790-60c0-4430-9b2b-658bdexample',
+      status: 'delivered',
+      errorCode: undefined,
+      errorMessage: undefined,
+      occurredAt: new Date(1686975103470).toISOString(),
+    });
+    // The configuration set publishes it, or the gateway would never hear of these deliveries.
+    expect(EUM_FINAL_EVENT_TYPES).toContain('TEXT_SUCCESSFUL');
+  });
+
   it('are read inside an SNS envelope too', () => {
     expect(
       translateEumEvent({ Type: 'Notification', Message: JSON.stringify(event('TEXT_TTL_EXPIRED')) }),
@@ -138,7 +176,7 @@ describe("End User Messaging's events", () => {
   });
 
   it('that end nothing, or that name no gateway message, are passed over', () => {
-    for (const t of ['TEXT_QUEUED', 'TEXT_PENDING', 'TEXT_SENT', 'TEXT_SUCCESSFUL']) {
+    for (const t of ['TEXT_QUEUED', 'TEXT_PENDING', 'TEXT_SENT']) {
       expect(translateEumEvent(event(t))).toBeUndefined();
     }
     expect(translateEumEvent(event('TEXT_DELIVERED', { context: {} }))).toBeUndefined();

@@ -6,11 +6,20 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { buildApp, checkWithNag } from '../../infra/cdk/app.ts';
 
+/** The deployable variants: `cdk synth` with the sandbox carrier, and with End User Messaging. */
+const VARIANTS: [string, Record<string, string>][] = [
+  ['the sandbox carrier (default)', {}],
+  ['-c carrier=eum', { carrier: 'eum', eumConfigurationSet: 'gw' }],
+];
+
 /** Synthesizes both jurisdictions' stacks under cdk-nag's AwsSolutions and Serverless packs. */
-function synthWithNag(change?: (built: ReturnType<typeof buildApp>) => void) {
+function synthWithNag(
+  change?: (built: ReturnType<typeof buildApp>) => void,
+  context: Record<string, string> = {},
+) {
   const outdir = mkdtempSync(join(tmpdir(), 'nag-'));
   // No bundling: the rules read the templates, and the esbuild runs would only load the machine.
-  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ outdir, context: { ...context, 'aws:cdk:bundling-stacks': [] } });
   const built = buildApp(app);
   change?.(built);
   checkWithNag(app);
@@ -29,25 +38,29 @@ function synthWithNag(change?: (built: ReturnType<typeof buildApp>) => void) {
 }
 
 describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
-  it('finds nothing unacknowledged in the four stacks, and every acknowledgement gives a reason', () => {
-    expect(synthWithNag()).toEqual({ ok: true });
-    const app = new App({
-      outdir: mkdtempSync(join(tmpdir(), 'nag-')),
-      context: { 'aws:cdk:bundling-stacks': [] },
-    });
-    const built = buildApp(app);
-    const acknowledged = [
-      built.global.stateless,
-      built.global.stateful,
-      built.eu.stateless,
-      built.eu.stateful,
-    ]
-      .flatMap((stack) => stack.node.findAll())
-      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
-      .flatMap((m) => Object.values(m.data as Record<string, string>));
-    expect(acknowledged.length).toBeGreaterThan(10);
-    for (const reason of acknowledged) expect(reason.length, reason).toBeGreaterThan(30);
-  }, 240_000);
+  it.each(VARIANTS)(
+    'finds nothing unacknowledged in the four stacks with %s, and every acknowledgement gives a reason',
+    (_, context) => {
+      expect(synthWithNag(undefined, context)).toEqual({ ok: true });
+      const app = new App({
+        outdir: mkdtempSync(join(tmpdir(), 'nag-')),
+        context: { ...context, 'aws:cdk:bundling-stacks': [] },
+      });
+      const built = buildApp(app);
+      const acknowledged = [
+        built.global.stateless,
+        built.global.stateful,
+        built.eu.stateless,
+        built.eu.stateful,
+      ]
+        .flatMap((stack) => stack.node.findAll())
+        .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+        .flatMap((m) => Object.values(m.data as Record<string, string>));
+      expect(acknowledged.length).toBeGreaterThan(10);
+      for (const reason of acknowledged) expect(reason.length, reason).toBeGreaterThan(30);
+    },
+    240_000,
+  );
 
   it('fails the synthesis on a new wildcard permission', () => {
     const result = synthWithNag((built) => {

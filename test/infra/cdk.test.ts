@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/cdk/app.ts';
 import { QUEUES } from '../../infra/resources.ts';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../layers/core/webhooks.ts';
 import { HTTP_FUNCTIONS, OTHER_FUNCTIONS, ROUTES } from '../../layers/http/routes.ts';
 
 let stateful: Template;
@@ -296,12 +297,35 @@ describe('the carrier choice', () => {
       EventDestinations: [
         Match.objectLike({
           Enabled: true,
-          MatchingEventTypes: Match.arrayWith(['TEXT_DELIVERED', 'TEXT_TTL_EXPIRED']),
+          // Some countries report delivery as TEXT_SUCCESSFUL instead of TEXT_DELIVERED.
+          MatchingEventTypes: Match.arrayWith(['TEXT_DELIVERED', 'TEXT_SUCCESSFUL', 'TEXT_TTL_EXPIRED']),
           SnsDestination: { TopicArn: Match.anyValue() },
         }),
       ],
     });
-    data.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs', RawMessageDelivery: true });
+    // What SNS cannot hand to the queue lands in a dead-letter queue (encrypted, TLS only) that
+    // only this topic may write to, instead of being dropped.
+    const [[, subscription]] = resources(data, 'AWS::SNS::Subscription') as [[string, Resource]];
+    expect(subscription.Properties).toMatchObject({ Protocol: 'sqs', RawMessageDelivery: true });
+    const dlqRef = (
+      subscription.Properties.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': string[] } }
+    ).deadLetterTargetArn['Fn::GetAtt'][0]!;
+    const dlq = (data.toJSON().Resources as Record<string, Resource>)[dlqRef]!;
+    expect(dlq.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    const dlqStatements = resources(data, 'AWS::SQS::QueuePolicy')
+      .filter(([, p]) => JSON.stringify(p.Properties.Queues).includes(dlqRef))
+      .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: unknown[] }).Statement);
+    expect(dlqStatements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(dlqStatements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'sns.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': { Ref: expect.stringMatching(/^CarrierEventsTopic/) } } },
+      }),
+    );
     data.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: Match.objectLike({
         Statement: Match.arrayWith([
@@ -345,12 +369,12 @@ describe('alarms and the dashboard', () => {
     expect(topics).toHaveLength(1);
     for (const a of alarms) expect(JSON.stringify(a.AlarmActions)).toContain(topics[0]!);
     const byMetric = (name: string) => alarms.filter((a) => JSON.stringify(a).includes(name));
-    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(3);
+    expect(byMetric('ApproximateNumberOfMessagesVisible')).toHaveLength(4);
     expect(
       byMetric('ApproximateAgeOfOldestMessage')
-        .map((a) => a.Threshold)
-        .sort(),
-    ).toEqual([300, 300, 900]);
+        .map((a) => a.Threshold as number)
+        .sort((a, b) => a - b),
+    ).toEqual([300, 300, 900, 11 * 3600]);
     expect(byMetric('5xx')).toHaveLength(1);
     expect(byMetric('Throttles')).toHaveLength(HTTP_FUNCTIONS.length + OTHER_FUNCTIONS.length);
     // From the gateway's own metrics, by jurisdiction, never by tenant.
@@ -365,5 +389,110 @@ describe('alarms and the dashboard', () => {
     stateless.hasResourceProperties('AWS::CloudWatch::Dashboard', {
       DashboardName: 'sms-gateway-global-us-east-1',
     });
+  });
+
+  it("let CloudWatch publish to the alarm topic, for this account's alarms only, and keep TLS only", () => {
+    const [[topicId, topic]] = resources(stateless, 'AWS::SNS::Topic') as [[string, Resource]];
+    // Not KMS-encrypted, so CloudWatch needs no key policy (with a customer managed key it would
+    // need kms:Decrypt and kms:GenerateDataKey* in the key's policy).
+    expect(topic.Properties.KmsMasterKeyId).toBeUndefined();
+    const statements = resources(stateless, 'AWS::SNS::TopicPolicy').flatMap(
+      ([, p]) => (p.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(statements.filter((st) => st.Effect === 'Allow')).toEqual([
+      expect.objectContaining({
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: topicId },
+        Condition: {
+          // arn:<partition>:cloudwatch:<this region>:<this account>:alarm:*
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':cloudwatch:us-east-1:',
+                  { Ref: 'AWS::AccountId' },
+                  ':alarm:*',
+                ],
+              ],
+            },
+          },
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+        },
+      }),
+    ]);
+  });
+
+  it('watch the webhook queue: dead letters, and a delivery older than the longest retry wait', () => {
+    const byId = (prefix: string) =>
+      resources(stateless, 'AWS::CloudWatch::Alarm')
+        .filter(([id]) => id.startsWith(prefix))
+        .map(([, a]) => a.Properties);
+    const [age] = byId('WebhooksOldestMessage');
+    // A retry waits in the queue for its scheduled delay: that alone must not page anyone.
+    expect(age!.Threshold).toBeGreaterThan(Math.max(...DEFAULT_RETRY_SCHEDULE_SECONDS));
+    expect(byId('WebhooksDlqNotEmpty')).toEqual([expect.objectContaining({ Threshold: 1 })]);
+  });
+
+  it("draw the gateway's own metrics and every queue on the dashboard", () => {
+    const [[, dashboard]] = resources(stateless, 'AWS::CloudWatch::Dashboard') as [[string, Resource]];
+    const join = dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    type Widget = { properties: { title?: string; metrics?: unknown[][] } };
+    const { widgets } = JSON.parse(
+      join['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : 'TOKEN')).join(''),
+    ) as { widgets: Widget[] };
+    const charted = widgets
+      .flatMap((w) => w.properties.metrics ?? [])
+      .filter((m) => m[0] === 'SmsGateway')
+      .map((m) => m.slice(1, 6));
+    // Every metric layers/telemetry.ts records, for this jurisdiction (DeliveryLatency is declared
+    // there but never recorded).
+    for (const name of [
+      'MessagesAccepted',
+      'MessagesQuarantined',
+      'MessagesSent',
+      'MessagesDelivered',
+      'MessagesFailed',
+      'AcceptLatency',
+      'WebhooksDelivered',
+      'WebhookRetries',
+      'WebhooksDeadLettered',
+      'WebhooksDropped',
+      'AuthFailures',
+      'KmsErrors',
+      'AuditFailures',
+      'UsageCountFailures',
+      'WebhookEnqueueFailures',
+    ]) {
+      expect(charted, name).toContainEqual([name, 'jurisdiction', 'global', 'service', 'sms-gateway']);
+    }
+    // Refusals carry their reason as a dimension: one line per reason, found by a search.
+    expect(JSON.stringify(widgets)).toContain(
+      String.raw`SEARCH('{SmsGateway,jurisdiction,reason,service} MetricName=\"MessagesRefused\" jurisdiction=\"global\"', 'Sum', 300)`,
+    );
+    const titles = widgets.map((w) => w.properties.title);
+    for (const q of ['Dispatch', 'CarrierEvents', 'Audit', 'Webhooks']) {
+      expect(titles).toContain(`3. ${q} queue: waiting, oldest (s), dead-lettered`);
+    }
+  });
+
+  it("with -c carrier=eum, alarm on the carrier events topic's dead-letter queue", () => {
+    const built = buildApp(
+      new App({
+        outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
+        context: { carrier: 'eum', eumConfigurationSet: 'gw', 'aws:cdk:bundling-stacks': [] },
+      }),
+    );
+    const alarms = resources(Template.fromStack(built.stateless), 'AWS::CloudWatch::Alarm').filter(([id]) =>
+      id.startsWith('CarrierEventsTopicDlqNotEmpty'),
+    );
+    expect(alarms).toHaveLength(1);
+    expect(JSON.stringify(alarms[0]![1].Properties.Dimensions)).toContain('CarrierEventsTopicDlq');
   });
 });
