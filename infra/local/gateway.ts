@@ -264,6 +264,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         : {}),
       TENANT_SETTINGS_CACHE_SECONDS: String(options.settingsCacheSeconds ?? AUTHORIZER_CACHE_SECONDS),
       GATEWAY_SENDER_ID: 'Verify',
+      // The gateway's own origination identities (what the CDK app sets from -c gatewayOrigination).
+      GATEWAY_ORIGINATION: JSON.stringify({ global: { default: 'Verify' }, eu: { default: 'Verify' } }),
+      // One process hosts both regions' functions here: each may read either region's settings.
+      GATEWAY_LOCAL_BOTH_REGIONS: 'true',
       // EMF metrics would print a JSON line per request on the console; on for the tests.
       POWERTOOLS_METRICS_DISABLED: process.env.SMS_GATEWAY_LOCAL_METRICS === 'true' ? 'false' : 'true',
       CARRIER: 'sandbox',
