@@ -22,6 +22,8 @@ export interface FunctionDeclaration<N extends string = string> {
   timeoutSeconds: number;
   /** 512 MB when unset. */
   memoryMB?: number;
+  /** A CDK context key whose value, when given, reserves that much concurrency (its floor and its cap). */
+  reservedConcurrencyContext?: string;
   /** Settings read besides those its needs bring (table names, queue URLs, keys, carrier). */
   settings: readonly SettingName[];
   needs: Needs;

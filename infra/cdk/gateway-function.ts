@@ -16,14 +16,23 @@ export interface GatewayFunctionProps {
   entry: string;
   timeout: Duration;
   memorySize?: number;
+  /** Exactly the function's declared settings (and NODE_OPTIONS, POWERTOOLS_*). */
   environment?: Record<string, string>;
+  /** Reserved concurrency: both the function's floor and its cap. */
+  reservedConcurrentExecutions?: number;
 }
+
+/** A DynamoDB table's access, whole or limited to partition-key prefixes (`dynamodb:LeadingKeys`). */
+export type TableGrant =
+  | 'read'
+  | 'readWrite'
+  | { read?: readonly string[]; write?: readonly string[]; queryIndexes?: readonly string[] };
 
 /**
  * The one way a gateway function is built: Node.js 22 on arm64, esbuild bundling on this
  * machine (no Docker) with source maps, active tracing, JSON logs in a log group with a
- * retention. Resources are bound with `use*`, which sets the environment variable and grants
- * the matching permission in one call, so the two cannot drift apart.
+ * retention. Its environment and grants both come from its declaration (the stateless stack
+ * reads `functions/<name>.def.ts`), so the two cannot drift apart.
  */
 export class GatewayFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -42,6 +51,9 @@ export class GatewayFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout,
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
       tracing: Tracing.ACTIVE,
       loggingFormat: LoggingFormat.JSON,
       logGroup,
@@ -64,22 +76,73 @@ export class GatewayFunction extends Construct {
     acknowledgeFunctionFindings(this);
   }
 
-  useTable(table: ITableV2, access: 'read' | 'readWrite', envName: string): this {
-    this.fn.addEnvironment(envName, table.tableName);
+  /**
+   * Grants a table: whole (read, or read and write), or only the items whose partition key
+   * matches a pattern (the public flows' verification and block items, the SYSTEM secrets), plus
+   * queries of named indexes.
+   */
+  grantTable(table: ITableV2, access: TableGrant): this {
     if (access === 'read') table.grantReadData(this.fn);
-    else table.grantReadWriteData(this.fn);
+    else if (access === 'readWrite') table.grantReadWriteData(this.fn);
+    else {
+      const leading = (keys: readonly string[]) => ({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] },
+      });
+      if (access.read?.length) {
+        this.fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: [
+              'dynamodb:GetItem',
+              'dynamodb:BatchGetItem',
+              'dynamodb:Query',
+              'dynamodb:ConditionCheckItem',
+            ],
+            resources: [table.tableArn],
+            conditions: leading(access.read),
+          }),
+        );
+      }
+      if (access.write?.length) {
+        this.fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+            resources: [table.tableArn],
+            conditions: leading(access.write),
+          }),
+        );
+      }
+      if (access.queryIndexes?.length) {
+        this.fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['dynamodb:Query'],
+            resources: access.queryIndexes.map((i) => `${table.tableArn}/index/${i}`),
+          }),
+        );
+      }
+    }
     return this;
   }
 
-  useQueue(queue: IQueue, access: 'send', envName: string): this {
-    this.fn.addEnvironment(envName, queue.queueUrl);
-    if (access === 'send') queue.grantSendMessages(this.fn);
+  /** Sending to a queue (consuming is granted by the event source). */
+  grantSend(queue: IQueue): this {
+    queue.grantSendMessages(this.fn);
+    return this;
+  }
+
+  /** Sends SMS through End User Messaging in these regions (identities are registered outside the stack). */
+  sendsSms(regions: string[]): this {
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['sms-voice:SendTextMessage'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:RequestedRegion': regions } },
+      }),
+    );
     return this;
   }
 
   /** A key by ARN or alias ARN (the system key, possibly in the global region). */
-  useKeyArn(arn: string, envName: string, actions: ('kms:GenerateDataKey' | 'kms:Decrypt')[]): this {
-    this.fn.addEnvironment(envName, arn);
+  useKeyArn(arn: string, actions: ('kms:GenerateDataKey' | 'kms:Decrypt')[]): this {
     const alias = /:(alias\/.+)$/.exec(arn)?.[1];
     this.fn.addToRolePolicy(
       new PolicyStatement({
@@ -92,21 +155,20 @@ export class GatewayFunction extends Construct {
   }
 
   /**
-   * Lets the function create and use tenant keys in any region of the account. Only keys with
-   * a tenant alias are usable, and each key's own policy further demands the gateway role tag
-   * (set here) and the tenant's encryption context.
+   * Lets the function create and use tenant keys in the given regions (those of the
+   * jurisdictions whose keys it touches; never another). Only keys with a tenant alias are
+   * usable, and each key's own policy further demands the gateway role tag (set here) and the
+   * tenant's encryption context. Only `admin` (closing accounts) may schedule a key's deletion.
    */
-  useTenantKeys(account: string, access: 'read' | 'write' | 'admin'): this {
+  useTenantKeys(account: string, access: 'read' | 'write' | 'admin', regions: readonly string[]): this {
     Tags.of(this.fn.role!).add(KEY_USER_TAG.key, KEY_USER_TAG.value);
     const tenantKeys = { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/sms-gateway/tenant/*' } };
+    const keysIn = regions.map((r) => `arn:aws:kms:${r}:${account}:key/*`);
+    const aliasesIn = regions.map((r) => `arn:aws:kms:${r}:${account}:alias/sms-gateway/tenant/*`);
     if (access === 'read') {
       // Readers only unwrap data keys; they never create keys or wrap new data.
       this.fn.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['kms:Decrypt'],
-          resources: [`arn:aws:kms:*:${account}:key/*`],
-          conditions: tenantKeys,
-        }),
+        new PolicyStatement({ actions: ['kms:Decrypt'], resources: keysIn, conditions: tenantKeys }),
       );
       return this;
     }
@@ -114,13 +176,16 @@ export class GatewayFunction extends Construct {
       new PolicyStatement({
         actions: ['kms:CreateKey', 'kms:TagResource'],
         resources: ['*'],
-        conditions: { StringLike: { 'aws:RequestTag/sms-gateway:tenant': 'ten_*' } },
+        conditions: {
+          StringLike: { 'aws:RequestTag/sms-gateway:tenant': 'ten_*' },
+          StringEquals: { 'aws:RequestedRegion': [...regions] },
+        },
       }),
     );
     this.fn.addToRolePolicy(
       new PolicyStatement({
         actions: ['kms:CreateAlias', 'kms:DescribeKey'],
-        resources: [`arn:aws:kms:*:${account}:alias/sms-gateway/tenant/*`, `arn:aws:kms:*:${account}:key/*`],
+        resources: [...aliasesIn, ...keysIn],
       }),
     );
     this.fn.addToRolePolicy(
@@ -130,18 +195,21 @@ export class GatewayFunction extends Construct {
           'kms:Decrypt',
           ...(access === 'admin' ? ['kms:ScheduleKeyDeletion'] : []),
         ],
-        resources: [`arn:aws:kms:*:${account}:key/*`],
+        resources: keysIn,
         conditions: tenantKeys,
       }),
     );
-    // A key that lost a creation race is retired at once; it never had an alias.
-    this.fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['kms:ScheduleKeyDeletion'],
-        resources: [`arn:aws:kms:*:${account}:key/*`],
-        conditions: { StringLike: { 'aws:ResourceTag/sms-gateway:tenant': 'ten_*' } },
-      }),
-    );
+    if (access === 'admin') {
+      // A key that lost a creation race is retired at once (it never had an alias). Writers
+      // leave theirs to the operator: a tag any tenant key carries cannot tell an orphan apart.
+      this.fn.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['kms:ScheduleKeyDeletion'],
+          resources: keysIn,
+          conditions: { StringLike: { 'aws:ResourceTag/sms-gateway:tenant': 'ten_*' } },
+        }),
+      );
+    }
     return this;
   }
 }

@@ -89,8 +89,11 @@ export class KmsKeyService implements KeyService {
       return keyId;
     } catch (error) {
       if ((error as Error).name !== 'AlreadyExistsException') throw error;
-      // Another function created the tenant's key first: use that one, retire ours.
-      await this.scheduleKeyDeletion(keyId, 7);
+      // Another function created the tenant's key first: use that one, retire ours. Only the
+      // admin role may schedule deletions; another leaves the unaliased (unusable) key behind.
+      await this.scheduleKeyDeletion(keyId, 7).catch((e: unknown) => {
+        if ((e as Error)?.name !== 'AccessDeniedException') throw e;
+      });
       const existing = await this.client.send(new DescribeKeyCommand({ KeyId: alias }));
       return existing.KeyMetadata!.Arn!;
     }
