@@ -16,6 +16,8 @@ export const declaration = defineFunction({
       messages: {
         read: ['VERIFY#*', 'BLOCK#*'],
         write: ['VERIFY#*', 'BLOCK#*'],
+        // A confirmed code's verification, an unblocked number's block.
+        delete: ['VERIFY#*', 'BLOCK#*'],
         queryIndexes: ['byRecipient'],
       },
       sms: true,

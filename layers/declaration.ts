@@ -54,7 +54,13 @@ export type QueueAccess = 'send' | 'consume' | 'consume+send';
 export type TableAccess =
   | 'read'
   | 'readWrite'
-  | { read?: readonly string[]; write?: readonly string[]; queryIndexes?: readonly string[] };
+  | {
+      read?: readonly string[];
+      /** PutItem and UpdateItem. */
+      write?: readonly string[];
+      delete?: readonly string[];
+      queryIndexes?: readonly string[];
+    };
 
 /** What a function touches in one jurisdiction (its table, queues, keys, carrier). */
 export interface JurisdictionNeeds {
@@ -93,12 +99,13 @@ function mergeTable(a: TableAccess | undefined, b: TableAccess | undefined): Tab
   if (!a || !b) return a ?? b;
   if (typeof a === 'string' && typeof b === 'string') return TABLE_RANK[a] >= TABLE_RANK[b] ? a : b;
   if (typeof b === 'string') return mergeTable(b, a);
-  if (typeof a === 'string') return a === 'readWrite' || !b.write ? a : 'readWrite';
+  if (typeof a === 'string') return a === 'readWrite' || !(b.write || b.delete) ? a : 'readWrite';
   const union = (x?: readonly string[], y?: readonly string[]) =>
     x || y ? [...new Set([...(x ?? []), ...(y ?? [])])] : undefined;
   return {
     ...(union(a.read, b.read) ? { read: union(a.read, b.read)! } : {}),
     ...(union(a.write, b.write) ? { write: union(a.write, b.write)! } : {}),
+    ...(union(a.delete, b.delete) ? { delete: union(a.delete, b.delete)! } : {}),
     ...(union(a.queryIndexes, b.queryIndexes)
       ? { queryIndexes: union(a.queryIndexes, b.queryIndexes)! }
       : {}),

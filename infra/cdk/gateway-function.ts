@@ -26,7 +26,12 @@ export interface GatewayFunctionProps {
 export type TableGrant =
   | 'read'
   | 'readWrite'
-  | { read?: readonly string[]; write?: readonly string[]; queryIndexes?: readonly string[] };
+  | {
+      read?: readonly string[];
+      write?: readonly string[];
+      delete?: readonly string[];
+      queryIndexes?: readonly string[];
+    };
 
 /**
  * The one way a gateway function is built: Node.js 22 on arm64, esbuild bundling on this
@@ -105,9 +110,18 @@ export class GatewayFunction extends Construct {
       if (access.write?.length) {
         this.fn.addToRolePolicy(
           new PolicyStatement({
-            actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+            actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
             resources: [table.tableArn],
             conditions: leading(access.write),
+          }),
+        );
+      }
+      if (access.delete?.length) {
+        this.fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['dynamodb:DeleteItem'],
+            resources: [table.tableArn],
+            conditions: leading(access.delete),
           }),
         );
       }
