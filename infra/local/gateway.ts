@@ -264,6 +264,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         : {}),
       TENANT_SETTINGS_CACHE_SECONDS: String(options.settingsCacheSeconds ?? AUTHORIZER_CACHE_SECONDS),
       GATEWAY_SENDER_ID: 'Verify',
+      // The account named in tenant key policies (the KMS stand-in's).
+      ACCOUNT_ID: '000000000000',
       // The gateway's own origination identities (what the CDK app sets from -c gatewayOrigination).
       GATEWAY_ORIGINATION: JSON.stringify({ global: { default: 'Verify' }, eu: { default: 'Verify' } }),
       // One process hosts both regions' functions here: each may read either region's settings.
