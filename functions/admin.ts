@@ -2,10 +2,10 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { systemClock } from '#layers/adapters/system.ts';
-import { loadConfig, setting } from '#layers/config.ts';
 import { CARRIER_TOKEN_SECRET, generateCarrierToken, hashApiKey } from '#layers/core/api-keys.ts';
 import { MalformedRequestError, NotFoundError } from '#layers/core/errors.ts';
 import { makeCloseAccount } from '#layers/core/use-cases/close-account.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
 import {
   audited,
@@ -34,15 +34,13 @@ import {
   tenantStore,
   usageReports,
 } from '#layers/wiring.ts';
+import { declaration } from './admin.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+const settings = loadSettings(declaration);
 
 const senders = senderIds();
 const trail = auditTrail();
-
-const config = loadConfig({
-  BACKUP_WINDOW_DAYS: setting.positiveInt,
-  CLOSED_RECORDS_DAYS: setting.positiveInt,
-  KEY_DELETION_DAYS: setting.positiveInt,
-});
 
 const admin = tenantAdmin();
 
@@ -53,9 +51,9 @@ const closeAccount = makeCloseAccount({
   keys: both(keyService),
   crypto: both(tenantCrypto),
   clock: systemClock,
-  keyDeletionDays: config.KEY_DELETION_DAYS,
-  backupWindowDays: config.BACKUP_WINDOW_DAYS,
-  recordsRetentionDays: config.CLOSED_RECORDS_DAYS,
+  keyDeletionDays: settings.KEY_DELETION_DAYS,
+  backupWindowDays: settings.BACKUP_WINDOW_DAYS,
+  recordsRetentionDays: settings.CLOSED_RECORDS_DAYS,
 });
 
 type Action = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;

@@ -5,6 +5,7 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { setting } from '#layers/config.ts';
 import { makeApplyCarrierEvent } from '#layers/core/use-cases/dispatch-message.ts';
 import { makeReceiveInbound } from '#layers/core/use-cases/inbound.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import {
@@ -20,6 +21,10 @@ import {
   tenantStore,
   webhookFanout,
 } from '#layers/wiring.ts';
+import { declaration } from './apply-carrier-events.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const CarrierEvent = z.discriminatedUnion('kind', [
   z.object({

@@ -1,7 +1,12 @@
+import { loadSettings } from '#layers/declaration.ts';
 import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { AuditQuery, AuditVerificationQuery } from '#layers/http/schemas.ts';
 import { auditTrail, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
+import { declaration } from './audit-events.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const trail = auditTrail();
 

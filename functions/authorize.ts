@@ -5,9 +5,14 @@ import type {
 import { systemClock } from '#layers/adapters/system.ts';
 import { UnauthorizedError } from '#layers/core/errors.ts';
 import { makeAuthorize } from '#layers/core/use-cases/authorize.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import type { AuthorizerContext } from '#layers/http/schemas.ts';
 import { countAuthFailure, flushMetrics, traced } from '#layers/telemetry.ts';
 import { pepper, tenantStore } from '#layers/wiring.ts';
+import { declaration } from './authorize.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const authorize = makeAuthorize({ tenants: tenantStore(), pepper, clock: systemClock });
 

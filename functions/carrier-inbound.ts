@@ -3,10 +3,15 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { CARRIER_TOKEN_SECRET, hashApiKey } from '#layers/core/api-keys.ts';
 import { UnauthorizedError } from '#layers/core/errors.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
 import { CarrierInboundRequest } from '#layers/http/schemas.ts';
 import { tracing } from '#layers/telemetry.ts';
 import { enqueueCarrierEvent, ownJurisdiction, pepper, secretStore } from '#layers/wiring.ts';
+import { declaration } from './carrier-inbound.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 async function authenticate(header: string | undefined) {
   const token = header?.match(/^Bearer (\S+)$/)?.[1];

@@ -1,8 +1,13 @@
 import { systemClock } from '#layers/adapters/system.ts';
 import { makeRedactBody } from '#layers/core/use-cases/read-messages.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { MessageIdParams } from '#layers/http/schemas.ts';
 import { both, endpoints, messageStore, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
+import { declaration } from './delete-message-body.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const redactBody = makeRedactBody({
   messages: both(messageStore),

@@ -3,16 +3,25 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { envPrefix } from '#layers/config.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import type { WebhookDelivery } from '#layers/core/webhooks.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import { countWebhook, flushMetrics, logger, traced } from '#layers/telemetry.ts';
-import { deliverWebhook, sqs } from '#layers/wiring.ts';
+import { deliverWebhook, ownJurisdiction, readSetting, sqs } from '#layers/wiring.ts';
+import { declaration } from './deliver-webhooks.def.ts';
 
-/** The jurisdiction whose webhook queue a record came from (each region's worker has its own queue). */
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
+
+/**
+ * The jurisdiction whose webhook queue a record came from: this region's (the only one its
+ * declaration names). The local runtime, one process for both regions, also finds the other's.
+ */
 function queueOf(record: SQSRecord): { jurisdiction: Jurisdiction; url: string; dlqUrl: string } {
   const name = record.eventSourceARN.split(':').pop()!;
-  for (const j of ['global', 'eu'] as const) {
-    const url = process.env[`${envPrefix(j)}_WEBHOOK_QUEUE_URL`];
-    if (url?.endsWith(`/${name}`)) {
-      return { jurisdiction: j, url, dlqUrl: process.env[`${envPrefix(j)}_WEBHOOK_DLQ_URL`]! };
+  const own = ownJurisdiction();
+  for (const j of [own, own === 'eu' ? 'global' : 'eu'] as const) {
+    const url = readSetting(`${envPrefix(j)}_WEBHOOK_QUEUE_URL`);
+    if (url.endsWith(`/${name}`)) {
+      return { jurisdiction: j, url, dlqUrl: readSetting(`${envPrefix(j)}_WEBHOOK_DLQ_URL`) };
     }
   }
   throw new Error(`No webhook queue configured for ${name}`);

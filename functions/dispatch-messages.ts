@@ -1,19 +1,18 @@
 import type { SQSEvent } from 'aws-lambda';
 import * as z from 'zod';
 import { systemClock } from '#layers/adapters/system.ts';
-import { loadConfig, setting } from '#layers/config.ts';
+import { setting } from '#layers/config.ts';
 import { DispatchBusyError } from '#layers/core/errors.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import { makeDispatchMessage } from '#layers/core/use-cases/dispatch-message.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import { carrier, messageStore, sandboxCarrier, statusEvents } from '#layers/wiring.ts';
+import { declaration } from './dispatch-messages.def.ts';
 
-const config = loadConfig({
-  DISPATCH_LEASE_SECONDS: setting.positiveInt,
-  DISPATCH_MAX_RECEIVE_COUNT: setting.positiveInt,
-  DISPATCH_CARRIER_TIMEOUT_SECONDS: setting.positiveInt.optional(),
-});
+// This function's settings, parsed (and registered) before anything else reads one.
+const settings = loadSettings(declaration);
 
 const DispatchRef = z.object({
   tenantId: z.string().regex(/^ten_/),
@@ -32,10 +31,10 @@ const dispatcher = (j: Jurisdiction) => {
       carrier: carrier(j),
       testCarrier: sandboxCarrier(j),
       clock: systemClock,
-      leaseMs: config.DISPATCH_LEASE_SECONDS * 1000,
-      maxReceiveCount: config.DISPATCH_MAX_RECEIVE_COUNT,
+      leaseMs: settings.DISPATCH_LEASE_SECONDS * 1000,
+      maxReceiveCount: settings.DISPATCH_MAX_RECEIVE_COUNT,
       carrierTimeoutMs:
-        config.DISPATCH_CARRIER_TIMEOUT_SECONDS && config.DISPATCH_CARRIER_TIMEOUT_SECONDS * 1000,
+        settings.DISPATCH_CARRIER_TIMEOUT_SECONDS && settings.DISPATCH_CARRIER_TIMEOUT_SECONDS * 1000,
       events: statusEvents(),
     });
     dispatchers.set(j, d);

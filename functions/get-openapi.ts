@@ -1,8 +1,13 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { loadSettings } from '#layers/declaration.ts';
 import { json, problemErrors } from '#layers/http/handler.ts';
 import { buildOpenApi } from '#layers/http/openapi.ts';
 import { tracing } from '#layers/telemetry.ts';
+import { declaration } from './get-openapi.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const document = buildOpenApi();
 

@@ -1,6 +1,11 @@
+import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { InboundQuery } from '#layers/http/schemas.ts';
 import { ownJurisdiction, recipientLists, tenantGuards } from '#layers/wiring.ts';
+import { declaration } from './inbound.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const lists = recipientLists();
 

@@ -1,3 +1,4 @@
+import { loadSettings } from '#layers/declaration.ts';
 import {
   endpointJurisdiction,
   parseJsonBody,
@@ -7,6 +8,10 @@ import {
 } from '#layers/http/handler.ts';
 import { CreateOptOutRequest, PhoneParams } from '#layers/http/schemas.ts';
 import { ownJurisdiction, recipientLists, tenantGuards } from '#layers/wiring.ts';
+import { declaration } from './opt-outs.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const lists = recipientLists();
 

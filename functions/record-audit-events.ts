@@ -1,15 +1,21 @@
 import type { SQSEvent } from 'aws-lambda';
 import { systemClock } from '#layers/adapters/system.ts';
-import { loadConfig, setting } from '#layers/config.ts';
 import type { AuditEntry } from '#layers/core/audit.ts';
 import { makeAppendAudit } from '#layers/core/use-cases/audit-trail.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import { logger, traced } from '#layers/telemetry.ts';
-import { auditStore, both } from '#layers/wiring.ts';
+import { auditStore, onDemand } from '#layers/wiring.ts';
+import { declaration } from './record-audit-events.def.ts';
 
+// This function's settings, parsed (and registered) before anything else reads one.
+const settings = loadSettings(declaration);
+
+// Entries are chained in the region of the queue they came from, so only this region's store is
+// ever built (the local runtime, one process for both regions, builds each on its first entry).
 const append = makeAppendAudit({
-  stores: both(auditStore),
+  stores: onDemand(auditStore),
   clock: systemClock,
-  retentionDays: loadConfig({ AUDIT_RETENTION_DAYS: setting.positiveInt }).AUDIT_RETENTION_DAYS,
+  retentionDays: settings.AUDIT_RETENTION_DAYS,
 });
 
 /**

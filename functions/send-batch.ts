@@ -1,5 +1,6 @@
 import { type FieldIssue, SendRefusedError } from '#layers/core/errors.ts';
 import { type BatchItemResult, makeSendBatch } from '#layers/core/use-cases/send-messages.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import {
   endpointJurisdiction,
   idempotencyKeyFrom,
@@ -12,6 +13,10 @@ import { problem, refusalProblem } from '#layers/http/problems.ts';
 import { SendBatchRequest, SendMessageRequest } from '#layers/http/schemas.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
 import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
+import { declaration } from './send-batch.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const sendBatch = makeSendBatch(sendDeps());
 

@@ -1,4 +1,5 @@
 import { makeSendMessage } from '#layers/core/use-cases/send-messages.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import {
   endpointJurisdiction,
   idempotencyKeyFrom,
@@ -9,6 +10,10 @@ import {
 import { SendMessageRequest } from '#layers/http/schemas.ts';
 import { countMessages, recordLatency } from '#layers/telemetry.ts';
 import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
+import { declaration } from './send-message.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const sendMessage = makeSendMessage(sendDeps());
 

@@ -1,6 +1,11 @@
+import { loadSettings } from '#layers/declaration.ts';
 import { parseJsonBody, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
 import { SenderIdApplication } from '#layers/http/schemas.ts';
 import { senderIds, tenantGuards } from '#layers/wiring.ts';
+import { declaration } from './sender-ids.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const senders = senderIds();
 

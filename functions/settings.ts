@@ -1,6 +1,11 @@
+import { loadSettings } from '#layers/declaration.ts';
 import { parseJsonBody, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
 import { UpdateRepliesRequest } from '#layers/http/schemas.ts';
 import { tenantAdmin, tenantGuards } from '#layers/wiring.ts';
+import { declaration } from './settings.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const tenants = tenantAdmin();
 

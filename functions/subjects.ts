@@ -1,6 +1,6 @@
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
-import { loadConfig, setting } from '#layers/config.ts';
 import { makeSubjectRights } from '#layers/core/use-cases/subject-rights.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
 import { ErasureQuery, SubjectParams } from '#layers/http/schemas.ts';
 import {
@@ -13,12 +13,10 @@ import {
   tenantGuards,
   tenantStore,
 } from '#layers/wiring.ts';
+import { declaration } from './subjects.def.ts';
 
-const config = loadConfig({
-  BACKUP_WINDOW_DAYS: setting.positiveInt,
-  AUDIT_RETENTION_DAYS: setting.positiveInt,
-  ERASURE_RECORD_DAYS: setting.positiveInt,
-});
+// This function's settings, parsed (and registered) before anything else reads one.
+const settings = loadSettings(declaration);
 
 const subjects = makeSubjectRights({
   messages: both(messageStore),
@@ -28,9 +26,9 @@ const subjects = makeSubjectRights({
   clock: systemClock,
   ids: ulidIds,
   endpoints: endpoints(),
-  backupWindowDays: config.BACKUP_WINDOW_DAYS,
-  auditRetentionDays: config.AUDIT_RETENTION_DAYS,
-  erasureRecordDays: config.ERASURE_RECORD_DAYS,
+  backupWindowDays: settings.BACKUP_WINDOW_DAYS,
+  auditRetentionDays: settings.AUDIT_RETENTION_DAYS,
+  erasureRecordDays: settings.ERASURE_RECORD_DAYS,
 });
 
 /** Data subject rights: export (scope read) and erasure (scope admin). */

@@ -1,7 +1,12 @@
+import { loadSettings } from '#layers/declaration.ts';
 import { toCsv } from '#layers/http/export.ts';
 import { parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { UsageQuery } from '#layers/http/schemas.ts';
 import { tenantGuards, usageReports } from '#layers/wiring.ts';
+import { declaration } from './usage.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const reports = usageReports();
 

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { makePublicRights } from '#layers/core/use-cases/public-rights.ts';
+import { loadSettings } from '#layers/declaration.ts';
 import { json, parseJsonBody, parseWith, problemErrors, sourceIp } from '#layers/http/handler.ts';
 import {
   ConfirmVerificationRequest,
@@ -19,6 +20,10 @@ import {
   tenantStore,
   verificationStore,
 } from '#layers/wiring.ts';
+import { declaration } from './verifications.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const rights = makePublicRights({
   verifications: both(verificationStore),
@@ -30,7 +35,6 @@ const rights = makePublicRights({
   systemSms,
   ids: ulidIds,
   clock: systemClock,
-  senderId: process.env.GATEWAY_SENDER_ID ?? 'Verify',
 });
 
 /**

@@ -1,3 +1,4 @@
+import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, parseJsonBody, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import {
   CreateWebhookRequest,
@@ -6,6 +7,10 @@ import {
   WebhookIdParams,
 } from '#layers/http/schemas.ts';
 import { ownJurisdiction, tenantGuards, webhookEndpoints } from '#layers/wiring.ts';
+import { declaration } from './webhooks.def.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
 
 const endpoints = webhookEndpoints();
 

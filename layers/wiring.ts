@@ -1,7 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import * as z from 'zod';
 import { DynamoDbAuditStore } from './adapters/dynamodb-audit-store.ts';
 import { DynamoDbCounters, DynamoDbSenderIdStore } from './adapters/dynamodb-controls-store.ts';
 import { DynamoDbIdempotencyStore } from './adapters/dynamodb-idempotency-store.ts';
@@ -22,10 +21,11 @@ import { SqsAuditSink } from './adapters/sqs-audit-sink.ts';
 import { SqsDispatchQueue } from './adapters/sqs-dispatch-queue.ts';
 import { SqsWebhookQueue } from './adapters/sqs-webhook-queue.ts';
 import { systemClock, ulidIds } from './adapters/system.ts';
-import { envPrefix, loadConfig, setting } from './config.ts';
+import { envPrefix, loadConfig } from './config.ts';
 import { TenantCrypto } from './core/crypto.ts';
 import { RateLimitedError } from './core/errors.ts';
 import type { Jurisdiction, TenantContext } from './core/model.ts';
+import { originationFor } from './core/origination.ts';
 import { RecipientPseudonyms } from './core/recipient-pseudonym.ts';
 import { DEFAULT_PRICES_USD } from './core/usage.ts';
 import { makeAuditTrail } from './core/use-cases/audit-trail.ts';
@@ -39,7 +39,8 @@ import { makeUsageReports } from './core/use-cases/usage-reports.ts';
 import { makeDeliverWebhook, makeWebhookEndpoints, makeWebhookFanout } from './core/use-cases/webhooks.ts';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './core/webhooks.ts';
 import { endpointJurisdiction, type RouteGuards } from './http/handler.ts';
-import type { Carrier } from './ports/index.ts';
+import type { Carrier, SystemSms } from './ports/index.ts';
+import { type SettingName, type SettingValue, settingSpec } from './settings.ts';
 import { countAuditFailure, countKmsError, countStatusEventFailure, logger, tracer } from './telemetry.ts';
 
 /**
@@ -62,10 +63,16 @@ const once = <T>(make: () => T) => {
   };
 };
 
+/**
+ * One setting, parsed with its catalogue schema (layers/settings.ts). Once the running function
+ * registered its declaration, a setting it does not declare is refused.
+ */
+export const readSetting = <N extends SettingName>(name: N): SettingValue<N> =>
+  (loadConfig({ [name]: settingSpec(name).schema }) as Record<string, unknown>)[name] as SettingValue<N>;
+
+const p = envPrefix;
 function jurisdictionConfig(j: Jurisdiction) {
-  const p = envPrefix(j);
-  const cfg = loadConfig({ [`${p}_REGION`]: setting.name }) as Record<string, string>;
-  return { region: cfg[`${p}_REGION`]! };
+  return { region: readSetting(`${p(j)}_REGION`) };
 }
 
 const perJurisdiction = <T>(make: (j: Jurisdiction) => T) => {
@@ -75,9 +82,6 @@ const perJurisdiction = <T>(make: (j: Jurisdiction) => T) => {
     return made[j];
   };
 };
-
-const setting1 = (name: string, schema: z.ZodType<string> = setting.name) =>
-  (loadConfig({ [name]: schema }) as Record<string, string>)[name]!;
 
 export const dynamodb = /* @__PURE__ */ perJurisdiction((j) =>
   tracer.captureAWSv3Client(new DynamoDBClient({ region: jurisdictionConfig(j).region })),
@@ -105,20 +109,29 @@ const kms = /* @__PURE__ */ perJurisdiction((j) =>
 );
 
 export const keyService = /* @__PURE__ */ perJurisdiction(
-  (j) => new KmsKeyService(kms(j), process.env.ACCOUNT_ID ?? '000000000000'),
+  (j) => new KmsKeyService(kms(j), readSetting('ACCOUNT_ID')),
 );
 
-const messagesTable = (j: Jurisdiction) => setting1(`${envPrefix(j)}_MESSAGES_TABLE`);
+const messagesTable = (j: Jurisdiction) => readSetting(`${p(j)}_MESSAGES_TABLE`);
 
 export const keyringStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbKeyringStore(dynamodb(j), messagesTable(j)),
 );
 
+/**
+ * A jurisdiction's tenant crypto. Its key service and keyring store are built on first use, so a
+ * function that only holds one (e.g. the webhook store, for listing endpoints) reads nothing of
+ * that jurisdiction until it seals or opens.
+ */
 export const tenantCrypto = /* @__PURE__ */ perJurisdiction(
   (j) =>
     new TenantCrypto(j, {
-      keys: keyService(j),
-      keyrings: keyringStore(j),
+      get keys() {
+        return keyService(j);
+      },
+      get keyrings() {
+        return keyringStore(j);
+      },
       clock: systemClock,
     }),
 );
@@ -138,7 +151,7 @@ export const idempotencyStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbIdempotencyStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
 export const dispatchQueue = /* @__PURE__ */ perJurisdiction(
-  (j) => new SqsDispatchQueue(sqs(j), setting1(`${envPrefix(j)}_DISPATCH_QUEUE_URL`, setting.url)),
+  (j) => new SqsDispatchQueue(sqs(j), readSetting(`${p(j)}_DISPATCH_QUEUE_URL`)),
 );
 
 /** One of each, for both jurisdictions, e.g. `both(messageStore)`. */
@@ -147,42 +160,50 @@ export const both = <T>(make: (j: Jurisdiction) => T): Record<Jurisdiction, T> =
   eu: make('eu'),
 });
 
+/**
+ * One of each, built on first use: a function that declared only its own jurisdiction's
+ * resources reads the other's settings only if it is handed the other's work (and then fails).
+ */
+export const onDemand = <T>(make: (j: Jurisdiction) => T): Record<Jurisdiction, T> => ({
+  get global() {
+    return make('global');
+  },
+  get eu() {
+    return make('eu');
+  },
+});
+
 /** The ingress view of both jurisdictions: each one's table and queue. */
 export const allStores = /* @__PURE__ */ once(() =>
   both((j) => ({ messages: messageStore(j), idempotency: idempotencyStore(j), queue: dispatchQueue(j) })),
 );
 
 /** Each jurisdiction's public endpoint, when configured (named in 421 answers). */
-export const endpoints = /* @__PURE__ */ once(() => ({
-  ...(process.env.GLOBAL_API_URL ? { global: process.env.GLOBAL_API_URL } : {}),
-  ...(process.env.EU_API_URL ? { eu: process.env.EU_API_URL } : {}),
-}));
+export const endpoints = /* @__PURE__ */ once(() => {
+  const global = readSetting('GLOBAL_API_URL');
+  const eu = readSetting('EU_API_URL');
+  return { ...(global ? { global } : {}), ...(eu ? { eu } : {}) };
+});
 
 /** The tenants table is global (a global table replicated to the EU region in AWS). */
 const tenantsClient = /* @__PURE__ */ once(() =>
-  tracer.captureAWSv3Client(
-    new DynamoDBClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
-  ),
+  tracer.captureAWSv3Client(new DynamoDBClient({ region: readSetting('TENANTS_REGION') })),
 );
 const tenantsKms = /* @__PURE__ */ once(() =>
-  countingErrors(
-    tracer.captureAWSv3Client(
-      new KMSClient({ region: process.env.TENANTS_REGION ?? jurisdictionConfig('global').region }),
-    ),
-  ),
+  countingErrors(tracer.captureAWSv3Client(new KMSClient({ region: readSetting('TENANTS_REGION') }))),
 );
 export const tenantStore = /* @__PURE__ */ once(
-  () => new DynamoDbTenantStore(tenantsClient(), setting1('TENANTS_TABLE')),
+  () => new DynamoDbTenantStore(tenantsClient(), readSetting('TENANTS_TABLE')),
 );
 
 export const secretStore = /* @__PURE__ */ once(
-  () => new DynamoDbSecretStore(tenantsClient(), setting1('TENANTS_TABLE')),
+  () => new DynamoDbSecretStore(tenantsClient(), readSetting('TENANTS_TABLE')),
 );
 
 const systemSecret = (name: 'api-key-pepper' | 'recipient-pseudonym') =>
   memo(async () =>
     loadSystemSecret(
-      { keys: new KmsKeyService(tenantsKms()), secrets: secretStore(), keyId: setting1('SYSTEM_KEY_ID') },
+      { keys: new KmsKeyService(tenantsKms()), secrets: secretStore(), keyId: readSetting('SYSTEM_KEY_ID') },
       name,
     ),
   );
@@ -199,10 +220,10 @@ export const recipientPseudonyms = /* @__PURE__ */ once(
  * never reach a real handset, whatever carrier the deployment uses).
  */
 export const sandboxCarrier = /* @__PURE__ */ perJurisdiction((j) => {
-  const ledgerTable = process.env.SANDBOX_LEDGER_TABLE;
+  const ledgerTable = readSetting('SANDBOX_LEDGER_TABLE');
   return new SandboxCarrier({
     sqs: sqs(j),
-    eventsQueueUrl: setting1(`${envPrefix(j)}_CARRIER_EVENTS_QUEUE_URL`, setting.url),
+    eventsQueueUrl: readSetting(`${p(j)}_CARRIER_EVENTS_QUEUE_URL`),
     jurisdiction: j,
     // Optional by design: the ledger exists only in local runs, where nobody's handset is real.
     ledger: ledgerTable ? new DynamoDbSandboxLedger(dynamodb(j), ledgerTable) : undefined,
@@ -211,16 +232,15 @@ export const sandboxCarrier = /* @__PURE__ */ perJurisdiction((j) => {
 
 /** The configured carrier (`CARRIER`): `sandbox`, or `eum` for AWS End User Messaging SMS. */
 export const carrier = /* @__PURE__ */ perJurisdiction((j): Carrier => {
-  const { CARRIER } = loadConfig({ CARRIER: z.enum(['sandbox', 'eum']) });
-  if (CARRIER === 'sandbox') return sandboxCarrier(j);
-  const cfg = loadConfig({
-    EUM_CONFIGURATION_SET: setting.name,
-    EUM_MAX_PRICE: z
-      .string()
-      .regex(/^\d+(\.\d+)?$/)
-      .optional(),
-    EUM_TTL_SECONDS: setting.positiveInt.optional(),
-  });
+  if (readSetting('CARRIER') === 'sandbox') return sandboxCarrier(j);
+  const configurationSet = readSetting('EUM_CONFIGURATION_SET');
+  if (!configurationSet)
+    throw new Error('Invalid configuration: EUM_CONFIGURATION_SET: required when CARRIER=eum');
+  const cfg = {
+    EUM_CONFIGURATION_SET: configurationSet,
+    EUM_MAX_PRICE: readSetting('EUM_MAX_PRICE'),
+    EUM_TTL_SECONDS: readSetting('EUM_TTL_SECONDS'),
+  };
   // Loaded on the first send: functions that never send do not pay for the EUM client.
   let eum: Promise<Carrier> | undefined;
   const load = () =>
@@ -250,18 +270,16 @@ export const carrier = /* @__PURE__ */ perJurisdiction((j): Carrier => {
 });
 
 /** The function's own jurisdiction (`endpointJurisdiction` lets an API stage variable override it). */
-export const ownJurisdiction = /* @__PURE__ */ once(
-  () => loadConfig({ JURISDICTION: setting.jurisdiction }).JURISDICTION,
-);
+export const ownJurisdiction = /* @__PURE__ */ once(() => readSetting('JURISDICTION'));
 
 export const counters = /* @__PURE__ */ once(
-  () => new DynamoDbCounters(tenantsClient(), setting1('TENANTS_TABLE')),
+  () => new DynamoDbCounters(tenantsClient(), readSetting('TENANTS_TABLE')),
 );
 export const senderIdStore = /* @__PURE__ */ once(
-  () => new DynamoDbSenderIdStore(tenantsClient(), setting1('TENANTS_TABLE')),
+  () => new DynamoDbSenderIdStore(tenantsClient(), readSetting('TENANTS_TABLE')),
 );
 
-const settingsTtlMs = () => Number(process.env.TENANT_SETTINGS_CACHE_SECONDS ?? 60) * 1000;
+const settingsTtlMs = /* @__PURE__ */ once(() => readSetting('TENANT_SETTINGS_CACHE_SECONDS') * 1000);
 
 /** A per-tenant read cached per instance for `TENANT_SETTINGS_CACHE_SECONDS`; a failed read is not kept. */
 function cachedPerTenant<T>(load: (tenantId: string) => Promise<T>): (tenantId: string) => Promise<T> {
@@ -309,7 +327,7 @@ export const auditStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbAuditStore(dynamodb(j), messagesTable(j)),
 );
 const auditSink = /* @__PURE__ */ perJurisdiction(
-  (j) => new SqsAuditSink(sqs(j), setting1(`${envPrefix(j)}_AUDIT_QUEUE_URL`, setting.url)),
+  (j) => new SqsAuditSink(sqs(j), readSetting(`${p(j)}_AUDIT_QUEUE_URL`)),
 );
 
 /**
@@ -336,16 +354,31 @@ export const auditTrail = /* @__PURE__ */ once(() =>
   makeAuditTrail({ stores: both(auditStore), clock: systemClock, endpoints: endpoints() }),
 );
 
-/** A message on the gateway's own behalf (one-time codes, block-all confirmations): no tenant, not stored. */
-export const systemSms = async (j: Jurisdiction, to: string, from: string, body: string, id: string) => {
-  await carrier(j).send({ messageId: id, tenantId: 'system', to, from, body, category: 'transactional' });
+/** The gateway's own origination identities (GATEWAY_ORIGINATION), parsed at first use. */
+const origination = /* @__PURE__ */ once(() => readSetting('GATEWAY_ORIGINATION'));
+
+/**
+ * A message on the gateway's own behalf (one-time codes, block-all confirmations): no tenant, not
+ * stored. It goes out from `from` when the flow names one (a reply from the number the person
+ * wrote to), else from the gateway's identity for the recipient's country in that jurisdiction.
+ */
+export const systemSms: SystemSms = async (j, to, from, body, id) => {
+  const origin = from ?? originationFor(origination(), j, to);
+  await carrier(j).send({
+    messageId: id,
+    tenantId: 'system',
+    to,
+    from: origin,
+    body,
+    category: 'transactional',
+  });
 };
 
 /** Puts a carrier event (a receipt or a reply) on a jurisdiction's carrier events queue. */
 export async function enqueueCarrierEvent(j: Jurisdiction, event: object): Promise<void> {
   await sqs(j).send(
     new SendMessageCommand({
-      QueueUrl: setting1(`${envPrefix(j)}_CARRIER_EVENTS_QUEUE_URL`, setting.url),
+      QueueUrl: readSetting(`${p(j)}_CARRIER_EVENTS_QUEUE_URL`),
       MessageBody: JSON.stringify(event),
     }),
   );
@@ -369,7 +402,7 @@ export const senderIds = /* @__PURE__ */ once(() =>
     crypto: tenantCrypto,
     clock: systemClock,
     ids: ulidIds,
-    identityRetentionDays: loadConfig({ SENDER_IDENTITY_DAYS: setting.positiveInt }).SENDER_IDENTITY_DAYS,
+    identityRetentionDays: readSetting('SENDER_IDENTITY_DAYS'),
   }),
 );
 
@@ -383,27 +416,23 @@ export const recipientLists = /* @__PURE__ */ once(() =>
 );
 
 export const usageLedger = /* @__PURE__ */ perJurisdiction((j) => {
-  const cfg = loadConfig({
-    USAGE_RETENTION_DAYS: setting.positiveInt,
-    ANALYTICS_RETENTION_DAYS: setting.positiveInt,
-  });
   return new DynamoDbUsageLedger(dynamodb(j), messagesTable(j), j, {
-    tenantDays: cfg.USAGE_RETENTION_DAYS,
-    aggregateDays: cfg.ANALYTICS_RETENTION_DAYS,
+    tenantDays: readSetting('USAGE_RETENTION_DAYS'),
+    aggregateDays: readSetting('ANALYTICS_RETENTION_DAYS'),
   });
 });
 
 export const webhookStore = /* @__PURE__ */ once(
-  () => new DynamoDbWebhookStore(tenantsClient(), setting1('TENANTS_TABLE'), tenantCrypto('global')),
+  () => new DynamoDbWebhookStore(tenantsClient(), readSetting('TENANTS_TABLE'), tenantCrypto('global')),
 );
 export const webhookHistory = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbWebhookHistory(dynamodb(j), messagesTable(j)),
 );
 const webhookQueue = /* @__PURE__ */ perJurisdiction(
-  (j) => new SqsWebhookQueue(sqs(j), setting1(`${envPrefix(j)}_WEBHOOK_QUEUE_URL`, setting.url)),
+  (j) => new SqsWebhookQueue(sqs(j), readSetting(`${p(j)}_WEBHOOK_QUEUE_URL`)),
 );
 /** Only the local runtime and tests may deliver to this machine (loopback); never set in AWS. */
-const allowLoopbackWebhooks = () => process.env.WEBHOOK_ALLOW_LOOPBACK === 'true';
+const allowLoopbackWebhooks = () => readSetting('WEBHOOK_ALLOW_LOOPBACK');
 
 /** A tenant's endpoints, cached per instance like its settings: a new endpoint gets events within a minute. */
 const endpointsOf = cachedPerTenant((tenantId) => webhookStore().list(tenantId));
@@ -423,14 +452,11 @@ export const webhookEndpoints = /* @__PURE__ */ once(() =>
 );
 
 export const deliverWebhook = /* @__PURE__ */ perJurisdiction((j) => {
-  const cfg = loadConfig({
-    WEBHOOK_RETRY_SCHEDULE_SECONDS: z
-      .string()
-      .regex(/^\d+(,\d+)*$/)
-      .optional(),
-    WEBHOOK_HISTORY_DAYS: setting.positiveInt,
-    WEBHOOK_TIMEOUT_MS: setting.positiveInt.optional(),
-  });
+  const cfg = {
+    WEBHOOK_RETRY_SCHEDULE_SECONDS: readSetting('WEBHOOK_RETRY_SCHEDULE_SECONDS'),
+    WEBHOOK_HISTORY_DAYS: readSetting('WEBHOOK_HISTORY_DAYS'),
+    WEBHOOK_TIMEOUT_MS: readSetting('WEBHOOK_TIMEOUT_MS'),
+  };
   return makeDeliverWebhook({
     store: webhookStore(),
     history: webhookHistory(j),
@@ -457,20 +483,7 @@ export const statusEvents = /* @__PURE__ */ once(() =>
 );
 
 /** List prices per segment for the usage estimate: the defaults, overridden by `SMS_PRICES_USD`. */
-const prices = () => {
-  const raw = process.env.SMS_PRICES_USD;
-  if (!raw) return DEFAULT_PRICES_USD;
-  let json: unknown;
-  try {
-    json = JSON.parse(raw);
-  } catch {
-    json = undefined;
-  }
-  const parsed = z.record(z.string().regex(/^([A-Z]{2}|\*)$/), z.number().nonnegative()).safeParse(json);
-  if (!parsed.success)
-    throw new Error('SMS_PRICES_USD must be a JSON object of country code (or *) to USD per segment');
-  return { ...DEFAULT_PRICES_USD, ...parsed.data };
-};
+const prices = () => ({ ...DEFAULT_PRICES_USD, ...readSetting('SMS_PRICES_USD') });
 
 export const usageReports = /* @__PURE__ */ once(() =>
   makeUsageReports({ ledgers: both(usageLedger), prices: prices(), clock: systemClock }),

@@ -1,7 +1,15 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import type { Jurisdiction } from '../../layers/core/model.ts';
+import {
+  GatewayOrigination,
+  isSenderId,
+  NO_SENDER_ID_COUNTRIES,
+  OriginationMap,
+} from '../../layers/core/origination.ts';
+import { EUM_MAX_PRICE_PATTERN, EUM_TTL_RANGE } from '../../layers/settings.ts';
 import { DEFAULT_EU_REGION } from '../resources.ts';
+import { DEFAULT_ORIGINATION } from './environment.ts';
 import { StatefulStack } from './stateful-stack.ts';
 import { StatelessStack } from './stateless-stack.ts';
 
@@ -9,7 +17,8 @@ import { StatelessStack } from './stateless-stack.ts';
  * Builds the gateway: one stateful and one stateless stack per jurisdiction, each in its own
  * region. Context: `region` (global, default CDK_DEFAULT_REGION or us-east-1), `euRegion`
  * (default eu-central-1), and optionally `globalApiUrl` / `euApiUrl` (custom domains, named in
- * 421 answers).
+ * 421 answers), `gatewayOrigination`, `eumMaxPrice`, `eumTtlSeconds`, `dispatchMaxConcurrency`,
+ * `authorizerReservedConcurrency` and `smsPricesUsd` (see the README's deploy section).
  */
 export function buildApp(app = new App()) {
   // Keep the producer-protecting behaviour explicitly (CDK warns while it is a default).
@@ -39,7 +48,8 @@ export function buildApp(app = new App()) {
                 throw new Error('carrier=eum needs -c eumConfigurationSet=<configuration set name>');
               })(),
           ),
-          maxPrice: app.node.tryGetContext('eumMaxPrice') as string | undefined,
+          maxPrice: eumMaxPrice(app.node.tryGetContext('eumMaxPrice')),
+          ttlSeconds: eumTtlSeconds(app.node.tryGetContext('eumTtlSeconds')),
         }
       : { kind: 'sandbox' as const };
   // After a `cdk destroy` (README: "Lifecycle"): take over the retained tables and system key.
@@ -52,6 +62,19 @@ export function buildApp(app = new App()) {
       'adoptRetained=true needs -c systemKeyArn=<ARN of the retained key aliased alias/sms-gateway/system>: a new key could not unwrap the stored API key pepper',
     );
   }
+  const origination = gatewayOrigination(app.node.tryGetContext('gatewayOrigination'));
+  // One-time codes to the US and Canada must come from a number: their carriers take no sender ID.
+  if (carrier.kind === 'eum') {
+    for (const country of NO_SENDER_ID_COUNTRIES) {
+      const identity = origination.global[country] ?? origination.global.default!;
+      if (isSenderId(identity)) {
+        throw new Error(
+          `carrier=eum: gatewayOrigination sends ${country} codes from the sender ID "${identity}", which ${country} does not support; map "${country}" to a phone number (e.g. -c gatewayOrigination='{"default":"Verify","US":"+1...","CA":"+1..."}')`,
+        );
+      }
+    }
+  }
+  const smsPricesUsd = app.node.tryGetContext('smsPricesUsd') as string | undefined;
   const build = (jurisdiction: Jurisdiction, label: string) => {
     const env = { region: regions[jurisdiction], account };
     const stateful = new StatefulStack(app, `SmsGateway-${label}-Stateful`, {
@@ -67,12 +90,64 @@ export function buildApp(app = new App()) {
       regions,
       apiUrls,
       carrier,
+      origination,
+      smsPricesUsd:
+        typeof smsPricesUsd === 'string' || smsPricesUsd === undefined
+          ? smsPricesUsd
+          : JSON.stringify(smsPricesUsd),
     });
     return { stateful, stateless };
   };
   const global = build('global', 'Global');
   const eu = build('eu', 'EU');
   return { app, regions, stateful: global.stateful, stateless: global.stateless, global, eu };
+}
+
+/** `-c eumMaxPrice`: the pattern SendTextMessage accepts (`[0-9]{0,2}\.[0-9]{1,5}`), e.g. `0.05`. */
+function eumMaxPrice(raw: unknown): string | undefined {
+  if (raw === undefined) return undefined;
+  const value = String(raw);
+  if (!EUM_MAX_PRICE_PATTERN.test(value)) {
+    throw new Error(
+      `eumMaxPrice "${value}" must match [0-9]{0,2}.[0-9]{1,5} (USD per message part, e.g. 0.05)`,
+    );
+  }
+  return value;
+}
+
+/** `-c eumTtlSeconds`: SendTextMessage's TimeToLive, 5 to 259,200 seconds. */
+function eumTtlSeconds(raw: unknown): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < EUM_TTL_RANGE.min || value > EUM_TTL_RANGE.max) {
+    throw new Error(
+      `eumTtlSeconds must be a whole number of seconds from ${EUM_TTL_RANGE.min} to ${EUM_TTL_RANGE.max}`,
+    );
+  }
+  return value;
+}
+
+/**
+ * `-c gatewayOrigination`: one map for both jurisdictions (`{"default":"Verify","US":"+1..."}`)
+ * or one per jurisdiction (`{"global":{...},"eu":{...}}`); JSON text or an object (cdk.json).
+ */
+function gatewayOrigination(raw: unknown) {
+  if (raw === undefined) return DEFAULT_ORIGINATION;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new Error('gatewayOrigination must be JSON');
+    }
+  }
+  const perJurisdiction = GatewayOrigination.safeParse(value);
+  if (perJurisdiction.success) return perJurisdiction.data;
+  const shared = OriginationMap.safeParse(value);
+  if (shared.success) return { global: shared.data, eu: shared.data };
+  throw new Error(
+    `gatewayOrigination: ${shared.error.issues.map((i) => `${i.path.join('.') || '(map)'}: ${i.message}`).join('; ')}`,
+  );
 }
 
 /** The AWS Solutions and Serverless rule packs; synthesis fails on any unacknowledged finding. */

@@ -8,6 +8,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { KEY_USER_TAG } from '../../layers/adapters/kms-key-service.ts';
+import { type TenantKeyAccess, tenantKeyStatements } from './tenant-key-grants.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
 
@@ -35,14 +36,28 @@ export interface GatewayFunctionProps {
   entry: string;
   timeout: Duration;
   memorySize?: number;
+  /** Exactly the function's declared settings (and NODE_OPTIONS, POWERTOOLS_*). */
   environment?: Record<string, string>;
+  /** Reserved concurrency: both the function's floor and its cap. */
+  reservedConcurrentExecutions?: number;
 }
+
+/** A DynamoDB table's access, whole or limited to partition-key prefixes (`dynamodb:LeadingKeys`). */
+export type TableGrant =
+  | 'read'
+  | 'readWrite'
+  | {
+      read?: readonly string[];
+      write?: readonly string[];
+      delete?: readonly string[];
+      queryIndexes?: readonly string[];
+    };
 
 /**
  * The one way a gateway function is built: Node.js 22 on arm64, esbuild bundling on this
  * machine (no Docker) with source maps, active tracing, JSON logs in a log group with a
- * retention. Resources are bound with `use*`, which sets the environment variable and grants
- * the matching permission in one call, so the two cannot drift apart.
+ * retention. Its environment and grants both come from its declaration (the stateless stack
+ * reads `functions/<name>.def.ts`), so the two cannot drift apart.
  */
 export class GatewayFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -61,6 +76,9 @@ export class GatewayFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout,
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
       tracing: Tracing.ACTIVE,
       loggingFormat: LoggingFormat.JSON,
       logGroup,
@@ -70,22 +88,82 @@ export class GatewayFunction extends Construct {
     acknowledgeFunctionFindings(this);
   }
 
-  useTable(table: ITableV2, access: 'read' | 'readWrite', envName: string): this {
-    this.fn.addEnvironment(envName, table.tableName);
+  /**
+   * Grants a table: whole (read, or read and write), or only the items whose partition key
+   * matches a pattern (the public flows' verification and block items, the SYSTEM secrets), plus
+   * queries of named indexes.
+   */
+  grantTable(table: ITableV2, access: TableGrant): this {
     if (access === 'read') table.grantReadData(this.fn);
-    else table.grantReadWriteData(this.fn);
+    else if (access === 'readWrite') table.grantReadWriteData(this.fn);
+    else {
+      const leading = (keys: readonly string[]) => ({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] },
+      });
+      if (access.read?.length) {
+        this.fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: [
+              'dynamodb:GetItem',
+              'dynamodb:BatchGetItem',
+              'dynamodb:Query',
+              'dynamodb:ConditionCheckItem',
+            ],
+            resources: [table.tableArn],
+            conditions: leading(access.read),
+          }),
+        );
+      }
+      if (access.write?.length) {
+        this.fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+            resources: [table.tableArn],
+            conditions: leading(access.write),
+          }),
+        );
+      }
+      if (access.delete?.length) {
+        this.fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['dynamodb:DeleteItem'],
+            resources: [table.tableArn],
+            conditions: leading(access.delete),
+          }),
+        );
+      }
+      if (access.queryIndexes?.length) {
+        this.fn.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['dynamodb:Query'],
+            resources: access.queryIndexes.map((i) => `${table.tableArn}/index/${i}`),
+          }),
+        );
+      }
+    }
     return this;
   }
 
-  useQueue(queue: IQueue, access: 'send', envName: string): this {
-    this.fn.addEnvironment(envName, queue.queueUrl);
-    if (access === 'send') queue.grantSendMessages(this.fn);
+  /** Sending to a queue (consuming is granted by the event source). */
+  grantSend(queue: IQueue): this {
+    queue.grantSendMessages(this.fn);
+    return this;
+  }
+
+  /** Sends SMS through End User Messaging in these regions (identities are registered outside the stack). */
+  sendsSms(regions: string[]): this {
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['sms-voice:SendTextMessage'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:RequestedRegion': regions } },
+      }),
+    );
     return this;
   }
 
   /** A key by ARN or alias ARN (the system key, possibly in the global region). */
-  useKeyArn(arn: string, envName: string, actions: ('kms:GenerateDataKey' | 'kms:Decrypt')[]): this {
-    this.fn.addEnvironment(envName, arn);
+  useKeyArn(arn: string, actions: ('kms:GenerateDataKey' | 'kms:Decrypt')[]): this {
     const alias = /:(alias\/.+)$/.exec(arn)?.[1];
     this.fn.addToRolePolicy(
       new PolicyStatement({
@@ -98,56 +176,16 @@ export class GatewayFunction extends Construct {
   }
 
   /**
-   * Lets the function create and use tenant keys in any region of the account. Only keys with
-   * a tenant alias are usable, and each key's own policy further demands the gateway role tag
-   * (set here) and the tenant's encryption context.
+   * Lets the function create and use tenant keys in the given regions (those of the
+   * jurisdictions whose keys it touches; never another). Only keys with a tenant alias are
+   * usable, and each key's own policy further demands the gateway role tag (set here) and the
+   * tenant's encryption context. Only `admin` (closing accounts) may schedule a key's deletion.
    */
-  useTenantKeys(account: string, access: 'read' | 'write' | 'admin'): this {
+  useTenantKeys(account: string, access: TenantKeyAccess, regions: readonly string[]): this {
     Tags.of(this.fn.role!).add(KEY_USER_TAG.key, KEY_USER_TAG.value);
-    const tenantKeys = { 'ForAnyValue:StringLike': { 'kms:ResourceAliases': 'alias/sms-gateway/tenant/*' } };
-    if (access === 'read') {
-      // Readers only unwrap data keys; they never create keys or wrap new data.
-      this.fn.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['kms:Decrypt'],
-          resources: [`arn:aws:kms:*:${account}:key/*`],
-          conditions: tenantKeys,
-        }),
-      );
-      return this;
+    for (const statement of tenantKeyStatements(account, regions, access)) {
+      this.fn.addToRolePolicy(PolicyStatement.fromJson(statement));
     }
-    this.fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['kms:CreateKey', 'kms:TagResource'],
-        resources: ['*'],
-        conditions: { StringLike: { 'aws:RequestTag/sms-gateway:tenant': 'ten_*' } },
-      }),
-    );
-    this.fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['kms:CreateAlias', 'kms:DescribeKey'],
-        resources: [`arn:aws:kms:*:${account}:alias/sms-gateway/tenant/*`, `arn:aws:kms:*:${account}:key/*`],
-      }),
-    );
-    this.fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: [
-          'kms:GenerateDataKey',
-          'kms:Decrypt',
-          ...(access === 'admin' ? ['kms:ScheduleKeyDeletion'] : []),
-        ],
-        resources: [`arn:aws:kms:*:${account}:key/*`],
-        conditions: tenantKeys,
-      }),
-    );
-    // A key that lost a creation race is retired at once; it never had an alias.
-    this.fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['kms:ScheduleKeyDeletion'],
-        resources: [`arn:aws:kms:*:${account}:key/*`],
-        conditions: { StringLike: { 'aws:ResourceTag/sms-gateway:tenant': 'ten_*' } },
-      }),
-    );
     return this;
   }
 }

@@ -12,24 +12,20 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnConfigurationSet } from 'aws-cdk-lib/aws-smsvoice';
 import { type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EUM_FINAL_EVENT_TYPES } from '../../layers/adapters/eum-events.ts';
-import { envPrefix } from '../../layers/config.ts';
 import type { Jurisdiction } from '../../layers/core/model.ts';
+import type { GatewayOrigination } from '../../layers/core/origination.ts';
+import { type FunctionDeclaration, needsIn } from '../../layers/declaration.ts';
 import { type HttpFunction, ROUTES } from '../../layers/http/routes.ts';
-import {
-  AUTHORIZER_CACHE_SECONDS,
-  QUEUES,
-  type QueueDefinition,
-  RECORDS,
-  SYSTEM_KEY_ALIAS,
-  visibilityTimeoutSeconds,
-} from '../resources.ts';
+import type { DeployContext, QueueName } from '../../layers/settings.ts';
+import { DECLARATIONS, type FunctionName } from '../declarations.ts';
+import { AUTHORIZER_CACHE_SECONDS, SYSTEM_KEY_ALIAS } from '../resources.ts';
+import { DEFAULT_ORIGINATION, environmentOf, POWERTOOLS_ENV } from './environment.ts';
 import { GatewayFunction } from './gateway-function.ts';
 import { physicalNames, TENANTS_TABLE_NAME } from './names.ts';
 import { observe } from './observability.ts';
@@ -43,7 +39,11 @@ export interface StatelessStackProps extends StackProps {
   /** Public endpoints, when known (custom domains), named in 421 answers. */
   apiUrls?: Partial<Record<Jurisdiction, string>>;
   /** The carrier for live traffic (test keys always use the sandbox). */
-  carrier?: { kind: 'sandbox' } | { kind: 'eum'; configurationSet: string; maxPrice?: string | undefined };
+  carrier?: DeployContext['carrier'];
+  /** The gateway's own origination identities per jurisdiction (`-c gatewayOrigination`). */
+  origination?: GatewayOrigination;
+  /** List prices for the usage estimate (`-c smsPricesUsd`, JSON). */
+  smsPricesUsd?: string | undefined;
 }
 
 const JURISDICTIONS: Jurisdiction[] = ['global', 'eu'];
@@ -119,197 +119,97 @@ export class StatelessStack extends Stack {
     const systemKeyArn =
       stateful.systemKey?.keyArn ?? `arn:aws:kms:${regions.global}:${account}:${SYSTEM_KEY_ALIAS}`;
 
-    const common: Record<string, string> = {
-      JURISDICTION: jurisdiction,
-      ACCOUNT_ID: account,
-      TENANTS_REGION: regions.global,
-      BACKUP_WINDOW_DAYS: String(RECORDS.backupWindowDays),
-      ERASURE_RECORD_DAYS: String(RECORDS.erasureRecordDays),
-      CLOSED_RECORDS_DAYS: String(RECORDS.closedAccountRecordsDays),
-      KEY_DELETION_DAYS: String(RECORDS.keyDeletionDays),
-      SENDER_IDENTITY_DAYS: String(RECORDS.senderIdentityDays),
-      AUDIT_RETENTION_DAYS: String(RECORDS.auditTrailDays),
-      USAGE_RETENTION_DAYS: String(RECORDS.usageRecordDays),
-      ANALYTICS_RETENTION_DAYS: String(RECORDS.analyticsDays),
-      GATEWAY_SENDER_ID: 'Verify',
-      // Traces carry ids and timings only: responses and error details can quote numbers.
-      POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
-      POWERTOOLS_TRACER_CAPTURE_ERROR: 'false',
-      CARRIER: props.carrier?.kind ?? 'sandbox',
-      ...(props.carrier?.kind === 'eum'
-        ? {
-            EUM_CONFIGURATION_SET: props.carrier.configurationSet,
-            ...(props.carrier.maxPrice ? { EUM_MAX_PRICE: props.carrier.maxPrice } : {}),
-          }
-        : {}),
+    const queueOf = (j: Jurisdiction, q: QueueName): IQueue =>
+      ({ dispatch: dispatchQueue, carrierEvents: eventsQueue, webhooks: webhookQueue, audit: auditQueue })[q](
+        j,
+      );
+    const deploy: DeployContext = {
+      jurisdiction,
+      regions,
+      account,
+      apiUrls: props.apiUrls ?? {},
+      carrier: props.carrier ?? { kind: 'sandbox' },
+      origination: JSON.stringify(props.origination ?? DEFAULT_ORIGINATION),
+      smsPricesUsd: props.smsPricesUsd,
+      resources: {
+        messagesTable: (j) => physicalNames(j).messagesTable,
+        queueUrl: (j, q) =>
+          q === 'webhookDlq'
+            ? other(j)
+              ? noOtherDlq()
+              : dlqOf(stateful.webhookQueue).queueUrl
+            : queueOf(j, q).queueUrl,
+        tenantsTable: tenantsTable.tableName,
+        systemKeyId: systemKeyArn,
+      },
     };
-    /** Lets a function send through End User Messaging (in its own region) when that is the carrier. */
-    const sendsSms = (f: GatewayFunction) => {
-      if (props.carrier?.kind === 'eum') {
-        f.fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['sms-voice:SendTextMessage'],
-            resources: ['*'],
-            conditions: { StringEquals: { 'aws:RequestedRegion': [regions.global, regions.eu] } },
+
+    const dlqOf = (q: IQueue) => (q as Queue).deadLetterQueue!.queue;
+    const noOtherDlq = (): never => {
+      throw new Error("A webhook DLQ is its own region's worker's only");
+    };
+    /** Builds one function from its declaration: environment, grants and trigger. */
+    const build = (d: FunctionDeclaration): GatewayFunction => {
+      const reserved = d.reservedConcurrencyContext
+        ? this.node.tryGetContext(d.reservedConcurrencyContext)
+        : undefined;
+      const f = new GatewayFunction(this, d.name, {
+        entry: d.name,
+        timeout: Duration.seconds(d.timeoutSeconds),
+        ...(d.memoryMB ? { memorySize: d.memoryMB } : {}),
+        environment: { ...environmentOf(d, deploy), ...POWERTOOLS_ENV },
+        ...(reserved !== undefined ? { reservedConcurrentExecutions: Number(reserved) } : {}),
+      });
+      const needs = needsIn(d, jurisdiction);
+      const tenantKeys = new Map<'read' | 'write' | 'admin', string[]>();
+      const sms: string[] = [];
+      for (const j of JURISDICTIONS) {
+        const n = needs[j];
+        if (n.messages) f.grantTable(messages(j), n.messages);
+        for (const q of ['dispatch', 'carrierEvents', 'webhooks', 'audit'] as const) {
+          if (n[q] === 'send' || n[q] === 'consume+send') f.grantSend(queueOf(j, q));
+        }
+        if (n.webhookDlq) f.grantSend(other(j) ? noOtherDlq() : dlqOf(stateful.webhookQueue));
+        if (n.tenantKeys) tenantKeys.set(n.tenantKeys, [...(tenantKeys.get(n.tenantKeys) ?? []), regions[j]]);
+        if (n.sms) sms.push(regions[j]);
+      }
+      // The tenant-key grants in one call per access level, narrowed to the regions touched.
+      for (const [access, inRegions] of tenantKeys) f.useTenantKeys(account, access, inRegions);
+      if (sms.length && props.carrier?.kind === 'eum') f.sendsSms(sms);
+      if (d.needs.tenants) f.grantTable(tenantsTable, d.needs.tenants);
+      if (d.needs.systemKey) f.useKeyArn(systemKeyArn, ['kms:GenerateDataKey', 'kms:Decrypt']);
+      const t = d.trigger;
+      if (t.kind === 'queue') {
+        const maxConcurrency = Number(
+          (t.maxConcurrencyContext && this.node.tryGetContext(t.maxConcurrencyContext)) ?? t.maxConcurrency,
+        );
+        if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+          throw new Error(
+            `${t.maxConcurrencyContext ?? d.name}: an SQS event source's maximum concurrency is 2 to 1,000`,
+          );
+        }
+        f.fn.addEventSource(
+          new SqsEventSource(queueOf(jurisdiction, t.queue), {
+            batchSize: t.batchSize,
+            ...(t.maxBatchingWindowSeconds > 0
+              ? { maxBatchingWindow: Duration.seconds(t.maxBatchingWindowSeconds) }
+              : {}),
+            reportBatchItemFailures: t.partialBatchResponses,
+            maxConcurrency,
           }),
         );
       }
       return f;
     };
-    for (const j of JURISDICTIONS) {
-      common[`${envPrefix(j)}_REGION`] = regions[j];
-      const url = props.apiUrls?.[j];
-      if (url) common[`${envPrefix(j)}_API_URL`] = url;
-    }
-
-    /** Binds both jurisdictions' tables (and, for writers, queues) and the tenant-key permissions. */
-    const withData = (
-      f: GatewayFunction,
-      access: 'read' | 'readWrite',
-      options: {
-        dispatch?: boolean;
-        events?: boolean;
-        webhooks?: boolean;
-        closeAccounts?: boolean;
-        noTenantKeys?: boolean;
-      } = {},
-    ) => {
-      for (const j of JURISDICTIONS) {
-        f.useTable(messages(j), access, `${envPrefix(j)}_MESSAGES_TABLE`);
-        if (options.dispatch) f.useQueue(dispatchQueue(j), 'send', `${envPrefix(j)}_DISPATCH_QUEUE_URL`);
-        if (options.events) f.useQueue(eventsQueue(j), 'send', `${envPrefix(j)}_CARRIER_EVENTS_QUEUE_URL`);
-        // Status changes and replies become webhook deliveries in their own jurisdiction.
-        if (options.webhooks) f.useQueue(webhookQueue(j), 'send', `${envPrefix(j)}_WEBHOOK_QUEUE_URL`);
-      }
-      // The public flows and the carrier webhook touch no tenant's sealed data.
-      if (!options.noTenantKeys) {
-        f.useTenantKeys(account, options.closeAccounts ? 'admin' : access === 'read' ? 'read' : 'write');
-      }
-      return f;
-    };
-    const dlqOf = (q: IQueue) => (q as Queue).deadLetterQueue!.queue;
-    const http = (entry: HttpFunction) =>
-      new GatewayFunction(this, entry, { entry, timeout: Duration.seconds(29), environment: common });
-
-    /**
-     * The tenants table (settings, rate and usage counters, sender IDs) and the system key (the
-     * recipient pseudonym secret and the pepper are created on first use, hence GenerateDataKey).
-     */
-    const withTenants = (f: GatewayFunction) =>
-      f
-        .useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE')
-        .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
-    /** Calls are audited through the audit queue of the jurisdiction whose data they touched. */
-    const tenantHttp = (entry: HttpFunction, access: 'read' | 'readWrite', options = {}) => {
-      const f = withTenants(withData(http(entry), access, options));
-      for (const j of JURISDICTIONS) f.useQueue(auditQueue(j), 'send', `${envPrefix(j)}_AUDIT_QUEUE_URL`);
-      return f;
-    };
-
-    const functions: Record<HttpFunction, GatewayFunction> = {
-      'send-message': tenantHttp('send-message', 'readWrite', { dispatch: true, webhooks: true }),
-      'send-batch': tenantHttp('send-batch', 'readWrite', { dispatch: true, webhooks: true }),
-      'get-message': tenantHttp('get-message', 'read'),
-      'list-messages': tenantHttp('list-messages', 'read'),
-      'delete-message-body': tenantHttp('delete-message-body', 'readWrite'),
-      subjects: tenantHttp('subjects', 'readWrite'),
-      inbound: tenantHttp('inbound', 'read'),
-      'opt-outs': tenantHttp('opt-outs', 'readWrite'),
-      consents: tenantHttp('consents', 'readWrite'),
-      'sender-ids': tenantHttp('sender-ids', 'readWrite'),
-      settings: tenantHttp('settings', 'read'),
-      // The public flows send one-time codes through the carrier and write the block list.
-      verifications: sendsSms(tenantHttp('verifications', 'readWrite', { events: true, noTenantKeys: true })),
-      'carrier-inbound': tenantHttp('carrier-inbound', 'read', { events: true, noTenantKeys: true }),
-      'audit-events': tenantHttp('audit-events', 'read', { noTenantKeys: true }),
-      usage: tenantHttp('usage', 'read', { noTenantKeys: true }),
-      // Seals and rotates signing secrets under the tenant's key; reads delivery history.
-      webhooks: tenantHttp('webhooks', 'readWrite'),
-      'get-openapi': http('get-openapi'),
-      admin: tenantHttp('admin', 'readWrite', { closeAccounts: true }),
-    };
-
-    const authorizerFn = new GatewayFunction(this, 'authorize', {
-      entry: 'authorize',
-      timeout: Duration.seconds(10),
-      environment: common,
-    })
-      // The authorizer also creates the pepper on first use, hence readWrite and GenerateDataKey.
-      .useTable(tenantsTable, 'readWrite', 'TENANTS_TABLE')
-      .useKeyArn(systemKeyArn, 'SYSTEM_KEY_ID', ['kms:GenerateDataKey', 'kms:Decrypt']);
-
-    /** A worker fed by a standard queue, with partial batch failure reporting. */
-    const consumes = (f: GatewayFunction, queue: IQueue, def: QueueDefinition) =>
-      f.fn.addEventSource(
-        new SqsEventSource(queue, {
-          batchSize: def.batchSize,
-          maxBatchingWindow: Duration.seconds(def.maxBatchingWindowSeconds),
-          reportBatchItemFailures: true,
-        }),
-      );
-
-    const dispatch = sendsSms(
-      withTenants(
-        withData(
-          new GatewayFunction(this, 'dispatch-messages', {
-            entry: 'dispatch-messages',
-            timeout: Duration.seconds(QUEUES.dispatch.consumerTimeoutSeconds),
-            environment: {
-              ...common,
-              DISPATCH_LEASE_SECONDS: String(visibilityTimeoutSeconds(QUEUES.dispatch)),
-              DISPATCH_MAX_RECEIVE_COUNT: String(QUEUES.dispatch.maxReceiveCount),
-            },
-          }),
-          'readWrite',
-          { events: true, webhooks: true },
-        ),
+    const built = Object.fromEntries(
+      Object.entries(DECLARATIONS).map(([name, d]) => [name, build(d)]),
+    ) as Record<FunctionName, GatewayFunction>;
+    const functions: Record<HttpFunction, GatewayFunction> = Object.fromEntries(
+      Object.entries(built).filter(
+        ([, f]) => DECLARATIONS[f.node.id as FunctionName].trigger.kind === 'http',
       ),
-    );
-    consumes(dispatch, stateful.dispatchQueue, QUEUES.dispatch);
-
-    // Replies: keyword answers go through the dispatch queue; block-all answers through the carrier.
-    const carrierEvents = sendsSms(
-      withTenants(
-        withData(
-          new GatewayFunction(this, 'apply-carrier-events', {
-            entry: 'apply-carrier-events',
-            timeout: Duration.seconds(QUEUES.carrierEvents.consumerTimeoutSeconds),
-            environment: common,
-          }),
-          'readWrite',
-          { dispatch: true, events: true, webhooks: true },
-        ),
-      ),
-    );
-    consumes(carrierEvents, stateful.carrierEventsQueue, QUEUES.carrierEvents);
-
-    // Chains audit entries onto each tenant's trail in this region's messages table.
-    const auditRecorder = new GatewayFunction(this, 'record-audit-events', {
-      entry: 'record-audit-events',
-      timeout: Duration.seconds(QUEUES.audit.consumerTimeoutSeconds),
-      environment: common,
-    }).useTable(messages(jurisdiction), 'readWrite', `${envPrefix(jurisdiction)}_MESSAGES_TABLE`);
-    auditRecorder.fn.addEventSource(
-      new SqsEventSource(stateful.auditQueue, { batchSize: QUEUES.audit.batchSize }),
-    );
-
-    // Webhook deliveries from this region's queue: the endpoint and its sealed secrets from the
-    // tenants table, each attempt's outcome into this region's messages table.
-    const webhookWorker = withTenants(
-      new GatewayFunction(this, 'deliver-webhooks', {
-        entry: 'deliver-webhooks',
-        timeout: Duration.seconds(QUEUES.webhooks.consumerTimeoutSeconds),
-        environment: { ...common, WEBHOOK_HISTORY_DAYS: String(RECORDS.webhookHistoryDays) },
-      }),
-    )
-      .useTable(messages(jurisdiction), 'readWrite', `${envPrefix(jurisdiction)}_MESSAGES_TABLE`)
-      .useQueue(dlqOf(stateful.webhookQueue), 'send', `${envPrefix(jurisdiction)}_WEBHOOK_DLQ_URL`)
-      .useTenantKeys(account, 'read');
-    webhookWorker.fn.addEnvironment(
-      `${envPrefix(jurisdiction)}_WEBHOOK_QUEUE_URL`,
-      stateful.webhookQueue.queueUrl,
-    );
-    consumes(webhookWorker, stateful.webhookQueue, QUEUES.webhooks);
+    ) as Record<HttpFunction, GatewayFunction>;
+    const authorizerFn = built.authorize;
 
     const tenantAuthorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', authorizerFn.fn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
@@ -359,14 +259,7 @@ export class StatelessStack extends Stack {
     observe(this, {
       jurisdiction,
       api: this.api,
-      functions: {
-        ...functions,
-        authorize: authorizerFn,
-        'dispatch-messages': dispatch,
-        'apply-carrier-events': carrierEvents,
-        'record-audit-events': auditRecorder,
-        'deliver-webhooks': webhookWorker,
-      },
+      functions: built,
       queues: [
         {
           name: 'Dispatch',
@@ -413,19 +306,13 @@ export class StatelessStack extends Stack {
     const accountId = Token.isUnresolved(account) ? '<AWS::AccountId>' : account;
     const wildcards = [
       '*',
-      `arn:aws:kms:*:${accountId}:alias/sms-gateway/tenant/*`,
-      `arn:aws:kms:*:${accountId}:key/*`,
-      `arn:aws:kms:${regions.global}:${accountId}:key/*`,
-      ...JURISDICTIONS.map((j) => `${tableArn(j).replace(account, accountId)}/index/*`),
+      ...JURISDICTIONS.flatMap((j) => [
+        `arn:aws:kms:${regions[j]}:${accountId}:alias/sms-gateway/tenant/*`,
+        `arn:aws:kms:${regions[j]}:${accountId}:key/*`,
+        `${tableArn(j).replace(account, accountId)}/index/*`,
+      ]),
     ];
-    for (const f of [
-      ...Object.values(functions),
-      authorizerFn,
-      dispatch,
-      carrierEvents,
-      auditRecorder,
-      webhookWorker,
-    ]) {
+    for (const f of Object.values(built)) {
       for (const w of wildcards) {
         Validations.of(f).acknowledge({
           id: `AwsSolutions-IAM5[Resource::${w}]`,

@@ -402,7 +402,8 @@ export interface SenderIdStore {
 export type SystemSms = (
   jurisdiction: Jurisdiction,
   to: string,
-  from: string,
+  /** The number the flow answers from; undefined: the gateway's own identity for the recipient's country. */
+  from: string | undefined,
   body: string,
   id: string,
 ) => Promise<void>;

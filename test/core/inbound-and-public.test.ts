@@ -242,7 +242,6 @@ describe('the public flows: block-all and "who sent me this?"', () => {
       },
       ids: t.deps.ids,
       clock: t.deps.clock,
-      senderId: 'Verify',
     });
   });
 

@@ -273,7 +273,12 @@ describe('the carrier choice', () => {
   it('with -c carrier=eum, configures and allows End User Messaging for the functions that send', () => {
     const app = new App({
       outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
-      context: { carrier: 'eum', eumConfigurationSet: 'sms-gateway', eumMaxPrice: '0.05' },
+      context: {
+        carrier: 'eum',
+        eumConfigurationSet: 'sms-gateway',
+        eumMaxPrice: '0.05',
+        gatewayOrigination: '{"default":"Verify","US":"+12025550100","CA":"+14165550100"}',
+      },
     });
     const built = buildApp(app);
     const t = Template.fromStack(built.stateless);

@@ -25,11 +25,10 @@ export interface PublicRightsDeps {
   tenants: Pick<TenantStore, 'getTenant'>;
   pseudonyms: RecipientPseudonyms;
   counters: Counters;
+  /** Sends the codes from the gateway's own identity for the number's country (GATEWAY_ORIGINATION). */
   systemSms: SystemSms;
   ids: IdGenerator;
   clock: Clock;
-  /** The sender ID the gateway's own codes come from. */
-  senderId: string;
 }
 
 export const VERIFICATION_TTL_SECONDS = 600;
@@ -106,7 +105,7 @@ export function makePublicRights(deps: PublicRightsDeps) {
     await deps.systemSms(
       j,
       phone.e164,
-      deps.senderId,
+      undefined,
       `Your code is ${code}. Someone asked ${PURPOSE_TEXT[input.purpose]}. If it was not you, ignore this message.`,
       `sys_${id.slice(4)}`,
     );

@@ -1,0 +1,48 @@
+import { bothJurisdictions, defineFunction } from '#layers/declaration.ts';
+import { QUEUES } from '../infra/resources.ts';
+
+/**
+ * Carrier events: receipts move messages to their final status; replies are stored (sealed) in
+ * the replying person's jurisdiction, keyword answers are queued there, a block-all is confirmed
+ * from the gateway's own identity.
+ */
+export const declaration = defineFunction({
+  name: 'apply-carrier-events',
+  description: 'Carrier events worker',
+  trigger: {
+    kind: 'queue',
+    queue: 'carrierEvents',
+    batchSize: QUEUES.carrierEvents.batchSize,
+    maxBatchingWindowSeconds: QUEUES.carrierEvents.maxBatchingWindowSeconds,
+    partialBatchResponses: true,
+    // Receipts and replies touch DynamoDB only (and, rarely, the carrier): five instances keep up
+    // with a short code's 100 MPS of receipts without flooding the tables.
+    maxConcurrency: 5,
+  },
+  timeoutSeconds: QUEUES.carrierEvents.consumerTimeoutSeconds,
+  settings: [
+    'GATEWAY_ORIGINATION',
+    'TENANT_SETTINGS_CACHE_SECONDS',
+    'USAGE_RETENTION_DAYS',
+    'ANALYTICS_RETENTION_DAYS',
+  ],
+  needs: {
+    ...bothJurisdictions({
+      messages: 'readWrite',
+      dispatch: 'send',
+      webhooks: 'send',
+      tenantKeys: 'write',
+      sms: true,
+    }),
+    own: {
+      messages: 'readWrite',
+      dispatch: 'send',
+      webhooks: 'send',
+      tenantKeys: 'write',
+      sms: true,
+      carrierEvents: 'consume',
+    },
+    tenants: 'readWrite',
+    systemKey: true,
+  },
+});

@@ -1,0 +1,12 @@
+import { defineFunction, tenantRoute } from '#layers/declaration.ts';
+
+/** The account's audit trail (plain entries: no tenant key). */
+export const declaration = defineFunction({
+  ...tenantRoute({
+    name: 'audit-events',
+    description: 'GET /v1/audit-events',
+    settings: ['GLOBAL_API_URL', 'EU_API_URL'],
+    needs: {},
+  }),
+  name: 'audit-events',
+});

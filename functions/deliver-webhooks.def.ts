@@ -1,0 +1,34 @@
+import { defineFunction } from '#layers/declaration.ts';
+import { QUEUES } from '../infra/resources.ts';
+
+/**
+ * Webhook deliveries from this region's queue. A retry is a new copy sent to the same queue; a
+ * dead delivery goes to its DLQ. The endpoint and its sealed secrets come from the tenants table,
+ * opened under the tenant's global key (its keyring in the global messages table); each
+ * attempt's outcome goes to this region's messages table.
+ */
+export const declaration = defineFunction({
+  name: 'deliver-webhooks',
+  description: 'Webhook deliveries worker',
+  trigger: {
+    kind: 'queue',
+    queue: 'webhooks',
+    batchSize: QUEUES.webhooks.batchSize,
+    maxBatchingWindowSeconds: QUEUES.webhooks.maxBatchingWindowSeconds,
+    partialBatchResponses: true,
+    // Receivers are the tenants' servers: a few instances of 10 parallel requests each.
+    maxConcurrency: 5,
+  },
+  timeoutSeconds: QUEUES.webhooks.consumerTimeoutSeconds,
+  settings: [
+    'WEBHOOK_HISTORY_DAYS',
+    'WEBHOOK_TIMEOUT_MS',
+    'WEBHOOK_RETRY_SCHEDULE_SECONDS',
+    'WEBHOOK_ALLOW_LOOPBACK',
+  ],
+  needs: {
+    own: { messages: 'readWrite', webhooks: 'consume+send', webhookDlq: 'send' },
+    global: { messages: 'read', tenantKeys: 'read' },
+    tenants: 'read',
+  },
+});

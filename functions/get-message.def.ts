@@ -1,0 +1,12 @@
+import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+
+/** Reads messages and decrypts them: unwraps data keys, never wraps. */
+export const declaration = defineFunction({
+  ...tenantRoute({
+    name: 'get-message',
+    description: 'GET /v1/messages',
+    settings: ['GLOBAL_API_URL', 'EU_API_URL'],
+    needs: bothJurisdictions({ messages: 'read', tenantKeys: 'read' }),
+  }),
+  name: 'get-message',
+});

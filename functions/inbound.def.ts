@@ -1,0 +1,12 @@
+import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+
+/** Replies from recipients (decrypted). */
+export const declaration = defineFunction({
+  ...tenantRoute({
+    name: 'inbound',
+    description: 'GET /v1/inbound',
+    settings: ['GLOBAL_API_URL', 'EU_API_URL'],
+    needs: bothJurisdictions({ messages: 'read', tenantKeys: 'read' }),
+  }),
+  name: 'inbound',
+});

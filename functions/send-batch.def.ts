@@ -1,0 +1,17 @@
+import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+
+/** Accepts up to 1,000 messages, each on its own. */
+export const declaration = defineFunction({
+  ...tenantRoute({
+    name: 'send-batch',
+    description: 'POST /v1/messages/batch',
+    settings: ['USAGE_RETENTION_DAYS', 'ANALYTICS_RETENTION_DAYS', 'GLOBAL_API_URL', 'EU_API_URL'],
+    needs: bothJurisdictions({
+      messages: 'readWrite',
+      dispatch: 'send',
+      webhooks: 'send',
+      tenantKeys: 'write',
+    }),
+  }),
+  name: 'send-batch',
+});

@@ -1,0 +1,18 @@
+import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+
+/** A data subject's export (decrypted) and erasure, in both jurisdictions. */
+export const declaration = defineFunction({
+  ...tenantRoute({
+    name: 'subjects',
+    description: '/v1/subjects/{phone}',
+    settings: [
+      'BACKUP_WINDOW_DAYS',
+      'AUDIT_RETENTION_DAYS',
+      'ERASURE_RECORD_DAYS',
+      'GLOBAL_API_URL',
+      'EU_API_URL',
+    ],
+    needs: bothJurisdictions({ messages: 'readWrite', tenantKeys: 'write' }),
+  }),
+  name: 'subjects',
+});

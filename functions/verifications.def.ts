@@ -1,0 +1,28 @@
+import { bothJurisdictions, defineFunction, HTTP_TIMEOUT_SECONDS } from '#layers/declaration.ts';
+
+/**
+ * The public flows (no account): one-time codes, the block list, "who sent me this?". They read
+ * and write only verification and block items (and query who sent to a pseudonym), the tenants
+ * table's rate counters, a sender's tenant profile and the SYSTEM secrets; no tenant key.
+ */
+export const declaration = defineFunction({
+  name: 'verifications',
+  description: '/public/v1/verifications',
+  trigger: { kind: 'http' },
+  timeoutSeconds: HTTP_TIMEOUT_SECONDS,
+  settings: ['GATEWAY_ORIGINATION'],
+  needs: {
+    ...bothJurisdictions({
+      messages: {
+        read: ['VERIFY#*', 'BLOCK#*'],
+        write: ['VERIFY#*', 'BLOCK#*'],
+        // A confirmed code's verification, an unblocked number's block.
+        delete: ['VERIFY#*', 'BLOCK#*'],
+        queryIndexes: ['byRecipient'],
+      },
+      sms: true,
+    }),
+    tenants: { read: ['ten_*', 'SYSTEM'], write: ['RATE#*', 'SYSTEM'] },
+    systemKey: true,
+  },
+});

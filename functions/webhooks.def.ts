@@ -1,0 +1,15 @@
+import { defineFunction, tenantRoute } from '#layers/declaration.ts';
+
+/**
+ * The account's webhook endpoints: their signing secrets are sealed under the tenant's global key
+ * (the tenants table is global); delivery history is read in both jurisdictions.
+ */
+export const declaration = defineFunction({
+  ...tenantRoute({
+    name: 'webhooks',
+    description: '/v1/webhooks',
+    settings: ['WEBHOOK_ALLOW_LOOPBACK'],
+    needs: { global: { messages: 'readWrite', tenantKeys: 'write' } },
+  }),
+  name: 'webhooks',
+});

@@ -1,0 +1,44 @@
+import { Token } from 'aws-cdk-lib';
+import type { GatewayOrigination } from '../../layers/core/origination.ts';
+import { type FunctionDeclaration, settingsOf } from '../../layers/declaration.ts';
+import { type DeployContext, isOptional, settingSpec } from '../../layers/settings.ts';
+
+/** Traces carry ids and timings only: responses and error details can quote numbers. */
+export const POWERTOOLS_ENV = {
+  POWERTOOLS_TRACER_CAPTURE_RESPONSE: 'false',
+  POWERTOOLS_TRACER_CAPTURE_ERROR: 'false',
+} as const;
+
+/** Without `-c gatewayOrigination`: the sender ID `Verify` (refused for carrier=eum, see app.ts). */
+export const DEFAULT_ORIGINATION: GatewayOrigination = {
+  global: { default: 'Verify' },
+  eu: { default: 'Verify' },
+};
+
+/**
+ * A function's environment: exactly its declared settings that the app has a value for (never a
+ * local-only one). A required setting without a value, or a value its schema refuses, stops the
+ * synthesis, not the function's first cold start.
+ */
+export function environmentOf(d: FunctionDeclaration, ctx: DeployContext): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of settingsOf(d, ctx.jurisdiction)) {
+    const spec = settingSpec(name);
+    if (spec.localOnly) continue;
+    const value = spec.value?.(ctx);
+    if (value === undefined) {
+      if (!isOptional(name)) throw new Error(`${d.name} reads ${name}, which the app has no value for`);
+      continue;
+    }
+    if (!Token.isUnresolved(value)) {
+      const parsed = spec.schema.safeParse(value);
+      if (!parsed.success) {
+        throw new Error(
+          `Invalid configuration: ${name}: ${parsed.error.issues[0]?.message} (function ${d.name})`,
+        );
+      }
+    }
+    env[name] = value;
+  }
+  return env;
+}

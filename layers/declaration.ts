@@ -1,0 +1,281 @@
+import { loadConfig, registerDeclaredSettings } from './config.ts';
+import type { Jurisdiction } from './core/model.ts';
+import {
+  envPrefix,
+  type QueueName,
+  SETTINGS,
+  type SettingName,
+  type SettingValue,
+  settingSpec,
+} from './settings.ts';
+
+/**
+ * A function's one declaration: its trigger, size, the settings it reads and what it needs in
+ * each jurisdiction. The CDK app builds the function, its environment, its grants and its trigger
+ * from it; the handler parses exactly these settings at cold start. It lives beside the handler
+ * (`functions/<name>.def.ts`) and imports no runtime code, so the CDK app can read it.
+ */
+export interface FunctionDeclaration<N extends string = string> {
+  name: N;
+  description: string;
+  trigger: Trigger;
+  timeoutSeconds: number;
+  /** 512 MB when unset. */
+  memoryMB?: number;
+  /** A CDK context key whose value, when given, reserves that much concurrency (its floor and its cap). */
+  reservedConcurrencyContext?: string;
+  /** Settings read besides those its needs bring (table names, queue URLs, keys, carrier). */
+  settings: readonly SettingName[];
+  needs: Needs;
+}
+
+export type Trigger =
+  /** Its routes are those of `layers/http/routes.ts` naming it. */
+  | { kind: 'http' }
+  | { kind: 'authorizer' }
+  | {
+      kind: 'queue';
+      /** Its own region's queue. */
+      queue: QueueName;
+      batchSize: number;
+      maxBatchingWindowSeconds: number;
+      partialBatchResponses: boolean;
+      /** The event source mapping's MaximumConcurrency (2 to 1,000). */
+      maxConcurrency: number;
+      /** A CDK context key that overrides `maxConcurrency`. */
+      maxConcurrencyContext?: string;
+    };
+
+export type QueueAccess = 'send' | 'consume' | 'consume+send';
+/**
+ * Whole-table access, or access limited to items whose partition key matches one of the patterns
+ * (`dynamodb:LeadingKeys`), plus queries of named indexes.
+ */
+export type TableAccess =
+  | 'read'
+  | 'readWrite'
+  | {
+      read?: readonly string[];
+      /** PutItem and UpdateItem. */
+      write?: readonly string[];
+      delete?: readonly string[];
+      queryIndexes?: readonly string[];
+    };
+
+/** What a function touches in one jurisdiction (its table, queues, keys, carrier). */
+export interface JurisdictionNeeds {
+  messages?: TableAccess;
+  dispatch?: QueueAccess;
+  carrierEvents?: QueueAccess;
+  webhooks?: QueueAccess;
+  audit?: QueueAccess;
+  webhookDlq?: 'send';
+  /** read: unwrap data keys; write: also create keys and wrap; admin: also schedule their deletion. */
+  tenantKeys?: 'read' | 'write' | 'admin';
+  /** Sends SMS through the carrier in that jurisdiction's region (the sandbox reports on its carrier events queue). */
+  sms?: true;
+}
+
+export interface Needs {
+  /** The function's own region's jurisdiction. */
+  own?: JurisdictionNeeds;
+  /** The other jurisdiction. */
+  other?: JurisdictionNeeds;
+  /** A fixed jurisdiction whichever the region (webhook secrets are sealed under the global key). */
+  global?: JurisdictionNeeds;
+  /** The global tenants table (replicated to the EU region). */
+  tenants?: TableAccess;
+  /** The system key (GenerateDataKey and Decrypt): the pepper and the recipient pseudonym secret. */
+  systemKey?: true;
+}
+
+export const JURISDICTIONS: readonly Jurisdiction[] = ['global', 'eu'];
+const otherOf = (j: Jurisdiction): Jurisdiction => (j === 'eu' ? 'global' : 'eu');
+
+const TABLE_RANK = { read: 1, readWrite: 2 } as const;
+const KEY_RANK = { read: 1, write: 2, admin: 3 } as const;
+
+function mergeTable(a: TableAccess | undefined, b: TableAccess | undefined): TableAccess | undefined {
+  if (!a || !b) return a ?? b;
+  if (typeof a === 'string' && typeof b === 'string') return TABLE_RANK[a] >= TABLE_RANK[b] ? a : b;
+  if (typeof b === 'string') return mergeTable(b, a);
+  if (typeof a === 'string') return a === 'readWrite' || !(b.write || b.delete) ? a : 'readWrite';
+  const union = (x?: readonly string[], y?: readonly string[]) =>
+    x || y ? [...new Set([...(x ?? []), ...(y ?? [])])] : undefined;
+  return {
+    ...(union(a.read, b.read) ? { read: union(a.read, b.read)! } : {}),
+    ...(union(a.write, b.write) ? { write: union(a.write, b.write)! } : {}),
+    ...(union(a.delete, b.delete) ? { delete: union(a.delete, b.delete)! } : {}),
+    ...(union(a.queryIndexes, b.queryIndexes)
+      ? { queryIndexes: union(a.queryIndexes, b.queryIndexes)! }
+      : {}),
+  };
+}
+function mergeQueue(a?: QueueAccess, b?: QueueAccess): QueueAccess | undefined {
+  if (!a || !b || a === b) return a ?? b;
+  return 'consume+send';
+}
+function merge(a: JurisdictionNeeds, b: JurisdictionNeeds | undefined): JurisdictionNeeds {
+  if (!b) return a;
+  const out: JurisdictionNeeds = { ...a, ...b };
+  const messages = mergeTable(a.messages, b.messages);
+  if (messages) out.messages = messages;
+  for (const q of ['dispatch', 'carrierEvents', 'webhooks', 'audit'] as const) {
+    const access = mergeQueue(a[q], b[q]);
+    if (access) out[q] = access;
+  }
+  if (a.tenantKeys && b.tenantKeys) {
+    out.tenantKeys = KEY_RANK[a.tenantKeys] >= KEY_RANK[b.tenantKeys] ? a.tenantKeys : b.tenantKeys;
+  }
+  return out;
+}
+
+/** A declaration's needs in each jurisdiction, for the region of jurisdiction `own`. */
+export function needsIn(d: FunctionDeclaration, own: Jurisdiction): Record<Jurisdiction, JurisdictionNeeds> {
+  const of = (j: Jurisdiction) => {
+    let n = merge({}, j === own ? d.needs.own : d.needs.other);
+    if (j === 'global') n = merge(n, d.needs.global);
+    // The sandbox carrier (every deployment's test-mode traffic) reports on the carrier events queue.
+    if (n.sms) n = merge(n, { carrierEvents: 'send' });
+    return n;
+  };
+  return { global: of('global'), eu: of('eu') };
+}
+
+const sends = (a?: QueueAccess) => a === 'send' || a === 'consume+send';
+
+/** Every setting the function reads in the region of jurisdiction `own` (JURISDICTION first). */
+export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingName[] {
+  const out = new Set<SettingName>(['JURISDICTION', 'GATEWAY_LOCAL_BOTH_REGIONS', ...d.settings]);
+  const needs = needsIn(d, own);
+  for (const j of JURISDICTIONS) {
+    const n = needs[j];
+    const p = envPrefix(j);
+    if (Object.keys(n).length === 0) continue;
+    out.add(`${p}_REGION`);
+    if (n.messages) out.add(`${p}_MESSAGES_TABLE`);
+    if (sends(n.dispatch)) out.add(`${p}_DISPATCH_QUEUE_URL`);
+    if (sends(n.carrierEvents)) out.add(`${p}_CARRIER_EVENTS_QUEUE_URL`);
+    // The webhook worker also finds its own queue (a record's source) by URL to retry on it.
+    if (n.webhooks) out.add(`${p}_WEBHOOK_QUEUE_URL`);
+    if (sends(n.audit)) out.add(`${p}_AUDIT_QUEUE_URL`);
+    if (n.webhookDlq) out.add(`${p}_WEBHOOK_DLQ_URL`);
+    if (n.tenantKeys) out.add('ACCOUNT_ID');
+    if (n.sms) {
+      for (const s of ['CARRIER', 'EUM_CONFIGURATION_SET', 'EUM_MAX_PRICE', 'EUM_TTL_SECONDS'] as const)
+        out.add(s);
+      out.add('SANDBOX_LEDGER_TABLE');
+    }
+  }
+  if (d.needs.tenants || d.needs.systemKey) {
+    out.add('TENANTS_TABLE');
+    out.add('TENANTS_REGION');
+  }
+  if (d.needs.systemKey) out.add('SYSTEM_KEY_ID');
+  return [...out];
+}
+
+/** Checks a declaration where it is written (a mistake fails the build, not a deploy). */
+export function defineFunction<const N extends string>(d: FunctionDeclaration<N>): FunctionDeclaration<N> {
+  if (d.needs.systemKey && !d.needs.tenants) {
+    throw new Error(`${d.name}: the system key's secrets live in the tenants table; declare needs.tenants`);
+  }
+  for (const side of ['other', 'global'] as const) {
+    const n = d.needs[side];
+    if (n && Object.values({ ...n }).some((a) => a === 'consume' || a === 'consume+send')) {
+      throw new Error(`${d.name}: a function consumes only its own region's queues`);
+    }
+  }
+  if (d.trigger.kind === 'queue') {
+    const own = d.needs.own?.[d.trigger.queue];
+    if (own !== 'consume' && own !== 'consume+send') {
+      throw new Error(
+        `${d.name}: its trigger consumes the ${d.trigger.queue} queue; declare needs.own.${d.trigger.queue}`,
+      );
+    }
+    if (d.trigger.maxConcurrency < 2 || d.trigger.maxConcurrency > 1000) {
+      throw new Error(`${d.name}: an SQS event source's maximum concurrency is 2 to 1,000`);
+    }
+  }
+  for (const s of d.settings) {
+    if (!(s in SETTINGS)) throw new Error(`${d.name}: unknown setting ${s}`);
+  }
+  return d;
+}
+
+/** A function's parsed settings; reading one it did not declare throws. */
+export type Settings = { readonly [K in SettingName]: SettingValue<K> };
+
+/**
+ * Parses the function's declared settings at cold start and registers them, so a later read of
+ * any other setting (through `loadConfig`) fails. A missing or malformed one stops the function:
+ * `Invalid configuration: NAME: ... (function x)`.
+ */
+export function loadSettings(d: FunctionDeclaration): Settings {
+  const { JURISDICTION, GATEWAY_LOCAL_BOTH_REGIONS } = loadConfig(
+    {
+      JURISDICTION: SETTINGS.JURISDICTION.schema,
+      GATEWAY_LOCAL_BOTH_REGIONS: SETTINGS.GATEWAY_LOCAL_BOTH_REGIONS.schema,
+    },
+    d.name,
+  );
+  const names = settingsOf(d, JURISDICTION);
+  // A process hosting both regions' functions (the local runtime) may read either region's.
+  registerDeclaredSettings(
+    d.name,
+    GATEWAY_LOCAL_BOTH_REGIONS === 'true' ? [...names, ...settingsOf(d, otherOf(JURISDICTION))] : names,
+  );
+  const parsed = loadConfig(
+    Object.fromEntries(names.map((n) => [n, settingSpec(n).schema])),
+    d.name,
+  ) as Record<string, unknown>;
+  for (const n of names) {
+    const when = settingSpec(n).requiredWhen;
+    if (when && parsed[n] === undefined && parsed[when.setting] === when.equals) {
+      throw new Error(
+        `Invalid configuration: ${n}: required when ${when.setting}=${when.equals} (function ${d.name})`,
+      );
+    }
+  }
+  return new Proxy(parsed, {
+    get(target, key) {
+      if (typeof key === 'string' && !names.includes(key as SettingName)) {
+        throw new Error(`function ${d.name} reads setting ${key}, which its declaration does not list`);
+      }
+      return target[key as string];
+    },
+  }) as Settings;
+}
+
+/** The same needs in both jurisdictions (a message goes to its recipient's, whichever region took it). */
+export const bothJurisdictions = (n: JurisdictionNeeds): Pick<Needs, 'own' | 'other'> => ({
+  own: n,
+  other: n,
+});
+
+/** HTTP functions answer within API Gateway's 29-second integration limit. */
+export const HTTP_TIMEOUT_SECONDS = 29;
+
+/**
+ * What every tenant route's guards use besides its own work: the rate limit and the send policy
+ * (both messages tables' block and opt-out lists, the tenants table's counters and settings, the
+ * recipient pseudonym under the system key) and the audit trail (both audit queues).
+ */
+export function tenantRoute(
+  d: Omit<FunctionDeclaration, 'trigger' | 'timeoutSeconds' | 'needs'> & { needs: Needs },
+): FunctionDeclaration {
+  const guards: JurisdictionNeeds = { messages: 'read', audit: 'send' };
+  return {
+    ...d,
+    trigger: { kind: 'http' },
+    timeoutSeconds: HTTP_TIMEOUT_SECONDS,
+    settings: [...new Set<SettingName>(['TENANT_SETTINGS_CACHE_SECONDS', ...d.settings])],
+    needs: {
+      ...d.needs,
+      own: merge(guards, d.needs.own),
+      other: merge(guards, d.needs.other),
+      tenants: mergeTable('readWrite', d.needs.tenants)!,
+      systemKey: true,
+    },
+  };
+}

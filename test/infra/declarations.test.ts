@@ -1,0 +1,281 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/cdk/app.ts';
+import { DECLARATIONS, type FunctionName } from '../../infra/declarations.ts';
+import { clearDeclaredSettings, loadConfig, registerDeclaredSettings, setting } from '../../layers/config.ts';
+import { originationFor } from '../../layers/core/origination.ts';
+import { settingsOf } from '../../layers/declaration.ts';
+import { isOptional, type SettingName, settingSpec } from '../../layers/settings.ts';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const NAMES = Object.keys(DECLARATIONS) as FunctionName[];
+const EUM = {
+  carrier: 'eum',
+  eumConfigurationSet: 'gw',
+  gatewayOrigination: '{"default":"Verify","US":"+12025550100","CA":"+14165550100"}',
+};
+
+/** Both regions' stateless templates, without bundling (the rules read the templates only). */
+function synth(context: Record<string, unknown> = {}) {
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'decl-')),
+    context: { 'aws:cdk:bundling-stacks': [], ...context },
+  });
+  const built = buildApp(app);
+  return { global: Template.fromStack(built.global.stateless), eu: Template.fromStack(built.eu.stateless) };
+}
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+const resources = (t: Template, type: string) =>
+  Object.entries(t.toJSON().Resources as Record<string, Resource>).filter(([, r]) => r.Type === type);
+const logicalPrefix = (name: string) => name.replace(/-/g, '');
+const envOf = (t: Template, name: FunctionName) => {
+  const [, fn] = resources(t, 'AWS::Lambda::Function').find(([id]) =>
+    id.startsWith(`${logicalPrefix(name)}Function`),
+  )!;
+  return (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+};
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: Record<string, unknown> };
+const statementsOf = (t: Template, name: string) =>
+  resources(t, 'AWS::IAM::Policy')
+    .filter(([id]) => id.startsWith(logicalPrefix(name)))
+    .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+const actions = (s: Statement) => [s.Action].flat();
+
+/** A template value with its CloudFormation references replaced by a dummy of the right shape. */
+function dummy(name: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (name === 'ACCOUNT_ID') return '123456789012';
+  if (name.endsWith('_URL')) return `https://sqs.us-east-1.amazonaws.com/123456789012/${name.toLowerCase()}`;
+  if (name === 'SYSTEM_KEY_ID')
+    return 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  if (name.endsWith('_TABLE')) return `sms-gateway-${name.toLowerCase()}`;
+  throw new Error(`no dummy for ${name}`);
+}
+
+/** Imports a handler in a fresh Node process with exactly `env` (and PATH). */
+function importIn(name: string, env: Record<string, string>): Promise<{ ok: boolean; stderr: string }> {
+  const url = pathToFileURL(join(ROOT, 'functions', `${name}.ts`)).href;
+  return new Promise((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', `await import(${JSON.stringify(url)});`],
+      { cwd: ROOT, env: { ...env, PATH: process.env.PATH ?? '' } },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('close', (code) => resolve({ ok: code === 0, stderr }));
+  });
+}
+
+/** Runs the jobs two at a time (the machine is shared). */
+async function twoAtATime<T>(jobs: (() => Promise<T>)[]): Promise<T[]> {
+  const out: T[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      out[i] = await jobs[i]!();
+    }
+  };
+  await Promise.all([worker(), worker()]);
+  return out;
+}
+
+const sandbox = synth();
+const eum = synth({ ...EUM, eumMaxPrice: '0.05', eumTtlSeconds: 600 });
+const JURISDICTION_OF = { global: 'global', eu: 'eu' } as const;
+
+describe('each function is built from its declaration', () => {
+  it('sets exactly the declared settings (and NODE_OPTIONS, POWERTOOLS_*), in both regions, with either carrier', () => {
+    for (const [variant, templates] of [
+      ['sandbox', sandbox],
+      ['eum', eum],
+    ] as const) {
+      for (const region of ['global', 'eu'] as const) {
+        for (const name of NAMES) {
+          const keys = Object.keys(envOf(templates[region], name)).filter(
+            (k) => k !== 'NODE_OPTIONS' && !k.startsWith('POWERTOOLS_'),
+          );
+          const declared = settingsOf(DECLARATIONS[name], JURISDICTION_OF[region]).filter(
+            (s) => !settingSpec(s).localOnly,
+          );
+          const where = `${name} (${region}, ${variant})`;
+          // Nothing undeclared, every required one, and the optional ones this app has values for.
+          expect(
+            keys.filter((k) => !declared.includes(k as SettingName)),
+            where,
+          ).toEqual([]);
+          const expected = declared.filter(
+            (s) =>
+              !isOptional(s) ||
+              (variant === 'eum' &&
+                ['EUM_CONFIGURATION_SET', 'EUM_MAX_PRICE', 'EUM_TTL_SECONDS'].includes(s)),
+          );
+          expect(keys.sort(), where).toEqual(expected.sort());
+        }
+      }
+    }
+  });
+
+  it('starts every function with exactly its template environment, and refuses to start without a required setting', async () => {
+    const cases: { name: FunctionName; region: string; env: Record<string, string>; missing?: string }[] = [];
+    for (const region of ['global', 'eu'] as const) {
+      for (const name of NAMES) {
+        const env = Object.fromEntries(
+          Object.entries(envOf(sandbox[region], name)).map(([k, v]) => [k, dummy(k, v)]),
+        );
+        cases.push({ name, region, env });
+        if (region === 'global' || name === 'record-audit-events' || name === 'deliver-webhooks') {
+          const required = settingsOf(DECLARATIONS[name], JURISDICTION_OF[region]).filter(
+            (s) => s !== 'JURISDICTION' && !isOptional(s) && s in env,
+          );
+          const missing = required.at(-1);
+          if (missing) {
+            const { [missing]: _gone, ...without } = env;
+            cases.push({ name, region, env: without, missing });
+          }
+        }
+      }
+    }
+    for (const name of ['dispatch-messages', 'verifications', 'apply-carrier-events'] as const) {
+      const env = Object.fromEntries(
+        Object.entries(envOf(eum.global, name)).map(([k, v]) => [k, dummy(k, v)]),
+      );
+      cases.push({ name, region: 'global (eum)', env });
+      // A price the API would refuse stops the function at cold start, not at the first send.
+      cases.push({
+        name,
+        region: 'global (eum)',
+        env: { ...env, EUM_MAX_PRICE: '5' },
+        missing: 'EUM_MAX_PRICE',
+      });
+    }
+    const results = await twoAtATime(cases.map((c) => () => importIn(c.name, c.env)));
+    const failures = cases.flatMap((c, i) => {
+      const r = results[i]!;
+      const where = `${c.name} (${c.region})${c.missing ? ` without ${c.missing}` : ''}`;
+      if (!c.missing) return r.ok ? [] : [`${where}: ${r.stderr.split('\n').find((l) => /Error/.test(l))}`];
+      return !r.ok && r.stderr.includes(`Invalid configuration: ${c.missing}:`) && r.stderr.includes(c.name)
+        ? []
+        : [`${where}: started, or failed without naming it: ${r.stderr.slice(0, 300)}`];
+    });
+    expect(failures).toEqual([]);
+  }, 300_000);
+});
+
+describe('a read its declaration does not list', () => {
+  it('fails with the function and the setting named', () => {
+    registerDeclaredSettings('record-audit-events', ['JURISDICTION', 'GLOBAL_MESSAGES_TABLE']);
+    try {
+      expect(() => loadConfig({ EU_MESSAGES_TABLE: setting.name })).toThrow(
+        'function record-audit-events reads setting EU_MESSAGES_TABLE, which its declaration does not list',
+      );
+    } finally {
+      clearDeclaredSettings();
+    }
+  });
+});
+
+describe('the defects the declarations fix', () => {
+  it('lets the webhook worker re-send a delivery to its own queue (its retries), and send to its DLQ', () => {
+    for (const region of ['global', 'eu'] as const) {
+      const sends = statementsOf(sandbox[region], 'deliver-webhooks').filter((s) =>
+        actions(s).includes('sqs:SendMessage'),
+      );
+      const targets = JSON.stringify(sends.map((s) => s.Resource));
+      expect(targets, region).toMatch(/WebhooksQueue(?!Dlq)|webhooks"/i);
+      expect(sends.length, region).toBe(2);
+    }
+  });
+
+  it('caps every SQS event source (dispatch from -c dispatchMaxConcurrency) and leaves the authorizer unreserved unless asked', () => {
+    for (const region of ['global', 'eu'] as const) {
+      const mappings = resources(sandbox[region], 'AWS::Lambda::EventSourceMapping');
+      expect(mappings).toHaveLength(4);
+      for (const [id, m] of mappings) {
+        const max = (m.Properties.ScalingConfig as { MaximumConcurrency?: number } | undefined)
+          ?.MaximumConcurrency;
+        expect(max, id).toBeGreaterThanOrEqual(2);
+      }
+    }
+    const tuned = synth({ dispatchMaxConcurrency: 20, authorizerReservedConcurrency: 50 }).global;
+    const dispatch = resources(tuned, 'AWS::Lambda::EventSourceMapping').find(([id]) =>
+      id.startsWith('dispatchmessages'),
+    )!;
+    expect(dispatch[1].Properties.ScalingConfig).toEqual({ MaximumConcurrency: 20 });
+    const reserved = (t: Template) =>
+      resources(t, 'AWS::Lambda::Function')
+        .filter(([, f]) => f.Properties.ReservedConcurrentExecutions !== undefined)
+        .map(([id, f]) => [id.replace(/Function.*/, ''), f.Properties.ReservedConcurrentExecutions]);
+    expect(reserved(sandbox.global)).toEqual([]);
+    expect(reserved(tuned)).toEqual([['authorize', 50]]);
+    expect(() => synth({ dispatchMaxConcurrency: 1 })).toThrow(/2 to 1,000/);
+  });
+
+  it('lets only the admin function schedule a key deletion, and uses KMS in the two regions only', () => {
+    for (const region of ['global', 'eu'] as const) {
+      const schedulers = resources(sandbox[region], 'AWS::IAM::Policy')
+        .filter(([, p]) => JSON.stringify(p.Properties).includes('kms:ScheduleKeyDeletion'))
+        .map(([id]) => id.replace(/Function.*/, ''));
+      expect(new Set(schedulers), region).toEqual(new Set(['admin']));
+      expect(JSON.stringify(sandbox[region].toJSON()), region).not.toMatch(/arn:aws:kms:\*:/);
+    }
+  });
+
+  it('gives the carrier webhook and the public flows only what their code uses', () => {
+    const t = sandbox.global;
+    const tenantsTable = (s: Statement) => JSON.stringify(s.Resource).includes('Tenants');
+    const messagesTable = (s: Statement) => /messages/.test(JSON.stringify(s.Resource));
+    // The carrier webhook: the SYSTEM item (token hash, pepper) and the carrier events queues.
+    const inbound = statementsOf(t, 'carrier-inbound');
+    expect(inbound.filter(messagesTable)).toEqual([]);
+    for (const s of inbound.filter(tenantsTable)) {
+      expect(actions(s)).not.toContain('dynamodb:Scan');
+      expect(s.Condition, JSON.stringify(s)).toEqual({
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SYSTEM'] },
+      });
+    }
+    expect(JSON.stringify(inbound)).not.toContain('dynamodb:DeleteItem');
+    // The public flows: verification and block items, the rate counters, the tenant a sender
+    // belongs to; never a scan, never an unconditioned write.
+    const verifications = statementsOf(t, 'verifications');
+    for (const s of verifications.filter((x) => tenantsTable(x) || messagesTable(x))) {
+      expect(actions(s), JSON.stringify(s)).not.toContain('dynamodb:Scan');
+      const writes = actions(s).some((a) => /PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(a));
+      if (writes) expect(JSON.stringify(s.Condition)).toContain('dynamodb:LeadingKeys');
+    }
+    expect(JSON.stringify(verifications)).not.toContain('alias/sms-gateway/tenant');
+  });
+
+  it('refuses at synth a carrier=eum app whose one-time codes would reach the US or Canada from a sender ID', () => {
+    expect(() => synth({ carrier: 'eum', eumConfigurationSet: 'gw' })).toThrow(/US does not support/);
+    expect(() => synth({ ...EUM, gatewayOrigination: '{"default":"Verify","US":"+12025550100"}' })).toThrow(
+      /CA does not support/,
+    );
+    const env = envOf(eum.global, 'verifications');
+    const map = JSON.parse(String(env.GATEWAY_ORIGINATION));
+    expect(originationFor(map, 'global', '+12025550123')).toBe('+12025550100');
+    expect(originationFor(map, 'global', '+14165550123')).toBe('+14165550100');
+    expect(originationFor(map, 'eu', '+33612345678')).toBe('Verify');
+  });
+
+  it('validates -c eumMaxPrice and -c eumTtlSeconds at synth and sets them', () => {
+    expect(() => synth({ ...EUM, eumMaxPrice: '5' })).toThrow(/eumMaxPrice/);
+    expect(() => synth({ ...EUM, eumMaxPrice: '0.123456' })).toThrow(/eumMaxPrice/);
+    expect(() => synth({ ...EUM, eumTtlSeconds: 4 })).toThrow(/eumTtlSeconds/);
+    expect(() => synth({ ...EUM, eumTtlSeconds: 259_201 })).toThrow(/eumTtlSeconds/);
+    expect(envOf(eum.global, 'dispatch-messages')).toMatchObject({
+      EUM_MAX_PRICE: '0.05',
+      EUM_TTL_SECONDS: '600',
+    });
+  });
+});
