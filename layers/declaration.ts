@@ -90,7 +90,6 @@ export interface Needs {
 }
 
 export const JURISDICTIONS: readonly Jurisdiction[] = ['global', 'eu'];
-const otherOf = (j: Jurisdiction): Jurisdiction => (j === 'eu' ? 'global' : 'eu');
 
 const TABLE_RANK = { read: 1, readWrite: 2 } as const;
 const KEY_RANK = { read: 1, write: 2, admin: 3 } as const;
@@ -146,7 +145,7 @@ const sends = (a?: QueueAccess) => a === 'send' || a === 'consume+send';
 
 /** Every setting the function reads in the region of jurisdiction `own` (JURISDICTION first). */
 export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingName[] {
-  const out = new Set<SettingName>(['JURISDICTION', 'GATEWAY_LOCAL_BOTH_REGIONS', ...d.settings]);
+  const out = new Set<SettingName>(['JURISDICTION', ...d.settings]);
   const needs = needsIn(d, own);
   for (const j of JURISDICTIONS) {
     const n = needs[j];
@@ -212,19 +211,9 @@ export type Settings = { readonly [K in SettingName]: SettingValue<K> };
  * `Invalid configuration: NAME: ... (function x)`.
  */
 export function loadSettings(d: FunctionDeclaration): Settings {
-  const { JURISDICTION, GATEWAY_LOCAL_BOTH_REGIONS } = loadConfig(
-    {
-      JURISDICTION: SETTINGS.JURISDICTION.schema,
-      GATEWAY_LOCAL_BOTH_REGIONS: SETTINGS.GATEWAY_LOCAL_BOTH_REGIONS.schema,
-    },
-    d.name,
-  );
+  const { JURISDICTION } = loadConfig({ JURISDICTION: SETTINGS.JURISDICTION.schema }, d.name);
   const names = settingsOf(d, JURISDICTION);
-  // A process hosting both regions' functions (the local runtime) may read either region's.
-  registerDeclaredSettings(
-    d.name,
-    GATEWAY_LOCAL_BOTH_REGIONS === 'true' ? [...names, ...settingsOf(d, otherOf(JURISDICTION))] : names,
-  );
+  registerDeclaredSettings(d.name, names);
   const parsed = loadConfig(
     Object.fromEntries(names.map((n) => [n, settingSpec(n).schema])),
     d.name,

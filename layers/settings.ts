@@ -241,11 +241,6 @@ export const SETTINGS = {
     doc: '`true` lets webhooks reach this machine (tests, trying webhooks locally).',
     localOnly: true,
   },
-  GATEWAY_LOCAL_BOTH_REGIONS: {
-    schema: z.enum(['true', 'false']).optional(),
-    doc: "`true`: one process hosts both regions' functions (the local runtime), so a function may read its settings for either region.",
-    localOnly: true,
-  },
   POWERTOOLS_METRICS_DISABLED: {
     schema: z.enum(['true', 'false']).optional(),
     doc: 'Read by Powertools: silences EMF metric lines on a developer console.',

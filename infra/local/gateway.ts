@@ -8,13 +8,15 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { SqsDispatchQueue } from '../../layers/adapters/sqs-dispatch-queue.ts';
 import type { DispatchRef, Jurisdiction } from '../../layers/core/model.ts';
+import { settingsOf } from '../../layers/declaration.ts';
+import { DECLARATIONS } from '../declarations.ts';
 import { cachedAssembly, LOCAL_API_URL_PLACEHOLDERS } from './assembly.ts';
 import { SqsEventSource, type SqsHandler } from './event-source.ts';
 import { type LocalAuthorizer, LocalHttpGateway, type LocalRoute } from './http-gateway.ts';
 import type { PolicyDocument } from './iam/policy.ts';
 import { type Denial as IamDenial, type LocalIdentity, startIamProxy } from './iam/proxy.ts';
 import { LocalFunction } from './lambda.ts';
-import { type LOCAL_ONLY_SETTINGS, TRANSITIONAL_SETTINGS } from './local-settings.ts';
+import { TUNING_SETTINGS } from './local-settings.ts';
 import {
   ensureTable,
   provisionKey,
@@ -149,6 +151,13 @@ const referenced = (value: unknown): string | undefined => {
   const v = value as { Ref?: string; 'Fn::GetAtt'?: [string, string] } | undefined;
   return v?.Ref ?? v?.['Fn::GetAtt']?.[0];
 };
+/** The declaration of the function a template resource belongs to (its construct path names it). */
+const declaredSettings = (stack: StackTemplate, id: string): readonly string[] => {
+  const segments = constructPath(stack, id).split('/');
+  const d = Object.values(DECLARATIONS).find((x) => segments.includes(x.name));
+  // The app names each jurisdiction's stacks SmsGateway-Global-* and SmsGateway-EU-*.
+  return d ? settingsOf(d, stack.name.includes('-EU-') ? 'eu' : 'global') : [];
+};
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Template edits the test options ask for (the runtime then runs the edited templates). */
@@ -163,11 +172,15 @@ function applyOverrides(stacks: StackTemplate[], options: GatewayOptions) {
     r.Properties = p;
     return p.Environment.Variables;
   };
-  /** Sets a function setting where the template has it (a transitional one everywhere while none has it). */
+  /**
+   * Sets a function setting where the template has it; a tuning setting the CDK app never sets
+   * goes to the functions whose declarations list it (as a deployer's template edit would).
+   */
   const setEnv = (key: string, value: string) => {
-    const having = functions.filter((f) => key in envOf(f.r));
-    const targets =
-      having.length > 0 || !(TRANSITIONAL_SETTINGS as readonly string[]).includes(key) ? having : functions;
+    const tuning = (TUNING_SETTINGS as readonly string[]).includes(key);
+    const targets = functions.filter((f) =>
+      tuning ? declaredSettings(f.stack, f.id).includes(key) : key in envOf(f.r),
+    );
     if (targets.length === 0) throw new Error(`No function's template has the setting ${key} to override`);
     for (const f of targets) envOf(f.r)[key] = value;
   };
@@ -486,7 +499,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await ensureTable(clientsIn(regions[j]).ddb, ledgerTable, SANDBOX_LEDGER_TABLE);
 
     // Functions, each with its role's identity.
-    const localSettings: Record<(typeof LOCAL_ONLY_SETTINGS)[number], string> = {
+    const localSettings: Record<string, string> = {
       SANDBOX_LEDGER_TABLE: ledgerTable,
       WEBHOOK_ALLOW_LOOPBACK: String(options.allowLoopbackWebhooks ?? false),
       POWERTOOLS_METRICS_DISABLED: process.env.SMS_GATEWAY_LOCAL_METRICS === 'true' ? 'false' : 'true',
@@ -581,7 +594,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
                   AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
                   AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
                 }),
-            ...localSettings,
+            // Local-only settings go to the functions that declare them (POWERTOOLS_ ones to all:
+            // Powertools reads them, not the function).
+            ...Object.fromEntries(
+              Object.entries(localSettings).filter(
+                ([k]) => k.startsWith('POWERTOOLS_') || declaredSettings(stack, id).includes(k),
+              ),
+            ),
           },
         });
         started.push(fn);

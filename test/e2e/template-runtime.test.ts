@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedAssembly } from '../../infra/local/assembly.ts';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
-import { LOCAL_ONLY_SETTINGS } from '../../infra/local/local-settings.ts';
 import type { CfnTemplate } from '../../infra/local/template.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 
@@ -96,8 +95,16 @@ describe('the local runtime runs the templates', () => {
     const seen = Object.keys(await authorizer.fn.environment());
     // Node adds nothing to a worker's env object; anything beyond these lists is a leak from the host.
     expect(seen.sort()).toEqual(
-      [...new Set([...declared, ...WHAT_LAMBDA_SETS, ...LOCAL_EMULATION, ...LOCAL_ONLY_SETTINGS])].sort(),
+      [
+        ...new Set([...declared, ...WHAT_LAMBDA_SETS, ...LOCAL_EMULATION, 'POWERTOOLS_METRICS_DISABLED']),
+      ].sort(),
     );
+    // A local-only setting reaches only a function that declares it (the sandbox carrier's ledger: dispatch).
+    expect(seen).not.toContain('SANDBOX_LEDGER_TABLE');
+    const dispatch = [...gateway.functions.values()].find(
+      (f) => f.jurisdiction === 'global' && f.path.split('/').includes('dispatch-messages'),
+    )!;
+    expect(Object.keys(await dispatch.fn.environment())).toContain('SANDBOX_LEDGER_TABLE');
     const env = await authorizer.fn.environment();
     expect(env.AWS_ACCESS_KEY_ID, 'credentials that name the role, not the host').not.toBe(
       process.env.AWS_ACCESS_KEY_ID,
