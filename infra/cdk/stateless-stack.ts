@@ -73,8 +73,12 @@ export class StatelessStack extends Stack {
     const otherJ: Jurisdiction = jurisdiction === 'eu' ? 'global' : 'eu';
     const otherArn = (service: 'dynamodb' | 'sqs', resource: string) =>
       `arn:aws:${service}:${regions[otherJ]}:${account}:${resource}`;
-    const otherMessages = TableV2.fromTableArn(
-      this,
+    // An imported table's grants cover its indexes only when told so: without it, every query of
+    // bySubject (erasure, export) and byRecipient (reply routing, "who sent me this?") is refused
+    // in AWS (the local IAM enforcement found it).
+    const messagesTableByArn = (id: string, tableArn: string) =>
+      TableV2.fromTableAttributes(this, id, { tableArn, grantIndexPermissions: true });
+    const otherMessages = messagesTableByArn(
       `${otherJ}Messages`,
       otherArn('dynamodb', `table/${physicalNames(otherJ).messagesTable}`),
     );
@@ -102,7 +106,7 @@ export class StatelessStack extends Stack {
     // cross-stack export), which gives stable cdk-nag finding ids; the dependency stays explicit.
     const tableArn = (j: Jurisdiction) =>
       `arn:aws:dynamodb:${regions[j]}:${account}:table/${physicalNames(j).messagesTable}`;
-    const ownMessages = TableV2.fromTableArn(this, 'OwnMessages', tableArn(jurisdiction));
+    const ownMessages = messagesTableByArn('OwnMessages', tableArn(jurisdiction));
     this.addStackDependency(stateful);
     const messages = (j: Jurisdiction): ITableV2 => (other(j) ? otherMessages : ownMessages);
     const dispatchQueue = (j: Jurisdiction): IQueue => (other(j) ? otherDispatch : stateful.dispatchQueue);

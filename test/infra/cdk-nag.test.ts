@@ -9,7 +9,14 @@ import { buildApp, checkWithNag } from '../../infra/cdk/app.ts';
 /** The deployable variants: `cdk synth` with the sandbox carrier, and with End User Messaging. */
 const VARIANTS: [string, Record<string, string>][] = [
   ['the sandbox carrier (default)', {}],
-  ['-c carrier=eum', { carrier: 'eum', eumConfigurationSet: 'gw' }],
+  [
+    '-c carrier=eum',
+    {
+      carrier: 'eum',
+      eumConfigurationSet: 'gw',
+      gatewayOrigination: JSON.stringify({ default: 'Verify', US: '+12025550100', CA: '+14165550100' }),
+    },
+  ],
 ];
 
 /** Synthesizes both jurisdictions' stacks under cdk-nag's AwsSolutions and Serverless packs. */

@@ -9,6 +9,9 @@ import { QUEUES } from '../../infra/resources.ts';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../layers/core/webhooks.ts';
 import { HTTP_FUNCTIONS, OTHER_FUNCTIONS, ROUTES } from '../../layers/http/routes.ts';
 
+/** With End User Messaging, the gateway's own codes to the US and Canada must come from numbers. */
+const EUM_ORIGINATION = JSON.stringify({ default: 'Verify', US: '+12025550100', CA: '+14165550100' });
+
 let stateful: Template;
 let stateless: Template;
 let statelessJson: Record<string, unknown>;
@@ -176,7 +179,7 @@ describe('stateless stack', () => {
     expect(text).not.toMatch(/dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem)/);
     // Tenant keys: it may unwrap data keys, nothing more.
     const tenantKeyActions = statements
-      .filter((st) => JSON.stringify(st.Condition ?? {}).includes('alias/sms-gateway/tenant'))
+      .filter((st) => JSON.stringify(st.Condition ?? {}).includes('kms:EncryptionContext:tenant'))
       .flatMap((st) => st.Action);
     expect(tenantKeyActions.length).toBeGreaterThan(0);
     expect([...new Set(tenantKeyActions.filter((a) => a.startsWith('kms:')))]).toEqual(['kms:Decrypt']);
@@ -187,6 +190,7 @@ describe('stateless stack', () => {
       const policies = resources(stateless, 'AWS::IAM::Policy').filter(([id]) => id.startsWith(prefix));
       expect(policies.length, prefix).toBeGreaterThan(0);
       expect(JSON.stringify(policies), prefix).not.toContain('alias/sms-gateway/tenant');
+      expect(JSON.stringify(policies), prefix).not.toContain('kms:EncryptionContext:tenant');
     }
   });
 
@@ -491,7 +495,12 @@ describe('alarms and the dashboard', () => {
     const built = buildApp(
       new App({
         outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
-        context: { carrier: 'eum', eumConfigurationSet: 'gw', 'aws:cdk:bundling-stacks': [] },
+        context: {
+          carrier: 'eum',
+          eumConfigurationSet: 'gw',
+          gatewayOrigination: EUM_ORIGINATION,
+          'aws:cdk:bundling-stacks': [],
+        },
       }),
     );
     const alarms = resources(Template.fromStack(built.stateless), 'AWS::CloudWatch::Alarm').filter(([id]) =>
@@ -499,5 +508,31 @@ describe('alarms and the dashboard', () => {
     );
     expect(alarms).toHaveLength(1);
     expect(JSON.stringify(alarms[0]![1].Properties.Dimensions)).toContain('CarrierEventsTopicDlq');
+  });
+});
+
+describe('grants on the messages tables', () => {
+  it('lets every role that may query a messages table query its indexes too (erasure, export and reply routing use them)', () => {
+    type Statement = { Action: string | string[]; Resource: unknown };
+    const statements = resources(stateless, 'AWS::IAM::Policy').flatMap(([id, p]) =>
+      (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement.map((s) => ({ id, s })),
+    );
+    const queries = (s: Statement) => [s.Action].flat().includes('dynamodb:Query');
+    const tablesOf = (r: unknown) =>
+      [r]
+        .flat()
+        .map((x) => JSON.stringify(x).match(/table\/(sms-gateway-[a-z]+-messages)(\/index\/[A-Za-z*]+)?/));
+    let checked = 0;
+    for (const { id, s } of statements.filter(({ s }) => queries(s))) {
+      for (const m of tablesOf(s.Resource)) {
+        if (!m || m[2]) continue;
+        checked++;
+        const indexed = statements.some(
+          (o) => o.id === id && queries(o.s) && tablesOf(o.s.Resource).some((x) => x?.[1] === m[1] && x?.[2]),
+        );
+        expect(indexed, `${id} queries ${m[1]} but not its indexes`).toBe(true);
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
   });
 });
