@@ -8,6 +8,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { KEY_USER_TAG } from '../../layers/adapters/kms-key-service.ts';
+import type { TableAccess } from '../../layers/declaration.ts';
 import { type TenantKeyAccess, tenantKeyStatements } from './tenant-key-grants.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -41,17 +42,6 @@ export interface GatewayFunctionProps {
   /** Reserved concurrency: both the function's floor and its cap. */
   reservedConcurrentExecutions?: number;
 }
-
-/** A DynamoDB table's access, whole or limited to partition-key prefixes (`dynamodb:LeadingKeys`). */
-export type TableGrant =
-  | 'read'
-  | 'readWrite'
-  | {
-      read?: readonly string[];
-      write?: readonly string[];
-      delete?: readonly string[];
-      queryIndexes?: readonly string[];
-    };
 
 /**
  * The one way a gateway function is built: Node.js 22 on arm64, esbuild bundling on this
@@ -93,7 +83,7 @@ export class GatewayFunction extends Construct {
    * matches a pattern (the public flows' verification and block items, the SYSTEM secrets), plus
    * queries of named indexes.
    */
-  grantTable(table: ITableV2, access: TableGrant): this {
+  grantTable(table: ITableV2, access: TableAccess): this {
     if (access === 'read') table.grantReadData(this.fn);
     else if (access === 'readWrite') table.grantReadWriteData(this.fn);
     else {

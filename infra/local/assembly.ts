@@ -59,7 +59,8 @@ function hashInputs(context: Record<string, unknown>): string {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const alive = (pid: number) => {
+/** Whether a process still runs (signal 0 only checks). */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { alive } from '../../infra/local/assembly.ts';
 import { spawnGateway } from '../support/gateway-process.ts';
 import { waitFor } from '../support/http.ts';
 
@@ -20,15 +21,6 @@ function descendants(pid: number): { pid: number; cmd: string }[] {
   walk(pid);
   return found;
 }
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 const embedded = ['--in-memory', '--port', '0', '--dynamodb-port', '0', '--sqs-port', '0', '--kms-port', '0'];
 
