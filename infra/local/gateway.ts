@@ -585,6 +585,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             AWS_ENDPOINT_URL_DYNAMODB: facing.dynamodb,
             AWS_ENDPOINT_URL_SQS: facing.sqs,
             AWS_ENDPOINT_URL_KMS: facing.kms,
+            // Lambda runs Node.js 22; the SDK's notice that this machine's Node 20 will soon be
+            // unsupported would print once per function.
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
             ...(enforceIam && credentials
               ? {
                   AWS_ACCESS_KEY_ID: credentials.accessKeyId,
