@@ -506,6 +506,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     };
     const functions = new Map<string, { jurisdiction: Jurisdiction; path: string; fn: LocalFunction }>();
     const byLogicalId = new Map<string, LocalFunction>(); // `${stack}/${logicalId}`
+    const credentialsOf = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
     const byArn = new Map<string, LocalFunction>();
     const roleCredentials = new Map<string, { accessKeyId: string; secretAccessKey: string }>();
     for (const stack of stacks) {
@@ -609,6 +610,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         started.push(fn);
         functions.set(name, { jurisdiction: jurisdictionOf(stack), path: constructPath(stack, id), fn });
         byLogicalId.set(`${stack.name}/${id}`, fn);
+        if (credentials) credentialsOf.set(`${stack.name}/${id}`, credentials);
         byArn.set(resolver.string(stack, { 'Fn::GetAtt': [id, 'Arn'] }, 'a function ARN'), fn);
       }
     }
@@ -633,10 +635,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const fnId = referenced(p.FunctionName);
         const fn = fnId && byLogicalId.get(`${stack.name}/${fnId}`);
         if (!fn) throw new Error(`${stack.name}/${id}: its function is not in ${stack.name}`);
+        // Lambda's event source mapping polls with the function's execution role: so does this
+        // one, so a role that may not receive from or delete on its queue fails here as there.
+        const pollerCredentials = enforceIam ? credentialsOf.get(`${stack.name}/${fnId}`) : undefined;
+        const pollerSqs = pollerCredentials
+          ? new SQSClient({ region: queue.region, endpoint: facing.sqs, credentials: pollerCredentials })
+          : clientsIn(queue.region).sqs;
+        if (pollerCredentials) started.push({ stop: async () => pollerSqs.destroy() });
         sources.push(
           new SqsEventSource({
             name: fn.spec.name,
-            sqs: clientsIn(queue.region).sqs,
+            sqs: pollerSqs,
             queueUrl: queue.url,
             queueArn: queue.localArn,
             region: queue.region,
