@@ -375,6 +375,60 @@ describe('the public flows', () => {
   });
 });
 
+describe('a sender ID another tenant sends from in test mode', () => {
+  it("never takes that sender's replies, opt-outs or identity", async () => {
+    const alpha = await onboard(api, gateway.adminToken, { name: 'Alpha', senders: ['AlphaSMS'] });
+    const squatter = await onboard(api, gateway.adminToken, { name: 'Squatter', mode: 'test', senders: [] });
+    const person = '+12025550150';
+    const first = await send(alpha.key, { to: person, from: 'AlphaSMS', body: 'Your order shipped' });
+    expect(first.body.message).toMatchObject({ mode: 'live' });
+    // Later, from the same sender ID on a test key (which may use any sender: it reaches the sandbox).
+    const fake = await send(squatter.key, { to: person, from: 'AlphaSMS', body: 'Hello' });
+    expect(fake.body.message).toMatchObject({ mode: 'test' });
+
+    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
+      token: gateway.adminToken,
+    });
+    const stop = {
+      from: person,
+      to: 'AlphaSMS',
+      body: 'STOP',
+      carrierMessageId: uniqueName('carrier'),
+      receivedAt: new Date().toISOString(),
+    };
+    expect(
+      (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: stop })).status,
+    ).toBe(202);
+    const inbound = (key: string) =>
+      api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key }).then((r) => r.body.data);
+    const landed = await waitFor(async () => {
+      const [a, b] = await Promise.all([inbound(alpha.key), inbound(squatter.key)]);
+      return a.length + b.length > 0 ? { a, b } : undefined;
+    }, 'the STOP reply');
+    expect(landed.b).toEqual([]);
+    expect(landed.a).toEqual([expect.objectContaining({ from: person, action: 'opt_out' })]);
+    expectProblem(
+      await send(alpha.key, { to: person, from: 'AlphaSMS', body: 'Still there?' }),
+      422,
+      'recipient-opted-out',
+    );
+    const squatterOptOuts = await api.call<{ data: unknown[] }>('GET', '/v1/opt-outs', { key: squatter.key });
+    expect(squatterOptOuts.body.data).toEqual([]);
+
+    // "Who sent me this?" names only the tenant whose message reached the person.
+    const start = await api.call<{ verificationId: string }>('POST', '/public/v1/verifications', {
+      body: { phone: person, purpose: 'identify', senderId: 'AlphaSMS', sentAt: new Date().toISOString() },
+    });
+    const id = start.body.verificationId;
+    const answer = await api.call<{ senders: { legalName: string }[] }>(
+      'POST',
+      `/public/v1/verifications/${id}/confirm`,
+      { body: { code: await codeSentFor(id) } },
+    );
+    expect(answer.body.senders.map((s) => s.legalName)).toEqual(['Alpha Ltd']);
+  });
+});
+
 describe('carriers reporting replies over HTTP', () => {
   it('need the carrier token, and their replies reach the tenant', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Helpful', senders: ['Helpful'] });
