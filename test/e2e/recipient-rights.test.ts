@@ -121,6 +121,36 @@ describe('a recipient replies STOP through the sandbox carrier', () => {
   });
 });
 
+describe('a test-only tenant whose sandbox handset replies STOP', () => {
+  it('gets the reply and opt-out, and the confirmation is test traffic with no live send or cost', async () => {
+    const t = await onboard(api, gateway.adminToken, {
+      name: 'Tester',
+      mode: 'test',
+      scopes: ['send', 'read', 'admin'],
+      senders: [],
+    });
+    const sent = await send(t.key, { to: SANDBOX_REPLYING_NUMBER, from: 'Tester', body: 'Try {reply:STOP}' });
+    expect(sent.body.message).toMatchObject({ mode: 'test' });
+    await waitFor(async () => {
+      const res = await api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key: t.key });
+      return res.body.data.find((r) => r.action === 'opt_out');
+    }, 'the STOP reply');
+    type Usage = {
+      data: { mode: string; status: string; messages: number }[];
+      totals: { estimatedCostUsd: number };
+    };
+    // Both messages, the offer and the confirmation, handed to the sandbox.
+    const usage = await waitFor(async () => {
+      const res = await api.call<Usage>('GET', '/v1/usage?groupBy=', { key: t.key });
+      const sentCount = res.body.data.filter((r) => r.status === 'sent').reduce((n, r) => n + r.messages, 0);
+      return sentCount >= 2 ? res.body : undefined;
+    }, 'the confirmation counted');
+    expect(usage.data.find((r) => r.status === 'sent')).toMatchObject({ mode: 'test', messages: 2 });
+    expect(usage.data.filter((r) => r.mode === 'live')).toEqual([]);
+    expect(usage.totals.estimatedCostUsd).toBe(0);
+  });
+});
+
 describe("a recipient's data under subject rights", () => {
   it('is exported with the opt-out, consents and replies; erasure keeps only the opt-out and says so', async () => {
     const t = await onboard(api, gateway.adminToken, {
