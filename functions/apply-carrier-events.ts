@@ -46,6 +46,10 @@ const CarrierEvent = z.discriminatedUnion('kind', [
     body: z.string(),
     carrierMessageId: z.string(),
     receivedAt: z.iso.datetime(),
+    // Only the sandbox carrier names the message answered (the carrier webhook's schema has no such field).
+    inReplyTo: z
+      .object({ tenantId: z.string().regex(/^ten_/), messageId: z.string().regex(/^msg_/) })
+      .optional(),
   }),
 ]);
 

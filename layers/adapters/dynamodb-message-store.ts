@@ -112,8 +112,12 @@ export class DynamoDbMessageStore implements MessageStore {
           sk: sk(m.id),
           gsi2pk: subjectKey(m.tenantId, pseudonym!),
           gsi2sk: m.id,
-          // Gateway-wide look-up (byRecipient): reply routing, "who sent me this?".
-          ...(recipient === undefined ? {} : { gsi3pk: recipient, gsi3sk: `${m.createdAt}#${m.id}` }),
+          // Gateway-wide look-up (byRecipient): reply routing, "who sent me this?". Live messages
+          // only: a test key may use any sender ID and its messages reach only the sandbox, so
+          // indexing them would hand another tenant's replies and identity to whoever tests.
+          ...(recipient === undefined || m.mode !== 'live'
+            ? {}
+            : { gsi3pk: recipient, gsi3sk: `${m.createdAt}#${m.id}` }),
           ...plain,
           dk: sealed.dataKey,
           sealed: sealed.blob,

@@ -126,6 +126,10 @@ export class SandboxCarrier implements Carrier {
             body: reply,
             carrierMessageId: `sbx_in_${req.messageId}`,
             receivedAt: new Date(now.getTime() + 1).toISOString(),
+            // The handset answers this message: a test-mode one too, which no index holds.
+            ...(req.messageId.startsWith('msg_')
+              ? { inReplyTo: { tenantId: req.tenantId, messageId: req.messageId } }
+              : {}),
           }),
           DelaySeconds: 1,
         }),

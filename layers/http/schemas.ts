@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { SCOPES } from '../core/api-keys.ts';
 import { ID_PATTERN } from '../core/ids.ts';
+import { builtInReading, type KeywordAction } from '../core/keywords.ts';
 import { DEFAULT_RETENTION, MAX_RETENTION_DAYS } from '../core/model.ts';
 
 /** Request and response schemas: the source of the handlers' types and of the OpenAPI document. */
@@ -384,7 +385,34 @@ export const Replies = z
   })
   .meta({ id: 'Replies' });
 
-export const UpdateRepliesRequest = Replies.partial().strict().meta({ id: 'UpdateRepliesRequest' });
+const KEYWORD_LISTS = { optOut: 'opt_out', optIn: 'opt_in', help: 'help' } as const satisfies Record<
+  string,
+  KeywordAction
+>;
+
+export const UpdateRepliesRequest = Replies.partial()
+  .strict()
+  .superRefine((replies, ctx) => {
+    // A built-in word keeps its meaning: compared as replies are read (compatibility forms,
+    // accents and case folded), so "ＳＴＯＰ" cannot opt in nor "ｂｌｏｃｋ" ask for help.
+    for (const [list, action] of Object.entries(KEYWORD_LISTS)) {
+      replies.keywords?.[list as keyof typeof KEYWORD_LISTS].forEach((word, i) => {
+        const builtIn = builtInReading(word);
+        if (builtIn && builtIn.action !== action) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['keywords', list, i],
+            message: `reads as the built-in keyword ${builtIn.keyword}, which always means ${builtIn.action}`,
+          });
+        }
+      });
+    }
+  })
+  .meta({
+    id: 'UpdateRepliesRequest',
+    description:
+      'A keyword that reads as a built-in one (STOP, START, HELP, WHO, BLOCK, ...) with another action is refused.',
+  });
 
 export const PhoneParams = z.object({ phone: Phone });
 

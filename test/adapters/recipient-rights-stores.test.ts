@@ -238,6 +238,25 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
     expect(await store.sentTo(await pseudonyms.of('+4915123456783'), clock.now())).toEqual([]);
   });
 
+  it('never indexes a test-mode message for reply routing or "who sent me this?"', async () => {
+    const pseudonyms = new RecipientPseudonyms(async () => Buffer.alloc(32, 7));
+    const store = new DynamoDbMessageStore(local.dynamodb, messagesTable, local.crypto, pseudonyms);
+    for (const [tenantId, mode, offset] of [
+      ['ten_L', 'live', 0],
+      ['ten_T', 'test', 1],
+    ] as const) {
+      const p = prepareMessage(
+        { to: '+4915123456784', from: 'AlphaSMS', body: 'Hallo' },
+        { tenantId, mode, retention: { bodyDays: 7, metadataDays: 90 } },
+        { id: `msg_${newUlid(clock.now().getTime() + offset)}`, now: clock.now() },
+      );
+      if (!p.ok) throw new Error('fixture');
+      await store.create([p.message]);
+    }
+    const traces = await store.sentTo(await pseudonyms.of('+4915123456784'), clock.now());
+    expect(traces.map((t) => t.tenantId)).toEqual(['ten_L']);
+  });
+
   it("keeps a sender ID applicant's identity sealed, and purges it at the date set by the decision", async () => {
     const senderIds = new DynamoDbSenderIdStore(local.dynamodb, tenantsTable);
     const id = `sid_${newUlid(Date.now())}`;

@@ -121,6 +121,47 @@ describe('replies from recipients', () => {
     expect(await t.reply('STOP', 'Globex')).toMatchObject({ tenantId: 'ten_B' });
   });
 
+  it('never routes a reply to a tenant that sent from the same sender ID in test mode', async () => {
+    await t.deps.tenants.createTenant({ ...structuredClone(acme), id: 'ten_B', displayName: 'Squatter' });
+    t.deps.clock.advance(1000);
+    // Test keys may use any sender: their messages reach the sandbox, never the person.
+    await makeSendMessage(t.deps)(
+      tenantContext({ tenantId: 'ten_B', mode: 'test' }),
+      { to: person, from: 'Acme', body: 'Hello' },
+      'global',
+    );
+    expect(await t.reply('STOP', 'Acme')).toEqual({ tenantId: 'ten_A', action: 'opt_out' });
+    expect(await t.deps.recipients.global.getOptOut('ten_A', person)).toBeDefined();
+    expect(await t.deps.recipients.global.getOptOut('ten_B', person)).toBeUndefined();
+  });
+
+  it('confirms a STOP to a test-mode message with a test-mode message', async () => {
+    const handset = '+12025550107';
+    const { result } = await makeSendMessage(t.deps)(
+      tenantContext({ mode: 'test' }),
+      { to: handset, from: 'Acme', body: 'Sale today' },
+      'global',
+    );
+    // The sandbox carrier answers for its handset and names the message answered.
+    expect(
+      await t.receive({
+        kind: 'inbound',
+        from: handset,
+        to: 'Acme',
+        body: 'STOP',
+        carrierMessageId: 'sbx_in_1',
+        receivedAt: t.deps.clock.now().toISOString(),
+        inReplyTo: { tenantId: 'ten_A', messageId: result.message.id },
+      }),
+    ).toEqual({ tenantId: 'ten_A', action: 'opt_out' });
+    const confirmation = [...t.deps.messages.items.values()].find(
+      (m) => m.to === handset && m.body?.startsWith('You are unsubscribed'),
+    );
+    // Counted and dispatched as test traffic (the sandbox, no cost), like the message it answers.
+    expect(confirmation).toMatchObject({ mode: 'test' });
+    expect(await t.deps.recipients.global.getOptOut('ten_A', handset)).toBeDefined();
+  });
+
   it('opts back in on START and records it in the consent ledger', async () => {
     await t.reply('STOP');
     t.deps.clock.advance(1000);
@@ -349,6 +390,26 @@ describe('the public flows: block-all and "who sent me this?"', () => {
       purpose: 'identify',
       senders: [],
     });
+  });
+
+  it('never names a tenant that sent from the same sender ID in test mode', async () => {
+    await t.deps.tenants.createTenant({
+      ...structuredClone(acme),
+      id: 'ten_B',
+      legalName: 'Squatter Ltd',
+    });
+    await makeSendMessage(t.deps)(tenantContext(), { to: person, from: 'Acme', body: 'x' }, 'global');
+    await makeSendMessage(t.deps)(
+      tenantContext({ tenantId: 'ten_B', mode: 'test' }),
+      { to: person, from: 'Acme', body: 'y' },
+      'global',
+    );
+    const query = { purpose: 'identify' as const, sentAt: '2026-11-24T10:20:00Z', senderId: 'Acme' };
+    const v = await rights.start({ phone: person, ...query }, 'ip');
+    const answer = await rights.confirm(v.verificationId, codeFor(person), 'ip');
+    expect((answer as { senders: { legalName: string }[] }).senders.map((s) => s.legalName)).toEqual([
+      'Acme Trading Ltd',
+    ]);
   });
 
   it('refuses with Retry-After past the per-IP and per-number limits', async () => {

@@ -37,6 +37,33 @@ describe('reading keywords in replies', () => {
     },
   );
 
+  // The FCC's 2024 TCPA order names stop, quit, end, revoke, opt out, cancel and unsubscribe as
+  // reasonable ways to revoke consent by text; the variants are how people type them.
+  it.each([
+    'opt out',
+    'Opt-out',
+    'OPT OUT please',
+    'opt-out.',
+    'Optout',
+    'stop all',
+    'StopAll',
+    'unsubscribe me',
+    'Cancel',
+    'end',
+    'Quit!',
+    'revoke',
+  ])("reads the FCC's revocation word %j as an opt-out", (text) => {
+    expect(parseKeyword(text)?.action).toBe('opt_out');
+  });
+
+  it('keeps the built-in words meaning what they mean whatever a tenant adds', () => {
+    const custom = { optOut: [], optIn: ['ＳＴＯＰ', 'stop all'], help: ['ｂｌｏｃｋ', 'opt out'] };
+    expect(parseKeyword('STOP', custom)?.action).toBe('opt_out');
+    expect(parseKeyword('stop all', custom)?.action).toBe('opt_out');
+    expect(parseKeyword('BLOCK', custom)?.action).toBe('block_all');
+    expect(parseKeyword('Opt out', custom)?.action).toBe('opt_out');
+  });
+
   it("adds a tenant's keywords in other languages, with or without accents", () => {
     const custom = { optOut: ['ARRÊT', 'ne plus recevoir'], optIn: ['ALTA'], help: ['AIDE'] };
     expect(parseKeyword('Arrêt', custom)).toEqual({ action: 'opt_out', keyword: 'ARRET' });

@@ -121,6 +121,36 @@ describe('a recipient replies STOP through the sandbox carrier', () => {
   });
 });
 
+describe('a test-only tenant whose sandbox handset replies STOP', () => {
+  it('gets the reply and opt-out, and the confirmation is test traffic with no live send or cost', async () => {
+    const t = await onboard(api, gateway.adminToken, {
+      name: 'Tester',
+      mode: 'test',
+      scopes: ['send', 'read', 'admin'],
+      senders: [],
+    });
+    const sent = await send(t.key, { to: SANDBOX_REPLYING_NUMBER, from: 'Tester', body: 'Try {reply:STOP}' });
+    expect(sent.body.message).toMatchObject({ mode: 'test' });
+    await waitFor(async () => {
+      const res = await api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key: t.key });
+      return res.body.data.find((r) => r.action === 'opt_out');
+    }, 'the STOP reply');
+    type Usage = {
+      data: { mode: string; status: string; messages: number }[];
+      totals: { estimatedCostUsd: number };
+    };
+    // Both messages, the offer and the confirmation, handed to the sandbox.
+    const usage = await waitFor(async () => {
+      const res = await api.call<Usage>('GET', '/v1/usage?groupBy=', { key: t.key });
+      const sentCount = res.body.data.filter((r) => r.status === 'sent').reduce((n, r) => n + r.messages, 0);
+      return sentCount >= 2 ? res.body : undefined;
+    }, 'the confirmation counted');
+    expect(usage.data.find((r) => r.status === 'sent')).toMatchObject({ mode: 'test', messages: 2 });
+    expect(usage.data.filter((r) => r.mode === 'live')).toEqual([]);
+    expect(usage.totals.estimatedCostUsd).toBe(0);
+  });
+});
+
 describe("a recipient's data under subject rights", () => {
   it('is exported with the opt-out, consents and replies; erasure keeps only the opt-out and says so', async () => {
     const t = await onboard(api, gateway.adminToken, {
@@ -372,6 +402,60 @@ describe('the public flows', () => {
       ],
     });
     expect(JSON.stringify(answer.body)).not.toContain('appointment');
+  });
+});
+
+describe('a sender ID another tenant sends from in test mode', () => {
+  it("never takes that sender's replies, opt-outs or identity", async () => {
+    const alpha = await onboard(api, gateway.adminToken, { name: 'Alpha', senders: ['AlphaSMS'] });
+    const squatter = await onboard(api, gateway.adminToken, { name: 'Squatter', mode: 'test', senders: [] });
+    const person = '+12025550150';
+    const first = await send(alpha.key, { to: person, from: 'AlphaSMS', body: 'Your order shipped' });
+    expect(first.body.message).toMatchObject({ mode: 'live' });
+    // Later, from the same sender ID on a test key (which may use any sender: it reaches the sandbox).
+    const fake = await send(squatter.key, { to: person, from: 'AlphaSMS', body: 'Hello' });
+    expect(fake.body.message).toMatchObject({ mode: 'test' });
+
+    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
+      token: gateway.adminToken,
+    });
+    const stop = {
+      from: person,
+      to: 'AlphaSMS',
+      body: 'STOP',
+      carrierMessageId: uniqueName('carrier'),
+      receivedAt: new Date().toISOString(),
+    };
+    expect(
+      (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: stop })).status,
+    ).toBe(202);
+    const inbound = (key: string) =>
+      api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key }).then((r) => r.body.data);
+    const landed = await waitFor(async () => {
+      const [a, b] = await Promise.all([inbound(alpha.key), inbound(squatter.key)]);
+      return a.length + b.length > 0 ? { a, b } : undefined;
+    }, 'the STOP reply');
+    expect(landed.b).toEqual([]);
+    expect(landed.a).toEqual([expect.objectContaining({ from: person, action: 'opt_out' })]);
+    expectProblem(
+      await send(alpha.key, { to: person, from: 'AlphaSMS', body: 'Still there?' }),
+      422,
+      'recipient-opted-out',
+    );
+    const squatterOptOuts = await api.call<{ data: unknown[] }>('GET', '/v1/opt-outs', { key: squatter.key });
+    expect(squatterOptOuts.body.data).toEqual([]);
+
+    // "Who sent me this?" names only the tenant whose message reached the person.
+    const start = await api.call<{ verificationId: string }>('POST', '/public/v1/verifications', {
+      body: { phone: person, purpose: 'identify', senderId: 'AlphaSMS', sentAt: new Date().toISOString() },
+    });
+    const id = start.body.verificationId;
+    const answer = await api.call<{ senders: { legalName: string }[] }>(
+      'POST',
+      `/public/v1/verifications/${id}/confirm`,
+      { body: { code: await codeSentFor(id) } },
+    );
+    expect(answer.body.senders.map((s) => s.legalName)).toEqual(['Alpha Ltd']);
   });
 });
 

@@ -3,7 +3,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { lambdaContext } from '../../infra/local/http-gateway.ts';
 import { ServiceUnavailableError } from '../../layers/core/errors.ts';
-import { type TenantEvent, tenantRoute } from '../../layers/http/handler.ts';
+import { parseJsonBody, parseWith, type TenantEvent, tenantRoute } from '../../layers/http/handler.ts';
+import { UpdateRepliesRequest } from '../../layers/http/schemas.ts';
 
 /** An API Gateway v2 event as the authorizer leaves it (event factory). */
 function event(
@@ -124,5 +125,35 @@ describe('tenant route handlers', () => {
     const res = await handler(event(ok), lambdaContext('t', 1000));
     expect(res.statusCode).toBe(503);
     expect(res.headers?.['retry-after']).toBe('2');
+  });
+});
+
+describe('reply settings', () => {
+  it('refuse a keyword that would give a built-in word another meaning, naming the field', async () => {
+    // What PUT /v1/settings/replies does with its body (functions/settings.ts).
+    const handler = tenantRoute('read', async (e) => ({
+      status: 200,
+      body: parseWith(UpdateRepliesRequest, parseJsonBody(e), 'pointer'),
+    }));
+    const put = (keywords: object) =>
+      handler(
+        event(ok, {
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ keywords }),
+        }),
+        lambdaContext('t', 1000),
+      );
+    const res = await put({ optOut: ['ARRET'], optIn: ['ALTA', 'ＳＴＯＰ'], help: [' ｂｌｏｃｋ '] });
+    expect(res.statusCode).toBe(422);
+    expect(res.headers?.['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(res.body!)).toMatchObject({
+      type: 'https://sms-gateway.dev/problems/validation-error',
+      errors: [
+        { pointer: '/keywords/optIn/1', detail: expect.stringContaining('STOP') },
+        { pointer: '/keywords/help/0', detail: expect.stringContaining('BLOCK') },
+      ],
+    });
+    // Words of their own, or a built-in word for its own meaning, are fine.
+    expect((await put({ optOut: ['ARRET', 'stop'], optIn: ['ALTA'], help: ['AIDE'] })).statusCode).toBe(200);
   });
 });

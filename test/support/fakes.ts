@@ -96,7 +96,7 @@ export class FakeMessageStore implements MessageStore {
   /** Keyed by the number itself: the fake's recipient pseudonym (see fakeSendDeps) is the identity. */
   async sentTo(recipientPseudonym: string): Promise<SentTrace[]> {
     return [...this.items.values()]
-      .filter((m) => `p:${m.to}` === recipientPseudonym)
+      .filter((m) => `p:${m.to}` === recipientPseudonym && m.mode === 'live')
       .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
       .map((m) => ({
         tenantId: m.tenantId,

@@ -11,7 +11,7 @@ import type {
 import { seededUlid } from '../ids.ts';
 import { type KeywordAction, parseKeyword } from '../keywords.ts';
 import { prepareMessage } from '../messages.ts';
-import { DEFAULT_RETENTION, type Jurisdiction, type Tenant } from '../model.ts';
+import { DEFAULT_RETENTION, type Jurisdiction, type MessageRecord, type Tenant } from '../model.ts';
 import { checkRecipient } from '../phone.ts';
 import type { RecipientPseudonyms } from '../recipient-pseudonym.ts';
 import { classifyRecipient } from '../residency.ts';
@@ -28,6 +28,12 @@ export interface InboundEvent {
   body: string;
   carrierMessageId: string;
   receivedAt: string;
+  /**
+   * The message answered, where the carrier knows it: only the sandbox carrier does (its
+   * handsets answer the message they got, test-mode ones included). Real carriers report only
+   * the numbers, and the reply goes to the tenant whose live message reached the person.
+   */
+  inReplyTo?: { tenantId: string; messageId: string } | undefined;
 }
 
 export interface InboundDeps {
@@ -64,7 +70,11 @@ function replyText(action: KeywordAction, tenant: Tenant, settings: TenantSettin
   }
 }
 
-/** The tenant a reply is for: the one that last texted this person from the number they answered. */
+/**
+ * The tenant a reply is for: the one whose live message last reached this person from the
+ * number they answered (the recipient index holds live messages only: a test key may use any
+ * sender, and its messages never reach anyone).
+ */
 function routeReply(traces: SentTrace[], to: string): SentTrace | undefined {
   return traces.find((t) => t.from.toLowerCase() === to.toLowerCase());
 }
@@ -76,6 +86,19 @@ function routeReply(traces: SentTrace[], to: string): SentTrace | undefined {
  * Every id is derived from the carrier's message id, so a redelivered event changes nothing.
  */
 export function makeReceiveInbound(deps: InboundDeps) {
+  /** The message the carrier says was answered, if it went to this person from the number answered. */
+  async function messageAnswered(
+    event: InboundEvent,
+    person: string,
+    j: Jurisdiction,
+    now: Date,
+  ): Promise<Pick<MessageRecord, 'tenantId' | 'mode'> | undefined> {
+    if (!event.inReplyTo) return undefined;
+    const m = await deps.messages[j].get(event.inReplyTo.tenantId, event.inReplyTo.messageId, now);
+    if (!m || m.to !== person || m.from.toLowerCase() !== event.to.toLowerCase()) return undefined;
+    return { tenantId: m.tenantId, mode: m.mode };
+  }
+
   return async (event: InboundEvent): Promise<{ tenantId?: string; action?: KeywordAction }> => {
     const person = checkRecipient(event.from);
     if (!person.ok) return {};
@@ -83,8 +106,10 @@ export function makeReceiveInbound(deps: InboundDeps) {
     const now = deps.clock.now();
     const receivedMs = Date.parse(event.receivedAt);
     const pseudonym = await deps.pseudonyms.of(person.e164);
-    const trace = routeReply(await deps.messages[j].sentTo(pseudonym, now), event.to);
-    const tenant = trace ? await deps.tenants.getTenant(trace.tenantId) : undefined;
+    const answered = await messageAnswered(event, person.e164, j, now);
+    const trace = answered ? undefined : routeReply(await deps.messages[j].sentTo(pseudonym, now), event.to);
+    const route = answered ?? (trace ? { tenantId: trace.tenantId, mode: 'live' as const } : undefined);
+    const tenant = route ? await deps.tenants.getTenant(route.tenantId) : undefined;
     const settings = tenant ? await deps.settings(tenant.id) : undefined;
     const parsed = parseKeyword(event.body, settings?.replies.keywords);
 
@@ -111,7 +136,8 @@ export function makeReceiveInbound(deps: InboundDeps) {
           body: replyText(parsed.action, tenant, settings),
           category: 'transactional',
         },
-        { tenantId: tenant.id, mode: 'live', retention: tenant.retention ?? DEFAULT_RETENTION },
+        // The answer goes the way the message answered went: a test-mode one to the sandbox.
+        { tenantId: tenant.id, mode: route!.mode, retention: tenant.retention ?? DEFAULT_RETENTION },
         { id: `msg_${seededUlid(receivedMs, `${event.carrierMessageId}#reply`)}`, now },
       );
       if (reply.ok) {
