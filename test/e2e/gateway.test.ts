@@ -357,6 +357,7 @@ describe('what a newcomer meets at the edges of the API', () => {
     const res = await api.call('GET', '/v1/no-such-thing', { key: acme.key });
     expectProblem(res, 404, 'not-found');
     expect(res.body).toMatchObject({ detail: expect.stringContaining('/openapi.json') });
+    expectProblem(await api.call('GET', '/'), 404, 'not-found');
   });
 
   it('answers a known path with another method with a problem+json 405 and Allow', async () => {
