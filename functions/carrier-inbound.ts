@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { CARRIER_TOKEN_SECRET, hashApiKey } from '#layers/core/api-keys.ts';
+import { bearerToken, CARRIER_TOKEN_SECRET, hashApiKey } from '#layers/core/api-keys.ts';
 import { UnauthorizedError } from '#layers/core/errors.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
@@ -14,7 +14,7 @@ import { declaration } from './carrier-inbound.def.ts';
 loadSettings(declaration);
 
 async function authenticate(header: string | undefined) {
-  const token = header?.match(/^Bearer (\S+)$/)?.[1];
+  const token = bearerToken(header);
   const stored = await secretStore().getWrapped(CARRIER_TOKEN_SECRET);
   if (!token || !stored) throw new UnauthorizedError('A valid carrier token is required.');
   const given = Buffer.from(hashApiKey(await pepper(), token));

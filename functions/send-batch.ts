@@ -1,16 +1,16 @@
-import { type FieldIssue, SendRefusedError } from '#layers/core/errors.ts';
 import { type BatchItemResult, makeSendBatch } from '#layers/core/use-cases/send-messages.ts';
+import { refusedError } from '#layers/core/use-cases/send-policy.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import {
   endpointJurisdiction,
   idempotencyKeyFrom,
-  issuesFrom,
   parseJsonBody,
   parseWith,
   tenantRoute,
 } from '#layers/http/handler.ts';
 import { problem, refusalProblem } from '#layers/http/problems.ts';
-import { SendBatchRequest, SendMessageRequest } from '#layers/http/schemas.ts';
+import { SendBatchRequest } from '#layers/http/schemas.ts';
+import { parseSendRequest } from '#layers/http/send-request.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
 import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './send-batch.def.ts';
@@ -37,9 +37,7 @@ function itemProblem(r: Exclude<BatchItemResult, { status: 'accepted' }>) {
     };
   }
   if (r.reason === 'refused') {
-    return refusalProblem(
-      new SendRefusedError(r.refusal.reason, r.refusal.detail, [], r.refusal.retryAfterSeconds),
-    ).body;
+    return refusalProblem(refusedError(r.refusal, `/messages/${r.index}`)).body;
   }
   return problem('service-unavailable', 'This message could not be queued; send it again.', 503);
 }
@@ -50,15 +48,7 @@ export const handler = tenantRoute(
     const key = idempotencyKeyFrom(event);
     const { messages } = parseWith(SendBatchRequest, parseJsonBody(event), 'pointer');
     // Each item is checked on its own, so one bad item never sinks the others.
-    const items = messages.map((raw, index) => {
-      const parsed = SendMessageRequest.safeParse(raw);
-      return parsed.success
-        ? ({ ok: true, input: parsed.data } as const)
-        : ({
-            ok: false,
-            issues: issuesFrom(parsed.error, 'pointer', `/messages/${index}`) satisfies FieldIssue[],
-          } as const);
-    });
+    const items = messages.map((raw, index) => parseSendRequest(raw, `/messages/${index}`));
     const { result, replayed } = await sendBatch(
       tenant,
       items,

@@ -1,13 +1,13 @@
+import { ValidationError } from '#layers/core/errors.ts';
 import { makeSendMessage } from '#layers/core/use-cases/send-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import {
   endpointJurisdiction,
   idempotencyKeyFrom,
   parseJsonBody,
-  parseWith,
   tenantRoute,
 } from '#layers/http/handler.ts';
-import { SendMessageRequest } from '#layers/http/schemas.ts';
+import { parseSendRequest } from '#layers/http/send-request.ts';
 import { countMessages, recordLatency } from '#layers/telemetry.ts';
 import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './send-message.def.ts';
@@ -22,10 +22,11 @@ export const handler = tenantRoute(
   async (event, tenant) => {
     const started = performance.now();
     const key = idempotencyKeyFrom(event);
-    const input = parseWith(SendMessageRequest, parseJsonBody(event), 'pointer');
+    const parsed = parseSendRequest(parseJsonBody(event));
+    if (!parsed.ok) throw new ValidationError(parsed.issues);
     const { result, replayed } = await sendMessage(
       tenant,
-      input,
+      parsed.input,
       endpointJurisdiction(event, ownJurisdiction()),
       key,
     );

@@ -3,6 +3,8 @@ import {
   type CfnStage,
   HttpApi,
   type HttpMethod,
+  HttpRoute,
+  HttpRouteKey,
   type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
@@ -21,7 +23,7 @@ import { EUM_FINAL_EVENT_TYPES } from '../../layers/adapters/eum-events.ts';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import type { GatewayOrigination } from '../../layers/core/origination.ts';
 import { type FunctionDeclaration, needsIn } from '../../layers/declaration.ts';
-import { type HttpFunction, ROUTES } from '../../layers/http/routes.ts';
+import { type HttpFunction, ROUTES, UNKNOWN_ROUTE_FUNCTION } from '../../layers/http/routes.ts';
 import type { DeployContext, QueueName } from '../../layers/settings.ts';
 import { DECLARATIONS, type FunctionName } from '../declarations.ts';
 import { AUTHORIZER_CACHE_SECONDS, SYSTEM_KEY_ALIAS } from '../resources.ts';
@@ -259,6 +261,17 @@ export class StatelessStack extends Stack {
         });
       }
     }
+    // Every other request (an unknown path, or a known one with another method) gets problem
+    // details instead of API Gateway's bare {"message":"Not Found"}: 404, or 405 with Allow.
+    const unknown = new HttpRoute(this, 'UnknownRoute', {
+      httpApi: this.api,
+      routeKey: HttpRouteKey.DEFAULT,
+      integration: integrations.get(UNKNOWN_ROUTE_FUNCTION)!,
+    });
+    Validations.of(unknown).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'The $default route only answers 404 or 405 problem details for requests no other route takes.',
+    });
     this.hardenStage();
     observe(this, {
       jurisdiction,

@@ -6,6 +6,7 @@ import type {
   APIGatewayRequestAuthorizerEventV2,
   Context,
 } from 'aws-lambda';
+import { bearerToken } from '../../layers/core/api-keys.ts';
 
 const MAX_BODY = 10 * 1024 * 1024; // API Gateway HTTP API payload limit
 const INTEGRATION_TIMEOUT_MS = 30_000;
@@ -47,14 +48,25 @@ export interface LocalRoute {
 }
 
 function compile(route: LocalRoute) {
-  const [method, path = '/'] =
-    route.routeKey === '$default' ? ['ANY', '/{proxy+}'] : route.routeKey.split(' ');
+  // `$default` catches every request no other route matches (any path, `/` too, any method),
+  // with no path parameters, as in API Gateway.
+  if (route.routeKey === '$default') {
+    return { route, method: 'ANY', names: [] as string[], regex: /^.*$/, greedy: true, catchAll: true };
+  }
+  const [method, path = '/'] = route.routeKey.split(' ');
   const names: string[] = [];
   const pattern = path.replace(/\{(\w+)(\+?)\}/g, (_, name: string, greedy: string) => {
     names.push(name);
     return greedy ? '(.+)' : '([^/]+)';
   });
-  return { route, method: method!, names, regex: new RegExp(`^${pattern}$`), greedy: path.includes('+}') };
+  return {
+    route,
+    method: method!,
+    names,
+    regex: new RegExp(`^${pattern}$`),
+    greedy: path.includes('+}'),
+    catchAll: false,
+  };
 }
 
 function gatewayError(res: ServerResponse, status: number, message: string) {
@@ -79,10 +91,16 @@ export class LocalHttpGateway {
       region: string;
     },
   ) {
-    // Literal paths before parameters, greedy ones last, as API Gateway picks the most specific.
+    // Literal paths before parameters, greedy ones last and `$default` after all, as API Gateway
+    // picks the most specific.
     this.compiled = deps.routes
       .map(compile)
-      .sort((a, b) => Number(a.greedy) - Number(b.greedy) || a.names.length - b.names.length);
+      .sort(
+        (a, b) =>
+          Number(a.catchAll) - Number(b.catchAll) ||
+          Number(a.greedy) - Number(b.greedy) ||
+          a.names.length - b.names.length,
+      );
   }
 
   private match(method: string, path: string) {
@@ -205,7 +223,7 @@ export class LocalHttpGateway {
         if (!auth.isAuthorized) return gatewayError(res, 403, 'Forbidden');
         (event.requestContext as unknown as Record<string, unknown>).authorizer = { lambda: auth.context };
       } else if (route.authorizationType === 'AWS_IAM') {
-        if (headers.authorization !== `Bearer ${this.deps.adminToken}`)
+        if (bearerToken(headers.authorization) !== this.deps.adminToken)
           return gatewayError(res, 403, 'Forbidden');
         (event.requestContext as unknown as Record<string, unknown>).authorizer = {
           iam: { userArn: 'arn:aws:iam::000000000000:user/local-admin', userId: 'local-admin' },

@@ -60,6 +60,14 @@ export function keyHint(key: string): string {
 }
 
 /** The secret-store name of the carrier webhook token's HMAC. */
+/**
+ * The token of an `Authorization: Bearer <token>` header. The scheme is case-insensitive and may
+ * be followed by more than one space (RFC 9110, section 11.1); anything else is no token.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^bearer +(\S+)$/i.exec(header ?? '')?.[1];
+}
+
 export const CARRIER_TOKEN_SECRET = 'carrier-token';
 
 /** A token carriers present to report replies; like an API key, only its HMAC is stored. */

@@ -5,6 +5,7 @@ import type { Category, MessageRecord, TenantContext } from './model.ts';
 import { checkRecipient } from './phone.ts';
 import { classifyRecipient } from './residency.ts';
 import { checkSender } from './sender.ts';
+import { isWellFormed, LONE_SURROGATE_REASON } from './text.ts';
 
 export interface SendInput {
   to: string;
@@ -22,6 +23,45 @@ export type Prepared =
 const DAY_SECONDS = 86_400;
 
 /**
+ * The field-level reasons a message's `to`, `from` and `body` cannot be sent, checking each
+ * field given as a string (the others are the schema's to report), so a request with several
+ * bad fields hears about all of them at once. `at` prefixes each pointer (a batch item's).
+ */
+export function messageFieldIssues(
+  input: { to?: unknown; from?: unknown; body?: unknown },
+  at = '',
+): FieldIssue[] {
+  return checkFields(input, at).issues;
+}
+
+function checkFields(input: { to?: unknown; from?: unknown; body?: unknown }, at: string) {
+  const issues: FieldIssue[] = [];
+  const to = typeof input.to === 'string' ? checkRecipient(input.to) : undefined;
+  if (to && !to.ok) issues.push({ pointer: `${at}/to`, detail: `'to' ${to.reason}` });
+  const from = typeof input.from === 'string' ? checkSender(input.from) : undefined;
+  if (from && !from.ok) issues.push({ pointer: `${at}/from`, detail: `'from' ${from.reason}` });
+  const body = typeof input.body === 'string' ? checkBody(input.body) : undefined;
+  if (body && !body.ok) issues.push({ pointer: `${at}/body`, detail: `'body' ${body.reason}` });
+  return { issues, to, from, body };
+}
+
+function checkBody(body: string) {
+  if (!isWellFormed(body)) {
+    return { ok: false, reason: LONE_SURROGATE_REASON } as const;
+  }
+  const analysis = analyseBody(body);
+  if (analysis.characters === 0 || body.trim() === '')
+    return { ok: false, reason: 'must not be empty' } as const;
+  if (analysis.segments > MAX_SEGMENTS) {
+    return {
+      ok: false,
+      reason: `needs ${analysis.segments} ${analysis.encoding} segments; the maximum is ${MAX_SEGMENTS}`,
+    } as const;
+  }
+  return { ok: true, analysis } as const;
+}
+
+/**
  * Turns a shape-checked request into a message record, or the field-level reasons it cannot
  * be sent. `pointer` prefixes each reason so batch items point at their own index.
  */
@@ -30,22 +70,9 @@ export function prepareMessage(
   ctx: Pick<TenantContext, 'tenantId' | 'mode' | 'retention'>,
   options: { id: string; now: Date; pointer?: string },
 ): Prepared {
-  const at = options.pointer ?? '';
-  const issues: FieldIssue[] = [];
-  const to = checkRecipient(input.to);
-  if (!to.ok) issues.push({ pointer: `${at}/to`, detail: `'to' ${to.reason}` });
-  const from = checkSender(input.from);
-  if (!from.ok) issues.push({ pointer: `${at}/from`, detail: `'from' ${from.reason}` });
-  const analysis = analyseBody(input.body);
-  if (analysis.characters === 0 || input.body.trim() === '') {
-    issues.push({ pointer: `${at}/body`, detail: "'body' must not be empty" });
-  } else if (analysis.segments > MAX_SEGMENTS) {
-    issues.push({
-      pointer: `${at}/body`,
-      detail: `'body' needs ${analysis.segments} ${analysis.encoding} segments; the maximum is ${MAX_SEGMENTS}`,
-    });
-  }
-  if (!to.ok || !from.ok || issues.length > 0) return { ok: false, issues };
+  const { issues, to, from, body } = checkFields(input, options.pointer ?? '');
+  if (!to?.ok || !from?.ok || !body?.ok) return { ok: false, issues };
+  const analysis = body.analysis;
   return {
     ok: true,
     country: to.country,

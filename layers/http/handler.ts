@@ -4,7 +4,7 @@ import type {
   APIGatewayProxyEventV2WithLambdaAuthorizer,
   APIGatewayProxyStructuredResultV2,
 } from 'aws-lambda';
-import type * as z from 'zod';
+import * as z from 'zod';
 import type { Scope } from '../core/api-keys.ts';
 import type { AuditActor, AuditEntry } from '../core/audit.ts';
 import {
@@ -44,18 +44,101 @@ export function json(result: HttpResult): HttpResponse {
   };
 }
 
-export function issuesFrom(error: z.ZodError, where: 'pointer' | 'parameter', prefix = ''): FieldIssue[] {
-  return error.issues.map((issue) => {
+const escapePointer = (segment: string) => segment.replaceAll('~', '~0').replaceAll('/', '~1');
+
+/**
+ * The field-level reasons of a zod error: a JSON Pointer into the body (`prefix` for a batch
+ * item) or the query or path parameter's name. An unknown key is named by its own pointer (zod
+ * reports it on its object: "/" would name a member called "", RFC 6901). A parameter's reason
+ * says what it expects (`limit: a whole number from 1 to 100`), read from `schema`.
+ */
+export function issuesFrom(
+  error: z.ZodError,
+  where: 'pointer' | 'parameter',
+  prefix = '',
+  schema?: z.ZodType,
+): FieldIssue[] {
+  const issues = error.issues.flatMap((issue) => {
     const path = issue.path.map(String);
-    const field = path.join('.') || '(request)';
-    const detail = path.length > 0 ? `'${field}' ${issue.message}` : issue.message;
-    return where === 'pointer'
-      ? {
-          pointer: `${prefix}/${path.map((p) => p.replaceAll('~', '~0').replaceAll('/', '~1')).join('/')}`,
-          detail,
-        }
-      : { parameter: path[0] ?? '(query)', detail };
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => unknownKey([...path, key], where, prefix, schema));
+    }
+    if (where === 'parameter') {
+      const name = path[0] ?? '(parameters)';
+      return [{ parameter: name, detail: `${name}: ${expectedOf(schema, name, issue) ?? issue.message}` }];
+    }
+    const field = path.join('.');
+    return [
+      {
+        pointer: prefix + path.map((p) => `/${escapePointer(p)}`).join(''),
+        detail: path.length > 0 ? `'${field}' ${issue.message}` : issue.message,
+      },
+    ];
   });
+  return firstPerField(issues);
+}
+
+/** One reason per field (the first): a field that fails several checks is still one mistake. */
+export function firstPerField(issues: FieldIssue[]): FieldIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.pointer ?? ''}\0${i.parameter ?? ''}\0${i.header ?? ''}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function unknownKey(path: string[], where: 'pointer' | 'parameter', prefix: string, schema?: z.ZodType) {
+  if (where === 'parameter') {
+    const known = Object.keys(shapeOf(schema) ?? {});
+    const name = path.join('.');
+    return {
+      parameter: name,
+      detail: `${name}: not a parameter of this route${known.length > 0 ? ` (${known.join(', ')})` : ''}`,
+    };
+  }
+  return {
+    pointer: prefix + path.map((p) => `/${escapePointer(p)}`).join(''),
+    detail: `'${path.join('.')}' is not a field of this request`,
+  };
+}
+
+const shapeOf = (schema: z.ZodType | undefined) =>
+  (schema as { shape?: Record<string, z.ZodType> } | undefined)?.shape;
+
+/** What a query or path parameter expects, in words, from its schema (as the document states it). */
+function expectedOf(
+  schema: z.ZodType | undefined,
+  name: string,
+  issue: z.core.$ZodIssue,
+): string | undefined {
+  const field = shapeOf(schema)?.[name];
+  if (!field) return undefined;
+  const j = z.toJSONSchema(field, { io: 'input', unrepresentable: 'any' }) as {
+    type?: string;
+    enum?: unknown[];
+    format?: string;
+    minimum?: number;
+    maximum?: number;
+    maxLength?: number;
+    minLength?: number;
+  };
+  if (j.enum) return `one of ${j.enum.join(', ')}`;
+  if (j.type === 'integer' || j.type === 'number') {
+    const what = j.type === 'integer' ? 'a whole number' : 'a number';
+    if (j.minimum !== undefined && j.maximum !== undefined)
+      return `${what} from ${j.minimum} to ${j.maximum}`;
+    if (j.minimum !== undefined) return `${what} of at least ${j.minimum}`;
+    return what;
+  }
+  if (j.format === 'date-time') return 'a date and time in ISO 8601, such as 2026-11-01T00:00:00Z';
+  if (j.format === 'date') return 'a date in ISO 8601, such as 2026-11-01';
+  // A pattern's own message says what it expects (the schema words it so); a length does not.
+  if (j.type === 'string' && (issue.code === 'too_big' || issue.code === 'too_small')) {
+    return `text of ${j.minLength ?? 0} to ${j.maxLength ?? 'any number of'} characters`;
+  }
+  return undefined;
 }
 
 export function parseJsonBody(event: APIGatewayProxyEventV2): unknown {
@@ -79,7 +162,7 @@ export function parseWith<T extends z.ZodType>(
   where: 'pointer' | 'parameter',
 ): z.infer<T> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(issuesFrom(parsed.error, where));
+  if (!parsed.success) throw new ValidationError(issuesFrom(parsed.error, where, '', schema));
   return parsed.data;
 }
 
@@ -115,7 +198,7 @@ export function idempotencyKeyFrom(event: APIGatewayProxyEventV2): string | unde
   if (key === undefined) return undefined;
   if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
     throw new ValidationError([
-      { header: 'Idempotency-Key', detail: "'Idempotency-Key' must be 1 to 255 visible ASCII characters" },
+      { header: 'Idempotency-Key', detail: 'Idempotency-Key: 1 to 255 visible ASCII characters' },
     ]);
   }
   return key;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { ROUTES, type Route } from './routes.ts';
+import { RESPONSE_HEADERS, ROUTES, type Route, type RouteResponse } from './routes.ts';
+import { GatewayMessage } from './schemas.ts';
 
 const COMPONENTS = '#/components/schemas/';
 
@@ -61,6 +62,24 @@ function parameters(route: Route) {
   return out;
 }
 
+function response(code: number, r: RouteResponse) {
+  const content: Record<string, unknown> = {};
+  if (r.schema) {
+    content[code >= 400 ? 'application/problem+json' : 'application/json'] = { schema: ref(r.schema) };
+    // Exports: the same records as text (`format=csv` or `format=ndjson`).
+    for (const type of r.text ?? []) content[type] = { schema: { type: 'string' } };
+  }
+  // API Gateway's own answers ({"message": ...}) are plain JSON, not problem details.
+  if (r.gateway) content['application/json'] = { schema: ref(GatewayMessage) };
+  return {
+    description: r.description,
+    ...(r.headers?.length
+      ? { headers: Object.fromEntries(r.headers.map((h) => [h, RESPONSE_HEADERS[h]])) }
+      : {}),
+    ...(Object.keys(content).length > 0 ? { content } : {}),
+  };
+}
+
 /** Builds the OpenAPI 3.1 document from the route table and its zod schemas. */
 export function buildOpenApi(serverUrl = '/') {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -74,25 +93,7 @@ export function buildOpenApi(serverUrl = '/') {
       ],
       parameters: parameters(route),
       responses: Object.fromEntries(
-        Object.entries(route.responses).map(([code, r]) => [
-          code,
-          {
-            description: r.description,
-            ...(r.schema
-              ? {
-                  content: {
-                    [Number(code) >= 400 ? 'application/problem+json' : 'application/json']: {
-                      schema: ref(r.schema),
-                    },
-                    // Exports: the same records as text (`format=csv` or `format=ndjson`).
-                    ...Object.fromEntries(
-                      (r.text ?? []).map((type) => [type, { schema: { type: 'string' } }]),
-                    ),
-                  },
-                }
-              : {}),
-          },
-        ]),
+        Object.entries(route.responses).map(([code, r]) => [code, response(Number(code), r)]),
       ),
     };
     if (route.scope) op['x-required-scope'] = route.scope;
@@ -107,7 +108,10 @@ export function buildOpenApi(serverUrl = '/') {
       title: 'SMS gateway API',
       version: '1.0.0',
       description:
-        'Send SMS through a privacy-first, multi-tenant gateway. Errors are RFC 9457 problem details.',
+        'Send SMS through a privacy-first, multi-tenant gateway. Errors are RFC 9457 problem details; ' +
+        'a path no route has is answered 404 (`not-found`), and a path called with a method it does not ' +
+        'take 405 (`method-not-allowed`) with `Allow` naming those it takes. API Gateway answers a few ' +
+        'cases itself with `{"message": ...}` (GatewayMessage), as each operation says.',
     },
     servers: [{ url: serverUrl }],
     components: {

@@ -25,6 +25,12 @@ export const HTTP_FUNCTIONS = [
 ] as const;
 export type HttpFunction = (typeof HTTP_FUNCTIONS)[number];
 
+/**
+ * The function behind the `$default` route, which answers requests no route takes (404, or 405
+ * with Allow): the one that serves the API's description already holds the route table.
+ */
+export const UNKNOWN_ROUTE_FUNCTION: HttpFunction = 'get-openapi';
+
 /** The other functions: the API key authorizer and the queue workers. */
 export const OTHER_FUNCTIONS = [
   'authorize',
@@ -34,12 +40,45 @@ export const OTHER_FUNCTIONS = [
   'deliver-webhooks',
 ] as const;
 
+/** The response headers the gateway sends, each declared where it can be sent (OpenAPI `headers`). */
+export const RESPONSE_HEADERS = {
+  'Retry-After': {
+    description: 'Seconds to wait before trying again.',
+    schema: { type: 'integer', minimum: 0 },
+  },
+  'Idempotent-Replayed': {
+    description:
+      'Sent (as `true`) when this is the stored response to an earlier request with the same Idempotency-Key.',
+    schema: { type: 'string', enum: ['true'] },
+  },
+  Location: {
+    description: 'The path of the message created.',
+    schema: { type: 'string', example: '/v1/messages/msg_01M85ZWWMPGX6VT348ZP3J8NST' },
+  },
+  'WWW-Authenticate': {
+    description: 'How to authenticate: `Bearer`.',
+    schema: { type: 'string', example: 'Bearer' },
+  },
+  'X-Next-Cursor': {
+    description: 'Exports (`format=csv` or `ndjson`): the cursor of the next page; absent on the last page.',
+    schema: { type: 'string' },
+  },
+  'Content-Disposition': {
+    description: 'CSV exports: the file name to save the report as.',
+    schema: { type: 'string', example: 'attachment; filename="usage-2026-11-01-2026-11-30.csv"' },
+  },
+} as const satisfies Record<string, { description: string; schema: Record<string, unknown> }>;
+export type ResponseHeader = keyof typeof RESPONSE_HEADERS;
+
 export interface RouteResponse {
   description: string;
   schema?: z.ZodType;
-  headers?: Record<string, string>;
+  /** The headers this response can carry. */
+  headers?: ResponseHeader[];
   /** Text media types the route can also answer in (exports). */
   text?: string[];
+  /** API Gateway itself can answer this status on this route, with `{"message": ...}` (GatewayMessage). */
+  gateway?: boolean;
 }
 
 export interface Route {
@@ -62,15 +101,76 @@ export interface Route {
   responses: Record<number, RouteResponse>;
 }
 
-const problems = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [c, { description: 'Problem details (RFC 9457)', schema: s.Problem }]));
+/** The headers every problem of a status carries (429 and 503 say when to retry). */
+const PROBLEM_HEADERS: Record<number, ResponseHeader[]> = {
+  401: ['WWW-Authenticate'],
+  429: ['Retry-After'],
+  503: ['Retry-After'],
+};
+
+const problems = (...codes: number[]): Record<number, RouteResponse> =>
+  Object.fromEntries(
+    codes.map((c) => [
+      c,
+      {
+        description: 'Problem details (RFC 9457)',
+        schema: s.Problem,
+        ...(PROBLEM_HEADERS[c] ? { headers: PROBLEM_HEADERS[c] } : {}),
+      },
+    ]),
+  );
+
+/** Writes with an Idempotency-Key: 409 while the first request with the key is still running. */
+const inProgress: Record<number, RouteResponse> = {
+  409: {
+    description: 'Problem details (RFC 9457); `idempotency-in-progress` says when to retry',
+    schema: s.Problem,
+    headers: ['Retry-After'],
+  },
+};
 
 /**
- * The single source of truth for the HTTP API: the CDK app builds API Gateway routes from it,
- * the local runtime serves the same handlers from it, and the OpenAPI document is generated
- * from it.
+ * What every route can answer besides its own responses: a 500 and a 503 (ours as problem
+ * details; API Gateway's own when a function fails or does not answer in time), the 401 API
+ * Gateway gives a tenant route called without an Authorization header, and the 403 it gives an
+ * admin route whose call IAM refuses.
  */
-export const ROUTES: Route[] = [
+function withEdgeResponses(route: Route): Route {
+  const responses: Record<number, RouteResponse> = {
+    ...route.responses,
+    500: {
+      description:
+        "Something failed on our side: problem details that say nothing more, or API Gateway's own answer when the function failed",
+      schema: s.Problem,
+      gateway: true,
+    },
+    503: {
+      description:
+        "A dependency is unavailable: problem details with Retry-After; or API Gateway's own answer when the function did not answer in time",
+      schema: s.Problem,
+      headers: ['Retry-After'],
+      gateway: true,
+    },
+  };
+  if (route.auth === 'tenant') {
+    responses[401] = {
+      ...(responses[401] ?? problems(401)[401]!),
+      description:
+        'Problem details for an unknown, malformed or revoked key; API Gateway answers a request without an Authorization header itself',
+      gateway: true,
+    };
+  }
+  if (route.auth === 'admin') {
+    responses[403] = {
+      description: 'API Gateway refused the call: not signed by an IAM principal allowed to call it',
+      gateway: true,
+    };
+  }
+  return { ...route, responses };
+}
+
+/** The routes, each with the responses of its own (ROUTES adds those every route has). */
+const TABLE: Route[] = [
   {
     method: 'POST',
     path: '/v1/messages',
@@ -86,8 +186,10 @@ export const ROUTES: Route[] = [
       202: {
         description: 'Accepted and queued (or quarantined by a content rule)',
         schema: s.SendMessageResponse,
+        headers: ['Location', 'Idempotent-Replayed'],
       },
-      ...problems(400, 401, 403, 409, 421, 422, 429, 503),
+      ...problems(400, 401, 403, 421, 422, 429, 503),
+      ...inProgress,
     },
   },
   {
@@ -102,8 +204,13 @@ export const ROUTES: Route[] = [
     idempotent: true,
     body: s.SendBatchRequest,
     responses: {
-      200: { description: 'A result per item, in request order', schema: s.SendBatchResponse },
-      ...problems(400, 401, 403, 409, 422, 429, 503),
+      200: {
+        description: 'A result per item, in request order',
+        schema: s.SendBatchResponse,
+        headers: ['Idempotent-Replayed'],
+      },
+      ...problems(400, 401, 403, 422, 429, 503),
+      ...inProgress,
     },
   },
   {
@@ -522,6 +629,7 @@ export const ROUTES: Route[] = [
         description: 'A page of audit events (or its export)',
         schema: s.AuditEventList,
         text: ['text/csv', 'application/x-ndjson'],
+        headers: ['X-Next-Cursor'],
       },
       ...problems(401, 403, 421, 422, 429),
     },
@@ -552,7 +660,12 @@ export const ROUTES: Route[] = [
     tags: ['Account'],
     query: s.UsageQuery,
     responses: {
-      200: { description: 'The usage report', schema: s.UsageReport, text: ['text/csv'] },
+      200: {
+        description: 'The usage report',
+        schema: s.UsageReport,
+        text: ['text/csv'],
+        headers: ['Content-Disposition'],
+      },
       ...problems(401, 403, 422, 429),
     },
   },
@@ -668,6 +781,7 @@ export const ROUTES: Route[] = [
         description: 'A page of audit events (or its export)',
         schema: s.AuditEventList,
         text: ['text/csv', 'application/x-ndjson'],
+        headers: ['X-Next-Cursor'],
       },
       ...problems(401, 422),
     },
@@ -698,5 +812,12 @@ export const ROUTES: Route[] = [
     },
   },
 ];
+
+/**
+ * The single source of truth for the HTTP API: the CDK app builds API Gateway routes from it,
+ * the local runtime serves the same handlers from it, and the OpenAPI document is generated
+ * from it. A request no route takes goes to the `$default` route (see `unknownRoute`).
+ */
+export const ROUTES: Route[] = TABLE.map(withEdgeResponses);
 
 export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;

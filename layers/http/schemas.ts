@@ -3,6 +3,7 @@ import { SCOPES } from '../core/api-keys.ts';
 import { ID_PATTERN } from '../core/ids.ts';
 import { builtInReading, type KeywordAction } from '../core/keywords.ts';
 import { DEFAULT_RETENTION, MAX_RETENTION_DAYS } from '../core/model.ts';
+import { isWellFormed, LONE_SURROGATE_REASON } from '../core/text.ts';
 
 /** Request and response schemas: the source of the handlers' types and of the OpenAPI document. */
 
@@ -25,7 +26,8 @@ export const SendMessageRequest = z
         'Originator: an E.164 number, a 3-8 digit short code, or an alphanumeric sender ID (1-11 characters).',
       example: 'Acme',
     }),
-    body: z.string().max(1600).meta({
+    // A lone surrogate would be stored and sent as U+FFFD: refused here, whatever else is wrong.
+    body: z.string().max(1600).refine(isWellFormed, LONE_SURROGATE_REASON).meta({
       description:
         'Text; GSM-7 or UCS-2 is chosen automatically. At most 10 segments (1,530 GSM-7 or 670 UCS-2 characters).',
       example: 'Your code is 123456',
@@ -34,6 +36,7 @@ export const SendMessageRequest = z
       .string()
       .min(1)
       .max(128)
+      .refine(isWellFormed, LONE_SURROGATE_REASON)
       .optional()
       .meta({ description: 'Your own reference, returned as given.' }),
     category: Category.optional(),
@@ -99,6 +102,12 @@ export const Problem = z
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details.' });
 
+export const GatewayMessage = z.object({ message: z.string().meta({ example: 'Unauthorized' }) }).meta({
+  id: 'GatewayMessage',
+  description:
+    "API Gateway's own answer, given before or instead of the gateway's code: not problem details.",
+});
+
 export const BatchItemResult = z.union([
   z.object({
     index: z.int(),
@@ -142,7 +151,7 @@ export const MessageList = z
   .meta({ id: 'MessageList' });
 
 export const MessageIdParams = z.object({
-  id: z.string().regex(ID_PATTERN.message, 'is not a message id'),
+  id: z.string().regex(ID_PATTERN.message, 'a message id: msg_ and 26 letters and digits'),
 });
 
 export const SubjectParams = z.object({
@@ -281,10 +290,10 @@ export const Tenant = z
 export const TenantList = z.object({ data: z.array(Tenant) }).meta({ id: 'TenantList' });
 
 export const TenantIdParams = z.object({
-  tenantId: z.string().regex(ID_PATTERN.tenant, 'is not a tenant id'),
+  tenantId: z.string().regex(ID_PATTERN.tenant, 'a tenant id: ten_ and 26 letters and digits'),
 });
 export const KeyIdParams = TenantIdParams.extend({
-  keyId: z.string().regex(ID_PATTERN.apiKey, 'is not an API key id'),
+  keyId: z.string().regex(ID_PATTERN.apiKey, 'an API key id: key_ and 26 letters and digits'),
 });
 
 export const CreateKeyRequest = z
@@ -522,7 +531,9 @@ export const SenderIdReview = SenderId.extend({
   identity: SenderIdentityInput.nullable().meta({ description: 'Null once purged.' }),
 }).meta({ id: 'SenderIdReview' });
 export const SenderIdParams = TenantIdParams.extend({
-  senderId: z.string().regex(/^sid_[0-9A-HJKMNP-TV-Z]{26}$/, 'is not a sender ID id'),
+  senderId: z
+    .string()
+    .regex(/^sid_[0-9A-HJKMNP-TV-Z]{26}$/, 'a sender ID id: sid_ and 26 letters and digits'),
 });
 export const SenderIdDecision = z
   .strictObject({
@@ -561,7 +572,7 @@ export const VerificationStarted = z
   .object({ verificationId: z.string(), expiresAt: z.iso.datetime() })
   .meta({ id: 'VerificationStarted' });
 export const VerificationParams = z.object({
-  id: z.string().regex(/^vrf_[0-9A-HJKMNP-TV-Z]{26}$/, 'is not a verification id'),
+  id: z.string().regex(/^vrf_[0-9A-HJKMNP-TV-Z]{26}$/, 'a verification id: vrf_ and 26 letters and digits'),
 });
 export const ConfirmVerificationRequest = z
   .strictObject({ code: z.string().regex(/^\d{6}$/, 'must be the 6 digits sent by SMS') })
@@ -659,7 +670,7 @@ export const AdminAuditQuery = z.strictObject({
   ...auditFilters,
   tenantId: z
     .string()
-    .regex(ID_PATTERN.tenant, 'is not a tenant id')
+    .regex(ID_PATTERN.tenant, 'a tenant id: ten_ and 26 letters and digits')
     .optional()
     .meta({ description: "A tenant's trail; without it, the operator's own actions on no tenant." }),
 });
@@ -690,7 +701,7 @@ export const UsageQuery = z.strictObject({
   to: Day.optional().meta({ description: 'Last day (UTC), inclusive; defaults to today. At most 366 days.' }),
   groupBy: z
     .string()
-    .regex(/^((day|country)(,(day|country))?)?$/, "must be 'day', 'country', 'day,country' or empty")
+    .regex(/^((day|country)(,(day|country))?)?$/, "'day', 'country', 'day,country' or empty")
     .default('day,country')
     .transform((v) => (v === '' ? [] : [...new Set(v.split(','))]) as ('day' | 'country')[])
     .meta({
@@ -798,7 +809,7 @@ export const RotatedWebhookSecret = WebhookWithSecret.extend({
 }).meta({ id: 'RotatedWebhookSecret' });
 export const WebhookList = z.object({ data: z.array(Webhook) }).meta({ id: 'WebhookList' });
 export const WebhookIdParams = z.object({
-  webhookId: z.string().regex(ID_PATTERN.webhook, 'is not a webhook endpoint id'),
+  webhookId: z.string().regex(ID_PATTERN.webhook, 'a webhook endpoint id: whk_ and 26 letters and digits'),
 });
 export const RotateWebhookSecretRequest = z
   .strictObject({

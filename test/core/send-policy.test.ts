@@ -54,6 +54,13 @@ describe('what the gateway refuses to send, and says so', () => {
     expect(deps.queue.sent).toEqual([]);
   });
 
+  it('points each refusal at its own field: an unapproved sender at /from, a recipient at /to', async () => {
+    const live = { ...tenant, mode: 'live' as const };
+    const sender = await refusal({ from: 'Initech' }, live);
+    expect(sender.reason).toBe('sender_not_approved');
+    expect(sender.issues).toEqual([{ pointer: '/from', detail: expect.stringContaining('Initech') }]);
+  });
+
   it('lets transactional messages through a promotional-only opt-out, but not promotional ones', async () => {
     await deps.recipients.global.putOptOut('ten_A', {
       phone: to,

@@ -62,6 +62,15 @@ describe('tenants, API keys and the authorizer', () => {
     await expect(authorize(header)).rejects.toThrow(reason);
   });
 
+  it.each(['bearer ', 'BEARER ', 'Bearer   '])(
+    'takes the scheme %j in any case (RFC 9110: auth schemes are case-insensitive)',
+    async (prefix) => {
+      const t = await newTenant();
+      const { secret, id } = await admin.issueKey(t.id, { name: 'ci', mode: 'test', scopes: ['read'] });
+      await expect(authorize(`${prefix}${secret}`)).resolves.toMatchObject({ keyId: id });
+    },
+  );
+
   it('refuses a well-formed key nobody issued', async () => {
     const other = makeTenantAdmin({
       tenants: new FakeTenantStore(),

@@ -133,7 +133,7 @@ describe('bad input gets a problem+json with field-level reasons', () => {
     const res = await send(acme.key, { to: 4915112345678, from: 'Acme', colour: 'red' });
     expectProblem(res, 422, 'validation-error');
     const pointers = (res.body as unknown as { errors: { pointer: string }[] }).errors.map((e) => e.pointer);
-    expect(pointers).toEqual(expect.arrayContaining(['/to', '/body']));
+    expect(pointers).toEqual(expect.arrayContaining(['/to', '/body', '/colour']));
   });
 
   it('refuses a body that is not JSON, or not sent as JSON', async () => {
@@ -273,7 +273,7 @@ describe('POST /v1/messages/batch', () => {
       index: 1,
       problem: { status: 422, errors: [{ pointer: '/messages/1/to' }] },
     });
-    expect(res.body.results[2]).toMatchObject({ problem: { errors: [{ pointer: '/messages/2/' }] } });
+    expect(res.body.results[2]).toMatchObject({ problem: { errors: [{ pointer: '/messages/2' }] } });
     const accepted = res.body.results[3] as { message: { id: string } };
     await expect(finalStatus(acme.key, accepted.message.id)).resolves.toMatchObject({ status: 'delivered' });
   });
@@ -331,5 +331,52 @@ describe('GET /openapi.json', () => {
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
     expect(Object.keys(res.body.paths)).toContain('/v1/messages/{id}');
+  });
+});
+
+describe('what a newcomer meets at the edges of the API', () => {
+  it('lists every invalid field of a message at once, the unknown key by name', async () => {
+    const res = await send(acme.key, { to: '12345', from: '!!!!!!!!!!!!!!!', body: 123, extra: 1 });
+    expectProblem(res, 422, 'validation-error');
+    const pointers = (res.body as unknown as { errors: { pointer: string }[] }).errors.map((e) => e.pointer);
+    expect(pointers.sort()).toEqual(['/body', '/extra', '/from', '/to']);
+  });
+
+  it('refuses a body with a lone surrogate instead of sending U+FFFD', async () => {
+    const res = await api.call('POST', '/v1/messages', {
+      key: acme.key,
+      raw: '{"to":"+12025550100","from":"Acme","body":"half an emoji \\ud83d"}',
+    });
+    expectProblem(res, 422, 'validation-error');
+    expect((res.body as unknown as { errors: unknown }).errors).toEqual([
+      { pointer: '/body', detail: expect.stringContaining('surrogate') },
+    ]);
+  });
+
+  it('answers an unknown path with a problem+json 404', async () => {
+    const res = await api.call('GET', '/v1/no-such-thing', { key: acme.key });
+    expectProblem(res, 404, 'not-found');
+    expect(res.body).toMatchObject({ detail: expect.stringContaining('/openapi.json') });
+    expectProblem(await api.call('GET', '/'), 404, 'not-found');
+  });
+
+  it('answers a known path with another method with a problem+json 405 and Allow', async () => {
+    const res = await api.call('PATCH', '/v1/messages', { key: acme.key, body: {} });
+    expectProblem(res, 405, 'method-not-allowed');
+    expect(res.headers.get('allow')).toBe('GET, POST');
+    const one = await api.call('PUT', '/v1/messages/msg_01M85ZWWMPGX6VT348ZP3J8NST', { key: acme.key });
+    expectProblem(one, 405, 'method-not-allowed');
+    expect(one.headers.get('allow')).toBe('GET');
+  });
+
+  it('takes the Bearer scheme in any case, for tenant keys and the admin token', async () => {
+    const tenant = await api.call('GET', '/v1/messages?limit=1', {
+      headers: { authorization: `bearer ${acme.key}` },
+    });
+    expect(tenant.status).toBe(200);
+    const admin = await api.call('GET', '/admin/tenants', {
+      headers: { authorization: `BEARER ${gateway.adminToken}` },
+    });
+    expect(admin.status).toBe(200);
   });
 });

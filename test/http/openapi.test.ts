@@ -4,7 +4,13 @@ import { ROUTES } from '../../layers/http/routes.ts';
 
 type Operation = {
   operationId: string;
-  responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
+  responses: Record<
+    string,
+    {
+      content?: Record<string, { schema: Record<string, unknown> }>;
+      headers?: Record<string, { schema: Record<string, unknown>; description: string }>;
+    }
+  >;
   requestBody?: unknown;
   parameters: { name: string; in: string }[];
   security: unknown[];
@@ -59,4 +65,39 @@ describe('the OpenAPI document', () => {
     const schema = doc.components.schemas.SendMessageRequest as { required: string[] };
     expect(schema.required).toEqual(['to', 'from', 'body']);
   });
+
+  it('declares the response headers the gateway sends', () => {
+    const send = operation('/v1/messages', 'POST')!;
+    expect(Object.keys(send.responses['202']!.headers ?? {}).sort()).toEqual([
+      'Idempotent-Replayed',
+      'Location',
+    ]);
+    expect(Object.keys(send.responses['401']!.headers ?? {})).toEqual(['WWW-Authenticate']);
+    expect(Object.keys(send.responses['409']!.headers ?? {})).toEqual(['Retry-After']);
+    expect(Object.keys(send.responses['429']!.headers ?? {})).toEqual(['Retry-After']);
+    expect(Object.keys(send.responses['503']!.headers ?? {})).toEqual(['Retry-After']);
+    expect(send.responses['503']!.headers!['Retry-After']!.schema).toEqual({ type: 'integer', minimum: 0 });
+    const batch = operation('/v1/messages/batch', 'POST')!;
+    expect(Object.keys(batch.responses['200']!.headers ?? {})).toEqual(['Idempotent-Replayed']);
+    const audit = operation('/v1/audit-events', 'GET')!;
+    expect(Object.keys(audit.responses['200']!.headers ?? {})).toEqual(['X-Next-Cursor']);
+  });
+
+  it.each(ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))(
+    "documents the 500 and 503 %s can answer, and the gateway's own 401 on tenant routes",
+    (_, route) => {
+      const op = operation(route.path, route.method)!;
+      for (const code of ['500', '503']) {
+        expect(op.responses[code]?.content?.['application/problem+json']).toBeDefined();
+        expect(op.responses[code]?.content?.['application/json']).toBeDefined();
+      }
+      expect(Object.keys(op.responses['503']!.headers ?? {})).toContain('Retry-After');
+      if (route.auth === 'tenant') {
+        expect(op.responses['401']?.content?.['application/json']?.schema).toEqual({
+          $ref: '#/components/schemas/GatewayMessage',
+        });
+        expect(op.responses['401']?.content?.['application/problem+json']).toBeDefined();
+      }
+    },
+  );
 });

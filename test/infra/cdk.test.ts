@@ -103,7 +103,13 @@ describe('stateful stack', () => {
 describe('stateless stack', () => {
   it('creates a route for every entry of the route table, with its authorization', () => {
     const routes = resources(stateless, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
-    expect(routes.map((r) => r.RouteKey).sort()).toEqual(ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    expect(routes.map((r) => r.RouteKey).sort()).toEqual(
+      [...ROUTES.map((r) => `${r.method} ${r.path}`), '$default'].sort(),
+    );
+    // Requests no route takes get problem details (404, 405) from a function, not API Gateway's own 404.
+    const fallback = routes.find((r) => r.RouteKey === '$default')!;
+    expect(fallback.AuthorizationType ?? 'NONE').toBe('NONE');
+    expect(JSON.stringify(fallback.Target)).toMatch(/getopenapiintegration/i);
     for (const route of ROUTES) {
       const deployed = routes.find((r) => r.RouteKey === `${route.method} ${route.path}`)!;
       const expected = { tenant: 'CUSTOM', admin: 'AWS_IAM', carrier: 'NONE', public: 'NONE' }[route.auth];

@@ -1,5 +1,5 @@
 import type { Clock, TenantStore } from '../../ports/index.ts';
-import { hashApiKey, parseApiKey } from '../api-keys.ts';
+import { bearerToken, hashApiKey, parseApiKey } from '../api-keys.ts';
 import { UnauthorizedError } from '../errors.ts';
 import { DEFAULT_RETENTION, type TenantContext } from '../model.ts';
 
@@ -10,9 +10,8 @@ export function makeAuthorize(deps: {
   clock: Clock;
 }) {
   return async (authorization: string | undefined): Promise<TenantContext> => {
-    const match = /^Bearer (\S+)$/.exec(authorization ?? '');
-    if (!match) throw new UnauthorizedError('Send your API key as "Authorization: Bearer sk_...".');
-    const raw = match[1]!;
+    const raw = bearerToken(authorization);
+    if (!raw) throw new UnauthorizedError('Send your API key as "Authorization: Bearer sk_...".');
     if (!parseApiKey(raw)) throw new UnauthorizedError('The API key is malformed.');
     const key = await deps.tenants.findApiKeyByHash(hashApiKey(await deps.pepper(), raw));
     const now = deps.clock.now();

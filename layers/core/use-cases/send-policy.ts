@@ -215,5 +215,20 @@ export function makeSendPolicy(deps: PolicyDeps) {
 
 export type SendPolicy = ReturnType<typeof makeSendPolicy>;
 
-export const refusedError = (r: Refusal, pointer = '/to') =>
-  new SendRefusedError(r.reason, r.detail, [{ pointer, detail: r.detail }], r.retryAfterSeconds);
+/** The request field each refusal is about; the monthly cap is about the account, not a field. */
+const REFUSED_FIELD: Record<RefusalReason, 'to' | 'from' | undefined> = {
+  sender_not_approved: 'from',
+  country_not_allowed: 'to',
+  blocked: 'to',
+  opted_out: 'to',
+  consent_required: 'to',
+  flood_limit: 'to',
+  monthly_cap: undefined,
+};
+
+/** A refusal as an error whose issue points at its own field; `at` is a batch item's pointer. */
+export function refusedError(r: Refusal, at = ''): SendRefusedError {
+  const field = REFUSED_FIELD[r.reason];
+  const issues = field ? [{ pointer: `${at}/${field}`, detail: r.detail }] : [];
+  return new SendRefusedError(r.reason, r.detail, issues, r.retryAfterSeconds);
+}
