@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ROUTES, type Route } from './routes.ts';
+import { documentedResponses, ROUTES, type Route } from './routes.ts';
 
 const COMPONENTS = '#/components/schemas/';
 
@@ -74,7 +74,7 @@ export function buildOpenApi(serverUrl = '/') {
       ],
       parameters: parameters(route),
       responses: Object.fromEntries(
-        Object.entries(route.responses).map(([code, r]) => [
+        Object.entries(documentedResponses(route)).map(([code, r]) => [
           code,
           {
             description: r.description,

@@ -699,4 +699,14 @@ export const ROUTES: Route[] = [
   },
 ];
 
+/**
+ * A route's responses as documented: its own, and on every tenant route the 503 of a key that
+ * could not be looked up (the authorizer passes it on when DynamoDB or KMS fails; README: "The
+ * authorizer never denies").
+ */
+export function documentedResponses(route: Route): Route['responses'] {
+  if (route.auth !== 'tenant' || route.responses[503]) return route.responses;
+  return { ...route.responses, ...problems(503) };
+}
+
 export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;
