@@ -6,8 +6,9 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { UnauthorizedError } from '#layers/core/errors.ts';
 import { makeAuthorize } from '#layers/core/use-cases/authorize.ts';
 import { loadSettings } from '#layers/declaration.ts';
+import { toProblem } from '#layers/http/problems.ts';
 import type { AuthorizerContext } from '#layers/http/schemas.ts';
-import { countAuthFailure, flushMetrics, traced } from '#layers/telemetry.ts';
+import { countAuthFailure, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import { pepper, tenantStore } from '#layers/wiring.ts';
 import { declaration } from './authorize.def.ts';
 
@@ -45,6 +46,22 @@ export const handler = traced(async function authorizeRequest(
       countAuthFailure();
       flushMetrics();
       return { isAuthorized: true, context: { authenticated: false, reason: error.message } };
+    }
+    // The key could not be looked up (DynamoDB or KMS throttling or down): thrown, API Gateway
+    // would answer a bare 500 with no Retry-After. Passed on instead, the route answers the
+    // documented 503 problem+json. Anything else is our own failure, and stays a 500.
+    const problem = toProblem(error);
+    if (problem.status === 503) {
+      logger.warn('API key lookup unavailable', { error: (error as Error)?.name });
+      return {
+        isAuthorized: true,
+        context: {
+          authenticated: false,
+          unavailable: true,
+          reason: String(problem.body.detail),
+          retryAfterSeconds: Number(problem.headers?.['retry-after'] ?? 1),
+        },
+      };
     }
     throw error;
   }

@@ -1,10 +1,10 @@
 import { loadSettings } from '#layers/declaration.ts';
 import {
   endpointJurisdiction,
+  PER_ROUTE,
   parseJsonBody,
   parseWith,
   sourceIp,
-  tenantFrom,
   tenantRoute,
 } from '#layers/http/handler.ts';
 import { CreateConsentRequest, PhoneParams } from '#layers/http/schemas.ts';
@@ -16,13 +16,12 @@ loadSettings(declaration);
 
 const lists = recipientLists();
 
-/** The consent ledger: record an opt-in (scope send), read a number's ledger (scope read). */
+/** The consent ledger: record an opt-in (scope send), read a number's ledger (scope read), as the route table says. */
 export const handler = tenantRoute(
-  'read',
+  PER_ROUTE,
   async (event, tenant) => {
     const endpoint = endpointJurisdiction(event, ownJurisdiction());
     if (event.routeKey === 'POST /v1/consents') {
-      tenantFrom(event, 'send');
       const input = parseWith(CreateConsentRequest, parseJsonBody(event), 'pointer');
       return { status: 201, body: await lists.recordConsent(tenant, input, sourceIp(event), endpoint) };
     }

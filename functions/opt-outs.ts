@@ -1,9 +1,9 @@
 import { loadSettings } from '#layers/declaration.ts';
 import {
   endpointJurisdiction,
+  PER_ROUTE,
   parseJsonBody,
   parseWith,
-  tenantFrom,
   tenantRoute,
 } from '#layers/http/handler.ts';
 import { CreateOptOutRequest, PhoneParams } from '#layers/http/schemas.ts';
@@ -15,15 +15,14 @@ loadSettings(declaration);
 
 const lists = recipientLists();
 
-/** The opt-out list: read it (scope read), add to it or remove from it (scope send). */
+/** The opt-out list: read it (scope read), add to it or remove from it (scope send), as the route table says. */
 export const handler = tenantRoute(
-  'read',
+  PER_ROUTE,
   async (event, tenant) => {
     const endpoint = endpointJurisdiction(event, ownJurisdiction());
     if (event.routeKey === 'GET /v1/opt-outs') {
       return { status: 200, body: await lists.listOptOuts(tenant, endpoint) };
     }
-    tenantFrom(event, 'send');
     if (event.routeKey === 'POST /v1/opt-outs') {
       const input = parseWith(CreateOptOutRequest, parseJsonBody(event), 'pointer');
       return { status: 201, body: await lists.addOptOut(tenant, input, endpoint) };

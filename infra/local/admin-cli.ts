@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { verifyAuditExport } from '../../layers/http/export.ts';
 import { sigV4Headers } from '../signed-admin-call.ts';
 
 const HELP = `Usage: npm run admin -- <command> [options]
@@ -22,6 +23,8 @@ Commands:
                   anonymised counts by day, country and status (no tenant; cells under k suppressed)
   audit [--tenant <id>] [--action <operation id>] [--outcome success|failure] [--from <time>]
         [--to <time>] [--limit <n>]           a tenant's audit trail (without --tenant: the operator's own)
+  audit verify <file>                             checks the hash chain of an audit export (CSV or
+                                                  NDJSON, pages joined in any order); offline
   keys create --tenant <id> --name <name> [--mode live|test] [--scopes send,read,admin]
   keys list --tenant <id>
   keys rotate --tenant <id> --key <key id> [--grace-seconds <n>]
@@ -239,6 +242,13 @@ async function main() {
         `/admin/audit-events${queryOf(['tenant', 'action', 'outcome', 'from', 'to', 'limit'], { tenant: 'tenantId' })}`,
       );
       break;
+    case 'audit verify': {
+      const file = arg ?? fail('Give the export file (CSV or NDJSON).');
+      const verification = verifyAuditExport(readFileSync(file, 'utf8'));
+      process.stdout.write(`${JSON.stringify(verification, null, 2)}\n`);
+      if (!verification.intact) process.exitCode = 1;
+      return;
+    }
     case 'keys create':
       out = await call('POST', `/admin/tenants/${encodeURIComponent(need('tenant'))}/keys`, {
         name: need('name'),

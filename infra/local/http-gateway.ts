@@ -69,6 +69,9 @@ function compile(route: LocalRoute) {
   };
 }
 
+/** 10 s for the headers, 30 s for the whole request (API Gateway's own integration limit is 30 s). */
+const DEFAULT_TIMEOUTS = { headersMs: 10_000, requestMs: 30_000 };
+
 function gatewayError(res: ServerResponse, status: number, message: string) {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ message }));
 }
@@ -89,6 +92,8 @@ export class LocalHttpGateway {
       routes: LocalRoute[];
       adminToken: string;
       region: string;
+      /** How long a client may take to send its headers, and its whole request (tests shorten them). */
+      timeouts?: { headersMs: number; requestMs: number };
     },
   ) {
     // Literal paths before parameters, greedy ones last and `$default` after all, as API Gateway
@@ -254,9 +259,19 @@ export class LocalHttpGateway {
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    const server = createServer((req, res) => {
-      this.serve(req, res).catch(() => gatewayError(res, 500, 'Internal Server Error'));
-    });
+    const { headersMs, requestMs } = this.deps.timeouts ?? DEFAULT_TIMEOUTS;
+    const server = createServer(
+      // A client that trickles its headers or body (slowloris) is cut off, as API Gateway's
+      // front end does; Node checks for them every `connectionsCheckingInterval`.
+      {
+        headersTimeout: headersMs,
+        requestTimeout: requestMs,
+        connectionsCheckingInterval: Math.min(headersMs, 1_000),
+      },
+      (req, res) => {
+        this.serve(req, res).catch(() => gatewayError(res, 500, 'Internal Server Error'));
+      },
+    );
     server.keepAliveTimeout = 65_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {

@@ -23,30 +23,49 @@ stand-in, the sandbox carrier, the HTTP API and the workers.
   --external <urls>       use running services: dynamodb=URL,sqs=URL,kms=URL
   --prefix <name>         prefix of table and queue names (default: none, the templates' names)
   --assembly <dir>        run this cloud assembly (cdk.out) instead of synthesizing the CDK app
+  --allow-loopback-webhooks
+                          let webhooks reach receivers on this machine (http://127.0.0.1:...);
+                          nothing else private, and never in AWS
+  --visibility-timeout <s>
+                          dispatch and carrier events queues' visibility timeout (the lease)
+  --max-receive-count <n> receives before a dispatch record goes to its DLQ
+  --authorizer-cache-seconds <s>
+                          how long an API key's authorizer answer is cached (default 60)
   --ready-json            print one JSON line when ready (for scripts and tests)
   -h, --help              this help
 `;
 
-const { values } = parseArgs({
-  options: {
-    port: { type: 'string', default: process.env.PORT ?? '3000' },
-    'eu-port': { type: 'string' },
-    'dynamodb-port': { type: 'string', default: '8000' },
-    'sqs-port': { type: 'string', default: '9324' },
-    'kms-port': { type: 'string', default: '4599' },
-    'data-dir': { type: 'string', default: '.data' },
-    'in-memory': { type: 'boolean', default: false },
-    'no-demo': { type: 'boolean', default: false },
-    external: { type: 'string' },
-    prefix: { type: 'string' },
-    assembly: { type: 'string' },
-    'ready-json': { type: 'boolean', default: false },
-    'visibility-timeout': { type: 'string' },
-    'max-receive-count': { type: 'string' },
-    'authorizer-cache-seconds': { type: 'string' },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+function parseFlags() {
+  try {
+    return parseArgs({
+      options: {
+        port: { type: 'string', default: process.env.PORT ?? '3000' },
+        'eu-port': { type: 'string' },
+        'dynamodb-port': { type: 'string', default: '8000' },
+        'sqs-port': { type: 'string', default: '9324' },
+        'kms-port': { type: 'string', default: '4599' },
+        'data-dir': { type: 'string', default: '.data' },
+        'in-memory': { type: 'boolean', default: false },
+        'no-demo': { type: 'boolean', default: false },
+        external: { type: 'string' },
+        prefix: { type: 'string' },
+        assembly: { type: 'string' },
+        'ready-json': { type: 'boolean', default: false },
+        'visibility-timeout': { type: 'string' },
+        'max-receive-count': { type: 'string' },
+        'authorizer-cache-seconds': { type: 'string' },
+        'allow-loopback-webhooks': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (error) {
+    // An unknown or malformed flag: what was wrong and the usage, no stack trace.
+    process.stderr.write(`${(error as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+}
+
+const { values } = parseFlags();
 
 if (values.help) {
   process.stdout.write(HELP);
@@ -105,6 +124,7 @@ async function main() {
       };
     })(),
     authorizerCacheSeconds: optionalInt(values['authorizer-cache-seconds']),
+    allowLoopbackWebhooks: values['allow-loopback-webhooks'],
     dispatch: {
       visibilityTimeoutSeconds: optionalInt(values['visibility-timeout']),
       maxReceiveCount: optionalInt(values['max-receive-count']),
@@ -150,13 +170,17 @@ async function main() {
 
   const keyLine = demoKey
     ? `A demo tenant was created with this test API key (shown once, only its HMAC is stored):\n\n  export SMS_API_KEY=${demoKey}\n`
-    : `Use an API key you were given, or issue one:\n\n  npm run admin -- keys create --tenant <tenant id> --name mine\n  export SMS_API_KEY=sk_test_...\n`;
+    : `Use an API key you were given, or issue a test one (a live key sends only from approved sender IDs):\n\n  npm run admin -- tenants list\n  npm run admin -- keys create --tenant <tenant id> --name mine --mode test\n  export SMS_API_KEY=sk_test_...\n`;
+  // An in-memory run saves no admin token: the only place to read it is here.
+  const tokenLine = values['in-memory']
+    ? `Admin token (in memory: not saved; the admin CLI reads SMS_ADMIN_TOKEN):\n\n  export SMS_ADMIN_TOKEN=${gateway.adminToken}\n\n`
+    : '';
   log(`
 SMS gateway running  (data: ${values['in-memory'] ? 'in memory' : values['data-dir']}; ready in ${(readyMs / 1000).toFixed(1)} s${gateway.iamEnforced ? '' : '; IAM NOT enforced'})
   global region (${gateway.regions.global}): ${gateway.url}
   EU region     (${gateway.regions.eu}): ${gateway.euUrl}   EU/EEA recipients' data is kept here
 
-${keyLine}
+${tokenLine}${keyLine}
 Send a first message (the sandbox carrier delivers it; nothing leaves this machine):
 
   curl -s ${gateway.url}/v1/messages -H "Authorization: Bearer $SMS_API_KEY" \\

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
 export const WEBHOOK_EVENT_TYPES = ['message.status', 'message.inbound'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
@@ -64,55 +64,59 @@ export const liveSecrets = (secrets: WebhookSecret[], now: Date) =>
 // SSRF protection ------------------------------------------------------------------------------
 
 /** IPv4 ranges no webhook may reach: private, loopback, link-local (cloud metadata), shared, reserved. */
-const BLOCKED_V4: [number[], number][] = [
-  [[0, 0, 0, 0], 8], // "this" network
-  [[10, 0, 0, 0], 8], // private
-  [[100, 64, 0, 0], 10], // carrier-grade NAT
-  [[127, 0, 0, 0], 8], // loopback
-  [[169, 254, 0, 0], 16], // link-local, including 169.254.169.254 (instance metadata)
-  [[172, 16, 0, 0], 12], // private
-  [[192, 0, 0, 0], 24], // IETF protocol assignments
-  [[192, 0, 2, 0], 24], // documentation
-  [[192, 88, 99, 0], 24], // 6to4 relay anycast
-  [[192, 168, 0, 0], 16], // private
-  [[198, 18, 0, 0], 15], // benchmarking
-  [[198, 51, 100, 0], 24], // documentation
-  [[203, 0, 113, 0], 24], // documentation
-  [[224, 0, 0, 0], 4], // multicast
-  [[240, 0, 0, 0], 4], // reserved, broadcast
+const BLOCKED_V4 = [
+  '0.0.0.0/8', // "this" network
+  '10.0.0.0/8', // private
+  '100.64.0.0/10', // carrier-grade NAT
+  '127.0.0.0/8', // loopback
+  '169.254.0.0/16', // link-local, including 169.254.169.254 (instance metadata)
+  '172.16.0.0/12', // private
+  '192.0.0.0/24', // IETF protocol assignments
+  '192.0.2.0/24', // documentation
+  '192.88.99.0/24', // 6to4 relay anycast
+  '192.168.0.0/16', // private
+  '198.18.0.0/15', // benchmarking
+  '198.51.100.0/24', // documentation
+  '203.0.113.0/24', // documentation
+  '224.0.0.0/4', // multicast
+  '240.0.0.0/4', // reserved, broadcast
 ];
 
 /** IPv6 ranges refused outright (the forms that embed an IPv4 address are checked by that address). */
-const BLOCKED_V6: [number[], number][] = [
-  [[0xfc], 7], // unique local, including fd00:ec2::254 (instance metadata)
-  [[0xfe, 0x80], 10], // link-local
-  [[0xff], 8], // multicast
-  [[0x01, 0x00, 0, 0, 0, 0, 0, 0], 64], // discard-only
-  [[0x20, 0x01, 0x0d, 0xb8], 32], // documentation
-  [[0x20, 0x01, 0, 0], 32], // Teredo (embeds an address we cannot vet)
-  [[0x20, 0x01, 0, 0x10], 28], // ORCHID
+const BLOCKED_V6 = [
+  'fc00::/7', // unique local, including fd00:ec2::254 (instance metadata)
+  'fe80::/10', // link-local
+  'fec0::/10', // site-local (deprecated by RFC 3879, still routed inside some networks)
+  'ff00::/8', // multicast
+  '100::/64', // discard-only
+  '2001:db8::/32', // documentation
+  '3fff::/20', // documentation (RFC 9637)
+  '2001::/32', // Teredo (embeds an address we cannot vet)
+  '2001:10::/28', // ORCHID
 ];
 
-const inPrefix = (bytes: number[], prefix: number[], bits: number) => {
-  for (let i = 0; i < bits; i++) {
-    const byte = Math.floor(i / 8);
-    const mask = 0x80 >> (i % 8);
-    if ((bytes[byte]! & mask) !== ((prefix[byte] ?? 0) & mask)) return false;
+/** Node's own address matching (`net.BlockList`), so no range is compared by hand. */
+function blockListOf(ranges: string[]): BlockList {
+  const list = new BlockList();
+  for (const range of ranges) {
+    const [network, bits] = range.split('/') as [string, string];
+    list.addSubnet(network, Number(bits), isIP(network) === 6 ? 'ipv6' : 'ipv4');
   }
-  return true;
-};
-
-function v4Bytes(address: string): number[] {
-  return address.split('.').map(Number);
+  return list;
 }
+const BLOCKED = blockListOf([...BLOCKED_V4, ...BLOCKED_V6]);
+const LOOPBACK = blockListOf(['127.0.0.0/8', '::1/128']);
 
-/** 16 bytes of an IPv6 address, with `::` expanded and a trailing dotted IPv4 part read. */
+/**
+ * 16 bytes of an IPv6 address (no zone), with `::` expanded and a trailing dotted IPv4 part
+ * read: only to find an IPv4 address embedded in it, which no range list can express.
+ */
 function v6Bytes(address: string): number[] {
-  let text = address.split('%')[0]!.toLowerCase();
+  let text = address.toLowerCase();
   let tail: number[] = [];
   const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   if (dotted) {
-    tail = v4Bytes(dotted[1]!);
+    tail = dotted[1]!.split('.').map(Number);
     text = `${text.slice(0, -dotted[1]!.length)}0:0`;
   }
   const [head, rest] = text.includes('::') ? text.split('::') : [text, undefined];
@@ -141,9 +145,6 @@ function embeddedV4(bytes: number[]): number[] | undefined {
   return undefined;
 }
 
-const isLoopback = (family: 4 | 6, bytes: number[]) =>
-  family === 4 ? bytes[0] === 127 : bytes.slice(0, 15).every((b) => b === 0) && bytes[15] === 1;
-
 /**
  * Why an address may not receive webhooks, or undefined when it may. `allowLoopback` exists for
  * the local runtime and tests only (a receiver on this machine); the CDK app never sets it.
@@ -152,26 +153,27 @@ export function blockedAddressReason(
   address: string,
   options: { allowLoopback?: boolean } = {},
 ): string | undefined {
-  const family = isIP(address);
+  // A zone (`fe80::1%eth0`) names an interface, not an address: BlockList would match nothing.
+  const bare = address.split('%')[0]!;
+  const family = isIP(bare);
   if (family === 0) return 'is not an IP address';
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  if (LOOPBACK.check(bare, type)) {
+    return options.allowLoopback ? undefined : `${address} is the loopback address`;
+  }
   if (family === 4) {
-    const bytes = v4Bytes(address);
-    if (options.allowLoopback && isLoopback(4, bytes)) return undefined;
-    return BLOCKED_V4.some(([p, bits]) => inPrefix(bytes, p, bits))
+    return BLOCKED.check(bare, type)
       ? `${address} is a private, loopback, link-local or reserved address`
       : undefined;
   }
-  const bytes = v6Bytes(address);
+  const bytes = v6Bytes(bare);
   if (bytes.every((b) => b === 0)) return `${address} is the unspecified address`;
-  if (isLoopback(6, bytes)) {
-    return options.allowLoopback ? undefined : `${address} is the loopback address`;
-  }
   const v4 = embeddedV4(bytes);
   if (v4) {
     const inner = blockedAddressReason(v4.join('.'), options);
     return inner ? `${address} carries ${inner}` : undefined;
   }
-  return BLOCKED_V6.some(([p, bits]) => inPrefix(bytes, p, bits))
+  return BLOCKED.check(bare, type)
     ? `${address} is a private, link-local, multicast or reserved address`
     : undefined;
 }

@@ -13,6 +13,7 @@ import {
   MalformedRequestError,
   RateLimitedError,
   SendRefusedError,
+  ServiceUnavailableError,
   UnauthorizedError,
   ValidationError,
 } from '../core/errors.ts';
@@ -166,12 +167,25 @@ export function parseWith<T extends z.ZodType>(
   return parsed.data;
 }
 
+/**
+ * A function serving routes of different scopes takes each route's scope from the route table
+ * (README and OpenAPI are built from it), so code and documentation cannot disagree.
+ */
+export const PER_ROUTE = 'per route';
+const routeScopes = new Map(ROUTES.map((r) => [`${r.method} ${r.path}`, r.scope]));
+
 /** Reads the tenant from the authorizer's context: the only source of tenant identity. */
-export function tenantFrom(event: TenantEvent, scope: Scope): TenantContext {
+export function tenantFrom(event: TenantEvent, wanted: Scope | typeof PER_ROUTE): TenantContext {
   const parsed = AuthorizerContext.safeParse(event.requestContext.authorizer?.lambda);
   if (!parsed.success) throw new UnauthorizedError('A valid API key is required.');
   const ctx = parsed.data;
-  if (!ctx.authenticated) throw new UnauthorizedError(ctx.reason);
+  if (!ctx.authenticated) {
+    // The key could not be looked up (DynamoDB down): the client retries, its key is not bad.
+    if (ctx.unavailable) throw new ServiceUnavailableError(ctx.reason, ctx.retryAfterSeconds ?? 1);
+    throw new UnauthorizedError(ctx.reason);
+  }
+  // A route missing from the table names no scope: only an admin key passes.
+  const scope: Scope = (wanted === PER_ROUTE ? routeScopes.get(event.routeKey) : wanted) ?? 'admin';
   const scopes = ctx.scopes.split(',') as Scope[];
   if (!scopes.includes(scope) && !scopes.includes('admin')) throw new ForbiddenError(scope);
   return {
@@ -311,7 +325,7 @@ export async function audited(
  * the problem error boundary; every call with a valid key (refused ones too) is audited.
  */
 export function tenantRoute(
-  scope: Scope,
+  scope: Scope | typeof PER_ROUTE,
   fn: (event: TenantEvent, tenant: TenantContext) => Promise<HttpResult>,
   guards?: RouteGuards,
 ) {

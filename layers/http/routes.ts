@@ -820,4 +820,12 @@ const TABLE: Route[] = [
  */
 export const ROUTES: Route[] = TABLE.map(withEdgeResponses);
 
+/**
+ * A route's responses as documented (the route table's entries already carry the 500 and 503
+ * every route can answer, the 503 of a key that could not be looked up included).
+ */
+export function documentedResponses(route: Route): Route['responses'] {
+  return route.responses;
+}
+
 export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;

@@ -350,7 +350,13 @@ export const AuthorizerContext = z.discriminatedUnion('authenticated', [
     metadataRetentionDays: z.number(),
     residency: z.enum(['forward', 'strict']),
   }),
-  z.object({ authenticated: z.literal(false), reason: z.string() }),
+  z.object({
+    authenticated: z.literal(false),
+    reason: z.string(),
+    // The key could not be looked up (a dependency failed): the route answers 503, not 401.
+    unavailable: z.boolean().optional(),
+    retryAfterSeconds: z.number().optional(),
+  }),
 ]);
 export type AuthorizerContext = z.infer<typeof AuthorizerContext>;
 

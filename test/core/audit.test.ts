@@ -9,7 +9,7 @@ import {
   GENESIS_HASH,
   verifyChain,
 } from '../../layers/core/audit.ts';
-import { makeAppendAudit } from '../../layers/core/use-cases/audit-trail.ts';
+import { makeAppendAudit, makeAuditTrail } from '../../layers/core/use-cases/audit-trail.ts';
 import type { AuditStore } from '../../layers/ports/index.ts';
 import { FakeClock } from '../support/fakes.ts';
 
@@ -135,5 +135,52 @@ describe('appending to trails', () => {
       [2, entry(1).id],
     ]);
     expect(verifyChain(store.events).intact).toBe(true);
+  });
+});
+
+describe('verifying a trail', () => {
+  const trailOf = (store: FakeAuditStore) =>
+    makeAuditTrail({
+      stores: { global: store, eu: new FakeAuditStore() },
+      clock: new FakeClock(),
+      endpoints: {},
+    });
+
+  it("is not fooled by entries appended while it reads (the tenant's own traffic)", async () => {
+    const store = new FakeAuditStore();
+    const first = chainEntries(undefined, [entry(1), entry(2)]);
+    await store.append('ten_A', first.events, first.head, 0);
+    // The audit queue appends once between any two of verification's reads, whatever their order.
+    let n = 2;
+    const appendOne = async () => {
+      const head = await FakeAuditStore.prototype.head.call(store, 'ten_A');
+      n += 1;
+      const next = chainEntries(head, [entry(n)]);
+      await store.append('ten_A', next.events, next.head, head?.seq ?? 0);
+    };
+    const { head, all } = { head: store.head.bind(store), all: store.all.bind(store) };
+    store.head = async (tenantId: string) => {
+      const read = await head(tenantId);
+      await appendOne();
+      return read;
+    };
+    store.all = async (tenantId: string) => {
+      const read = await all(tenantId);
+      await appendOne();
+      return read;
+    };
+    const verification = await trailOf(store).verify('ten_A', undefined, {}, 'global');
+    expect(verification).toMatchObject({ intact: true, firstSeq: 1 });
+    expect(verification.broken).toBeUndefined();
+    expect(verification.lastSeq).toBe(verification.headSeq);
+  });
+
+  it('still reports a deleted tail as a head mismatch', async () => {
+    const store = new FakeAuditStore();
+    const chained = chainEntries(undefined, [entry(1), entry(2), entry(3)]);
+    await store.append('ten_A', chained.events, chained.head, 0);
+    store.events.pop();
+    const verification = await trailOf(store).verify('ten_A', undefined, {}, 'global');
+    expect(verification).toMatchObject({ intact: false, broken: { seq: 3, reason: 'head_mismatch' } });
   });
 });

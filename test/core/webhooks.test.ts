@@ -44,6 +44,11 @@ describe('addresses a webhook may not reach', () => {
     '2002:7f00:0001::1', // 6to4 of loopback
     '2001:db8::1',
     '2001:0:4136:e378::1', // Teredo
+    'fec0::1', // site-local (deprecated, still routed inside some networks)
+    'feff:ffff::1',
+    '3fff::1', // documentation (RFC 9637)
+    '3fff:fff:ffff::1',
+    'fe80::1%eth0', // with a zone
   ];
   const allowed = [
     '8.8.8.8',
@@ -52,6 +57,7 @@ describe('addresses a webhook may not reach', () => {
     '::ffff:8.8.8.8',
     '64:ff9b::808:808',
     '2002:808:808::1',
+    '3fff:1000::1', // just past the documentation range
   ];
 
   it.each(blocked)('refuses %s', (address) => {

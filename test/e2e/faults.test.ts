@@ -78,6 +78,16 @@ describe('fault injection', () => {
     expect(await carrierSends(id)).toBe(1);
   });
 
+  it('answers a key the authorizer has not cached with 503 problem+json and Retry-After while DynamoDB is down, then serves it', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Uncached', senders: [] });
+    ddbProxy.set((_op, body) => (gatewayTable(body) ? 'unavailable' : undefined));
+    const refused = await api.call('GET', '/v1/messages', { key: t.key }).finally(() => ddbProxy.clear());
+    expectProblem(refused, 503, 'service-unavailable');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(JSON.stringify(refused.body)).not.toMatch(/Exception|dynamodb|stack|at \//i);
+    expect((await api.call('GET', '/v1/messages', { key: t.key })).status).toBe(200);
+  });
+
   it('answers 503 with Retry-After while KMS throttles, then accepts', async () => {
     // A new tenant: no data key is cached yet, so sealing its first message needs KMS.
     const t = await onboard(api, gateway.adminToken, { name: 'Keyless', senders: [], mode: 'test' });

@@ -119,6 +119,26 @@ describe('a recipient replies STOP through the sandbox carrier', () => {
     });
     expect((await send(t.key, offer)).status).toBe(202);
   });
+
+  it("lets a send-only key keep the lists it sends by, as the README's scopes say, and read them only with read", async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Sender', senders: [], scopes: ['send'] });
+    const phone = '+12025550189';
+    const added = await api.call('POST', '/v1/opt-outs', { key: t.key, body: { phone, scope: 'all' } });
+    expect(added.status).toBe(201);
+    const consent = await api.call('POST', '/v1/consents', {
+      key: t.key,
+      body: { phone, source: 'store counter', disclosureVersion: 'v1', ip: '198.51.100.7' },
+    });
+    expect(consent.status).toBe(201);
+    const removed = await api.call('DELETE', `/v1/opt-outs/${encodeURIComponent(phone)}`, { key: t.key });
+    expect(removed.status).toBe(200);
+    expectProblem(await api.call('GET', '/v1/opt-outs', { key: t.key }), 403, 'forbidden');
+    expectProblem(
+      await api.call('GET', `/v1/consents/${encodeURIComponent(phone)}`, { key: t.key }),
+      403,
+      'forbidden',
+    );
+  });
 });
 
 describe('a test-only tenant whose sandbox handset replies STOP', () => {

@@ -85,6 +85,39 @@ describe('tenant route handlers', () => {
     expect(ran).toBe(false);
   });
 
+  it('answer 503 problem+json with Retry-After when the authorizer could not look the key up', async () => {
+    let ran = false;
+    const handler = tenantRoute('read', async () => {
+      ran = true;
+      return { status: 200 };
+    });
+    const res = await handler(
+      event({
+        authenticated: false,
+        unavailable: true,
+        reason: 'A storage or key service is not answering; retry after the time given.',
+        retryAfterSeconds: 2,
+      }),
+      lambdaContext('t', 1000),
+    );
+    expect(res.statusCode).toBe(503);
+    expect(res.headers?.['content-type']).toBe('application/problem+json');
+    expect(res.headers?.['retry-after']).toBe('2');
+    expect(JSON.parse(res.body!).type).toBe('https://sms-gateway.dev/problems/service-unavailable');
+    expect(ran).toBe(false);
+  });
+
+  it('take the scope of each route from the route table where a function serves routes of several scopes', async () => {
+    const handler = tenantRoute('per route', async () => ({ status: 200 }));
+    const sendOnly = { ...ok, scopes: 'send' };
+    const at = (routeKey: string) => event(sendOnly, { routeKey });
+    expect((await handler(at('POST /v1/opt-outs'), lambdaContext('t', 1000))).statusCode).toBe(200);
+    expect((await handler(at('DELETE /v1/opt-outs/{phone}'), lambdaContext('t', 1000))).statusCode).toBe(200);
+    expect((await handler(at('POST /v1/consents'), lambdaContext('t', 1000))).statusCode).toBe(200);
+    expect((await handler(at('GET /v1/opt-outs'), lambdaContext('t', 1000))).statusCode).toBe(403);
+    expect((await handler(at('GET /v1/consents/{phone}'), lambdaContext('t', 1000))).statusCode).toBe(403);
+  });
+
   it('answer a failing dependency with 503 and Retry-After, carrying nothing from the error', async () => {
     const handler = tenantRoute('read', async () => {
       throw new DynamoDBServiceException({

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { ROUTES } from '../../layers/http/routes.ts';
+import { documentedResponses, ROUTES } from '../../layers/http/routes.ts';
 import { rememberSensitive } from './log-guard.ts';
 
 const E164 = /\+[1-9]\d{6,14}/g;
@@ -35,7 +35,7 @@ function conformsToDocument(method: string, path: string, status: number, body: 
   const match = compiled.find((c) => c.route.method === method && c.regex.test(pathname));
   if (!match) return;
   if (body && typeof body === 'object' && Object.keys(body).join() === 'message') return;
-  const documented = match.route.responses[status];
+  const documented = documentedResponses(match.route)[status];
   expect(
     documented,
     `${method} ${match.route.path} answered ${status}, which the document does not list`,

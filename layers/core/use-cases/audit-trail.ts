@@ -92,8 +92,14 @@ export function makeAuditTrail(deps: {
       endpoint: Jurisdiction,
     ) {
       const j = where(ctx, endpoint, query.jurisdiction);
-      const events = await deps.stores[j].all(tenantId, deps.clock.now());
+      // The head first, then the events up to its sequence: the tenant's own traffic keeps
+      // appending while this reads, and an entry chained after the head was read is left for the
+      // next verification, not taken for a deleted or forged tail. The store appends events and
+      // moves the head in one transaction, and both reads are consistent, so every event up to
+      // the head is there to read.
       const head = await deps.stores[j].head(tenantId);
+      const headSeq = head?.seq ?? 0;
+      const events = (await deps.stores[j].all(tenantId, deps.clock.now())).filter((e) => e.seq <= headSeq);
       const verification = verifyChain(events);
       // The newest kept event must be the head: a deleted tail shows here.
       const tailIntact = head === undefined ? events.length === 0 : events.at(-1)?.hash === head.hash;
@@ -104,7 +110,7 @@ export function makeAuditTrail(deps: {
         ...(verification.intact && !tailIntact
           ? { broken: { seq: head?.seq ?? 0, reason: 'head_mismatch' as const } }
           : {}),
-        headSeq: head?.seq ?? 0,
+        headSeq,
       };
     },
   };
