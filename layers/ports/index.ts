@@ -331,8 +331,12 @@ export interface Verification {
 export interface VerificationStore {
   put(v: Verification): Promise<void>;
   get(id: string, now: Date): Promise<Verification | undefined>;
-  /** Counts a wrong code; false when the attempts are used up. */
-  countAttempt(id: string, maxAttempts: number): Promise<boolean>;
+  /**
+   * Takes one of a verification's `maxAttempts` tries, atomically, before its code is compared:
+   * the verification as it stands, or undefined when it is unknown, expired or its tries are
+   * used up (then it is forgotten). Concurrent tries can never compare more than `maxAttempts` codes.
+   */
+  claimAttempt(id: string, maxAttempts: number, now: Date): Promise<Verification | undefined>;
   remove(id: string): Promise<void>;
 }
 

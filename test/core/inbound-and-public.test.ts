@@ -203,12 +203,15 @@ class MemoryVerifications implements VerificationStore {
   async get(id: string) {
     return this.items.get(id);
   }
-  async countAttempt(id: string, max: number) {
+  async claimAttempt(id: string, max: number) {
     const v = this.items.get(id);
-    if (!v) return false;
+    if (!v) return undefined;
+    if (v.attempts >= max) {
+      this.items.delete(id);
+      return undefined;
+    }
     v.attempts += 1;
-    if (v.attempts >= max) this.items.delete(id);
-    return v.attempts < max;
+    return structuredClone(v);
   }
   async remove(id: string) {
     this.items.delete(id);

@@ -127,9 +127,11 @@ export function makePublicRights(deps: PublicRightsDeps) {
   async function confirm(id: string, code: string, ip: string) {
     await limit(`ip#${ip}`, IP_RATE);
     const now = deps.clock.now();
+    // The try is counted before the code is compared, in one conditional write: 20 concurrent
+    // tries compare at most MAX_ATTEMPTS codes, and the verification is forgotten after them.
     let found: { v: Verification; j: Jurisdiction } | undefined;
     for (const j of ['global', 'eu'] as const) {
-      const v = await deps.verifications[j].get(id, now);
+      const v = await deps.verifications[j].claimAttempt(id, MAX_ATTEMPTS, now);
       if (v) {
         found = { v, j };
         break;
@@ -139,7 +141,6 @@ export function makePublicRights(deps: PublicRightsDeps) {
     const { v, j } = found;
     const expected = Buffer.from(v.codeDigest, 'base64url');
     if (!/^\d{6}$/.test(code) || !timingSafeEqual(expected, digest(id, code))) {
-      await deps.verifications[j].countAttempt(id, MAX_ATTEMPTS);
       throw new VerificationFailedError();
     }
     await deps.verifications[j].remove(id);
