@@ -126,6 +126,24 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     return deleteAll(this.client, this.table, keys);
   }
 
+  async endLease(tenantId: string, key: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: tenantId, sk: sk(key) }),
+          UpdateExpression: 'SET leaseUntil = :zero',
+          ConditionExpression: '#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: marshall({ ':zero': 0, ':pending': 'pending' }),
+        }),
+      );
+    } catch (error) {
+      // Completed after all (or gone): nothing to hand over.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   async release(tenantId: string, key: string): Promise<void> {
     await this.client.send(
       new DeleteItemCommand({ TableName: this.table, Key: marshall({ pk: tenantId, sk: sk(key) }) }),

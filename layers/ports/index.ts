@@ -118,7 +118,13 @@ export interface IdempotencyStore {
     now: Date,
     subjects?: string[],
   ): Promise<void>;
+  /** Frees a key whose attempt stored nothing. */
   release(tenantId: string, key: string): Promise<void>;
+  /**
+   * Ends the lease of a pending key whose attempt failed after it stored messages: the key keeps
+   * its reserved ids, and the client's retry takes them over at once instead of starting again.
+   */
+  endLease(tenantId: string, key: string): Promise<void>;
   /** Removes the records whose results mention a number; returns how many. */
   removeForSubject(tenantId: string, e164: string): Promise<number>;
 }

@@ -90,14 +90,38 @@ describe('sending messages', () => {
     expect(other.replayed).toBe(false);
   });
 
-  it('removes a message it could not enqueue and frees its key, so a retry succeeds', async () => {
+  it('removes a message it could not enqueue, and a retry takes its reserved id over at once', async () => {
     deps.queue.failIds.add('msg_00000000000000000000000001');
     const send = makeSendMessage(deps);
     await expect(send(tenant, good, 'global', 'k1')).rejects.toBeInstanceOf(ServiceUnavailableError);
     expect(deps.messages.items.size).toBe(0);
+    deps.queue.failIds.clear();
     const retry = await send(tenant, good, 'global', 'k1');
-    expect(retry.replayed).toBe(false);
+    expect(retry).toMatchObject({
+      replayed: false,
+      result: { message: { id: 'msg_00000000000000000000000001' } },
+    });
     expect(deps.messages.items.size).toBe(1);
+  });
+
+  it('replays the stored message when the write completing its key failed, never a second message', async () => {
+    const send = makeSendMessage(deps);
+    const idempotency = deps.stores.global.idempotency;
+    const complete = idempotency.complete.bind(idempotency);
+    // The message is stored and queued; then the write completing the key fails (503 to the client).
+    idempotency.complete = async () => {
+      idempotency.complete = complete;
+      throw new ServiceUnavailableError('DynamoDB failed');
+    };
+    await expect(send(tenant, good, 'global', 'k503')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    const [stored] = [...deps.messages.items.values()];
+    deps.clock.advance(1000);
+    const retry = await send(tenant, good, 'global', 'k503');
+    expect(retry.result.message.id).toBe(stored!.id);
+    expect(deps.messages.items.size).toBe(1);
+    expect(new Set(deps.queue.sent.map((r) => r.messageId))).toEqual(new Set([stored!.id]));
+    const replay = await send(tenant, good, 'global', 'k503');
+    expect(replay).toEqual({ result: retry.result, replayed: true });
   });
 
   it('reuses the reserved ids when a retry takes over from an attempt that died', async () => {

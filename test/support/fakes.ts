@@ -200,6 +200,10 @@ export class FakeIdempotencyStore implements IdempotencyStore {
   async release(tenantId: string, key: string) {
     this.records.delete(`${tenantId}/${key}`);
   }
+  async endLease(tenantId: string, key: string) {
+    const r = this.records.get(`${tenantId}/${key}`);
+    if (r && !r.result) r.leaseUntil = 0;
+  }
 }
 
 export class FakeQueue implements DispatchQueue {
