@@ -346,6 +346,15 @@ export interface VerificationStore {
   remove(id: string): Promise<void>;
 }
 
+/** Hourly counters of the gateway's own messages, in the region that took the request. */
+export interface BudgetCounters {
+  /**
+   * Adds one to counter `key` unless it has reached `limit`: false when it has. The counter is
+   * kept until `expiresAt` (epoch seconds).
+   */
+  take(key: string, limit: number, expiresAt: number): Promise<boolean>;
+}
+
 /** Atomic counters in the tenants table: request rates (GCRA) and monthly usage. */
 export interface Counters {
   /**

@@ -3,6 +3,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
+import { DynamoDbBudgetCounters } from '../../layers/adapters/dynamodb-budget-counters.ts';
 import { DynamoDbCounters, DynamoDbSenderIdStore } from '../../layers/adapters/dynamodb-controls-store.ts';
 import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
 import {
@@ -291,6 +292,15 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
     expect(await verifications.get(id, clock.now())).toBeUndefined();
   });
 
+  it("counts the gateway's own messages exactly: 30 racing takes of a budget of 10 get 10", async () => {
+    const budget = new DynamoDbBudgetCounters(local.dynamodb, messagesTable);
+    const key = uniqueName('hour');
+    const expiresAt = Math.floor(clock.now().getTime() / 1000) + 3600;
+    const taken = await Promise.all(Array.from({ length: 30 }, () => budget.take(key, 10, expiresAt)));
+    expect(taken.filter(Boolean)).toHaveLength(10);
+    expect(await budget.take(`${key}-other`, 10, expiresAt)).toBe(true);
+  });
+
   it('compares at most 5 of 20 concurrent wrong codes, and the right code is refused after them', async () => {
     const verifications = new DynamoDbVerificationStore(local.dynamodb, messagesTable);
     const deps = fakeSendDeps();
@@ -307,6 +317,7 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
       },
       ids: deps.ids,
       clock,
+      gatewayBudget: async () => undefined,
     });
     const { verificationId } = await rights.start(
       { phone: '+12025550143', purpose: 'block' },
@@ -332,6 +343,7 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
       systemSms: async () => undefined,
       ids: deps.ids,
       clock,
+      gatewayBudget: async () => undefined,
     });
     const tries = await Promise.allSettled(
       Array.from({ length: 20 }, () => racing.confirm(verificationId, wrong, '198.51.100.9')),

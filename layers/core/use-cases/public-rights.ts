@@ -13,6 +13,7 @@ import type {
   VerificationStore,
 } from '../../ports/index.ts';
 import { RateLimitedError, ValidationError, VerificationFailedError } from '../errors.ts';
+import type { GatewayBudget } from '../gateway-budget.ts';
 import type { Jurisdiction } from '../model.ts';
 import { checkRecipient } from '../phone.ts';
 import type { RecipientPseudonyms } from '../recipient-pseudonym.ts';
@@ -29,6 +30,8 @@ export interface PublicRightsDeps {
   systemSms: SystemSms;
   ids: IdGenerator;
   clock: Clock;
+  /** This hour's budgets of the gateway's own messages (per country and gateway-wide). */
+  gatewayBudget: GatewayBudget;
 }
 
 export const VERIFICATION_TTL_SECONDS = 600;
@@ -81,6 +84,7 @@ export function makePublicRights(deps: PublicRightsDeps) {
     const j = classifyRecipient(phone.e164).jurisdiction;
     const pseudonym = await deps.pseudonyms.of(phone.e164);
     await limit(`number#${pseudonym}`, NUMBER_RATE);
+    await deps.gatewayBudget(phone.country);
     const now = deps.clock.now();
     const id = deps.ids.next('vrf');
     const code = String(randomInt(1_000_000)).padStart(6, '0');
