@@ -4,7 +4,10 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAuditStore } from './adapters/dynamodb-audit-store.ts';
 import { DynamoDbBudgetCounters } from './adapters/dynamodb-budget-counters.ts';
 import { DynamoDbCounters, DynamoDbSenderIdStore } from './adapters/dynamodb-controls-store.ts';
-import { DynamoDbIdempotencyStore } from './adapters/dynamodb-idempotency-store.ts';
+import {
+  DynamoDbIdempotencyKeyScope,
+  DynamoDbIdempotencyStore,
+} from './adapters/dynamodb-idempotency-store.ts';
 import { DynamoDbKeyringStore } from './adapters/dynamodb-keyring-store.ts';
 import { DynamoDbMessageStore } from './adapters/dynamodb-message-store.ts';
 import {
@@ -518,4 +521,10 @@ export const sendDeps = /* @__PURE__ */ once(() => ({
   ids: ulidIds,
   policy: sendPolicy(),
   events: statusEvents(),
+  // Under the recipient pseudonym's system secret, domain-separated ('idempotency').
+  keyScope: new DynamoDbIdempotencyKeyScope(
+    tenantsClient(),
+    readSetting('TENANTS_TABLE'),
+    systemSecret('recipient-pseudonym'),
+  ),
 }));

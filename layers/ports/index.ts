@@ -129,6 +129,18 @@ export interface IdempotencyStore {
   removeForSubject(tenantId: string, e164: string): Promise<number>;
 }
 
+/**
+ * The tenant-wide scope of Idempotency-Keys: one place, looked up from both jurisdictions, where
+ * a key names only a keyed fingerprint of the request it was first used for (no number, no body),
+ * so a key reused with a recipient in the other jurisdiction is refused too.
+ */
+export interface IdempotencyKeyScope {
+  /** Claims `key` for the request `requestHash`; false when the tenant used it for another request. */
+  claim(tenantId: string, key: string, requestHash: string, now: Date): Promise<boolean>;
+  /** Frees a key whose attempt stored nothing. */
+  release(tenantId: string, key: string): Promise<void>;
+}
+
 export interface TenantStore {
   createTenant(tenant: Tenant): Promise<void>;
   getTenant(id: string): Promise<Tenant | undefined>;

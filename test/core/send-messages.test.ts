@@ -196,6 +196,17 @@ describe('sending messages', () => {
       expect((deps.stores.eu.idempotency as FakeIdempotencyStore).records.size).toBe(1);
     });
 
+    it('refuses an Idempotency-Key reused with a recipient in the other jurisdiction, creating nothing there', async () => {
+      const send = makeSendMessage(deps);
+      await send(tenant, good, 'global', 'k-both');
+      await expect(send(tenant, german, 'global', 'k-both')).rejects.toBeInstanceOf(IdempotencyConflictError);
+      await expect(send(tenant, german, 'eu', 'k-both')).rejects.toBeInstanceOf(IdempotencyConflictError);
+      expect(deps.stores.eu.messages.items.size).toBe(0);
+      // The same request again is still a replay; another tenant's key of that name is its own.
+      expect((await send(tenant, good, 'global', 'k-both')).replayed).toBe(true);
+      await send({ ...tenant, tenantId: 'ten_B' }, german, 'global', 'k-both');
+    });
+
     it('refuses an EU subject at the global endpoint with 421 and the EU endpoint when residency is strict', async () => {
       const strict = tenantContext({ residency: 'strict' });
       const error = await makeSendMessage(deps)(strict, german, 'global', 'k').catch((e: unknown) => e);

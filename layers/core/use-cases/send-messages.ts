@@ -2,12 +2,19 @@ import { createHash, randomInt } from 'node:crypto';
 import type {
   Clock,
   DispatchQueue,
+  IdempotencyKeyScope,
   IdempotencyStore,
   IdGenerator,
   MessageStore,
   StatusEvents,
 } from '../../ports/index.ts';
-import { type FieldIssue, MisdirectedError, ServiceUnavailableError, ValidationError } from '../errors.ts';
+import {
+  type FieldIssue,
+  IdempotencyConflictError,
+  MisdirectedError,
+  ServiceUnavailableError,
+  ValidationError,
+} from '../errors.ts';
 import {
   type MessageSummary,
   messageSummary,
@@ -39,6 +46,8 @@ export interface SendDeps {
   policy: Pick<SendPolicy, 'screen' | 'settings'>;
   /** Told of messages quarantined at acceptance (usage counts them; webhooks report them). */
   events?: StatusEvents | undefined;
+  /** Keys are the tenant's, whichever jurisdiction a request's data goes to. */
+  keyScope: IdempotencyKeyScope;
 }
 
 export type BatchItemResult =
@@ -82,6 +91,9 @@ async function once<T extends StoredResult>(
   const fresh = Array.from({ length: count }, () => deps.ids.next('msg'));
   if (key === undefined)
     return { result: (await work(fresh, false, () => undefined)).result, replayed: false };
+  if (!(await deps.keyScope.claim(ctx.tenantId, key, hash, deps.clock.now()))) {
+    throw new IdempotencyConflictError();
+  }
   const begun = await idempotency.begin(ctx.tenantId, key, hash, fresh, deps.clock.now());
   if (begun.state === 'replay') return { result: begun.result as T, replayed: true };
   let stored = begun.takeover;
@@ -92,7 +104,9 @@ async function once<T extends StoredResult>(
     await idempotency.complete(ctx.tenantId, key, result, deps.clock.now(), subjects);
     return { result, replayed: false };
   } catch (error) {
-    const settle = stored ? idempotency.endLease(ctx.tenantId, key) : idempotency.release(ctx.tenantId, key);
+    const settle = stored
+      ? idempotency.endLease(ctx.tenantId, key)
+      : Promise.all([idempotency.release(ctx.tenantId, key), deps.keyScope.release(ctx.tenantId, key)]);
     await settle.catch(() => undefined);
     throw error;
   }
