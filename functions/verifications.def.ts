@@ -3,19 +3,21 @@ import { bothJurisdictions, defineFunction, HTTP_TIMEOUT_SECONDS } from '#layers
 /**
  * The public flows (no account): one-time codes, the block list, "who sent me this?". They read
  * and write only verification and block items (and query who sent to a pseudonym), the tenants
- * table's rate counters, a sender's tenant profile and the SYSTEM secrets; no tenant key.
+ * table's rate counters, the hourly budget counters of the gateway's own messages, a sender's
+ * tenant profile and the SYSTEM secrets; no tenant key.
  */
 export const declaration = defineFunction({
   name: 'verifications',
   description: '/public/v1/verifications',
   trigger: { kind: 'http' },
   timeoutSeconds: HTTP_TIMEOUT_SECONDS,
-  settings: ['GATEWAY_ORIGINATION'],
+  settings: ['GATEWAY_ORIGINATION', 'GATEWAY_MESSAGE_BUDGET'],
   needs: {
     ...bothJurisdictions({
       messages: {
         read: ['VERIFY#*', 'BLOCK#*'],
-        write: ['VERIFY#*', 'BLOCK#*'],
+        // BUDGET#: the hourly counters of the gateway's own messages (its own region's table).
+        write: ['VERIFY#*', 'BLOCK#*', 'BUDGET#*'],
         // A confirmed code's verification, an unblocked number's block.
         delete: ['VERIFY#*', 'BLOCK#*'],
         queryIndexes: ['byRecipient'],

@@ -14,6 +14,7 @@ import {
   blockList,
   both,
   counters,
+  gatewayBudget,
   messageStore,
   recipientPseudonyms,
   systemSms,
@@ -35,6 +36,7 @@ const rights = makePublicRights({
   systemSms,
   ids: ulidIds,
   clock: systemClock,
+  gatewayBudget: gatewayBudget(),
 });
 
 /**

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { AUTHORIZER_CACHE_SECONDS, QUEUES, RECORDS, visibilityTimeoutSeconds } from '../infra/resources.ts';
+import { GatewayMessageBudget } from './core/gateway-budget.ts';
 import type { Jurisdiction } from './core/model.ts';
 import { GatewayOrigination } from './core/origination.ts';
 
@@ -26,6 +27,8 @@ export interface DeployContext {
       };
   /** GATEWAY_ORIGINATION, already validated. */
   origination: string;
+  /** GATEWAY_MESSAGE_BUDGET, already validated. */
+  gatewayMessageBudget: string;
   smsPricesUsd?: string | undefined;
   resources: {
     messagesTable(j: Jurisdiction): string;
@@ -219,6 +222,11 @@ export const SETTINGS = {
     schema: json(GatewayOrigination, 'GATEWAY_ORIGINATION'),
     doc: 'JSON {"global":{...},"eu":{...}}: per jurisdiction, country code (or "default") to the identity one-time codes and block-all confirmations go out from (`-c gatewayOrigination`).',
     value: (ctx) => ctx.origination,
+  },
+  GATEWAY_MESSAGE_BUDGET: {
+    schema: json(GatewayMessageBudget, 'GATEWAY_MESSAGE_BUDGET'),
+    doc: 'JSON {"perHour":n,"perCountryPerHour":{"*":n,"US":n}}: how many one-time codes and confirmations the gateway sends on its own behalf per hour, in all and per recipient country, counted in the region that took the request (`-c gatewayMessageBudget`; 1,000 and 100 when not given).',
+    value: (ctx) => ctx.gatewayMessageBudget,
   },
   SMS_PRICES_USD: {
     schema: json(

@@ -64,6 +64,12 @@ export function countAuthFailure() {
   metrics.addMetric('AuthFailures', MetricUnit.Count, 1);
 }
 
+/** A message on the gateway's own behalf refused: this hour's budget (a country's or the whole gateway's) is spent (alarmed). */
+export function countGatewayBudgetSpent(scope: 'country' | 'gateway') {
+  logger.warn('gateway message budget spent', { scope });
+  metrics.singleMetric().addMetric('GatewayBudgetSpent', MetricUnit.Count, 1);
+}
+
 /** An audit entry that could not be handed to the audit queue (alarmed: the trail has a hole). */
 export function countAuditFailure() {
   metrics.addMetric('AuditFailures', MetricUnit.Count, 1);

@@ -2,8 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDbAuditStore } from './adapters/dynamodb-audit-store.ts';
+import { DynamoDbBudgetCounters } from './adapters/dynamodb-budget-counters.ts';
 import { DynamoDbCounters, DynamoDbSenderIdStore } from './adapters/dynamodb-controls-store.ts';
-import { DynamoDbIdempotencyStore } from './adapters/dynamodb-idempotency-store.ts';
+import {
+  DynamoDbIdempotencyKeyScope,
+  DynamoDbIdempotencyStore,
+} from './adapters/dynamodb-idempotency-store.ts';
 import { DynamoDbKeyringStore } from './adapters/dynamodb-keyring-store.ts';
 import { DynamoDbMessageStore } from './adapters/dynamodb-message-store.ts';
 import {
@@ -24,6 +28,7 @@ import { systemClock, ulidIds } from './adapters/system.ts';
 import { envPrefix, loadConfig } from './config.ts';
 import { TenantCrypto } from './core/crypto.ts';
 import { RateLimitedError } from './core/errors.ts';
+import { makeGatewayBudget } from './core/gateway-budget.ts';
 import type { Jurisdiction, TenantContext } from './core/model.ts';
 import { originationFor } from './core/origination.ts';
 import { RecipientPseudonyms } from './core/recipient-pseudonym.ts';
@@ -41,7 +46,14 @@ import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './core/webhooks.ts';
 import { endpointJurisdiction, type RouteGuards } from './http/handler.ts';
 import type { Carrier, SystemSms } from './ports/index.ts';
 import { type SettingName, type SettingValue, settingSpec } from './settings.ts';
-import { countAuditFailure, countKmsError, countStatusEventFailure, logger, tracer } from './telemetry.ts';
+import {
+  countAuditFailure,
+  countGatewayBudgetSpent,
+  countKmsError,
+  countStatusEventFailure,
+  logger,
+  tracer,
+} from './telemetry.ts';
 
 /**
  * (Each top-level `once`/`perJurisdiction` call is marked pure, so that esbuild drops the ones a
@@ -275,6 +287,18 @@ export const ownJurisdiction = /* @__PURE__ */ once(() => readSetting('JURISDICT
 export const counters = /* @__PURE__ */ once(
   () => new DynamoDbCounters(tenantsClient(), readSetting('TENANTS_TABLE')),
 );
+/**
+ * This hour's budgets of the gateway's own messages (GATEWAY_MESSAGE_BUDGET), counted in the
+ * messages table of the region that took the request; a spent budget is a metric (alarmed).
+ */
+export const gatewayBudget = /* @__PURE__ */ once(() =>
+  makeGatewayBudget({
+    counters: new DynamoDbBudgetCounters(dynamodb(ownJurisdiction()), messagesTable(ownJurisdiction())),
+    budget: readSetting('GATEWAY_MESSAGE_BUDGET'),
+    clock: systemClock,
+    spent: countGatewayBudgetSpent,
+  }),
+);
 export const senderIdStore = /* @__PURE__ */ once(
   () => new DynamoDbSenderIdStore(tenantsClient(), readSetting('TENANTS_TABLE')),
 );
@@ -497,4 +521,10 @@ export const sendDeps = /* @__PURE__ */ once(() => ({
   ids: ulidIds,
   policy: sendPolicy(),
   events: statusEvents(),
+  // Under the recipient pseudonym's system secret, domain-separated ('idempotency').
+  keyScope: new DynamoDbIdempotencyKeyScope(
+    tenantsClient(),
+    readSetting('TENANTS_TABLE'),
+    systemSecret('recipient-pseudonym'),
+  ),
 }));

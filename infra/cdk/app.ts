@@ -1,5 +1,6 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
+import { GatewayMessageBudget } from '../../layers/core/gateway-budget.ts';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import {
   GatewayOrigination,
@@ -9,7 +10,7 @@ import {
 } from '../../layers/core/origination.ts';
 import { EUM_MAX_PRICE_PATTERN, EUM_TTL_RANGE } from '../../layers/settings.ts';
 import { DEFAULT_EU_REGION } from '../resources.ts';
-import { DEFAULT_ORIGINATION } from './environment.ts';
+import { DEFAULT_GATEWAY_MESSAGE_BUDGET, DEFAULT_ORIGINATION } from './environment.ts';
 import { StatefulStack } from './stateful-stack.ts';
 import { StatelessStack } from './stateless-stack.ts';
 
@@ -18,7 +19,8 @@ import { StatelessStack } from './stateless-stack.ts';
  * region. Context: `region` (global, default CDK_DEFAULT_REGION or us-east-1), `euRegion`
  * (default eu-central-1), and optionally `globalApiUrl` / `euApiUrl` (custom domains, named in
  * 421 answers), `gatewayOrigination`, `eumMaxPrice`, `eumTtlSeconds`, `dispatchMaxConcurrency`,
- * `authorizerReservedConcurrency` and `smsPricesUsd` (see the README's deploy section).
+ * `authorizerReservedConcurrency`, `smsPricesUsd` and `gatewayMessageBudget` (see the README's
+ * deploy section).
  */
 export function buildApp(app = new App()) {
   // Keep the producer-protecting behaviour explicitly (CDK warns while it is a default).
@@ -75,6 +77,7 @@ export function buildApp(app = new App()) {
     }
   }
   const smsPricesUsd = app.node.tryGetContext('smsPricesUsd') as string | undefined;
+  const messageBudget = gatewayMessageBudget(app.node.tryGetContext('gatewayMessageBudget'));
   const build = (jurisdiction: Jurisdiction, label: string) => {
     const env = { region: regions[jurisdiction], account };
     const stateful = new StatefulStack(app, `SmsGateway-${label}-Stateful`, {
@@ -91,6 +94,7 @@ export function buildApp(app = new App()) {
       apiUrls,
       carrier,
       origination,
+      gatewayMessageBudget: messageBudget,
       smsPricesUsd:
         typeof smsPricesUsd === 'string' || smsPricesUsd === undefined
           ? smsPricesUsd
@@ -147,6 +151,24 @@ function gatewayOrigination(raw: unknown) {
   if (shared.success) return { global: shared.data, eu: shared.data };
   throw new Error(
     `gatewayOrigination: ${shared.error.issues.map((i) => `${i.path.join('.') || '(map)'}: ${i.message}`).join('; ')}`,
+  );
+}
+
+/** `-c gatewayMessageBudget`: `{"perHour":1000,"perCountryPerHour":{"*":100,"US":300}}`; JSON text or an object. */
+function gatewayMessageBudget(raw: unknown): GatewayMessageBudget {
+  if (raw === undefined) return DEFAULT_GATEWAY_MESSAGE_BUDGET;
+  let value: unknown = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      throw new Error('gatewayMessageBudget must be JSON');
+    }
+  }
+  const parsed = GatewayMessageBudget.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new Error(
+    `gatewayMessageBudget: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(budget)'}: ${i.message}`).join('; ')}`,
   );
 }
 

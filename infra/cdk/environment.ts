@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import type { GatewayMessageBudget } from '../../layers/core/gateway-budget.ts';
 import type { GatewayOrigination } from '../../layers/core/origination.ts';
 import { type FunctionDeclaration, settingsOf } from '../../layers/declaration.ts';
 import { type DeployContext, isOptional, settingSpec } from '../../layers/settings.ts';
@@ -13,6 +14,17 @@ export const POWERTOOLS_ENV = {
 export const DEFAULT_ORIGINATION: GatewayOrigination = {
   global: { default: 'Verify' },
   eu: { default: 'Verify' },
+};
+
+/**
+ * Without `-c gatewayMessageBudget`: the gateway's own messages (one-time codes, block-all
+ * confirmations) per region and hour: 1,000 in all and 100 to any one country. The public routes
+ * already limit an address to 20 requests a minute and a number to 3 codes an hour, so these bound
+ * what many addresses together (SMS pumping) can make the gateway send.
+ */
+export const DEFAULT_GATEWAY_MESSAGE_BUDGET: GatewayMessageBudget = {
+  perHour: 1000,
+  perCountryPerHour: { '*': 100 },
 };
 
 /**

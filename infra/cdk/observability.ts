@@ -166,6 +166,12 @@ export function observe(
     5,
     'KMS calls are failing (5 or more in 5 minutes): tenant data cannot be sealed or opened.',
   );
+  alarm(
+    'GatewayMessageBudgetSpent',
+    own('GatewayBudgetSpent'),
+    1,
+    "The hourly budget of the gateway's own messages (one-time codes, confirmations), a country's or the whole region's, is spent: codes are refused (429) until the next hour. SMS pumping through the public routes, or a budget too small (-c gatewayMessageBudget).",
+  );
   const fifteen = Duration.minutes(15);
   alarm(
     'CarrierFailureRate',
@@ -301,6 +307,7 @@ export function observe(
         own('AuditFailures', FIVE_MINUTES, 'Sum', 'audit entries lost'),
         own('UsageCountFailures', FIVE_MINUTES, 'Sum', 'usage counts lost'),
         own('WebhookEnqueueFailures', FIVE_MINUTES, 'Sum', 'webhooks not queued'),
+        own('GatewayBudgetSpent', FIVE_MINUTES, 'Sum', 'own messages refused (budget spent)'),
       ],
       width: 12,
     }),

@@ -20,6 +20,7 @@ import { CfnConfigurationSet } from 'aws-cdk-lib/aws-smsvoice';
 import { type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EUM_FINAL_EVENT_TYPES } from '../../layers/adapters/eum-events.ts';
+import type { GatewayMessageBudget } from '../../layers/core/gateway-budget.ts';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import type { GatewayOrigination } from '../../layers/core/origination.ts';
 import { type FunctionDeclaration, needsIn } from '../../layers/declaration.ts';
@@ -27,7 +28,12 @@ import { type HttpFunction, ROUTES, UNKNOWN_ROUTE_FUNCTION } from '../../layers/
 import type { DeployContext, QueueName } from '../../layers/settings.ts';
 import { DECLARATIONS, type FunctionName } from '../declarations.ts';
 import { AUTHORIZER_CACHE_SECONDS, SYSTEM_KEY_ALIAS } from '../resources.ts';
-import { DEFAULT_ORIGINATION, environmentOf, POWERTOOLS_ENV } from './environment.ts';
+import {
+  DEFAULT_GATEWAY_MESSAGE_BUDGET,
+  DEFAULT_ORIGINATION,
+  environmentOf,
+  POWERTOOLS_ENV,
+} from './environment.ts';
 import { GatewayFunction } from './gateway-function.ts';
 import { physicalNames, TENANTS_TABLE_NAME } from './names.ts';
 import { observe } from './observability.ts';
@@ -44,6 +50,8 @@ export interface StatelessStackProps extends StackProps {
   carrier?: DeployContext['carrier'];
   /** The gateway's own origination identities per jurisdiction (`-c gatewayOrigination`). */
   origination?: GatewayOrigination;
+  /** Hourly budgets of the gateway's own messages (`-c gatewayMessageBudget`). */
+  gatewayMessageBudget?: GatewayMessageBudget;
   /** List prices for the usage estimate (`-c smsPricesUsd`, JSON). */
   smsPricesUsd?: string | undefined;
 }
@@ -136,6 +144,7 @@ export class StatelessStack extends Stack {
       apiUrls: props.apiUrls ?? {},
       carrier: props.carrier ?? { kind: 'sandbox' },
       origination: JSON.stringify(props.origination ?? DEFAULT_ORIGINATION),
+      gatewayMessageBudget: JSON.stringify(props.gatewayMessageBudget ?? DEFAULT_GATEWAY_MESSAGE_BUDGET),
       smsPricesUsd: props.smsPricesUsd,
       resources: {
         messagesTable: (j) => physicalNames(j).messagesTable,

@@ -1,10 +1,16 @@
+import { createHmac } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { DeleteItemCommand, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  type DynamoDBClient,
+  PutItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { TenantCrypto } from '../core/crypto.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../core/errors.ts';
 import type { StoredResult } from '../core/model.ts';
-import type { IdempotencyBegin, IdempotencyStore } from '../ports/index.ts';
+import type { IdempotencyBegin, IdempotencyKeyScope, IdempotencyStore } from '../ports/index.ts';
 import { deleteAll, epochSeconds, isConditionFailure, queryAll } from './dynamodb-util.ts';
 
 const sk = (key: string) => `IDEM#${key}`;
@@ -126,9 +132,79 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     return deleteAll(this.client, this.table, keys);
   }
 
+  async endLease(tenantId: string, key: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: tenantId, sk: sk(key) }),
+          UpdateExpression: 'SET leaseUntil = :zero',
+          ConditionExpression: '#state = :pending',
+          ExpressionAttributeNames: { '#state': 'state' },
+          ExpressionAttributeValues: marshall({ ':zero': 0, ':pending': 'pending' }),
+        }),
+      );
+    } catch (error) {
+      // Completed after all (or gone): nothing to hand over.
+      if (!isConditionFailure(error)) throw error;
+    }
+  }
+
   async release(tenantId: string, key: string): Promise<void> {
     await this.client.send(
       new DeleteItemCommand({ TableName: this.table, Key: marshall({ pk: tenantId, sk: sk(key) }) }),
+    );
+  }
+}
+
+/**
+ * The tenant-wide scope of Idempotency-Keys, in the (global) tenants table, which both regions'
+ * functions reach. An item holds only HMACs under a system secret: of the tenant and key (its
+ * sort key) and of the request (its fingerprint); never a number or a body, so an EU subject's
+ * request leaves nothing personal in the global region. It lives as long as the key's record.
+ */
+export class DynamoDbIdempotencyKeyScope implements IdempotencyKeyScope {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly table: string,
+    private readonly secret: () => Promise<Uint8Array>,
+    private readonly ttlSeconds = 86_400,
+  ) {}
+
+  private async mac(...parts: string[]) {
+    return createHmac('sha256', await this.secret())
+      .update(['idempotency', ...parts].join('\0'))
+      .digest('base64url');
+  }
+
+  private async itemKey(tenantId: string, key: string) {
+    return marshall({ pk: `IDEMKEY#${tenantId}`, sk: await this.mac('key', tenantId, key) });
+  }
+
+  async claim(tenantId: string, key: string, requestHash: string, now: Date): Promise<boolean> {
+    const fingerprint = await this.mac('request', tenantId, key, requestHash);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            ...(await this.itemKey(tenantId, key)),
+            ...marshall({ fp: fingerprint, expiresAt: epochSeconds(now) + this.ttlSeconds }),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR fp = :fp OR expiresAt <= :now',
+          ExpressionAttributeValues: marshall({ ':fp': fingerprint, ':now': epochSeconds(now) }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  async release(tenantId: string, key: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.table, Key: await this.itemKey(tenantId, key) }),
     );
   }
 }

@@ -419,22 +419,26 @@ export class DynamoDbVerificationStore implements VerificationStore {
     return v.expiresAt > epochSeconds(now) ? (v as Verification) : undefined;
   }
 
-  async countAttempt(id: string, maxAttempts: number): Promise<boolean> {
+  async claimAttempt(id: string, maxAttempts: number, now: Date): Promise<Verification | undefined> {
     try {
-      await this.client.send(
+      const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: `VERIFY#${id}`, sk: 'VERIFY' }),
           UpdateExpression: 'ADD attempts :one',
-          ConditionExpression: 'attribute_exists(pk) AND attempts < :max',
-          ExpressionAttributeValues: marshall({ ':one': 1, ':max': maxAttempts - 1 }),
+          ConditionExpression: 'attribute_exists(pk) AND attempts < :max AND expiresAt > :now',
+          ExpressionAttributeValues: marshall({ ':one': 1, ':max': maxAttempts, ':now': epochSeconds(now) }),
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return true;
+      const { pk: _pk, sk: _sk, ...v } = unmarshall(out.Attributes ?? {});
+      return v as Verification;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      await this.remove(id);
-      return false;
+      // Used up (or expired): forgotten. An unknown id leaves nothing to remove.
+      if (error.Item) await this.remove(id);
+      return undefined;
     }
   }
 

@@ -119,9 +119,27 @@ export interface IdempotencyStore {
     now: Date,
     subjects?: string[],
   ): Promise<void>;
+  /** Frees a key whose attempt stored nothing. */
   release(tenantId: string, key: string): Promise<void>;
+  /**
+   * Ends the lease of a pending key whose attempt failed after it stored messages: the key keeps
+   * its reserved ids, and the client's retry takes them over at once instead of starting again.
+   */
+  endLease(tenantId: string, key: string): Promise<void>;
   /** Removes the records whose results mention a number; returns how many. */
   removeForSubject(tenantId: string, e164: string): Promise<number>;
+}
+
+/**
+ * The tenant-wide scope of Idempotency-Keys: one place, looked up from both jurisdictions, where
+ * a key names only a keyed fingerprint of the request it was first used for (no number, no body),
+ * so a key reused with a recipient in the other jurisdiction is refused too.
+ */
+export interface IdempotencyKeyScope {
+  /** Claims `key` for the request `requestHash`; false when the tenant used it for another request. */
+  claim(tenantId: string, key: string, requestHash: string, now: Date): Promise<boolean>;
+  /** Frees a key whose attempt stored nothing. */
+  release(tenantId: string, key: string): Promise<void>;
 }
 
 export interface TenantStore {
@@ -332,9 +350,22 @@ export interface Verification {
 export interface VerificationStore {
   put(v: Verification): Promise<void>;
   get(id: string, now: Date): Promise<Verification | undefined>;
-  /** Counts a wrong code; false when the attempts are used up. */
-  countAttempt(id: string, maxAttempts: number): Promise<boolean>;
+  /**
+   * Takes one of a verification's `maxAttempts` tries, atomically, before its code is compared:
+   * the verification as it stands, or undefined when it is unknown, expired or its tries are
+   * used up (then it is forgotten). Concurrent tries can never compare more than `maxAttempts` codes.
+   */
+  claimAttempt(id: string, maxAttempts: number, now: Date): Promise<Verification | undefined>;
   remove(id: string): Promise<void>;
+}
+
+/** Hourly counters of the gateway's own messages, in the region that took the request. */
+export interface BudgetCounters {
+  /**
+   * Adds one to counter `key` unless it has reached `limit`: false when it has. The counter is
+   * kept until `expiresAt` (epoch seconds).
+   */
+  take(key: string, limit: number, expiresAt: number): Promise<boolean>;
 }
 
 /** Atomic counters in the tenants table: request rates (GCRA) and monthly usage. */

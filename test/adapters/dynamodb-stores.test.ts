@@ -1,7 +1,11 @@
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
-import { DynamoDbIdempotencyStore } from '../../layers/adapters/dynamodb-idempotency-store.ts';
+import {
+  DynamoDbIdempotencyKeyScope,
+  DynamoDbIdempotencyStore,
+} from '../../layers/adapters/dynamodb-idempotency-store.ts';
 import { DynamoDbSecretStore, DynamoDbTenantStore } from '../../layers/adapters/dynamodb-tenant-store.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../../layers/core/errors.ts';
 import type { ApiKeyRecord } from '../../layers/core/model.ts';
@@ -134,5 +138,24 @@ describe('DynamoDbTenantStore', () => {
     ]);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
     await expect(secrets.getWrapped('pepper')).resolves.toEqual(a);
+  });
+});
+
+describe('the tenant-wide scope of Idempotency-Keys, on DynamoDB Local', () => {
+  it('refuses a key used for another request, frees it on release, and keeps only HMACs', async () => {
+    const secret = async () => new Uint8Array(32).fill(7);
+    const scope = new DynamoDbIdempotencyKeyScope(dynamodb, tenantsTable, secret);
+    const tenant = uniqueName('ten');
+    const first = 'hash-of-a-request-to-+4915123456789';
+    expect(await scope.claim(tenant, 'order-1', first, at(0))).toBe(true);
+    expect(await scope.claim(tenant, 'order-1', first, at(1000))).toBe(true);
+    expect(await scope.claim(tenant, 'order-1', 'another request', at(2000))).toBe(false);
+    expect(await scope.claim(`${tenant}-other`, 'order-1', 'another request', at(2000))).toBe(true);
+    const items = await dynamodb.send(new ScanCommand({ TableName: tenantsTable }));
+    const text = JSON.stringify(items.Items);
+    expect(text).toContain(`IDEMKEY#${tenant}`);
+    expect(text).not.toMatch(/order-1|4915123456789|hash-of/);
+    await scope.release(tenant, 'order-1');
+    expect(await scope.claim(tenant, 'order-1', 'another request', at(3000))).toBe(true);
   });
 });

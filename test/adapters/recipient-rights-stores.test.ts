@@ -3,17 +3,20 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
+import { DynamoDbBudgetCounters } from '../../layers/adapters/dynamodb-budget-counters.ts';
 import { DynamoDbCounters, DynamoDbSenderIdStore } from '../../layers/adapters/dynamodb-controls-store.ts';
 import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
 import {
   DynamoDbRecipientStore,
   DynamoDbVerificationStore,
 } from '../../layers/adapters/dynamodb-recipient-store.ts';
+import { VerificationFailedError } from '../../layers/core/errors.ts';
 import { newUlid } from '../../layers/core/ids.ts';
 import { prepareMessage } from '../../layers/core/messages.ts';
 import { RecipientPseudonyms } from '../../layers/core/recipient-pseudonym.ts';
+import { makePublicRights } from '../../layers/core/use-cases/public-rights.ts';
 import { localClients, localCrypto, uniqueName } from '../support/aws.ts';
-import { FakeClock } from '../support/fakes.ts';
+import { FakeClock, fakeSendDeps } from '../support/fakes.ts';
 
 const messagesTable = uniqueName('messages');
 const tenantsTable = uniqueName('tenants');
@@ -302,9 +305,72 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
       attempts: 0,
       expiresAt: Math.floor(clock.now().getTime() / 1000) + 600,
     });
-    expect(await verifications.countAttempt(id, 3)).toBe(true);
-    expect(await verifications.countAttempt(id, 3)).toBe(true);
-    expect(await verifications.countAttempt(id, 3)).toBe(false);
+    const tries = [];
+    for (let i = 0; i < 4; i++) tries.push((await verifications.claimAttempt(id, 3, clock.now()))?.attempts);
+    expect(tries).toEqual([1, 2, 3, undefined]);
     expect(await verifications.get(id, clock.now())).toBeUndefined();
+  });
+
+  it("counts the gateway's own messages exactly: 30 racing takes of a budget of 10 get 10", async () => {
+    const budget = new DynamoDbBudgetCounters(local.dynamodb, messagesTable);
+    const key = uniqueName('hour');
+    const expiresAt = Math.floor(clock.now().getTime() / 1000) + 3600;
+    const taken = await Promise.all(Array.from({ length: 30 }, () => budget.take(key, 10, expiresAt)));
+    expect(taken.filter(Boolean)).toHaveLength(10);
+    expect(await budget.take(`${key}-other`, 10, expiresAt)).toBe(true);
+  });
+
+  it('compares at most 5 of 20 concurrent wrong codes, and the right code is refused after them', async () => {
+    const verifications = new DynamoDbVerificationStore(local.dynamodb, messagesTable);
+    const deps = fakeSendDeps();
+    const codes: string[] = [];
+    const rights = makePublicRights({
+      verifications: { global: verifications, eu: verifications },
+      blockList: deps.blockList,
+      messages: { global: deps.stores.global.messages, eu: deps.stores.eu.messages },
+      tenants: deps.tenants,
+      pseudonyms: deps.pseudonyms,
+      counters: { admit: async () => ({ ok: true }), addUsage: async () => true },
+      systemSms: async (_j, _to, _from, body) => {
+        codes.push(/\d{6}/.exec(body)![0]);
+      },
+      ids: deps.ids,
+      clock,
+      gatewayBudget: async () => undefined,
+    });
+    const { verificationId } = await rights.start(
+      { phone: '+12025550143', purpose: 'block' },
+      '198.51.100.9',
+    );
+    const right = codes[0]!;
+    const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0');
+    // Counted how many tries got as far as the comparison: only a try that has its attempt is compared.
+    const compared = { n: 0 };
+    const counted = Object.create(verifications) as DynamoDbVerificationStore;
+    counted.claimAttempt = async (...args) => {
+      const out = await verifications.claimAttempt(...args);
+      if (out) compared.n++;
+      return out;
+    };
+    const racing = makePublicRights({
+      verifications: { global: counted, eu: counted },
+      blockList: deps.blockList,
+      messages: { global: deps.stores.global.messages, eu: deps.stores.eu.messages },
+      tenants: deps.tenants,
+      pseudonyms: deps.pseudonyms,
+      counters: { admit: async () => ({ ok: true }), addUsage: async () => true },
+      systemSms: async () => undefined,
+      ids: deps.ids,
+      clock,
+      gatewayBudget: async () => undefined,
+    });
+    const tries = await Promise.allSettled(
+      Array.from({ length: 20 }, () => racing.confirm(verificationId, wrong, '198.51.100.9')),
+    );
+    expect(tries.every((t) => t.status === 'rejected')).toBe(true);
+    expect(compared.n).toBeLessThanOrEqual(5);
+    await expect(rights.confirm(verificationId, right, '198.51.100.9')).rejects.toBeInstanceOf(
+      VerificationFailedError,
+    );
   });
 });

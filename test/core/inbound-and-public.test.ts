@@ -1,11 +1,12 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { RateLimitedError, VerificationFailedError } from '../../layers/core/errors.ts';
-import type { Tenant } from '../../layers/core/model.ts';
+import { makeGatewayBudget } from '../../layers/core/gateway-budget.ts';
+import type { Jurisdiction, Tenant } from '../../layers/core/model.ts';
 import { makeReceiveInbound } from '../../layers/core/use-cases/inbound.ts';
 import { makePublicRights } from '../../layers/core/use-cases/public-rights.ts';
 import { makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
 import { settingsOf } from '../../layers/core/use-cases/send-policy.ts';
-import type { Counters, Verification, VerificationStore } from '../../layers/ports/index.ts';
+import type { BudgetCounters, Counters, Verification, VerificationStore } from '../../layers/ports/index.ts';
 import { fakePseudonymOf, fakeSendDeps, tenantContext } from '../support/fakes.ts';
 
 const person = '+12025550100';
@@ -236,6 +237,16 @@ describe('replies from recipients', () => {
   });
 });
 
+class MemoryBudgetCounters implements BudgetCounters {
+  readonly counts = new Map<string, number>();
+  async take(key: string, limit: number) {
+    const n = this.counts.get(key) ?? 0;
+    if (n >= limit) return false;
+    this.counts.set(key, n + 1);
+    return true;
+  }
+}
+
 class MemoryVerifications implements VerificationStore {
   readonly items = new Map<string, Verification>();
   async put(v: Verification) {
@@ -244,12 +255,15 @@ class MemoryVerifications implements VerificationStore {
   async get(id: string) {
     return this.items.get(id);
   }
-  async countAttempt(id: string, max: number) {
+  async claimAttempt(id: string, max: number) {
     const v = this.items.get(id);
-    if (!v) return false;
+    if (!v) return undefined;
+    if (v.attempts >= max) {
+      this.items.delete(id);
+      return undefined;
+    }
     v.attempts += 1;
-    if (v.attempts >= max) this.items.delete(id);
-    return v.attempts < max;
+    return structuredClone(v);
   }
   async remove(id: string) {
     this.items.delete(id);
@@ -267,24 +281,35 @@ describe('the public flows: block-all and "who sent me this?"', () => {
     codes = [];
     limited = new Set();
     await t.deps.tenants.createTenant(structuredClone(acme));
+    rights = makePublicRights({
+      ...rightsDeps(),
+      gatewayBudget: makeGatewayBudget({
+        counters: new MemoryBudgetCounters(),
+        budget: { perHour: 1000, perCountryPerHour: { '*': 100 } },
+        clock: t.deps.clock,
+      }),
+    });
+  });
+
+  const rightsDeps = () => {
     const counters: Counters = {
       admit: async (key) => (limited.has(key) ? { ok: false, retryAfterSeconds: 42 } : { ok: true }),
       addUsage: async () => true,
     };
-    rights = makePublicRights({
+    return {
       verifications: { global: new MemoryVerifications(), eu: new MemoryVerifications() },
       blockList: t.deps.blockList,
       messages: { global: t.deps.stores.global.messages, eu: t.deps.stores.eu.messages },
       tenants: t.deps.tenants,
       pseudonyms: t.deps.pseudonyms,
       counters,
-      systemSms: async (_j, to, _from, body) => {
+      systemSms: async (_j: Jurisdiction, to: string, _from: string | undefined, body: string) => {
         codes.push({ to, body });
       },
       ids: t.deps.ids,
       clock: t.deps.clock,
-    });
-  });
+    };
+  };
 
   const codeFor = (to: string) => /\d{6}/.exec(codes.filter((c) => c.to === to).at(-1)!.body)![0];
 
@@ -331,6 +356,34 @@ describe('the public flows: block-all and "who sent me this?"', () => {
     await expect(
       makeSendMessage(t.deps)(tenantContext(), { to: person, from: 'Acme', body: 'x' }, 'global'),
     ).resolves.toBeDefined();
+  });
+
+  it("refuses one-time codes with 429 and Retry-After once the hour's budget is spent: per country, then gateway-wide", async () => {
+    const spent: string[] = [];
+    const budgeted = makePublicRights({
+      ...rightsDeps(),
+      gatewayBudget: makeGatewayBudget({
+        counters: new MemoryBudgetCounters(),
+        budget: { perHour: 3, perCountryPerHour: { '*': 2 } },
+        clock: t.deps.clock,
+        spent: (scope) => spent.push(scope),
+      }),
+    });
+    t.deps.clock.advance(1000);
+    const ask = (phone: string) => budgeted.start({ phone, purpose: 'block' }, '198.51.100.7');
+    await ask('+12025550101');
+    await ask('+12025550102');
+    const us = await ask('+12025550103').catch((e: unknown) => e);
+    expect(us).toBeInstanceOf(RateLimitedError);
+    expect(us).toMatchObject({ retryAfterSeconds: 3599 });
+    // Another country is still served, until the gateway-wide budget is spent too.
+    await ask('+447911123456');
+    await expect(ask('+4915123456789')).rejects.toBeInstanceOf(RateLimitedError);
+    expect(codes.map((c) => c.to)).toEqual(['+12025550101', '+12025550102', '+447911123456']);
+    expect(spent).toEqual(['country', 'gateway']);
+    // The next hour has a fresh budget.
+    t.deps.clock.advance(3_600_000);
+    await expect(ask('+12025550103')).resolves.toMatchObject({ verificationId: expect.any(String) });
   });
 
   it('gives up a code after 5 wrong tries, with the same answer as an unknown one', async () => {

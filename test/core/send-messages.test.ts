@@ -90,14 +90,38 @@ describe('sending messages', () => {
     expect(other.replayed).toBe(false);
   });
 
-  it('removes a message it could not enqueue and frees its key, so a retry succeeds', async () => {
+  it('removes a message it could not enqueue, and a retry takes its reserved id over at once', async () => {
     deps.queue.failIds.add('msg_00000000000000000000000001');
     const send = makeSendMessage(deps);
     await expect(send(tenant, good, 'global', 'k1')).rejects.toBeInstanceOf(ServiceUnavailableError);
     expect(deps.messages.items.size).toBe(0);
+    deps.queue.failIds.clear();
     const retry = await send(tenant, good, 'global', 'k1');
-    expect(retry.replayed).toBe(false);
+    expect(retry).toMatchObject({
+      replayed: false,
+      result: { message: { id: 'msg_00000000000000000000000001' } },
+    });
     expect(deps.messages.items.size).toBe(1);
+  });
+
+  it('replays the stored message when the write completing its key failed, never a second message', async () => {
+    const send = makeSendMessage(deps);
+    const idempotency = deps.stores.global.idempotency;
+    const complete = idempotency.complete.bind(idempotency);
+    // The message is stored and queued; then the write completing the key fails (503 to the client).
+    idempotency.complete = async () => {
+      idempotency.complete = complete;
+      throw new ServiceUnavailableError('DynamoDB failed');
+    };
+    await expect(send(tenant, good, 'global', 'k503')).rejects.toBeInstanceOf(ServiceUnavailableError);
+    const [stored] = [...deps.messages.items.values()];
+    deps.clock.advance(1000);
+    const retry = await send(tenant, good, 'global', 'k503');
+    expect(retry.result.message.id).toBe(stored!.id);
+    expect(deps.messages.items.size).toBe(1);
+    expect(new Set(deps.queue.sent.map((r) => r.messageId))).toEqual(new Set([stored!.id]));
+    const replay = await send(tenant, good, 'global', 'k503');
+    expect(replay).toEqual({ result: retry.result, replayed: true });
   });
 
   it('reuses the reserved ids when a retry takes over from an attempt that died', async () => {
@@ -170,6 +194,17 @@ describe('sending messages', () => {
         { tenantId: 'ten_A', messageId: result.message.id, jurisdiction: 'eu' },
       ]);
       expect((deps.stores.eu.idempotency as FakeIdempotencyStore).records.size).toBe(1);
+    });
+
+    it('refuses an Idempotency-Key reused with a recipient in the other jurisdiction, creating nothing there', async () => {
+      const send = makeSendMessage(deps);
+      await send(tenant, good, 'global', 'k-both');
+      await expect(send(tenant, german, 'global', 'k-both')).rejects.toBeInstanceOf(IdempotencyConflictError);
+      await expect(send(tenant, german, 'eu', 'k-both')).rejects.toBeInstanceOf(IdempotencyConflictError);
+      expect(deps.stores.eu.messages.items.size).toBe(0);
+      // The same request again is still a replay; another tenant's key of that name is its own.
+      expect((await send(tenant, good, 'global', 'k-both')).replayed).toBe(true);
+      await send({ ...tenant, tenantId: 'ten_B' }, german, 'global', 'k-both');
     });
 
     it('refuses an EU subject at the global endpoint with 421 and the EU endpoint when residency is strict', async () => {

@@ -88,6 +88,30 @@ describe('fault injection', () => {
     expect((await api.call('GET', '/v1/messages', { key: t.key })).status).toBe(200);
   });
 
+  it('replays the stored message when the write completing its Idempotency-Key failed: one message, one send', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Faulty', senders: ['Faulty'] });
+    // Only the write that completes the key fails: the message is stored and queued by then.
+    ddbProxy.set((op, body) =>
+      op === 'UpdateItem' && body.includes('IDEM#') && body.includes('"completed"')
+        ? 'unavailable'
+        : undefined,
+    );
+    const refused = await send(t.key, '+12025550172', 'k-complete');
+    ddbProxy.clear();
+    expectProblem(refused, 503, 'service-unavailable');
+
+    const retried = await send(t.key, '+12025550172', 'k-complete');
+    expect(retried.status).toBe(202);
+    const id = retried.body.message.id;
+    const list = await api.call<{ data: { id: string }[] }>('GET', '/v1/messages?limit=100', { key: t.key });
+    expect(list.body.data.map((m) => m.id)).toEqual([id]);
+    await waitFor(async () => ((await statusOf(t.key, id)) === 'delivered' ? true : undefined), 'delivery');
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await carrierSends(id)).toBe(1);
+    const replay = await send(t.key, '+12025550172', 'k-complete');
+    expect(replay.body.message.id).toBe(id);
+  });
+
   it('answers 503 with Retry-After while KMS throttles, then accepts', async () => {
     // A new tenant: no data key is cached yet, so sealing its first message needs KMS.
     const t = await onboard(api, gateway.adminToken, { name: 'Keyless', senders: [], mode: 'test' });

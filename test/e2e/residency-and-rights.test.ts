@@ -103,6 +103,22 @@ describe('EU residency across the two local regions', () => {
     expect((await api.call<Message>('GET', `/v1/messages/${id}`, { key: t.key })).body.to).toBe(GERMAN);
   });
 
+  it('refuses an Idempotency-Key reused with a recipient in the other jurisdiction (422), at either endpoint', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Keys' });
+    const send = (c: ReturnType<typeof client>, to: string) =>
+      c.call<{ message: Message }>('POST', '/v1/messages', {
+        key: t.key,
+        body: { to, from: 'Acme', body: 'Your order has shipped' },
+        headers: { 'idempotency-key': 'both-1' },
+      });
+    const first = await send(api, US);
+    expect(first.status).toBe(202);
+    expectProblem(await send(api, GERMAN), 422, 'idempotency-key-reused');
+    expectProblem(await send(euApi, GERMAN), 422, 'idempotency-key-reused');
+    // The same request again is the original answer.
+    expect((await send(api, US)).body.message.id).toBe(first.body.message.id);
+  });
+
   it('answers 421 with the EU endpoint when a strict tenant sends an EU subject to the global endpoint', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Strict', residency: 'strict' });
     const res = await api.call('POST', '/v1/messages', {

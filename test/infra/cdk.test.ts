@@ -406,6 +406,44 @@ describe('alarms and the dashboard', () => {
     });
   });
 
+  it("alarm when the hourly budget of the gateway's own messages is spent, and give the public routes that budget", () => {
+    const alarms = resources(stateless, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const spent = alarms.filter((a) => a.MetricName === 'GatewayBudgetSpent');
+    expect(spent).toEqual([
+      expect.objectContaining({
+        Namespace: 'SmsGateway',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      }),
+    ]);
+    expect(JSON.stringify(spent[0]!.Dimensions)).toContain('"Name":"jurisdiction","Value":"global"');
+    const budgetOf = (t: Template) =>
+      resources(t, 'AWS::Lambda::Function')
+        .map(
+          ([, f]) =>
+            (f.Properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables,
+        )
+        .flatMap((v) => (v?.GATEWAY_MESSAGE_BUDGET ? [JSON.parse(v.GATEWAY_MESSAGE_BUDGET) as unknown] : []));
+    expect(budgetOf(stateless)).toEqual([{ perHour: 1000, perCountryPerHour: { '*': 100 } }]);
+    const custom = buildApp(
+      new App({
+        outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
+        context: { gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"*":5,"US":20}}' },
+      }),
+    );
+    expect(budgetOf(Template.fromStack(custom.stateless))).toEqual([
+      { perHour: 50, perCountryPerHour: { '*': 5, US: 20 } },
+    ]);
+    expect(() =>
+      buildApp(
+        new App({
+          outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
+          context: { gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"US":20}}' },
+        }),
+      ),
+    ).toThrow(/gatewayMessageBudget/);
+  }, 120_000);
+
   it("let CloudWatch publish to the alarm topic, for this account's alarms only, and keep TLS only", () => {
     const [[topicId, topic]] = resources(stateless, 'AWS::SNS::Topic') as [[string, Resource]];
     // Not KMS-encrypted, so CloudWatch needs no key policy (with a customer managed key it would

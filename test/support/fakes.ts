@@ -26,6 +26,7 @@ import type {
   DispatchQueue,
   ErasureRecord,
   IdempotencyBegin,
+  IdempotencyKeyScope,
   IdempotencyStore,
   IdGenerator,
   InboundRecord,
@@ -199,6 +200,24 @@ export class FakeIdempotencyStore implements IdempotencyStore {
   }
   async release(tenantId: string, key: string) {
     this.records.delete(`${tenantId}/${key}`);
+  }
+  async endLease(tenantId: string, key: string) {
+    const r = this.records.get(`${tenantId}/${key}`);
+    if (r && !r.result) r.leaseUntil = 0;
+  }
+}
+
+export class FakeIdempotencyKeyScope implements IdempotencyKeyScope {
+  readonly claims = new Map<string, string>();
+  async claim(tenantId: string, key: string, hash: string) {
+    const k = `${tenantId}/${key}`;
+    const held = this.claims.get(k);
+    if (held !== undefined && held !== hash) return false;
+    this.claims.set(k, hash);
+    return true;
+  }
+  async release(tenantId: string, key: string) {
+    this.claims.delete(`${tenantId}/${key}`);
   }
 }
 
@@ -525,6 +544,7 @@ export function fakeSendDeps() {
     clock,
     ids: new SequenceIds(),
     policy,
+    keyScope: new FakeIdempotencyKeyScope() as IdempotencyKeyScope,
     tenants,
     recipients,
     blockList,

@@ -13,6 +13,7 @@ import type {
   VerificationStore,
 } from '../../ports/index.ts';
 import { RateLimitedError, ValidationError, VerificationFailedError } from '../errors.ts';
+import type { GatewayBudget } from '../gateway-budget.ts';
 import type { Jurisdiction } from '../model.ts';
 import { checkRecipient } from '../phone.ts';
 import type { RecipientPseudonyms } from '../recipient-pseudonym.ts';
@@ -29,6 +30,8 @@ export interface PublicRightsDeps {
   systemSms: SystemSms;
   ids: IdGenerator;
   clock: Clock;
+  /** This hour's budgets of the gateway's own messages (per country and gateway-wide). */
+  gatewayBudget: GatewayBudget;
 }
 
 export const VERIFICATION_TTL_SECONDS = 600;
@@ -81,6 +84,7 @@ export function makePublicRights(deps: PublicRightsDeps) {
     const j = classifyRecipient(phone.e164).jurisdiction;
     const pseudonym = await deps.pseudonyms.of(phone.e164);
     await limit(`number#${pseudonym}`, NUMBER_RATE);
+    await deps.gatewayBudget(phone.country);
     const now = deps.clock.now();
     const id = deps.ids.next('vrf');
     const code = String(randomInt(1_000_000)).padStart(6, '0');
@@ -127,9 +131,11 @@ export function makePublicRights(deps: PublicRightsDeps) {
   async function confirm(id: string, code: string, ip: string) {
     await limit(`ip#${ip}`, IP_RATE);
     const now = deps.clock.now();
+    // The try is counted before the code is compared, in one conditional write: 20 concurrent
+    // tries compare at most MAX_ATTEMPTS codes, and the verification is forgotten after them.
     let found: { v: Verification; j: Jurisdiction } | undefined;
     for (const j of ['global', 'eu'] as const) {
-      const v = await deps.verifications[j].get(id, now);
+      const v = await deps.verifications[j].claimAttempt(id, MAX_ATTEMPTS, now);
       if (v) {
         found = { v, j };
         break;
@@ -139,7 +145,6 @@ export function makePublicRights(deps: PublicRightsDeps) {
     const { v, j } = found;
     const expected = Buffer.from(v.codeDigest, 'base64url');
     if (!/^\d{6}$/.test(code) || !timingSafeEqual(expected, digest(id, code))) {
-      await deps.verifications[j].countAttempt(id, MAX_ATTEMPTS);
       throw new VerificationFailedError();
     }
     await deps.verifications[j].remove(id);

@@ -2,12 +2,19 @@ import { createHash, randomInt } from 'node:crypto';
 import type {
   Clock,
   DispatchQueue,
+  IdempotencyKeyScope,
   IdempotencyStore,
   IdGenerator,
   MessageStore,
   StatusEvents,
 } from '../../ports/index.ts';
-import { type FieldIssue, MisdirectedError, ServiceUnavailableError, ValidationError } from '../errors.ts';
+import {
+  type FieldIssue,
+  IdempotencyConflictError,
+  MisdirectedError,
+  ServiceUnavailableError,
+  ValidationError,
+} from '../errors.ts';
 import {
   type MessageSummary,
   messageSummary,
@@ -39,6 +46,8 @@ export interface SendDeps {
   policy: Pick<SendPolicy, 'screen' | 'settings'>;
   /** Told of messages quarantined at acceptance (usage counts them; webhooks report them). */
   events?: StatusEvents | undefined;
+  /** Keys are the tenant's, whichever jurisdiction a request's data goes to. */
+  keyScope: IdempotencyKeyScope;
 }
 
 export type BatchItemResult =
@@ -65,7 +74,10 @@ function requestHash(kind: string, input: unknown): string {
  * Runs `work` at most once per Idempotency-Key: a replay with the same request gets the stored
  * result, a different request under the same key is refused. The message ids are reserved with
  * the key, so a retry that takes over from a crashed attempt writes the same messages again
- * (conditional creates make that a no-op) instead of new ones.
+ * (conditional creates make that a no-op) instead of new ones. `work` calls `storing()` before
+ * its first write: from then a failure (even of the write completing the key) keeps the
+ * reservation and ends its lease, so the client's retry takes over with the same ids; only an
+ * attempt that stored nothing frees its key.
  */
 async function once<T extends StoredResult>(
   idempotency: IdempotencyStore,
@@ -74,18 +86,28 @@ async function once<T extends StoredResult>(
   key: string | undefined,
   hash: string,
   count: number,
-  work: (ids: string[], takeover: boolean) => Promise<{ result: T; subjects: string[] }>,
+  work: (ids: string[], takeover: boolean, storing: () => void) => Promise<{ result: T; subjects: string[] }>,
 ): Promise<{ result: T; replayed: boolean }> {
   const fresh = Array.from({ length: count }, () => deps.ids.next('msg'));
-  if (key === undefined) return { result: (await work(fresh, false)).result, replayed: false };
+  if (key === undefined)
+    return { result: (await work(fresh, false, () => undefined)).result, replayed: false };
+  if (!(await deps.keyScope.claim(ctx.tenantId, key, hash, deps.clock.now()))) {
+    throw new IdempotencyConflictError();
+  }
   const begun = await idempotency.begin(ctx.tenantId, key, hash, fresh, deps.clock.now());
   if (begun.state === 'replay') return { result: begun.result as T, replayed: true };
+  let stored = begun.takeover;
   try {
-    const { result, subjects } = await work(begun.messageIds, begun.takeover);
+    const { result, subjects } = await work(begun.messageIds, begun.takeover, () => {
+      stored = true;
+    });
     await idempotency.complete(ctx.tenantId, key, result, deps.clock.now(), subjects);
     return { result, replayed: false };
   } catch (error) {
-    await idempotency.release(ctx.tenantId, key).catch(() => undefined);
+    const settle = stored
+      ? idempotency.endLease(ctx.tenantId, key)
+      : Promise.all([idempotency.release(ctx.tenantId, key), deps.keyScope.release(ctx.tenantId, key)]);
+    await settle.catch(() => undefined);
     throw error;
   }
 }
@@ -137,8 +159,10 @@ async function storeAndEnqueue(
   deps: SendDeps,
   messages: MessageRecord[],
   takeover: boolean,
+  storing: () => void,
 ): Promise<Set<string>> {
   const failed = new Set<string>();
+  if (messages.length > 0) storing();
   for (const jurisdiction of ['global', 'eu'] as const) {
     const group = messages.filter((m) => m.jurisdiction === jurisdiction);
     if (group.length === 0) continue;
@@ -172,12 +196,12 @@ export function makeSendMessage(deps: SendDeps) {
     }
     const hash = requestHash('send', input);
     const stores = deps.stores[target];
-    return once(stores.idempotency, deps, ctx, idempotencyKey, hash, 1, async ([id], takeover) => {
+    return once(stores.idempotency, deps, ctx, idempotencyKey, hash, 1, async ([id], takeover, storing) => {
       const prepared = await prepareWithReference(deps, ctx, input, { id: id!, now: deps.clock.now() });
       if (!prepared.ok) throw new ValidationError(prepared.issues);
       const refusal = (await deps.policy.screen(ctx, [prepared])).get(id!);
       if (refusal) throw refusedError(refusal);
-      const failed = await storeAndEnqueue(deps, [prepared.message], takeover);
+      const failed = await storeAndEnqueue(deps, [prepared.message], takeover, storing);
       if (failed.size > 0) throw new ServiceUnavailableError('The message could not be queued; retry it.');
       return { result: { message: messageView(prepared.message) }, subjects: [prepared.message.to] };
     });
@@ -198,7 +222,7 @@ export function makeSendBatch(deps: SendDeps) {
       idempotencyKey,
       hash,
       items.length,
-      async (ids, takeover) => {
+      async (ids, takeover, storing) => {
         const now = deps.clock.now();
         const prepared = await Promise.all(
           items.map((item, index): Prepared | 'refused' | Promise<Prepared> => {
@@ -214,7 +238,7 @@ export function makeSendBatch(deps: SendDeps) {
         const screened = prepared.flatMap((p) => (p !== 'refused' && p.ok ? [p] : []));
         const refusals = await deps.policy.screen(ctx, screened);
         const valid = screened.map((p) => p.message).filter((m) => !refusals.has(m.id));
-        const failed = await storeAndEnqueue(deps, valid, takeover);
+        const failed = await storeAndEnqueue(deps, valid, takeover, storing);
         const results = prepared.map((p, index): BatchItemResult => {
           if (p === 'refused') {
             const jurisdiction = targets[index]!;
