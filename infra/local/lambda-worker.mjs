@@ -47,8 +47,8 @@ parentPort.on('message', async (message) => {
       id,
       ok: false,
       error: { name: error?.name ?? 'Error', message: error?.message ?? String(error) },
+      // Like a failed init in Lambda: the next invocation starts a fresh instance.
+      initFailed,
     });
-    // Like a failed init in Lambda: the next invocation starts a fresh instance.
-    if (initFailed) parentPort.postMessage({ type: 'init-failed' });
   }
 });

@@ -28,30 +28,49 @@ export interface LocalFunctionSpec {
   memorySize: number;
   /** The whole environment the function sees: template settings, Lambda's own, local emulation. */
   env: Record<string, string>;
+  /** Instances running at once, each one invocation at a time (default DEFAULT_MAX_INSTANCES). */
+  maxInstances?: number;
 }
 
-type Pending = {
-  worker: Worker;
+/** One call into an instance: an invocation or a look at its environment. */
+type Job = {
+  id: string;
+  message: Record<string, unknown>;
+  /** The function's timeout, counted from the moment an instance takes the job. */
+  timeoutMs?: number;
+  timer?: NodeJS.Timeout;
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
 };
 
+/** One execution environment: a worker thread running at most one job at a time. */
+type Instance = { worker: Worker; job?: Job };
+
+/** Instances per function unless the spec says otherwise (Lambda's concurrency, kept small). */
+export const DEFAULT_MAX_INSTANCES = 4;
+
 /**
- * One AWS::Lambda::Function run from its esbuild bundle in a worker thread of its own, whose
- * process.env is exactly `spec.env`. The worker starts on the first invocation (a cold start)
- * and stays warm. Unlike Lambda, concurrent invocations share that one instance (its module
- * scope, clients and caches): the local runtime runs one warm instance per function, which
- * keeps memory and start-up small; the functions keep no per-request state at module scope.
+ * One AWS::Lambda::Function run from its esbuild bundle in worker threads, each with a
+ * process.env of exactly `spec.env`. As in Lambda, an instance handles one invocation at a
+ * time (so per-process state such as the logger's appended keys never mixes two requests): an
+ * invocation takes an idle instance, or starts a new one (a cold start) when all are busy, up
+ * to `spec.maxInstances`; beyond that it waits for a free instance, in arrival order. An
+ * instance that crashes fails only its own invocation and is discarded, as is one whose
+ * invocation timed out or whose init failed; the next invocation starts a fresh one.
  */
 export class LocalFunction {
-  private worker: Worker | undefined;
-  private readonly pending = new Map<string, Pending>();
+  private readonly instances = new Set<Instance>();
+  private readonly waiting: Job[] = [];
   /** Cold starts so far (for tests and the bench). */
   coldStarts = 0;
 
   constructor(readonly spec: LocalFunctionSpec) {}
 
-  private start(): Worker {
+  private get maxInstances(): number {
+    return Math.max(1, this.spec.maxInstances ?? DEFAULT_MAX_INSTANCES);
+  }
+
+  private start(): Instance {
     const [file, exportName] = splitHandler(this.spec.handler);
     const worker = new Worker(WORKER, {
       env: this.spec.env,
@@ -62,50 +81,86 @@ export class LocalFunction {
     });
     worker.unref();
     this.coldStarts++;
+    const instance: Instance = { worker };
+    this.instances.add(instance);
     worker.on(
       'message',
       (message: {
         id?: string;
-        type?: string;
         ok?: boolean;
         result?: unknown;
         error?: { name: string; message: string };
+        initFailed?: boolean;
       }) => {
-        if (message.type === 'init-failed') {
-          this.discard(worker);
-          return;
-        }
-        const p = message.id ? this.pending.get(message.id) : undefined;
-        if (!p) return;
-        this.pending.delete(message.id!);
-        if (message.ok) p.resolve(message.result);
-        else p.reject(new FunctionError(this.spec.name, message.error!.name, message.error!.message));
+        const job = instance.job;
+        if (!job || message.id !== job.id) return;
+        // Like a failed init in Lambda: the next invocation starts a fresh instance.
+        this.release(instance, !message.initFailed);
+        if (message.ok) job.resolve(message.result);
+        else job.reject(new FunctionError(this.spec.name, message.error!.name, message.error!.message));
       },
     );
     const crashed = (error: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      // Every invocation in flight in a crashed instance fails, as in Lambda.
-      for (const [id, p] of this.pending) {
-        if (p.worker !== worker) continue;
-        p.reject(new FunctionError(this.spec.name, 'Runtime.ExitError', error.message));
-        this.pending.delete(id);
-      }
+      if (!this.instances.has(instance)) return;
+      const job = instance.job;
+      this.release(instance, false);
+      // Only the invocation this instance was running fails, as in Lambda.
+      job?.reject(new FunctionError(this.spec.name, 'Runtime.ExitError', error.message));
     };
     worker.on('error', crashed);
     worker.on('exit', (code) => crashed(new Error(`RequestId: the function exited with status ${code}`)));
-    this.worker = worker;
-    return worker;
+    return instance;
   }
 
-  /** Drops an instance; the next invocation starts a fresh one. */
-  private discard(worker: Worker) {
-    if (this.worker === worker) this.worker = undefined;
-    void worker.terminate();
+  /** Gives `job` an idle instance, a new one within the cap, or a place in the queue. */
+  private schedule(job: Job) {
+    const instance = this.free();
+    if (instance) this.assign(instance, job);
+    else this.waiting.push(job);
+  }
+
+  private free(): Instance | undefined {
+    for (const instance of this.instances) if (!instance.job) return instance;
+    return this.instances.size < this.maxInstances ? this.start() : undefined;
+  }
+
+  private assign(instance: Instance, job: Job) {
+    instance.job = job;
+    if (job.timeoutMs !== undefined) {
+      job.timer = setTimeout(() => {
+        if (instance.job !== job) return;
+        // Lambda ends an environment whose invocation timed out: its handler may still run.
+        this.release(instance, false);
+        job.reject(
+          new FunctionError(
+            this.spec.name,
+            'Sandbox.Timedout',
+            `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
+          ),
+        );
+      }, job.timeoutMs);
+      job.timer.unref();
+    }
+    instance.worker.postMessage(job.message);
+  }
+
+  /** Ends the instance's job; keeps the instance for the next one or discards it. */
+  private release(instance: Instance, keep: boolean) {
+    if (instance.job?.timer) clearTimeout(instance.job.timer);
+    instance.job = undefined;
+    if (!keep) {
+      this.instances.delete(instance);
+      void instance.worker.terminate();
+    }
+    while (this.waiting.length > 0) {
+      const next = this.free();
+      if (!next) break;
+      this.assign(next, this.waiting.shift()!);
+    }
   }
 
   /** Invokes the handler with `event`, failing after the function's timeout like Lambda. */
   invoke<R>(event: unknown, options: { requestId?: string } = {}): Promise<R> {
-    const worker = this.worker ?? this.start();
     const id = options.requestId ?? randomUUID();
     const timeoutMs = this.spec.timeoutSeconds * 1000;
     const context: Omit<Context, 'getRemainingTimeInMillis' | 'done' | 'fail' | 'succeed'> & {
@@ -122,50 +177,41 @@ export class LocalFunction {
       remainingMs: timeoutMs,
     };
     return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        if (!this.pending.delete(id)) return;
-        reject(
-          new FunctionError(
-            this.spec.name,
-            'Sandbox.Timedout',
-            `Task timed out after ${this.spec.timeoutSeconds.toFixed(2)} seconds`,
-          ),
-        );
-      }, timeoutMs);
-      timer.unref();
-      this.pending.set(id, {
-        worker,
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as R);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
+      this.schedule({
+        id,
+        message: { id, event, context },
+        timeoutMs,
+        resolve: (v) => resolve(v as R),
+        reject,
       });
-      worker.postMessage({ id, event, context });
     });
   }
 
-  /** The environment the running instance sees (starts one if none runs): for tests. */
+  /** The environment an instance sees (starts one if none runs): for tests. */
   environment(): Promise<Record<string, string>> {
-    const worker = this.worker ?? this.start();
     const id = randomUUID();
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { worker, resolve: (v) => resolve(v as Record<string, string>), reject });
-      worker.postMessage({ type: 'env', id });
+      this.schedule({
+        id,
+        message: { type: 'env', id },
+        resolve: (v) => resolve(v as Record<string, string>),
+        reject,
+      });
     });
   }
 
   async stop(): Promise<void> {
-    const worker = this.worker;
-    this.worker = undefined;
-    for (const [id, p] of this.pending) {
-      p.reject(new FunctionError(this.spec.name, 'Runtime.Stopped', 'the local runtime stopped'));
-      this.pending.delete(id);
+    const stopped = () => new FunctionError(this.spec.name, 'Runtime.Stopped', 'the local runtime stopped');
+    for (const job of this.waiting.splice(0)) job.reject(stopped());
+    const instances = [...this.instances];
+    this.instances.clear();
+    for (const instance of instances) {
+      const job = instance.job;
+      if (job?.timer) clearTimeout(job.timer);
+      instance.job = undefined;
+      job?.reject(stopped());
     }
-    if (worker) await worker.terminate();
+    await Promise.all(instances.map((instance) => instance.worker.terminate()));
   }
 }
 
