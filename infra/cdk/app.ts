@@ -131,20 +131,23 @@ function eumTtlSeconds(raw: unknown): number | undefined {
   return value;
 }
 
+/** A context value given as JSON text (`-c name='{...}'`) or as an object (cdk.json). */
+function contextJson(raw: unknown, name: string): unknown {
+  if (typeof raw !== 'string') return raw;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new Error(`${name} must be JSON`);
+  }
+}
+
 /**
  * `-c gatewayOrigination`: one map for both jurisdictions (`{"default":"Verify","US":"+1..."}`)
  * or one per jurisdiction (`{"global":{...},"eu":{...}}`); JSON text or an object (cdk.json).
  */
 function gatewayOrigination(raw: unknown) {
   if (raw === undefined) return DEFAULT_ORIGINATION;
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new Error('gatewayOrigination must be JSON');
-    }
-  }
+  const value = contextJson(raw, 'gatewayOrigination');
   const perJurisdiction = GatewayOrigination.safeParse(value);
   if (perJurisdiction.success) return perJurisdiction.data;
   const shared = OriginationMap.safeParse(value);
@@ -157,15 +160,7 @@ function gatewayOrigination(raw: unknown) {
 /** `-c gatewayMessageBudget`: `{"perHour":1000,"perCountryPerHour":{"*":100,"US":300}}`; JSON text or an object. */
 function gatewayMessageBudget(raw: unknown): GatewayMessageBudget {
   if (raw === undefined) return DEFAULT_GATEWAY_MESSAGE_BUDGET;
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      throw new Error('gatewayMessageBudget must be JSON');
-    }
-  }
-  const parsed = GatewayMessageBudget.safeParse(value);
+  const parsed = GatewayMessageBudget.safeParse(contextJson(raw, 'gatewayMessageBudget'));
   if (parsed.success) return parsed.data;
   throw new Error(
     `gatewayMessageBudget: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(budget)'}: ${i.message}`).join('; ')}`,
