@@ -21,6 +21,8 @@ import { tracing } from '#layers/telemetry.ts';
 import {
   auditTrail,
   both,
+  counters,
+  idempotencyKeyScope,
   keyringStore,
   keyService,
   messageStore,
@@ -33,6 +35,7 @@ import {
   tenantCrypto,
   tenantStore,
   usageReports,
+  webhookHistory,
 } from '#layers/wiring.ts';
 import { declaration } from './admin.def.ts';
 
@@ -47,6 +50,9 @@ const admin = tenantAdmin();
 const closeAccount = makeCloseAccount({
   tenants: tenantStore(),
   messages: both(messageStore),
+  idempotencyScope: idempotencyKeyScope(),
+  counters: counters(),
+  webhookHistory: both(webhookHistory),
   keyrings: both(keyringStore),
   keys: both(keyService),
   crypto: both(tenantCrypto),

@@ -513,6 +513,16 @@ export const usageReports = /* @__PURE__ */ once(() =>
   makeUsageReports({ ledgers: both(usageLedger), prices: prices(), clock: systemClock }),
 );
 
+/** Idempotency-Keys' tenant-wide claims, under the recipient pseudonym's system secret, domain-separated ('idempotency'). */
+export const idempotencyKeyScope = /* @__PURE__ */ once(
+  () =>
+    new DynamoDbIdempotencyKeyScope(
+      tenantsClient(),
+      readSetting('TENANTS_TABLE'),
+      systemSecret('recipient-pseudonym'),
+    ),
+);
+
 /** What both send functions need: each jurisdiction's stores, the policy, status events. */
 export const sendDeps = /* @__PURE__ */ once(() => ({
   stores: allStores(),
@@ -521,10 +531,5 @@ export const sendDeps = /* @__PURE__ */ once(() => ({
   ids: ulidIds,
   policy: sendPolicy(),
   events: statusEvents(),
-  // Under the recipient pseudonym's system secret, domain-separated ('idempotency').
-  keyScope: new DynamoDbIdempotencyKeyScope(
-    tenantsClient(),
-    readSetting('TENANTS_TABLE'),
-    systemSecret('recipient-pseudonym'),
-  ),
+  keyScope: idempotencyKeyScope(),
 }));

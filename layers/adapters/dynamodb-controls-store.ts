@@ -1,4 +1,5 @@
 import {
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
@@ -47,6 +48,12 @@ export class DynamoDbCounters implements Counters {
       if (!isConditionFailure(error)) throw error;
       return { ok: false as const, tat: error.Item ? Number(unmarshall(error.Item).tat) : undefined };
     }
+  }
+
+  async removeBucket(key: string): Promise<void> {
+    await this.client.send(
+      new DeleteItemCommand({ TableName: this.table, Key: marshall({ pk: `RATE#${key}`, sk: 'RATE' }) }),
+    );
   }
 
   async admit(key: string, perMinute: number, burst: number, now: Date) {

@@ -177,6 +177,17 @@ export class DynamoDbIdempotencyKeyScope implements IdempotencyKeyScope {
       .digest('base64url');
   }
 
+  /** Closure: the tenant's claims, before their day is out. */
+  async removeTenant(tenantId: string): Promise<number> {
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': `IDEMKEY#${tenantId}` }),
+      ProjectionExpression: 'pk, sk',
+    });
+    return deleteAll(this.client, this.table, items);
+  }
+
   private async itemKey(tenantId: string, key: string) {
     return marshall({ pk: `IDEMKEY#${tenantId}`, sk: await this.mac('key', tenantId, key) });
   }

@@ -10,9 +10,10 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ApiKeyRecord, Tenant } from '../core/model.ts';
 import type { ErasureRecord, SecretStore, TenantStore } from '../ports/index.ts';
-import { isConditionFailure } from './dynamodb-util.ts';
+import { deleteAll, isConditionFailure, queryAll } from './dynamodb-util.ts';
 
 const PROFILE = 'PROFILE';
+const ERASURE = 'ERASURE#';
 const keySk = (id: string) => `KEY#${id}`;
 const hashPk = (hash: string) => `KEYHASH#${hash}`;
 
@@ -87,13 +88,38 @@ export class DynamoDbTenantStore implements TenantStore {
     );
   }
 
+  /**
+   * Closure: removes every item of the tenant's partition but its profile and its erasure records
+   * (API keys, sender IDs and their identity details, webhook endpoints, monthly counters: every
+   * store that keeps tenant items in this table keeps them under the tenant id), and each API
+   * key's look-up item. Returns how many.
+   */
+  async removeTenant(tenantId: string): Promise<number> {
+    const items = (
+      await queryAll(this.client, {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: marshall({ ':pk': tenantId }),
+        ProjectionExpression: 'pk, sk, #hash',
+        ExpressionAttributeNames: { '#hash': 'hash' },
+      })
+    ).filter((i) => i.sk?.S !== PROFILE && !i.sk?.S?.startsWith(ERASURE));
+    const lookUps = items.flatMap((i) =>
+      i.sk?.S?.startsWith('KEY#') && i.hash?.S ? [marshall({ pk: hashPk(i.hash.S), sk: 'KEYHASH' })] : [],
+    );
+    return deleteAll(this.client, this.table, [
+      ...items.map(({ pk, sk }) => ({ pk: pk!, sk: sk! })),
+      ...lookUps,
+    ]);
+  }
+
   async recordErasure(record: ErasureRecord): Promise<void> {
     await this.client.send(
       new PutItemCommand({
         TableName: this.table,
         Item: marshall({
           pk: record.tenantId,
-          sk: `ERASURE#${record.id}`,
+          sk: `${ERASURE}${record.id}`,
           ...record,
           expiresAt: Math.floor(new Date(record.keptUntil).getTime() / 1000),
         }),

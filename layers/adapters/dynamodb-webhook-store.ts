@@ -11,7 +11,7 @@ import { ValidationError } from '../core/errors.ts';
 import { ID_PATTERN } from '../core/ids.ts';
 import type { WebhookEndpoint, WebhookSecret } from '../core/webhooks.ts';
 import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../ports/index.ts';
-import { queryAll } from './dynamodb-util.ts';
+import { deleteAll, queryAll } from './dynamodb-util.ts';
 
 const endpointSk = (id: string) => `WEBHOOK#${id}`;
 
@@ -102,6 +102,17 @@ export class DynamoDbWebhookHistory implements WebhookHistory {
         ),
       }),
     );
+  }
+
+  /** Closure: every delivery attempt of the tenant's endpoints. */
+  async removeTenant(tenantId: string): Promise<number> {
+    const items = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': historyPk(tenantId) }),
+      ProjectionExpression: 'pk, sk',
+    });
+    return deleteAll(this.client, this.table, items);
   }
 
   async list(tenantId: string, endpointId: string, page: { limit: number; cursor?: string | undefined }) {

@@ -208,6 +208,10 @@ export const ClosedTenant = z
     status: z.literal('closed'),
     closedAt: z.iso.datetime(),
     apiKeysRevoked: z.int(),
+    tenantItemsRemoved: z.int().meta({
+      description:
+        'Items removed from the tenants table: API keys and their look-ups, sender IDs and identity details, webhook endpoints, counters, the rate bucket, Idempotency-Key claims.',
+    }),
     jurisdictions: z.array(
       z.object({
         jurisdiction: Jurisdiction,

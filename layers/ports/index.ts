@@ -135,6 +135,11 @@ export interface IdempotencyStore {
  * a key names only a keyed fingerprint of the request it was first used for (no number, no body),
  * so a key reused with a recipient in the other jurisdiction is refused too.
  */
+/** A store's share of account closure: removes every item it holds for a tenant, returns how many. */
+export interface TenantSweep {
+  removeTenant(tenantId: string): Promise<number>;
+}
+
 export interface IdempotencyKeyScope {
   /** Claims `key` for the request `requestHash`; false when the tenant used it for another request. */
   claim(tenantId: string, key: string, requestHash: string, now: Date): Promise<boolean>;

@@ -133,6 +133,7 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
     await store.create([doomed, other]);
     const backup = await rawItems();
     const tenants = new FakeTenantStore();
+    const nothingHeld = { removeTenant: async () => 0 };
     for (const id of ['ten_CLOSE', 'ten_KEEP']) {
       await tenants.createTenant({
         id,
@@ -149,6 +150,9 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
     const close = makeCloseAccount({
       tenants,
       messages: { global: store, eu: store },
+      idempotencyScope: nothingHeld,
+      counters: { removeBucket: async () => {} },
+      webhookHistory: { global: nothingHeld, eu: nothingHeld },
       keyrings: { global: local.keyrings, eu: local.keyrings },
       keys: { global: local.keys, eu: local.keys },
       crypto: { global: local.crypto, eu: local.crypto },

@@ -4,7 +4,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
-import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
+import { client, expectProblem, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
 
 type Message = {
   id: string;
@@ -42,8 +42,14 @@ async function rawItems(
   table = gateway.tables.messagesByJurisdiction[jurisdiction],
 ) {
   const { dynamodb } = localClients(gateway.regions[jurisdiction]);
-  const out = await dynamodb.send(new ScanCommand({ TableName: table }));
-  return (out.Items ?? []).map((i) => unmarshall(i));
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, never> | undefined;
+  do {
+    const out = await dynamodb.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    items.push(...(out.Items ?? []).map((i) => unmarshall(i)));
+    start = out.LastEvaluatedKey as Record<string, never> | undefined;
+  } while (start);
+  return items;
 }
 
 /** Every item of a region's messages table, as stored (bytes as latin1 text), audit trail included unless said. */
@@ -314,4 +320,69 @@ describe('account closure', () => {
       expect(left).toEqual(['KEYRING']);
     }
   });
+
+  it('leaves no item of the tenant in any table of either region but its record, billing totals, audit trail and keyrings', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Gone', senders: ['Gone'] });
+    const owner = (await issueOwnerKey(api, gateway.adminToken, t.tenantId)).secret;
+    // Every kind of item a tenant leaves: messages and bodies in both regions, an Idempotency-Key,
+    // an opt-out, a consent, a webhook endpoint and its deliveries, sender IDs with identity
+    // details, API keys and their look-ups, the rate bucket and the monthly counter.
+    const hook = await api.call<{ id: string }>('POST', '/v1/webhooks', {
+      key: owner,
+      body: { url: 'https://hooks.example.com/gone', events: ['message.status'] },
+    });
+    expect(hook.status).toBe(201);
+    for (const [i, to] of [US, GERMAN].entries()) {
+      const res = await api.call('POST', '/v1/messages', {
+        key: t.key,
+        headers: { 'Idempotency-Key': `gone-${i}` },
+        body: { to, from: 'Gone', body: 'bye' },
+      });
+      expect(res.status).toBe(202);
+    }
+    expect(
+      (await api.call('POST', '/v1/opt-outs', { key: t.key, body: { phone: '+12025550142' } })).status,
+    ).toBe(201);
+    const consent = await api.call('POST', '/v1/consents', {
+      key: t.key,
+      body: { phone: '+12025550143', source: 'web form', disclosureVersion: 'v1', ip: '198.51.100.7' },
+    });
+    expect(consent.status).toBe(201);
+    await waitFor(async () => {
+      const res = await api.call<{ data: unknown[] }>('GET', `/v1/webhooks/${hook.body.id}/deliveries`, {
+        key: owner,
+      });
+      return res.body.data?.length ? res : undefined;
+    }, 'a webhook delivery attempt on record');
+
+    const closed = await api.call<{ tenantItemsRemoved: number; recordsKept: { what: string } }>(
+      'POST',
+      `/admin/tenants/${t.tenantId}/close`,
+      { token: gateway.adminToken, body: { confirm: t.tenantId } },
+    );
+    expect(closed.status).toBe(200);
+
+    const kept = (i: Record<string, unknown>) =>
+      (i.pk === t.tenantId && (i.sk === 'PROFILE' || i.sk === 'KEYRING')) ||
+      i.pk === `${t.tenantId}#usage` ||
+      i.pk === `${t.tenantId}#audit`;
+    const tables = [
+      ['global', gateway.tables.tenants],
+      ['global', gateway.tables.messagesByJurisdiction.global],
+      ['eu', gateway.tables.messagesByJurisdiction.eu],
+    ] as const;
+    const left: string[] = [];
+    for (const [j, table] of tables) {
+      for (const item of await rawItems(j, table)) {
+        const raw = JSON.stringify(item, (_k, v) => (v instanceof Uint8Array ? '' : v));
+        if (raw.includes(t.tenantId) && !kept(item)) left.push(`${j} ${table}: ${item.pk} ${item.sk}`);
+      }
+    }
+    expect(left).toEqual([]);
+    expect(closed.body.tenantItemsRemoved).toBeGreaterThan(0);
+    // The tenant's record and keyrings remain (billing totals and the audit trail are checked elsewhere).
+    expect(
+      (await rawItems('global', gateway.tables.tenants)).filter((i) => i.pk === t.tenantId),
+    ).toHaveLength(1);
+  }, 90_000);
 });

@@ -289,6 +289,11 @@ export class FakeTenantStore implements TenantStore {
   async recordErasure(record: ErasureRecord) {
     this.erasures.push(structuredClone(record));
   }
+  async removeTenant(tenantId: string) {
+    const keys = await this.listApiKeys(tenantId);
+    for (const k of keys) this.keys.delete(k.id);
+    return keys.length;
+  }
   async expireApiKey(tenantId: string, keyId: string, notAfter: Date, replacedBy?: string) {
     const k = await this.getApiKey(tenantId, keyId);
     if (!k || (k.notAfter && new Date(k.notAfter) <= notAfter)) return;

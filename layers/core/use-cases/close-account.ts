@@ -1,11 +1,26 @@
-import type { Clock, KeyringStore, KeyService, MessageStore, TenantStore } from '../../ports/index.ts';
+import type {
+  Clock,
+  KeyringStore,
+  KeyService,
+  MessageStore,
+  TenantStore,
+  TenantSweep,
+} from '../../ports/index.ts';
 import type { TenantCrypto } from '../crypto.ts';
 import { NotFoundError } from '../errors.ts';
 import type { Jurisdiction } from '../model.ts';
+import { tenantRateKey } from './send-policy.ts';
 
 export interface CloseAccountDeps {
-  tenants: TenantStore;
+  /** Its removeTenant sweeps the tenants table's items of the tenant, profile and erasure records apart. */
+  tenants: TenantStore & TenantSweep;
   messages: Record<Jurisdiction, MessageStore>;
+  /** The tenant's Idempotency-Key claims (tenants table). */
+  idempotencyScope: TenantSweep;
+  /** Its request-rate bucket. */
+  counters: { removeBucket(key: string): Promise<void> };
+  /** Each jurisdiction's webhook delivery history. */
+  webhookHistory: Record<Jurisdiction, TenantSweep>;
   keyrings: Record<Jurisdiction, KeyringStore>;
   keys: Record<Jurisdiction, KeyService>;
   crypto: Record<Jurisdiction, TenantCrypto>;
@@ -23,9 +38,13 @@ const DAY_MS = 86_400_000;
 /**
  * Closes an account: sending stops and every API key is revoked at once, the tenant's KMS
  * keys in both jurisdictions are scheduled for deletion (crypto-shredding: every copy of its
- * data, backups included, becomes unreadable when KMS destroys them), its items are removed,
- * and only the tenant record (for billing totals and the audit trail: no content, no numbers)
- * is kept, for the stated period.
+ * data, backups included, becomes unreadable when KMS destroys them), and every item of the
+ * tenant in every table of both regions is removed: messages, bodies, replies, lists, API keys
+ * and their look-ups, sender IDs and identity details, webhook endpoints and deliveries,
+ * counters, rate bucket, Idempotency-Key records. What is kept, for the stated period, holds no
+ * content and no number: the tenant record, its billing totals (the usage ledger), its audit
+ * trail with the records of subject erasures, and each region's keyring record (which key, and
+ * when KMS destroys it).
  */
 export function makeCloseAccount(deps: CloseAccountDeps) {
   return async (tenantId: string) => {
@@ -35,16 +54,19 @@ export function makeCloseAccount(deps: CloseAccountDeps) {
     const recordsKeptUntil = new Date(now.getTime() + deps.recordsRetentionDays * DAY_MS);
     await deps.tenants.closeTenant(tenantId, now, recordsKeptUntil);
     const keys = await deps.tenants.listApiKeys(tenantId);
-    for (const k of keys) {
-      if (k.notAfter === undefined || new Date(k.notAfter) > now) {
-        await deps.tenants.expireApiKey(tenantId, k.id, now);
-      }
-    }
+    // Removing a key and its look-up item revokes it, as expiring it did: an answer the
+    // authorizer cached before stays good for its cache time, and meanwhile the closed keyrings
+    // refuse every use of the tenant's data.
+    const tenantItemsRemoved =
+      (await deps.tenants.removeTenant(tenantId)) + (await deps.idempotencyScope.removeTenant(tenantId));
+    await deps.counters.removeBucket(tenantRateKey(tenantId));
     const jurisdictions = [];
     for (const j of ['global', 'eu'] as const) {
       const keyring = await deps.keyrings[j].get(tenantId);
       deps.crypto[j].forget(tenantId);
-      const itemsRemoved = await deps.messages[j].removeTenant(tenantId);
+      const itemsRemoved =
+        (await deps.messages[j].removeTenant(tenantId)) +
+        (await deps.webhookHistory[j].removeTenant(tenantId));
       if (!keyring) {
         jurisdictions.push({ jurisdiction: j, keyId: null, keyDeletionDate: null, itemsRemoved });
         continue;
@@ -64,14 +86,15 @@ export function makeCloseAccount(deps: CloseAccountDeps) {
       tenantId,
       status: 'closed' as const,
       closedAt: now.toISOString(),
-      apiKeysRevoked: keys.length,
+      apiKeysRevoked: keys.filter((k) => k.notAfter === undefined || new Date(k.notAfter) > now).length,
+      tenantItemsRemoved,
       jurisdictions,
       backups: {
         what: 'point-in-time recovery backups: unreadable from each key deletion date, gone by',
         until: new Date(now.getTime() + deps.backupWindowDays * DAY_MS).toISOString(),
       },
       recordsKept: {
-        what: 'the tenant record for billing totals and the audit trail (no content, no numbers)',
+        what: "the tenant record, its billing totals, its audit trail (with the records of subject erasures) and each region's keyring record (no content, no numbers)",
         until: recordsKeptUntil.toISOString(),
       },
     };

@@ -81,6 +81,9 @@ export const bodyDigest = (body: string) => createHash('sha256').update(body).di
  * quarantine instead of refusing), flood limits, then the monthly cap. Every refusal is a
  * reason the caller returns; nothing is dropped in silence.
  */
+/** The key of a tenant's request-rate bucket. */
+export const tenantRateKey = (tenantId: string) => `tenant#${tenantId}`;
+
 export function makeSendPolicy(deps: PolicyDeps) {
   /** Tenant-level request rate: 429 with Retry-After, shared exactly by every function instance. */
   async function admit(
@@ -88,7 +91,7 @@ export function makeSendPolicy(deps: PolicyDeps) {
   ): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }> {
     const { controls } = await deps.settings(ctx.tenantId);
     return deps.counters.admit(
-      `tenant#${ctx.tenantId}`,
+      tenantRateKey(ctx.tenantId),
       controls.rateLimit.perMinute,
       controls.rateLimit.burst,
       deps.clock.now(),
