@@ -4,8 +4,9 @@ import { QUEUES } from '../infra/resources.ts';
 /**
  * Webhook deliveries from this region's queue. A retry is a new copy sent to the same queue; a
  * dead delivery goes to its DLQ. The endpoint and its sealed secrets come from the tenants table,
- * opened under the tenant's global key (its keyring in the global messages table); each
- * attempt's outcome goes to this region's messages table.
+ * opened under the tenant's global key (its keyring in the global messages table); a reply's
+ * content, sealed on the queue, is opened under the tenant's key here, once its reply is found
+ * still kept; each attempt's outcome goes to this region's messages table.
  */
 export const declaration = defineFunction({
   name: 'deliver-webhooks',
@@ -27,7 +28,8 @@ export const declaration = defineFunction({
     'WEBHOOK_ALLOW_LOOPBACK',
   ],
   needs: {
-    own: { messages: 'readWrite', webhooks: 'consume+send', webhookDlq: 'send' },
+    // Replies travel sealed under the tenant's key in their jurisdiction (this region's).
+    own: { messages: 'readWrite', webhooks: 'consume+send', webhookDlq: 'send', tenantKeys: 'read' },
     global: { messages: 'read', tenantKeys: 'read' },
     tenants: 'read',
   },

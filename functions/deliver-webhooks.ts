@@ -71,7 +71,7 @@ export const handler = traced(async (event: SQSEvent): Promise<SQSBatchResponse>
             }),
           );
         } else if (out.outcome === 'dead') {
-          const { data: _data, notBefore: _n, ...reference } = delivery;
+          const { data: _data, sealed: _sealed, notBefore: _n, ...reference } = delivery;
           await client.send(
             new SendMessageCommand({
               QueueUrl: queue.dlqUrl,

@@ -462,7 +462,13 @@ const allowLoopbackWebhooks = () => readSetting('WEBHOOK_ALLOW_LOOPBACK');
 const endpointsOf = cachedPerTenant((tenantId) => webhookStore().list(tenantId));
 
 export const webhookFanout = /* @__PURE__ */ once(() =>
-  makeWebhookFanout({ endpointsOf, queue: webhookQueue, ids: ulidIds, clock: systemClock }),
+  makeWebhookFanout({
+    endpointsOf,
+    queue: webhookQueue,
+    crypto: tenantCrypto,
+    ids: ulidIds,
+    clock: systemClock,
+  }),
 );
 
 export const webhookEndpoints = /* @__PURE__ */ once(() =>
@@ -484,6 +490,8 @@ export const deliverWebhook = /* @__PURE__ */ perJurisdiction((j) => {
   return makeDeliverWebhook({
     store: webhookStore(),
     history: webhookHistory(j),
+    crypto: tenantCrypto(j),
+    replies: recipientStore(j),
     transport: new HttpsWebhookTransport({
       timeoutMs: cfg.WEBHOOK_TIMEOUT_MS ?? 10_000,
       allowLoopback: allowLoopbackWebhooks(),

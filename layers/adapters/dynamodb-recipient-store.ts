@@ -202,6 +202,18 @@ export class DynamoDbRecipientStore implements RecipientStore {
     }
   }
 
+  async hasInbound(tenantId: string, id: string, now: Date): Promise<boolean> {
+    const out = await this.client.send(
+      new GetItemCommand({
+        TableName: this.table,
+        Key: marshall({ pk: tenantId, sk: inboundSk(id) }),
+        ProjectionExpression: 'expiresAt',
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item !== undefined && Number(unmarshall(out.Item).expiresAt) > epochSeconds(now);
+  }
+
   private async openInbound(tenantId: string, found: StoredReply[], now: Date): Promise<InboundRecord[]> {
     const bodies = new Map(
       (

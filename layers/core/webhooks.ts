@@ -28,7 +28,14 @@ export interface WebhookDelivery {
   endpointId: string;
   type: WebhookEventType;
   createdAt: string;
+  /** The event's data; for a reply, only its id and jurisdiction (the rest is `sealed`). */
   data: Record<string, unknown>;
+  /**
+   * A reply's number, words and times, sealed under the tenant's key in the reply's
+   * jurisdiction (purpose `webhook`, the reply id as the item id), base64: the queue and its
+   * DLQ never carry them in clear.
+   */
+  sealed?: { dataKey: string; blob: string } | undefined;
   /** Which attempt this copy of the delivery is (1 when absent): retries are new copies. */
   attempt?: number | undefined;
   /** A retry is not attempted before this time (SQS delays a message by 15 minutes at most). */

@@ -1,6 +1,11 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { makeDeliverWebhook, makeWebhookEndpoints } from '../../layers/core/use-cases/webhooks.ts';
+import { TenantCrypto } from '../../layers/core/crypto.ts';
+import {
+  makeDeliverWebhook,
+  makeWebhookEndpoints,
+  makeWebhookFanout,
+} from '../../layers/core/use-cases/webhooks.ts';
 import {
   blockedAddressReason,
   generateWebhookSecret,
@@ -12,7 +17,7 @@ import {
   webhookUrlProblem,
 } from '../../layers/core/webhooks.ts';
 import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../../layers/ports/index.ts';
-import { FakeClock, SequenceIds } from '../support/fakes.ts';
+import { FakeClock, FakeKeyringStore, FakeKeyService, SequenceIds } from '../support/fakes.ts';
 
 describe('addresses a webhook may not reach', () => {
   const blocked = [
@@ -139,54 +144,67 @@ class FakeHistory implements WebhookHistory {
   }
 }
 
-describe('endpoints and deliveries', () => {
-  const setup = () => {
-    const store = new FakeWebhookStore();
-    const history = new FakeHistory();
-    // The library checks webhook-timestamp against the real clock (5 minutes' tolerance).
-    const clock = new FakeClock(new Date(Math.floor(Date.now() / 1000) * 1000));
-    const posts: { url: string; headers: Record<string, string>; body: string }[] = [];
-    let answer: () => Promise<{ status: number }> = async () => ({ status: 204 });
-    const transport = {
-      post: async (url: string, headers: Record<string, string>, body: string) => {
-        posts.push({ url, headers, body });
-        return answer();
-      },
-    };
-    const endpoints = makeWebhookEndpoints({
-      store,
-      history: { global: history, eu: new FakeHistory() },
-      clock,
-      ids: new SequenceIds(),
-      allowLoopback: false,
-    });
-    const deliver = makeDeliverWebhook({
-      store,
-      history,
-      transport,
-      clock,
-      schedule: [5, 300, 1800],
-      historyDays: 30,
-    });
-    const delivery = (endpointId: string): WebhookDelivery => ({
-      id: 'wev_1',
-      tenantId: 'ten_A',
-      endpointId,
-      type: 'message.status',
-      createdAt: clock.now().toISOString(),
-      data: { id: 'msg_1', status: 'delivered' },
-    });
-    return {
-      store,
-      history,
-      clock,
-      posts,
-      endpoints,
-      deliver,
-      delivery,
-      setAnswer: (a: typeof answer) => (answer = a),
-    };
+function setupDeliveries() {
+  const store = new FakeWebhookStore();
+  const history = new FakeHistory();
+  // The library checks webhook-timestamp against the real clock (5 minutes' tolerance).
+  const clock = new FakeClock(new Date(Math.floor(Date.now() / 1000) * 1000));
+  const posts: { url: string; headers: Record<string, string>; body: string }[] = [];
+  let answer: () => Promise<{ status: number }> = async () => ({ status: 204 });
+  const transport = {
+    post: async (url: string, headers: Record<string, string>, body: string) => {
+      posts.push({ url, headers, body });
+      return answer();
+    },
   };
+  const endpoints = makeWebhookEndpoints({
+    store,
+    history: { global: history, eu: new FakeHistory() },
+    clock,
+    ids: new SequenceIds(),
+    allowLoopback: false,
+  });
+  const crypto = new TenantCrypto('eu', {
+    keys: new FakeKeyService(),
+    keyrings: new FakeKeyringStore(),
+    clock,
+    limits: { maxAgeMs: 300_000, maxUses: 1_000, maxDecryptEntries: 100 },
+  });
+  const keptReplies = new Set<string>();
+  const deliver = makeDeliverWebhook({
+    store,
+    history,
+    crypto,
+    replies: { hasInbound: async (tenantId, id) => keptReplies.has(`${tenantId}|${id}`) },
+    transport,
+    clock,
+    schedule: [5, 300, 1800],
+    historyDays: 30,
+  });
+  const delivery = (endpointId: string): WebhookDelivery => ({
+    id: 'wev_1',
+    tenantId: 'ten_A',
+    endpointId,
+    type: 'message.status',
+    createdAt: clock.now().toISOString(),
+    data: { id: 'msg_1', status: 'delivered' },
+  });
+  return {
+    store,
+    history,
+    clock,
+    crypto,
+    keptReplies,
+    posts,
+    endpoints,
+    deliver,
+    delivery,
+    setAnswer: (a: typeof answer) => (answer = a),
+  };
+}
+
+describe('endpoints and deliveries', () => {
+  const setup = setupDeliveries;
 
   it('registers an https endpoint with a secret shown once, and refuses private targets with a field-level reason', async () => {
     const { endpoints, store } = setup();
@@ -278,5 +296,72 @@ describe('endpoints and deliveries', () => {
     expect(after.headers['webhook-signature']).toBe(
       signWebhook([rotated.secret], 'wev_1', Number(after.headers['webhook-timestamp']), after.body),
     );
+  });
+});
+
+/** Deliveries with one endpoint of ten_A subscribed to replies. */
+async function setupForReplies() {
+  const s = setupDeliveries();
+  const endpoint: WebhookEndpoint = {
+    tenantId: 'ten_A',
+    id: 'whk_1',
+    url: 'https://hooks.example.com/sms',
+    events: ['message.inbound'],
+    createdAt: '2026-11-30T00:00:00.000Z',
+  };
+  await s.store.put(endpoint, [{ value: generateWebhookSecret(), createdAt: endpoint.createdAt }]);
+  return s;
+}
+
+describe('replies on the webhook queue', () => {
+  const reply = {
+    tenantId: 'ten_A',
+    jurisdiction: 'eu' as const,
+    id: 'inb_01',
+    from: '+4915123456789',
+    to: 'Acme',
+    body: 'Your code 493817? STOP',
+    keyword: 'STOP',
+    action: 'opt_out',
+    receivedAt: '2026-11-30T08:00:00.000Z',
+  };
+
+  it('queues a reply with its number and words sealed, and delivers them in clear to the endpoint', async () => {
+    const { store, crypto, keptReplies, posts, deliver } = await setupForReplies();
+    const queued: WebhookDelivery[] = [];
+    const fanout = makeWebhookFanout({
+      endpointsOf: (tenantId) => store.list(tenantId),
+      queue: () => ({ enqueue: async (d) => void queued.push(...d) }),
+      crypto: () => crypto,
+      ids: new SequenceIds(),
+      clock: new FakeClock(),
+    });
+    await fanout.inbound(reply);
+    expect(queued).toHaveLength(1);
+    const onQueue = JSON.stringify(queued);
+    for (const secret of ['4915123456789', '493817', 'Acme', 'STOP', 'opt_out'])
+      expect(onQueue).not.toContain(secret);
+
+    keptReplies.add('ten_A|inb_01');
+    expect(await deliver(queued[0]!, 1)).toEqual({ outcome: 'delivered' });
+    const { tenantId: _t, ...data } = reply;
+    expect(JSON.parse(posts[0]!.body)).toMatchObject({ type: 'message.inbound', data });
+  });
+
+  it('drops a queued reply that was erased before its delivery', async () => {
+    const { store, crypto, posts, deliver, history } = await setupForReplies();
+    const queued: WebhookDelivery[] = [];
+    const fanout = makeWebhookFanout({
+      endpointsOf: (tenantId) => store.list(tenantId),
+      queue: () => ({ enqueue: async (d) => void queued.push(...d) }),
+      crypto: () => crypto,
+      ids: new SequenceIds(),
+      clock: new FakeClock(),
+    });
+    await fanout.inbound(reply);
+    // The reply is not kept (erased): nothing is posted and nothing recorded about it.
+    expect(await deliver(queued[0]!, 1)).toEqual({ outcome: 'dropped' });
+    expect(posts).toHaveLength(0);
+    expect(history.attempts).toHaveLength(0);
   });
 });

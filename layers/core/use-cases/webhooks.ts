@@ -7,6 +7,7 @@ import type {
   WebhookStore,
   WebhookTransport,
 } from '../../ports/index.ts';
+import type { TenantCrypto } from '../crypto.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Jurisdiction } from '../model.ts';
 import {
@@ -128,23 +129,34 @@ export interface InboundNotice {
 export function makeWebhookFanout(deps: {
   endpointsOf: (tenantId: string) => Promise<WebhookEndpoint[]>;
   queue: (j: Jurisdiction) => WebhookQueue;
+  /** Seals a reply's content for the queue, in the reply's jurisdiction. */
+  crypto: (j: Jurisdiction) => Pick<TenantCrypto, 'seal'>;
   ids: IdGenerator;
   clock: Clock;
 }) {
+  type Event = Pick<WebhookDelivery, 'data' | 'sealed'>;
   const fanOut = async (
     j: Jurisdiction,
     tenantId: string,
     type: WebhookEventType,
-    events: Record<string, unknown>[],
+    events: Event[],
+    endpoints: WebhookEndpoint[],
   ) => {
-    const endpoints = (await deps.endpointsOf(tenantId)).filter((e) => e.events.includes(type));
-    if (endpoints.length === 0) return;
     const createdAt = deps.clock.now().toISOString();
     const deliveries: WebhookDelivery[] = endpoints.flatMap((e) =>
-      events.map((data) => ({ id: deps.ids.next('wev'), tenantId, endpointId: e.id, type, createdAt, data })),
+      events.map((event) => ({
+        id: deps.ids.next('wev'),
+        tenantId,
+        endpointId: e.id,
+        type,
+        createdAt,
+        ...event,
+      })),
     );
     await deps.queue(j).enqueue(deliveries);
   };
+  const subscribed = async (tenantId: string, type: WebhookEventType) =>
+    (await deps.endpointsOf(tenantId)).filter((e) => e.events.includes(type));
   return {
     async statusChanged(changes: StatusChange[]) {
       const groups = new Map<string, StatusChange[]>();
@@ -153,26 +165,48 @@ export function makeWebhookFanout(deps: {
         groups.set(key, [...(groups.get(key) ?? []), c]);
       }
       await Promise.all(
-        [...groups.values()].map((group) =>
-          fanOut(
+        [...groups.values()].map(async (group) => {
+          const endpoints = await subscribed(group[0]!.tenantId, 'message.status');
+          if (endpoints.length === 0) return;
+          await fanOut(
             group[0]!.jurisdiction,
             group[0]!.tenantId,
             'message.status',
             group.map((c) => ({
-              id: c.messageId,
-              status: c.status,
-              at: c.at,
-              jurisdiction: c.jurisdiction,
-              mode: c.mode,
-              error: c.error ?? null,
+              data: {
+                id: c.messageId,
+                status: c.status,
+                at: c.at,
+                jurisdiction: c.jurisdiction,
+                mode: c.mode,
+                error: c.error ?? null,
+              },
             })),
-          ),
-        ),
+            endpoints,
+          );
+        }),
       );
     },
     async inbound(notice: InboundNotice) {
-      const { tenantId, jurisdiction, ...data } = notice;
-      await fanOut(jurisdiction, tenantId, 'message.inbound', [{ ...data, jurisdiction }]);
+      const { tenantId, jurisdiction, id, ...content } = notice;
+      const endpoints = await subscribed(tenantId, 'message.inbound');
+      if (endpoints.length === 0) return;
+      const sealed = await deps.crypto(jurisdiction).seal(tenantId, 'webhook', id, JSON.stringify(content));
+      await fanOut(
+        jurisdiction,
+        tenantId,
+        'message.inbound',
+        [
+          {
+            data: { id, jurisdiction },
+            sealed: {
+              dataKey: Buffer.from(sealed.dataKey).toString('base64'),
+              blob: Buffer.from(sealed.blob).toString('base64'),
+            },
+          },
+        ],
+        endpoints,
+      );
     },
   };
 }
@@ -191,18 +225,36 @@ export type DeliveryOutcome =
 export function makeDeliverWebhook(deps: {
   store: WebhookStore;
   history: WebhookHistory;
+  /** The queue's jurisdiction's tenant crypto: opens a reply's sealed content. */
+  crypto: Pick<TenantCrypto, 'open'>;
+  /** Whether a reply is still kept (erased or expired replies are not delivered). */
+  replies: { hasInbound(tenantId: string, id: string, now: Date): Promise<boolean> };
   transport: WebhookTransport;
   clock: Clock;
   schedule: number[];
   historyDays: number;
 }) {
+  async function eventData(d: WebhookDelivery): Promise<Record<string, unknown> | undefined> {
+    if (!d.sealed) return d.data;
+    const id = String(d.data.id);
+    if (!(await deps.replies.hasInbound(d.tenantId, id, deps.clock.now()))) return undefined;
+    const content = await deps.crypto.open(d.tenantId, 'webhook', id, {
+      dataKey: Buffer.from(d.sealed.dataKey, 'base64'),
+      blob: Buffer.from(d.sealed.blob, 'base64'),
+    });
+    return { id, ...JSON.parse(content.toString('utf8')), jurisdiction: d.data.jurisdiction };
+  }
+
   return async (d: WebhookDelivery, attempt: number): Promise<DeliveryOutcome> => {
     const found = await deps.store.get(d.tenantId, d.endpointId);
     // Removed, or no longer subscribed: nothing to deliver to.
     if (!found?.endpoint.events.includes(d.type)) return { outcome: 'dropped' };
+    const data = await eventData(d);
+    // A reply erased (or expired) since: its delivery goes with it.
+    if (!data) return { outcome: 'dropped' };
     const now = deps.clock.now();
     const timestamp = Math.floor(now.getTime() / 1000);
-    const body = JSON.stringify({ type: d.type, timestamp: d.createdAt, data: d.data });
+    const body = JSON.stringify({ type: d.type, timestamp: d.createdAt, data });
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'sms-gateway-webhooks/1',
