@@ -353,8 +353,15 @@ export class DynamoDbRecipientStore implements RecipientStore {
     const bodies = replies.map((r) =>
       marshall({ pk: tenantId, sk: `INBODY#${String(r.sk?.S).slice('IN#'.length)}` }),
     );
-    await deleteAll(this.client, this.table, [...consents, ...replies, ...bodies]);
-    // Counted as records: a reply's body item goes with it.
+    // The hour's flood counters of the number (its pseudonym, and its bodies' digests) go too.
+    const counters = await queryAll(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': `FLOOD#${pseudonym}#` }),
+      ProjectionExpression: 'pk, sk',
+    });
+    await deleteAll(this.client, this.table, [...consents, ...replies, ...bodies, ...counters]);
+    // Counted as records: a reply's body item goes with it; counters are not records.
     return consents.length + replies.length;
   }
 }

@@ -324,8 +324,8 @@ export interface RecipientStore {
   /** A number's replies (for a subject access export). */
   inboundFrom(tenantId: string, phone: string, now: Date): Promise<InboundRecord[]>;
   /**
-   * Removes a number's consents and replies; returns how many items. Its opt-out stays: it is
-   * what keeps the number from being texted again.
+   * Removes a number's consents and replies (returns how many) and its flood counters. Its
+   * opt-out stays: it is what keeps the number from being texted again.
    */
   removeForSubject(tenantId: string, phone: string): Promise<number>;
 }

@@ -173,6 +173,10 @@ describe('data subject rights', () => {
       [sent[1], 'Nachricht 1'],
     ]);
 
+    const floodCounters = async () =>
+      (await rawItems('eu')).filter((i) => i.pk === t.tenantId && String(i.sk).startsWith('FLOOD#'));
+    expect(await floodCounters()).not.toEqual([]);
+
     const readOnly = await onboard(api, gateway.adminToken, { name: 'RO', scopes: ['read'] });
     expectProblem(
       await api.call('DELETE', `/v1/subjects/${encodeURIComponent(GERMAN)}?reason=request`, {
@@ -193,8 +197,10 @@ describe('data subject rights', () => {
       'audit trail entries of the calls that sent or read these messages (their ids; no number, no content): a hash chain cannot drop entries',
     ]);
 
-    // Nothing about the number remains for this tenant, in any region; the other tenant keeps its
-    // own. The audit trail keeps the calls' message ids (said above) and nothing of the number.
+    // Nothing about the number remains for this tenant, in any region (its flood counters
+    // included); the other tenant keeps its own. The audit trail keeps the calls' message ids
+    // (said above) and nothing of the number.
+    expect(await floodCounters()).toEqual([]);
     const eu = await rawTable('eu', { withoutAudit: true });
     expect(eu).not.toContain(sent[0]);
     expect(eu).not.toContain(sent[1]);
