@@ -191,8 +191,9 @@ Then read its status (queued -> sent -> delivered):
 
   curl -s ${gateway.url}/v1/messages/<id> -H "Authorization: Bearer $SMS_API_KEY"
 
-A message to an EU/EEA number (e.g. +4915123456789) is stored, encrypted under the tenant's EU
-key, in the EU region only; its response says "jurisdiction": "eu".
+A message to an EU/EEA number (e.g. +4915123456789) goes to the EU endpoint, ${gateway.euUrl}
+(the global one answers 421 naming it): it is stored, encrypted under the tenant's EU key, in the
+EU region only; its response says "jurisdiction": "eu".
 
 The sandbox handset +12025550107 answers {reply:TEXT}: send it "Hi {reply:STOP}" and the reply
 shows in GET /v1/inbound, the confirmation in GET /v1/messages, and the number in GET /v1/opt-outs.

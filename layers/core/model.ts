@@ -62,9 +62,10 @@ export const DEFAULT_RETENTION: RetentionPolicy = { bodyDays: 7, metadataDays: 9
 export const MAX_RETENTION_DAYS = 400;
 
 /**
- * `forward`: a region's ingress hands a message for the other jurisdiction's subject to that
- * jurisdiction's stores. `strict`: the global region refuses EU subjects' messages with 421
- * and the EU endpoint, so their data never passes through it.
+ * `strict` (the default): the global region refuses EU subjects' messages and reads of EU data
+ * with 421 and the EU endpoint, so their data never passes through it. `forward` (a tenant's
+ * explicit opt-in, a cross-border transfer): a region's ingress hands a message for the other
+ * jurisdiction's subject to that jurisdiction's stores.
  */
 export type ResidencyMode = 'forward' | 'strict';
 

@@ -250,7 +250,7 @@ export const RetentionPolicyPatch = z
 
 export const Residency = z.enum(['forward', 'strict']).meta({
   description:
-    "forward (default): either region's endpoint accepts any recipient and hands EU/EEA subjects' data to the EU region. strict: the global endpoint refuses EU/EEA subjects with 421, so their data never passes through it.",
+    "strict (default): the global endpoint refuses EU/EEA subjects, and reads of EU data, with 421 naming the EU endpoint, so their data never passes through it. forward (an explicit opt-in, a cross-border transfer): either region's endpoint accepts any recipient; the global region's functions handle an EU/EEA subject's number and body in memory and store them only in the EU region.",
 });
 
 export const UpdateTenantPolicyRequest = z

@@ -50,7 +50,8 @@ describe('tenants, API keys and the authorizer', () => {
       mode: 'test',
       scopes: ['send', 'read'],
       retention: { bodyDays: 7, metadataDays: 90 },
-      residency: 'forward',
+      // Strict unless the tenant opts in to forwarding (a cross-border transfer).
+      residency: 'strict',
     });
   });
 

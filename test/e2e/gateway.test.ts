@@ -21,7 +21,8 @@ beforeAll(async () => {
     dispatch: { visibilityTimeoutSeconds: 2, maxReceiveCount: 3 },
   });
   api = client(gateway.url);
-  acme = await onboard(api, gateway.adminToken, { name: 'Acme' });
+  // Forward: the batch test sends an EU subject through the global endpoint.
+  acme = await onboard(api, gateway.adminToken, { name: 'Acme', residency: 'forward' });
   globex = await onboard(api, gateway.adminToken, { name: 'Globex' });
 });
 

@@ -212,7 +212,11 @@ type Usage = {
 
 describe('usage reports and anonymised analytics', () => {
   it('reports messages and segments by day, country and status with an estimated cost, and aggregates across tenants without them', async () => {
-    const a = await onboard(api, gateway.adminToken, { name: 'Usage A', senders: ['UsageA'] });
+    const a = await onboard(api, gateway.adminToken, {
+      name: 'Usage A',
+      senders: ['UsageA'],
+      residency: 'forward',
+    });
     const b = await onboard(api, gateway.adminToken, { name: 'Usage B', senders: ['UsageB'] });
     const ownerA = await ownerKey(a.tenantId);
     const sends = [

@@ -82,7 +82,7 @@ const finalOf = (c: ReturnType<typeof client>, key: string, id: string) =>
 
 describe('EU residency across the two local regions', () => {
   it("keeps a German recipient's message in the EU region only, even when the global endpoint takes it", async () => {
-    const t = await onboard(api, gateway.adminToken, { name: 'Forward' });
+    const t = await onboard(api, gateway.adminToken, { name: 'Forward', residency: 'forward' });
     const res = await api.call<{ message: Message }>('POST', '/v1/messages', {
       key: t.key,
       body: { to: GERMAN, from: 'Acme', body: 'Ihr Code ist 4711' },
@@ -110,7 +110,7 @@ describe('EU residency across the two local regions', () => {
   });
 
   it('refuses an Idempotency-Key reused with a recipient in the other jurisdiction (422), at either endpoint', async () => {
-    const t = await onboard(api, gateway.adminToken, { name: 'Keys' });
+    const t = await onboard(api, gateway.adminToken, { name: 'Keys', residency: 'forward' });
     const send = (c: ReturnType<typeof client>, to: string) =>
       c.call<{ message: Message }>('POST', '/v1/messages', {
         key: t.key,
@@ -125,8 +125,8 @@ describe('EU residency across the two local regions', () => {
     expect((await send(api, US)).body.message.id).toBe(first.body.message.id);
   });
 
-  it('answers 421 with the EU endpoint when a strict tenant sends an EU subject to the global endpoint', async () => {
-    const t = await onboard(api, gateway.adminToken, { name: 'Strict', residency: 'strict' });
+  it('answers 421 with the EU endpoint when a tenant of the default (strict) residency sends an EU subject to the global endpoint', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Strict' });
     const res = await api.call('POST', '/v1/messages', {
       key: t.key,
       body: { to: GERMAN, from: 'Acme', body: 'hi' },
@@ -149,8 +149,12 @@ describe('EU residency across the two local regions', () => {
 
 describe('data subject rights', () => {
   it('exports everything about a number in both jurisdictions, then erases every live trace of it', async () => {
-    const t = await onboard(api, gateway.adminToken, { name: 'Rights', scopes: ['send', 'read', 'admin'] });
-    const other = await onboard(api, gateway.adminToken, { name: 'Other' });
+    const t = await onboard(api, gateway.adminToken, {
+      name: 'Rights',
+      scopes: ['send', 'read', 'admin'],
+      residency: 'forward',
+    });
+    const other = await onboard(api, gateway.adminToken, { name: 'Other', residency: 'forward' });
     const sent: string[] = [];
     for (const [i, key] of [t.key, t.key, other.key].entries()) {
       const res = await api.call<{ message: Message }>('POST', '/v1/messages', {
@@ -250,7 +254,7 @@ describe('data subject rights', () => {
   });
 
   it("lets an operator change a tenant's policy, which new messages follow", async () => {
-    const t = await onboard(api, gateway.adminToken, { name: 'Changing' });
+    const t = await onboard(api, gateway.adminToken, { name: 'Changing', residency: 'forward' });
     const bad = await api.call('PUT', `/admin/tenants/${t.tenantId}/policy`, {
       token: gateway.adminToken,
       body: { retention: { bodyDays: 120, metadataDays: 30 } },
@@ -287,7 +291,7 @@ describe('data subject rights', () => {
 
 describe('account closure', () => {
   it('revokes the keys, schedules the KMS keys for deletion, removes the items and states each date', async () => {
-    const t = await onboard(api, gateway.adminToken, { name: 'Leaving' });
+    const t = await onboard(api, gateway.adminToken, { name: 'Leaving', residency: 'forward' });
     for (const to of [US, GERMAN]) {
       const res = await api.call('POST', '/v1/messages', {
         key: t.key,
@@ -328,7 +332,11 @@ describe('account closure', () => {
   });
 
   it('leaves no item of the tenant in any table of either region but its record, billing totals, audit trail and keyrings', async () => {
-    const t = await onboard(api, gateway.adminToken, { name: 'Gone', senders: ['Gone'] });
+    const t = await onboard(api, gateway.adminToken, {
+      name: 'Gone',
+      senders: ['Gone'],
+      residency: 'forward',
+    });
     const owner = (await issueOwnerKey(api, gateway.adminToken, t.tenantId)).secret;
     // Every kind of item a tenant leaves: messages and bodies in both regions, an Idempotency-Key,
     // an opt-out, a consent, a webhook endpoint and its deliveries, sender IDs with identity

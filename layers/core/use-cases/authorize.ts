@@ -26,7 +26,7 @@ export function makeAuthorize(deps: {
       mode: key.mode,
       scopes: key.scopes,
       retention: tenant.retention ?? DEFAULT_RETENTION,
-      residency: tenant.residency ?? 'forward',
+      residency: tenant.residency ?? 'strict',
     };
   };
 }

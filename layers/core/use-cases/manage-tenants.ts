@@ -92,7 +92,7 @@ export function makeTenantAdmin(deps: TenantAdminDeps) {
         status: 'active',
         createdAt: deps.clock.now().toISOString(),
         retention: { ...DEFAULT_RETENTION, ...retention },
-        residency: residency ?? 'forward',
+        residency: residency ?? 'strict',
       };
       // The home jurisdiction's key exists from the start; the other is made on first use.
       await deps.createTenantKey(tenant.id, tenant.homeJurisdiction);
