@@ -307,12 +307,12 @@ export interface RecipientStore {
   ): Promise<{ items: InboundRecord[]; nextCursor?: string | undefined }>;
   /**
    * Counts one message to a number in the current hour unless that would pass a flood limit;
-   * says which limit was hit.
+   * says which limit was hit. Identical bodies are recognised by a keyed digest, never a plain hash.
    */
   countSend(
     tenantId: string,
     phone: string,
-    bodyDigest: string,
+    body: string,
     hourStart: Date,
     limits: { identicalPerHour: number; perHour: number },
   ): Promise<'counted' | 'identical' | 'total'>;
