@@ -1,10 +1,11 @@
 import { createHash, randomInt } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { GetItemCommand, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import { localClients, localCrypto, uniqueName } from '../support/aws.ts';
 import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
 
 type Message = {
@@ -384,6 +385,45 @@ describe('digests and bodies at rest', () => {
     const found = candidates.filter(({ form }) => dump.includes(form));
     expect(found.map(({ text, form }) => `sha256(${JSON.stringify(text)}) as ${form}`)).toEqual([]);
   }, 120_000);
+
+  it('keeps no body in an Idempotency-Key record of a tenant that keeps none, and still replays it byte for byte', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'NoBodyKeys', retention: { bodyDays: 0 } });
+    const text = `Ihr Code ${randomInt(1_000_000)} bleibt geheim`;
+    const send = () =>
+      api.call<{ message: Message }>('POST', '/v1/messages', {
+        key: t.key,
+        body: { to: US, from: 'Acme', body: text },
+        headers: { 'idempotency-key': 'no-body-1' },
+      });
+    const first = await send();
+    expect(first.status).toBe(202);
+    expect(first.body.message.body).toBe(text);
+
+    const table = gateway.tables.messagesByJurisdiction.global;
+    const records = (await rawItems('global', table)).filter(
+      (i) => i.pk === t.tenantId && String(i.sk).startsWith('IDEM#'),
+    );
+    expect(records).toHaveLength(1);
+    const record = records[0]!;
+    expect(
+      JSON.stringify(record, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v)),
+    ).not.toContain('geheim');
+    expect(Object.keys(record).filter((k) => /body/i.test(k))).toEqual([]);
+    // Nor sealed: the record's sealed result, opened with the tenant's key, holds no body.
+    const { crypto } = localCrypto(table, { region: gateway.regions.global, jurisdiction: 'global' });
+    const opened = await crypto.open(t.tenantId, 'idempotency', String(record.sk), {
+      dataKey: record.dk as Uint8Array,
+      blob: record.result as Uint8Array,
+    });
+    expect(gunzipSync(opened).toString('utf8')).not.toContain('geheim');
+
+    // After the message's body is gone, the replay still answers as the first answer did.
+    expect((await finalOf(api, t.key, first.body.message.id)).body).toBeNull();
+    const replay = await send();
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(JSON.stringify(replay.body)).toBe(JSON.stringify(first.body));
+  });
 });
 
 describe('account closure', () => {

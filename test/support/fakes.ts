@@ -79,6 +79,23 @@ export class FakeMessageStore implements MessageStore {
     const m = this.items.get(this.key(tenantId, id));
     return m && m.expiresAt > now.getTime() / 1000 ? structuredClone(m) : undefined;
   }
+  async accepted(tenantId: string, ids: string[]) {
+    return ids.flatMap((id) => {
+      const m = this.items.get(this.key(tenantId, id));
+      return m
+        ? [
+            {
+              id,
+              status: m.status,
+              createdAt: m.createdAt,
+              expiresAt: m.expiresAt,
+              refCode: m.refCode,
+              error: m.error,
+            },
+          ]
+        : [];
+    });
+  }
   async list(): Promise<MessagePage> {
     throw new Error('not used by core tests');
   }
