@@ -43,6 +43,11 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
     messageIds: string[],
     now: Date,
   ): Promise<IdempotencyBegin> {
+    // The request is known by a keyed digest of its hash: a plain hash of a number, a sender and
+    // a short body (a code) could be reversed by guessing. Records written before held the plain
+    // hash (`legacy`); they are still recognised until they expire (ttlSeconds).
+    const fingerprint = await this.crypto.keyedDigest(tenantId, 'idempotency-request', requestHash);
+    const matches = (stored: unknown) => stored === fingerprint || stored === requestHash;
     for (let attempt = 0; ; attempt++) {
       try {
         const out = await this.client.send(
@@ -52,10 +57,11 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
             UpdateExpression:
               'SET requestHash = if_not_exists(requestHash, :hash), messageIds = if_not_exists(messageIds, :ids), #state = :pending, leaseUntil = :lease, expiresAt = if_not_exists(expiresAt, :exp)',
             ConditionExpression:
-              'attribute_not_exists(pk) OR (#state = :pending AND leaseUntil < :now AND requestHash = :hash)',
+              'attribute_not_exists(pk) OR (#state = :pending AND leaseUntil < :now AND requestHash IN (:hash, :legacy))',
             ExpressionAttributeNames: { '#state': 'state' },
             ExpressionAttributeValues: marshall({
-              ':hash': requestHash,
+              ':hash': fingerprint,
+              ':legacy': requestHash,
               ':ids': messageIds,
               ':pending': 'pending',
               ':lease': now.getTime() + this.options.leaseSeconds * 1000,
@@ -78,7 +84,7 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
           await this.release(tenantId, key);
           continue;
         }
-        if (old.requestHash !== requestHash) throw new IdempotencyConflictError();
+        if (!matches(old.requestHash)) throw new IdempotencyConflictError();
         if (old.state === 'completed') {
           const zipped = await this.crypto.open(tenantId, 'idempotency', sk(key), {
             dataKey: old.dk as Uint8Array,

@@ -14,7 +14,14 @@ import { ID_PATTERN } from '../core/ids.ts';
 import type { DispatchRef, MessageRecord, MessageStatus } from '../core/model.ts';
 import type { RecipientPseudonyms } from '../core/recipient-pseudonym.ts';
 import { statusChange } from '../core/usage.ts';
-import type { ClaimOutcome, MessagePage, MessageStore, SentTrace, TransitionResult } from '../ports/index.ts';
+import type {
+  AcceptedMessage,
+  ClaimOutcome,
+  MessagePage,
+  MessageStore,
+  SentTrace,
+  TransitionResult,
+} from '../ports/index.ts';
 import { KEYRING_SK } from './dynamodb-keyring-store.ts';
 import {
   batchGet,
@@ -218,6 +225,19 @@ export class DynamoDbMessageStore implements MessageStore {
     ]);
     if (!out.Item || !(Number(out.Item.expiresAt?.N) > epochSeconds(now))) return undefined;
     return this.fromItem(out.Item, body.get(id));
+  }
+
+  async accepted(tenantId: string, ids: string[]): Promise<AcceptedMessage[]> {
+    if (ids.length === 0) return [];
+    const items = await batchGet(
+      this.client,
+      this.table,
+      ids.map((id) => marshall({ pk: tenantId, sk: sk(id) })),
+    );
+    return items.map((item) => {
+      const { id, status, createdAt, expiresAt, refCode, error } = unmarshall(item) as MessageRecord;
+      return { id, status, createdAt, expiresAt, refCode, error };
+    });
   }
 
   async list(

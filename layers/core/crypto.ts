@@ -219,6 +219,17 @@ export class TenantCrypto {
     return createHmac('sha256', key.pseudonymSecret).update(e164).digest('base64url');
   }
 
+  /**
+   * A keyed digest of a value the gateway must recognise but never keep (a request's content, a
+   * body for the flood limits): HMAC-SHA-256 under the tenant's pseudonym secret, separated from
+   * the pseudonyms (and from each other) by `label`. Unlike a plain hash, a short value (a
+   * six-digit code, a number) cannot be found from it by guessing without the tenant's key.
+   */
+  async keyedDigest(tenantId: string, label: string, value: string): Promise<string> {
+    const key = await this.requireTenantKey(tenantId);
+    return createHmac('sha256', key.pseudonymSecret).update(`${label}\0${value}`).digest('base64url');
+  }
+
   /** Creates the tenant's key and pseudonym secret here unless they exist. */
   async ensureTenantKey(tenantId: string): Promise<void> {
     await this.requireTenantKey(tenantId);

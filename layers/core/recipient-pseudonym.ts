@@ -10,8 +10,16 @@ export class RecipientPseudonyms {
   constructor(private readonly key: () => Promise<Uint8Array>) {}
 
   async of(e164: string): Promise<string> {
+    return this.keyedDigest('recipient', e164);
+  }
+
+  /**
+   * A keyed digest under the same system secret, separated by `label`, of a value the gateway
+   * must recognise but never keep (a one-time code): a plain hash of six digits is found by guessing.
+   */
+  async keyedDigest(label: string, value: string): Promise<string> {
     return createHmac('sha256', await this.key())
-      .update(`recipient\0${e164}`)
+      .update(`${label}\0${value}`)
       .digest('base64url');
   }
 }

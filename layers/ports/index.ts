@@ -54,6 +54,12 @@ export interface StatusEvents {
   flush(): Promise<void>;
 }
 
+/** A stored message as a retry of its request needs it: no recipient, no body. */
+export type AcceptedMessage = Pick<
+  MessageRecord,
+  'id' | 'status' | 'createdAt' | 'expiresAt' | 'refCode' | 'error'
+>;
+
 export interface MessageStore {
   /** Creates messages that do not exist yet; returns the ids that already existed (a replayed write). */
   /**
@@ -62,6 +68,13 @@ export interface MessageStore {
    */
   create(messages: MessageRecord[], options?: { mayExist?: boolean }): Promise<void>;
   get(tenantId: string, id: string, now: Date): Promise<MessageRecord | undefined>;
+  /**
+   * The messages among `ids` that are stored (expired or not): when and as what they were
+   * accepted, and their status now; never their content. A retry taking over an
+   * Idempotency-Key answers with them as the first answer would have, instead of accepting
+   * (and counting) them again.
+   */
+  accepted(tenantId: string, ids: string[]): Promise<AcceptedMessage[]>;
   list(
     tenantId: string,
     query: { status?: MessageStatus | undefined; limit: number; cursor?: string | undefined },
@@ -312,12 +325,12 @@ export interface RecipientStore {
   ): Promise<{ items: InboundRecord[]; nextCursor?: string | undefined }>;
   /**
    * Counts one message to a number in the current hour unless that would pass a flood limit;
-   * says which limit was hit.
+   * says which limit was hit. Identical bodies are recognised by a keyed digest, never a plain hash.
    */
   countSend(
     tenantId: string,
     phone: string,
-    bodyDigest: string,
+    body: string,
     hourStart: Date,
     limits: { identicalPerHour: number; perHour: number },
   ): Promise<'counted' | 'identical' | 'total'>;

@@ -163,6 +163,35 @@ describe('DynamoDbMessageStore on DynamoDB Local', () => {
     });
   });
 
+  it('tells which of some ids are stored and as what (expired or not), without their content', async () => {
+    const queued = message('ten_A', { refCode: 'K7Q2MX' });
+    const quarantined = message('ten_A', {
+      status: 'quarantined',
+      error: { code: 'content_denied', message: 'denied' },
+      expiresAt: T0.getTime() / 1000 - 60,
+    });
+    await store.create([queued, quarantined]);
+    const found = await store.accepted('ten_A', [
+      queued.id,
+      quarantined.id,
+      'msg_00000000000000000000000000',
+    ]);
+    expect(found.sort((a, b) => a.id.localeCompare(b.id))).toEqual(
+      [queued, quarantined]
+        .map(({ id, status, createdAt, expiresAt, refCode, error }) => ({
+          id,
+          status,
+          createdAt,
+          expiresAt,
+          refCode,
+          error,
+        }))
+        .sort((a, b) => a.id.localeCompare(b.id)),
+    );
+    expect(JSON.stringify(found)).not.toMatch(/hello|12025550100/);
+    await expect(store.accepted('ten_B', [queued.id])).resolves.toEqual([]);
+  });
+
   it('does not overwrite existing messages when asked to create with mayExist', async () => {
     const m = message('ten_A');
     await store.create([m]);

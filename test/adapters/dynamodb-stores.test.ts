@@ -1,4 +1,6 @@
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { createHash } from 'node:crypto';
+import { GetItemCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
@@ -72,6 +74,42 @@ describe('DynamoDbIdempotencyStore', () => {
     await store.release('ten_A', 'k4');
     await expect(store.begin('ten_A', 'k4', 'h3', ['msg_8'], at(3_602_000))).resolves.toMatchObject({
       state: 'started',
+    });
+  });
+
+  it('keeps a request only as a keyed digest, and still knows a record that kept the plain hash', async () => {
+    const hash = createHash('sha256')
+      .update('send\0{"to":"+12025550100","body":"123456"}')
+      .digest('base64url');
+    await store.begin('ten_A', 'k-keyed', hash, ['msg_1'], T0);
+    const out = await dynamodb.send(
+      new GetItemCommand({ TableName: messagesTable, Key: marshall({ pk: 'ten_A', sk: 'IDEM#k-keyed' }) }),
+    );
+    const kept = unmarshall(out.Item!).requestHash as string;
+    expect(kept).not.toBe(hash);
+    expect(kept).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // A record written before requests were keyed: its retry takes it over, another request is refused.
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: messagesTable,
+        Item: marshall({
+          pk: 'ten_A',
+          sk: 'IDEM#k-legacy',
+          requestHash: hash,
+          messageIds: ['msg_old'],
+          state: 'pending',
+          leaseUntil: 0,
+          expiresAt: T0.getTime() / 1000 + 3600,
+        }),
+      }),
+    );
+    await expect(store.begin('ten_A', 'k-legacy', 'other', ['msg_2'], T0)).rejects.toBeInstanceOf(
+      IdempotencyConflictError,
+    );
+    await expect(store.begin('ten_A', 'k-legacy', hash, ['msg_2'], T0)).resolves.toEqual({
+      state: 'started',
+      messageIds: ['msg_old'],
+      takeover: true,
     });
   });
 

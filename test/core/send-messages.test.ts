@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { DEFAULT_REPLIES } from '../../layers/core/controls.ts';
 import {
   IdempotencyConflictError,
   MisdirectedError,
@@ -7,6 +8,7 @@ import {
 } from '../../layers/core/errors.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
 import { makeSendBatch, makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
+import type { StatusChange } from '../../layers/ports/index.ts';
 import { type FakeIdempotencyStore, fakeSendDeps, tenantContext } from '../support/fakes.ts';
 
 const tenant: TenantContext = tenantContext();
@@ -139,6 +141,111 @@ describe('sending messages', () => {
     expect(result.message.id).toBe(stranded!.id);
     expect(deps.messages.items.size).toBe(1);
     expect(deps.queue.sent.map((r) => r.messageId)).toEqual([stranded!.id]);
+  });
+
+  describe('a retry taking over an Idempotency-Key whose messages were stored', () => {
+    /** The write completing the key fails once: the client hears 503 after its messages were stored. */
+    const failCompleteOnce = (store = deps.stores.global.idempotency) => {
+      const complete = store.complete.bind(store);
+      store.complete = async () => {
+        store.complete = complete;
+        throw new ServiceUnavailableError('DynamoDB failed');
+      };
+    };
+    const floodCounts = (j: 'global' | 'eu' = 'global') =>
+      [...deps.recipients[j].floods.entries()].filter(([k]) => k.split('/').length === 3).map(([, n]) => n);
+    const segmentsCounted = () => [...deps.counters.usage.values()].reduce((a, b) => a + b, 0);
+
+    it('answers with the stored message as it was accepted (its createdAt and reference code) and counts it once', async () => {
+      await deps.tenants.createTenant({
+        id: 'ten_A',
+        displayName: 'Acme',
+        legalName: 'Acme Ltd',
+        contactEmail: 'ops@acme.test',
+        homeJurisdiction: 'global',
+        status: 'active',
+        createdAt: '2026-01-01T00:00:00.000Z',
+        retention: { bodyDays: 7, metadataDays: 90 },
+        residency: 'forward',
+        replies: { ...DEFAULT_REPLIES, referenceCodes: true },
+      });
+      const send = makeSendMessage(deps);
+      failCompleteOnce();
+      await expect(send(tenant, good, 'global', 'k-take')).rejects.toBeInstanceOf(ServiceUnavailableError);
+      const [stored] = [...deps.messages.items.values()];
+      deps.clock.advance(5_000);
+      const retry = await send(tenant, good, 'global', 'k-take');
+      expect(retry.replayed).toBe(false);
+      expect(retry.result.message).toMatchObject({
+        id: stored!.id,
+        createdAt: stored!.createdAt,
+        body: stored!.body,
+        status: 'queued',
+      });
+      expect(floodCounts()).toEqual([1]);
+      expect(segmentsCounted()).toBe(1);
+      expect(await send(tenant, good, 'global', 'k-take')).toEqual({ result: retry.result, replayed: true });
+    });
+
+    it('answers a quarantined message as quarantined and reports its quarantine once', async () => {
+      const changes: StatusChange[] = [];
+      const send = makeSendMessage({
+        ...deps,
+        events: { changed: (c) => changes.push(c), flush: async () => undefined },
+      });
+      const shortened = { ...good, body: 'Pay at https://bit.ly/x' };
+      failCompleteOnce();
+      await expect(send(tenant, shortened, 'global', 'k-q')).rejects.toBeInstanceOf(ServiceUnavailableError);
+      deps.clock.advance(5_000);
+      const retry = await send(tenant, shortened, 'global', 'k-q');
+      const [stored] = [...deps.messages.items.values()];
+      expect(retry.result.message).toMatchObject({
+        status: 'quarantined',
+        createdAt: stored!.createdAt,
+        error: stored!.error,
+      });
+      expect(changes.map((c) => [c.messageId, c.status])).toEqual([[stored!.id, 'quarantined']]);
+    });
+
+    it('in a batch, answers each stored item as it was accepted and counts each once', async () => {
+      const items = [
+        { ok: true, input: good },
+        { ok: true, input: { ...good, to: '+12025550101' } },
+      ] as const;
+      failCompleteOnce();
+      await expect(makeSendBatch(deps)(tenant, [...items], 'global', 'k-batch')).rejects.toBeInstanceOf(
+        ServiceUnavailableError,
+      );
+      const stored = [...deps.messages.items.values()];
+      deps.clock.advance(5_000);
+      const retry = await makeSendBatch(deps)(tenant, [...items], 'global', 'k-batch');
+      expect(
+        retry.result.results.map((r) => r.status === 'accepted' && [r.message.id, r.message.createdAt]),
+      ).toEqual(stored.map((m) => [m.id, m.createdAt]));
+      expect(floodCounts()).toEqual([1, 1]);
+      expect(segmentsCounted()).toBe(2);
+    });
+  });
+
+  describe('the Idempotency-Key record', () => {
+    it('keeps no body, and its replay still answers with the body, byte for byte', async () => {
+      const send = makeSendMessage(deps);
+      const first = await send(tenant, good, 'global', 'k-body');
+      const records = (deps.idempotency as FakeIdempotencyStore).records;
+      expect(JSON.stringify([...records.values()])).not.toContain('123456');
+      const replay = await send(tenant, good, 'global', 'k-body');
+      expect(replay.replayed).toBe(true);
+      expect(JSON.stringify(replay.result)).toBe(JSON.stringify(first.result));
+    });
+
+    it('replays a record kept with its body before bodies were left out', async () => {
+      const send = makeSendMessage(deps);
+      const first = await send(tenant, good, 'global', 'k-old');
+      const record = (deps.idempotency as FakeIdempotencyStore).records.get('ten_A/k-old')!;
+      record.result = structuredClone(first.result);
+      const replay = await send(tenant, good, 'global', 'k-old');
+      expect(JSON.stringify(replay.result)).toBe(JSON.stringify(first.result));
+    });
   });
 
   describe('in a batch', () => {

@@ -1,4 +1,4 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
@@ -38,7 +38,7 @@ afterAll(async () => {
   await kmsProxy?.close();
 });
 
-type Sent = { message: { id: string } };
+type Sent = { message: { id: string; createdAt: string } };
 const send = (key: string, to: string, idempotencyKey: string) =>
   api.call<Sent>('POST', '/v1/messages', {
     key,
@@ -56,6 +56,31 @@ async function carrierSends(messageId: string) {
     }),
   );
   return out.Item ? Number(unmarshall(out.Item).sends) : 0;
+}
+
+/** A tenant's flood counters of this hour, as stored (one per recipient). */
+async function floodTotals(tenantId: string) {
+  const out = await dynamodb.send(
+    new QueryCommand({
+      TableName: gateway.tables.messagesByJurisdiction.global,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :flood)',
+      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':flood': 'FLOOD#' }),
+      ConsistentRead: true,
+    }),
+  );
+  return (out.Items ?? []).map((i) => Number(unmarshall(i).total));
+}
+
+/** The segments a tenant has used this month, as the monthly cap counts them. */
+async function monthSegments(tenantId: string) {
+  const out = await dynamodb.send(
+    new GetItemCommand({
+      TableName: gateway.tables.tenants,
+      Key: marshall({ pk: tenantId, sk: `USAGE#${new Date().toISOString().slice(0, 7)}` }),
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item ? Number(unmarshall(out.Item).segments) : 0;
 }
 
 const statusOf = async (key: string, id: string) =>
@@ -110,6 +135,13 @@ describe('fault injection', () => {
     expect(await carrierSends(id)).toBe(1);
     const replay = await send(t.key, '+12025550172', 'k-complete');
     expect(replay.body.message.id).toBe(id);
+    // Answered as the first answer would have been: the stored message's acceptance time.
+    const stored = await api.call<{ createdAt: string }>('GET', `/v1/messages/${id}`, { key: t.key });
+    expect(retried.body.message.createdAt).toBe(stored.body.createdAt);
+    expect(replay.body).toEqual(retried.body);
+    // Counted once: the recipient's flood counter and the month's segments (toward the cap).
+    expect(await floodTotals(t.tenantId)).toEqual([1]);
+    expect(await monthSegments(t.tenantId)).toBe(1);
   });
 
   it('answers 503 with Retry-After while KMS throttles, then accepts', async () => {

@@ -1,9 +1,11 @@
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { createHash, randomInt } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { GetItemCommand, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import { localClients, localCrypto, uniqueName } from '../support/aws.ts';
 import { client, expectProblem, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
 
 type Message = {
@@ -19,6 +21,7 @@ let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let euApi: ReturnType<typeof client>;
 
+const prefix = uniqueName('res');
 const GERMAN = '+4915123456789';
 const US = '+12025550100';
 
@@ -26,7 +29,7 @@ beforeAll(async () => {
   gateway = await startGateway({
     port: 0,
     services: { kind: 'external', ...services },
-    prefix: uniqueName('res'),
+    prefix,
     authorizerCacheSeconds: 1,
   });
   api = client(gateway.url);
@@ -286,6 +289,156 @@ describe('data subject rights', () => {
     expect(res.body.message.body).toBe('gone soon');
     const done = await finalOf(api, t.key, res.body.message.id);
     expect(done.body).toBeNull();
+  });
+});
+
+describe('digests and bodies at rest', () => {
+  /** Every item of every table of this gateway in both regions, but the sandbox carrier's ledger (the handsets). */
+  async function everyItem() {
+    const items: Record<string, unknown>[] = [];
+    for (const j of ['global', 'eu'] as const) {
+      const { dynamodb } = localClients(gateway.regions[j]);
+      const { TableNames = [] } = await dynamodb.send(new ListTablesCommand({}));
+      const tables = TableNames.filter((n) => n.startsWith(prefix) && n !== gateway.tables.sandboxLedger);
+      expect(tables.length).toBeGreaterThan(0);
+      for (const TableName of tables) {
+        let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+        do {
+          const out = await dynamodb.send(new ScanCommand({ TableName, ExclusiveStartKey: start }));
+          items.push(...(out.Items ?? []).map((i) => unmarshall(i)));
+          start = out.LastEvaluatedKey;
+        } while (start);
+      }
+    }
+    return items;
+  }
+
+  /** The SHA-256 of a text as it could be stored: hex, its 16-hex prefix, base64 and base64url. */
+  function shaForms(text: string) {
+    const d = createHash('sha256').update(text).digest();
+    const hex = d.toString('hex');
+    return [
+      hex,
+      hex.slice(0, 16),
+      d.toString('base64'),
+      d.toString('base64').replace(/=+$/, ''),
+      d.toString('base64url'),
+    ];
+  }
+
+  it('keeps no unkeyed digest of a body, a number, or a request (number, sender and body) anywhere', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Codes' });
+    const code = () => String(randomInt(1_000_000)).padStart(6, '0');
+    const sent: { to: string; from: string; body: string }[] = [];
+    const ids: [ReturnType<typeof client>, string][] = [];
+    for (const [c, to] of [
+      [api, '+12025550140'],
+      [euApi, GERMAN],
+    ] as const) {
+      const body = { to, from: 'Acme', body: code() };
+      const res = await c.call<{ message: Message }>('POST', '/v1/messages', {
+        key: t.key,
+        body,
+        headers: { 'idempotency-key': `code-${to}` },
+      });
+      expect(res.status).toBe(202);
+      sent.push(body);
+      ids.push([c, res.body.message.id]);
+    }
+    const batch = [
+      { to: '+12025550141', from: 'Acme', body: code() },
+      { to: '+12025550142', from: 'Globex', body: code() },
+    ];
+    const res = await api.call<{ results: { message: Message }[] }>('POST', '/v1/messages/batch', {
+      key: t.key,
+      body: { messages: batch },
+      headers: { 'idempotency-key': 'code-batch' },
+    });
+    expect(res.status).toBe(200);
+    sent.push(...batch);
+    for (const r of res.body.results) ids.push([api, r.message.id]);
+    // A one-time code of the gateway's own: its verification is kept until it is confirmed.
+    const started = await api.call<{ verificationId: string }>('POST', '/public/v1/verifications', {
+      body: { phone: '+12025550143', purpose: 'block' },
+    });
+    expect(started.status).toBe(202);
+    const verificationId = started.body.verificationId;
+    const ledger = await waitFor(async () => {
+      const out = await localClients().dynamodb.send(
+        new GetItemCommand({
+          TableName: gateway.tables.sandboxLedger,
+          Key: marshall({ pk: `SANDBOX#sys_${verificationId.slice(4)}`, sk: 'SEND' }),
+        }),
+      );
+      return out.Item ? unmarshall(out.Item) : undefined;
+    }, 'the one-time code');
+    const otp = /\d{6}/.exec(String(ledger.body))![0];
+    // Delivered: the worker's and the receipt's writes (status, usage) are in the tables too.
+    for (const [c, id] of ids) await finalOf(c, t.key, id);
+
+    const texts: string[] = [otp, `${verificationId}\0${otp}`, '+12025550143', '12025550143'];
+    for (const m of sent) {
+      texts.push(m.body, m.to, m.to.slice(1), m.from, JSON.stringify(m), `send\0${JSON.stringify(m)}`);
+      for (const [a, b, c] of [
+        [m.to, m.from, m.body],
+        [m.to, m.body, m.from],
+        [m.from, m.to, m.body],
+        [m.body, m.to, m.from],
+      ]) {
+        for (const sep of ['', '\0', '|', ':', '#', '\n', ' ', ','])
+          texts.push([a, b, c].join(sep), `${a}${sep}${c}`);
+      }
+    }
+    const items = batch.map((input) => ({ ok: true, input }));
+    texts.push(JSON.stringify(batch), `batch\0${JSON.stringify(items)}`, `batch\0${JSON.stringify(batch)}`);
+    const candidates = texts.flatMap((text) => shaForms(text).map((form) => ({ text, form })));
+
+    // Binary attributes as hex and base64, so a digest kept as bytes is found too.
+    const dump = JSON.stringify(await everyItem(), (_k, v) =>
+      v instanceof Uint8Array ? `${Buffer.from(v).toString('hex')} ${Buffer.from(v).toString('base64')}` : v,
+    );
+    expect(dump).toContain(t.tenantId);
+    const found = candidates.filter(({ form }) => dump.includes(form));
+    expect(found.map(({ text, form }) => `sha256(${JSON.stringify(text)}) as ${form}`)).toEqual([]);
+  }, 120_000);
+
+  it('keeps no body in an Idempotency-Key record of a tenant that keeps none, and still replays it byte for byte', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'NoBodyKeys', retention: { bodyDays: 0 } });
+    const text = `Ihr Code ${randomInt(1_000_000)} bleibt geheim`;
+    const send = () =>
+      api.call<{ message: Message }>('POST', '/v1/messages', {
+        key: t.key,
+        body: { to: US, from: 'Acme', body: text },
+        headers: { 'idempotency-key': 'no-body-1' },
+      });
+    const first = await send();
+    expect(first.status).toBe(202);
+    expect(first.body.message.body).toBe(text);
+
+    const table = gateway.tables.messagesByJurisdiction.global;
+    const records = (await rawItems('global', table)).filter(
+      (i) => i.pk === t.tenantId && String(i.sk).startsWith('IDEM#'),
+    );
+    expect(records).toHaveLength(1);
+    const record = records[0]!;
+    expect(
+      JSON.stringify(record, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v)),
+    ).not.toContain('geheim');
+    expect(Object.keys(record).filter((k) => /body/i.test(k))).toEqual([]);
+    // Nor sealed: the record's sealed result, opened with the tenant's key, holds no body.
+    const { crypto } = localCrypto(table, { region: gateway.regions.global, jurisdiction: 'global' });
+    const opened = await crypto.open(t.tenantId, 'idempotency', String(record.sk), {
+      dataKey: record.dk as Uint8Array,
+      blob: record.result as Uint8Array,
+    });
+    expect(gunzipSync(opened).toString('utf8')).not.toContain('geheim');
+
+    // After the message's body is gone, the replay still answers as the first answer did.
+    expect((await finalOf(api, t.key, first.body.message.id)).body).toBeNull();
+    const replay = await send();
+    expect(replay.status).toBe(202);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+    expect(JSON.stringify(replay.body)).toBe(JSON.stringify(first.body));
   });
 });
 

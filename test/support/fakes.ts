@@ -79,6 +79,23 @@ export class FakeMessageStore implements MessageStore {
     const m = this.items.get(this.key(tenantId, id));
     return m && m.expiresAt > now.getTime() / 1000 ? structuredClone(m) : undefined;
   }
+  async accepted(tenantId: string, ids: string[]) {
+    return ids.flatMap((id) => {
+      const m = this.items.get(this.key(tenantId, id));
+      return m
+        ? [
+            {
+              id,
+              status: m.status,
+              createdAt: m.createdAt,
+              expiresAt: m.expiresAt,
+              refCode: m.refCode,
+              error: m.error,
+            },
+          ]
+        : [];
+    });
+  }
   async list(): Promise<MessagePage> {
     throw new Error('not used by core tests');
   }
@@ -409,17 +426,17 @@ export class FakeRecipientStore implements RecipientStore {
   async countSend(
     tenantId: string,
     phone: string,
-    digest: string,
+    body: string,
     hourStart: Date,
     limits: { identicalPerHour: number; perHour: number },
   ) {
     const base = `${tenantId}/${phone}/${hourStart.toISOString()}`;
     const total = this.floods.get(base) ?? 0;
-    const same = this.floods.get(`${base}/${digest}`) ?? 0;
+    const same = this.floods.get(`${base}/${body}`) ?? 0;
     if (total >= limits.perHour) return 'total' as const;
     if (same >= limits.identicalPerHour) return 'identical' as const;
     this.floods.set(base, total + 1);
-    this.floods.set(`${base}/${digest}`, same + 1);
+    this.floods.set(`${base}/${body}`, same + 1);
     return 'counted' as const;
   }
   async inboundFrom(tenantId: string, phone: string) {
@@ -533,7 +550,12 @@ export function fakeSendDeps() {
     });
   }
   const counters = new FakeCounters();
-  const pseudonyms = { of: async (e164: string) => fakePseudonymOf(e164) } as RecipientPseudonyms;
+  // Readable pseudonyms (the number itself, marked); keyed digests under a fixed test secret.
+  const pseudonyms = new (class extends RecipientPseudonyms {
+    override async of(e164: string) {
+      return fakePseudonymOf(e164);
+    }
+  })(async () => new Uint8Array(32));
   const policy = makeSendPolicy({
     recipients,
     blockList,

@@ -1,4 +1,4 @@
-import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomInt, timingSafeEqual } from 'node:crypto';
 import type {
   BlockList,
   Clock,
@@ -49,8 +49,6 @@ export interface StartInput {
   senderId?: string | undefined;
 }
 
-const digest = (id: string, code: string) => createHash('sha256').update(`${id}\0${code}`).digest();
-
 const PURPOSE_TEXT: Record<VerificationPurpose, string> = {
   block: 'to block every message sent to this number through the gateway',
   unblock: 'to let messages sent through the gateway reach this number again',
@@ -64,6 +62,10 @@ const PURPOSE_TEXT: Record<VerificationPurpose, string> = {
  * person learns only what concerns their own number (never message content).
  */
 export function makePublicRights(deps: PublicRightsDeps) {
+  /** A code is kept only as a keyed digest: six digits under a plain hash are found by guessing. */
+  const digest = async (id: string, code: string) =>
+    Buffer.from(await deps.pseudonyms.keyedDigest('verification-code', `${id}\0${code}`), 'base64url');
+
   async function limit(key: string, rate: { perMinute: number; burst: number }) {
     const out = await deps.counters.admit(key, rate.perMinute, rate.burst, deps.clock.now());
     if (!out.ok) throw new RateLimitedError(out.retryAfterSeconds);
@@ -92,7 +94,7 @@ export function makePublicRights(deps: PublicRightsDeps) {
       id,
       purpose: input.purpose,
       recipientPseudonym: pseudonym,
-      codeDigest: digest(id, code).toString('base64url'),
+      codeDigest: (await digest(id, code)).toString('base64url'),
       attempts: 0,
       expiresAt: Math.floor(now.getTime() / 1000) + VERIFICATION_TTL_SECONDS,
       ...(input.purpose === 'identify'
@@ -144,7 +146,7 @@ export function makePublicRights(deps: PublicRightsDeps) {
     if (!found) throw new VerificationFailedError();
     const { v, j } = found;
     const expected = Buffer.from(v.codeDigest, 'base64url');
-    if (!/^\d{6}$/.test(code) || !timingSafeEqual(expected, digest(id, code))) {
+    if (!/^\d{6}$/.test(code) || !timingSafeEqual(expected, await digest(id, code))) {
       throw new VerificationFailedError();
     }
     await deps.verifications[j].remove(id);

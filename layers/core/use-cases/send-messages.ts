@@ -1,5 +1,6 @@
 import { createHash, randomInt } from 'node:crypto';
 import type {
+  AcceptedMessage,
   Clock,
   DispatchQueue,
   IdempotencyKeyScope,
@@ -70,14 +71,23 @@ function requestHash(kind: string, input: unknown): string {
   return createHash('sha256').update(kind).update('\0').update(JSON.stringify(input)).digest('base64url');
 }
 
+/** What a unit of work under an Idempotency-Key answers, and what its record keeps to answer again. */
+interface Outcome<T> {
+  result: T;
+  /** What the key's record keeps: the answer, or as much of it as a replay cannot rebuild. */
+  kept: StoredResult;
+  /** The numbers it mentions, so that an erasure finds the record. */
+  subjects: string[];
+}
+
 /**
  * Runs `work` at most once per Idempotency-Key: a replay with the same request gets the stored
- * result, a different request under the same key is refused. The message ids are reserved with
- * the key, so a retry that takes over from a crashed attempt writes the same messages again
- * (conditional creates make that a no-op) instead of new ones. `work` calls `storing()` before
- * its first write: from then a failure (even of the write completing the key) keeps the
- * reservation and ends its lease, so the client's retry takes over with the same ids; only an
- * attempt that stored nothing frees its key.
+ * result (rebuilt by `replay` from what the record kept), a different request under the same key
+ * is refused. The message ids are reserved with the key, so a retry that takes over from a
+ * crashed attempt answers with the messages that attempt stored, and writes only those it did not
+ * store, under the same ids. `work` calls `storing()` before its first write: from then a failure
+ * (even of the write completing the key) keeps the reservation and ends its lease, so the
+ * client's retry takes over with the same ids; only an attempt that stored nothing frees its key.
  */
 async function once<T extends StoredResult>(
   idempotency: IdempotencyStore,
@@ -86,7 +96,8 @@ async function once<T extends StoredResult>(
   key: string | undefined,
   hash: string,
   count: number,
-  work: (ids: string[], takeover: boolean, storing: () => void) => Promise<{ result: T; subjects: string[] }>,
+  work: (ids: string[], takeover: boolean, storing: () => void) => Promise<Outcome<T>>,
+  replay: (kept: StoredResult) => T,
 ): Promise<{ result: T; replayed: boolean }> {
   const fresh = Array.from({ length: count }, () => deps.ids.next('msg'));
   if (key === undefined)
@@ -95,13 +106,13 @@ async function once<T extends StoredResult>(
     throw new IdempotencyConflictError();
   }
   const begun = await idempotency.begin(ctx.tenantId, key, hash, fresh, deps.clock.now());
-  if (begun.state === 'replay') return { result: begun.result as T, replayed: true };
+  if (begun.state === 'replay') return { result: replay(begun.result), replayed: true };
   let stored = begun.takeover;
   try {
-    const { result, subjects } = await work(begun.messageIds, begun.takeover, () => {
+    const { result, kept, subjects } = await work(begun.messageIds, begun.takeover, () => {
       stored = true;
     });
-    await idempotency.complete(ctx.tenantId, key, result, deps.clock.now(), subjects);
+    await idempotency.complete(ctx.tenantId, key, kept, deps.clock.now(), subjects);
     return { result, replayed: false };
   } catch (error) {
     const settle = stored
@@ -130,44 +141,85 @@ const refusedHere = (ctx: TenantContext, endpoint: Jurisdiction, target: Jurisdi
 
 const REF_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 
+/** A body with its reference code, as it is sent and answered. */
+const referenced = (body: string, refCode: string | undefined) =>
+  refCode === undefined ? body : `${body}\nRef: ${refCode}`;
+
 /**
  * With reference codes on, each message carries a short code ("Ref: K7Q2MX") that its recipient
  * can give to the public "who sent me this?" flow; it counts towards the message's length.
  */
-async function withReference(deps: SendDeps, ctx: TenantContext, input: SendInput) {
+async function newReference(deps: SendDeps, ctx: TenantContext): Promise<string | undefined> {
   const { replies } = await deps.policy.settings(ctx.tenantId);
-  if (!replies.referenceCodes) return { input, refCode: undefined };
-  const refCode = Array.from({ length: 6 }, () => REF_ALPHABET[randomInt(REF_ALPHABET.length)]).join('');
-  return { input: { ...input, body: `${input.body}\nRef: ${refCode}` }, refCode };
+  if (!replies.referenceCodes) return undefined;
+  return Array.from({ length: 6 }, () => REF_ALPHABET[randomInt(REF_ALPHABET.length)]).join('');
 }
 
-function prepareWithReference(
+/**
+ * Prepares a message; one an earlier attempt under the same Idempotency-Key stored (`before`) is
+ * prepared as it was accepted then: at its acceptance time, with its reference code and its
+ * quarantine, so the answer is the one the first attempt would have given.
+ */
+async function prepareWithReference(
   deps: SendDeps,
   ctx: TenantContext,
   raw: SendInput,
   options: { id: string; now: Date; pointer?: string },
+  before?: AcceptedMessage,
 ): Promise<Prepared> {
-  return withReference(deps, ctx, raw).then(({ input, refCode }) => {
-    const prepared = prepareMessage(input, ctx, options);
-    if (prepared.ok && refCode) prepared.message.refCode = refCode;
-    return prepared;
-  });
+  const refCode = before ? before.refCode : await newReference(deps, ctx);
+  const now = before ? new Date(before.createdAt) : options.now;
+  const prepared = prepareMessage({ ...raw, body: referenced(raw.body, refCode) }, ctx, { ...options, now });
+  if (!prepared.ok) return prepared;
+  if (refCode) prepared.message.refCode = refCode;
+  if (before) {
+    prepared.message.expiresAt = before.expiresAt;
+    if (before.status === 'quarantined') {
+      prepared.message.status = 'quarantined';
+      prepared.message.error = before.error;
+    }
+  }
+  return prepared;
 }
 
-/** Stores then enqueues in each message's own jurisdiction; a message that cannot be enqueued is removed again. */
+/**
+ * The messages an earlier attempt under the same key stored, by id, looked up in the
+ * jurisdiction each one belongs to. Reads only: nothing is written for a message found here.
+ */
+async function acceptedBefore(
+  deps: SendDeps,
+  tenantId: string,
+  reserved: { id: string; jurisdiction: Jurisdiction }[],
+): Promise<Map<string, AcceptedMessage>> {
+  const found = new Map<string, AcceptedMessage>();
+  for (const jurisdiction of ['global', 'eu'] as const) {
+    const ids = reserved.filter((r) => r.jurisdiction === jurisdiction).map((r) => r.id);
+    if (ids.length === 0) continue;
+    for (const m of await deps.stores[jurisdiction].messages.accepted(tenantId, ids)) found.set(m.id, m);
+  }
+  return found;
+}
+
+/**
+ * Stores then enqueues in each message's own jurisdiction; a message that cannot be enqueued is
+ * removed again. A message an earlier attempt stored (`before`) was screened, counted and
+ * reported then: it is only written and enqueued again while it is still queued (that attempt
+ * may have died before enqueueing it; a missing body item is written, an existing item is left
+ * as it is), never once final, when its body may already be gone by the tenant's retention.
+ */
 async function storeAndEnqueue(
   deps: SendDeps,
   messages: MessageRecord[],
-  takeover: boolean,
-  storing: () => void,
+  options: { takeover: boolean; storing: () => void; before: Map<string, AcceptedMessage> },
 ): Promise<Set<string>> {
   const failed = new Set<string>();
-  if (messages.length > 0) storing();
+  if (messages.length > 0) options.storing();
+  const pending = messages.filter((m) => (options.before.get(m.id)?.status ?? 'queued') === 'queued');
   for (const jurisdiction of ['global', 'eu'] as const) {
-    const group = messages.filter((m) => m.jurisdiction === jurisdiction);
+    const group = pending.filter((m) => m.jurisdiction === jurisdiction);
     if (group.length === 0) continue;
     const stores = deps.stores[jurisdiction];
-    await stores.messages.create(group, { mayExist: takeover });
+    await stores.messages.create(group, { mayExist: options.takeover });
     // A quarantined message is kept (with its reason) but never sent.
     const out = await stores.queue.enqueue(
       group
@@ -176,11 +228,33 @@ async function storeAndEnqueue(
     );
     if (out.failed.length > 0) await stores.messages.remove(group[0]!.tenantId, out.failed);
     for (const id of out.failed) failed.add(id);
+    // Reported as soon as they are stored, so a later failure (the other jurisdiction's write,
+    // the key's completion) cannot leave a stored quarantine unreported: a retry does not report
+    // the messages it finds stored.
     const quarantined = group.filter((m) => m.status === 'quarantined');
     for (const m of quarantined) deps.events?.changed(statusChange(m, 'quarantined', m.createdAt, m.error));
+    if (quarantined.length > 0) await deps.events?.flush();
   }
-  await deps.events?.flush();
   return failed;
+}
+
+type SendResult = { message: ReturnType<typeof messageView> };
+
+/**
+ * What the key's record keeps of a send's answer: all of it but the body, which the replayed
+ * request carries itself (its hash matched), so no record keeps a body past the tenant's body
+ * retention; the reference code rebuilds the body exactly as it was answered.
+ */
+const keptSend = (result: SendResult, refCode: string | undefined) => ({
+  message: { ...result.message, body: null },
+  ...(refCode === undefined ? {} : { refCode }),
+});
+
+/** The answer again from what the record kept (a record kept before bodies were left out holds its body). */
+function replaySend(kept: StoredResult, input: SendInput): SendResult {
+  const { message, refCode } = kept as { message: SendResult['message']; refCode?: string };
+  // The body takes its place in the answer again (spreading keeps the members' order).
+  return { message: { ...message, body: message.body ?? referenced(input.body, refCode) } };
 }
 
 export function makeSendMessage(deps: SendDeps) {
@@ -196,15 +270,36 @@ export function makeSendMessage(deps: SendDeps) {
     }
     const hash = requestHash('send', input);
     const stores = deps.stores[target];
-    return once(stores.idempotency, deps, ctx, idempotencyKey, hash, 1, async ([id], takeover, storing) => {
-      const prepared = await prepareWithReference(deps, ctx, input, { id: id!, now: deps.clock.now() });
-      if (!prepared.ok) throw new ValidationError(prepared.issues);
-      const refusal = (await deps.policy.screen(ctx, [prepared])).get(id!);
-      if (refusal) throw refusedError(refusal);
-      const failed = await storeAndEnqueue(deps, [prepared.message], takeover, storing);
-      if (failed.size > 0) throw new ServiceUnavailableError('The message could not be queued; retry it.');
-      return { result: { message: messageView(prepared.message) }, subjects: [prepared.message.to] };
-    });
+    return once(
+      stores.idempotency,
+      deps,
+      ctx,
+      idempotencyKey,
+      hash,
+      1,
+      async ([id], takeover, storing) => {
+        const before = takeover
+          ? await acceptedBefore(deps, ctx.tenantId, [{ id: id!, jurisdiction: target }])
+          : new Map<string, AcceptedMessage>();
+        const now = deps.clock.now();
+        const prepared = await prepareWithReference(deps, ctx, input, { id: id!, now }, before.get(id!));
+        if (!prepared.ok) throw new ValidationError(prepared.issues);
+        // Screened (and counted against the flood limits and the monthly cap) once only.
+        if (!before.has(id!)) {
+          const refusal = (await deps.policy.screen(ctx, [prepared])).get(id!);
+          if (refusal) throw refusedError(refusal);
+        }
+        const failed = await storeAndEnqueue(deps, [prepared.message], { takeover, storing, before });
+        if (failed.size > 0) throw new ServiceUnavailableError('The message could not be queued; retry it.');
+        const result = { message: messageView(prepared.message) };
+        return {
+          result,
+          kept: keptSend(result, prepared.message.refCode),
+          subjects: [prepared.message.to],
+        };
+      },
+      (kept) => replaySend(kept, input),
+    );
   };
 }
 
@@ -224,21 +319,36 @@ export function makeSendBatch(deps: SendDeps) {
       items.length,
       async (ids, takeover, storing) => {
         const now = deps.clock.now();
+        const before = takeover
+          ? await acceptedBefore(
+              deps,
+              ctx.tenantId,
+              items.flatMap((item, index) =>
+                item.ok && !refused[index] ? [{ id: ids[index]!, jurisdiction: targets[index]! }] : [],
+              ),
+            )
+          : new Map<string, AcceptedMessage>();
         const prepared = await Promise.all(
           items.map((item, index): Prepared | 'refused' | Promise<Prepared> => {
             if (!item.ok) return item;
             if (refused[index]) return 'refused';
-            return prepareWithReference(deps, ctx, item.input, {
-              id: ids[index]!,
-              now,
-              pointer: `/messages/${index}`,
-            });
+            return prepareWithReference(
+              deps,
+              ctx,
+              item.input,
+              { id: ids[index]!, now, pointer: `/messages/${index}` },
+              before.get(ids[index]!),
+            );
           }),
         );
-        const screened = prepared.flatMap((p) => (p !== 'refused' && p.ok ? [p] : []));
-        const refusals = await deps.policy.screen(ctx, screened);
-        const valid = screened.map((p) => p.message).filter((m) => !refusals.has(m.id));
-        const failed = await storeAndEnqueue(deps, valid, takeover, storing);
+        const valid = prepared.flatMap((p) => (p !== 'refused' && p.ok ? [p] : []));
+        // Screened (and counted against the flood limits and the monthly cap) once only.
+        const refusals = await deps.policy.screen(
+          ctx,
+          valid.filter((p) => !before.has(p.message.id)),
+        );
+        const accepted = valid.map((p) => p.message).filter((m) => !refusals.has(m.id));
+        const failed = await storeAndEnqueue(deps, accepted, { takeover, storing, before });
         const results = prepared.map((p, index): BatchItemResult => {
           if (p === 'refused') {
             const jurisdiction = targets[index]!;
@@ -257,10 +367,12 @@ export function makeSendBatch(deps: SendDeps) {
           if (failed.has(p.message.id)) return { index, status: 'rejected', reason: 'unavailable' };
           return { index, status: 'accepted', message: messageSummary(p.message) };
         });
-        const accepted = results.filter((r) => r.status === 'accepted').length;
-        const result: BatchResult = { accepted, rejected: results.length - accepted, results };
-        return { result, subjects: valid.map((m) => m.to) };
+        const count = results.filter((r) => r.status === 'accepted').length;
+        const result: BatchResult = { accepted: count, rejected: results.length - count, results };
+        // A batch's answer names no body: the record keeps it whole.
+        return { result, kept: result, subjects: accepted.map((m) => m.to) };
       },
+      (kept) => kept as BatchResult,
     );
   };
 }

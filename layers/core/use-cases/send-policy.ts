@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type {
   BlockList,
   Clock,
@@ -72,8 +71,6 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
-
-export const bodyDigest = (body: string) => createHash('sha256').update(body).digest('hex').slice(0, 16);
 
 /**
  * What the gateway checks before it accepts a message, in order: sender ID, country, the
@@ -178,7 +175,7 @@ export function makeSendPolicy(deps: PolicyDeps) {
       const flood = await deps.recipients[m.jurisdiction].countSend(
         m.tenantId,
         m.to,
-        bodyDigest(m.body ?? ''),
+        m.body ?? '',
         hourStart,
         settings.controls.flood,
       );
