@@ -58,7 +58,7 @@ export class SandboxCarrier implements Carrier {
   ) {}
 
   async send(req: CarrierSendRequest, options?: CarrierSendOptions): Promise<{ carrierMessageId: string }> {
-    const behaviour = sandboxBehaviour(req.to);
+    const behaviour = sandboxBehaviour(req.to, req.body);
     if (behaviour.outcome === 'timeout') {
       if (behaviour.taken) await this.take(req, { status: 'delivered', delaySeconds: 0 });
       // No answer: the caller gives up (aborts), or a minute passes.
@@ -78,7 +78,12 @@ export class SandboxCarrier implements Carrier {
     if (behaviour.outcome === 'unavailable')
       throw new CarrierUnavailableError('Sandbox carrier: 503 Service Unavailable');
     if (behaviour.outcome === 'rejected') {
-      throw new CarrierRejectedError(behaviour.code, 'Sandbox carrier refused the destination.');
+      throw new CarrierRejectedError(
+        behaviour.code,
+        behaviour.code === 'message_refused'
+          ? 'Sandbox carrier refused the message.'
+          : 'Sandbox carrier refused the destination.',
+      );
     }
     if (behaviour.outcome === 'slow_send') {
       await (this.deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(behaviour.sendMs);
