@@ -6,6 +6,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { DynamoDbSandboxLedger, SandboxCarrier } from '../../layers/adapters/sandbox-carrier.ts';
 import { SqsDispatchQueue } from '../../layers/adapters/sqs-dispatch-queue.ts';
 import type { DispatchRef, Jurisdiction } from '../../layers/core/model.ts';
 import { settingsOf } from '../../layers/declaration.ts';
@@ -751,17 +752,23 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       eu: tableName('eu', 'Messages'),
     };
 
+    // The local SQS keeps no state across restarts: what was in its queues is rebuilt from the tables.
     for (const j of JURISDICTIONS) {
       const c = clientsIn(regions[j]);
-      const recovered = await requeueUnfinished(
-        c.ddb,
-        messagesByJurisdiction[j],
-        new SqsDispatchQueue(c.sqs, queues[j].dispatch),
-      );
-      if (recovered > 0)
-        log(
-          `re-enqueued ${recovered} unfinished ${j} message(s) (the local SQS keeps no state across restarts)`,
-        );
+      const unfinished = await unfinishedMessages(c.ddb, messagesByJurisdiction[j]);
+      if (unfinished.queued.length > 0) {
+        await new SqsDispatchQueue(c.sqs, queues[j].dispatch).enqueue(unfinished.queued);
+        log(`re-enqueued ${unfinished.queued.length} unfinished ${j} message(s)`);
+      }
+      // Sent but not final: the sandbox carrier reports again the receipts it sent for them.
+      const sandbox = new SandboxCarrier({
+        sqs: c.sqs,
+        eventsQueueUrl: queues[j].carrierEvents,
+        jurisdiction: j,
+        ledger: new DynamoDbSandboxLedger(c.ddb, ledgerTable),
+      });
+      const reported = await sandbox.reportAgain(unfinished.sent.map((r) => r.messageId));
+      if (reported > 0) log(`the sandbox carrier reported ${reported} ${j} receipt(s) again`);
     }
 
     for (const { jurisdiction, api } of apis) {
@@ -800,34 +807,41 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 }
 
 /**
- * Queued messages whose queue records were lost (the local SQS lives in memory) are enqueued
- * again at start. Dispatch is idempotent per message, so a record that did survive costs
- * nothing but a skipped delivery.
+ * The messages whose queue records may have been lost at a restart (the local SQS lives in
+ * memory): queued ones (their dispatch records), to enqueue again, and sent ones (their
+ * receipts), to report again. Dispatch and receipts are idempotent per message, so a record
+ * that did survive costs nothing but a skipped delivery or an ignored receipt.
  */
-async function requeueUnfinished(
+async function unfinishedMessages(
   ddb: DynamoDBClient,
   table: string,
-  queue: SqsDispatchQueue,
-): Promise<number> {
-  const refs: DispatchRef[] = [];
+): Promise<{ queued: DispatchRef[]; sent: DispatchRef[] }> {
+  const found = { queued: [] as DispatchRef[], sent: [] as DispatchRef[] };
   let start: Record<string, never> | undefined;
   do {
     const out = await ddb.send(
       new ScanCommand({
         TableName: table,
-        FilterExpression: '#s = :queued AND begins_with(sk, :msg)',
+        FilterExpression: '#s IN (:queued, :sent) AND begins_with(sk, :msg)',
         ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':queued': { S: 'queued' }, ':msg': { S: 'MSG#' } },
-        ProjectionExpression: 'tenantId, id, jurisdiction',
+        ExpressionAttributeValues: {
+          ':queued': { S: 'queued' },
+          ':sent': { S: 'sent' },
+          ':msg': { S: 'MSG#' },
+        },
+        ProjectionExpression: 'tenantId, id, jurisdiction, #s',
         ExclusiveStartKey: start,
       }),
     );
     for (const item of out.Items ?? []) {
       const m = unmarshall(item);
-      refs.push({ tenantId: m.tenantId, messageId: m.id, jurisdiction: m.jurisdiction });
+      found[m.status as 'queued' | 'sent'].push({
+        tenantId: m.tenantId,
+        messageId: m.id,
+        jurisdiction: m.jurisdiction,
+      });
     }
     start = out.LastEvaluatedKey as Record<string, never> | undefined;
   } while (start);
-  if (refs.length > 0) await queue.enqueue(refs);
-  return refs.length;
+  return found;
 }

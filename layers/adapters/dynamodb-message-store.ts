@@ -35,6 +35,8 @@ import {
 const sk = (id: string) => `MSG#${id}`;
 const bodySk = (id: string) => `BODY#${id}`;
 const subjectKey = (tenantId: string, pseudonym: string) => `${tenantId}#${pseudonym}`;
+/** The byRecipient sort key: when the carrier took the message (newest first is the last to reach the person). */
+const takenKey = (at: Date, id: string) => `${at.toISOString()}#${id}`;
 const INTERNAL = [
   'pk',
   'sk',
@@ -122,9 +124,9 @@ export class DynamoDbMessageStore implements MessageStore {
           // Gateway-wide look-up (byRecipient): reply routing, "who sent me this?". Live messages
           // only: a test key may use any sender ID and its messages reach only the sandbox, so
           // indexing them would hand another tenant's replies and identity to whoever tests.
-          ...(recipient === undefined || m.mode !== 'live'
-            ? {}
-            : { gsi3pk: recipient, gsi3sk: `${m.createdAt}#${m.id}` }),
+          // Only the partition key is written now: the sort key (gsi3sk) comes with the carrier's
+          // acceptance, so a message queued, refused or never sent is in no one's replies.
+          ...(recipient === undefined || m.mode !== 'live' ? {} : { gsi3pk: recipient }),
           ...plain,
           dk: sealed.dataKey,
           sealed: sealed.blob,
@@ -418,8 +420,10 @@ export class DynamoDbMessageStore implements MessageStore {
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: ref.tenantId, sk: sk(ref.messageId) }),
+          // The carrier has it: the message enters byRecipient (for a live one, whose item holds
+          // the index's partition key) in this same write.
           UpdateExpression:
-            'SET #status = :sent, sentAt = :at, carrierMessageId = :cid REMOVE claimToken, claimUntil',
+            'SET #status = :sent, sentAt = :at, carrierMessageId = :cid, gsi3sk = :taken REMOVE claimToken, claimUntil',
           ConditionExpression: 'claimToken = :token AND #status = :queued',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: marshall({
@@ -428,6 +432,7 @@ export class DynamoDbMessageStore implements MessageStore {
             ':at': at.toISOString(),
             ':cid': carrierMessageId,
             ':token': token,
+            ':taken': takenKey(at, ref.messageId),
           }),
         }),
       );
@@ -464,12 +469,21 @@ export class DynamoDbMessageStore implements MessageStore {
       values[':cid'] = details.carrierMessageId;
       if (to !== 'sent') sets.push('sentAt = if_not_exists(sentAt, :at)');
     }
+    // byRecipient holds what reached the person: a message enters it when the carrier takes it
+    // (here when a receipt overtook the worker's "sent"), and leaves it when it fails.
+    const removes = ['claimToken', 'claimUntil'];
+    if (to === 'sent' || to === 'delivered') {
+      sets.push('gsi3sk = if_not_exists(gsi3sk, :taken)');
+      values[':taken'] = takenKey(at, ref.messageId);
+    } else {
+      removes.push('gsi3sk');
+    }
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: ref.tenantId, sk: sk(ref.messageId) }),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE claimToken, claimUntil`,
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE ${removes.join(', ')}`,
           // The plain metadata the change reports (mode, country, segments): no read of its own.
           ReturnValues: 'ALL_NEW',
           ConditionExpression:

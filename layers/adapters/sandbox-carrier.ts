@@ -3,9 +3,33 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { CarrierRejectedError, CarrierUnavailableError } from '../core/errors.ts';
 import type { Jurisdiction } from '../core/model.ts';
-import { sandboxBehaviour, sandboxReply } from '../core/sandbox.ts';
+import { type SandboxBehaviour, sandboxBehaviour, sandboxReply } from '../core/sandbox.ts';
 import type { CarrierEvent } from '../core/use-cases/dispatch-message.ts';
 import type { Carrier, CarrierSendOptions, CarrierSendRequest } from '../ports/index.ts';
+import { batchGet } from './dynamodb-util.ts';
+
+/** What a handset got: the ledger's record of a message the sandbox took. */
+export interface SandboxLedgerEntry {
+  messageId: string;
+  tenantId: string;
+  to: string;
+  body: string;
+  /** When the sandbox first took it. */
+  acceptedAt: string;
+}
+
+type Receipt = { status: CarrierEvent['status']; code?: string | undefined; delaySeconds: number };
+
+/** The receipt the sandbox reports for a message it takes; none for one it never takes. */
+function receiptFor(behaviour: SandboxBehaviour): Receipt | undefined {
+  if (behaviour.outcome === 'receipt') return behaviour;
+  if (behaviour.outcome === 'slow_send' || (behaviour.outcome === 'timeout' && behaviour.taken))
+    return { status: 'delivered', delaySeconds: 0 };
+  return undefined;
+}
+
+/** SQS's longest delivery delay (15 minutes). */
+const MAX_DELAY_SECONDS = 900;
 
 /**
  * The sandbox's "handsets": what the carrier accepted, one item per message id. A repeated
@@ -39,6 +63,25 @@ export class DynamoDbSandboxLedger {
     );
     return { sends: unmarshall(out.Attributes!).sends as number };
   }
+
+  /** The entries of the messages among these the sandbox took. */
+  async find(messageIds: string[]): Promise<SandboxLedgerEntry[]> {
+    const items = await batchGet(
+      this.client,
+      this.table,
+      messageIds.map((id) => marshall({ pk: `SANDBOX#${id}`, sk: 'SEND' })),
+    );
+    return items.map((i) => {
+      const e = unmarshall(i);
+      return {
+        messageId: String(e.pk).slice('SANDBOX#'.length),
+        tenantId: e.tenantId as string,
+        to: e.to as string,
+        body: e.body as string,
+        acceptedAt: e.acceptedAt as string,
+      };
+    });
+  }
 }
 
 /**
@@ -58,9 +101,9 @@ export class SandboxCarrier implements Carrier {
   ) {}
 
   async send(req: CarrierSendRequest, options?: CarrierSendOptions): Promise<{ carrierMessageId: string }> {
-    const behaviour = sandboxBehaviour(req.to);
+    const behaviour = sandboxBehaviour(req.to, req.body);
     if (behaviour.outcome === 'timeout') {
-      if (behaviour.taken) await this.take(req, { status: 'delivered', delaySeconds: 0 });
+      if (behaviour.taken) await this.take(req, receiptFor(behaviour)!);
       // No answer: the caller gives up (aborts), or a minute passes.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 60_000);
@@ -78,42 +121,73 @@ export class SandboxCarrier implements Carrier {
     if (behaviour.outcome === 'unavailable')
       throw new CarrierUnavailableError('Sandbox carrier: 503 Service Unavailable');
     if (behaviour.outcome === 'rejected') {
-      throw new CarrierRejectedError(behaviour.code, 'Sandbox carrier refused the destination.');
+      throw new CarrierRejectedError(
+        behaviour.code,
+        behaviour.code === 'message_refused'
+          ? 'Sandbox carrier refused the message.'
+          : 'Sandbox carrier refused the destination.',
+      );
     }
     if (behaviour.outcome === 'slow_send') {
       await (this.deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(behaviour.sendMs);
     }
-    return this.take(
-      req,
-      behaviour.outcome === 'receipt' ? behaviour : { status: 'delivered', delaySeconds: 0 },
-    );
+    return this.take(req, receiptFor(behaviour)!);
   }
 
-  /** Takes a message: the ledger counts the hand-over, its receipt (and any reply) goes on the events queue. */
-  private async take(
-    req: CarrierSendRequest,
-    receipt: { status: CarrierEvent['status']; code?: string; delaySeconds: number },
-  ): Promise<{ carrierMessageId: string }> {
-    const now = new Date();
-    await this.deps.ledger?.record(req, now);
-    const carrierMessageId = `sbx_${req.messageId}`;
+  /**
+   * Reports again the receipts of messages the sandbox took (those its ledger holds), each as it
+   * was first reported: same status and time, delayed by what is left of its delay. For a
+   * restart of the local runtime, whose in-memory SQS lost the receipts not yet applied; a
+   * receipt applied twice changes nothing. Returns how many it reported.
+   */
+  async reportAgain(messageIds: string[], now = new Date()): Promise<number> {
+    const entries = messageIds.length > 0 ? ((await this.deps.ledger?.find(messageIds)) ?? []) : [];
+    let reported = 0;
+    for (const e of entries) {
+      const receipt = receiptFor(sandboxBehaviour(e.to, e.body));
+      if (!receipt) continue;
+      await this.report(e, receipt, new Date(e.acceptedAt), now);
+      reported++;
+    }
+    return reported;
+  }
+
+  private async report(
+    message: { messageId: string; tenantId: string },
+    receipt: Receipt,
+    acceptedAt: Date,
+    now: Date,
+  ): Promise<string> {
+    const carrierMessageId = `sbx_${message.messageId}`;
+    const occurredAt = acceptedAt.getTime() + receipt.delaySeconds * 1000;
     const event: CarrierEvent = {
       kind: 'delivery_receipt',
-      tenantId: req.tenantId,
-      messageId: req.messageId,
+      tenantId: message.tenantId,
+      messageId: message.messageId,
       jurisdiction: this.deps.jurisdiction,
       carrierMessageId,
       status: receipt.status,
       errorCode: receipt.code,
-      occurredAt: new Date(now.getTime() + receipt.delaySeconds * 1000).toISOString(),
+      occurredAt: new Date(occurredAt).toISOString(),
     };
     await this.deps.sqs.send(
       new SendMessageCommand({
         QueueUrl: this.deps.eventsQueueUrl,
         MessageBody: JSON.stringify(event),
-        DelaySeconds: receipt.delaySeconds,
+        DelaySeconds: Math.min(
+          MAX_DELAY_SECONDS,
+          Math.max(0, Math.ceil((occurredAt - now.getTime()) / 1000)),
+        ),
       }),
     );
+    return carrierMessageId;
+  }
+
+  /** Takes a message: the ledger counts the hand-over, its receipt (and any reply) goes on the events queue. */
+  private async take(req: CarrierSendRequest, receipt: Receipt): Promise<{ carrierMessageId: string }> {
+    const now = new Date();
+    await this.deps.ledger?.record(req, now);
+    const carrierMessageId = await this.report(req, receipt, now, now);
     const reply = sandboxReply(req.to, req.body);
     if (reply !== undefined) {
       await this.deps.sqs.send(

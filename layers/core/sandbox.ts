@@ -33,7 +33,15 @@ export type SandboxBehaviour =
   | { outcome: 'slow_send'; sendMs: number }
   | { outcome: 'timeout'; taken: boolean };
 
-export function sandboxBehaviour(to: string): SandboxBehaviour {
+/**
+ * A message whose body contains this mark is refused at send whatever its number, as a real
+ * carrier refuses one sender's message to a handset it delivers another's to (two tenants
+ * texting one person, one of them refused).
+ */
+export const SANDBOX_REFUSE_MARK = '{refuse}';
+
+export function sandboxBehaviour(to: string, body = ''): SandboxBehaviour {
+  if (body.includes(SANDBOX_REFUSE_MARK)) return { outcome: 'rejected', code: 'message_refused' };
   return (
     (SANDBOX_NUMBERS as Record<string, SandboxBehaviour>)[to] ?? {
       outcome: 'receipt',

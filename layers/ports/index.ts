@@ -87,9 +87,10 @@ export interface MessageStore {
   /** Ids of the tenant's live messages to a number (found through its pseudonym). */
   idsForSubject(tenantId: string, e164: string, now: Date): Promise<string[]>;
   /**
-   * Live-mode messages sent to a number by any tenant, newest first, found through the
-   * gateway-wide recipient pseudonym: routes replies and answers "who sent me this?". Never the
-   * content, and never a test-mode message (it reached only the sandbox).
+   * Live-mode messages the carrier took for a number, from any tenant, the last taken first,
+   * found through the gateway-wide recipient pseudonym: routes replies and answers "who sent me
+   * this?". Never the content, never a test-mode message (it reached only the sandbox), and
+   * never one that is queued, quarantined, refused or failed (it did not reach the person).
    */
   sentTo(recipientPseudonym: string, now: Date, limit?: number): Promise<SentTrace[]>;
   /** Removes every item of a tenant's partition except its keyring record; returns how many. */

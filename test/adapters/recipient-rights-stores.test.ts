@@ -13,6 +13,7 @@ import {
 import { VerificationFailedError } from '../../layers/core/errors.ts';
 import { newUlid } from '../../layers/core/ids.ts';
 import { prepareMessage } from '../../layers/core/messages.ts';
+import type { DispatchRef } from '../../layers/core/model.ts';
 import { RecipientPseudonyms } from '../../layers/core/recipient-pseudonym.ts';
 import { makePublicRights } from '../../layers/core/use-cases/public-rights.ts';
 import { localClients, localCrypto, uniqueName } from '../support/aws.ts';
@@ -26,6 +27,13 @@ const local = localCrypto(messagesTable, { clock });
 const recipients = new DynamoDbRecipientStore(local.dynamodb, messagesTable, local.crypto);
 const counters = new DynamoDbCounters(local.dynamodb, tenantsTable);
 const phone = '+4915123456789';
+
+/** What the dispatch worker does once the carrier has taken a message. */
+async function handOver(store: DynamoDbMessageStore, ref: DispatchRef, at: Date) {
+  const token = `tok_${ref.messageId}`;
+  expect((await store.claim(ref, token, 60_000, at)).outcome).toBe('claimed');
+  await store.markSent(ref, token, `c_${ref.messageId}`, at);
+}
 
 async function raw(table: string) {
   const out = await local.dynamodb.send(new ScanCommand({ TableName: table }));
@@ -231,6 +239,11 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
       if (!p.ok) throw new Error('fixture');
       p.message.refCode = 'K7Q2MX';
       await store.create([p.message]);
+      await handOver(
+        store,
+        { tenantId, messageId: p.message.id, jurisdiction: p.message.jurisdiction },
+        clock.now(),
+      );
     }
     const traces = await store.sentTo(await pseudonyms.of('+4915123456782'), clock.now());
     expect(traces.map((t) => [t.tenantId, t.from, t.refCode])).toEqual([
@@ -255,9 +268,65 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
       );
       if (!p.ok) throw new Error('fixture');
       await store.create([p.message]);
+      // Both handed to a carrier (the test-mode one to the sandbox).
+      await handOver(
+        store,
+        { tenantId, messageId: p.message.id, jurisdiction: p.message.jurisdiction },
+        clock.now(),
+      );
     }
     const traces = await store.sentTo(await pseudonyms.of('+4915123456784'), clock.now());
     expect(traces.map((t) => t.tenantId)).toEqual(['ten_L']);
+  });
+
+  it('indexes a live message for replies and "who sent me this?" only once the carrier has taken it', async () => {
+    const pseudonyms = new RecipientPseudonyms(async () => Buffer.alloc(32, 7));
+    const store = new DynamoDbMessageStore(local.dynamodb, messagesTable, local.crypto, pseudonyms);
+    const to = '+4915123456785';
+    const at = (s: number) => new Date(clock.now().getTime() + s * 1000);
+    const live = async (tenantId: string, offset: number) => {
+      const p = prepareMessage(
+        { to, from: 'AlphaSMS', body: 'Hallo' },
+        { tenantId, mode: 'live', retention: { bodyDays: 7, metadataDays: 90 } },
+        { id: `msg_${newUlid(clock.now().getTime() + offset)}`, now: clock.now() },
+      );
+      if (!p.ok) throw new Error('fixture');
+      await store.create([p.message]);
+      return { tenantId, messageId: p.message.id, jurisdiction: p.message.jurisdiction };
+    };
+    const found = async () =>
+      (await store.sentTo(await pseudonyms.of(to), clock.now())).map((t) => t.tenantId);
+
+    const queued = await live('ten_Queued', 0);
+    const refused = await live('ten_Refused', 1);
+    const taken = await live('ten_Taken', 2);
+    const failedLater = await live('ten_FailedLater', 3);
+    const overtaken = await live('ten_Overtaken', 4);
+    // Stored (accepted) is not sent: nothing is in the index yet.
+    expect(await found()).toEqual([]);
+
+    // The carrier refuses one at send; takes another; takes a third that then fails; and a
+    // fourth's delivery receipt overtakes the worker's own "sent".
+    const token = 'tok_refused';
+    await store.claim(refused, token, 60_000, at(1));
+    await store.transition(refused, 'failed', at(1), {
+      error: { code: 'invalid_destination', message: 'x' },
+    });
+    await handOver(store, taken, at(2));
+    await handOver(store, failedLater, at(3));
+    await store.transition(failedLater, 'undeliverable', at(4), {
+      error: { code: 'unknown_subscriber', message: 'x' },
+      carrierMessageId: `c_${failedLater.messageId}`,
+    });
+    await store.transition(overtaken, 'delivered', at(5), { carrierMessageId: `c_${overtaken.messageId}` });
+    expect(await found()).toEqual(['ten_Overtaken', 'ten_Taken']);
+    // A delivery receipt after "sent" keeps the message where it was.
+    await store.transition(taken, 'delivered', at(6), { carrierMessageId: `c_${taken.messageId}` });
+    expect(await found()).toEqual(['ten_Overtaken', 'ten_Taken']);
+
+    // The queued one, handed over last, is the newest the person got.
+    await handOver(store, queued, at(7));
+    expect(await found()).toEqual(['ten_Queued', 'ten_Overtaken', 'ten_Taken']);
   });
 
   it("keeps a sender ID applicant's identity sealed, and purges it at the date set by the decision", async () => {

@@ -1,13 +1,21 @@
 import { CreateKeyCommand, DecryptCommand, ScheduleKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { ensureQueue, ensureSystemKey } from '../../infra/local/provision.ts';
+import {
+  ensureQueue,
+  ensureSystemKey,
+  ensureTable,
+  SANDBOX_LEDGER_TABLE,
+} from '../../infra/local/provision.ts';
 import { QUEUES } from '../../infra/resources.ts';
 import { KmsKeyService } from '../../layers/adapters/kms-key-service.ts';
+import { DynamoDbSandboxLedger, SandboxCarrier } from '../../layers/adapters/sandbox-carrier.ts';
 import { SqsDispatchQueue } from '../../layers/adapters/sqs-dispatch-queue.ts';
+import { CarrierRejectedError } from '../../layers/core/errors.ts';
+import type { CarrierSendRequest } from '../../layers/ports/index.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 
-const { sqs, kms } = localClients();
+const { sqs, kms, dynamodb } = localClients();
 
 describe('SqsDispatchQueue on the local SQS', () => {
   it('enqueues references in batches of ten, carrying no number or body', async () => {
@@ -32,6 +40,59 @@ describe('SqsDispatchQueue on the local SQS', () => {
     const queue = new SqsDispatchQueue(sqs, `${localClients().services.sqs}/000000000000/does-not-exist`);
     const out = await queue.enqueue([{ tenantId: 'ten_A', messageId: 'msg_1', jurisdiction: 'global' }]);
     expect(out.failed).toEqual(['msg_1']);
+  });
+});
+
+describe('the sandbox carrier on DynamoDB Local and the local SQS', () => {
+  it('reports again the receipt of a message it took, as it first did, and nothing for one it did not take', async () => {
+    const table = uniqueName('ledger');
+    await ensureTable(dynamodb, table, SANDBOX_LEDGER_TABLE);
+    const { url } = await ensureQueue(sqs, uniqueName('events'), QUEUES.carrierEvents, 30);
+    const carrier = new SandboxCarrier({
+      sqs,
+      eventsQueueUrl: url,
+      jurisdiction: 'global',
+      ledger: new DynamoDbSandboxLedger(dynamodb, table),
+    });
+    const request = (messageId: string, to: string, body = 'Hi'): CarrierSendRequest => ({
+      messageId,
+      tenantId: 'ten_A',
+      to,
+      from: 'Acme',
+      body,
+      category: 'transactional',
+    });
+    const receive = async () => {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      );
+      return (out.Messages ?? []).map((m) => JSON.parse(m.Body!) as Record<string, unknown>);
+    };
+    // Taken, then reported failed at once; refused at send; taken, reported delivered in 10 s.
+    await carrier.send(request('msg_failed', '+12025550101'));
+    await expect(carrier.send(request('msg_refused', '+12025550100', 'Hi {refuse}'))).rejects.toBeInstanceOf(
+      CarrierRejectedError,
+    );
+    const takenAt = Date.now();
+    await carrier.send(request('msg_late', '+12025550103'));
+    const [first] = await receive();
+    expect(first).toMatchObject({ messageId: 'msg_failed', status: 'failed', errorCode: 'carrier_error' });
+
+    // Reported again 9 s into the late receipt's 10 s: the failed receipt at once, the same
+    // event; the late one once what is left of its delay has passed, for the same time.
+    const reported = await carrier.reportAgain(
+      ['msg_failed', 'msg_refused', 'msg_late', 'msg_never_sent'],
+      new Date(takenAt + 9_000),
+    );
+    expect(reported).toBe(2);
+    expect(await receive()).toEqual([first]);
+    let late: Record<string, unknown>[] = [];
+    while (late.length === 0 && Date.now() < takenAt + 9_000) late = await receive();
+    // Before the first report's own 10 s delay ran out: this is the second report.
+    expect(late).toEqual([expect.objectContaining({ messageId: 'msg_late', status: 'delivered' })]);
+    const occurredIn = Date.parse(String(late[0]!.occurredAt)) - takenAt;
+    expect(occurredIn).toBeGreaterThanOrEqual(10_000);
+    expect(occurredIn).toBeLessThan(11_000);
   });
 });
 

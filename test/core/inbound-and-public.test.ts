@@ -22,6 +22,17 @@ const acme: Tenant = {
   residency: 'forward',
 };
 
+type SendArgs = Parameters<ReturnType<typeof makeSendMessage>>;
+
+/** Sends as a tenant and has the carrier take the message, as the dispatch worker would. */
+async function text(deps: ReturnType<typeof fakeSendDeps>, ctx: SendArgs[0], input: SendArgs[1]) {
+  const out = await makeSendMessage(deps)(ctx, input, 'global');
+  const ref = { tenantId: ctx.tenantId, messageId: out.result.message.id, jurisdiction: 'global' as const };
+  await deps.messages.claim(ref, 'tok', 60_000, deps.clock.now());
+  await deps.messages.markSent(ref, 'tok', `c_${ref.messageId}`, deps.clock.now());
+  return out;
+}
+
 function setup() {
   const deps = fakeSendDeps();
   const log: string[] = [];
@@ -72,11 +83,7 @@ describe('replies from recipients', () => {
     t = setup();
     await t.deps.tenants.createTenant(structuredClone(acme));
     // Acme texted the person, so their replies to 'Acme' are Acme's.
-    await makeSendMessage(t.deps)(
-      tenantContext(),
-      { to: person, from: 'Acme', body: 'Your order shipped' },
-      'global',
-    );
+    await text(t.deps, tenantContext(), { to: person, from: 'Acme', body: 'Your order shipped' });
     t.log.length = 0;
   });
 
@@ -110,11 +117,11 @@ describe('replies from recipients', () => {
       appliedAt: 'x',
     });
     t.deps.clock.advance(1000);
-    await makeSendMessage(t.deps)(
-      tenantContext({ tenantId: 'ten_B' }),
-      { to: person, from: 'Globex', body: 'Your parcel' },
-      'global',
-    );
+    await text(t.deps, tenantContext({ tenantId: 'ten_B' }), {
+      to: person,
+      from: 'Globex',
+      body: 'Your parcel',
+    });
     // Globex texted last, but the person answers Acme's number: only Acme's list changes.
     expect(await t.reply('STOP', 'Acme')).toMatchObject({ tenantId: 'ten_A' });
     expect(await t.deps.recipients.global.getOptOut('ten_A', person)).toBeDefined();
@@ -126,13 +133,37 @@ describe('replies from recipients', () => {
     await t.deps.tenants.createTenant({ ...structuredClone(acme), id: 'ten_B', displayName: 'Squatter' });
     t.deps.clock.advance(1000);
     // Test keys may use any sender: their messages reach the sandbox, never the person.
-    await makeSendMessage(t.deps)(
-      tenantContext({ tenantId: 'ten_B', mode: 'test' }),
-      { to: person, from: 'Acme', body: 'Hello' },
-      'global',
-    );
+    await text(t.deps, tenantContext({ tenantId: 'ten_B', mode: 'test' }), {
+      to: person,
+      from: 'Acme',
+      body: 'Hello',
+    });
     expect(await t.reply('STOP', 'Acme')).toEqual({ tenantId: 'ten_A', action: 'opt_out' });
     expect(await t.deps.recipients.global.getOptOut('ten_A', person)).toBeDefined();
+    expect(await t.deps.recipients.global.getOptOut('ten_B', person)).toBeUndefined();
+  });
+
+  it('never routes a reply to a later live message the carrier has not taken or refused', async () => {
+    await t.deps.tenants.createTenant({ ...structuredClone(acme), id: 'ten_B', displayName: 'Other' });
+    t.deps.clock.advance(1000);
+    // Another tenant's live messages from the same sender ID: one still queued, one refused.
+    await makeSendMessage(t.deps)(
+      tenantContext({ tenantId: 'ten_B' }),
+      { to: person, from: 'Acme', body: 'a' },
+      'global',
+    );
+    const { result } = await makeSendMessage(t.deps)(
+      tenantContext({ tenantId: 'ten_B' }),
+      { to: person, from: 'Acme', body: 'b' },
+      'global',
+    );
+    await t.deps.messages.transition(
+      { tenantId: 'ten_B', messageId: result.message.id, jurisdiction: 'global' },
+      'failed',
+      t.deps.clock.now(),
+      { error: { code: 'invalid_destination', message: 'refused' } },
+    );
+    expect(await t.reply('STOP', 'Acme')).toEqual({ tenantId: 'ten_A', action: 'opt_out' });
     expect(await t.deps.recipients.global.getOptOut('ten_B', person)).toBeUndefined();
   });
 
@@ -314,7 +345,7 @@ describe('the public flows: block-all and "who sent me this?"', () => {
   const codeFor = (to: string) => /\d{6}/.exec(codes.filter((c) => c.to === to).at(-1)!.body)![0];
 
   it('answers alike for a blocked, a known and an unknown number until the code is given', async () => {
-    await makeSendMessage(t.deps)(tenantContext(), { to: person, from: 'Acme', body: 'x' }, 'global');
+    await text(t.deps, tenantContext(), { to: person, from: 'Acme', body: 'x' });
     await t.deps.blockList.global.block(fakePseudonymOf('+12025550199'), t.deps.clock.now(), 'keyword');
     const shapes = [];
     for (const phone of [person, '+12025550199', '+12025550198']) {
@@ -402,11 +433,11 @@ describe('the public flows: block-all and "who sent me this?"', () => {
     await t.deps.tenants.updateSettings('ten_A', {
       replies: { ...settingsOf(acme).replies, referenceCodes: true },
     });
-    const { result } = await makeSendMessage(t.deps)(
-      tenantContext(),
-      { to: person, from: 'Acme', body: 'Secret offer' },
-      'global',
-    );
+    const { result } = await text(t.deps, tenantContext(), {
+      to: person,
+      from: 'Acme',
+      body: 'Secret offer',
+    });
     const ref = /Ref: (\w+)/.exec(result.message.body ?? '')![1]!;
     const { verificationId } = await rights.start(
       { phone: person, purpose: 'identify', reference: ref.toLowerCase() },
@@ -428,11 +459,7 @@ describe('the public flows: block-all and "who sent me this?"', () => {
   });
 
   it('names the sender by the time and sender ID, and nobody for another number', async () => {
-    const { result } = await makeSendMessage(t.deps)(
-      tenantContext(),
-      { to: person, from: 'Acme', body: 'x' },
-      'global',
-    );
+    const { result } = await text(t.deps, tenantContext(), { to: person, from: 'Acme', body: 'x' });
     const query = { purpose: 'identify' as const, sentAt: '2026-11-24T10:20:00Z', senderId: 'ACME' };
     const mine = await rights.start({ phone: person, ...query }, 'ip');
     expect(await rights.confirm(mine.verificationId, codeFor(person), 'ip')).toMatchObject({
@@ -451,12 +478,12 @@ describe('the public flows: block-all and "who sent me this?"', () => {
       id: 'ten_B',
       legalName: 'Squatter Ltd',
     });
-    await makeSendMessage(t.deps)(tenantContext(), { to: person, from: 'Acme', body: 'x' }, 'global');
-    await makeSendMessage(t.deps)(
-      tenantContext({ tenantId: 'ten_B', mode: 'test' }),
-      { to: person, from: 'Acme', body: 'y' },
-      'global',
-    );
+    await text(t.deps, tenantContext(), { to: person, from: 'Acme', body: 'x' });
+    await text(t.deps, tenantContext({ tenantId: 'ten_B', mode: 'test' }), {
+      to: person,
+      from: 'Acme',
+      body: 'y',
+    });
     const query = { purpose: 'identify' as const, sentAt: '2026-11-24T10:20:00Z', senderId: 'Acme' };
     const v = await rights.start({ phone: person, ...query }, 'ip');
     const answer = await rights.confirm(v.verificationId, codeFor(person), 'ip');

@@ -37,6 +37,13 @@ afterAll(async () => {
 const send = (key: string, body: object) =>
   api.call<{ message: Message }>('POST', '/v1/messages', { key, body });
 
+/** A message once it has left `queued` and `sent` (a reply answers only what reached the person). */
+const settled = (key: string, id: string) =>
+  waitFor(async () => {
+    const res = await api.call<Message & { error?: { code: string } }>('GET', `/v1/messages/${id}`, { key });
+    return res.body.status === 'queued' || res.body.status === 'sent' ? undefined : res.body;
+  }, `message ${id} to settle`);
+
 /** The one-time code the sandbox "delivered" to the person's handset. */
 async function codeSentFor(verificationId: string) {
   const item = await waitFor(async () => {
@@ -403,6 +410,7 @@ describe('the public flows', () => {
     expect(replies.body).toMatchObject({ referenceCodes: true });
     const sent = await send(t.key, { to: '+12025550130', from: 'Refs', body: 'Your private appointment' });
     const ref = /Ref: (\w{6})$/.exec(sent.body.message.body ?? '')![1]!;
+    await settled(t.key, sent.body.message.id);
     const start = await api.call<{ verificationId: string }>('POST', '/public/v1/verifications', {
       body: { phone: '+12025550130', purpose: 'identify', reference: ref },
     });
@@ -432,6 +440,7 @@ describe('a sender ID another tenant sends from in test mode', () => {
     const person = '+12025550150';
     const first = await send(alpha.key, { to: person, from: 'AlphaSMS', body: 'Your order shipped' });
     expect(first.body.message).toMatchObject({ mode: 'live' });
+    expect(await settled(alpha.key, first.body.message.id)).toMatchObject({ status: 'delivered' });
     // Later, from the same sender ID on a test key (which may use any sender: it reaches the sandbox).
     const fake = await send(squatter.key, { to: person, from: 'AlphaSMS', body: 'Hello' });
     expect(fake.body.message).toMatchObject({ mode: 'test' });
@@ -479,10 +488,67 @@ describe('a sender ID another tenant sends from in test mode', () => {
   });
 });
 
+describe('a live message the carrier did not take', () => {
+  it('never takes the replies, opt-outs or identity of the tenant whose message reached the person', async () => {
+    const courier = await onboard(api, gateway.adminToken, { name: 'Courier', senders: ['AlphaSMS'] });
+    const other = await onboard(api, gateway.adminToken, { name: 'Refused', senders: ['AlphaSMS'] });
+    const person = '+12025550160';
+    const reached = await send(courier.key, { to: person, from: 'AlphaSMS', body: 'Your parcel is here' });
+    expect(await settled(courier.key, reached.body.message.id)).toMatchObject({ status: 'delivered' });
+    // Later, from the same sender ID on another tenant's live key: the carrier refuses one
+    // message, and another is held (quarantined) and never sent.
+    const refused = await send(other.key, { to: person, from: 'AlphaSMS', body: 'Hello {refuse}' });
+    expect(refused.body.message).toMatchObject({ mode: 'live' });
+    expect(await settled(other.key, refused.body.message.id)).toMatchObject({
+      status: 'failed',
+      error: { code: 'message_refused' },
+    });
+    const held = await send(other.key, { to: person, from: 'AlphaSMS', body: 'Track: https://bit.ly/3xYz' });
+    expect(held.body.message).toMatchObject({ mode: 'live', status: 'quarantined' });
+
+    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
+      token: gateway.adminToken,
+    });
+    const stop = {
+      from: person,
+      to: 'AlphaSMS',
+      body: 'STOP',
+      carrierMessageId: uniqueName('carrier'),
+      receivedAt: new Date().toISOString(),
+    };
+    expect(
+      (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: stop })).status,
+    ).toBe(202);
+    const inbound = (key: string) =>
+      api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key }).then((r) => r.body.data);
+    const landed = await waitFor(async () => {
+      const [a, b] = await Promise.all([inbound(courier.key), inbound(other.key)]);
+      return a.length + b.length > 0 ? { a, b } : undefined;
+    }, 'the STOP reply');
+    expect(landed.b).toEqual([]);
+    expect(landed.a).toEqual([expect.objectContaining({ from: person, action: 'opt_out' })]);
+    const otherOptOuts = await api.call<{ data: unknown[] }>('GET', '/v1/opt-outs', { key: other.key });
+    expect(otherOptOuts.body.data).toEqual([]);
+
+    const start = await api.call<{ verificationId: string }>('POST', '/public/v1/verifications', {
+      body: { phone: person, purpose: 'identify', senderId: 'AlphaSMS', sentAt: new Date().toISOString() },
+    });
+    const id = start.body.verificationId;
+    const answer = await api.call<{ senders: { legalName: string }[] }>(
+      'POST',
+      `/public/v1/verifications/${id}/confirm`,
+      { body: { code: await codeSentFor(id) } },
+    );
+    expect(answer.body.senders.map((s) => s.legalName)).toEqual(['Courier Ltd']);
+  }, 60_000);
+});
+
 describe('carriers reporting replies over HTTP', () => {
   it('need the carrier token, and their replies reach the tenant', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Helpful', senders: ['Helpful'] });
-    await send(t.key, { to: '+12025550140', from: 'Helpful', body: 'Hi' });
+    const hi = await send(t.key, { to: '+12025550140', from: 'Helpful', body: 'Hi' });
+    // The person answers the message they got.
+    expect(await settled(t.key, hi.body.message.id)).toMatchObject({ status: 'delivered' });
     const event = {
       from: '+12025550140',
       to: 'Helpful',

@@ -1,6 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
+import { alive } from '../../infra/local/assembly.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 import { type GatewayProcess, spawnGateway } from '../support/gateway-process.ts';
 import { client, onboard, waitFor } from '../support/http.ts';
@@ -8,9 +13,31 @@ import { client, onboard, waitFor } from '../support/http.ts';
 const { services, dynamodb } = localClients();
 const running: GatewayProcess[] = [];
 
+const dataDirs: string[] = [];
+
 afterAll(() => {
   for (const g of running) g.child.kill('SIGKILL');
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
 });
+
+/** The pids of the java processes (DynamoDB Local) below a process. */
+function javaBelow(pid: number): number[] {
+  const rows = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,args='], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l)!)
+    .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), cmd: m[3]! }));
+  const below = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of rows)
+      if (below.has(r.ppid) && !below.has(r.pid)) {
+        below.add(r.pid);
+        grew = true;
+      }
+  }
+  return rows.filter((r) => below.has(r.pid) && /^java /.test(r.cmd)).map((r) => r.pid);
+}
 
 describe('a worker killed mid-batch', () => {
   it('loses no message, never re-sends one already sent, and delivers each once', async () => {
@@ -102,4 +129,63 @@ describe('a worker killed mid-batch', () => {
     }
     second.child.kill('SIGTERM');
   }, 90_000);
+});
+
+describe('a gateway stopped before a receipt came back', () => {
+  it('has the sandbox carrier report the receipt again at the next start, so the message reaches delivered', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sms-gateway-receipts-'));
+    dataDirs.push(dataDir);
+    // Its own services, as `npm start` runs them: the local SQS lives in the gateway's process.
+    const args = [
+      '--port',
+      '0',
+      '--dynamodb-port',
+      '0',
+      '--sqs-port',
+      '0',
+      '--kms-port',
+      '0',
+      '--data-dir',
+      dataDir,
+    ];
+    const first = await spawnGateway(args);
+    running.push(first);
+    const api = client(first.url);
+    const { key } = await onboard(api, first.adminToken);
+    // The sandbox takes a message to this number at once and reports it delivered 10 s later.
+    const sent = await api.call<{ message: { id: string } }>('POST', '/v1/messages', {
+      key,
+      body: { to: '+12025550103', from: 'Acme', body: 'Your receipt comes late' },
+    });
+    const path = `/v1/messages/${sent.body.message.id}`;
+    type View = { status: string; sentAt: string | null; deliveredAt: string | null };
+    const atSend = await waitFor(async () => {
+      const res = await api.call<View>('GET', path, { key });
+      return res.body.status === 'sent' ? res.body : undefined;
+    }, 'the message to be sent');
+
+    // A crash: the local SQS goes with the process, and the receipt waiting in it.
+    const java = javaBelow(first.child.pid!);
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    await waitFor(async () => (java.some(alive) ? undefined : true), 'DynamoDB Local to stop', 15_000);
+
+    const second = await spawnGateway(args);
+    running.push(second);
+    const api2 = client(second.url);
+    const delivered = await waitFor(
+      async () => {
+        const res = await api2.call<View>('GET', path, { key });
+        return res.body.status === 'delivered' ? res.body : undefined;
+      },
+      'the receipt to be reported again',
+      30_000,
+    );
+    // The receipt the carrier would have sent: delivered 10 s after it took the message.
+    const lag = Date.parse(delivered.deliveredAt!) - Date.parse(atSend.sentAt!);
+    expect(lag).toBeGreaterThanOrEqual(9_000);
+    expect(lag).toBeLessThan(12_000);
+    second.child.kill('SIGINT');
+    await new Promise((r) => second.child.once('exit', r));
+  }, 120_000);
 });

@@ -113,9 +113,15 @@ export class FakeMessageStore implements MessageStore {
   }
   /** Keyed by the number itself: the fake's recipient pseudonym (see fakeSendDeps) is the identity. */
   async sentTo(recipientPseudonym: string): Promise<SentTrace[]> {
+    const taken = (m: MessageRecord) => m.sentAt ?? m.deliveredAt ?? '';
     return [...this.items.values()]
-      .filter((m) => `p:${m.to}` === recipientPseudonym && m.mode === 'live')
-      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id))
+      .filter(
+        (m) =>
+          `p:${m.to}` === recipientPseudonym &&
+          m.mode === 'live' &&
+          (m.status === 'sent' || m.status === 'delivered'),
+      )
+      .sort((a, b) => taken(b).localeCompare(taken(a)) || b.id.localeCompare(a.id))
       .map((m) => ({
         tenantId: m.tenantId,
         messageId: m.id,
