@@ -145,8 +145,34 @@ describe('EU residency across the two local regions', () => {
     // The global endpoint does not read the EU region for it either.
     const list = await api.call('GET', '/v1/messages?jurisdiction=eu', { key: t.key });
     expectProblem(list, 421, 'residency-misdirected');
+    // Nor a subject's rights: an EU number's go through the EU endpoint, a US number's through either.
+    const subject = (c: ReturnType<typeof client>, phone: string) =>
+      c.call('GET', `/v1/subjects/${encodeURIComponent(phone)}/export`, { key: t.key });
+    expectProblem(await subject(api, GERMAN), 421, 'residency-misdirected');
+    expect((await subject(euApi, GERMAN)).status).toBe(200);
+    expect((await subject(api, US)).status).toBe(200);
     const get = await api.call('GET', `/v1/messages/${viaEu.body.message.id}`, { key: t.key });
     expect(get.status).toBe(404);
+  });
+});
+
+describe('the public flows in the EU region', () => {
+  it("keep a person's rate buckets (number and IP address) in the region that took the request", async () => {
+    const buckets = async (j: 'global' | 'eu', table: string) =>
+      (await rawItems(j, table)).filter((i) => /^RATE#(ip|number)#/.test(String(i.pk))).length;
+    const global = async () =>
+      (await buckets('global', gateway.tables.tenants)) +
+      (await buckets('global', gateway.tables.messagesByJurisdiction.global));
+    const [globalBefore, euBefore] = [
+      await global(),
+      await buckets('eu', gateway.tables.messagesByJurisdiction.eu),
+    ];
+    const res = await euApi.call('POST', '/public/v1/verifications', {
+      body: { phone: '+4915123450077', purpose: 'block' },
+    });
+    expect(res.status).toBe(202);
+    expect(await global()).toBe(globalBefore);
+    expect(await buckets('eu', gateway.tables.messagesByJurisdiction.eu)).toBe(euBefore + 2);
   });
 });
 

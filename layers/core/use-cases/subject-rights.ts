@@ -10,6 +10,7 @@ import { ValidationError } from '../errors.ts';
 import { messageView } from '../messages.ts';
 import type { Jurisdiction, TenantContext } from '../model.ts';
 import { checkRecipient } from '../phone.ts';
+import { classifyRecipient } from '../residency.ts';
 import { requireReadable } from './read-messages.ts';
 import { inboundView } from './recipient-lists.ts';
 
@@ -41,18 +42,22 @@ function subject(raw: string): string {
 }
 
 /**
- * Data subject rights, scoped to the calling tenant: everything it holds about a number, in
- * both jurisdictions, and the erasure of every live trace of it. Both need the EU data, so a
- * strict tenant uses them through the EU endpoint.
+ * Data subject rights, scoped to the calling tenant: everything it holds about a number, and the
+ * erasure of every live trace of it. A number's data lives only in its own jurisdiction (its
+ * messages, replies, lists and counters all go there), so only that region's stores are read:
+ * a strict tenant reaches an EU/EEA subject through the EU endpoint only, and any other subject
+ * through either. The other jurisdiction's section of an export is empty by construction.
  */
 export function makeSubjectRights(deps: SubjectDeps) {
   return {
     async export(ctx: TenantContext, phone: string, endpoint: Jurisdiction) {
       const e164 = subject(phone);
-      requireReadable(deps, ctx, endpoint, 'eu');
+      const home = classifyRecipient(e164).jurisdiction;
+      requireReadable(deps, ctx, endpoint, home);
       const now = deps.clock.now();
       const jurisdictions = await Promise.all(
         JURISDICTIONS.map(async (j) => {
+          if (j !== home) return [j, { messages: [], optOut: null, consents: [], replies: [] }] as const;
           const ids = await deps.messages[j].idsForSubject(ctx.tenantId, e164, now);
           const found = await Promise.all(ids.map((id) => deps.messages[j].get(ctx.tenantId, id, now)));
           const messages = found.flatMap((m) => (m ? [messageView(m)] : []));
@@ -83,13 +88,14 @@ export function makeSubjectRights(deps: SubjectDeps) {
 
     async erase(ctx: TenantContext, phone: string, reason: ErasureReason, endpoint: Jurisdiction) {
       const e164 = subject(phone);
-      requireReadable(deps, ctx, endpoint, 'eu');
+      const home = classifyRecipient(e164).jurisdiction;
+      requireReadable(deps, ctx, endpoint, home);
       const now = deps.clock.now();
       let messages = 0;
       let idempotencyRecords = 0;
       let consentsAndReplies = 0;
       let optOutsKept = 0;
-      for (const j of JURISDICTIONS) {
+      for (const j of [home]) {
         consentsAndReplies += await deps.recipients[j].removeForSubject(ctx.tenantId, e164);
         if (await deps.recipients[j].getOptOut(ctx.tenantId, e164)) optOutsKept++;
         const ids = await deps.messages[j].idsForSubject(ctx.tenantId, e164, now);
