@@ -2,9 +2,9 @@ import { bothJurisdictions, defineFunction, HTTP_TIMEOUT_SECONDS } from '#layers
 
 /**
  * The public flows (no account): one-time codes, the block list, "who sent me this?". They read
- * and write only verification and block items (and query who sent to a pseudonym), the tenants
- * table's rate counters, the hourly budget counters of the gateway's own messages, a sender's
- * tenant profile and the SYSTEM secrets; no tenant key.
+ * and write only verification and block items (and query who sent to a pseudonym), the rate
+ * buckets and the hourly budget counters of the gateway's own messages (in the region that took
+ * the request), a sender's tenant profile and the SYSTEM secrets; no tenant key.
  */
 export const declaration = defineFunction({
   name: 'verifications',
@@ -16,15 +16,16 @@ export const declaration = defineFunction({
     ...bothJurisdictions({
       messages: {
         read: ['VERIFY#*', 'BLOCK#*'],
-        // BUDGET#: the hourly counters of the gateway's own messages (its own region's table).
-        write: ['VERIFY#*', 'BLOCK#*', 'BUDGET#*'],
+        // BUDGET#: the hourly counters of the gateway's own messages; RATE#: the per-number and
+        // per-address rate buckets (both in its own region's table).
+        write: ['VERIFY#*', 'BLOCK#*', 'BUDGET#*', 'RATE#*'],
         // A confirmed code's verification, an unblocked number's block.
         delete: ['VERIFY#*', 'BLOCK#*'],
         queryIndexes: ['byRecipient'],
       },
       sms: true,
     }),
-    tenants: { read: ['ten_*', 'SYSTEM'], write: ['RATE#*', 'SYSTEM'] },
+    tenants: { read: ['ten_*', 'SYSTEM'], write: ['SYSTEM'] },
     systemKey: true,
   },
 });

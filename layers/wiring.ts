@@ -287,6 +287,15 @@ export const ownJurisdiction = /* @__PURE__ */ once(() => readSetting('JURISDICT
 export const counters = /* @__PURE__ */ once(
   () => new DynamoDbCounters(tenantsClient(), readSetting('TENANTS_TABLE')),
 );
+
+/**
+ * Rate buckets of the public flows, keyed by a person's number pseudonym or IP address: in the
+ * messages table of the region that took the request, so an EU subject's leave nothing in the
+ * global region.
+ */
+export const ownRegionCounters = /* @__PURE__ */ once(
+  () => new DynamoDbCounters(dynamodb(ownJurisdiction()), messagesTable(ownJurisdiction())),
+);
 /**
  * This hour's budgets of the gateway's own messages (GATEWAY_MESSAGE_BUDGET), counted in the
  * messages table of the region that took the request; a spent budget is a metric (alarmed).
