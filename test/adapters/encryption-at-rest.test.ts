@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
 import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
+import { DynamoDbRecipientStore } from '../../layers/adapters/dynamodb-recipient-store.ts';
 import { newUlid } from '../../layers/core/ids.ts';
 import { prepareMessage } from '../../layers/core/messages.ts';
 import type { MessageRecord, RetentionPolicy } from '../../layers/core/model.ts';
@@ -125,6 +126,22 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
     const pa = await a.crypto.pseudonym('ten_RACE', '+4915123456789');
     const pb = await b.crypto.pseudonym('ten_RACE', '+4915123456789');
     expect(pa).toBe(pb);
+  });
+
+  it("stores a new tenant's first message while its opt-out check is still looking for the key", async () => {
+    // One process, one crypto per jurisdiction: the send path's opt-out look-up (which may not
+    // create the key: no key, nobody opted out) and the message write (which creates it) at once.
+    const fresh = localCrypto(table, { clock });
+    const messages = new DynamoDbMessageStore(fresh.dynamodb, table, fresh.crypto);
+    const recipients = new DynamoDbRecipientStore(fresh.dynamodb, table, fresh.crypto);
+    const m = message('ten_FIRST');
+    const [optOut, stored] = await Promise.allSettled([
+      recipients.getOptOut('ten_FIRST', m.to),
+      messages.create([m]),
+    ]);
+    expect(optOut).toEqual({ status: 'fulfilled', value: undefined });
+    expect(stored).toEqual({ status: 'fulfilled', value: undefined });
+    await expect(messages.get('ten_FIRST', m.id, clock.now())).resolves.toMatchObject({ to: m.to });
   });
 
   it('after closure, a raw copy taken before (a backup) can no longer be decrypted, and other tenants are unaffected', async () => {
