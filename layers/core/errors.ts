@@ -40,6 +40,11 @@ export class NotFoundError extends DomainError {
   constructor(
     readonly resource: string,
     readonly id: string,
+    /**
+     * A jurisdiction the id may belong to that this endpoint did not search (a strict tenant's
+     * EU data at the global endpoint): the call's audit entry is kept there, not here.
+     */
+    readonly notSearched?: 'global' | 'eu',
   ) {
     super(`No ${resource} with id '${id}'.`);
   }

@@ -139,6 +139,42 @@ describe('EU residency across the two local regions', () => {
     const get = await api.call('GET', `/v1/messages/${viaEu.body.message.id}`, { key: t.key });
     expect(get.status).toBe(404);
   });
+
+  it("keeps the audit entry of a strict tenant's refused read of an EU id in the EU region, and no number in any trail", async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'StrictAudit', residency: 'strict' });
+    const sent = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
+      key: t.key,
+      body: { to: GERMAN, from: 'Acme', body: 'hallo' },
+    });
+    expect(sent.status).toBe(202);
+    const id = sent.body.message.id;
+    expect((await api.call('GET', `/v1/messages/${id}`, { key: t.key })).status).toBe(404);
+    // A number in an id's place: refused with a field-level reason, and audited without it.
+    const wrong = await euApi.call('GET', `/v1/messages/${encodeURIComponent(GERMAN)}`, { key: t.key });
+    expectProblem(wrong, 422, 'validation-error');
+    // A later call at the global endpoint, kept there: once it is in, the read before it would be too.
+    expect((await api.call('GET', '/v1/messages', { key: t.key })).status).toBe(200);
+
+    const trail = async (j: 'global' | 'eu') =>
+      (await rawItems(j)).filter((i) => i.pk === `${t.tenantId}#audit` && i.sk !== 'HEAD');
+    const global = await waitFor(async () => {
+      const events = await trail('global');
+      return events.some((e) => e.action === 'listMessages') ? events : undefined;
+    }, 'the global trail to record the later call');
+    expect(JSON.stringify(global)).not.toContain(id);
+    const eu = await waitFor(async () => {
+      const events = await trail('eu');
+      return events.some((e) => e.status === 422) && events.some((e) => e.status === 404)
+        ? events
+        : undefined;
+    }, 'the EU trail to record the refused reads');
+    expect(eu.find((e) => e.status === 404)).toMatchObject({ action: 'getMessage', targets: [id] });
+    expect(eu.find((e) => e.status === 422)).toMatchObject({ action: 'getMessage', targets: ['invalid-id'] });
+    for (const j of ['global', 'eu'] as const) {
+      const raw = JSON.stringify(await trail(j));
+      for (const part of [GERMAN, GERMAN.slice(1), GERMAN.slice(-7)]) expect(raw).not.toContain(part);
+    }
+  }, 60_000);
 });
 
 describe('data subject rights', () => {

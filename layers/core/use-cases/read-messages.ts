@@ -35,12 +35,14 @@ export function requireReadable(
 }
 
 async function find(deps: ReadDeps, ctx: TenantContext, id: string, endpoint: Jurisdiction) {
-  for (const j of readableFrom(ctx, endpoint)) {
+  const readable = readableFrom(ctx, endpoint);
+  for (const j of readable) {
     const message = await deps.messages[j].get(ctx.tenantId, id, deps.clock.now());
     if (message) return message;
   }
   // Another tenant's id and an unknown id answer alike, so ids reveal nothing across tenants.
-  throw new NotFoundError('message', id);
+  // An id this endpoint may not look for in the other jurisdiction may be that jurisdiction's.
+  throw new NotFoundError('message', id, readable.includes(other(endpoint)) ? undefined : other(endpoint));
 }
 
 export function makeGetMessage(deps: ReadDeps) {
