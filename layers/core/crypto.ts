@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { Clock, KeyringStore, KeyService } from '../ports/index.ts';
-import { UnauthorizedError } from './errors.ts';
+import { CiphertextRefusedError, UnauthorizedError, UnreadableError } from './errors.ts';
 import type { Jurisdiction } from './model.ts';
 
 /** What a data key protects; part of the KMS encryption context and of every field's AAD. */
@@ -215,15 +215,34 @@ export class TenantCrypto {
     return { dataKey: dk.ciphertext, blob };
   }
 
-  /** Opens a sealed item; throws if the blob was altered, moved or sealed for someone else. */
+  /**
+   * Opens a sealed item. Content that does not open for good (altered, moved to another item,
+   * sealed for another tenant, its data key refused by KMS) throws UnreadableError; a key
+   * service that is only unavailable throws its own error, so the caller retries.
+   */
   async open(tenantId: string, purpose: Purpose, itemId: string, sealed: Sealed): Promise<Buffer> {
-    const key = await this.readKey(tenantId, purpose, sealed.dataKey);
+    if (!(sealed.dataKey instanceof Uint8Array) || !(sealed.blob instanceof Uint8Array)) {
+      throw new UnreadableError(purpose);
+    }
+    let key: Buffer;
+    try {
+      key = await this.readKey(tenantId, purpose, sealed.dataKey);
+    } catch (error) {
+      if (error instanceof CiphertextRefusedError)
+        throw new UnreadableError(purpose, undefined, { cause: error });
+      throw error;
+    }
     const b = Buffer.from(sealed.blob);
-    if (b[0] !== VERSION || b.length < 1 + IV_BYTES + TAG_BYTES) throw new Error('Unknown ciphertext format');
-    const decipher = createDecipheriv('aes-256-gcm', key, b.subarray(1, 1 + IV_BYTES));
-    decipher.setAAD(aad(tenantId, this.jurisdiction, purpose, itemId));
-    decipher.setAuthTag(b.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(b.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+    if (b[0] !== VERSION || b.length < 1 + IV_BYTES + TAG_BYTES) throw new UnreadableError(purpose);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, b.subarray(1, 1 + IV_BYTES));
+      decipher.setAAD(aad(tenantId, this.jurisdiction, purpose, itemId));
+      decipher.setAuthTag(b.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
+      return Buffer.concat([decipher.update(b.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+    } catch (error) {
+      // The authentication tag does not hold: the blob was altered or belongs elsewhere.
+      throw new UnreadableError(purpose, undefined, { cause: error });
+    }
   }
 
   /**

@@ -55,6 +55,7 @@ export function makeSubjectRights(deps: SubjectDeps) {
         JURISDICTIONS.map(async (j) => {
           const ids = await deps.messages[j].idsForSubject(ctx.tenantId, e164, now);
           const found = await Promise.all(ids.map((id) => deps.messages[j].get(ctx.tenantId, id, now)));
+          // A message that does not open is listed, marked, with its plain metadata.
           const messages = found.flatMap((m) => (m ? [messageView(m)] : []));
           messages.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
           const recipients = deps.recipients[j];
