@@ -44,8 +44,9 @@ export const withoutNumbers = (text: string): string => text.replace(DIGIT_RUN, 
 /**
  * An entry as it is kept: nothing in it that a caller typed can be a phone number. Ids that
  * are not well-formed are `invalid-id`; a trail is a well-formed tenant's or the operator's;
- * free text (user agent, request id, an operator's session name) loses its long digit runs,
- * and an IP address that is not one is `unknown`. The AWS account in an operator's ARN stays.
+ * free text (the user agent, an operator's session name) loses its long digit runs, and an IP
+ * address that is not one is `unknown`. The AWS account in an operator's ARN stays, and so does
+ * the request id (API Gateway makes it; a UUID's groups would read as a digit run).
  */
 export function auditSafe<T extends Omit<AuditEntry, 'id' | 'jurisdiction'>>(entry: T): T {
   const actor: AuditActor =
@@ -65,7 +66,6 @@ export function auditSafe<T extends Omit<AuditEntry, 'id' | 'jurisdiction'>>(ent
     targets: entry.targets.map(auditId),
     ip: isIP(entry.ip) ? entry.ip : 'unknown',
     userAgent: withoutNumbers(entry.userAgent),
-    ...(entry.requestId === undefined ? {} : { requestId: withoutNumbers(entry.requestId) }),
   };
 }
 

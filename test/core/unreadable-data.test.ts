@@ -163,4 +163,21 @@ describe('opening sealed content', () => {
     expect(error).toBe(throttled);
     expect(toProblem(error).status).toBe(503);
   });
+
+  it('answers another sealed record a request needs (a replayed result) with 410 data-unreadable', async () => {
+    const crypto = new TenantCrypto('global', {
+      keys: new FakeKeyService(),
+      keyrings: new FakeKeyringStore(),
+      clock: new FakeClock(),
+    });
+    const sealed = await crypto.seal('ten_A', 'idempotency', 'IDEM#k1', '{"message":{}}');
+    const error = await crypto.open('ten_A', 'idempotency', 'IDEM#k2', sealed).catch((e: unknown) => e);
+    expect(toProblem(error)).toMatchObject({
+      status: 410,
+      body: {
+        type: 'https://sms-gateway.dev/problems/data-unreadable',
+        title: 'Stored data cannot be read.',
+      },
+    });
+  });
 });

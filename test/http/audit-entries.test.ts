@@ -24,7 +24,12 @@ const NUMBER = /12025550100|2025550100|5550100|202.555.0100/;
 function event(
   routeKey: string,
   pathParameters: Record<string, string>,
-  overrides: { userAgent?: string; sourceIp?: string; residency?: 'strict' | 'forward' } = {},
+  overrides: {
+    userAgent?: string;
+    sourceIp?: string;
+    residency?: 'strict' | 'forward';
+    requestId?: string;
+  } = {},
 ): TenantEvent {
   const [method, path] = routeKey.split(' ') as [string, string];
   return {
@@ -46,7 +51,7 @@ function event(
         sourceIp: overrides.sourceIp ?? '203.0.113.9',
         userAgent: '',
       },
-      requestId: 'JZ0i5hmuIAMEJ2w=',
+      requestId: overrides.requestId ?? 'JZ0i5hmuIAMEJ2w=',
       routeKey,
       stage: '$default',
       time: '',
@@ -114,12 +119,13 @@ describe('audit entries never keep a phone number', () => {
     });
   }
 
-  it('keeps well-formed ids, named or created', async () => {
-    const entry = await entryOf(event('GET /v1/messages/{id}', { id: MESSAGE }), async () => ({
+  it('keeps well-formed ids, named or created, and the request id as API Gateway made it', async () => {
+    const requestId = 'c3b1e5a0-1234-4567-8901-23456789abcd';
+    const entry = await entryOf(event('GET /v1/messages/{id}', { id: MESSAGE }, { requestId }), async () => ({
       status: 200,
       body: { id: MESSAGE, jurisdiction: 'eu' },
     }));
-    expect(entry).toMatchObject({ targets: [MESSAGE], dataJurisdiction: 'eu', status: 200 });
+    expect(entry).toMatchObject({ targets: [MESSAGE], dataJurisdiction: 'eu', status: 200, requestId });
   });
 
   it("answers the caller's own mistake with a field-level 422 and audits it without the number", async () => {
