@@ -9,9 +9,9 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Sealed, TenantCrypto } from '../core/crypto.ts';
-import { ValidationError } from '../core/errors.ts';
+import { UnreadableError, ValidationError } from '../core/errors.ts';
 import { ID_PATTERN } from '../core/ids.ts';
-import type { DispatchRef, MessageRecord, MessageStatus } from '../core/model.ts';
+import type { DispatchRef, MessageRecord, MessageStatus, StoredMessage } from '../core/model.ts';
 import type { RecipientPseudonyms } from '../core/recipient-pseudonym.ts';
 import { statusChange } from '../core/usage.ts';
 import type {
@@ -154,24 +154,32 @@ export class DynamoDbMessageStore implements MessageStore {
     return items;
   }
 
-  private async fromItem(item: Item, bodyItem?: Item): Promise<MessageRecord> {
+  /**
+   * A message as stored, opened. Sealed content that does not open (the recipient, reference
+   * or body: damaged, or another tenant's) makes this one message unreadable: its plain
+   * metadata comes back marked, and the read or list it is part of carries on.
+   */
+  private async fromItem(item: Item, bodyItem?: Item): Promise<StoredMessage> {
     const raw = unmarshall(item);
-    const opened = await this.crypto.open(raw.pk as string, 'message', raw.id as string, sealedOf(raw));
-    const secret = JSON.parse(opened.toString('utf8')) as { to: string; reference?: string };
+    const tenantId = raw.pk as string;
+    const id = raw.id as string;
+    const sealed = sealedOf(raw);
     for (const k of INTERNAL) delete raw[k];
-    const m = raw as MessageRecord;
-    m.to = secret.to;
-    if (secret.reference !== undefined) m.reference = secret.reference;
-    if (bodyItem) {
-      const body = await this.crypto.open(
-        m.tenantId,
-        'message',
-        bodySk(m.id),
-        sealedOf(unmarshall(bodyItem)),
-      );
-      m.body = body.toString('utf8');
+    try {
+      const [opened, body] = await Promise.all([
+        this.crypto.open(tenantId, 'message', id, sealed),
+        bodyItem && this.crypto.open(tenantId, 'message', bodySk(id), sealedOf(unmarshall(bodyItem))),
+      ]);
+      const secret = JSON.parse(opened.toString('utf8')) as { to: string; reference?: string };
+      const m = raw as MessageRecord;
+      m.to = secret.to;
+      if (secret.reference !== undefined) m.reference = secret.reference;
+      if (body) m.body = body.toString('utf8');
+      return m;
+    } catch (error) {
+      if (!(error instanceof UnreadableError)) throw error;
+      return { ...(raw as Omit<MessageRecord, 'to' | 'body' | 'reference'>), unreadable: true };
     }
-    return m;
   }
 
   private async liveBodies(tenantId: string, ids: string[], now: Date): Promise<Map<string, Item>> {
@@ -214,7 +222,7 @@ export class DynamoDbMessageStore implements MessageStore {
     );
   }
 
-  async get(tenantId: string, id: string, now: Date): Promise<MessageRecord | undefined> {
+  async get(tenantId: string, id: string, now: Date): Promise<StoredMessage | undefined> {
     const [out, body] = await Promise.all([
       this.client.send(
         new GetItemCommand({

@@ -8,13 +8,16 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Sealed, TenantCrypto } from '../core/crypto.ts';
-import { ValidationError } from '../core/errors.ts';
+import { UnreadableError, ValidationError } from '../core/errors.ts';
 import type {
   BlockList,
   ConsentEntry,
   InboundRecord,
   OptOutEntry,
   RecipientStore,
+  UnreadableConsent,
+  UnreadableInbound,
+  UnreadableOptOut,
   Verification,
   VerificationStore,
 } from '../ports/index.ts';
@@ -53,6 +56,16 @@ export class DynamoDbRecipientStore implements RecipientStore {
   private async open<T>(tenantId: string, itemId: string, raw: Record<string, unknown>): Promise<T> {
     const opened = await this.crypto.open(tenantId, 'recipient', itemId, sealedOf(raw));
     return JSON.parse(opened.toString('utf8')) as T;
+  }
+
+  /** `read`'s answer, or `unreadable`'s when the item's sealed part does not open: one item's problem. */
+  private async orUnreadable<T, U>(read: () => Promise<T>, unreadable: () => U): Promise<T | U> {
+    try {
+      return await read();
+    } catch (error) {
+      if (error instanceof UnreadableError) return unreadable();
+      throw error;
+    }
   }
 
   private async seal(tenantId: string, itemId: string, value: unknown) {
@@ -106,7 +119,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
     return out.Attributes !== undefined;
   }
 
-  async listOptOuts(tenantId: string): Promise<OptOutEntry[]> {
+  async listOptOuts(tenantId: string): Promise<(OptOutEntry | UnreadableOptOut)[]> {
     const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
@@ -115,8 +128,14 @@ export class DynamoDbRecipientStore implements RecipientStore {
     return Promise.all(
       items.map(async (item) => {
         const raw = unmarshall(item);
-        const { phone } = await this.open<{ phone: string }>(tenantId, raw.sk, raw);
-        return { phone, scope: raw.scope, source: raw.source, at: raw.at };
+        const plain = { scope: raw.scope, source: raw.source, at: raw.at };
+        return this.orUnreadable(
+          async () => ({
+            phone: (await this.open<{ phone: string }>(tenantId, raw.sk, raw)).phone,
+            ...plain,
+          }),
+          () => ({ unreadable: true as const, ...plain }),
+        );
       }),
     );
   }
@@ -142,7 +161,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
     }
   }
 
-  async consents(tenantId: string, phone: string): Promise<ConsentEntry[]> {
+  async consents(tenantId: string, phone: string): Promise<(ConsentEntry | UnreadableConsent)[]> {
     const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
     if (pseudonym === undefined) return [];
     const items = await queryAll(this.client, {
@@ -153,9 +172,15 @@ export class DynamoDbRecipientStore implements RecipientStore {
     });
     return Promise.all(
       items.map(async (item) => {
-        const { pk: _pk, sk, dk: _dk, sealed: _s, ...plain } = unmarshall(item);
-        const secret = await this.open<{ phone: string; ip?: string }>(tenantId, sk, unmarshall(item));
-        return { ...(plain as Omit<ConsentEntry, 'phone' | 'ip'>), phone: secret.phone, ip: secret.ip };
+        const { pk: _pk, sk, dk: _dk, sealed: _s, ...rest } = unmarshall(item);
+        const plain = rest as Omit<ConsentEntry, 'phone' | 'ip'>;
+        return this.orUnreadable(
+          async () => {
+            const secret = await this.open<{ phone: string; ip?: string }>(tenantId, sk, unmarshall(item));
+            return { ...plain, phone: secret.phone, ip: secret.ip };
+          },
+          () => ({ ...plain, unreadable: true as const }),
+        );
       }),
     );
   }
@@ -214,7 +239,11 @@ export class DynamoDbRecipientStore implements RecipientStore {
     return out.Item !== undefined && Number(unmarshall(out.Item).expiresAt) > epochSeconds(now);
   }
 
-  private async openInbound(tenantId: string, found: StoredReply[], now: Date): Promise<InboundRecord[]> {
+  private async openInbound(
+    tenantId: string,
+    found: StoredReply[],
+    now: Date,
+  ): Promise<(InboundRecord | UnreadableInbound)[]> {
     const bodies = new Map(
       (
         await batchGet(
@@ -229,29 +258,38 @@ export class DynamoDbRecipientStore implements RecipientStore {
     );
     return Promise.all(
       found.map(async (raw) => {
-        const { from, to } = await this.open<{ from: string; to: string }>(tenantId, raw.sk, raw);
-        const bodyItem = bodies.get(raw.id);
-        const body = bodyItem
-          ? (await this.open<{ body: string }>(tenantId, bodyItem.sk, bodyItem)).body
-          : undefined;
-        return {
+        const plain = {
           tenantId,
           id: raw.id,
-          from,
-          to,
-          body,
           keyword: raw.keyword,
           action: raw.action,
           receivedAt: raw.receivedAt,
           carrierMessageId: raw.carrierMessageId,
           expiresAt: raw.expiresAt,
           bodyExpiresAt: raw.bodyExpiresAt,
-        } satisfies InboundRecord;
+        };
+        return this.orUnreadable(
+          async () => {
+            const bodyItem = bodies.get(raw.id);
+            const [{ from, to }, body] = await Promise.all([
+              this.open<{ from: string; to: string }>(tenantId, raw.sk, raw),
+              bodyItem
+                ? this.open<{ body: string }>(tenantId, bodyItem.sk, bodyItem).then((b) => b.body)
+                : undefined,
+            ]);
+            return { ...plain, from, to, body } satisfies InboundRecord;
+          },
+          () => ({ ...plain, unreadable: true as const }) satisfies UnreadableInbound,
+        );
       }),
     );
   }
 
-  async inboundFrom(tenantId: string, phone: string, now: Date): Promise<InboundRecord[]> {
+  async inboundFrom(
+    tenantId: string,
+    phone: string,
+    now: Date,
+  ): Promise<(InboundRecord | UnreadableInbound)[]> {
     const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
     if (pseudonym === undefined) return [];
     const items = await queryAll(this.client, {
@@ -276,7 +314,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
     tenantId: string,
     query: { limit: number; cursor?: string | undefined },
     now: Date,
-  ): Promise<{ items: InboundRecord[]; nextCursor?: string | undefined }> {
+  ): Promise<{ items: (InboundRecord | UnreadableInbound)[]; nextCursor?: string | undefined }> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const out = await this.client.send(
       new QueryCommand({

@@ -7,6 +7,7 @@ import {
   type KMSClient,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
+import { CiphertextRefusedError } from '../core/errors.ts';
 import type { Jurisdiction } from '../core/model.ts';
 import type { KeyService } from '../ports/index.ts';
 
@@ -63,6 +64,23 @@ export function tenantKeyPolicy(accountId: string, tenantId: string, jurisdictio
     ],
   };
 }
+
+/**
+ * KMS's answers to Decrypt that asking again will not change: the ciphertext is not one of
+ * its own or is corrupted, or its encryption context differs (InvalidCiphertextException); it
+ * names another key (IncorrectKeyException); the key policy refuses this context, as it does
+ * for another tenant's data key (AccessDeniedException); the key is pending deletion, disabled
+ * or gone; or the blob is not even a well-formed ciphertext (ValidationException).
+ */
+const REFUSED = new Set([
+  'InvalidCiphertextException',
+  'IncorrectKeyException',
+  'AccessDeniedException',
+  'KMSInvalidStateException',
+  'DisabledException',
+  'NotFoundException',
+  'ValidationException',
+]);
 
 export class KmsKeyService implements KeyService {
   constructor(
@@ -134,9 +152,14 @@ export class KmsKeyService implements KeyService {
   }
 
   async decrypt(ciphertext: Uint8Array, context: Record<string, string>) {
-    const out = await this.client.send(
-      new DecryptCommand({ CiphertextBlob: ciphertext, EncryptionContext: context }),
-    );
+    const out = await this.client
+      .send(new DecryptCommand({ CiphertextBlob: ciphertext, EncryptionContext: context }))
+      .catch((error: unknown) => {
+        const name = (error as Error | null)?.name ?? '';
+        if (REFUSED.has(name))
+          throw new CiphertextRefusedError(`KMS refused the data key: ${name}`, { cause: error });
+        throw error;
+      });
     if (!out.Plaintext) throw new Error('KMS returned no plaintext');
     return out.Plaintext;
   }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Jurisdiction } from './model.ts';
 
 /** Who acted: a tenant's API key (by id, never the key), or the operator (by IAM principal). */
@@ -24,6 +25,48 @@ export interface AuditEntry {
   status: number;
   requestId?: string | undefined;
   jurisdiction: Jurisdiction;
+}
+
+/** What an entry records in place of a value that is not a well-formed id (it may be a phone number). */
+export const INVALID_ID = 'invalid-id';
+/** Every id the gateway issues: a three-letter type, `_`, a ULID (layers/core/ids.ts). */
+const WELL_FORMED_ID = /^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/;
+/** A run of 7 or more digits, alone or split by spaces, dots, dashes or brackets: it could be a phone number. */
+const DIGIT_RUN = /\+?\d(?:[\s().-]{0,2}\d){6,}/g;
+
+/** An id as the trail may keep it: itself when well-formed, else `invalid-id`, never the value. */
+export const auditId = (value: unknown): string =>
+  typeof value === 'string' && WELL_FORMED_ID.test(value) ? value : INVALID_ID;
+
+/** Free text a caller chose (its user agent) without any run of digits that could be a phone number. */
+export const withoutNumbers = (text: string): string => text.replace(DIGIT_RUN, '[redacted]');
+
+/**
+ * An entry as it is kept: nothing in it that a caller typed can be a phone number. Ids that
+ * are not well-formed are `invalid-id`; a trail is a well-formed tenant's or the operator's;
+ * free text (the user agent, an operator's session name) loses its long digit runs, and an IP
+ * address that is not one is `unknown`. The AWS account in an operator's ARN stays, and so does
+ * the request id (API Gateway makes it; a UUID's groups would read as a digit run).
+ */
+export function auditSafe<T extends Omit<AuditEntry, 'id' | 'jurisdiction'>>(entry: T): T {
+  const actor: AuditActor =
+    entry.actor.type === 'api_key'
+      ? { type: 'api_key', keyId: auditId(entry.actor.keyId) }
+      : {
+          type: 'operator',
+          principal: entry.actor.principal.replace(
+            /^(arn:[\w-]+:(?:iam|sts)::\d{12}:)?(.*)$/s,
+            (_all, account: string | undefined, rest: string) => (account ?? '') + withoutNumbers(rest),
+          ),
+        };
+  return {
+    ...entry,
+    tenantId: auditId(entry.tenantId) === INVALID_ID ? 'operator' : entry.tenantId,
+    actor,
+    targets: entry.targets.map(auditId),
+    ip: isIP(entry.ip) ? entry.ip : 'unknown',
+    userAgent: withoutNumbers(entry.userAgent),
+  };
 }
 
 /** An entry in its tenant's chain: `hash` covers the entry, its `seq` and the previous hash. */

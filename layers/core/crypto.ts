@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { Clock, KeyringStore, KeyService } from '../ports/index.ts';
-import { UnauthorizedError } from './errors.ts';
+import { CiphertextRefusedError, UnauthorizedError, UnreadableError } from './errors.ts';
 import type { Jurisdiction } from './model.ts';
 
 /** What a data key protects; part of the KMS encryption context and of every field's AAD. */
@@ -47,6 +47,9 @@ interface TenantKey {
   pseudonymSecret: Buffer;
 }
 
+/** A tenant's key here: usable, never made (nothing was sealed for it here), or closed. */
+type TenantKeyState = { state: 'open'; key: TenantKey } | { state: 'absent' } | { state: 'closed' };
+
 interface CachedDataKey {
   plaintext: Buffer;
   ciphertext: Uint8Array;
@@ -72,7 +75,10 @@ interface CachedDataKey {
  * its pseudonyms unlinkable, backups included.
  */
 export class TenantCrypto {
-  private readonly tenantKeys = new Map<string, { key: Promise<TenantKey | undefined>; at: number }>();
+  private readonly tenantKeys = new Map<
+    string,
+    { key: Promise<TenantKeyState>; at: number; creates: boolean }
+  >();
   private readonly writeKeys = new Map<string, Promise<CachedDataKey>>();
   private readonly readKeys = new Map<string, { key: Promise<Buffer>; at: number }>();
 
@@ -94,26 +100,38 @@ export class TenantCrypto {
     return this.deps.clock.now().getTime();
   }
 
-  /** The tenant's key in this jurisdiction, created with its pseudonym secret on first use. */
-  private tenantKey(tenantId: string, create: boolean): Promise<TenantKey | undefined> {
+  /**
+   * The tenant's key in this jurisdiction, created with its pseudonym secret on first use when
+   * `create`. One load per tenant is shared by concurrent callers; a caller that may create the
+   * key never takes "no key" from a look-up that may not: it waits for that look-up and, if it
+   * found nothing, loads again and creates. Only a closed keyring answers "closed".
+   */
+  private async tenantKey(tenantId: string, create: boolean): Promise<TenantKeyState> {
     // Cached for a bounded time, so a closed account's key stops being used everywhere soon.
     const cached = this.tenantKeys.get(tenantId);
-    if (cached && this.now() - cached.at <= this.limits.maxAgeMs) return cached.key;
-    const loading = this.loadTenantKey(tenantId, create).then((key) => {
-      if (!key) this.tenantKeys.delete(tenantId);
-      return key;
-    });
-    loading.catch(() => this.tenantKeys.delete(tenantId));
-    this.tenantKeys.set(tenantId, { key: loading, at: this.now() });
-    return loading;
+    if (cached && this.now() - cached.at <= this.limits.maxAgeMs) {
+      const state = await cached.key;
+      if (state.state !== 'absent' || !create || cached.creates) return state;
+      // That look-up could not create the key: take a turn that may (one for all such callers).
+      return this.tenantKey(tenantId, true);
+    }
+    const entry = { key: this.loadTenantKey(tenantId, create), at: this.now(), creates: create };
+    this.tenantKeys.set(tenantId, entry);
+    // Only a usable key is kept: "absent" and "closed" are asked again, and a newer load is
+    // never dropped for an older one's answer.
+    const drop = () => {
+      if (this.tenantKeys.get(tenantId) === entry) this.tenantKeys.delete(tenantId);
+    };
+    entry.key.then((state) => state.state === 'open' || drop(), drop);
+    return entry.key;
   }
 
-  private async loadTenantKey(tenantId: string, create: boolean): Promise<TenantKey | undefined> {
+  private async loadTenantKey(tenantId: string, create: boolean): Promise<TenantKeyState> {
     const context = encryptionContext(tenantId, this.jurisdiction, 'pseudonym');
     let record = await this.deps.keyrings.get(tenantId);
     let fresh: Uint8Array | undefined;
     if (!record) {
-      if (!create) return undefined;
+      if (!create) return { state: 'absent' };
       const keyId = await this.deps.keys.createTenantKey(tenantId, this.jurisdiction);
       const secret = await this.deps.keys.generateDataKey(keyId, context);
       record = await this.deps.keyrings.putIfAbsent({
@@ -125,17 +143,17 @@ export class TenantCrypto {
       // Ours won the race: no need to ask KMS for what we already hold.
       if (record.wrappedSecret === secret.ciphertext) fresh = secret.plaintext;
     }
-    if (record.closedAt) return undefined;
+    if (record.closedAt) return { state: 'closed' };
     const pseudonymSecret = Buffer.from(
       fresh ?? (await this.deps.keys.decrypt(record.wrappedSecret, context)),
     );
-    return { keyId: record.keyId, pseudonymSecret };
+    return { state: 'open', key: { keyId: record.keyId, pseudonymSecret } };
   }
 
   private async requireTenantKey(tenantId: string): Promise<TenantKey> {
-    const key = await this.tenantKey(tenantId, true);
-    if (!key) throw new TenantKeyUnavailableError(tenantId);
-    return key;
+    const state = await this.tenantKey(tenantId, true);
+    if (state.state !== 'open') throw new TenantKeyUnavailableError(tenantId);
+    return state.key;
   }
 
   private writeKey(tenantId: string, purpose: Purpose): Promise<CachedDataKey> {
@@ -197,15 +215,34 @@ export class TenantCrypto {
     return { dataKey: dk.ciphertext, blob };
   }
 
-  /** Opens a sealed item; throws if the blob was altered, moved or sealed for someone else. */
+  /**
+   * Opens a sealed item. Content that does not open for good (altered, moved to another item,
+   * sealed for another tenant, its data key refused by KMS) throws UnreadableError; a key
+   * service that is only unavailable throws its own error, so the caller retries.
+   */
   async open(tenantId: string, purpose: Purpose, itemId: string, sealed: Sealed): Promise<Buffer> {
-    const key = await this.readKey(tenantId, purpose, sealed.dataKey);
+    if (!(sealed.dataKey instanceof Uint8Array) || !(sealed.blob instanceof Uint8Array)) {
+      throw new UnreadableError(purpose);
+    }
+    let key: Buffer;
+    try {
+      key = await this.readKey(tenantId, purpose, sealed.dataKey);
+    } catch (error) {
+      if (error instanceof CiphertextRefusedError)
+        throw new UnreadableError(purpose, undefined, { cause: error });
+      throw error;
+    }
     const b = Buffer.from(sealed.blob);
-    if (b[0] !== VERSION || b.length < 1 + IV_BYTES + TAG_BYTES) throw new Error('Unknown ciphertext format');
-    const decipher = createDecipheriv('aes-256-gcm', key, b.subarray(1, 1 + IV_BYTES));
-    decipher.setAAD(aad(tenantId, this.jurisdiction, purpose, itemId));
-    decipher.setAuthTag(b.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(b.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+    if (b[0] !== VERSION || b.length < 1 + IV_BYTES + TAG_BYTES) throw new UnreadableError(purpose);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, b.subarray(1, 1 + IV_BYTES));
+      decipher.setAAD(aad(tenantId, this.jurisdiction, purpose, itemId));
+      decipher.setAuthTag(b.subarray(1 + IV_BYTES, 1 + IV_BYTES + TAG_BYTES));
+      return Buffer.concat([decipher.update(b.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
+    } catch (error) {
+      // The authentication tag does not hold: the blob was altered or belongs elsewhere.
+      throw new UnreadableError(purpose, undefined, { cause: error });
+    }
   }
 
   /**
@@ -214,9 +251,12 @@ export class TenantCrypto {
    * holds nothing about anyone here) or its key is gone.
    */
   async pseudonym(tenantId: string, e164: string, create = true): Promise<string | undefined> {
-    const key = create ? await this.requireTenantKey(tenantId) : await this.tenantKey(tenantId, false);
-    if (!key) return undefined;
-    return createHmac('sha256', key.pseudonymSecret).update(e164).digest('base64url');
+    const state = await this.tenantKey(tenantId, create);
+    if (state.state !== 'open') {
+      if (create) throw new TenantKeyUnavailableError(tenantId);
+      return undefined;
+    }
+    return createHmac('sha256', state.key.pseudonymSecret).update(e164).digest('base64url');
   }
 
   /**

@@ -40,6 +40,11 @@ export class NotFoundError extends DomainError {
   constructor(
     readonly resource: string,
     readonly id: string,
+    /**
+     * A jurisdiction the id may belong to that this endpoint did not search (a strict tenant's
+     * EU data at the global endpoint): the call's audit entry is kept there, not here.
+     */
+    readonly notSearched?: 'global' | 'eu',
   ) {
     super(`No ${resource} with id '${id}'.`);
   }
@@ -56,6 +61,34 @@ export class IdempotencyInProgressError extends DomainError {
     super('A request with this Idempotency-Key is still being processed.');
   }
 }
+
+/**
+ * Stored content that does not open under its tenant's key: damaged, or sealed for another
+ * tenant or item (a copied blob). Retrying does not help; the item's plain metadata is intact,
+ * and lists and exports carry on with the item marked `unreadable`.
+ */
+export class UnreadableError extends DomainError {
+  constructor(
+    /** What could not be read: a `message`, or another sealed record (its purpose). */
+    readonly resource: string,
+    readonly id?: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      id === undefined
+        ? `Stored ${resource} data does not open under this account's key.`
+        : `The stored content of ${resource} ${id} does not open under this account's key.`,
+      options,
+    );
+  }
+}
+
+/**
+ * The key service refused to unwrap a data key for good: not a ciphertext of that key, an
+ * encryption context that does not match (another tenant's), or a key that can no longer
+ * decrypt. Unlike throttling or an outage, asking again gives the same answer.
+ */
+export class CiphertextRefusedError extends DomainError {}
 
 /** A dependency (queue, table) is unavailable for now; the client may retry. */
 export class ServiceUnavailableError extends DomainError {

@@ -1,7 +1,14 @@
 import type { KeyMode } from './api-keys.ts';
 import { analyseBody, MAX_SEGMENTS } from './encoding.ts';
 import type { FieldIssue } from './errors.ts';
-import type { Category, MessageRecord, TenantContext } from './model.ts';
+import {
+  type Category,
+  isUnreadable,
+  type MessageRecord,
+  type StoredMessage,
+  type TenantContext,
+  type UnreadableMessage,
+} from './model.ts';
 import { checkRecipient } from './phone.ts';
 import { classifyRecipient } from './residency.ts';
 import { checkSender } from './sender.ts';
@@ -101,8 +108,40 @@ export function prepareMessage(
   };
 }
 
-/** The public view of a message, as the API returns it. */
-export function messageView(m: MessageRecord) {
+/**
+ * The public view of a message, as the API returns it; one whose sealed content does not open
+ * is its id and plain metadata, marked `unreadable` (no recipient, reference or body).
+ */
+export function messageView(m: MessageRecord): ReadableMessageView;
+export function messageView(m: StoredMessage): ReadableMessageView | UnreadableMessageView;
+export function messageView(m: StoredMessage): ReadableMessageView | UnreadableMessageView {
+  return isUnreadable(m) ? unreadableView(m) : readableView(m);
+}
+
+export type ReadableMessageView = ReturnType<typeof readableView>;
+export type UnreadableMessageView = ReturnType<typeof unreadableView>;
+
+function unreadableView(m: UnreadableMessage) {
+  return {
+    id: m.id,
+    unreadable: true as const,
+    status: m.status,
+    from: m.from,
+    category: m.category,
+    encoding: m.encoding,
+    characters: m.characters,
+    segments: m.segments,
+    jurisdiction: m.jurisdiction,
+    mode: m.mode,
+    createdAt: m.createdAt,
+    sentAt: m.sentAt ?? null,
+    deliveredAt: m.deliveredAt ?? null,
+    failedAt: m.failedAt ?? null,
+    error: m.error ?? null,
+  };
+}
+
+function readableView(m: MessageRecord) {
   return {
     id: m.id,
     status: m.status,

@@ -49,6 +49,18 @@ export interface MessageRecord {
   expiresAt: number;
 }
 
+/**
+ * A stored message whose sealed content (recipient, reference, body) does not open under the
+ * tenant's key: its plain metadata only.
+ */
+export type UnreadableMessage = Omit<MessageRecord, 'to' | 'body' | 'reference'> & { unreadable: true };
+
+/** A message as read back: readable, or marked unreadable. */
+export type StoredMessage = MessageRecord | UnreadableMessage;
+
+export const isUnreadable = <T extends object>(m: T): m is Extract<T, { unreadable: true }> =>
+  'unreadable' in m && m.unreadable === true;
+
 export type TenantStatus = 'active' | 'closed';
 
 export interface RetentionPolicy {

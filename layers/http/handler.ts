@@ -6,11 +6,12 @@ import type {
 } from 'aws-lambda';
 import * as z from 'zod';
 import type { Scope } from '../core/api-keys.ts';
-import type { AuditActor, AuditEntry } from '../core/audit.ts';
+import { type AuditActor, type AuditEntry, auditId, auditSafe } from '../core/audit.ts';
 import {
   type FieldIssue,
   ForbiddenError,
   MalformedRequestError,
+  NotFoundError,
   RateLimitedError,
   SendRefusedError,
   ServiceUnavailableError,
@@ -251,8 +252,9 @@ export interface RouteGuards {
 
 /**
  * An entry as the HTTP layer sees it. `dataJurisdiction`: where the data the call touched lives,
- * when the answer says (a message's jurisdiction); the entry is kept there, so an EU message's
- * id never lands in the other region's trail.
+ * when the answer says (a message's jurisdiction), or where an id not found may live when the
+ * endpoint could not look there (a strict tenant's id at the global endpoint: the EU); the entry
+ * is kept there, so an EU message's id never lands in the other region's trail.
  */
 export type AuditInput = Omit<AuditEntry, 'id' | 'jurisdiction'> & {
   dataJurisdiction?: Jurisdiction | undefined;
@@ -263,17 +265,18 @@ const operationIds = new Map(ROUTES.map((r) => [`${r.method} ${r.path}`, r.opera
 /**
  * Ids a call named (path parameters) or created (the answer's `id` or `message.id`), and the
  * jurisdiction of that data. Phone numbers in paths are left out, not masked: the trail holds
- * no part of anyone's number.
+ * no part of anyone's number; any other path value that is not a well-formed id (a number put
+ * in an id's place, say) is recorded as `invalid-id`.
  */
 function targetsOf(event: APIGatewayProxyEventV2, body: unknown) {
   const targets = Object.entries(event.pathParameters ?? {})
     .filter((e): e is [string, string] => typeof e[1] === 'string' && e[0] !== 'phone')
-    .map(([, v]) => decodeURIComponent(v));
+    .map(([, v]) => auditId(v));
   const answer = body as
     | { id?: unknown; jurisdiction?: unknown; message?: { id?: unknown; jurisdiction?: unknown } }
     | undefined;
   const id = answer?.id ?? answer?.message?.id;
-  if (typeof id === 'string' && !targets.includes(id)) targets.push(id);
+  if (typeof id === 'string' && !targets.includes(auditId(id))) targets.push(auditId(id));
   const j = answer?.message?.jurisdiction ?? answer?.jurisdiction;
   return { targets, dataJurisdiction: j === 'eu' || j === 'global' ? (j as Jurisdiction) : undefined };
 }
@@ -290,6 +293,7 @@ export async function audited(
 ): Promise<HttpResult> {
   let status = 500;
   let body: unknown;
+  let notSearched: Jurisdiction | undefined;
   try {
     const result = await run();
     status = result.status;
@@ -297,22 +301,28 @@ export async function audited(
     return result;
   } catch (error) {
     status = toProblem(error).status;
+    if (error instanceof NotFoundError) notSearched = error.notSearched;
     throw error;
   } finally {
     if (who && guards?.audit) {
+      const { targets, dataJurisdiction } = targetsOf(event, body);
       await guards.audit(
         {
-          tenantId: who.tenantId,
-          at: new Date().toISOString(),
-          actor: who.actor,
-          action: operationIds.get(event.routeKey) ?? event.routeKey,
-          route: event.routeKey,
-          ...targetsOf(event, body),
-          ip: sourceIp(event),
-          userAgent: (event.headers?.['user-agent'] ?? '').slice(0, 256),
-          outcome: status < 400 ? 'success' : 'failure',
-          status,
-          requestId: event.requestContext?.requestId,
+          ...auditSafe({
+            tenantId: who.tenantId,
+            at: new Date().toISOString(),
+            actor: who.actor,
+            action: operationIds.get(event.routeKey) ?? event.routeKey,
+            route: event.routeKey,
+            targets,
+            ip: sourceIp(event),
+            userAgent: (event.headers?.['user-agent'] ?? '').slice(0, 256),
+            outcome: status < 400 ? 'success' : 'failure',
+            status,
+            requestId: event.requestContext?.requestId,
+          }),
+          // An id looked for only outside the jurisdiction it may belong to is kept there.
+          dataJurisdiction: dataJurisdiction ?? notSearched,
         },
         event,
       );

@@ -13,6 +13,7 @@ import {
   SendRefusedError,
   ServiceUnavailableError,
   UnauthorizedError,
+  UnreadableError,
   ValidationError,
   VerificationFailedError,
 } from '../core/errors.ts';
@@ -133,6 +134,34 @@ function dependencyUnavailable(
   return undefined;
 }
 
+/**
+ * Stored content that does not open: 410, because it is gone for this caller and asking again
+ * gives the same answer (a 5xx would invite retries, and the request itself is sound, so no
+ * other 4xx fits). The item's metadata is still listed, marked `unreadable`.
+ */
+function unreadableProblem(error: UnreadableError): ProblemResponse {
+  if (error.resource === 'message' && error.id !== undefined) {
+    return {
+      status: 410,
+      body: problem(
+        'message-unreadable',
+        "The message's content cannot be read.",
+        410,
+        `The stored recipient, reference and body of message ${error.id} do not open under this account's key: they were damaged, or are not this account's. Asking again gives the same answer. The message's status and other metadata are still listed by GET /v1/messages, marked "unreadable": true; DELETE /v1/messages/${error.id}/body removes its body. Quote the message id to support.`,
+      ),
+    };
+  }
+  return {
+    status: 410,
+    body: problem(
+      'data-unreadable',
+      'Stored data cannot be read.',
+      410,
+      "Stored data this request needs does not open under this account's key: it was damaged, or is not this account's. Asking again gives the same answer; contact support.",
+    ),
+  };
+}
+
 export function toProblem(error: unknown): ProblemResponse {
   if (error instanceof ValidationError) {
     return {
@@ -218,6 +247,7 @@ export function toProblem(error: unknown): ProblemResponse {
       body: problem('verification-failed', 'The code could not be verified.', 422, error.message),
     };
   }
+  if (error instanceof UnreadableError) return unreadableProblem(error);
   if (error instanceof ServiceUnavailableError) {
     return {
       status: 503,

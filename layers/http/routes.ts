@@ -120,6 +120,18 @@ const problems = (...codes: number[]): Record<number, RouteResponse> =>
     ]),
   );
 
+/**
+ * Routes that open a sealed record of their own (a replayed result, a webhook secret, an
+ * applicant's identity): 410 `data-unreadable` when it does not open for good.
+ */
+const unreadable: Record<number, RouteResponse> = {
+  410: {
+    description:
+      "Problem details (RFC 9457), `data-unreadable`: a stored record this request needs does not open under this account's key; asking again gives the same answer",
+    schema: s.Problem,
+  },
+};
+
 /** Writes with an Idempotency-Key: 409 while the first request with the key is still running. */
 const inProgress: Record<number, RouteResponse> = {
   409: {
@@ -190,6 +202,7 @@ const TABLE: Route[] = [
       },
       ...problems(400, 401, 403, 421, 422, 429, 503),
       ...inProgress,
+      ...unreadable,
     },
   },
   {
@@ -211,6 +224,7 @@ const TABLE: Route[] = [
       },
       ...problems(400, 401, 403, 422, 429, 503),
       ...inProgress,
+      ...unreadable,
     },
   },
   {
@@ -240,6 +254,11 @@ const TABLE: Route[] = [
     params: s.MessageIdParams,
     responses: {
       200: { description: 'The message', schema: s.Message },
+      410: {
+        description:
+          "Problem details (RFC 9457), `message-unreadable`: its stored content does not open under this account's key; asking again gives the same answer",
+        schema: s.Problem,
+      },
       ...problems(401, 403, 404, 422, 429),
     },
   },
@@ -254,7 +273,10 @@ const TABLE: Route[] = [
     tags: ['Messages'],
     params: s.MessageIdParams,
     responses: {
-      200: { description: 'The message, without its body', schema: s.Message },
+      200: {
+        description: 'The message, without its body (marked `unreadable` if its content does not open)',
+        schema: s.ListedMessage,
+      },
       ...problems(401, 403, 404, 422, 429),
     },
   },
@@ -599,6 +621,7 @@ const TABLE: Route[] = [
     responses: {
       200: { description: 'The application', schema: s.SenderIdReview },
       ...problems(401, 404, 422),
+      ...unreadable,
     },
   },
   {
@@ -709,6 +732,7 @@ const TABLE: Route[] = [
     responses: {
       200: { description: 'The endpoint', schema: s.Webhook },
       ...problems(401, 403, 404, 422, 429),
+      ...unreadable,
     },
   },
   {
@@ -737,6 +761,7 @@ const TABLE: Route[] = [
     responses: {
       200: { description: 'Rotated', schema: s.RotatedWebhookSecret },
       ...problems(400, 401, 403, 404, 422, 429),
+      ...unreadable,
     },
   },
   {
@@ -753,6 +778,7 @@ const TABLE: Route[] = [
     responses: {
       200: { description: 'A page of deliveries', schema: s.WebhookDeliveryList },
       ...problems(401, 403, 404, 421, 422, 429),
+      ...unreadable,
     },
   },
   {

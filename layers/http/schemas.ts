@@ -78,6 +78,35 @@ export const Message = z
   })
   .meta({ id: 'Message' });
 
+const UNREADABLE =
+  "Its sealed content does not open under this account's key (damaged, or not this account's): listed with what is stored in clear only.";
+
+export const UnreadableMessage = z
+  .object({
+    id: z.string(),
+    unreadable: z.literal(true),
+    status: MessageStatus,
+    from: z.string(),
+    category: Category,
+    encoding: z.enum(['GSM-7', 'UCS-2']),
+    characters: z.int(),
+    segments: z.int(),
+    jurisdiction: Jurisdiction,
+    mode: z.enum(['live', 'test']),
+    createdAt: z.iso.datetime(),
+    sentAt: z.iso.datetime().nullable(),
+    deliveredAt: z.iso.datetime().nullable(),
+    failedAt: z.iso.datetime().nullable(),
+    error: MessageError.nullable(),
+  })
+  .meta({
+    id: 'UnreadableMessage',
+    description: `A message without its recipient, reference and body. ${UNREADABLE}`,
+  });
+
+/** A message in a list or export: readable, or marked `unreadable: true`. */
+export const ListedMessage = z.union([Message, UnreadableMessage]);
+
 export const SendMessageResponse = z.object({ message: Message }).meta({ id: 'SendMessageResponse' });
 
 export const FieldIssue = z.object({
@@ -144,7 +173,7 @@ export const ListMessagesQuery = z.strictObject({
 
 export const MessageList = z
   .object({
-    data: z.array(Message),
+    data: z.array(ListedMessage),
     nextCursor: z.string().nullable().meta({ description: 'Null on the last page.' }),
     jurisdiction: Jurisdiction,
   })
@@ -443,7 +472,17 @@ export const OptOut = z
     at: z.iso.datetime(),
   })
   .meta({ id: 'OptOut' });
-export const OptOutList = z.object({ data: z.array(OptOut) }).meta({ id: 'OptOutList' });
+export const UnreadableOptOut = z
+  .object({
+    unreadable: z.literal(true),
+    scope: z.enum(['all', 'promotional']),
+    source: z.string(),
+    at: z.iso.datetime(),
+  })
+  .meta({ id: 'UnreadableOptOut', description: `An opt-out without its number. ${UNREADABLE}` });
+export const OptOutList = z
+  .object({ data: z.array(z.union([OptOut, UnreadableOptOut])) })
+  .meta({ id: 'OptOutList' });
 export const CreateOptOutRequest = z
   .strictObject({ phone: Phone, scope: z.enum(['all', 'promotional']).default('all') })
   .meta({ id: 'CreateOptOutRequest' });
@@ -477,8 +516,19 @@ export const Consent = z
     disclosureVersion: z.string().optional(),
   })
   .meta({ id: 'Consent' });
+export const UnreadableConsent = z
+  .object({
+    id: z.string(),
+    unreadable: z.literal(true),
+    kind: z.enum(['granted', 'withdrawn']),
+    source: z.string(),
+    at: z.iso.datetime(),
+    disclosureVersion: z.string().optional(),
+  })
+  .meta({ id: 'UnreadableConsent', description: `A consent without its number and IP. ${UNREADABLE}` });
+const LedgerLine = z.union([Consent, UnreadableConsent]);
 export const ConsentLedger = z
-  .object({ phone: z.string(), live: z.boolean(), data: z.array(Consent) })
+  .object({ phone: z.string(), live: z.boolean(), data: z.array(LedgerLine) })
   .meta({ id: 'ConsentLedger' });
 
 export const InboundMessage = z
@@ -492,8 +542,21 @@ export const InboundMessage = z
     receivedAt: z.iso.datetime(),
   })
   .meta({ id: 'InboundMessage' });
+export const UnreadableInboundMessage = z
+  .object({
+    id: z.string(),
+    unreadable: z.literal(true),
+    keyword: z.string().nullable(),
+    action: z.enum(['opt_out', 'opt_in', 'help', 'who', 'block_all']).nullable(),
+    receivedAt: z.iso.datetime(),
+  })
+  .meta({
+    id: 'UnreadableInboundMessage',
+    description: `A reply without its numbers and body. ${UNREADABLE}`,
+  });
+const ListedReply = z.union([InboundMessage, UnreadableInboundMessage]);
 export const InboundList = z
-  .object({ data: z.array(InboundMessage), nextCursor: z.string().nullable(), jurisdiction: Jurisdiction })
+  .object({ data: z.array(ListedReply), nextCursor: z.string().nullable(), jurisdiction: Jurisdiction })
   .meta({ id: 'InboundList' });
 export const InboundQuery = z.strictObject({
   jurisdiction: Jurisdiction.optional().meta({
@@ -620,10 +683,10 @@ export const CarrierToken = z
   .meta({ id: 'CarrierToken' });
 
 const SubjectData = z.object({
-  messages: z.array(Message),
+  messages: z.array(ListedMessage),
   optOut: OptOut.nullable(),
-  consents: z.array(Consent),
-  replies: z.array(InboundMessage),
+  consents: z.array(LedgerLine),
+  replies: z.array(ListedReply),
 });
 
 // Operating the gateway: audit trail

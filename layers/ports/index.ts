@@ -7,6 +7,7 @@ import type {
   MessageError,
   MessageRecord,
   MessageStatus,
+  StoredMessage,
   StoredResult,
   Tenant,
 } from '../core/model.ts';
@@ -23,12 +24,12 @@ export interface IdGenerator {
 }
 
 export interface MessagePage {
-  items: MessageRecord[];
+  items: StoredMessage[];
   nextCursor?: string | undefined;
 }
 
 export type ClaimOutcome =
-  | { outcome: 'claimed'; message: MessageRecord }
+  | { outcome: 'claimed'; message: StoredMessage }
   | { outcome: 'done'; status: MessageStatus }
   | { outcome: 'busy' }
   | { outcome: 'missing' };
@@ -67,7 +68,8 @@ export interface MessageStore {
    * messages that already exist are left as they are instead of overwritten.
    */
   create(messages: MessageRecord[], options?: { mayExist?: boolean }): Promise<void>;
-  get(tenantId: string, id: string, now: Date): Promise<MessageRecord | undefined>;
+  /** A live message; one whose sealed content does not open comes back marked unreadable. */
+  get(tenantId: string, id: string, now: Date): Promise<StoredMessage | undefined>;
   /**
    * The messages among `ids` that are stored (expired or not): when and as what they were
    * accepted, and their status now; never their content. A retry taking over an
@@ -228,6 +230,11 @@ export interface KeyService {
     keyId: string,
     context: Record<string, string>,
   ): Promise<{ plaintext: Uint8Array; ciphertext: Uint8Array }>;
+  /**
+   * Unwraps a data key. Throws CiphertextRefusedError when the service refuses it for good (not
+   * its ciphertext, another context, a key that can no longer decrypt); anything else (throttling,
+   * an outage) is thrown as it came, for the caller to retry.
+   */
   decrypt(ciphertext: Uint8Array, context: Record<string, string>): Promise<Uint8Array>;
 }
 
@@ -292,6 +299,11 @@ export interface ConsentEntry {
   disclosureVersion?: string | undefined;
 }
 
+/** An opt-out whose sealed number does not open: its scope, source and time, no number. */
+export type UnreadableOptOut = Omit<OptOutEntry, 'phone'> & { unreadable: true };
+/** A consent whose sealed number and IP do not open: the rest of the line. */
+export type UnreadableConsent = Omit<ConsentEntry, 'phone' | 'ip'> & { unreadable: true };
+
 export interface InboundRecord {
   tenantId: string;
   id: string;
@@ -308,22 +320,26 @@ export interface InboundRecord {
   bodyExpiresAt: number;
 }
 
+/** A reply whose sealed numbers or body do not open: its id, keyword and times. */
+export type UnreadableInbound = Omit<InboundRecord, 'from' | 'to' | 'body'> & { unreadable: true };
+
 /** What one jurisdiction knows about recipients, per tenant: opt-outs, consents, replies, send counts. */
 export interface RecipientStore {
   getOptOut(tenantId: string, phone: string): Promise<OptOutEntry | undefined>;
   putOptOut(tenantId: string, entry: OptOutEntry): Promise<void>;
   removeOptOut(tenantId: string, phone: string): Promise<boolean>;
-  listOptOuts(tenantId: string): Promise<OptOutEntry[]>;
+  /** Every opt-out; one whose sealed number does not open is marked unreadable. */
+  listOptOuts(tenantId: string): Promise<(OptOutEntry | UnreadableOptOut)[]>;
   /** Appends to the ledger; an entry is never changed or removed (except by erasure). */
   appendConsent(tenantId: string, entry: ConsentEntry): Promise<void>;
-  /** A number's ledger, oldest first. */
-  consents(tenantId: string, phone: string): Promise<ConsentEntry[]>;
+  /** A number's ledger, oldest first; a line whose sealed number does not open is marked unreadable. */
+  consents(tenantId: string, phone: string): Promise<(ConsentEntry | UnreadableConsent)[]>;
   putInbound(record: InboundRecord): Promise<void>;
   listInbound(
     tenantId: string,
     query: { limit: number; cursor?: string | undefined },
     now: Date,
-  ): Promise<{ items: InboundRecord[]; nextCursor?: string | undefined }>;
+  ): Promise<{ items: (InboundRecord | UnreadableInbound)[]; nextCursor?: string | undefined }>;
   /**
    * Counts one message to a number in the current hour unless that would pass a flood limit;
    * says which limit was hit. Identical bodies are recognised by a keyed digest, never a plain hash.
@@ -336,7 +352,7 @@ export interface RecipientStore {
     limits: { identicalPerHour: number; perHour: number },
   ): Promise<'counted' | 'identical' | 'total'>;
   /** A number's replies (for a subject access export). */
-  inboundFrom(tenantId: string, phone: string, now: Date): Promise<InboundRecord[]>;
+  inboundFrom(tenantId: string, phone: string, now: Date): Promise<(InboundRecord | UnreadableInbound)[]>;
   /**
    * Removes a number's consents and replies (returns how many) and its flood counters. Its
    * opt-out stays: it is what keeps the number from being texted again.

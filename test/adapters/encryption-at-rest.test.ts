@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
 import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
+import { DynamoDbRecipientStore } from '../../layers/adapters/dynamodb-recipient-store.ts';
 import { newUlid } from '../../layers/core/ids.ts';
 import { prepareMessage } from '../../layers/core/messages.ts';
 import type { MessageRecord, RetentionPolicy } from '../../layers/core/model.ts';
@@ -88,7 +89,7 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
     await store.transition(ref(m), 'delivered', clock.now(), { carrierMessageId: 'c1' });
     const read = await store.get('ten_Z', m.id, clock.now());
     expect(read).toMatchObject({ status: 'delivered', to: '+4915123456789' });
-    expect(read!.body).toBeUndefined();
+    expect(read).not.toHaveProperty('body');
     expect((await rawItems('ten_Z')).map((i) => i.sk).filter((sk) => sk !== 'KEYRING')).toEqual([
       `MSG#${m.id}`,
     ]);
@@ -105,16 +106,16 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
     expect(body.expiresAt).toBe(Math.floor(finalAt.getTime() / 1000) + 7 * 86_400);
     clock.advance(4 * DAY + 1000);
     const read = await store.get('ten_S', m.id, clock.now());
-    expect(read?.status).toBe('delivered');
-    expect(read?.body).toBeUndefined();
-    expect((await store.list('ten_S', { limit: 5 }, clock.now())).items[0]?.body).toBeUndefined();
+    expect(read).toMatchObject({ status: 'delivered', to: m.to });
+    expect(read).not.toHaveProperty('body');
+    expect((await store.list('ten_S', { limit: 5 }, clock.now())).items[0]).not.toHaveProperty('body');
   });
 
   it('removes one body on request', async () => {
     const m = message('ten_D');
     await store.create([m]);
     await expect(store.removeBody('ten_D', m.id, clock.now())).resolves.toBe(true);
-    expect((await store.get('ten_D', m.id, clock.now()))?.body).toBeUndefined();
+    expect(await store.get('ten_D', m.id, clock.now())).not.toHaveProperty('body');
     await expect(store.removeBody('ten_D', m.id, clock.now())).resolves.toBe(false);
   });
 
@@ -125,6 +126,22 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
     const pa = await a.crypto.pseudonym('ten_RACE', '+4915123456789');
     const pb = await b.crypto.pseudonym('ten_RACE', '+4915123456789');
     expect(pa).toBe(pb);
+  });
+
+  it("stores a new tenant's first message while its opt-out check is still looking for the key", async () => {
+    // One process, one crypto per jurisdiction: the send path's opt-out look-up (which may not
+    // create the key: no key, nobody opted out) and the message write (which creates it) at once.
+    const fresh = localCrypto(table, { clock });
+    const messages = new DynamoDbMessageStore(fresh.dynamodb, table, fresh.crypto);
+    const recipients = new DynamoDbRecipientStore(fresh.dynamodb, table, fresh.crypto);
+    const m = message('ten_FIRST');
+    const [optOut, stored] = await Promise.allSettled([
+      recipients.getOptOut('ten_FIRST', m.to),
+      messages.create([m]),
+    ]);
+    expect(optOut).toEqual({ status: 'fulfilled', value: undefined });
+    expect(stored).toEqual({ status: 'fulfilled', value: undefined });
+    await expect(messages.get('ten_FIRST', m.id, clock.now())).resolves.toMatchObject({ to: m.to });
   });
 
   it('after closure, a raw copy taken before (a backup) can no longer be decrypted, and other tenants are unaffected', async () => {
@@ -178,7 +195,10 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
     }
     const fresh = localCrypto(restored, { clock });
     const restoredStore = new DynamoDbMessageStore(fresh.dynamodb, restored, fresh.crypto);
-    await expect(restoredStore.get('ten_CLOSE', doomed.id, clock.now())).rejects.toThrow();
+    // Crypto-shredded: KMS refuses the data key, so only what is stored in clear comes back.
+    const shredded = await restoredStore.get('ten_CLOSE', doomed.id, clock.now());
+    expect(shredded).toMatchObject({ id: doomed.id, unreadable: true });
+    for (const sealed of ['to', 'body', 'reference']) expect(shredded).not.toHaveProperty(sealed);
     await expect(restoredStore.get('ten_KEEP', other.id, clock.now())).resolves.toMatchObject({
       to: '+4915123456789',
       body: other.body,

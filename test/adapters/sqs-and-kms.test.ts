@@ -116,8 +116,10 @@ describe('KmsKeyService against the KMS stand-in', () => {
     const { plaintext, ciphertext } = await keys.generateDataKey(keyId, { tenant: 'ten_A', purpose: 'test' });
     expect(plaintext).toHaveLength(32);
     await expect(keys.decrypt(ciphertext, { tenant: 'ten_A', purpose: 'test' })).resolves.toEqual(plaintext);
+    // KMS's refusal, translated: asking again would give the same answer.
     await expect(keys.decrypt(ciphertext, { tenant: 'ten_B', purpose: 'test' })).rejects.toMatchObject({
-      name: 'InvalidCiphertextException',
+      name: 'CiphertextRefusedError',
+      cause: { name: 'InvalidCiphertextException' },
     });
   });
 

@@ -86,3 +86,47 @@ describe('per-tenant envelope encryption', () => {
     await expect(crypto.pseudonym('ten_A', '+4915123456789', false)).resolves.toBeUndefined();
   });
 });
+
+describe("a tenant's key being created while another caller only looks it up", () => {
+  /** A keyring store whose reads wait until the test lets them go: the race, held open. */
+  class GatedKeyrings extends FakeKeyringStore {
+    private gate: Promise<void> = Promise.resolve();
+    open: () => void = () => {};
+    hold() {
+      this.gate = new Promise((resolve) => {
+        this.open = resolve;
+      });
+    }
+    override async get(tenantId: string) {
+      await this.gate;
+      return super.get(tenantId);
+    }
+  }
+
+  it('never answers "closed" to a caller that may create the key, when a look-up that may not is in flight', async () => {
+    const keyrings = new GatedKeyrings();
+    const crypto = new TenantCrypto('eu', { keys: new FakeKeyService(), keyrings, clock: new FakeClock() });
+    keyrings.hold();
+    // A send's opt-out check (may not create: no key means nobody opted out) starts first...
+    const lookup = crypto.pseudonym('ten_NEW', '+4915123456789', false);
+    // ...and the same tenant's first message to the EU seals while that look-up is in flight.
+    const sealing = crypto.seal('ten_NEW', 'message', 'msg_1', 'hello');
+    const creating = crypto.pseudonym('ten_NEW', '+4915123456789');
+    keyrings.open();
+    const [looked, sealed, created] = await Promise.allSettled([lookup, sealing, creating]);
+    expect(looked).toEqual({ status: 'fulfilled', value: undefined });
+    expect(sealed.status).toBe('fulfilled');
+    expect(created).toMatchObject({ status: 'fulfilled', value: expect.stringMatching(/^[\w-]{43}$/) });
+    if (sealed.status === 'fulfilled') {
+      await expect(crypto.open('ten_NEW', 'message', 'msg_1', sealed.value)).resolves.toEqual(
+        Buffer.from('hello'),
+      );
+    }
+    // A closed tenant is still told so.
+    await keyrings.markClosed('ten_NEW', new Date(), new Date());
+    crypto.forget('ten_NEW');
+    await expect(crypto.seal('ten_NEW', 'message', 'msg_2', 'x')).rejects.toBeInstanceOf(
+      TenantKeyUnavailableError,
+    );
+  });
+});

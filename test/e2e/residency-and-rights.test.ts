@@ -1,6 +1,6 @@
 import { createHash, randomInt } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { GetItemCommand, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, ListTablesCommand, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -154,6 +154,42 @@ describe('EU residency across the two local regions', () => {
     const get = await api.call('GET', `/v1/messages/${viaEu.body.message.id}`, { key: t.key });
     expect(get.status).toBe(404);
   });
+
+  it("keeps the audit entry of a strict tenant's refused read of an EU id in the EU region, and no number in any trail", async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'StrictAudit', residency: 'strict' });
+    const sent = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
+      key: t.key,
+      body: { to: GERMAN, from: 'Acme', body: 'hallo' },
+    });
+    expect(sent.status).toBe(202);
+    const id = sent.body.message.id;
+    expect((await api.call('GET', `/v1/messages/${id}`, { key: t.key })).status).toBe(404);
+    // A number in an id's place: refused with a field-level reason, and audited without it.
+    const wrong = await euApi.call('GET', `/v1/messages/${encodeURIComponent(GERMAN)}`, { key: t.key });
+    expectProblem(wrong, 422, 'validation-error');
+    // A later call at the global endpoint, kept there: once it is in, the read before it would be too.
+    expect((await api.call('GET', '/v1/messages', { key: t.key })).status).toBe(200);
+
+    const trail = async (j: 'global' | 'eu') =>
+      (await rawItems(j)).filter((i) => i.pk === `${t.tenantId}#audit` && i.sk !== 'HEAD');
+    const global = await waitFor(async () => {
+      const events = await trail('global');
+      return events.some((e) => e.action === 'listMessages') ? events : undefined;
+    }, 'the global trail to record the later call');
+    expect(JSON.stringify(global)).not.toContain(id);
+    const eu = await waitFor(async () => {
+      const events = await trail('eu');
+      return events.some((e) => e.status === 422) && events.some((e) => e.status === 404)
+        ? events
+        : undefined;
+    }, 'the EU trail to record the refused reads');
+    expect(eu.find((e) => e.status === 404)).toMatchObject({ action: 'getMessage', targets: [id] });
+    expect(eu.find((e) => e.status === 422)).toMatchObject({ action: 'getMessage', targets: ['invalid-id'] });
+    for (const j of ['global', 'eu'] as const) {
+      const raw = JSON.stringify(await trail(j));
+      for (const part of [GERMAN, GERMAN.slice(1), GERMAN.slice(-7)]) expect(raw).not.toContain(part);
+    }
+  }, 60_000);
 });
 
 describe('the public flows in the EU region', () => {
@@ -257,6 +293,84 @@ describe('data subject rights', () => {
     });
     expect(replay.headers.get('idempotent-replayed')).toBeNull();
   });
+
+  it('answers a message whose stored content does not open with a clear problem; lists and exports carry on and mark it', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Damaged' });
+    const source = await onboard(api, gateway.adminToken, { name: 'Source' });
+    const send = async (key: string, body: string) => {
+      const res = await api.call<{ message: Message }>('POST', '/v1/messages', {
+        key,
+        body: { to: US, from: 'Acme', body },
+      });
+      expect(res.status).toBe(202);
+      await finalOf(api, key, res.body.message.id);
+      return res.body.message.id;
+    };
+    const ids: string[] = [];
+    for (const i of [0, 1, 2, 3]) ids.push(await send(t.key, `Lieferung ${i} ist unterwegs`));
+    const foreign = await send(source.key, 'Fremde Nachricht, nicht deine');
+    const [ok, damaged, copied, bodyDamaged] = ids as [string, string, string, string];
+
+    // What a damaged disk, a bad restore or a copy across tenants would leave in the table.
+    const { dynamodb } = localClients(gateway.regions.global);
+    const TableName = gateway.tables.messagesByJurisdiction.global;
+    const itemOf = async (pk: string, sk: string) =>
+      unmarshall(
+        (
+          await dynamodb.send(
+            new GetItemCommand({ TableName, Key: marshall({ pk, sk }), ConsistentRead: true }),
+          )
+        ).Item!,
+      );
+    const put = async (item: Record<string, unknown>) =>
+      dynamodb.send(new PutItemCommand({ TableName, Item: marshall(item) }));
+    for (const sk of [`MSG#${damaged}`, `BODY#${bodyDamaged}`]) {
+      const item = await itemOf(t.tenantId, sk);
+      const sealed = Buffer.from(item.sealed as Uint8Array);
+      sealed[sealed.length - 1]! ^= 1;
+      await put({ ...item, sealed });
+    }
+    const theirs = await itemOf(source.tenantId, `MSG#${foreign}`);
+    await put({ ...(await itemOf(t.tenantId, `MSG#${copied}`)), dk: theirs.dk, sealed: theirs.sealed });
+
+    // The item's own read: a clear problem that says what happened and what to do.
+    expect((await api.call<Message>('GET', `/v1/messages/${ok}`, { key: t.key })).body.to).toBe(US);
+    for (const id of [damaged, copied, bodyDamaged]) {
+      const res = await api.call('GET', `/v1/messages/${id}`, { key: t.key });
+      expectProblem(res, 410, 'message-unreadable');
+      expect(res.body.detail).toContain(id);
+    }
+    // The list and the export carry on, the unreadable ones marked, with nothing sealed.
+    const marked = (m: Message) => (m.unreadable === true ? ['unreadable', m.to, m.body] : [m.body]);
+    const list = await api.call<{ data: Message[] }>('GET', '/v1/messages', { key: t.key });
+    expect(list.status).toBe(200);
+    expect(list.body.data.map((m) => [m.id, ...marked(m)])).toEqual([
+      [bodyDamaged, 'unreadable', undefined, undefined],
+      [copied, 'unreadable', undefined, undefined],
+      [damaged, 'unreadable', undefined, undefined],
+      [ok, 'Lieferung 0 ist unterwegs'],
+    ]);
+    expect(JSON.stringify(list.body)).not.toContain('Fremde Nachricht');
+    const exported = await api.call<{ jurisdictions: { global: { messages: Message[] } } }>(
+      'GET',
+      `/v1/subjects/${encodeURIComponent(US)}/export`,
+      { key: t.key },
+    );
+    expect(exported.status).toBe(200);
+    expect(exported.body.jurisdictions.global.messages.map((m) => [m.id, ...marked(m)])).toEqual([
+      [ok, 'Lieferung 0 ist unterwegs'],
+      [damaged, 'unreadable', undefined, undefined],
+      [copied, 'unreadable', undefined, undefined],
+      [bodyDamaged, 'unreadable', undefined, undefined],
+    ]);
+    // Its body can still be removed; the other tenant still reads its own message.
+    const redacted = await api.call<Message>('DELETE', `/v1/messages/${damaged}/body`, { key: t.key });
+    expect(redacted.status).toBe(200);
+    expect(redacted.body).toMatchObject({ id: damaged, unreadable: true });
+    expect((await api.call<Message>('GET', `/v1/messages/${foreign}`, { key: source.key })).body.body).toBe(
+      'Fremde Nachricht, nicht deine',
+    );
+  }, 90_000);
 
   it('refuses a malformed number with a field-level reason', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Bad' });

@@ -1,12 +1,17 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Sealed } from '../../layers/core/crypto.ts';
-import { IdempotencyConflictError, IdempotencyInProgressError } from '../../layers/core/errors.ts';
+import {
+  CiphertextRefusedError,
+  IdempotencyConflictError,
+  IdempotencyInProgressError,
+} from '../../layers/core/errors.ts';
 import {
   type ApiKeyRecord,
   DEFAULT_RETENTION,
   type DispatchRef,
   type Jurisdiction,
   type MessageRecord,
+  type StoredMessage,
   type StoredResult,
   type Tenant,
   type TenantContext,
@@ -66,7 +71,20 @@ export class SequenceIds implements IdGenerator {
 
 export class FakeMessageStore implements MessageStore {
   readonly items = new Map<string, MessageRecord & { claimToken?: string; claimUntil?: number }>();
+  /** Messages whose sealed content no longer opens (as if damaged or copied from another tenant). */
+  readonly unreadable = new Set<string>();
   private key = (t: string, id: string) => `${t}/${id}`;
+
+  markUnreadable(tenantId: string, id: string) {
+    this.unreadable.add(this.key(tenantId, id));
+  }
+  /** What the real store reads back: the record, or its plain metadata marked unreadable. */
+  private read(m: MessageRecord): StoredMessage {
+    const { to: _to, body: _body, reference: _reference, ...plain } = structuredClone(m);
+    return this.unreadable.has(this.key(m.tenantId, m.id))
+      ? { ...plain, unreadable: true }
+      : structuredClone(m);
+  }
 
   async create(messages: MessageRecord[], options?: { mayExist?: boolean }) {
     for (const m of messages) {
@@ -77,7 +95,7 @@ export class FakeMessageStore implements MessageStore {
   }
   async get(tenantId: string, id: string, now: Date) {
     const m = this.items.get(this.key(tenantId, id));
-    return m && m.expiresAt > now.getTime() / 1000 ? structuredClone(m) : undefined;
+    return m && m.expiresAt > now.getTime() / 1000 ? this.read(m) : undefined;
   }
   async accepted(tenantId: string, ids: string[]) {
     return ids.flatMap((id) => {
@@ -96,8 +114,14 @@ export class FakeMessageStore implements MessageStore {
         : [];
     });
   }
-  async list(): Promise<MessagePage> {
-    throw new Error('not used by core tests');
+  /** Newest first, one page (no cursor). */
+  async list(tenantId: string, query: { limit: number }, now: Date): Promise<MessagePage> {
+    const items = [...this.items.values()]
+      .filter((m) => m.tenantId === tenantId && m.expiresAt > now.getTime() / 1000)
+      .sort((a, b) => b.id.localeCompare(a.id))
+      .slice(0, query.limit)
+      .map((m) => this.read(m));
+    return { items };
   }
   async remove(tenantId: string, ids: string[]) {
     for (const id of ids) this.items.delete(this.key(tenantId, id));
@@ -143,7 +167,7 @@ export class FakeMessageStore implements MessageStore {
     m.claimToken = token;
     m.claimUntil = now.getTime() + leaseMs;
     m.attempts += 1;
-    return { outcome: 'claimed', message: structuredClone(m) };
+    return { outcome: 'claimed', message: this.read(m) };
   }
   async releaseClaim(ref: DispatchRef, token: string) {
     const m = this.items.get(this.key(ref.tenantId, ref.messageId));
@@ -361,15 +385,20 @@ export class FakeKeyService implements KeyService {
     const ct = Buffer.concat([c.update(plaintext), c.final()]);
     return { plaintext, ciphertext: Buffer.concat([Buffer.from(`${keyId}|`), iv, c.getAuthTag(), ct]) };
   }
+  /** Refuses (CiphertextRefusedError) what KMS refuses: another context, an altered blob, a deleted key. */
   async decrypt(ciphertext: Uint8Array, context: Record<string, string>) {
     this.calls.decrypt++;
-    const b = Buffer.from(ciphertext);
-    const bar = b.indexOf('|');
-    const keyId = b.subarray(0, bar).toString();
-    const d = createDecipheriv('aes-256-gcm', this.usable(keyId), b.subarray(bar + 1, bar + 13));
-    d.setAAD(Buffer.from(JSON.stringify(Object.entries(context).sort())));
-    d.setAuthTag(b.subarray(bar + 13, bar + 29));
-    return Buffer.concat([d.update(b.subarray(bar + 29)), d.final()]);
+    try {
+      const b = Buffer.from(ciphertext);
+      const bar = b.indexOf('|');
+      const keyId = b.subarray(0, bar).toString();
+      const d = createDecipheriv('aes-256-gcm', this.usable(keyId), b.subarray(bar + 1, bar + 13));
+      d.setAAD(Buffer.from(JSON.stringify(Object.entries(context).sort())));
+      d.setAuthTag(b.subarray(bar + 13, bar + 29));
+      return Buffer.concat([d.update(b.subarray(bar + 29)), d.final()]);
+    } catch (error) {
+      throw new CiphertextRefusedError('refused', { cause: error });
+    }
   }
 }
 

@@ -6,7 +6,7 @@ import {
   CarrierUnavailableError,
   DispatchBusyError,
 } from '../errors.ts';
-import type { DispatchRef, MessageError } from '../model.ts';
+import { type DispatchRef, isUnreadable, type MessageError } from '../model.ts';
 import { statusChange } from '../usage.ts';
 
 export interface DispatchDeps {
@@ -67,6 +67,14 @@ export function makeDispatchMessage(deps: DispatchDeps) {
     if (claim.outcome === 'busy')
       throw new DispatchBusyError(`Message ${ref.messageId} is held by another worker.`);
     const m = claim.message;
+    if (isUnreadable(m)) {
+      // Its sealed recipient and body do not open (damaged, or another tenant's): never sendable.
+      await fail(ref, {
+        code: 'unreadable',
+        message: "The message's stored content does not open under this account's key; it was not sent.",
+      });
+      return 'rejected';
+    }
     if (m.body === undefined) {
       // Redacted before it could be sent: there is nothing left to send.
       await fail(ref, {

@@ -11,7 +11,13 @@ import type {
 import { seededUlid } from '../ids.ts';
 import { type KeywordAction, parseKeyword } from '../keywords.ts';
 import { prepareMessage } from '../messages.ts';
-import { DEFAULT_RETENTION, type Jurisdiction, type MessageRecord, type Tenant } from '../model.ts';
+import {
+  DEFAULT_RETENTION,
+  isUnreadable,
+  type Jurisdiction,
+  type MessageRecord,
+  type Tenant,
+} from '../model.ts';
 import { checkRecipient } from '../phone.ts';
 import type { RecipientPseudonyms } from '../recipient-pseudonym.ts';
 import { classifyRecipient } from '../residency.ts';
@@ -95,7 +101,8 @@ export function makeReceiveInbound(deps: InboundDeps) {
   ): Promise<Pick<MessageRecord, 'tenantId' | 'mode'> | undefined> {
     if (!event.inReplyTo) return undefined;
     const m = await deps.messages[j].get(event.inReplyTo.tenantId, event.inReplyTo.messageId, now);
-    if (!m || m.to !== person || m.from.toLowerCase() !== event.to.toLowerCase()) return undefined;
+    if (!m || isUnreadable(m) || m.to !== person || m.from.toLowerCase() !== event.to.toLowerCase())
+      return undefined;
     return { tenantId: m.tenantId, mode: m.mode };
   }
 

@@ -1,7 +1,7 @@
 import type { Clock, MessageStore } from '../../ports/index.ts';
-import { MisdirectedError, NotFoundError } from '../errors.ts';
+import { MisdirectedError, NotFoundError, UnreadableError } from '../errors.ts';
 import { messageView } from '../messages.ts';
-import type { Jurisdiction, MessageStatus, TenantContext } from '../model.ts';
+import { isUnreadable, type Jurisdiction, type MessageStatus, type TenantContext } from '../model.ts';
 
 export interface ReadDeps {
   messages: Record<Jurisdiction, MessageStore>;
@@ -35,17 +35,26 @@ export function requireReadable(
 }
 
 async function find(deps: ReadDeps, ctx: TenantContext, id: string, endpoint: Jurisdiction) {
-  for (const j of readableFrom(ctx, endpoint)) {
+  const readable = readableFrom(ctx, endpoint);
+  for (const j of readable) {
     const message = await deps.messages[j].get(ctx.tenantId, id, deps.clock.now());
     if (message) return message;
   }
   // Another tenant's id and an unknown id answer alike, so ids reveal nothing across tenants.
-  throw new NotFoundError('message', id);
+  // An id this endpoint may not look for in the other jurisdiction may be that jurisdiction's.
+  throw new NotFoundError('message', id, readable.includes(other(endpoint)) ? undefined : other(endpoint));
 }
 
+/**
+ * One message. A message whose sealed content does not open is that message's problem only:
+ * its read answers `message-unreadable`, while lists and exports carry on and mark it.
+ */
 export function makeGetMessage(deps: ReadDeps) {
-  return async (ctx: TenantContext, id: string, endpoint: Jurisdiction) =>
-    messageView(await find(deps, ctx, id, endpoint));
+  return async (ctx: TenantContext, id: string, endpoint: Jurisdiction) => {
+    const message = await find(deps, ctx, id, endpoint);
+    if (isUnreadable(message)) throw new UnreadableError('message', id);
+    return messageView(message);
+  };
 }
 
 export function makeListMessages(deps: ReadDeps) {
@@ -62,15 +71,22 @@ export function makeListMessages(deps: ReadDeps) {
     const jurisdiction = query.jurisdiction ?? endpoint;
     requireReadable(deps, ctx, endpoint, jurisdiction);
     const page = await deps.messages[jurisdiction].list(ctx.tenantId, query, deps.clock.now());
-    return { data: page.items.map(messageView), nextCursor: page.nextCursor ?? null, jurisdiction };
+    return {
+      data: page.items.map((m) => messageView(m)),
+      nextCursor: page.nextCursor ?? null,
+      jurisdiction,
+    };
   };
 }
 
-/** Removes a message's body now (the message and its status stay until their own expiry). */
+/**
+ * Removes a message's body now (the message and its status stay until their own expiry); an
+ * unreadable message's body goes too, and the answer is its marked view.
+ */
 export function makeRedactBody(deps: ReadDeps) {
   return async (ctx: TenantContext, id: string, endpoint: Jurisdiction) => {
     const message = await find(deps, ctx, id, endpoint);
     await deps.messages[message.jurisdiction].removeBody(ctx.tenantId, id, deps.clock.now());
-    return messageView({ ...message, body: undefined });
+    return messageView(isUnreadable(message) ? message : { ...message, body: undefined });
   };
 }

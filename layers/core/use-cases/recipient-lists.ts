@@ -1,6 +1,13 @@
-import type { Clock, IdGenerator, InboundRecord, OptOutScope, RecipientStore } from '../../ports/index.ts';
+import type {
+  Clock,
+  IdGenerator,
+  InboundRecord,
+  OptOutScope,
+  RecipientStore,
+  UnreadableInbound,
+} from '../../ports/index.ts';
 import { ConflictError, ValidationError } from '../errors.ts';
-import type { Jurisdiction, TenantContext } from '../model.ts';
+import { isUnreadable, type Jurisdiction, type TenantContext } from '../model.ts';
 import { checkRecipient } from '../phone.ts';
 import { classifyRecipient } from '../residency.ts';
 import { readableFrom, requireReadable } from './read-messages.ts';
@@ -24,16 +31,28 @@ function subject(phone: string, pointer = '/phone') {
   return { e164: check.e164, jurisdiction: classifyRecipient(check.e164).jurisdiction };
 }
 
-/** The public view of a reply, as the API returns it. */
-export const inboundView = (r: InboundRecord) => ({
-  id: r.id,
-  from: r.from,
-  to: r.to,
-  body: r.body ?? null,
-  keyword: r.keyword ?? null,
-  action: r.action ?? null,
-  receivedAt: r.receivedAt,
-});
+/**
+ * The public view of a reply, as the API returns it; one whose sealed numbers or body do not
+ * open is marked `unreadable`, with its id, keyword and time only.
+ */
+export const inboundView = (r: InboundRecord | UnreadableInbound) =>
+  isUnreadable(r)
+    ? {
+        id: r.id,
+        unreadable: true as const,
+        keyword: r.keyword ?? null,
+        action: r.action ?? null,
+        receivedAt: r.receivedAt,
+      }
+    : {
+        id: r.id,
+        from: r.from,
+        to: r.to,
+        body: r.body ?? null,
+        keyword: r.keyword ?? null,
+        action: r.action ?? null,
+        receivedAt: r.receivedAt,
+      };
 
 export interface ConsentInput {
   phone: string;

@@ -22,6 +22,7 @@ import {
   messageView,
   type Prepared,
   prepareMessage,
+  type ReadableMessageView,
   type SendInput,
 } from '../messages.ts';
 import type { Jurisdiction, MessageRecord, StoredResult, TenantContext } from '../model.ts';
@@ -238,7 +239,7 @@ async function storeAndEnqueue(
   return failed;
 }
 
-type SendResult = { message: ReturnType<typeof messageView> };
+type SendResult = { message: ReadableMessageView };
 
 /**
  * What the key's record keeps of a send's answer: all of it but the body, which the replayed

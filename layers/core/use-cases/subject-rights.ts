@@ -57,17 +57,21 @@ export function makeSubjectRights(deps: SubjectDeps) {
       const now = deps.clock.now();
       const jurisdictions = await Promise.all(
         JURISDICTIONS.map(async (j) => {
-          if (j !== home) return [j, { messages: [], optOut: null, consents: [], replies: [] }] as const;
-          const ids = await deps.messages[j].idsForSubject(ctx.tenantId, e164, now);
+          // The other jurisdiction holds nothing of this number: its section is empty, unread.
+          const read = j === home;
+          const ids = read ? await deps.messages[j].idsForSubject(ctx.tenantId, e164, now) : [];
           const found = await Promise.all(ids.map((id) => deps.messages[j].get(ctx.tenantId, id, now)));
+          // A message that does not open is listed, marked, with its plain metadata.
           const messages = found.flatMap((m) => (m ? [messageView(m)] : []));
           messages.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
           const recipients = deps.recipients[j];
-          const [optOut, consents, replies] = await Promise.all([
-            recipients.getOptOut(ctx.tenantId, e164),
-            recipients.consents(ctx.tenantId, e164),
-            recipients.inboundFrom(ctx.tenantId, e164, now),
-          ]);
+          const [optOut, consents, replies] = read
+            ? await Promise.all([
+                recipients.getOptOut(ctx.tenantId, e164),
+                recipients.consents(ctx.tenantId, e164),
+                recipients.inboundFrom(ctx.tenantId, e164, now),
+              ])
+            : [undefined, [], []];
           return [
             j,
             {
