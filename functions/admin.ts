@@ -3,7 +3,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
 import { systemClock } from '#layers/adapters/system.ts';
 import { CARRIER_TOKEN_SECRET, generateCarrierToken, hashApiKey } from '#layers/core/api-keys.ts';
-import { MalformedRequestError, NotFoundError } from '#layers/core/errors.ts';
+import { NotFoundError } from '#layers/core/errors.ts';
 import { makeCloseAccount } from '#layers/core/use-cases/close-account.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
@@ -13,6 +13,7 @@ import {
   type HttpResult,
   json,
   parseJsonBody,
+  parseRequest,
   parseWith,
   problemErrors,
 } from '#layers/http/handler.ts';
@@ -82,46 +83,41 @@ const actions: Record<string, Action> = {
     status: 200,
     body: await admin.getTenant(params(s.TenantIdParams, e).tenantId),
   }),
-  'POST /admin/tenants/{tenantId}/keys': async (e) => ({
-    status: 201,
-    body: await admin.issueKey(params(s.TenantIdParams, e).tenantId, body(s.CreateKeyRequest, e)),
-  }),
+  'POST /admin/tenants/{tenantId}/keys': async (e) => {
+    const r = parseRequest(e, { params: s.TenantIdParams, body: s.CreateKeyRequest });
+    return { status: 201, body: await admin.issueKey(r.params.tenantId, r.body) };
+  },
   'GET /admin/tenants/{tenantId}/keys': async (e) => ({
     status: 200,
     body: { data: await admin.listKeys(params(s.TenantIdParams, e).tenantId) },
   }),
   'POST /admin/tenants/{tenantId}/keys/{keyId}/rotate': async (e) => {
-    const { tenantId, keyId } = params(s.KeyIdParams, e);
-    const { graceSeconds } = body(s.RotateKeyRequest, e);
-    return { status: 201, body: await admin.rotateKey(tenantId, keyId, graceSeconds) };
+    const r = parseRequest(e, { params: s.KeyIdParams, body: s.RotateKeyRequest });
+    return {
+      status: 201,
+      body: await admin.rotateKey(r.params.tenantId, r.params.keyId, r.body.graceSeconds),
+    };
   },
-  'PUT /admin/tenants/{tenantId}/policy': async (e) => ({
-    status: 200,
-    body: await admin.updatePolicy(
-      params(s.TenantIdParams, e).tenantId,
-      body(s.UpdateTenantPolicyRequest, e),
-    ),
-  }),
+  'PUT /admin/tenants/{tenantId}/policy': async (e) => {
+    const r = parseRequest(e, { params: s.TenantIdParams, body: s.UpdateTenantPolicyRequest });
+    return { status: 200, body: await admin.updatePolicy(r.params.tenantId, r.body) };
+  },
   'POST /admin/tenants/{tenantId}/close': async (e) => {
-    const { tenantId } = params(s.TenantIdParams, e);
-    const { confirm } = body(s.CloseTenantRequest, e);
-    if (confirm !== tenantId) {
-      throw new MalformedRequestError("Closing cannot be undone: repeat the tenant id in 'confirm'.");
-    }
-    return { status: 200, body: await closeAccount(tenantId) };
+    const r = parseRequest(e, { params: s.TenantIdParams, body: s.CloseTenantRequest }, s.confirmsTenant);
+    return { status: 200, body: await closeAccount(r.params.tenantId) };
   },
-  'PUT /admin/tenants/{tenantId}/controls': async (e) => ({
-    status: 200,
-    body: await admin.updateControls(params(s.TenantIdParams, e).tenantId, body(s.UpdateControlsRequest, e)),
-  }),
+  'PUT /admin/tenants/{tenantId}/controls': async (e) => {
+    const r = parseRequest(e, { params: s.TenantIdParams, body: s.UpdateControlsRequest });
+    return { status: 200, body: await admin.updateControls(r.params.tenantId, r.body) };
+  },
   'GET /admin/sender-ids': async () => ({ status: 200, body: await senders.listPending() }),
   'GET /admin/tenants/{tenantId}/sender-ids/{senderId}': async (e) => {
     const { tenantId, senderId } = params(s.SenderIdParams, e);
     return { status: 200, body: await senders.review(tenantId, senderId) };
   },
   'POST /admin/tenants/{tenantId}/sender-ids/{senderId}/decision': async (e) => {
-    const { tenantId, senderId } = params(s.SenderIdParams, e);
-    return { status: 200, body: await senders.decide(tenantId, senderId, body(s.SenderIdDecision, e)) };
+    const r = parseRequest(e, { params: s.SenderIdParams, body: s.SenderIdDecision });
+    return { status: 200, body: await senders.decide(r.params.tenantId, r.params.senderId, r.body) };
   },
   'GET /admin/analytics': async (e) => ({
     status: 200,

@@ -4,7 +4,8 @@ import { QUEUES } from '../infra/resources.ts';
 /**
  * Carrier events: receipts move messages to their final status; replies are stored (sealed) in
  * the replying person's jurisdiction, keyword answers are queued there, a block-all is confirmed
- * from the gateway's own identity.
+ * from the gateway's own identity, within the hourly budget of the gateway's own messages (its
+ * counters in its own region's messages table, shared with the one-time codes).
  */
 export const declaration = defineFunction({
   name: 'apply-carrier-events',
@@ -22,6 +23,7 @@ export const declaration = defineFunction({
   timeoutSeconds: QUEUES.carrierEvents.consumerTimeoutSeconds,
   settings: [
     'GATEWAY_ORIGINATION',
+    'GATEWAY_MESSAGE_BUDGET',
     'TENANT_SETTINGS_CACHE_SECONDS',
     'USAGE_RETENTION_DAYS',
     'ANALYTICS_RETENTION_DAYS',

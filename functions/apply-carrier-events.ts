@@ -12,6 +12,7 @@ import {
   blockList,
   both,
   dispatchQueue,
+  gatewayBudget,
   messageStore,
   recipientPseudonyms,
   recipientStore,
@@ -64,6 +65,7 @@ const receiveInbound = makeReceiveInbound({
   tenants: tenantStore(),
   settings: tenantSettings,
   systemSms,
+  gatewayBudget: gatewayBudget(),
   clock: systemClock,
   onStored: (notice) => webhookFanout().inbound(notice),
 });

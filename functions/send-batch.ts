@@ -1,16 +1,9 @@
 import { type BatchItemResult, makeSendBatch } from '#layers/core/use-cases/send-messages.ts';
 import { refusedError } from '#layers/core/use-cases/send-policy.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import {
-  endpointJurisdiction,
-  idempotencyKeyFrom,
-  parseJsonBody,
-  parseWith,
-  tenantRoute,
-} from '#layers/http/handler.ts';
+import { endpointJurisdiction, tenantRoute } from '#layers/http/handler.ts';
 import { problem, refusalProblem } from '#layers/http/problems.ts';
-import { SendBatchRequest } from '#layers/http/schemas.ts';
-import { parseSendRequest } from '#layers/http/send-request.ts';
+import { parseSendRequest, readSendBatch } from '#layers/http/send-request.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
 import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './send-batch.def.ts';
@@ -45,10 +38,12 @@ function itemProblem(r: Exclude<BatchItemResult, { status: 'accepted' }>) {
 export const handler = tenantRoute(
   'send',
   async (event, tenant) => {
-    const key = idempotencyKeyFrom(event);
-    const { messages } = parseWith(SendBatchRequest, parseJsonBody(event), 'pointer');
+    const { key, batch } = readSendBatch(event);
     // Each item is checked on its own, so one bad item never sinks the others.
-    const items = messages.map((raw, index) => parseSendRequest(raw, `/messages/${index}`));
+    const items = batch.messages.map((raw, index) => {
+      const item = parseSendRequest(raw, `/messages/${index}`);
+      return item.ok ? { ok: true as const, input: item.value } : item;
+    });
     const { result, replayed } = await sendBatch(
       tenant,
       items,

@@ -1,13 +1,7 @@
-import { ValidationError } from '#layers/core/errors.ts';
 import { makeSendMessage } from '#layers/core/use-cases/send-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import {
-  endpointJurisdiction,
-  idempotencyKeyFrom,
-  parseJsonBody,
-  tenantRoute,
-} from '#layers/http/handler.ts';
-import { parseSendRequest } from '#layers/http/send-request.ts';
+import { endpointJurisdiction, tenantRoute } from '#layers/http/handler.ts';
+import { readSendMessage } from '#layers/http/send-request.ts';
 import { countMessages, recordLatency } from '#layers/telemetry.ts';
 import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './send-message.def.ts';
@@ -21,12 +15,10 @@ export const handler = tenantRoute(
   'send',
   async (event, tenant) => {
     const started = performance.now();
-    const key = idempotencyKeyFrom(event);
-    const parsed = parseSendRequest(parseJsonBody(event));
-    if (!parsed.ok) throw new ValidationError(parsed.issues);
+    const { key, input } = readSendMessage(event);
     const { result, replayed } = await sendMessage(
       tenant,
-      parsed.input,
+      input,
       endpointJurisdiction(event, ownJurisdiction()),
       key,
     );

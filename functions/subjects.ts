@@ -1,7 +1,13 @@
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { makeSubjectRights } from '#layers/core/use-cases/subject-rights.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { endpointJurisdiction, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
+import {
+  endpointJurisdiction,
+  parseRequest,
+  parseWith,
+  tenantFrom,
+  tenantRoute,
+} from '#layers/http/handler.ts';
 import { ErasureQuery, SubjectParams } from '#layers/http/schemas.ts';
 import {
   both,
@@ -35,13 +41,13 @@ const subjects = makeSubjectRights({
 export const handler = tenantRoute(
   'read',
   async (event, tenant) => {
-    const { phone } = parseWith(SubjectParams, event.pathParameters ?? {}, 'parameter');
     const endpoint = endpointJurisdiction(event, ownJurisdiction());
     if (event.routeKey.startsWith('DELETE ')) {
       tenantFrom(event, 'admin');
-      const { reason } = parseWith(ErasureQuery, event.queryStringParameters ?? {}, 'parameter');
-      return { status: 200, body: await subjects.erase(tenant, phone, reason, endpoint) };
+      const { params, query } = parseRequest(event, { params: SubjectParams, query: ErasureQuery });
+      return { status: 200, body: await subjects.erase(tenant, params.phone, query.reason, endpoint) };
     }
+    const { phone } = parseWith(SubjectParams, event.pathParameters ?? {}, 'parameter');
     return { status: 200, body: await subjects.export(tenant, phone, endpoint) };
   },
   tenantGuards,

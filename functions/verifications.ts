@@ -3,7 +3,14 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { makePublicRights } from '#layers/core/use-cases/public-rights.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { json, parseJsonBody, parseWith, problemErrors, sourceIp } from '#layers/http/handler.ts';
+import {
+  json,
+  parseJsonBody,
+  parseRequest,
+  parseWith,
+  problemErrors,
+  sourceIp,
+} from '#layers/http/handler.ts';
 import {
   ConfirmVerificationRequest,
   StartVerificationRequest,
@@ -53,7 +60,9 @@ export const handler = middy<APIGatewayProxyEventV2>()
       const input = parseWith(StartVerificationRequest, parseJsonBody(event), 'pointer');
       return json({ status: 202, body: await rights.start(input, ip) });
     }
-    const { id } = parseWith(VerificationParams, event.pathParameters ?? {}, 'parameter');
-    const { code } = parseWith(ConfirmVerificationRequest, parseJsonBody(event), 'pointer');
-    return json({ status: 200, body: await rights.confirm(id, code, ip) });
+    const { params, body } = parseRequest(event, {
+      params: VerificationParams,
+      body: ConfirmVerificationRequest,
+    });
+    return json({ status: 200, body: await rights.confirm(params.id, body.code, ip) });
   });

@@ -1,18 +1,20 @@
 import { loadSettings } from '#layers/declaration.ts';
-import { endpointJurisdiction, parseJsonBody, parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { endpointJurisdiction, parseRequest, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import {
-  CreateWebhookRequest,
   RotateWebhookSecretRequest,
   WebhookDeliveriesQuery,
   WebhookIdParams,
+  webhookRequest,
 } from '#layers/http/schemas.ts';
 import { ownJurisdiction, tenantGuards, webhookEndpoints } from '#layers/wiring.ts';
 import { declaration } from './webhooks.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
-loadSettings(declaration);
+const settings = loadSettings(declaration);
 
 const endpoints = webhookEndpoints();
+// The route's schema, with loopback URLs allowed where this runtime allows them (never in AWS).
+const CreateWebhookRequest = webhookRequest({ allowLoopback: settings.WEBHOOK_ALLOW_LOOPBACK ?? false });
 
 /** The account's webhook endpoints (admin-scoped keys). */
 export const handler = tenantRoute(
@@ -25,7 +27,7 @@ export const handler = tenantRoute(
           status: 201,
           body: await endpoints.create(
             tenant.tenantId,
-            parseWith(CreateWebhookRequest, parseJsonBody(event), 'pointer'),
+            parseRequest(event, { body: CreateWebhookRequest }).body,
           ),
         };
       case 'GET /v1/webhooks':
@@ -36,15 +38,24 @@ export const handler = tenantRoute(
         await endpoints.remove(tenant.tenantId, id());
         return { status: 204 };
       case 'POST /v1/webhooks/{webhookId}/rotate-secret': {
-        const { graceSeconds } = parseWith(RotateWebhookSecretRequest, parseJsonBody(event), 'pointer');
-        return { status: 200, body: await endpoints.rotateSecret(tenant.tenantId, id(), graceSeconds) };
-      }
-      default: {
-        const q = parseWith(WebhookDeliveriesQuery, event.queryStringParameters ?? {}, 'parameter');
-        const jurisdiction = q.jurisdiction ?? endpointJurisdiction(event, ownJurisdiction());
+        const { params, body } = parseRequest(event, {
+          params: WebhookIdParams,
+          body: RotateWebhookSecretRequest,
+        });
         return {
           status: 200,
-          body: await endpoints.deliveries(tenant.tenantId, id(), { ...q, jurisdiction }),
+          body: await endpoints.rotateSecret(tenant.tenantId, params.webhookId, body.graceSeconds),
+        };
+      }
+      default: {
+        const { params, query } = parseRequest(event, {
+          params: WebhookIdParams,
+          query: WebhookDeliveriesQuery,
+        });
+        const jurisdiction = query.jurisdiction ?? endpointJurisdiction(event, ownJurisdiction());
+        return {
+          status: 200,
+          body: await endpoints.deliveries(tenant.tenantId, params.webhookId, { ...query, jurisdiction }),
         };
       }
     }

@@ -7,8 +7,15 @@ import type {
   Context,
 } from 'aws-lambda';
 import { bearerToken } from '../../layers/core/api-keys.ts';
+import { PAYLOAD_QUOTAS } from '../../layers/http/routes.ts';
 
-const MAX_BODY = 10 * 1024 * 1024; // API Gateway HTTP API payload limit
+/** API Gateway's payload quota for an HTTP API: a longer body is answered 413 by API Gateway itself. */
+const MAX_BODY = PAYLOAD_QUOTAS.httpApiBodyMb * 1024 * 1024;
+/**
+ * Lambda's payload quota for a synchronous invocation (the event: body, headers and context
+ * together). Lambda refuses a larger one, and API Gateway answers that with its bare 500.
+ */
+const MAX_INVOCATION_PAYLOAD = PAYLOAD_QUOTAS.lambdaInvocationMb * 1024 * 1024;
 const INTEGRATION_TIMEOUT_MS = 30_000;
 
 export function lambdaContext(functionName: string, timeoutMs: number): Context {
@@ -233,6 +240,19 @@ export class LocalHttpGateway {
         (event.requestContext as unknown as Record<string, unknown>).authorizer = {
           iam: { userArn: 'arn:aws:iam::000000000000:user/local-admin', userId: 'local-admin' },
         };
+      }
+      const payload = Buffer.byteLength(JSON.stringify(event));
+      if (payload > MAX_INVOCATION_PAYLOAD) {
+        console.error(
+          JSON.stringify({
+            level: 'ERROR',
+            message: 'invocation refused',
+            route: route.routeKey,
+            error: 'RequestTooLargeException',
+            detail: `${payload} byte payload is over Lambda's ${MAX_INVOCATION_PAYLOAD} bytes`,
+          }),
+        );
+        return gatewayError(res, 500, 'Internal Server Error');
       }
       const result = await Promise.race([
         route.invoke(event),

@@ -6,6 +6,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuditEvent, AuditHead } from '../core/audit.ts';
+import { CURSORS } from '../core/cursors.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { AuditFilter, AuditStore } from '../ports/index.ts';
 import { epochSeconds, queryAll } from './dynamodb-util.ts';
@@ -19,14 +20,10 @@ const pk = (tenantId: string) => `${tenantId}#audit`;
 const HEAD = 'HEAD';
 const eventSk = (seq: number) => `E#${String(seq).padStart(12, '0')}`;
 
-const encodeCursor = (seq: number) => Buffer.from(JSON.stringify({ seq })).toString('base64url');
+const encodeCursor = CURSORS.auditEvents.write;
 function decodeCursor(cursor: string): number {
-  try {
-    const { seq } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { seq: unknown };
-    if (Number.isInteger(seq) && (seq as number) > 0) return seq as number;
-  } catch {
-    // falls through to the problem below
-  }
+  const seq = CURSORS.auditEvents.read(cursor);
+  if (seq !== undefined) return seq;
   throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not one this API returned" }]);
 }
 

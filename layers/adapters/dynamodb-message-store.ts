@@ -9,8 +9,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Sealed, TenantCrypto } from '../core/crypto.ts';
+import { CURSORS } from '../core/cursors.ts';
 import { UnreadableError, ValidationError } from '../core/errors.ts';
-import { ID_PATTERN } from '../core/ids.ts';
 import type { DispatchRef, MessageRecord, MessageStatus, StoredMessage } from '../core/model.ts';
 import type { RecipientPseudonyms } from '../core/recipient-pseudonym.ts';
 import { statusChange } from '../core/usage.ts';
@@ -68,17 +68,11 @@ function sealedOf(raw: Record<string, unknown>): Sealed {
   return { dataKey: raw.dk as Uint8Array, blob: raw.sealed as Uint8Array };
 }
 
-function encodeCursor(id: string) {
-  return Buffer.from(JSON.stringify({ id })).toString('base64url');
-}
+const encodeCursor = CURSORS.messages.write;
 
 function decodeCursor(cursor: string): string {
-  try {
-    const { id } = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { id?: unknown };
-    if (typeof id === 'string' && ID_PATTERN.message.test(id)) return id;
-  } catch {
-    // fall through to the validation error
-  }
+  const id = CURSORS.messages.read(cursor);
+  if (id !== undefined) return id;
   throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not a cursor this API returned" }]);
 }
 

@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Sealed, TenantCrypto } from '../core/crypto.ts';
+import { CURSORS } from '../core/cursors.ts';
 import { UnreadableError, ValidationError } from '../core/errors.ts';
 import type {
   BlockList,
@@ -332,8 +333,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
     const last = found.at(-1);
     return {
       items,
-      nextCursor:
-        out.LastEvaluatedKey && last ? Buffer.from(String(last.id)).toString('base64url') : undefined,
+      nextCursor: out.LastEvaluatedKey && last ? CURSORS.inbound.write(String(last.id)) : undefined,
     };
   }
 
@@ -410,8 +410,8 @@ export class DynamoDbRecipientStore implements RecipientStore {
 }
 
 function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (/^inb_[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return id;
+  const id = CURSORS.inbound.read(cursor);
+  if (id !== undefined) return id;
   throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not a cursor this API returned" }]);
 }
 

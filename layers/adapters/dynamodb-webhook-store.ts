@@ -7,8 +7,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { TenantCrypto } from '../core/crypto.ts';
+import { CURSORS } from '../core/cursors.ts';
 import { ValidationError } from '../core/errors.ts';
-import { ID_PATTERN } from '../core/ids.ts';
 import type { WebhookEndpoint, WebhookSecret } from '../core/webhooks.ts';
 import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../ports/index.ts';
 import { deleteAll, queryAll } from './dynamodb-util.ts';
@@ -118,8 +118,8 @@ export class DynamoDbWebhookHistory implements WebhookHistory {
   async list(tenantId: string, endpointId: string, page: { limit: number; cursor?: string | undefined }) {
     let startKey: Record<string, unknown> | undefined;
     if (page.cursor) {
-      const id = Buffer.from(page.cursor, 'base64url').toString('utf8');
-      if (!ID_PATTERN.webhookDelivery.test(id)) {
+      const id = CURSORS.webhookDeliveries.read(page.cursor);
+      if (id === undefined) {
         throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not one this API returned" }]);
       }
       startKey = { pk: historyPk(tenantId), sk: historySk(endpointId, id) };
@@ -142,7 +142,7 @@ export class DynamoDbWebhookHistory implements WebhookHistory {
     return {
       items,
       ...(out.LastEvaluatedKey && last
-        ? { nextCursor: Buffer.from(last.deliveryId).toString('base64url') }
+        ? { nextCursor: CURSORS.webhookDeliveries.write(last.deliveryId) }
         : {}),
     };
   }

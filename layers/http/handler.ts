@@ -67,7 +67,10 @@ export function issuesFrom(
     }
     if (where === 'parameter') {
       const name = path[0] ?? '(parameters)';
-      return [{ parameter: name, detail: `${name}: ${expectedOf(schema, name, issue) ?? issue.message}` }];
+      // A check beyond the type (a range of days, a cursor) says its own reason.
+      const reason =
+        issue.code === 'custom' ? issue.message : (expectedOf(schema, name, issue) ?? issue.message);
+      return [{ parameter: name, detail: `${name}: ${reason}` }];
     }
     const field = path.join('.');
     return [
@@ -163,9 +166,85 @@ export function parseWith<T extends z.ZodType>(
   value: unknown,
   where: 'pointer' | 'parameter',
 ): z.infer<T> {
+  return whole({ value: readWith(schema, value, where) }).value;
+}
+
+/** One part of a request as read: its value, or the field-level reasons it cannot be taken. */
+export type Read<T> = { ok: true; value: T } | { ok: false; issues: FieldIssue[] };
+type ValueOf<R> = R extends { ok: true; value: infer T } ? T : never;
+
+/** Reads one part of a request (`prefix`: a batch item's pointer) with its schema. */
+export function readWith<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  where: 'pointer' | 'parameter',
+  prefix = '',
+): Read<z.infer<T>> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ValidationError(issuesFrom(parsed.error, where, '', schema));
-  return parsed.data;
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, issues: issuesFrom(parsed.error, where, prefix, schema) };
+}
+
+/**
+ * The value of every part, or one ValidationError naming every invalid field of every part: a
+ * bad path parameter never hides a bad body field, nor a bad header a bad query parameter.
+ * `check` then compares parts that are valid on their own (a body field that must repeat a path
+ * parameter), whether or not the others are.
+ */
+export function whole<T extends Record<string, Read<unknown>>>(
+  parts: T,
+  check?: (valid: { [K in keyof T]?: ValueOf<T[K]> }) => FieldIssue[],
+): { [K in keyof T]: ValueOf<T[K]> } {
+  const valid: Record<string, unknown> = {};
+  const issues: FieldIssue[] = [];
+  for (const [name, part] of Object.entries(parts)) {
+    if (part.ok) valid[name] = part.value;
+    else issues.push(...part.issues);
+  }
+  issues.push(...(check?.(valid as { [K in keyof T]?: ValueOf<T[K]> }) ?? []));
+  if (issues.length > 0) throw new ValidationError(firstPerField(issues));
+  return valid as { [K in keyof T]: ValueOf<T[K]> };
+}
+
+/** The schemas of a request's parts: the route table's, which the OpenAPI document shows. */
+export interface RequestSchemas {
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+}
+type RequestOf<S extends RequestSchemas> = {
+  [K in keyof S]: S[K] extends z.ZodType ? z.infer<S[K]> : never;
+};
+
+/** A request's parts as they came, before any schema read them. */
+export interface RawRequest {
+  params: unknown;
+  query: unknown;
+  body: unknown;
+}
+
+/**
+ * Reads a request's path parameters, query and JSON body at once: a 422 names every invalid field
+ * of all three (a body that is no JSON is a 400 of its own). `check` compares parts (a body field
+ * that must repeat a path parameter): it gets the parts that are valid, and the raw ones, so it
+ * can judge a field whose own part has other mistakes.
+ */
+export function parseRequest<S extends RequestSchemas>(
+  event: APIGatewayProxyEventV2,
+  schemas: S,
+  check?: (valid: Partial<RequestOf<S>>, raw: RawRequest) => FieldIssue[],
+): RequestOf<S> {
+  const raw: RawRequest = {
+    params: event.pathParameters ?? {},
+    query: event.queryStringParameters ?? {},
+    body: schemas.body ? parseJsonBody(event) : undefined,
+  };
+  const parts: Record<string, Read<unknown>> = {};
+  if (schemas.params) parts.params = readWith(schemas.params, raw.params, 'parameter');
+  if (schemas.query) parts.query = readWith(schemas.query, raw.query, 'parameter');
+  if (schemas.body) parts.body = readWith(schemas.body, raw.body, 'pointer');
+  return whole(parts, check && ((valid) => check(valid as Partial<RequestOf<S>>, raw))) as RequestOf<S>;
 }
 
 /**
@@ -209,14 +288,17 @@ export function endpointJurisdiction(event: APIGatewayProxyEventV2, own: Jurisdi
 }
 
 export function idempotencyKeyFrom(event: APIGatewayProxyEventV2): string | undefined {
+  return whole({ key: readIdempotencyKey(event) }).key;
+}
+
+/** The request's Idempotency-Key header, if any: 1 to 255 visible ASCII characters. */
+export function readIdempotencyKey(event: APIGatewayProxyEventV2): Read<string | undefined> {
   const key = event.headers['idempotency-key'];
-  if (key === undefined) return undefined;
-  if (!/^[\x21-\x7e]{1,255}$/.test(key)) {
-    throw new ValidationError([
-      { header: 'Idempotency-Key', detail: 'Idempotency-Key: 1 to 255 visible ASCII characters' },
-    ]);
-  }
-  return key;
+  if (key === undefined || /^[\x21-\x7e]{1,255}$/.test(key)) return { ok: true, value: key };
+  return {
+    ok: false,
+    issues: [{ header: 'Idempotency-Key', detail: 'Idempotency-Key: 1 to 255 visible ASCII characters' }],
+  };
 }
 
 /** The error boundary of every HTTP function: errors become problem+json, 5xx without internals. */

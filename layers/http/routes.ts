@@ -143,16 +143,18 @@ const inProgress: Record<number, RouteResponse> = {
 
 /**
  * What every route can answer besides its own responses: a 500 and a 503 (ours as problem
- * details; API Gateway's own when a function fails or does not answer in time), the 401 API
- * Gateway gives a tenant route called without an Authorization header, and the 403 it gives an
- * admin route whose call IAM refuses.
+ * details; API Gateway's own when a function fails, Lambda refuses to run it or it does not answer
+ * in time), the 401 API Gateway gives a tenant route called without an Authorization header, the
+ * 403 it gives an admin route whose call IAM refuses, and the 413 it gives a body over its quota.
  */
+/** API Gateway's payload quota for an HTTP API, and Lambda's for a synchronous invocation (the event). */
+export const PAYLOAD_QUOTAS = { httpApiBodyMb: 10, lambdaInvocationMb: 6 } as const;
+
 function withEdgeResponses(route: Route): Route {
   const responses: Record<number, RouteResponse> = {
     ...route.responses,
     500: {
-      description:
-        "Something failed on our side: problem details that say nothing more, or API Gateway's own answer when the function failed",
+      description: `Something failed on our side: problem details that say nothing more, or API Gateway's own answer when the function failed or Lambda refused to run it (a request whose event, body and headers together, is over Lambda's ${PAYLOAD_QUOTAS.lambdaInvocationMb} MB invocation payload)`,
       schema: s.Problem,
       gateway: true,
     },
@@ -169,6 +171,12 @@ function withEdgeResponses(route: Route): Route {
       ...(responses[401] ?? problems(401)[401]!),
       description:
         'Problem details for an unknown, malformed or revoked key; API Gateway answers a request without an Authorization header itself',
+      gateway: true,
+    };
+  }
+  if (route.body) {
+    responses[413] = {
+      description: `API Gateway refused the request before any function ran: its body is over ${PAYLOAD_QUOTAS.httpApiBodyMb} MB, the payload quota of an HTTP API`,
       gateway: true,
     };
   }

@@ -1,11 +1,57 @@
 import * as z from 'zod';
 import { SCOPES } from '../core/api-keys.ts';
+import { CURSORS, type CursorFormat } from '../core/cursors.ts';
+import type { FieldIssue as Issue } from '../core/errors.ts';
 import { ID_PATTERN } from '../core/ids.ts';
 import { builtInReading, type KeywordAction } from '../core/keywords.ts';
 import { DEFAULT_RETENTION, MAX_RETENTION_DAYS } from '../core/model.ts';
+import { checkRecipient } from '../core/phone.ts';
+import { checkSender } from '../core/sender.ts';
 import { isWellFormed, LONE_SURROGATE_REASON } from '../core/text.ts';
+import { IDENTIFY_NEEDS, identifiesAMessage } from '../core/use-cases/public-rights.ts';
+import { consentTimeProblem } from '../core/use-cases/recipient-lists.ts';
+import { decisionProblem } from '../core/use-cases/sender-ids.ts';
+import { MAX_REPORT_DAYS, periodProblem } from '../core/use-cases/usage-reports.ts';
+import { webhookUrlProblem } from '../core/webhooks.ts';
 
 /** Request and response schemas: the source of the handlers' types and of the OpenAPI document. */
+
+/*
+ * A request's fields are checked here in full, the core's checks of numbers, sender IDs, URLs,
+ * dates and cursors included, so that a 422 names every invalid field at once: zod runs a field's
+ * refinement whatever the other fields get wrong, and a check across fields once those fields are
+ * valid (`onceValid`), where it would otherwise skip it. The core checks again where it uses a value.
+ */
+
+/** A core check (why a value cannot be taken, or undefined) as a refinement of its field. */
+const checkedBy =
+  (problem: (value: string) => string | undefined) =>
+  (value: string, ctx: z.RefinementCtx<string>): void => {
+    const reason = problem(value);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  };
+
+/** Runs a check across fields once those fields are valid, whatever else in the object is wrong. */
+const onceValid = (...fields: string[]) => ({
+  when: (payload: z.core.ParsePayload) =>
+    !payload.issues.some((issue) => fields.includes(String(issue.path?.[0]))),
+});
+
+const phoneProblem = (value: string) => {
+  const check = checkRecipient(value);
+  return check.ok ? undefined : check.reason;
+};
+
+/** A page cursor this API gave out. */
+const cursorOf = (format: CursorFormat<unknown>) =>
+  z
+    .string()
+    .max(200)
+    .superRefine(
+      checkedBy((cursor) =>
+        format.read(cursor) === undefined ? 'is not a cursor this API returned' : undefined,
+      ),
+    );
 
 export const Category = z.enum(['transactional', 'promotional']).meta({
   description:
@@ -168,7 +214,7 @@ export const ListMessagesQuery = z.strictObject({
     description: "Which jurisdiction's messages to list; defaults to the endpoint's own.",
   }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(200).optional(),
+  cursor: cursorOf(CURSORS.messages).optional(),
 });
 
 export const MessageList = z
@@ -188,6 +234,7 @@ export const SubjectParams = z.object({
     .string()
     .min(1)
     .max(32)
+    .superRefine(checkedBy(phoneProblem))
     .meta({ description: 'The E.164 number, e.g. +4915123456789 (encode + as %2B).' }),
 });
 
@@ -231,6 +278,17 @@ export const CloseTenantRequest = z
   })
   .meta({ id: 'CloseTenantRequest' });
 
+/**
+ * Closing cannot be undone: `confirm` must repeat the tenant id of the path (judged once the path
+ * is valid and `confirm` is text, whatever else the body gets wrong).
+ */
+export function confirmsTenant(valid: { params?: { tenantId: string } }, raw: { body: unknown }): Issue[] {
+  const confirm = (raw.body as { confirm?: unknown } | null | undefined)?.confirm;
+  return valid.params && typeof confirm === 'string' && confirm !== valid.params.tenantId
+    ? [{ pointer: '/confirm', detail: "'confirm' must repeat the tenant id: closing cannot be undone" }]
+    : [];
+}
+
 export const ClosedTenant = z
   .object({
     tenantId: z.string(),
@@ -254,6 +312,12 @@ export const ClosedTenant = z
   })
   .meta({ id: 'ClosedTenant' });
 
+const bodyWithinMetadata = {
+  message: 'must not exceed metadataDays',
+  path: ['bodyDays'],
+  ...onceValid('bodyDays', 'metadataDays'),
+};
+
 export const RetentionPolicyInput = z
   .strictObject({
     bodyDays: z.int().min(0).max(MAX_RETENTION_DAYS).default(DEFAULT_RETENTION.bodyDays).meta({
@@ -264,10 +328,7 @@ export const RetentionPolicyInput = z
       description: 'Days message metadata (recipient, status, times) is kept after acceptance. Default 90.',
     }),
   })
-  .refine((r) => r.bodyDays <= r.metadataDays, {
-    message: 'must not exceed metadataDays',
-    path: ['bodyDays'],
-  })
+  .refine((r) => r.bodyDays <= r.metadataDays, bodyWithinMetadata)
   .meta({ id: 'RetentionPolicy' });
 
 export const RetentionPolicyPatch = z
@@ -275,6 +336,11 @@ export const RetentionPolicyPatch = z
     bodyDays: z.int().min(0).max(MAX_RETENTION_DAYS).optional(),
     metadataDays: z.int().min(1).max(MAX_RETENTION_DAYS).optional(),
   })
+  // Both given: checked here; one given: against the stored other one, by the core.
+  .refine(
+    (r) => r.bodyDays === undefined || r.metadataDays === undefined || r.bodyDays <= r.metadataDays,
+    bodyWithinMetadata,
+  )
   .meta({ id: 'RetentionPolicyPatch' });
 
 export const Residency = z.enum(['forward', 'strict']).meta({
@@ -395,7 +461,12 @@ export type AuthorizerContext = z.infer<typeof AuthorizerContext>;
 
 // Recipient rights and abuse controls
 
-const Phone = z.string().min(1).max(32).meta({ description: 'E.164 number.', example: '+12025550100' });
+const Phone = z
+  .string()
+  .min(1)
+  .max(32)
+  .superRefine(checkedBy(phoneProblem))
+  .meta({ description: 'E.164 number.', example: '+12025550100' });
 const CountryCode = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code such as DE');
 
 export const Controls = z
@@ -440,22 +511,24 @@ const KEYWORD_LISTS = { optOut: 'opt_out', optIn: 'opt_in', help: 'help' } as co
 
 export const UpdateRepliesRequest = Replies.partial()
   .strict()
-  .superRefine((replies, ctx) => {
-    // A built-in word keeps its meaning: compared as replies are read (compatibility forms,
-    // accents and case folded), so "ＳＴＯＰ" cannot opt in nor "ｂｌｏｃｋ" ask for help.
-    for (const [list, action] of Object.entries(KEYWORD_LISTS)) {
-      replies.keywords?.[list as keyof typeof KEYWORD_LISTS].forEach((word, i) => {
-        const builtIn = builtInReading(word);
-        if (builtIn && builtIn.action !== action) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['keywords', list, i],
-            message: `reads as the built-in keyword ${builtIn.keyword}, which always means ${builtIn.action}`,
-          });
-        }
-      });
-    }
-  })
+  .check(
+    z.superRefine((replies: Partial<z.infer<typeof Replies>>, ctx) => {
+      // A built-in word keeps its meaning: compared as replies are read (compatibility forms,
+      // accents and case folded), so "ＳＴＯＰ" cannot opt in nor "ｂｌｏｃｋ" ask for help.
+      for (const [list, action] of Object.entries(KEYWORD_LISTS)) {
+        replies.keywords?.[list as keyof typeof KEYWORD_LISTS].forEach((word, i) => {
+          const builtIn = builtInReading(word);
+          if (builtIn && builtIn.action !== action) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['keywords', list, i],
+              message: `reads as the built-in keyword ${builtIn.keyword}, which always means ${builtIn.action}`,
+            });
+          }
+        });
+      }
+    }, onceValid('keywords')),
+  )
   .meta({
     id: 'UpdateRepliesRequest',
     description:
@@ -497,7 +570,11 @@ export const CreateConsentRequest = z
       .min(1)
       .max(100)
       .meta({ description: 'The version of the text the person saw.' }),
-    occurredAt: z.iso.datetime().optional().meta({ description: 'When they agreed; defaults to now.' }),
+    occurredAt: z.iso
+      .datetime()
+      .superRefine(checkedBy((at) => consentTimeProblem(at, new Date())))
+      .optional()
+      .meta({ description: 'When they agreed; defaults to now.' }),
     ip: z
       .union([z.ipv4(), z.ipv6()])
       .optional()
@@ -563,7 +640,7 @@ export const InboundQuery = z.strictObject({
     description: "Replies are kept in the person's jurisdiction; defaults to the endpoint's own.",
   }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(200).optional(),
+  cursor: cursorOf(CURSORS.inbound).optional(),
 });
 
 const SenderIdentityInput = z.strictObject({
@@ -577,7 +654,16 @@ const SenderIdentityInput = z.strictObject({
 
 export const SenderIdApplication = z
   .strictObject({
-    value: z.string().min(1).max(32),
+    value: z
+      .string()
+      .min(1)
+      .max(32)
+      .superRefine(
+        checkedBy((value) => {
+          const check = checkSender(value);
+          return check.ok ? undefined : check.reason;
+        }),
+      ),
     countries: z.array(CountryCode).max(250).default([]).meta({ description: 'Empty: every country.' }),
     identity: SenderIdentityInput.meta({
       description: 'The business behind the sender ID; encrypted, and purged a set time after the decision.',
@@ -613,6 +699,15 @@ export const SenderIdDecision = z
     decision: z.enum(['approved', 'rejected']),
     reason: z.string().min(1).max(500).optional().meta({ description: 'Required to reject.' }),
   })
+  .check(
+    z.superRefine(
+      (d: { decision: 'approved' | 'rejected'; reason?: string | undefined }, ctx) => {
+        const missing = decisionProblem(d);
+        if (missing) ctx.addIssue({ code: 'custom', path: ['reason'], message: missing });
+      },
+      onceValid('decision', 'reason'),
+    ),
+  )
   .meta({ id: 'SenderIdDecision' });
 
 export const StartVerificationRequest = z
@@ -639,6 +734,11 @@ export const StartVerificationRequest = z
       .max(32)
       .optional()
       .meta({ description: 'identify, without a reference: the sender shown.' }),
+  })
+  .refine(identifiesAMessage, {
+    message: IDENTIFY_NEEDS,
+    path: ['reference'],
+    ...onceValid('purpose', 'reference', 'sentAt', 'senderId'),
   })
   .meta({ id: 'StartVerificationRequest' });
 export const VerificationStarted = z
@@ -670,7 +770,8 @@ export const VerificationResult = z
 
 export const CarrierInboundRequest = z
   .strictObject({
-    from: Phone.meta({ description: "The person's number." }),
+    // Not refused here when it is no valid number: the worker drops such a reply (no one to route it to).
+    from: z.string().min(1).max(32).meta({ description: "The person's number.", example: '+12025550100' }),
     to: z.string().min(1).max(32).meta({ description: 'The gateway number or sender ID they replied to.' }),
     body: z.string().max(1600),
     carrierMessageId: z.string().min(1).max(200),
@@ -735,7 +836,7 @@ const auditFilters = {
   from: z.iso.datetime().optional().meta({ description: 'Inclusive.' }),
   to: z.iso.datetime().optional().meta({ description: 'Exclusive.' }),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
-  cursor: z.string().max(200).optional(),
+  cursor: cursorOf(CURSORS.auditEvents).optional(),
   format: ExportFormat,
 };
 export const AuditQuery = z.strictObject(auditFilters);
@@ -767,22 +868,36 @@ export const AuditVerification = z
 const Day = z.iso.date().meta({ example: '2026-11-01' });
 const UsageStatus = z.enum(['sent', 'delivered', 'undeliverable', 'failed', 'quarantined']);
 
-export const UsageQuery = z.strictObject({
-  from: Day.optional().meta({
-    description: 'First day (UTC), inclusive; defaults to the first of this month.',
-  }),
-  to: Day.optional().meta({ description: 'Last day (UTC), inclusive; defaults to today. At most 366 days.' }),
-  groupBy: z
-    .string()
-    .regex(/^((day|country)(,(day|country))?)?$/, "'day', 'country', 'day,country' or empty")
-    .default('day,country')
-    .transform((v) => (v === '' ? [] : [...new Set(v.split(','))]) as ('day' | 'country')[])
-    .meta({
-      description: 'Rows are always per key mode and status; add day, country, both (default) or neither.',
+/** A report's days (from and to, defaulting to this month so far) fit within `maxDays`. */
+const withinDays = (maxDays: number) =>
+  z.superRefine(
+    (q: { from?: string | undefined; to?: string | undefined }, ctx) => {
+      const problem = periodProblem(new Date(), q, maxDays);
+      if (problem) ctx.addIssue({ code: 'custom', path: [problem.parameter], message: problem.reason });
+    },
+    onceValid('from', 'to'),
+  );
+
+export const UsageQuery = z
+  .strictObject({
+    from: Day.optional().meta({
+      description: 'First day (UTC), inclusive; defaults to the first of this month.',
     }),
-  mode: z.enum(['live', 'test']).optional(),
-  format: z.enum(['json', 'csv']).default('json'),
-});
+    to: Day.optional().meta({
+      description: 'Last day (UTC), inclusive; defaults to today. At most 366 days.',
+    }),
+    groupBy: z
+      .string()
+      .regex(/^((day|country)(,(day|country))?)?$/, "'day', 'country', 'day,country' or empty")
+      .default('day,country')
+      .transform((v) => (v === '' ? [] : [...new Set(v.split(','))]) as ('day' | 'country')[])
+      .meta({
+        description: 'Rows are always per key mode and status; add day, country, both (default) or neither.',
+      }),
+    mode: z.enum(['live', 'test']).optional(),
+    format: z.enum(['json', 'csv']).default('json'),
+  })
+  .check(withinDays(MAX_REPORT_DAYS.tenant));
 
 const StatusTotal = z.object({ messages: z.int(), segments: z.int() });
 export const UsageReport = z
@@ -819,17 +934,19 @@ export const UsageReport = z
   })
   .meta({ id: 'UsageReport' });
 
-export const AnalyticsQuery = z.strictObject({
-  from: Day.optional(),
-  to: Day.optional().meta({ description: 'Inclusive; at most 92 days after from.' }),
-  k: z.coerce
-    .number()
-    .int()
-    .min(2)
-    .max(10_000)
-    .default(10)
-    .meta({ description: 'Cells with fewer messages are suppressed (as are cells from a single tenant).' }),
-});
+export const AnalyticsQuery = z
+  .strictObject({
+    from: Day.optional(),
+    to: Day.optional().meta({ description: 'Inclusive; at most 92 days after from.' }),
+    k: z.coerce
+      .number()
+      .int()
+      .min(2)
+      .max(10_000)
+      .default(10)
+      .meta({ description: 'Cells with fewer messages are suppressed (as are cells from a single tenant).' }),
+  })
+  .check(withinDays(MAX_REPORT_DAYS.aggregates));
 export const AnalyticsReport = z
   .object({
     from: z.iso.date(),
@@ -851,16 +968,26 @@ export const AnalyticsReport = z
 // Webhooks
 
 const WebhookEventType = z.enum(['message.status', 'message.inbound']);
-export const CreateWebhookRequest = z
-  .strictObject({
-    url: z.string().max(2048).meta({
-      description: 'https only; must resolve to a public address.',
-      example: 'https://hooks.example.com/sms',
-    }),
+/**
+ * A new endpoint. `allowLoopback` (WEBHOOK_ALLOW_LOOPBACK: the local runtime and tests only) also
+ * takes http to this machine; the document shows the schema AWS serves, without it.
+ */
+export const webhookRequest = (options: { allowLoopback: boolean }) =>
+  z.strictObject({
+    url: z
+      .string()
+      .max(2048)
+      .superRefine(checkedBy((url) => webhookUrlProblem(url, options)))
+      .meta({
+        description: 'https only; must resolve to a public address.',
+        example: 'https://hooks.example.com/sms',
+      }),
     events: z.array(WebhookEventType).min(1).max(2),
     description: z.string().max(200).optional(),
-  })
-  .meta({ id: 'CreateWebhookRequest' });
+  });
+export const CreateWebhookRequest = webhookRequest({ allowLoopback: false }).meta({
+  id: 'CreateWebhookRequest',
+});
 export const Webhook = z
   .object({
     id: z.string(),
@@ -900,7 +1027,7 @@ export const WebhookDeliveriesQuery = z.strictObject({
       "Deliveries are made and recorded in the jurisdiction of the data they carry; defaults to the endpoint's own.",
   }),
   limit: z.coerce.number().int().min(1).max(100).default(25),
-  cursor: z.string().max(200).optional(),
+  cursor: cursorOf(CURSORS.webhookDeliveries).optional(),
 });
 export const WebhookDeliveryList = z
   .object({

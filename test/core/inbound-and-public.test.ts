@@ -33,7 +33,21 @@ async function text(deps: ReturnType<typeof fakeSendDeps>, ctx: SendArgs[0], inp
   return out;
 }
 
-function setup() {
+/** An hour's budget of the gateway's own messages, in memory. */
+const budgetOf = (clock: { now(): Date }, budget = { perHour: 1000, perCountryPerHour: { '*': 100 } }) => {
+  const spent: string[] = [];
+  const take = makeGatewayBudget({
+    counters: new MemoryBudgetCounters(),
+    budget,
+    clock,
+    spent: (scope) => spent.push(scope),
+  });
+  return Object.assign(take, { spent });
+};
+
+type BudgetLimits = Parameters<typeof budgetOf>[1];
+
+function setup(options: { budget?: BudgetLimits } = {}) {
   const deps = fakeSendDeps();
   const log: string[] = [];
   // One log for the queue and the recipient stores: what happened before what.
@@ -50,6 +64,7 @@ function setup() {
     return block(p, at, source);
   };
   const system: { to: string; body: string }[] = [];
+  const budget = budgetOf(deps.clock, options.budget);
   const receive = makeReceiveInbound({
     messages: { global: deps.stores.global.messages, eu: deps.stores.eu.messages },
     queues: { global: deps.queue, eu: deps.stores.eu.queue },
@@ -62,6 +77,7 @@ function setup() {
       system.push({ to, body });
     },
     clock: deps.clock,
+    gatewayBudget: budget,
   });
   let n = 0;
   const reply = (body: string, to = 'Acme') =>
@@ -73,7 +89,7 @@ function setup() {
       carrierMessageId: `c${++n}`,
       receivedAt: deps.clock.now().toISOString(),
     });
-  return { deps, log, receive, reply, system };
+  return { deps, log, receive, reply, system, budget };
 }
 
 describe('replies from recipients', () => {
@@ -242,6 +258,36 @@ describe('replies from recipients', () => {
     expect((await t.reply('block', '+15005550006')).action).toBe('block_all');
     expect(t.system).toEqual([{ to: person, body: expect.stringContaining('no more messages') }]);
     expect(await t.deps.blockList.global.isBlocked(fakePseudonymOf(person))).toBe(true);
+  });
+
+  it("confirms a BLOCK no tenant answers within the hour's budget of the gateway's own messages: per country, then gateway-wide; the number is blocked all the same", async () => {
+    const gw = setup({ budget: { perHour: 3, perCountryPerHour: { '*': 2 } } });
+    gw.deps.clock.advance(1000);
+    let n = 0;
+    const block = (from: string) =>
+      gw.receive({
+        kind: 'inbound',
+        from,
+        to: '+15005550006',
+        body: 'BLOCK',
+        carrierMessageId: `b${++n}`,
+        receivedAt: gw.deps.clock.now().toISOString(),
+      });
+    const people = ['+12025550101', '+12025550102', '+12025550103', '+447911123456', '+4915123456789'];
+    for (const p of people) expect((await block(p)).action).toBe('block_all');
+    // The third US number's country budget is spent; the German one finds the gateway's spent.
+    expect(gw.system.map((m) => m.to)).toEqual(['+12025550101', '+12025550102', '+447911123456']);
+    expect(gw.budget.spent).toEqual(['country', 'gateway']);
+    for (const p of people.slice(0, 4))
+      expect(await gw.deps.blockList.global.isBlocked(fakePseudonymOf(p))).toBe(true);
+    expect(await gw.deps.blockList.eu.isBlocked(fakePseudonymOf('+4915123456789'))).toBe(true);
+    // The next hour has a fresh budget.
+    gw.deps.clock.advance(3_600_000);
+    await block('+12025550103');
+    expect(gw.system.at(-1)).toEqual({
+      to: '+12025550103',
+      body: expect.stringContaining('no more messages'),
+    });
   });
 
   it('keeps every reply for the tenant, keyword or not, once per carrier message', async () => {
@@ -415,6 +461,24 @@ describe('the public flows: block-all and "who sent me this?"', () => {
     // The next hour has a fresh budget.
     t.deps.clock.advance(3_600_000);
     await expect(ask('+12025550103')).resolves.toMatchObject({ verificationId: expect.any(String) });
+  });
+
+  it('counts one-time codes and block-all confirmations against the same hourly budget', async () => {
+    const gw = setup({ budget: { perHour: 2, perCountryPerHour: { '*': 2 } } });
+    const shared = makePublicRights({ ...rightsDeps(), gatewayBudget: gw.budget });
+    await shared.start({ phone: '+12025550101', purpose: 'block' }, '198.51.100.7');
+    await gw.receive({
+      kind: 'inbound',
+      from: '+12025550102',
+      to: '+15005550006',
+      body: 'BLOCK',
+      carrierMessageId: 'b1',
+      receivedAt: gw.deps.clock.now().toISOString(),
+    });
+    expect(gw.system.map((m) => m.to)).toEqual(['+12025550102']);
+    await expect(
+      shared.start({ phone: '+12025550103', purpose: 'block' }, '198.51.100.7'),
+    ).rejects.toBeInstanceOf(RateLimitedError);
   });
 
   it('gives up a code after 5 wrong tries, with the same answer as an unknown one', async () => {

@@ -2,6 +2,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import { seededUlid } from '../../layers/core/ids.ts';
 import { SANDBOX_REPLYING_NUMBER } from '../../layers/core/sandbox.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 import { client, expectProblem, onboard, SENDER_IDENTITY, waitFor } from '../support/http.ts';
@@ -573,5 +574,57 @@ describe('carriers reporting replies over HTTP', () => {
       return res.body.data.find((r) => r.action === 'help');
     }, 'the HELP reply');
     expect(reply).toMatchObject({ from: '+12025550140', body: 'HELP' });
+  });
+});
+
+describe('a BLOCK sent to a number no tenant texted the person from', () => {
+  /** This hour's and the next hour's count of the gateway's own messages to US numbers. */
+  async function sentToUsThisHour(hour: number) {
+    let total = 0;
+    for (const h of [hour, hour + 1]) {
+      const out = await dynamodb.send(
+        new GetItemCommand({
+          TableName: gateway.tables.messages,
+          Key: marshall({ pk: `BUDGET#${h}#US`, sk: 'BUDGET' }),
+        }),
+      );
+      total += out.Item ? Number(unmarshall(out.Item).sent) : 0;
+    }
+    return total;
+  }
+
+  it("blocks the number, and the gateway's confirmation is taken from its hourly budget", async () => {
+    const person = '+12025550160';
+    const hour = Math.floor(Date.now() / 3_600_000);
+    const before = await sentToUsThisHour(hour);
+    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
+      token: gateway.adminToken,
+    });
+    const event = {
+      from: person,
+      to: '+15005550006',
+      body: 'BLOCK',
+      carrierMessageId: uniqueName('carrier'),
+      receivedAt: new Date().toISOString(),
+    };
+    expect(
+      (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: event })).status,
+    ).toBe(202);
+    // The confirmation reached the person's handset (the sandbox's ledger), sent by the gateway.
+    const id = `sys_${seededUlid(Date.parse(event.receivedAt), `${event.carrierMessageId}#reply`)}`;
+    const confirmation = await waitFor(async () => {
+      const out = await dynamodb.send(
+        new GetItemCommand({
+          TableName: gateway.tables.sandboxLedger,
+          Key: marshall({ pk: `SANDBOX#${id}`, sk: 'SEND' }),
+        }),
+      );
+      return out.Item ? unmarshall(out.Item) : undefined;
+    }, 'the block-all confirmation');
+    expect(String(confirmation.body)).toContain('no more messages');
+    expect(await sentToUsThisHour(hour)).toBe(before + 1);
+    // And every tenant is refused from then on.
+    const t = await onboard(api, gateway.adminToken, { name: 'Later', senders: ['Later'] });
+    expectProblem(await send(t.key, { to: person, from: 'Later', body: 'Hello' }), 422, 'recipient-blocked');
   });
 });

@@ -596,7 +596,10 @@ describe('account closure', () => {
       token: gateway.adminToken,
       body: { confirm: 'ten_OTHER' },
     });
-    expectProblem(wrong, 400, 'malformed-request');
+    expectProblem(wrong, 422, 'validation-error');
+    expect(wrong.body.errors).toEqual([
+      { pointer: '/confirm', detail: expect.stringContaining('tenant id') },
+    ]);
     const closed = await api.call<{
       jurisdictions: { jurisdiction: string; keyDeletionDate: string | null; itemsRemoved: number }[];
       recordsKept: { until: string };

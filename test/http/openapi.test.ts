@@ -83,6 +83,18 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(audit.responses['200']!.headers ?? {})).toEqual(['X-Next-Cursor']);
   });
 
+  it.each(ROUTES.filter((r) => r.body).map((r) => [`${r.method} ${r.path}`, r] as const))(
+    "documents API Gateway's own 413 on %s, and the 500 of a request over Lambda's invocation payload",
+    (_, route) => {
+      const op = operation(route.path, route.method)!;
+      expect(op.responses['413']?.content).toEqual({
+        'application/json': { schema: { $ref: '#/components/schemas/GatewayMessage' } },
+      });
+      expect((op.responses['413'] as { description: string }).description).toContain('10 MB');
+      expect((op.responses['500'] as { description: string }).description).toContain('6 MB');
+    },
+  );
+
   it.each(ROUTES.map((r) => [`${r.method} ${r.path}`, r] as const))(
     "documents the 500 and 503 %s can answer, and the gateway's own 401 on tenant routes",
     (_, route) => {

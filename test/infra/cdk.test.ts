@@ -417,23 +417,29 @@ describe('alarms and the dashboard', () => {
       }),
     ]);
     expect(JSON.stringify(spent[0]!.Dimensions)).toContain('"Name":"jurisdiction","Value":"global"');
+    // The functions that send the gateway's own messages: one-time codes, block-all confirmations.
     const budgetOf = (t: Template) =>
-      resources(t, 'AWS::Lambda::Function')
-        .map(
-          ([, f]) =>
-            (f.Properties.Environment as { Variables?: Record<string, string> } | undefined)?.Variables,
-        )
-        .flatMap((v) => (v?.GATEWAY_MESSAGE_BUDGET ? [JSON.parse(v.GATEWAY_MESSAGE_BUDGET) as unknown] : []));
-    expect(budgetOf(stateless)).toEqual([{ perHour: 1000, perCountryPerHour: { '*': 100 } }]);
+      Object.fromEntries(
+        resources(t, 'AWS::Lambda::Function').flatMap(([id, f]) => {
+          const v = (f.Properties.Environment as { Variables?: Record<string, string> } | undefined)
+            ?.Variables;
+          const fn = /^(verifications|applycarrierevents)Function/.exec(id)?.[1] ?? id;
+          return v?.GATEWAY_MESSAGE_BUDGET ? [[fn, JSON.parse(v.GATEWAY_MESSAGE_BUDGET) as unknown]] : [];
+        }),
+      );
+    const defaults = { perHour: 1000, perCountryPerHour: { '*': 100 } };
+    expect(budgetOf(stateless)).toEqual({ verifications: defaults, applycarrierevents: defaults });
     const custom = buildApp(
       new App({
         outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
         context: { gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"*":5,"US":20}}' },
       }),
     );
-    expect(budgetOf(Template.fromStack(custom.stateless))).toEqual([
-      { perHour: 50, perCountryPerHour: { '*': 5, US: 20 } },
-    ]);
+    const custom50 = { perHour: 50, perCountryPerHour: { '*': 5, US: 20 } };
+    expect(budgetOf(Template.fromStack(custom.stateless))).toEqual({
+      verifications: custom50,
+      applycarrierevents: custom50,
+    });
     expect(() =>
       buildApp(
         new App({

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalHttpGateway } from '../../infra/local/http-gateway.ts';
 
@@ -27,5 +28,60 @@ describe('the local HTTP server', () => {
     socket.destroy();
     expect(closed).toBe('closed');
     expect(answered).toMatch(/^HTTP\/1\.1 408 /);
+  });
+});
+
+describe('a request body API Gateway or Lambda refuses', () => {
+  const invoked: APIGatewayProxyEventV2[] = [];
+  const sizes = new LocalHttpGateway({
+    routes: [
+      {
+        routeKey: 'POST /v1/messages/batch',
+        authorizationType: 'NONE',
+        invoke: async (event) => {
+          invoked.push(event);
+          return { statusCode: 200, body: '{}' };
+        },
+      },
+    ],
+    adminToken: 'local',
+    region: 'us-east-1',
+  });
+  afterAll(() => sizes.close());
+  const MB = 1024 * 1024;
+  const post = async (bytes: number) => {
+    const port = await sizes.listen(0);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/messages/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `"${'x'.repeat(bytes - 2)}"`,
+    });
+    return { status: res.status, type: res.headers.get('content-type'), body: await res.json() };
+  };
+
+  it('answers a body over 10 MB (the HTTP API payload quota) 413 itself, without running the function', async () => {
+    invoked.length = 0;
+    expect(await post(10 * MB + 1)).toEqual({
+      status: 413,
+      type: 'application/json',
+      body: { message: 'Request Entity Too Large' },
+    });
+    expect(invoked).toEqual([]);
+  });
+
+  it("answers API Gateway's bare 500 when the event is over Lambda's 6 MB invocation payload, without running the function", async () => {
+    invoked.length = 0;
+    expect(await post(6 * MB)).toEqual({
+      status: 500,
+      type: 'application/json',
+      body: { message: 'Internal Server Error' },
+    });
+    expect(invoked).toEqual([]);
+  });
+
+  it('hands a body under both limits to the function', async () => {
+    invoked.length = 0;
+    expect((await post(6 * MB - 4096)).status).toBe(200);
+    expect(invoked.map((e) => e.body?.length)).toEqual([6 * MB - 4096]);
   });
 });

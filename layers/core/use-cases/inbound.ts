@@ -8,6 +8,7 @@ import type {
   SystemSms,
   TenantStore,
 } from '../../ports/index.ts';
+import { type GatewayBudget, GatewayBudgetSpentError } from '../gateway-budget.ts';
 import { seededUlid } from '../ids.ts';
 import { type KeywordAction, parseKeyword } from '../keywords.ts';
 import { prepareMessage } from '../messages.ts';
@@ -51,6 +52,11 @@ export interface InboundDeps {
   tenants: Pick<TenantStore, 'getTenant'>;
   settings: (tenantId: string) => Promise<TenantSettings>;
   systemSms: SystemSms;
+  /**
+   * This hour's budgets of the gateway's own messages, shared with the one-time codes: anyone can
+   * text BLOCK to a gateway number from many numbers, and each confirmation costs the gateway.
+   */
+  gatewayBudget: GatewayBudget;
   clock: Clock;
   /** Told of each reply stored for a tenant (its webhooks). */
   onStored?: ((notice: InboundNotice) => Promise<void>) | undefined;
@@ -92,6 +98,17 @@ function routeReply(traces: SentTrace[], to: string): SentTrace | undefined {
  * Every id is derived from the carrier's message id, so a redelivered event changes nothing.
  */
 export function makeReceiveInbound(deps: InboundDeps) {
+  /** Takes one of the gateway's own messages from this hour's budgets; false when they are spent. */
+  async function withinBudget(country: string | undefined): Promise<boolean> {
+    try {
+      await deps.gatewayBudget(country);
+      return true;
+    } catch (error) {
+      if (error instanceof GatewayBudgetSpentError) return false;
+      throw error;
+    }
+  }
+
   /** The message the carrier says was answered, if it went to this person from the number answered. */
   async function messageAnswered(
     event: InboundEvent,
@@ -122,15 +139,19 @@ export function makeReceiveInbound(deps: InboundDeps) {
 
     if (!tenant || !settings || tenant.status !== 'active') {
       // Nobody to route to: only a block-all means something, and it is answered by the gateway.
+      // The block stands whatever happens to its confirmation, which is sent only within this
+      // hour's budget of the gateway's own messages (a spent budget is counted, and alarmed).
       if (parsed?.action === 'block_all') {
-        await deps.systemSms(
-          j,
-          person.e164,
-          event.to,
-          BLOCKED_TEXT,
-          `sys_${seededUlid(receivedMs, `${event.carrierMessageId}#reply`)}`,
-        );
         await deps.blockList[j].block(pseudonym, now, 'keyword');
+        if (await withinBudget(person.country)) {
+          await deps.systemSms(
+            j,
+            person.e164,
+            event.to,
+            BLOCKED_TEXT,
+            `sys_${seededUlid(receivedMs, `${event.carrierMessageId}#reply`)}`,
+          );
+        }
       }
       return parsed ? { action: parsed.action } : {};
     }

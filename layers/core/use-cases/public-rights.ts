@@ -49,6 +49,12 @@ export interface StartInput {
   senderId?: string | undefined;
 }
 
+/** "Who sent me this?" needs what to look for: the message's reference code, or when and from whom. */
+export const IDENTIFY_NEEDS =
+  "is needed to identify a message (its 'Ref:' code), or both 'sentAt' and 'senderId'";
+export const identifiesAMessage = (input: Omit<StartInput, 'phone'>) =>
+  input.purpose !== 'identify' || Boolean(input.reference || (input.sentAt && input.senderId));
+
 const PURPOSE_TEXT: Record<VerificationPurpose, string> = {
   block: 'to block every message sent to this number through the gateway',
   unblock: 'to let messages sent through the gateway reach this number again',
@@ -75,13 +81,8 @@ export function makePublicRights(deps: PublicRightsDeps) {
     await limit(`ip#${ip}`, IP_RATE);
     const phone = checkRecipient(input.phone);
     if (!phone.ok) throw new ValidationError([{ pointer: '/phone', detail: `'phone' ${phone.reason}` }]);
-    if (input.purpose === 'identify' && !input.reference && !(input.sentAt && input.senderId)) {
-      throw new ValidationError([
-        {
-          pointer: '/reference',
-          detail: "give the message's 'reference' code, or both 'sentAt' and 'senderId'",
-        },
-      ]);
+    if (!identifiesAMessage(input)) {
+      throw new ValidationError([{ pointer: '/reference', detail: `'reference' ${IDENTIFY_NEEDS}` }]);
     }
     const j = classifyRecipient(phone.e164).jurisdiction;
     const pseudonym = await deps.pseudonyms.of(phone.e164);

@@ -31,6 +31,10 @@ function subject(phone: string, pointer = '/phone') {
   return { e164: check.e164, jurisdiction: classifyRecipient(check.e164).jurisdiction };
 }
 
+/** A consent's time may run ahead of ours by a clock's drift, never more. */
+export const consentTimeProblem = (at: string, now: Date) =>
+  Date.parse(at) > now.getTime() + 60_000 ? 'cannot be in the future' : undefined;
+
 /**
  * The public view of a reply, as the API returns it; one whose sealed numbers or body do not
  * open is marked `unreadable`, with its id, keyword and time only.
@@ -115,11 +119,8 @@ export function makeRecipientLists(deps: RecipientListDeps) {
       requireReadable(deps, ctx, endpoint, s.jurisdiction);
       const now = deps.clock.now();
       const at = input.occurredAt ?? now.toISOString();
-      if (Date.parse(at) > now.getTime() + 60_000) {
-        throw new ValidationError([
-          { pointer: '/occurredAt', detail: "'occurredAt' cannot be in the future" },
-        ]);
-      }
+      const late = consentTimeProblem(at, now);
+      if (late) throw new ValidationError([{ pointer: '/occurredAt', detail: `'occurredAt' ${late}` }]);
       const entry = {
         id: deps.ids.next('con'),
         phone: s.e164,

@@ -26,6 +26,10 @@ const DAY_MS = 86_400_000;
 /** An undecided application's identity details are kept at most this long. */
 const PENDING_DAYS = 180;
 
+/** An operator's decision: a rejection says why (the tenant is told). */
+export const decisionProblem = (input: { decision: 'approved' | 'rejected'; reason?: string | undefined }) =>
+  input.decision === 'rejected' && !input.reason ? 'is required to reject an application' : undefined;
+
 export interface SenderIdApplication {
   value: string;
   countries: string[];
@@ -103,11 +107,8 @@ export function makeSenderIds(deps: SenderIdDeps) {
           `This application was already ${record.status} on ${record.decidedAt}.`,
         );
       }
-      if (input.decision === 'rejected' && !input.reason) {
-        throw new ValidationError([
-          { pointer: '/reason', detail: "'reason' is required to reject an application" },
-        ]);
-      }
+      const missing = decisionProblem(input);
+      if (missing) throw new ValidationError([{ pointer: '/reason', detail: `'reason' ${missing}` }]);
       const now = deps.clock.now();
       const purgeAt = new Date(now.getTime() + deps.identityRetentionDays * DAY_MS);
       await deps.senderIds.decide(tenantId, id, {

@@ -15,16 +15,39 @@ export interface UsageQuery {
   mode?: 'live' | 'test' | undefined;
 }
 
+/** Usage reports cover at most a year and a day; the operator's aggregates a quarter. */
+export const MAX_REPORT_DAYS = { tenant: 366, aggregates: 92 } as const;
+
+type Period = { from?: string | undefined; to?: string | undefined };
+
 /** The days a report covers: `from` to `to` inclusive, defaulting to this month so far. */
-function period(now: Date, q: { from?: string | undefined; to?: string | undefined }, maxDays: number) {
+function days(now: Date, q: Period) {
   const today = now.toISOString().slice(0, 10);
   const from = q.from ?? `${today.slice(0, 8)}01`;
   const to = q.to ?? today;
-  const days = (Date.parse(to) - Date.parse(from)) / DAY_MS + 1;
-  if (days < 1) throw new ValidationError([{ parameter: 'to', detail: "'to' must not be before 'from'" }]);
-  if (days > maxDays) {
-    throw new ValidationError([{ parameter: 'from', detail: `a report covers at most ${maxDays} days` }]);
+  return { from, to, count: (Date.parse(to) - Date.parse(from)) / DAY_MS + 1 };
+}
+
+/** Why a report cannot cover these days (the parameter at fault and the reason), if it cannot. */
+export function periodProblem(
+  now: Date,
+  q: Period,
+  maxDays: number,
+): { parameter: 'from' | 'to'; reason: string } | undefined {
+  const { count } = days(now, q);
+  if (count < 1) return { parameter: 'to', reason: "must not be before 'from'" };
+  if (count > maxDays) return { parameter: 'from', reason: `a report covers at most ${maxDays} days` };
+  return undefined;
+}
+
+function period(now: Date, q: Period, maxDays: number) {
+  const problem = periodProblem(now, q, maxDays);
+  if (problem) {
+    throw new ValidationError([
+      { parameter: problem.parameter, detail: `${problem.parameter}: ${problem.reason}` },
+    ]);
   }
+  const { from, to } = days(now, q);
   return { from, to };
 }
 
@@ -43,7 +66,7 @@ export function makeUsageReports(deps: {
 
   return {
     async tenantReport(tenantId: string, q: UsageQuery) {
-      const { from, to } = period(deps.clock.now(), q, 366);
+      const { from, to } = period(deps.clock.now(), q, MAX_REPORT_DAYS.tenant);
       const counts = (await Promise.all(JURISDICTIONS.map((j) => deps.ledgers[j].tenant(tenantId, from, to))))
         .flat()
         .filter((c) => q.mode === undefined || c.mode === q.mode);
@@ -112,7 +135,7 @@ export function makeUsageReports(deps: {
      * tenant's own figure), is left out; only how many were left out is said.
      */
     async aggregates(q: { from?: string | undefined; to?: string | undefined; k: number }) {
-      const { from, to } = period(deps.clock.now(), q, 92);
+      const { from, to } = period(deps.clock.now(), q, MAX_REPORT_DAYS.aggregates);
       const cells = new Map<string, Omit<AggregateCell, 'tenantIds'> & { tenants: Set<string> }>();
       for (const j of JURISDICTIONS) {
         for (const c of await deps.ledgers[j].aggregate(from, to)) {
