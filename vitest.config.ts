@@ -14,7 +14,9 @@ export default defineConfig({
       provider: 'v8',
       include: ['functions/**/*.ts', 'layers/**/*.ts', 'infra/**/*.ts'],
       reporter: ['text-summary'],
-      thresholds: { statements: 0, branches: 0, functions: 0, lines: 0 },
+      // Measured at 74.4 / 65.2 / 73.8 / 75.7 % (54 files, 748 tests); branches one point lower
+      // for the paths that depend on timing (retries, timeouts).
+      thresholds: { statements: 74, branches: 64, functions: 73, lines: 75 },
     },
     // Metrics on in the local runtime under test, so the log guard reads them too.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SMS_GATEWAY_LOCAL_METRICS: 'true' },
