@@ -1,8 +1,7 @@
-import { type BatchItemResult, makeSendBatch } from '#layers/core/use-cases/send-messages.ts';
-import { refusedError } from '#layers/core/use-cases/send-policy.ts';
+import { itemError, makeSendBatch } from '#layers/core/use-cases/send-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, tenantRoute } from '#layers/http/handler.ts';
-import { problem, refusalProblem } from '#layers/http/problems.ts';
+import { toProblem } from '#layers/http/problems.ts';
 import { parseSendRequest, readSendBatch } from '#layers/http/send-request.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
 import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
@@ -12,28 +11,6 @@ import { declaration } from './send-batch.def.ts';
 loadSettings(declaration);
 
 const sendBatch = makeSendBatch(sendDeps());
-
-function itemProblem(r: Exclude<BatchItemResult, { status: 'accepted' }>) {
-  if (r.reason === 'validation') {
-    return problem('validation-error', 'This message has invalid fields.', 422, undefined, r.errors);
-  }
-  if (r.reason === 'residency') {
-    return {
-      ...problem(
-        'residency-misdirected',
-        "Send this to the recipient's jurisdiction.",
-        421,
-        "The recipient is an EU/EEA data subject and this tenant's residency is strict: send it to the EU endpoint.",
-      ),
-      jurisdiction: r.jurisdiction,
-      ...(r.endpoint ? { endpoint: r.endpoint } : {}),
-    };
-  }
-  if (r.reason === 'refused') {
-    return refusalProblem(refusedError(r.refusal, `/messages/${r.index}`)).body;
-  }
-  return problem('service-unavailable', 'This message could not be queued; send it again.', 503);
-}
 
 export const handler = tenantRoute(
   'send',
@@ -68,7 +45,9 @@ export const handler = tenantRoute(
         accepted: result.accepted,
         rejected: result.rejected,
         results: result.results.map((r) =>
-          r.status === 'accepted' ? r : { index: r.index, status: r.status, problem: itemProblem(r) },
+          r.status === 'accepted'
+            ? r
+            : { index: r.index, status: r.status, problem: toProblem(itemError(r)).body },
         ),
       },
       headers: replayed ? { 'idempotent-replayed': 'true' } : undefined,

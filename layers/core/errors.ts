@@ -9,13 +9,38 @@ export interface FieldIssue {
   detail: string;
 }
 
-/** Base class of every error the core raises on purpose; mapped to HTTP in one place. */
+/**
+ * How an error answers over HTTP (RFC 9457 problem details): each error class says it, and one
+ * mapper (`layers/http/problems.ts`) serves every function and every item of a batch.
+ */
+export interface ProblemSpec {
+  status: number;
+  /** The problem type's slug, under the documented base URI (the README lists them). */
+  type: string;
+  title: string;
+  /** Defaults to the error's message. */
+  detail?: string;
+  /** Field-level reasons. */
+  errors?: FieldIssue[];
+  /** Members beside RFC 9457's (a misdirected request's jurisdiction and endpoint). */
+  extensions?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+/** Base class of every error the core raises on purpose; each says how it answers over HTTP. */
 export class DomainError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
   }
+
+  /** A refusal no subclass describes better. */
+  get problem(): ProblemSpec {
+    return { status: 400, type: 'bad-request', title: 'The request was refused.' };
+  }
 }
+
+const retryAfter = (seconds: number) => ({ 'retry-after': String(seconds) });
 
 export class ValidationError extends DomainError {
   constructor(
@@ -24,15 +49,41 @@ export class ValidationError extends DomainError {
   ) {
     super(message);
   }
+
+  override get problem(): ProblemSpec {
+    return {
+      status: 422,
+      type: 'validation-error',
+      title: 'Your request has invalid fields.',
+      errors: this.issues,
+    };
+  }
 }
 
-export class MalformedRequestError extends DomainError {}
+export class MalformedRequestError extends DomainError {
+  override get problem(): ProblemSpec {
+    return { status: 400, type: 'malformed-request', title: 'The request could not be read.' };
+  }
+}
 
-export class UnauthorizedError extends DomainError {}
+export class UnauthorizedError extends DomainError {
+  override get problem(): ProblemSpec {
+    return {
+      status: 401,
+      type: 'unauthorized',
+      title: 'A valid API key is required.',
+      headers: { 'www-authenticate': 'Bearer' },
+    };
+  }
+}
 
 export class ForbiddenError extends DomainError {
   constructor(readonly requiredScope: string) {
     super(`This API key lacks the '${requiredScope}' scope.`);
+  }
+
+  override get problem(): ProblemSpec {
+    return { status: 403, type: 'forbidden', title: 'This API key may not do that.' };
   }
 }
 
@@ -48,17 +99,38 @@ export class NotFoundError extends DomainError {
   ) {
     super(`No ${resource} with id '${id}'.`);
   }
+
+  override get problem(): ProblemSpec {
+    return { status: 404, type: 'not-found', title: 'Not found.' };
+  }
 }
 
 export class IdempotencyConflictError extends DomainError {
   constructor() {
     super('This Idempotency-Key was already used with a different request.');
   }
+
+  override get problem(): ProblemSpec {
+    return {
+      status: 422,
+      type: 'idempotency-key-reused',
+      title: 'Idempotency-Key reused with another request.',
+    };
+  }
 }
 
 export class IdempotencyInProgressError extends DomainError {
   constructor() {
     super('A request with this Idempotency-Key is still being processed.');
+  }
+
+  override get problem(): ProblemSpec {
+    return {
+      status: 409,
+      type: 'idempotency-in-progress',
+      title: 'The original request is still in progress.',
+      headers: retryAfter(1),
+    };
   }
 }
 
@@ -81,6 +153,28 @@ export class UnreadableError extends DomainError {
       options,
     );
   }
+
+  /**
+   * 410: the content is gone for this caller and asking again gives the same answer (a 5xx
+   * would invite retries, and the request itself is sound, so no other 4xx fits).
+   */
+  override get problem(): ProblemSpec {
+    if (this.resource === 'message' && this.id !== undefined) {
+      return {
+        status: 410,
+        type: 'message-unreadable',
+        title: "The message's content cannot be read.",
+        detail: `The stored recipient, reference and body of message ${this.id} do not open under this account's key: they were damaged, or are not this account's. Asking again gives the same answer. The message's status and other metadata are still listed by GET /v1/messages, marked "unreadable": true; DELETE /v1/messages/${this.id}/body removes its body. Quote the message id to support.`,
+      };
+    }
+    return {
+      status: 410,
+      type: 'data-unreadable',
+      title: 'Stored data cannot be read.',
+      detail:
+        "Stored data this request needs does not open under this account's key: it was damaged, or is not this account's. Asking again gives the same answer; contact support.",
+    };
+  }
 }
 
 /**
@@ -88,7 +182,11 @@ export class UnreadableError extends DomainError {
  * encryption context that does not match (another tenant's), or a key that can no longer
  * decrypt. Unlike throttling or an outage, asking again gives the same answer.
  */
-export class CiphertextRefusedError extends DomainError {}
+export class CiphertextRefusedError extends DomainError {
+  override get problem(): ProblemSpec {
+    return new UnreadableError('stored').problem;
+  }
+}
 
 /** A dependency (queue, table) is unavailable for now; the client may retry. */
 export class ServiceUnavailableError extends DomainError {
@@ -98,6 +196,15 @@ export class ServiceUnavailableError extends DomainError {
     options?: ErrorOptions,
   ) {
     super(message, options);
+  }
+
+  override get problem(): ProblemSpec {
+    return {
+      status: 503,
+      type: 'service-unavailable',
+      title: 'Temporarily unavailable.',
+      headers: retryAfter(this.retryAfterSeconds),
+    };
   }
 }
 
@@ -109,10 +216,30 @@ export class CarrierRejectedError extends DomainError {
   ) {
     super(message);
   }
+
+  /** The carrier's own words stay in the log: the caller learns its code only. */
+  override get problem(): ProblemSpec {
+    return {
+      status: 422,
+      type: 'carrier-rejected',
+      title: 'The carrier refused the message.',
+      detail: `The carrier refused to deliver to this number (${this.code}).`,
+    };
+  }
 }
 
 /** The carrier could not take the message now (5xx, timeout): retry later. */
-export class CarrierUnavailableError extends DomainError {}
+export class CarrierUnavailableError extends DomainError {
+  override get problem(): ProblemSpec {
+    return {
+      status: 503,
+      type: 'service-unavailable',
+      title: 'Temporarily unavailable.',
+      detail: 'The carrier is not answering; retry after the time given.',
+      headers: retryAfter(5),
+    };
+  }
+}
 
 /**
  * The carrier did not answer in time: it may or may not have taken the message. Retried like
@@ -122,7 +249,16 @@ export class CarrierUnavailableError extends DomainError {}
 export class CarrierTimeoutError extends CarrierUnavailableError {}
 
 /** A message is being dispatched by another worker; its queue record should come back later. */
-export class DispatchBusyError extends DomainError {}
+export class DispatchBusyError extends DomainError {
+  override get problem(): ProblemSpec {
+    return {
+      status: 503,
+      type: 'service-unavailable',
+      title: 'Temporarily unavailable.',
+      headers: retryAfter(1),
+    };
+  }
+}
 
 /**
  * The request concerns data subjects of another jurisdiction and the tenant's strict residency
@@ -137,6 +273,16 @@ export class MisdirectedError extends DomainError {
   ) {
     super(message);
   }
+
+  override get problem(): ProblemSpec {
+    return {
+      status: 421,
+      type: 'residency-misdirected',
+      title: "Send this to the recipient's jurisdiction.",
+      ...(this.issues.length > 0 ? { errors: this.issues } : {}),
+      extensions: { jurisdiction: this.jurisdiction, ...(this.endpoint ? { endpoint: this.endpoint } : {}) },
+    };
+  }
 }
 
 /** Why the gateway refuses to send a message; each has its own problem type. */
@@ -149,6 +295,33 @@ export type RefusalReason =
   | 'flood_limit'
   | 'monthly_cap';
 
+/** Each refusal's problem type and HTTP status: documented in the README. */
+export const REFUSALS: Record<RefusalReason, { slug: string; title: string; status: number }> = {
+  opted_out: { slug: 'recipient-opted-out', title: 'The recipient opted out.', status: 422 },
+  blocked: {
+    slug: 'recipient-blocked',
+    title: 'The recipient blocked every message from this gateway.',
+    status: 422,
+  },
+  consent_required: {
+    slug: 'consent-required',
+    title: "Promotional messages need the recipient's consent.",
+    status: 422,
+  },
+  sender_not_approved: {
+    slug: 'sender-id-not-approved',
+    title: 'The sender ID is not approved.',
+    status: 422,
+  },
+  country_not_allowed: {
+    slug: 'country-not-allowed',
+    title: 'This account may not send to that country.',
+    status: 422,
+  },
+  flood_limit: { slug: 'recipient-flood-limit', title: 'Too many messages to this recipient.', status: 429 },
+  monthly_cap: { slug: 'monthly-cap-reached', title: "The account's monthly cap is reached.", status: 403 },
+};
+
 /** A message the gateway will not send, said explicitly: never dropped in silence. */
 export class SendRefusedError extends DomainError {
   constructor(
@@ -160,6 +333,17 @@ export class SendRefusedError extends DomainError {
   ) {
     super(message);
   }
+
+  override get problem(): ProblemSpec {
+    const r = REFUSALS[this.reason];
+    return {
+      status: r.status,
+      type: r.slug,
+      title: r.title,
+      ...(this.issues.length > 0 ? { errors: this.issues } : {}),
+      ...(this.retryAfterSeconds === undefined ? {} : { headers: retryAfter(this.retryAfterSeconds) }),
+    };
+  }
 }
 
 /** Too many requests: the client may retry after the given time. */
@@ -169,6 +353,15 @@ export class RateLimitedError extends DomainError {
     message = `Too many requests; retry after ${retryAfterSeconds} s.`,
   ) {
     super(message);
+  }
+
+  override get problem(): ProblemSpec {
+    return {
+      status: 429,
+      type: 'rate-limited',
+      title: 'Too many requests.',
+      headers: retryAfter(this.retryAfterSeconds),
+    };
   }
 }
 
@@ -180,11 +373,19 @@ export class ConflictError extends DomainError {
   ) {
     super(message);
   }
+
+  override get problem(): ProblemSpec {
+    return { status: 409, type: this.slug, title: 'This conflicts with what is recorded.' };
+  }
 }
 
 /** A one-time code that is wrong, used up or expired: one answer for all three, so nothing leaks. */
 export class VerificationFailedError extends DomainError {
   constructor() {
     super('The code is wrong or has expired. Start again to get a new one.');
+  }
+
+  override get problem(): ProblemSpec {
+    return { status: 422, type: 'verification-failed', title: 'The code could not be verified.' };
   }
 }

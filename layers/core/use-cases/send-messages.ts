@@ -10,6 +10,7 @@ import type {
   StatusEvents,
 } from '../../ports/index.ts';
 import {
+  type DomainError,
   type FieldIssue,
   IdempotencyConflictError,
   MisdirectedError,
@@ -58,6 +59,26 @@ export type BatchItemResult =
   | { index: number; status: 'rejected'; reason: 'residency'; jurisdiction: Jurisdiction; endpoint?: string }
   | { index: number; status: 'rejected'; reason: 'unavailable' }
   | { index: number; status: 'rejected'; reason: 'refused'; refusal: Refusal };
+
+const MISDIRECTED =
+  "The recipient is an EU/EEA data subject and this tenant's residency is strict: send to the EU endpoint.";
+
+/**
+ * A refused item of a batch as the error a single send would have raised, so one mapper answers
+ * both (the batch endpoint puts its problem in the item's result).
+ */
+export function itemError(r: Extract<BatchItemResult, { status: 'rejected' }>): DomainError {
+  switch (r.reason) {
+    case 'validation':
+      return new ValidationError(r.errors, "This message has invalid fields; see 'errors'.");
+    case 'residency':
+      return new MisdirectedError(r.jurisdiction, r.endpoint, MISDIRECTED);
+    case 'refused':
+      return refusedError(r.refusal, `/messages/${r.index}`);
+    case 'unavailable':
+      return new ServiceUnavailableError('This message could not be queued; send it again.');
+  }
+}
 
 export interface BatchResult {
   accepted: number;
@@ -262,12 +283,9 @@ export function makeSendMessage(deps: SendDeps) {
   return async (ctx: TenantContext, input: SendInput, endpoint: Jurisdiction, idempotencyKey?: string) => {
     const target = jurisdictionOf(input.to, endpoint);
     if (refusedHere(ctx, endpoint, target)) {
-      throw new MisdirectedError(
-        target,
-        deps.endpoints[target],
-        "The recipient is an EU/EEA data subject and this tenant's residency is strict: send to the EU endpoint.",
-        [{ pointer: '/to', detail: "'to' is an EU/EEA number; only the EU region may process it" }],
-      );
+      throw new MisdirectedError(target, deps.endpoints[target], MISDIRECTED, [
+        { pointer: '/to', detail: "'to' is an EU/EEA number; only the EU region may process it" },
+      ]);
     }
     const hash = requestHash('send', input);
     const stores = deps.stores[target];
