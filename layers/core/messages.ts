@@ -121,12 +121,9 @@ export function messageView(m: StoredMessage): ReadableMessageView | UnreadableM
 export type ReadableMessageView = ReturnType<typeof readableView>;
 export type UnreadableMessageView = ReturnType<typeof unreadableView>;
 
-function unreadableView(m: UnreadableMessage) {
+/** What a message's view shows after its sender, readable or not (stored in clear). */
+function plainView(m: UnreadableMessage | MessageRecord) {
   return {
-    id: m.id,
-    unreadable: true as const,
-    status: m.status,
-    from: m.from,
     category: m.category,
     encoding: m.encoding,
     characters: m.characters,
@@ -141,6 +138,10 @@ function unreadableView(m: UnreadableMessage) {
   };
 }
 
+function unreadableView(m: UnreadableMessage) {
+  return { id: m.id, unreadable: true as const, status: m.status, from: m.from, ...plainView(m) };
+}
+
 function readableView(m: MessageRecord) {
   return {
     id: m.id,
@@ -149,17 +150,7 @@ function readableView(m: MessageRecord) {
     from: m.from,
     body: m.body ?? null,
     reference: m.reference ?? null,
-    category: m.category,
-    encoding: m.encoding,
-    characters: m.characters,
-    segments: m.segments,
-    jurisdiction: m.jurisdiction,
-    mode: m.mode,
-    createdAt: m.createdAt,
-    sentAt: m.sentAt ?? null,
-    deliveredAt: m.deliveredAt ?? null,
-    failedAt: m.failedAt ?? null,
-    error: m.error ?? null,
+    ...plainView(m),
   };
 }
 

@@ -100,6 +100,21 @@ export const SendBatchRequest = z
 
 export const MessageError = z.object({ code: z.string(), message: z.string() });
 
+/** What a message shows after its sender, readable or not (stored in clear). */
+const messageMeta = {
+  category: Category,
+  encoding: z.enum(['GSM-7', 'UCS-2']),
+  characters: z.int(),
+  segments: z.int(),
+  jurisdiction: Jurisdiction,
+  mode: z.enum(['live', 'test']),
+  createdAt: z.iso.datetime(),
+  sentAt: z.iso.datetime().nullable(),
+  deliveredAt: z.iso.datetime().nullable(),
+  failedAt: z.iso.datetime().nullable(),
+  error: MessageError.nullable(),
+};
+
 export const Message = z
   .object({
     id: z.string(),
@@ -110,17 +125,7 @@ export const Message = z
       description: "Null once removed: by the tenant's body retention after the final status, or on request.",
     }),
     reference: z.string().nullable(),
-    category: Category,
-    encoding: z.enum(['GSM-7', 'UCS-2']),
-    characters: z.int(),
-    segments: z.int(),
-    jurisdiction: Jurisdiction,
-    mode: z.enum(['live', 'test']),
-    createdAt: z.iso.datetime(),
-    sentAt: z.iso.datetime().nullable(),
-    deliveredAt: z.iso.datetime().nullable(),
-    failedAt: z.iso.datetime().nullable(),
-    error: MessageError.nullable(),
+    ...messageMeta,
   })
   .meta({ id: 'Message' });
 
@@ -133,17 +138,7 @@ export const UnreadableMessage = z
     unreadable: z.literal(true),
     status: MessageStatus,
     from: z.string(),
-    category: Category,
-    encoding: z.enum(['GSM-7', 'UCS-2']),
-    characters: z.int(),
-    segments: z.int(),
-    jurisdiction: Jurisdiction,
-    mode: z.enum(['live', 'test']),
-    createdAt: z.iso.datetime(),
-    sentAt: z.iso.datetime().nullable(),
-    deliveredAt: z.iso.datetime().nullable(),
-    failedAt: z.iso.datetime().nullable(),
-    error: MessageError.nullable(),
+    ...messageMeta,
   })
   .meta({
     id: 'UnreadableMessage',
