@@ -310,7 +310,20 @@ async function setupForReplies() {
     createdAt: '2026-11-30T00:00:00.000Z',
   };
   await s.store.put(endpoint, [{ value: generateWebhookSecret(), createdAt: endpoint.createdAt }]);
-  return s;
+  /** What the fan-out puts on the queue for a reply. */
+  const queuedReply = async (notice: Parameters<ReturnType<typeof makeWebhookFanout>['inbound']>[0]) => {
+    const queued: WebhookDelivery[] = [];
+    const fanout = makeWebhookFanout({
+      endpointsOf: (tenantId) => s.store.list(tenantId),
+      queue: () => ({ enqueue: async (d) => void queued.push(...d) }),
+      crypto: () => s.crypto,
+      ids: new SequenceIds(),
+      clock: new FakeClock(),
+    });
+    await fanout.inbound(notice);
+    return queued;
+  };
+  return { ...s, queuedReply };
 }
 
 describe('replies on the webhook queue', () => {
@@ -327,16 +340,8 @@ describe('replies on the webhook queue', () => {
   };
 
   it('queues a reply with its number and words sealed, and delivers them in clear to the endpoint', async () => {
-    const { store, crypto, keptReplies, posts, deliver } = await setupForReplies();
-    const queued: WebhookDelivery[] = [];
-    const fanout = makeWebhookFanout({
-      endpointsOf: (tenantId) => store.list(tenantId),
-      queue: () => ({ enqueue: async (d) => void queued.push(...d) }),
-      crypto: () => crypto,
-      ids: new SequenceIds(),
-      clock: new FakeClock(),
-    });
-    await fanout.inbound(reply);
+    const { keptReplies, posts, deliver, queuedReply } = await setupForReplies();
+    const queued = await queuedReply(reply);
     expect(queued).toHaveLength(1);
     const onQueue = JSON.stringify(queued);
     for (const secret of ['4915123456789', '493817', 'Acme', 'STOP', 'opt_out'])
@@ -349,16 +354,8 @@ describe('replies on the webhook queue', () => {
   });
 
   it('drops a queued reply that was erased before its delivery', async () => {
-    const { store, crypto, posts, deliver, history } = await setupForReplies();
-    const queued: WebhookDelivery[] = [];
-    const fanout = makeWebhookFanout({
-      endpointsOf: (tenantId) => store.list(tenantId),
-      queue: () => ({ enqueue: async (d) => void queued.push(...d) }),
-      crypto: () => crypto,
-      ids: new SequenceIds(),
-      clock: new FakeClock(),
-    });
-    await fanout.inbound(reply);
+    const { posts, deliver, history, queuedReply } = await setupForReplies();
+    const queued = await queuedReply(reply);
     // The reply is not kept (erased): nothing is posted and nothing recorded about it.
     expect(await deliver(queued[0]!, 1)).toEqual({ outcome: 'dropped' });
     expect(posts).toHaveLength(0);
