@@ -53,9 +53,14 @@ export function flushMetrics() {
   if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
 }
 
-/** A failed KMS call (not a lost alias race): alarms when keys become unusable. */
-export function countKmsError(errorName: string) {
+/**
+ * A failed KMS call: alarms when keys become unusable. Not counted: a lost alias race, and the
+ * look-up of a tenant's key in a jurisdiction it has not used yet (DescribeKey by alias answers
+ * NotFoundException, then the key is made): every new tenant's first message would alarm.
+ */
+export function countKmsError(errorName: string, commandName?: string) {
   if (errorName === 'AlreadyExistsException') return;
+  if (errorName === 'NotFoundException' && commandName === 'DescribeKeyCommand') return;
   metrics.addMetric('KmsErrors', MetricUnit.Count, 1);
 }
 

@@ -104,11 +104,11 @@ export const sqs = /* @__PURE__ */ perJurisdiction((j) =>
 /** KMS clients count their failed calls (KmsErrors metric) for the KMS alarm. */
 const countingErrors = (client: KMSClient) => {
   client.middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
       try {
         return await next(args);
       } catch (error) {
-        countKmsError((error as Error)?.name ?? 'Error');
+        countKmsError((error as Error)?.name ?? 'Error', context.commandName);
         throw error;
       }
     },

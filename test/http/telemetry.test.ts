@@ -15,6 +15,10 @@ describe('metrics (embedded metric format)', () => {
       t.recordLatency('AcceptLatency', 12);
       t.countRefusal('opted_out');
       t.countAuthFailure();
+      // A tenant's first use of a jurisdiction looks its key up and finds none: not an error.
+      t.countKmsError('NotFoundException', 'DescribeKeyCommand');
+      t.countKmsError('AlreadyExistsException', 'CreateAliasCommand');
+      t.countKmsError('NotFoundException', 'DecryptCommand');
       t.flushMetrics();
       t.flushMetrics(); // nothing recorded since: nothing written
     } finally {
@@ -30,6 +34,7 @@ describe('metrics (embedded metric format)', () => {
       MessagesAccepted: 3,
       AcceptLatency: 12,
       AuthFailures: 1,
+      KmsErrors: 1,
       jurisdiction: 'eu',
     });
     const dimensions = (batch._aws as { CloudWatchMetrics: { Dimensions: string[][] }[] })
