@@ -9,10 +9,7 @@ import type { Clock } from '../ports/index.ts';
  * out is not paced.
  */
 export const SendRates = z
-  .record(
-    z.string().min(1),
-    z.number().positive().max(100_000, 'at most 100,000 message parts per second'),
-  )
+  .record(z.string().min(1), z.number().positive().max(100_000, 'at most 100,000 message parts per second'))
   .describe('message parts per second by origination identity, plus "account" and "default"');
 export type SendRates = z.infer<typeof SendRates>;
 
