@@ -10,7 +10,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EumCarrier } from '../../layers/adapters/eum-carrier.ts';
 import { EUM_FINAL_EVENT_TYPES, translateEumEvent } from '../../layers/adapters/eum-events.ts';
-import { CarrierRejectedError, CarrierThrottledError, CarrierUnavailableError } from '../../layers/core/errors.ts';
+import {
+  CarrierRejectedError,
+  CarrierThrottledError,
+  CarrierUnavailableError,
+} from '../../layers/core/errors.ts';
 import type { CarrierSendRequest } from '../../layers/ports/index.ts';
 
 // AWS End User Messaging cannot run here: its requests are checked exactly against a mock.

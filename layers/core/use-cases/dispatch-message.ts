@@ -125,7 +125,12 @@ export function makeDispatchMessage(deps: DispatchDeps) {
     if (deps.pacer) {
       const turn = await deps.pacer.take(m.from, m.segments, deps.maxPaceWaitMs ?? DEFAULT_MAX_PACE_WAIT_MS);
       if (!turn.ok) {
-        return later(ref, token, turn.retryInMs, new CarrierThrottledError(`Message ${ref.messageId}'s turn is later.`));
+        return later(
+          ref,
+          token,
+          turn.retryInMs,
+          new CarrierThrottledError(`Message ${ref.messageId}'s turn is later.`),
+        );
       }
     }
     // "Sent" is when the message was handed over, so a fast receipt never predates it.
