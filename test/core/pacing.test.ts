@@ -92,8 +92,10 @@ async function drain(options: {
   // SQS records: a fresh one starts at receive count 0; past maxReceiveCount one is dead-lettered.
   const visible = refs.map((ref) => ({ ref, receives: 0 }));
   const deadLettered: DispatchRef[] = [];
+  let requeued = 0;
   const queue: DispatchQueue = {
     async enqueue(more, o) {
+      requeued += more.length;
       setTimeout(
         () => visible.push(...more.map((ref) => ({ ref, receives: 0 }))),
         (o?.delaySeconds ?? 0) * 1000,
@@ -158,7 +160,7 @@ async function drain(options: {
   while (!finished) await vi.advanceTimersByTimeAsync(10);
   await all;
   const lastSend = Math.max(...seen.map((s) => s.at));
-  return { seen, attempts, throttles, deadLettered, drainMs: lastSend - start, messages };
+  return { seen, attempts, throttles, deadLettered, requeued, drainMs: lastSend - start, messages };
 }
 
 /** The most sends of one origination identity (or of all, without one) in any 1-second window. */
@@ -236,5 +238,23 @@ describe('dispatch at a configured send rate', () => {
     expect(new Set(seen.map((s) => s.id)).size).toBe(100);
     expect([...messages.items.values()].every((m) => m.status === 'sent')).toBe(true);
     expect(busiestSecond(seen, TOLL_FREE)).toBeLessThanOrEqual(3);
+  }, 60_000);
+
+  it("puts back on the queue, not in the DLQ, what waits longer than an invocation should: a 10DLC number's 1 MPS", async () => {
+    const TEN_DLC = '+12025550199';
+    const { seen, attempts, requeued, deadLettered, drainMs } = await drain({
+      count: 20,
+      rates: { default: 1 },
+      instances: 2,
+      from: () => TEN_DLC,
+    });
+    // Batches of 10 at 0.5/s an instance: past the 5 s an instance waits, records go back.
+    expect(requeued).toBeGreaterThan(0);
+    expect(deadLettered).toEqual([]);
+    expect(seen).toHaveLength(20);
+    expect(new Set(seen.map((s) => s.id)).size).toBe(20);
+    // Two instances at 0.5/s each: at most 2 in a second, 1 a second over time.
+    expect(busiestSecond(attempts, TEN_DLC)).toBeLessThanOrEqual(2);
+    expect(drainMs).toBeGreaterThanOrEqual(15_000);
   }, 60_000);
 });
