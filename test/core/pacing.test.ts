@@ -25,6 +25,50 @@ async function seed(messages: FakeMessageStore, n: number, from: (i: number) => 
   return refs;
 }
 
+describe('pacing', () => {
+  it("leaves test-mode messages out: they go to the sandbox and use none of the carrier's rate", async () => {
+    const clock = new FakeClock();
+    const messages = new FakeMessageStore();
+    const carrier = new FakeCarrier();
+    const sandbox = new FakeCarrier();
+    const waits: number[] = [];
+    const dispatch = makeDispatchMessage({
+      messages,
+      carrier,
+      testCarrier: sandbox,
+      clock,
+      leaseMs: 30_000,
+      maxReceiveCount: 3,
+      requeue: new FakeQueue(),
+      pacer: makePacer({
+        rates: { account: 1 },
+        share: 1,
+        clock,
+        sleep: async (ms) => {
+          waits.push(ms);
+          clock.advance(ms);
+        },
+      }),
+    });
+    for (const [i, mode] of (['test', 'test', 'test', 'live', 'live'] as const).entries()) {
+      const prepared = prepareMessage(
+        { to: '+12025550100', from: 'Acme', body: 'hi' },
+        { tenantId: 'ten_A', mode, retention: DEFAULT_RETENTION },
+        { id: `msg_${i}`, now: clock.now() },
+      );
+      if (!prepared.ok) throw new Error('fixture');
+      await messages.create([prepared.message]);
+      await expect(
+        dispatch({ tenantId: 'ten_A', messageId: `msg_${i}`, jurisdiction: 'global' }, 1),
+      ).resolves.toBe('sent');
+    }
+    expect(sandbox.sends).toHaveLength(3);
+    expect(carrier.sends).toHaveLength(2);
+    // Only the second live message waited for its turn: one second after the first.
+    expect(waits).toEqual([1000]);
+  });
+});
+
 describe('a throttle from the carrier', () => {
   const clock = new FakeClock();
   let messages: FakeMessageStore;
