@@ -72,6 +72,8 @@ export const handler = traced(async (event: SQSEvent) => {
       );
       if (outcome === 'sent') countMessages('Sent');
       if (outcome === 'rejected') countMessages('Failed');
+      // Throttled by the carrier, or its turn under the send rates is far off: requeued.
+      if (outcome === 'deferred') countMessages('Deferred');
     },
     (record, error) => {
       if (error instanceof DispatchBusyError) return;
