@@ -15,10 +15,10 @@ export const declaration = defineFunction({
     batchSize: QUEUES.dispatch.batchSize,
     maxBatchingWindowSeconds: QUEUES.dispatch.maxBatchingWindowSeconds,
     partialBatchResponses: true,
-    // Each instance sends its batch of 10 at once, so two instances already pass what a US
-    // toll-free number (3 MPS) or a 10DLC number (1 MPS by default) may send, and reach roughly a
-    // short code's 100 MPS. Past the origination identity's MPS, EUM throttles and records come
-    // back to the queue; raise it with `-c dispatchMaxConcurrency=N` to match the identities' MPS.
+    // The bound on instances that share the send rates (`-c sendRates`): each paces at its share,
+    // rate / MaximumConcurrency, with no shared state. Raise it with `-c dispatchMaxConcurrency=N`
+    // when the rates are more than N instances can keep up with (one instance sends a few hundred
+    // messages a second when the carrier answers in tens of milliseconds).
     maxConcurrency: 2,
     maxConcurrencyContext: 'dispatchMaxConcurrency',
   },
@@ -27,12 +27,14 @@ export const declaration = defineFunction({
     'DISPATCH_LEASE_SECONDS',
     'DISPATCH_MAX_RECEIVE_COUNT',
     'DISPATCH_CARRIER_TIMEOUT_SECONDS',
+    'DISPATCH_SEND_RATES',
+    'DISPATCH_MAX_CONCURRENCY',
     'USAGE_RETENTION_DAYS',
     'ANALYTICS_RETENTION_DAYS',
     'TENANT_SETTINGS_CACHE_SECONDS',
   ],
   needs: {
-    own: { messages: 'readWrite', dispatch: 'consume', webhooks: 'send', tenantKeys: 'read', sms: true },
+    own: { messages: 'readWrite', dispatch: 'consume+send', webhooks: 'send', tenantKeys: 'read', sms: true },
     // Webhook endpoints are listed (never opened) to fan status changes out.
     tenants: 'read',
   },

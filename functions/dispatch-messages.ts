@@ -4,11 +4,12 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { setting } from '#layers/config.ts';
 import { DispatchBusyError } from '#layers/core/errors.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
+import { makePacer } from '#layers/core/pacing.ts';
 import { makeDispatchMessage } from '#layers/core/use-cases/dispatch-message.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
-import { carrier, messageStore, sandboxCarrier, statusEvents } from '#layers/wiring.ts';
+import { carrier, dispatchQueue, messageStore, sandboxCarrier, statusEvents } from '#layers/wiring.ts';
 import { declaration } from './dispatch-messages.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -19,6 +20,17 @@ const DispatchRef = z.object({
   messageId: z.string().regex(/^msg_/),
   jurisdiction: setting.jurisdiction,
 });
+
+// One pacer per instance: at most DISPATCH_MAX_CONCURRENCY instances run at once (the event
+// source's MaximumConcurrency), each at its share of the rates, so no per-message shared write.
+const pacer = settings.DISPATCH_SEND_RATES
+  ? makePacer({
+      rates: settings.DISPATCH_SEND_RATES,
+      share: 1 / settings.DISPATCH_MAX_CONCURRENCY,
+      clock: systemClock,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    })
+  : undefined;
 
 // Each region's worker consumes its own queue; the reference names the jurisdiction whose
 // table holds the message.
@@ -36,6 +48,9 @@ const dispatcher = (j: Jurisdiction) => {
       carrierTimeoutMs:
         settings.DISPATCH_CARRIER_TIMEOUT_SECONDS && settings.DISPATCH_CARRIER_TIMEOUT_SECONDS * 1000,
       events: statusEvents(),
+      pacer,
+      // A record that must wait goes back on its own queue as a fresh message.
+      requeue: dispatchQueue(j),
     });
     dispatchers.set(j, d);
   }
@@ -57,6 +72,8 @@ export const handler = traced(async (event: SQSEvent) => {
       );
       if (outcome === 'sent') countMessages('Sent');
       if (outcome === 'rejected') countMessages('Failed');
+      // Throttled by the carrier, or its turn under the send rates is far off: requeued.
+      if (outcome === 'deferred') countMessages('Deferred');
     },
     (record, error) => {
       if (error instanceof DispatchBusyError) return;

@@ -164,6 +164,7 @@ export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingNa
       for (const s of ['CARRIER', 'EUM_CONFIGURATION_SET', 'EUM_MAX_PRICE', 'EUM_TTL_SECONDS'] as const)
         out.add(s);
       out.add('SANDBOX_LEDGER_TABLE');
+      out.add('SANDBOX_CARRIER_MPS');
     }
   }
   if (d.needs.tenants || d.needs.systemKey) {

@@ -3,6 +3,7 @@ import { AUTHORIZER_CACHE_SECONDS, QUEUES, RECORDS, visibilityTimeoutSeconds } f
 import { GatewayMessageBudget } from './core/gateway-budget.ts';
 import type { Jurisdiction } from './core/model.ts';
 import { GatewayOrigination } from './core/origination.ts';
+import { SendRates } from './core/pacing.ts';
 
 /**
  * The one catalogue of the gateway's settings: each environment variable a function may read,
@@ -29,6 +30,10 @@ export interface DeployContext {
   origination: string;
   /** GATEWAY_MESSAGE_BUDGET, already validated. */
   gatewayMessageBudget: string;
+  /** DISPATCH_SEND_RATES (`-c sendRates`), already validated; none: dispatch is not paced. */
+  sendRates?: string | undefined;
+  /** The dispatch event source's MaximumConcurrency (`-c dispatchMaxConcurrency`). */
+  dispatchMaxConcurrency: number;
   smsPricesUsd?: string | undefined;
   resources: {
     messagesTable(j: Jurisdiction): string;
@@ -190,6 +195,21 @@ export const SETTINGS = {
   DISPATCH_CARRIER_TIMEOUT_SECONDS: {
     schema: positiveInt.optional(),
     doc: "Seconds the dispatch worker waits for the carrier's answer (10 when unset).",
+  },
+  DISPATCH_SEND_RATES: {
+    schema: json(SendRates, 'DISPATCH_SEND_RATES').optional(),
+    doc: 'JSON {"account":n,"default":n,"<origination identity>":n}: message parts per second the carrier allows, for the whole account in the region, for an identity not named, and per identity (`-c sendRates`). Each dispatch instance paces at its share (rate / DISPATCH_MAX_CONCURRENCY). Not set: not paced.',
+    value: (ctx) => ctx.sendRates,
+  },
+  DISPATCH_MAX_CONCURRENCY: {
+    schema: positiveInt,
+    doc: "The dispatch event source's MaximumConcurrency: how many instances share the send rates.",
+    value: (ctx) => String(ctx.dispatchMaxConcurrency),
+  },
+  SANDBOX_CARRIER_MPS: {
+    schema: z.coerce.number().int().positive().optional(),
+    doc: 'The sandbox carrier throttles an origination identity past this many messages in a second, as End User Messaging does (local runs; not set: never).',
+    localOnly: true,
   },
   CARRIER: {
     schema: z.enum(['sandbox', 'eum']),

@@ -33,7 +33,7 @@ export function traced<E, R>(handler: (event: E) => Promise<R>) {
   return middy<E, R>().use(tracing()).handler(handler);
 }
 
-export type MessageEvent = 'Accepted' | 'Quarantined' | 'Sent' | 'Delivered' | 'Failed';
+export type MessageEvent = 'Accepted' | 'Quarantined' | 'Sent' | 'Delivered' | 'Failed' | 'Deferred';
 
 export function countMessages(event: MessageEvent, n = 1) {
   if (n > 0) metrics.addMetric(`Messages${event}`, MetricUnit.Count, n);

@@ -239,6 +239,7 @@ export const sandboxCarrier = /* @__PURE__ */ perJurisdiction((j) => {
     jurisdiction: j,
     // Optional by design: the ledger exists only in local runs, where nobody's handset is real.
     ledger: ledgerTable ? new DynamoDbSandboxLedger(dynamodb(j), ledgerTable) : undefined,
+    mps: readSetting('SANDBOX_CARRIER_MPS'),
   });
 });
 

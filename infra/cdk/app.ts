@@ -8,6 +8,7 @@ import {
   NO_SENDER_ID_COUNTRIES,
   OriginationMap,
 } from '../../layers/core/origination.ts';
+import { SendRates } from '../../layers/core/pacing.ts';
 import { EUM_MAX_PRICE_PATTERN, EUM_TTL_RANGE } from '../../layers/settings.ts';
 import { DEFAULT_EU_REGION } from '../resources.ts';
 import { DEFAULT_GATEWAY_MESSAGE_BUDGET, DEFAULT_ORIGINATION } from './environment.ts';
@@ -19,7 +20,7 @@ import { StatelessStack } from './stateless-stack.ts';
  * region. Context: `region` (global, default CDK_DEFAULT_REGION or us-east-1), `euRegion`
  * (default eu-central-1), and optionally `globalApiUrl` / `euApiUrl` (custom domains, named in
  * 421 answers), `gatewayOrigination`, `eumMaxPrice`, `eumTtlSeconds`, `dispatchMaxConcurrency`,
- * `authorizerReservedConcurrency`, `smsPricesUsd` and `gatewayMessageBudget` (see the README's
+ * `authorizerReservedConcurrency`, `smsPricesUsd`, `gatewayMessageBudget` and `sendRates` (see the README's
  * deploy section).
  */
 export function buildApp(app = new App()) {
@@ -78,6 +79,7 @@ export function buildApp(app = new App()) {
   }
   const smsPricesUsd = app.node.tryGetContext('smsPricesUsd') as string | undefined;
   const messageBudget = gatewayMessageBudget(app.node.tryGetContext('gatewayMessageBudget'));
+  const rates = sendRates(app.node.tryGetContext('sendRates'));
   const build = (jurisdiction: Jurisdiction, label: string) => {
     const env = { region: regions[jurisdiction], account };
     const stateful = new StatefulStack(app, `SmsGateway-${label}-Stateful`, {
@@ -95,6 +97,7 @@ export function buildApp(app = new App()) {
       carrier,
       origination,
       gatewayMessageBudget: messageBudget,
+      sendRates: rates,
       smsPricesUsd:
         typeof smsPricesUsd === 'string' || smsPricesUsd === undefined
           ? smsPricesUsd
@@ -164,6 +167,19 @@ function gatewayMessageBudget(raw: unknown): GatewayMessageBudget {
   if (parsed.success) return parsed.data;
   throw new Error(
     `gatewayMessageBudget: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(budget)'}: ${i.message}`).join('; ')}`,
+  );
+}
+
+/**
+ * `-c sendRates`: message parts per second, `{"account":20,"default":1,"+18005550100":3}`
+ * (the account in each region, an identity not named, named identities); JSON text or an object.
+ */
+function sendRates(raw: unknown): SendRates | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = SendRates.safeParse(contextJson(raw, 'sendRates'));
+  if (parsed.success) return parsed.data;
+  throw new Error(
+    `sendRates: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(rates)'}: ${i.message}`).join('; ')}`,
   );
 }
 

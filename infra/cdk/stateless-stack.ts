@@ -23,6 +23,7 @@ import { EUM_FINAL_EVENT_TYPES } from '../../layers/adapters/eum-events.ts';
 import type { GatewayMessageBudget } from '../../layers/core/gateway-budget.ts';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import type { GatewayOrigination } from '../../layers/core/origination.ts';
+import type { SendRates } from '../../layers/core/pacing.ts';
 import { type FunctionDeclaration, needsIn } from '../../layers/declaration.ts';
 import { type HttpFunction, ROUTES, UNKNOWN_ROUTE_FUNCTION } from '../../layers/http/routes.ts';
 import type { DeployContext, QueueName } from '../../layers/settings.ts';
@@ -54,6 +55,8 @@ export interface StatelessStackProps extends StackProps {
   gatewayMessageBudget?: GatewayMessageBudget;
   /** List prices for the usage estimate (`-c smsPricesUsd`, JSON). */
   smsPricesUsd?: string | undefined;
+  /** Message parts per second per origination identity and per account (`-c sendRates`). */
+  sendRates?: SendRates | undefined;
 }
 
 const JURISDICTIONS: Jurisdiction[] = ['global', 'eu'];
@@ -137,6 +140,20 @@ export class StatelessStack extends Stack {
       ({ dispatch: dispatchQueue, carrierEvents: eventsQueue, webhooks: webhookQueue, audit: auditQueue })[q](
         j,
       );
+    /** A queue trigger's MaximumConcurrency: its declaration's, or the context's override. */
+    const queueMaxConcurrency = (d: FunctionDeclaration): number => {
+      const t = d.trigger;
+      if (t.kind !== 'queue') throw new Error(`${d.name} has no queue trigger`);
+      const maxConcurrency = Number(
+        (t.maxConcurrencyContext && this.node.tryGetContext(t.maxConcurrencyContext)) ?? t.maxConcurrency,
+      );
+      if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
+        throw new Error(
+          `${t.maxConcurrencyContext ?? d.name}: an SQS event source's maximum concurrency is 2 to 1,000`,
+        );
+      }
+      return maxConcurrency;
+    };
     const deploy: DeployContext = {
       jurisdiction,
       regions,
@@ -146,6 +163,8 @@ export class StatelessStack extends Stack {
       origination: JSON.stringify(props.origination ?? DEFAULT_ORIGINATION),
       gatewayMessageBudget: JSON.stringify(props.gatewayMessageBudget ?? DEFAULT_GATEWAY_MESSAGE_BUDGET),
       smsPricesUsd: props.smsPricesUsd,
+      ...(props.sendRates ? { sendRates: JSON.stringify(props.sendRates) } : {}),
+      dispatchMaxConcurrency: queueMaxConcurrency(DECLARATIONS['dispatch-messages']),
       resources: {
         messagesTable: (j) => physicalNames(j).messagesTable,
         queueUrl: (j, q) =>
@@ -195,14 +214,7 @@ export class StatelessStack extends Stack {
       if (d.needs.systemKey) f.useKeyArn(systemKeyArn, ['kms:GenerateDataKey', 'kms:Decrypt']);
       const t = d.trigger;
       if (t.kind === 'queue') {
-        const maxConcurrency = Number(
-          (t.maxConcurrencyContext && this.node.tryGetContext(t.maxConcurrencyContext)) ?? t.maxConcurrency,
-        );
-        if (!Number.isInteger(maxConcurrency) || maxConcurrency < 2 || maxConcurrency > 1000) {
-          throw new Error(
-            `${t.maxConcurrencyContext ?? d.name}: an SQS event source's maximum concurrency is 2 to 1,000`,
-          );
-        }
+        const maxConcurrency = queueMaxConcurrency(d);
         f.fn.addEventSource(
           new SqsEventSource(queueOf(jurisdiction, t.queue), {
             batchSize: t.batchSize,

@@ -85,6 +85,10 @@ export interface GatewayOptions {
     concurrency?: number;
     /** How long the worker waits for the carrier's answer (DISPATCH_CARRIER_TIMEOUT_SECONDS). */
     carrierTimeoutSeconds?: number;
+    /** Message parts per second per origination identity and account (DISPATCH_SEND_RATES). */
+    sendRates?: Record<string, number>;
+    /** The sandbox carrier throttles an identity past this many messages a second (SANDBOX_CARRIER_MPS). */
+    sandboxMps?: number;
   };
   /** Lets webhooks reach receivers on this machine (loopback, http allowed); never in AWS. */
   allowLoopbackWebhooks?: boolean;
@@ -210,7 +214,9 @@ function applyOverrides(stacks: StackTemplate[], options: GatewayOptions) {
           props(m).ScalingConfig = { MaximumConcurrency: d.concurrency };
       }
     }
+    setEnv('DISPATCH_MAX_CONCURRENCY', String(d.concurrency));
   }
+  if (d.sendRates !== undefined) setEnv('DISPATCH_SEND_RATES', JSON.stringify(d.sendRates));
   if (d.carrierTimeoutSeconds !== undefined)
     setEnv('DISPATCH_CARRIER_TIMEOUT_SECONDS', String(d.carrierTimeoutSeconds));
   if (options.webhookRetrySeconds)
@@ -503,6 +509,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const localSettings: Record<string, string> = {
       SANDBOX_LEDGER_TABLE: ledgerTable,
       WEBHOOK_ALLOW_LOOPBACK: String(options.allowLoopbackWebhooks ?? false),
+      ...(options.dispatch?.sandboxMps ? { SANDBOX_CARRIER_MPS: String(options.dispatch.sandboxMps) } : {}),
       POWERTOOLS_METRICS_DISABLED: process.env.SMS_GATEWAY_LOCAL_METRICS === 'true' ? 'false' : 'true',
     };
     const functions = new Map<string, { jurisdiction: Jurisdiction; path: string; fn: LocalFunction }>();

@@ -3,9 +3,10 @@ import {
   type PinpointSMSVoiceV2Client,
   ResourceNotFoundException,
   SendTextMessageCommand,
+  ThrottlingException,
   ValidationException,
 } from '@aws-sdk/client-pinpoint-sms-voice-v2';
-import { CarrierRejectedError, CarrierUnavailableError } from '../core/errors.ts';
+import { CarrierRejectedError, CarrierThrottledError, CarrierUnavailableError } from '../core/errors.ts';
 import type { Jurisdiction } from '../core/model.ts';
 import type { Carrier, CarrierSendOptions, CarrierSendRequest } from '../ports/index.ts';
 
@@ -62,11 +63,17 @@ export class EumCarrier implements Carrier {
 
 /**
  * A refusal that retrying cannot change (a bad destination, an opted-out number at EUM, an
- * unknown origination identity, a price above MaxPrice) fails the message; anything else
- * (throttling, quotas, 5xx, network) is retried by the queue.
+ * unknown origination identity, a price above MaxPrice) fails the message; a throttle (sent
+ * faster than the identity's or the account's MPS) makes it wait without using up an attempt;
+ * anything else (quotas, 5xx, network) is retried by the queue.
  */
 function classify(error: unknown): Error {
   if (error instanceof CarrierRejectedError || error instanceof CarrierUnavailableError) return error;
+  if (error instanceof ThrottlingException) {
+    return new CarrierThrottledError('End User Messaging throttled the send (ThrottlingException).', {
+      cause: error,
+    });
+  }
   if (error instanceof ValidationException) {
     return new CarrierRejectedError(
       `eum_${String(error.Reason ?? 'validation').toLowerCase()}`,

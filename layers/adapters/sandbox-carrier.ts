@@ -1,7 +1,11 @@
-import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { CarrierRejectedError, CarrierUnavailableError } from '../core/errors.ts';
+import { CarrierRejectedError, CarrierThrottledError, CarrierUnavailableError } from '../core/errors.ts';
 import type { Jurisdiction } from '../core/model.ts';
 import { type SandboxBehaviour, sandboxBehaviour, sandboxReply } from '../core/sandbox.ts';
 import type { CarrierEvent } from '../core/use-cases/dispatch-message.ts';
@@ -64,6 +68,29 @@ export class DynamoDbSandboxLedger {
     return { sends: unmarshall(out.Attributes!).sends as number };
   }
 
+  /**
+   * Counts one send from `from` in the calendar second of `at`; false when that second already
+   * had `mps` (the count is shared by every instance, as a carrier's is). Local runs only.
+   */
+  async admit(from: string, at: Date, mps: number): Promise<boolean> {
+    const second = Math.floor(at.getTime() / 1000);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: `SANDBOX_RATE#${from}`, sk: String(second) }),
+          UpdateExpression: 'ADD sends :one',
+          ConditionExpression: 'attribute_not_exists(sends) OR sends < :mps',
+          ExpressionAttributeValues: marshall({ ':one': 1, ':mps': mps }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   /** The entries of the messages among these the sandbox took. */
   async find(messageIds: string[]): Promise<SandboxLedgerEntry[]> {
     const items = await batchGet(
@@ -97,10 +124,19 @@ export class SandboxCarrier implements Carrier {
       jurisdiction: Jurisdiction;
       ledger?: DynamoDbSandboxLedger | undefined;
       sleep?: (ms: number) => Promise<void>;
+      /**
+       * Messages a second an origination identity may send (counted in the ledger, so across
+       * instances); past it the sandbox throttles, as End User Messaging does. None: never.
+       */
+      mps?: number | undefined;
     },
   ) {}
 
   async send(req: CarrierSendRequest, options?: CarrierSendOptions): Promise<{ carrierMessageId: string }> {
+    const { ledger, mps } = this.deps;
+    if (ledger && mps !== undefined && !(await ledger.admit(req.from, new Date(), mps))) {
+      throw new CarrierThrottledError(`Sandbox carrier: ${req.from} is past ${mps} messages a second`);
+    }
     const behaviour = sandboxBehaviour(req.to, req.body);
     if (behaviour.outcome === 'timeout') {
       if (behaviour.taken) await this.take(req, receiptFor(behaviour)!);

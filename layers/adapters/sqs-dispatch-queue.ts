@@ -9,7 +9,7 @@ export class SqsDispatchQueue implements DispatchQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(refs: DispatchRef[]): Promise<{ failed: string[] }> {
+  async enqueue(refs: DispatchRef[], options?: { delaySeconds?: number }): Promise<{ failed: string[] }> {
     const chunks: DispatchRef[][] = [];
     for (let i = 0; i < refs.length; i += 10) chunks.push(refs.slice(i, i + 10));
     const failed = await Promise.all(
@@ -18,7 +18,11 @@ export class SqsDispatchQueue implements DispatchQueue {
           const out = await this.client.send(
             new SendMessageBatchCommand({
               QueueUrl: this.queueUrl,
-              Entries: chunk.map((ref, i) => ({ Id: String(i), MessageBody: JSON.stringify(ref) })),
+              Entries: chunk.map((ref, i) => ({
+                Id: String(i),
+                MessageBody: JSON.stringify(ref),
+                ...(options?.delaySeconds ? { DelaySeconds: options.delaySeconds } : {}),
+              })),
             }),
           );
           return (out.Failed ?? []).map((f) => chunk[Number(f.Id)]!.messageId);

@@ -248,6 +248,13 @@ export class CarrierUnavailableError extends DomainError {
  */
 export class CarrierTimeoutError extends CarrierUnavailableError {}
 
+/**
+ * The carrier refused the message for now because it was sent faster than the origination
+ * identity's or the account's rate allows (EUM's ThrottlingException). Nothing was sent: the
+ * message waits and goes again, without counting as a failed attempt.
+ */
+export class CarrierThrottledError extends DomainError {}
+
 /** A message is being dispatched by another worker; its queue record should come back later. */
 export class DispatchBusyError extends DomainError {
   override get problem(): ProblemSpec {

@@ -193,8 +193,11 @@ export interface ErasureRecord {
 }
 
 export interface DispatchQueue {
-  /** Enqueues references; returns the message ids that could not be enqueued. */
-  enqueue(refs: DispatchRef[]): Promise<{ failed: string[] }>;
+  /**
+   * Enqueues references; returns the message ids that could not be enqueued. `delaySeconds`
+   * (0-900, SQS's message timer) keeps them out of sight that long.
+   */
+  enqueue(refs: DispatchRef[], options?: { delaySeconds?: number }): Promise<{ failed: string[] }>;
 }
 
 export interface CarrierSendRequest {

@@ -10,7 +10,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EumCarrier } from '../../layers/adapters/eum-carrier.ts';
 import { EUM_FINAL_EVENT_TYPES, translateEumEvent } from '../../layers/adapters/eum-events.ts';
-import { CarrierRejectedError, CarrierUnavailableError } from '../../layers/core/errors.ts';
+import {
+  CarrierRejectedError,
+  CarrierThrottledError,
+  CarrierUnavailableError,
+} from '../../layers/core/errors.ts';
 import type { CarrierSendRequest } from '../../layers/ports/index.ts';
 
 // AWS End User Messaging cannot run here: its requests are checked exactly against a mock.
@@ -87,8 +91,14 @@ describe('the AWS End User Messaging SMS carrier', () => {
     expect((out as CarrierRejectedError).code).toBe(code);
   });
 
+  it('reports a ThrottlingException as a throttle, so the message waits without using up an attempt', async () => {
+    eum.on(SendTextMessageCommand).rejects(new ThrottlingException({ message: 'slow down', ...meta }));
+    await expect(
+      new EumCarrier(client, 'global', { configurationSetName: 'cs' }).send(request),
+    ).rejects.toBeInstanceOf(CarrierThrottledError);
+  });
+
   it.each([
-    new ThrottlingException({ message: 'slow down', ...meta }),
     new InternalServerException({ message: 'oops', ...meta }),
     Object.assign(new Error('socket hang up'), { name: 'TimeoutError' }),
   ])('leaves the message to be retried on %s', async (error) => {

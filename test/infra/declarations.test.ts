@@ -221,6 +221,31 @@ describe('the defects the declarations fix', () => {
     expect(() => synth({ dispatchMaxConcurrency: 1 })).toThrow(/2 to 1,000/);
   });
 
+  it('gives dispatch the send rates of -c sendRates and the instances that share them, and lets it requeue on its own queue', () => {
+    const paced = synth({
+      sendRates: '{"account":20,"default":1,"+18005550100":3}',
+      dispatchMaxConcurrency: 4,
+    });
+    for (const region of ['global', 'eu'] as const) {
+      const env = envOf(paced[region], 'dispatch-messages');
+      expect(JSON.parse(String(env.DISPATCH_SEND_RATES)), region).toEqual({
+        account: 20,
+        default: 1,
+        '+18005550100': 3,
+      });
+      expect(env.DISPATCH_MAX_CONCURRENCY, region).toBe('4');
+      const sends = statementsOf(paced[region], 'dispatch-messages').filter((s) =>
+        actions(s).includes('sqs:SendMessage'),
+      );
+      expect(JSON.stringify(sends.map((s) => s.Resource)), region).toMatch(/DispatchQueue/);
+    }
+    // Without -c sendRates dispatch is not paced; the concurrency is the declaration's.
+    expect(envOf(sandbox.global, 'dispatch-messages').DISPATCH_SEND_RATES).toBeUndefined();
+    expect(envOf(sandbox.global, 'dispatch-messages').DISPATCH_MAX_CONCURRENCY).toBe('2');
+    expect(() => synth({ sendRates: '{"account":0}' })).toThrow(/sendRates: account/);
+    expect(() => synth({ sendRates: 'fast' })).toThrow(/sendRates must be JSON/);
+  });
+
   it('lets only the admin function schedule a key deletion, and uses KMS in the two regions only', () => {
     for (const region of ['global', 'eu'] as const) {
       const schedulers = resources(sandbox[region], 'AWS::IAM::Policy')

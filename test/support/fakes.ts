@@ -270,10 +270,14 @@ export class FakeIdempotencyKeyScope implements IdempotencyKeyScope {
 
 export class FakeQueue implements DispatchQueue {
   readonly sent: DispatchRef[] = [];
+  /** The delay each sent reference was given, in order. */
+  readonly delays: number[] = [];
   failIds = new Set<string>();
-  async enqueue(refs: DispatchRef[]) {
+  async enqueue(refs: DispatchRef[], options?: { delaySeconds?: number }) {
     const failed = refs.filter((r) => this.failIds.has(r.messageId)).map((r) => r.messageId);
-    this.sent.push(...refs.filter((r) => !this.failIds.has(r.messageId)));
+    const ok = refs.filter((r) => !this.failIds.has(r.messageId));
+    this.sent.push(...ok);
+    this.delays.push(...ok.map(() => options?.delaySeconds ?? 0));
     return { failed };
   }
 }

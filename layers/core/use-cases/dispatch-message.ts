@@ -1,12 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import type { Carrier, CarrierSendRequest, Clock, MessageStore, StatusEvents } from '../../ports/index.ts';
+import type {
+  Carrier,
+  CarrierSendRequest,
+  Clock,
+  DispatchQueue,
+  MessageStore,
+  StatusEvents,
+} from '../../ports/index.ts';
 import {
   CarrierRejectedError,
+  CarrierThrottledError,
   CarrierTimeoutError,
   CarrierUnavailableError,
   DispatchBusyError,
 } from '../errors.ts';
 import { type DispatchRef, isUnreadable, type MessageError } from '../model.ts';
+import type { Pacer } from '../pacing.ts';
 import { statusChange } from '../usage.ts';
 
 export interface DispatchDeps {
@@ -26,9 +35,24 @@ export interface DispatchDeps {
    * (default 10 s): a carrier that hangs must not hold a worker until its function times out.
    */
   carrierTimeoutMs?: number | undefined;
+  /** Keeps sends within the configured rates (per origination identity, per account). */
+  pacer?: Pacer | undefined;
+  /**
+   * The dispatch queue, to put back a fresh copy of a message that must wait (throttled, or its
+   * turn is far off): a new SQS message starts at receive count 0, so waiting never uses up the
+   * attempts that lead to the DLQ. Without it such a record is given back to the queue instead.
+   */
+  requeue?: DispatchQueue | undefined;
+  /** The longest a record waits for its turn in this invocation (default 5 s); longer, it is requeued. */
+  maxPaceWaitMs?: number | undefined;
 }
 
 export const DEFAULT_CARRIER_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_PACE_WAIT_MS = 5_000;
+/** How long an origination identity rests after the carrier throttled it. */
+export const THROTTLE_HOLD_OFF_MS = 1_000;
+/** SQS's longest message timer (DelaySeconds): 15 minutes. */
+const MAX_DELAY_SECONDS = 900;
 
 /** The carrier's answer, or CarrierTimeoutError once `ms` have passed (the request is aborted). */
 async function sendWithin(carrier: Carrier, request: CarrierSendRequest, ms: number) {
@@ -47,7 +71,8 @@ async function sendWithin(carrier: Carrier, request: CarrierSendRequest, ms: num
   }
 }
 
-export type DispatchOutcome = 'sent' | 'rejected' | 'skipped';
+/** `deferred`: not sent yet; a fresh copy of its record waits on the queue. */
+export type DispatchOutcome = 'sent' | 'rejected' | 'skipped' | 'deferred';
 
 /**
  * Sends one queued message at most once per claim. SQS delivers at least once, so a record may
@@ -59,6 +84,20 @@ export function makeDispatchMessage(deps: DispatchDeps) {
   const fail = async (ref: DispatchRef, error: MessageError) => {
     const out = await deps.messages.transition(ref, 'failed', deps.clock.now(), { error });
     if (out.outcome === 'updated') deps.events?.changed(out.change);
+  };
+  /**
+   * Gives the message up for now and puts a fresh record of it on the queue, due in `ms`. The
+   * claim is released first, so the copy (or a duplicate of the old record) claims it as usual;
+   * the message id stays the carrier's idempotency key, so nothing is sent twice.
+   */
+  const later = async (ref: DispatchRef, token: string, ms: number, why: Error): Promise<DispatchOutcome> => {
+    await deps.messages.releaseClaim(ref, token);
+    if (!deps.requeue) throw why;
+    const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.ceil(ms / 1000)));
+    const { failed } = await deps.requeue.enqueue([ref], { delaySeconds });
+    // Not requeued: the old record comes back after its visibility timeout instead.
+    if (failed.length > 0) throw why;
+    return 'deferred';
   };
   return async (ref: DispatchRef, receiveCount: number): Promise<DispatchOutcome> => {
     const token = randomUUID();
@@ -83,10 +122,22 @@ export function makeDispatchMessage(deps: DispatchDeps) {
       });
       return 'rejected';
     }
+    const carrier = m.mode === 'test' && deps.testCarrier ? deps.testCarrier : deps.carrier;
+    // Test-mode messages never reach the real carrier: they use none of its rate.
+    if (deps.pacer && carrier === deps.carrier) {
+      const turn = await deps.pacer.take(m.from, m.segments, deps.maxPaceWaitMs ?? DEFAULT_MAX_PACE_WAIT_MS);
+      if (!turn.ok) {
+        return later(
+          ref,
+          token,
+          turn.retryInMs,
+          new CarrierThrottledError(`Message ${ref.messageId}'s turn is later.`),
+        );
+      }
+    }
     // "Sent" is when the message was handed over, so a fast receipt never predates it.
     const handedOverAt = deps.clock.now();
     try {
-      const carrier = m.mode === 'test' && deps.testCarrier ? deps.testCarrier : deps.carrier;
       const { carrierMessageId } = await sendWithin(
         carrier,
         { messageId: m.id, tenantId: m.tenantId, to: m.to, from: m.from, body: m.body, category: m.category },
@@ -100,6 +151,10 @@ export function makeDispatchMessage(deps: DispatchDeps) {
       if (error instanceof CarrierRejectedError) {
         await fail(ref, { code: error.code, message: error.message });
         return 'rejected';
+      }
+      if (error instanceof CarrierThrottledError) {
+        deps.pacer?.holdOff(m.from, THROTTLE_HOLD_OFF_MS);
+        return later(ref, token, THROTTLE_HOLD_OFF_MS, error);
       }
       await deps.messages.releaseClaim(ref, token);
       if (receiveCount >= deps.maxReceiveCount) await fail(ref, givenUp(error, receiveCount));
