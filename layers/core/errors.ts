@@ -253,7 +253,18 @@ export class CarrierTimeoutError extends CarrierUnavailableError {}
  * identity's or the account's rate allows (EUM's ThrottlingException). Nothing was sent: the
  * message waits and goes again, without counting as a failed attempt.
  */
-export class CarrierThrottledError extends DomainError {}
+export class CarrierThrottledError extends DomainError {
+  /** Reaching a caller (a one-time code), it is an outage of a second. */
+  override get problem(): ProblemSpec {
+    return {
+      status: 503,
+      type: 'service-unavailable',
+      title: 'Temporarily unavailable.',
+      detail: 'The carrier is taking messages more slowly just now; retry after the time given.',
+      headers: retryAfter(1),
+    };
+  }
+}
 
 /** A message is being dispatched by another worker; its queue record should come back later. */
 export class DispatchBusyError extends DomainError {
