@@ -1,5 +1,5 @@
 import { ValidationError } from '#layers/core/errors.ts';
-import { makeSendMessage } from '#layers/core/use-cases/send-messages.ts';
+import { makeSendMessage, relayedToEu } from '#layers/core/use-cases/send-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import {
   endpointJurisdiction,
@@ -9,7 +9,7 @@ import {
 } from '#layers/http/handler.ts';
 import { parseSendRequest } from '#layers/http/send-request.ts';
 import { countMessages, recordLatency } from '#layers/telemetry.ts';
-import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
+import { euRelay, ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './send-message.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -24,12 +24,9 @@ export const handler = tenantRoute(
     const key = idempotencyKeyFrom(event);
     const parsed = parseSendRequest(parseJsonBody(event));
     if (!parsed.ok) throw new ValidationError(parsed.issues);
-    const { result, replayed } = await sendMessage(
-      tenant,
-      parsed.input,
-      endpointJurisdiction(event, ownJurisdiction()),
-      key,
-    );
+    const endpoint = endpointJurisdiction(event, ownJurisdiction());
+    if (relayedToEu(tenant, endpoint, parsed.input.to)) return euRelay()(event);
+    const { result, replayed } = await sendMessage(tenant, parsed.input, endpoint, key);
     if (!replayed) {
       countMessages(result.message.status === 'quarantined' ? 'Quarantined' : 'Accepted');
       recordLatency('AcceptLatency', performance.now() - started);
