@@ -192,7 +192,30 @@ describe('EU residency across the two local regions', () => {
     }
     const eu = await rawTable('eu');
     for (const id of euIds) expect(eu).toContain(id);
-  }, 60_000);
+
+    // Reads of EU data at the global endpoint: relayed too, answered by the EU region.
+    const got = await api.call<Message>('GET', `/v1/messages/${euIds[0]}`, { key: t.key });
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ id: euIds[0], to: GERMAN, body: 'Relais eins', jurisdiction: 'eu' });
+    const unknown = await api.call('GET', '/v1/messages/msg_01M85ZWWMPGX6VT348ZP3J8NST', { key: t.key });
+    expectProblem(unknown, 404, 'not-found');
+    const local = await api.call<Message>('GET', `/v1/messages/${mixed.body.results[1]!.message!.id}`, {
+      key: t.key,
+    });
+    expect(local.body).toMatchObject({ to: US, jurisdiction: 'global' });
+    const listed = await api.call<{ data: Message[]; jurisdiction: string }>(
+      'GET',
+      '/v1/messages?jurisdiction=eu&limit=10',
+      { key: t.key },
+    );
+    expect(listed.status).toBe(200);
+    expect(listed.body.jurisdiction).toBe('eu');
+    expect(listed.body.data.map((m) => m.id).sort()).toEqual([...euIds].sort());
+    // The global region keeps no trace of the relayed calls, in its tables or its audit trail.
+    const after = await rawTable('global');
+    for (const id of euIds) expect(after).not.toContain(id);
+    expect(after).not.toContain('4915123456789');
+  }, 90_000);
 
   it('refuses an Idempotency-Key reused with a recipient in the other jurisdiction (422), at either endpoint', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Keys', residency: 'forward' });

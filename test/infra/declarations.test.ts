@@ -202,15 +202,15 @@ function euGrantsOf(t: Template, name: FunctionName): string[] {
  * tenant's EU requests to the EU API (EU_RELAY_URL) instead, so the aim is an empty list.
  */
 const GLOBAL_ROLES_WITH_EU_GRANTS: readonly FunctionName[] = [
+  // Sends the EU audit queue only: a strict tenant's id not found at the global endpoint is
+  // kept in the EU trail, so an EU message's id never lands in the global one (asserted below).
+  'get-message',
   // Not yet relayed: they read or write the EU jurisdiction for a forward tenant at the global
-  // endpoint (reads of EU ids, lists, exports, erasure, opt-outs, consents, inbound, sender IDs),
-  // or keep a strict tenant's unfound id in the EU audit trail.
+  // endpoint (exports, erasure, body removal, opt-outs, consents, inbound, sender IDs, the trail).
   'audit-events',
   'consents',
   'delete-message-body',
-  'get-message',
   'inbound',
-  'list-messages',
   'opt-outs',
   'sender-ids',
   'subjects',
@@ -231,8 +231,9 @@ describe('the global region and EU data', () => {
   it('gives no global-region role a grant on an EU table, queue or key, but the listed ones', () => {
     const holders = NAMES.filter((name) => euGrantsOf(sandbox.global, name).length > 0);
     expect([...holders].sort()).toEqual([...GLOBAL_ROLES_WITH_EU_GRANTS].sort());
-    // The sends relay: none of theirs names the EU region, its tables, queues or keys.
-    for (const name of ['send-message', 'send-batch'] as const) {
+    // The sends and the message reads relay: none of theirs names the EU region, its tables,
+    // queues or keys.
+    for (const name of ['send-message', 'send-batch', 'list-messages'] as const) {
       expect(euGrantsOf(sandbox.global, name), name).toEqual([]);
       expect(euGrantsOf(eum.global, name), `${name} (eum)`).toEqual([]);
       expect(envOf(sandbox.global, name).EU_RELAY_URL, name).toBe('https://eu.sms.example');
@@ -241,6 +242,9 @@ describe('the global region and EU data', () => {
         'EU_RELAY_URL',
       ]);
     }
+    const getMessage = euGrantsOf(sandbox.global, 'get-message');
+    expect(getMessage).toHaveLength(1);
+    expect(getMessage[0]).toMatch(/^sqs:SendMessage,[a-zA-Z:,]* on .*sms-gateway-eu-audit\.fifo"\]\]\}$/);
   });
 
   it("lets the EU region's send functions reach the global region (that moves no EU subject's data out), and relay nothing", () => {
