@@ -1,13 +1,15 @@
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
-import { makeSubjectRights } from '#layers/core/use-cases/subject-rights.ts';
+import { relaysReadToEu } from '#layers/core/use-cases/read-messages.ts';
+import { makeSubjectRights, subjectHome } from '#layers/core/use-cases/subject-rights.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, parseWith, tenantFrom, tenantRoute } from '#layers/http/handler.ts';
 import { ErasureQuery, SubjectParams } from '#layers/http/schemas.ts';
 import {
-  both,
   endpoints,
+  euRelay,
   idempotencyStore,
   messageStore,
+  onDemand,
   ownJurisdiction,
   recipientStore,
   tenantGuards,
@@ -19,9 +21,9 @@ import { declaration } from './subjects.def.ts';
 const settings = loadSettings(declaration);
 
 const subjects = makeSubjectRights({
-  messages: both(messageStore),
-  idempotency: both(idempotencyStore),
-  recipients: both(recipientStore),
+  messages: onDemand(messageStore),
+  idempotency: onDemand(idempotencyStore),
+  recipients: onDemand(recipientStore),
   tenants: tenantStore(),
   clock: systemClock,
   ids: ulidIds,
@@ -37,8 +39,11 @@ export const handler = tenantRoute(
   async (event, tenant) => {
     const { phone } = parseWith(SubjectParams, event.pathParameters ?? {}, 'parameter');
     const endpoint = endpointJurisdiction(event, ownJurisdiction());
-    if (event.routeKey.startsWith('DELETE ')) {
-      tenantFrom(event, 'admin');
+    const erasure = event.routeKey.startsWith('DELETE ');
+    if (erasure) tenantFrom(event, 'admin');
+    // A forward tenant's EU/EEA subject at the global endpoint: the EU API answers, as asked.
+    if (relaysReadToEu(tenant, endpoint, subjectHome(phone))) return euRelay()(event);
+    if (erasure) {
       const { reason } = parseWith(ErasureQuery, event.queryStringParameters ?? {}, 'parameter');
       return { status: 200, body: await subjects.erase(tenant, phone, reason, endpoint) };
     }

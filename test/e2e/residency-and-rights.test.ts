@@ -211,10 +211,22 @@ describe('EU residency across the two local regions', () => {
     expect(listed.status).toBe(200);
     expect(listed.body.jurisdiction).toBe('eu');
     expect(listed.body.data.map((m) => m.id).sort()).toEqual([...euIds].sort());
+    const exported = await api.call<{ jurisdictions: { eu: { messages: Message[] } } }>(
+      'GET',
+      `/v1/subjects/${encodeURIComponent(GERMAN)}/export`,
+      { key: t.key },
+    );
+    expect(exported.status).toBe(200);
+    expect(exported.body.jurisdictions.eu.messages.map((m) => m.id).sort()).toEqual(
+      [euIds[0]!, euIds[1]!].sort(),
+    );
+    const redacted = await api.call<Message>('DELETE', `/v1/messages/${euIds[2]}/body`, { key: t.key });
+    expect(redacted.status).toBe(200);
+    expect(redacted.body).toMatchObject({ id: euIds[2], body: null });
     // The global region keeps no trace of the relayed calls, in its tables or its audit trail.
     const after = await rawTable('global');
     for (const id of euIds) expect(after).not.toContain(id);
-    expect(after).not.toContain('4915123456789');
+    for (const number of ['4915123456789', '33612345678']) expect(after).not.toContain(number);
   }, 90_000);
 
   it('refuses an Idempotency-Key reused with a recipient in the other jurisdiction (422), at either endpoint', async () => {

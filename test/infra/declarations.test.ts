@@ -202,18 +202,17 @@ function euGrantsOf(t: Template, name: FunctionName): string[] {
  * tenant's EU requests to the EU API (EU_RELAY_URL) instead, so the aim is an empty list.
  */
 const GLOBAL_ROLES_WITH_EU_GRANTS: readonly FunctionName[] = [
-  // Sends the EU audit queue only: a strict tenant's id not found at the global endpoint is
+  // Send to the EU audit queue only: a strict tenant's id not found at the global endpoint is
   // kept in the EU trail, so an EU message's id never lands in the global one (asserted below).
   'get-message',
+  'delete-message-body',
   // Not yet relayed: they read or write the EU jurisdiction for a forward tenant at the global
-  // endpoint (exports, erasure, body removal, opt-outs, consents, inbound, sender IDs, the trail).
+  // endpoint (opt-outs, consents, inbound replies, sender IDs, the audit trail's reads).
   'audit-events',
   'consents',
-  'delete-message-body',
   'inbound',
   'opt-outs',
   'sender-ids',
-  'subjects',
   // Only the guards every tenant route has in both regions (the other region's opt-out and block
   // lists, read, and its audit queue): these routes do not relay, and touch no EU data otherwise.
   'settings',
@@ -233,7 +232,7 @@ describe('the global region and EU data', () => {
     expect([...holders].sort()).toEqual([...GLOBAL_ROLES_WITH_EU_GRANTS].sort());
     // The sends and the message reads relay: none of theirs names the EU region, its tables,
     // queues or keys.
-    for (const name of ['send-message', 'send-batch', 'list-messages'] as const) {
+    for (const name of ['send-message', 'send-batch', 'list-messages', 'subjects'] as const) {
       expect(euGrantsOf(sandbox.global, name), name).toEqual([]);
       expect(euGrantsOf(eum.global, name), `${name} (eum)`).toEqual([]);
       expect(envOf(sandbox.global, name).EU_RELAY_URL, name).toBe('https://eu.sms.example');
@@ -242,9 +241,11 @@ describe('the global region and EU data', () => {
         'EU_RELAY_URL',
       ]);
     }
-    const getMessage = euGrantsOf(sandbox.global, 'get-message');
-    expect(getMessage).toHaveLength(1);
-    expect(getMessage[0]).toMatch(/^sqs:SendMessage,[a-zA-Z:,]* on .*sms-gateway-eu-audit\.fifo"\]\]\}$/);
+    for (const name of ['get-message', 'delete-message-body'] as const) {
+      const grants = euGrantsOf(sandbox.global, name);
+      expect(grants, name).toHaveLength(1);
+      expect(grants[0], name).toMatch(/^sqs:SendMessage,[a-zA-Z:,]* on .*sms-gateway-eu-audit\.fifo"\]\]\}$/);
+    }
   });
 
   it("lets the EU region's send functions reach the global region (that moves no EU subject's data out), and relay nothing", () => {
