@@ -1,12 +1,17 @@
-import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
 
 /** Removes a message's body now. */
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'delete-message-body',
+    relaysToEu: true,
     description: 'DELETE /v1/messages/{id}/body',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
-    needs: bothJurisdictions({ messages: 'readWrite', tenantKeys: 'write' }),
+    needs: {
+      ...ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),
+      // As get-message: a strict tenant's unfound id is kept in the EU trail.
+      other: { audit: 'send' },
+    },
   }),
   name: 'delete-message-body',
 });

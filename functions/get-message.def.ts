@@ -1,12 +1,18 @@
-import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
 
 /** Reads messages and decrypts them: unwraps data keys, never wraps. */
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'get-message',
+    relaysToEu: true,
     description: 'GET /v1/messages',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
-    needs: bothJurisdictions({ messages: 'read', tenantKeys: 'read' }),
+    needs: {
+      ...ownAndGlobalFromEu({ messages: 'read', tenantKeys: 'read' }),
+      // A strict tenant's id not found at the global endpoint may be an EU message's: its audit
+      // entry is kept in the EU trail, so that id never lands in the global one.
+      other: { audit: 'send' },
+    },
   }),
   name: 'get-message',
 });

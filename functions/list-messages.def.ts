@@ -1,12 +1,13 @@
-import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
 
 /** Reads messages and decrypts them: unwraps data keys, never wraps. */
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'list-messages',
+    relaysToEu: true,
     description: 'GET /v1/messages',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
-    needs: bothJurisdictions({ messages: 'read', tenantKeys: 'read' }),
+    needs: ownAndGlobalFromEu({ messages: 'read', tenantKeys: 'read' }),
   }),
   name: 'list-messages',
 });

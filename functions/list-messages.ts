@@ -1,16 +1,16 @@
 import { systemClock } from '#layers/adapters/system.ts';
-import { makeListMessages } from '#layers/core/use-cases/read-messages.ts';
+import { makeListMessages, relaysReadToEu } from '#layers/core/use-cases/read-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { ListMessagesQuery } from '#layers/http/schemas.ts';
-import { both, endpoints, messageStore, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
+import { endpoints, euRelay, messageStore, onDemand, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './list-messages.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);
 
 const listMessages = makeListMessages({
-  messages: both(messageStore),
+  messages: onDemand(messageStore),
   clock: systemClock,
   endpoints: endpoints(),
 });
@@ -19,10 +19,9 @@ export const handler = tenantRoute(
   'read',
   async (event, tenant) => {
     const query = parseWith(ListMessagesQuery, event.queryStringParameters ?? {}, 'parameter');
-    return {
-      status: 200,
-      body: await listMessages(tenant, query, endpointJurisdiction(event, ownJurisdiction())),
-    };
+    const endpoint = endpointJurisdiction(event, ownJurisdiction());
+    if (relaysReadToEu(tenant, endpoint, query.jurisdiction ?? endpoint)) return euRelay()(event);
+    return { status: 200, body: await listMessages(tenant, query, endpoint) };
   },
   tenantGuards,
 );

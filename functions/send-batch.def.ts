@@ -1,12 +1,13 @@
-import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
 
 /** Accepts up to 1,000 messages, each on its own. */
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'send-batch',
+    relaysToEu: true,
     description: 'POST /v1/messages/batch',
     settings: ['USAGE_RETENTION_DAYS', 'ANALYTICS_RETENTION_DAYS', 'GLOBAL_API_URL', 'EU_API_URL'],
-    needs: bothJurisdictions({
+    needs: ownAndGlobalFromEu({
       messages: 'readWrite',
       dispatch: 'send',
       webhooks: 'send',

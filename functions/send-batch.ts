@@ -1,10 +1,12 @@
-import { itemError, makeSendBatch } from '#layers/core/use-cases/send-messages.ts';
+import { ServiceUnavailableError } from '#layers/core/errors.ts';
+import { itemError, makeSendBatch, relayedToEu } from '#layers/core/use-cases/send-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, tenantRoute } from '#layers/http/handler.ts';
 import { toProblem } from '#layers/http/problems.ts';
+import { type BatchAnswerItem, euPartKey, mergeEuPart } from '#layers/http/relay.ts';
 import { parseSendRequest, readSendBatch } from '#layers/http/send-request.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
-import { ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
+import { euRelay, ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './send-batch.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -17,16 +19,30 @@ export const handler = tenantRoute(
   async (event, tenant) => {
     const { key, batch } = readSendBatch(event);
     // Each item is checked on its own, so one bad item never sinks the others.
-    const items = batch.messages.map((raw, index) => {
+    const messages = batch.messages;
+    const items = messages.map((raw, index) => {
       const item = parseSendRequest(raw, `/messages/${index}`);
       return item.ok ? { ok: true as const, input: item.value } : item;
     });
-    const { result, replayed } = await sendBatch(
-      tenant,
-      items,
-      endpointJurisdiction(event, ownJurisdiction()),
-      key,
-    );
+    const endpoint = endpointJurisdiction(event, ownJurisdiction());
+    // Forward residency: a batch of EU/EEA subjects only goes to the EU region as it came.
+    if (items.every((i) => i.ok && relayedToEu(tenant, endpoint, i.input.to))) return euRelay()(event);
+    const { result, replayed } = await sendBatch(tenant, items, endpoint, key);
+    // A mixed one: its EU items go there as one batch, their answers come back to their places.
+    const places = result.results.filter((r) => r.status === 'relayed').map((r) => r.index);
+    const fromEu = new Map<number, BatchAnswerItem>();
+    let euReplayed = true;
+    if (places.length > 0) {
+      const answer = await euRelay()(event, {
+        body: JSON.stringify({ messages: places.map((i) => messages[i]) }),
+        idempotencyKey: key === undefined ? undefined : euPartKey(key),
+      }).catch((error: unknown) => {
+        if (error instanceof ServiceUnavailableError) return error;
+        throw error;
+      });
+      euReplayed = !(answer instanceof Error) && answer.headers['idempotent-replayed'] === 'true';
+      for (const item of mergeEuPart(places, answer)) fromEu.set(item.index, item);
+    }
     if (!replayed) {
       const quarantined = result.results.filter(
         (r) => r.status === 'accepted' && r.message.status === 'quarantined',
@@ -39,18 +55,18 @@ export const handler = tenantRoute(
         }
       }
     }
+    const results = result.results.map((r) =>
+      r.status === 'relayed'
+        ? fromEu.get(r.index)!
+        : r.status === 'accepted'
+          ? r
+          : { index: r.index, status: r.status, problem: toProblem(itemError(r)).body },
+    );
+    const accepted = results.filter((r) => r.status === 'accepted').length;
     return {
       status: 200,
-      body: {
-        accepted: result.accepted,
-        rejected: result.rejected,
-        results: result.results.map((r) =>
-          r.status === 'accepted'
-            ? r
-            : { index: r.index, status: r.status, problem: toProblem(itemError(r)).body },
-        ),
-      },
-      headers: replayed ? { 'idempotent-replayed': 'true' } : undefined,
+      body: { accepted, rejected: results.length - accepted, results },
+      headers: replayed && euReplayed ? { 'idempotent-replayed': 'true' } : undefined,
     };
   },
   tenantGuards,

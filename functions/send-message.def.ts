@@ -1,12 +1,13 @@
-import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
 
 /** Accepts one message: encrypts and stores it in its recipient's jurisdiction and queues it. */
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'send-message',
+    relaysToEu: true,
     description: 'POST /v1/messages',
     settings: ['USAGE_RETENTION_DAYS', 'ANALYTICS_RETENTION_DAYS', 'GLOBAL_API_URL', 'EU_API_URL'],
-    needs: bothJurisdictions({
+    needs: ownAndGlobalFromEu({
       messages: 'readWrite',
       dispatch: 'send',
       webhooks: 'send',

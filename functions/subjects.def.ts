@@ -1,9 +1,10 @@
-import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
 
 /** A data subject's export (decrypted) and erasure, in both jurisdictions. */
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'subjects',
+    relaysToEu: true,
     description: '/v1/subjects/{phone}',
     settings: [
       'BACKUP_WINDOW_DAYS',
@@ -12,7 +13,7 @@ export const declaration = defineFunction({
       'GLOBAL_API_URL',
       'EU_API_URL',
     ],
-    needs: bothJurisdictions({ messages: 'readWrite', tenantKeys: 'write' }),
+    needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),
   }),
   name: 'subjects',
 });

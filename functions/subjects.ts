@@ -1,5 +1,6 @@
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
-import { makeSubjectRights } from '#layers/core/use-cases/subject-rights.ts';
+import { relaysReadToEu } from '#layers/core/use-cases/read-messages.ts';
+import { makeSubjectRights, subjectHome } from '#layers/core/use-cases/subject-rights.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import {
   endpointJurisdiction,
@@ -10,10 +11,11 @@ import {
 } from '#layers/http/handler.ts';
 import { ErasureQuery, SubjectParams } from '#layers/http/schemas.ts';
 import {
-  both,
   endpoints,
+  euRelay,
   idempotencyStore,
   messageStore,
+  onDemand,
   ownJurisdiction,
   recipientStore,
   tenantGuards,
@@ -25,9 +27,9 @@ import { declaration } from './subjects.def.ts';
 const settings = loadSettings(declaration);
 
 const subjects = makeSubjectRights({
-  messages: both(messageStore),
-  idempotency: both(idempotencyStore),
-  recipients: both(recipientStore),
+  messages: onDemand(messageStore),
+  idempotency: onDemand(idempotencyStore),
+  recipients: onDemand(recipientStore),
   tenants: tenantStore(),
   clock: systemClock,
   ids: ulidIds,
@@ -42,12 +44,15 @@ export const handler = tenantRoute(
   'read',
   async (event, tenant) => {
     const endpoint = endpointJurisdiction(event, ownJurisdiction());
+    // A forward tenant's EU/EEA subject at the global endpoint: the EU API answers, as asked.
     if (event.routeKey.startsWith('DELETE ')) {
       tenantFrom(event, 'admin');
       const { params, query } = parseRequest(event, { params: SubjectParams, query: ErasureQuery });
+      if (relaysReadToEu(tenant, endpoint, subjectHome(params.phone))) return euRelay()(event);
       return { status: 200, body: await subjects.erase(tenant, params.phone, query.reason, endpoint) };
     }
     const { phone } = parseWith(SubjectParams, event.pathParameters ?? {}, 'parameter');
+    if (relaysReadToEu(tenant, endpoint, subjectHome(phone))) return euRelay()(event);
     return { status: 200, body: await subjects.export(tenant, phone, endpoint) };
   },
   tenantGuards,

@@ -27,6 +27,11 @@ export interface FunctionDeclaration<N extends string = string> {
   /** Settings read besides those its needs bring (table names, queue URLs, keys, carrier). */
   settings: readonly SettingName[];
   needs: Needs;
+  /**
+   * In the global region, relays a forward tenant's requests for EU/EEA subjects and EU data to
+   * the EU region's API (`EU_RELAY_URL`), instead of touching EU tables, queues or keys.
+   */
+  relaysToEu?: true;
 }
 
 export type Trigger =
@@ -81,6 +86,12 @@ export interface Needs {
   own?: JurisdictionNeeds;
   /** The other jurisdiction. */
   other?: JurisdictionNeeds;
+  /**
+   * The other jurisdiction only where the function runs in the EU region (there, the global
+   * one's resources): that direction moves no EU subject's data out of the EU. A global-region
+   * function relays what concerns the EU instead (`relaysToEu`).
+   */
+  otherFromEu?: JurisdictionNeeds;
   /** A fixed jurisdiction whichever the region (webhook secrets are sealed under the global key). */
   global?: JurisdictionNeeds;
   /** The global tenants table (replicated to the EU region). */
@@ -133,6 +144,7 @@ function merge(a: JurisdictionNeeds, b: JurisdictionNeeds | undefined): Jurisdic
 export function needsIn(d: FunctionDeclaration, own: Jurisdiction): Record<Jurisdiction, JurisdictionNeeds> {
   const of = (j: Jurisdiction) => {
     let n = merge({}, j === own ? d.needs.own : d.needs.other);
+    if (j !== own && own === 'eu') n = merge(n, d.needs.otherFromEu);
     if (j === 'global') n = merge(n, d.needs.global);
     // The sandbox carrier (every deployment's test-mode traffic) reports on the carrier events queue.
     if (n.sms) n = merge(n, { carrierEvents: 'send' });
@@ -172,6 +184,7 @@ export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingNa
     out.add('TENANTS_REGION');
   }
   if (d.needs.systemKey) out.add('SYSTEM_KEY_ID');
+  if (d.relaysToEu && own === 'global') out.add('EU_RELAY_URL');
   return [...out];
 }
 
@@ -180,7 +193,7 @@ export function defineFunction<const N extends string>(d: FunctionDeclaration<N>
   if (d.needs.systemKey && !d.needs.tenants) {
     throw new Error(`${d.name}: the system key's secrets live in the tenants table; declare needs.tenants`);
   }
-  for (const side of ['other', 'global'] as const) {
+  for (const side of ['other', 'otherFromEu', 'global'] as const) {
     const n = d.needs[side];
     if (n && Object.values({ ...n }).some((a) => a === 'consume' || a === 'consume+send')) {
       throw new Error(`${d.name}: a function consumes only its own region's queues`);
@@ -243,13 +256,23 @@ export const bothJurisdictions = (n: JurisdictionNeeds): Pick<Needs, 'own' | 'ot
   other: n,
 });
 
+/**
+ * The same needs in the own jurisdiction and, in the EU region only, in the global one: the
+ * global region's function relays a forward tenant's EU subjects to the EU API instead.
+ */
+export const ownAndGlobalFromEu = (n: JurisdictionNeeds): Pick<Needs, 'own' | 'otherFromEu'> => ({
+  own: n,
+  otherFromEu: n,
+});
+
 /** HTTP functions answer within API Gateway's 29-second integration limit. */
 export const HTTP_TIMEOUT_SECONDS = 29;
 
 /**
  * What every tenant route's guards use besides its own work: the rate limit and the send policy
- * (both messages tables' block and opt-out lists, the tenants table's counters and settings, the
- * recipient pseudonym under the system key) and the audit trail (both audit queues).
+ * (the messages tables' block and opt-out lists, the tenants table's counters and settings, the
+ * recipient pseudonym under the system key) and the audit trail (the audit queues), in each
+ * jurisdiction the function works in.
  */
 export function tenantRoute(
   d: Omit<FunctionDeclaration, 'trigger' | 'timeoutSeconds' | 'needs'> & { needs: Needs },
@@ -263,7 +286,10 @@ export function tenantRoute(
     needs: {
       ...d.needs,
       own: merge(guards, d.needs.own),
-      other: merge(guards, d.needs.other),
+      // A function that relays the EU's work from the global region screens and audits none of
+      // it there: the other jurisdiction's guards only from the EU region.
+      ...(d.relaysToEu ? {} : { other: merge(guards, d.needs.other) }),
+      otherFromEu: merge(guards, d.needs.otherFromEu),
       tenants: mergeTable('readWrite', d.needs.tenants)!,
       systemKey: true,
     },

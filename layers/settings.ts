@@ -125,6 +125,11 @@ export const SETTINGS = {
     doc: `The ${j} public endpoint named in 421 answers (custom domain; optional).`,
     value: (ctx) => ctx.apiUrls[j],
   })),
+  EU_RELAY_URL: {
+    schema: url,
+    doc: "Global region, forward residency: the EU region's API, to which a forward tenant's requests for EU/EEA subjects and EU data are relayed as they came (`-c euApiUrl`; required).",
+    value: (ctx) => ctx.apiUrls.eu,
+  },
   TENANTS_TABLE: {
     schema: name,
     doc: 'The (global) tenants table.',

@@ -44,6 +44,7 @@ import { makeUsageReports } from './core/use-cases/usage-reports.ts';
 import { makeDeliverWebhook, makeWebhookEndpoints, makeWebhookFanout } from './core/use-cases/webhooks.ts';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './core/webhooks.ts';
 import { endpointJurisdiction, type RouteGuards } from './http/handler.ts';
+import { makeRelay } from './http/relay.ts';
 import type { Carrier, SystemSms } from './ports/index.ts';
 import { type SettingName, type SettingValue, settingSpec } from './settings.ts';
 import {
@@ -187,7 +188,7 @@ export const onDemand = <T>(make: (j: Jurisdiction) => T): Record<Jurisdiction, 
 
 /** The ingress view of both jurisdictions: each one's table and queue. */
 export const allStores = /* @__PURE__ */ once(() =>
-  both((j) => ({ messages: messageStore(j), idempotency: idempotencyStore(j), queue: dispatchQueue(j) })),
+  onDemand((j) => ({ messages: messageStore(j), idempotency: idempotencyStore(j), queue: dispatchQueue(j) })),
 );
 
 /** Each jurisdiction's public endpoint, when configured (named in 421 answers). */
@@ -196,6 +197,9 @@ export const endpoints = /* @__PURE__ */ once(() => {
   const eu = readSetting('EU_API_URL');
   return { ...(global ? { global } : {}), ...(eu ? { eu } : {}) };
 });
+
+/** Forward residency: the EU region's API, where the global region relays EU requests as they came. */
+export const euRelay = /* @__PURE__ */ once(() => makeRelay({ url: readSetting('EU_RELAY_URL') }));
 
 /** The tenants table is global (a global table replicated to the EU region in AWS). */
 const tenantsClient = /* @__PURE__ */ once(() =>
@@ -341,8 +345,9 @@ export const tenantSettings = cachedPerTenant(
 
 export const sendPolicy = /* @__PURE__ */ once(() =>
   makeSendPolicy({
-    recipients: both(recipientStore),
-    blockList: both(blockList),
+    // Built on first use: a global-region function that relays the EU's work has no EU settings.
+    recipients: onDemand(recipientStore),
+    blockList: onDemand(blockList),
     pseudonyms: recipientPseudonyms(),
     senderIds: senderIdStore(),
     counters: counters(),

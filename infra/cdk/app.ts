@@ -80,6 +80,15 @@ export function buildApp(app = new App()) {
   const smsPricesUsd = app.node.tryGetContext('smsPricesUsd') as string | undefined;
   const messageBudget = gatewayMessageBudget(app.node.tryGetContext('gatewayMessageBudget'));
   const rates = sendRates(app.node.tryGetContext('sendRates'));
+  // Forward residency relays a tenant's EU requests from the global endpoint to the EU API, so the
+  // global stack must know that API's URL. It is a context value rather than a cross-region
+  // reference (`crossRegionReferences`, experimental, adds a custom resource and SSM parameters
+  // to both stacks): deploy the EU stacks first and pass their `ApiUrl` output, or the EU custom domain.
+  if (!apiUrls.eu) {
+    throw new Error(
+      'Forward residency relays EU/EEA requests from the global endpoint to the EU API: pass -c euApiUrl=<its URL> (your EU custom domain, or the SmsGateway-EU-Stateless ApiUrl output: deploy the EU stacks first with `cdk deploy "SmsGateway-EU-*" -c euApiUrl=https://pending.invalid`, then all stacks with the real URL)',
+    );
+  }
   const build = (jurisdiction: Jurisdiction, label: string) => {
     const env = { region: regions[jurisdiction], account };
     const stateful = new StatefulStack(app, `SmsGateway-${label}-Stateful`, {

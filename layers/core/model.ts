@@ -76,8 +76,9 @@ export const MAX_RETENTION_DAYS = 400;
 /**
  * `strict` (the default): the global region refuses EU subjects' messages and reads of EU data
  * with 421 and the EU endpoint, so their data never passes through it. `forward` (a tenant's
- * explicit opt-in, a cross-border transfer): a region's ingress hands a message for the other
- * jurisdiction's subject to that jurisdiction's stores.
+ * explicit opt-in, a cross-border transfer): the global endpoint relays a send to an EU subject
+ * to the EU region's API as it came; the EU region's ingress hands a message for a global
+ * subject to the global stores.
  */
 export type ResidencyMode = 'forward' | 'strict';
 

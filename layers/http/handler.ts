@@ -31,6 +31,11 @@ export type HttpResult = {
   headers?: Record<string, string> | undefined;
   /** A text answer (an export) sent as is, with its own content-type header. */
   text?: string | undefined;
+  /**
+   * The EU region's answer to a relayed request: that region audits the call itself, so this
+   * region's trail (which must not hold an EU message's id) leaves it out.
+   */
+  relayed?: true | undefined;
 };
 export type HttpResponse = APIGatewayProxyStructuredResultV2;
 
@@ -376,17 +381,19 @@ export async function audited(
   let status = 500;
   let body: unknown;
   let notSearched: Jurisdiction | undefined;
+  let relayed = false;
   try {
     const result = await run();
     status = result.status;
     body = result.body;
+    relayed = result.relayed === true;
     return result;
   } catch (error) {
     status = toProblem(error).status;
     if (error instanceof NotFoundError) notSearched = error.notSearched;
     throw error;
   } finally {
-    if (who && guards?.audit) {
+    if (who && guards?.audit && !relayed) {
       const { targets, dataJurisdiction } = targetsOf(event, body);
       await guards.audit(
         {

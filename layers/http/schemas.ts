@@ -340,7 +340,7 @@ export const RetentionPolicyPatch = z
 
 export const Residency = z.enum(['forward', 'strict']).meta({
   description:
-    "strict (default): the global endpoint refuses EU/EEA subjects, and reads of EU data, with 421 naming the EU endpoint, so their data never passes through it. forward (an explicit opt-in, a cross-border transfer): either region's endpoint accepts any recipient; the global region's functions handle an EU/EEA subject's number and body in memory and store them only in the EU region.",
+    "strict (default): the global endpoint refuses EU/EEA subjects, and reads of EU data, with 421 naming the EU endpoint, so their data never passes through it. forward (an explicit opt-in, a cross-border transfer): either region's endpoint accepts any recipient; the global endpoint relays an EU/EEA subject's send to the EU region's API as it came (a batch's EU items as one batch), which stores it only in the EU region.",
 });
 
 export const UpdateTenantPolicyRequest = z

@@ -330,15 +330,20 @@ describe('sending messages', () => {
       expect(deps.stores.global.messages.items.size).toBe(1);
     });
 
-    it('splits a mixed batch by jurisdiction and refuses only the EU items of a strict tenant', async () => {
+    it('splits a mixed batch by jurisdiction at the EU endpoint, leaves its EU items to the relay at the global one, and refuses only the EU items of a strict tenant', async () => {
       const items = [
         { ok: true, input: good },
         { ok: true, input: german },
       ] as const;
-      const mixed = await makeSendBatch(deps)(tenant, [...items], 'global');
+      const mixed = await makeSendBatch(deps)(tenant, [...items], 'eu');
       expect(mixed.result.accepted).toBe(2);
       expect(deps.stores.global.queue.sent.map((r) => r.jurisdiction)).toEqual(['global']);
       expect(deps.stores.eu.queue.sent.map((r) => r.jurisdiction)).toEqual(['eu']);
+      // A forward tenant at the global endpoint: the EU item goes to the EU API, nothing is written here.
+      const relayed = await makeSendBatch(deps)(tenant, [...items], 'global');
+      expect(relayed.result.results.map((r) => r.status)).toEqual(['accepted', 'relayed']);
+      expect(deps.stores.eu.messages.items.size).toBe(1);
+      expect(deps.stores.eu.queue.sent).toHaveLength(1);
       const strict = await makeSendBatch(deps)(tenantContext({ residency: 'strict' }), [...items], 'global');
       expect(strict.result.results[1]).toEqual({
         index: 1,

@@ -112,6 +112,123 @@ describe('EU residency across the two local regions', () => {
     expect((await api.call<Message>('GET', `/v1/messages/${id}`, { key: t.key })).body.to).toBe(GERMAN);
   });
 
+  it("relays a forward tenant's EU sends at the global endpoint to the EU region: single, batch mixed, replays", async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Relay', residency: 'forward' });
+    const FRENCH = '+33612345678';
+    const one = await api.call<{ message: Message }>('POST', '/v1/messages', {
+      key: t.key,
+      body: { to: GERMAN, from: 'Acme', body: 'Relais eins' },
+      headers: { 'idempotency-key': 'relay-1' },
+    });
+    expect(one.status).toBe(202);
+    expect(one.body.message).toMatchObject({ jurisdiction: 'eu', to: GERMAN, body: 'Relais eins' });
+    expect(one.headers.get('location')).toBe(`/v1/messages/${one.body.message.id}`);
+    const oneAgain = await api.call<{ message: Message }>('POST', '/v1/messages', {
+      key: t.key,
+      body: { to: GERMAN, from: 'Acme', body: 'Relais eins' },
+      headers: { 'idempotency-key': 'relay-1' },
+    });
+    expect(oneAgain.headers.get('idempotent-replayed')).toBe('true');
+    expect(oneAgain.body.message.id).toBe(one.body.message.id);
+
+    type Batch = {
+      accepted: number;
+      rejected: number;
+      results: {
+        index: number;
+        status: string;
+        message?: { id: string; jurisdiction: string };
+        problem?: { errors?: { pointer: string }[] };
+      }[];
+    };
+    const batch = () =>
+      api.call<Batch>('POST', '/v1/messages/batch', {
+        key: t.key,
+        body: {
+          messages: [
+            { to: GERMAN, from: 'Acme', body: 'Relais zwei' },
+            { to: US, from: 'Acme', body: 'Stays here' },
+            { to: 'not a number', from: 'Acme', body: 'x' },
+            { to: FRENCH, from: 'Acme', body: 'Relais trois' },
+            { to: FRENCH, from: 'Acme', body: '' },
+          ],
+        },
+        headers: { 'idempotency-key': 'relay-batch-1' },
+      });
+    const mixed = await batch();
+    expect(mixed.status).toBe(200);
+    expect(mixed.body).toMatchObject({ accepted: 3, rejected: 2 });
+    expect(mixed.body.results.map((r) => [r.index, r.status, r.message?.jurisdiction])).toEqual([
+      [0, 'accepted', 'eu'],
+      [1, 'accepted', 'global'],
+      [2, 'rejected', undefined],
+      [3, 'accepted', 'eu'],
+      [4, 'rejected', undefined],
+    ]);
+    // The EU region's reason names the item's place in the batch the client sent.
+    expect(mixed.body.results[2]!.problem?.errors?.[0]?.pointer).toMatch(/^\/messages\/2\//);
+    expect(mixed.body.results[4]!.problem?.errors?.[0]?.pointer).toMatch(/^\/messages\/4\//);
+    // The same batch again, under the same key, is the same answer: both parts replay.
+    const again = await batch();
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body).toEqual(mixed.body);
+
+    const euIds = [
+      one.body.message.id,
+      mixed.body.results[0]!.message!.id,
+      mixed.body.results[3]!.message!.id,
+    ];
+    for (const id of euIds) await finalOf(euApi, t.key, id);
+    const global = await rawTable('global');
+    const queuedGlobal = await queued('global');
+    for (const id of euIds) {
+      expect(global).not.toContain(id);
+      expect(queuedGlobal).not.toContain(id);
+    }
+    expect(global).toContain(mixed.body.results[1]!.message!.id);
+    for (const number of ['4915123456789', '33612345678']) {
+      expect(global).not.toContain(number);
+      expect(queuedGlobal).not.toContain(number);
+    }
+    const eu = await rawTable('eu');
+    for (const id of euIds) expect(eu).toContain(id);
+
+    // Reads of EU data at the global endpoint: relayed too, answered by the EU region.
+    const got = await api.call<Message>('GET', `/v1/messages/${euIds[0]}`, { key: t.key });
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({ id: euIds[0], to: GERMAN, body: 'Relais eins', jurisdiction: 'eu' });
+    const unknown = await api.call('GET', '/v1/messages/msg_01M85ZWWMPGX6VT348ZP3J8NST', { key: t.key });
+    expectProblem(unknown, 404, 'not-found');
+    const local = await api.call<Message>('GET', `/v1/messages/${mixed.body.results[1]!.message!.id}`, {
+      key: t.key,
+    });
+    expect(local.body).toMatchObject({ to: US, jurisdiction: 'global' });
+    const listed = await api.call<{ data: Message[]; jurisdiction: string }>(
+      'GET',
+      '/v1/messages?jurisdiction=eu&limit=10',
+      { key: t.key },
+    );
+    expect(listed.status).toBe(200);
+    expect(listed.body.jurisdiction).toBe('eu');
+    expect(listed.body.data.map((m) => m.id).sort()).toEqual([...euIds].sort());
+    const exported = await api.call<{ jurisdictions: { eu: { messages: Message[] } } }>(
+      'GET',
+      `/v1/subjects/${encodeURIComponent(GERMAN)}/export`,
+      { key: t.key },
+    );
+    expect(exported.status).toBe(200);
+    expect(exported.body.jurisdictions.eu.messages.map((m) => m.id).sort()).toEqual(
+      [euIds[0]!, euIds[1]!].sort(),
+    );
+    const redacted = await api.call<Message>('DELETE', `/v1/messages/${euIds[2]}/body`, { key: t.key });
+    expect(redacted.status).toBe(200);
+    expect(redacted.body).toMatchObject({ id: euIds[2], body: null });
+    // The global region keeps no trace of the relayed calls, in its tables or its audit trail.
+    const after = await rawTable('global');
+    for (const id of euIds) expect(after).not.toContain(id);
+    for (const number of ['4915123456789', '33612345678']) expect(after).not.toContain(number);
+  }, 90_000);
+
   it('refuses an Idempotency-Key reused with a recipient in the other jurisdiction (422), at either endpoint', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Keys', residency: 'forward' });
     const send = (c: ReturnType<typeof client>, to: string) =>

@@ -26,7 +26,10 @@ function synthWithNag(
 ) {
   const outdir = mkdtempSync(join(tmpdir(), 'nag-'));
   // No bundling: the rules read the templates, and the esbuild runs would only load the machine.
-  const app = new App({ outdir, context: { ...context, 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({
+    outdir,
+    context: { euApiUrl: 'https://eu.sms.example', ...context, 'aws:cdk:bundling-stacks': [] },
+  });
   const built = buildApp(app);
   change?.(built);
   checkWithNag(app);
@@ -51,7 +54,7 @@ describe('cdk-nag (AwsSolutions and Serverless packs)', () => {
       expect(synthWithNag(undefined, context)).toEqual({ ok: true });
       const app = new App({
         outdir: mkdtempSync(join(tmpdir(), 'nag-')),
-        context: { ...context, 'aws:cdk:bundling-stacks': [] },
+        context: { euApiUrl: 'https://eu.sms.example', ...context, 'aws:cdk:bundling-stacks': [] },
       });
       const built = buildApp(app);
       const acknowledged = [

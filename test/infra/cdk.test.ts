@@ -9,6 +9,9 @@ import { QUEUES } from '../../infra/resources.ts';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../layers/core/webhooks.ts';
 import { HTTP_FUNCTIONS, OTHER_FUNCTIONS, ROUTES } from '../../layers/http/routes.ts';
 
+/** The EU API the global stack relays forward tenants' EU requests to (a required context value). */
+const EU_API = 'https://eu.sms.example';
+
 /** With End User Messaging, the gateway's own codes to the US and Canada must come from numbers. */
 const EUM_ORIGINATION = JSON.stringify({ default: 'Verify', US: '+12025550100', CA: '+14165550100' });
 
@@ -17,7 +20,9 @@ let stateless: Template;
 let statelessJson: Record<string, unknown>;
 
 beforeAll(() => {
-  const { stateful: a, stateless: b } = buildApp(new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')) }));
+  const { stateful: a, stateless: b } = buildApp(
+    new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { euApiUrl: EU_API } }),
+  );
   stateful = Template.fromStack(a);
   stateless = Template.fromStack(b);
   statelessJson = stateless.toJSON();
@@ -210,13 +215,15 @@ describe('stateless stack', () => {
       expect.arrayContaining([
         'GLOBAL_MESSAGES_TABLE',
         'GLOBAL_DISPATCH_QUEUE_URL',
-        'EU_MESSAGES_TABLE',
-        'EU_DISPATCH_QUEUE_URL',
         'GLOBAL_REGION',
-        'EU_REGION',
         'JURISDICTION',
+        'EU_RELAY_URL',
       ]),
     );
+    // The global region relays an EU subject's message to the EU API: it knows no EU table or queue.
+    expect(Object.keys(send)).not.toContain('EU_MESSAGES_TABLE');
+    expect(Object.keys(send)).not.toContain('EU_DISPATCH_QUEUE_URL');
+    expect(send.EU_RELAY_URL).toBe(EU_API);
     const dispatch = envs.find(([id]) => String(id).startsWith('dispatchmessages'))![1] as Record<
       string,
       unknown
@@ -230,7 +237,8 @@ describe('stateless stack', () => {
 
   it('synthesizes the same template twice (deterministic)', () => {
     const again = Template.fromStack(
-      buildApp(new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')) })).stateless,
+      buildApp(new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { euApiUrl: EU_API } }))
+        .stateless,
     );
     expect(again.toJSON()).toEqual(statelessJson);
   }, 120_000);
@@ -238,7 +246,10 @@ describe('stateless stack', () => {
 
 describe('one regional deployment per jurisdiction', () => {
   const built = buildApp(
-    new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { euRegion: 'eu-west-1' } }),
+    new App({
+      outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
+      context: { euRegion: 'eu-west-1', euApiUrl: EU_API },
+    }),
   );
 
   it('puts the EU stacks in the configured EU region, with their own table and queues and no tenants table', () => {
@@ -284,6 +295,7 @@ describe('the carrier choice', () => {
     const app = new App({
       outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
       context: {
+        euApiUrl: EU_API,
         carrier: 'eum',
         eumConfigurationSet: 'sms-gateway',
         eumMaxPrice: '0.05',
@@ -432,7 +444,10 @@ describe('alarms and the dashboard', () => {
     const custom = buildApp(
       new App({
         outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
-        context: { gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"*":5,"US":20}}' },
+        context: {
+          euApiUrl: EU_API,
+          gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"*":5,"US":20}}',
+        },
       }),
     );
     const custom50 = { perHour: 50, perCountryPerHour: { '*': 5, US: 20 } };
@@ -444,7 +459,7 @@ describe('alarms and the dashboard', () => {
       buildApp(
         new App({
           outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
-          context: { gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"US":20}}' },
+          context: { euApiUrl: EU_API, gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"US":20}}' },
         }),
       ),
     ).toThrow(/gatewayMessageBudget/);
@@ -546,6 +561,7 @@ describe('alarms and the dashboard', () => {
       new App({
         outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
         context: {
+          euApiUrl: EU_API,
           carrier: 'eum',
           eumConfigurationSet: 'gw',
           gatewayOrigination: EUM_ORIGINATION,

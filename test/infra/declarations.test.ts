@@ -25,7 +25,7 @@ const EUM = {
 function synth(context: Record<string, unknown> = {}) {
   const app = new App({
     outdir: mkdtempSync(join(tmpdir(), 'decl-')),
-    context: { 'aws:cdk:bundling-stacks': [], ...context },
+    context: { euApiUrl: 'https://eu.sms.example', 'aws:cdk:bundling-stacks': [], ...context },
   });
   const built = buildApp(app);
   return { global: Template.fromStack(built.global.stateless), eu: Template.fromStack(built.eu.stateless) };
@@ -117,6 +117,8 @@ describe('each function is built from its declaration', () => {
           const expected = declared.filter(
             (s) =>
               !isOptional(s) ||
+              // -c euApiUrl is required (the relay), so 421 answers name the EU endpoint too.
+              s === 'EU_API_URL' ||
               (variant === 'eum' &&
                 ['EUM_CONFIGURATION_SET', 'EUM_MAX_PRICE', 'EUM_TTL_SECONDS'].includes(s)),
           );
@@ -182,6 +184,84 @@ describe('a read its declaration does not list', () => {
     } finally {
       clearDeclaredSettings();
     }
+  });
+});
+
+/**
+ * What a global-region role may do to EU resources: each statement of its policies that names
+ * the EU region or an EU table or queue, as "action(s) on resource(s)".
+ */
+function euGrantsOf(t: Template, name: FunctionName): string[] {
+  return statementsOf(t, name)
+    .filter((s) => /eu-central-1|sms-gateway-eu-/.test(JSON.stringify([s.Resource, s.Condition ?? null])))
+    .map((s) => `${actions(s).join(',')} on ${JSON.stringify(s.Resource)}`);
+}
+
+/**
+ * The global-region functions that still hold EU grants, and why. Forward residency relays a
+ * tenant's EU requests to the EU API (EU_RELAY_URL) instead, so the aim is an empty list.
+ */
+const GLOBAL_ROLES_WITH_EU_GRANTS: readonly FunctionName[] = [
+  // Send to the EU audit queue only: a strict tenant's id not found at the global endpoint is
+  // kept in the EU trail, so an EU message's id never lands in the global one (asserted below).
+  'get-message',
+  'delete-message-body',
+  // Not yet relayed: they read or write the EU jurisdiction for a forward tenant at the global
+  // endpoint (opt-outs, consents, inbound replies, sender IDs, the audit trail's reads).
+  'audit-events',
+  'consents',
+  'inbound',
+  'opt-outs',
+  'sender-ids',
+  // Only the guards every tenant route has in both regions (the other region's opt-out and block
+  // lists, read, and its audit queue): these routes do not relay, and touch no EU data otherwise.
+  'settings',
+  'usage',
+  'webhooks',
+  // Gateway-wide work that reaches both regions whichever took the request: the operator's
+  // admin calls (tenant closure shreds the EU keys), carrier events and one-time codes.
+  'admin',
+  'apply-carrier-events',
+  'carrier-inbound',
+  'verifications',
+];
+
+describe('the global region and EU data', () => {
+  it('gives no global-region role a grant on an EU table, queue or key, but the listed ones', () => {
+    const holders = NAMES.filter((name) => euGrantsOf(sandbox.global, name).length > 0);
+    expect([...holders].sort()).toEqual([...GLOBAL_ROLES_WITH_EU_GRANTS].sort());
+    // The sends and the message reads relay: none of theirs names the EU region, its tables,
+    // queues or keys.
+    for (const name of ['send-message', 'send-batch', 'list-messages', 'subjects'] as const) {
+      expect(euGrantsOf(sandbox.global, name), name).toEqual([]);
+      expect(euGrantsOf(eum.global, name), `${name} (eum)`).toEqual([]);
+      expect(envOf(sandbox.global, name).EU_RELAY_URL, name).toBe('https://eu.sms.example');
+      expect(Object.keys(envOf(sandbox.global, name)).filter((k) => k.startsWith('EU_'))).toEqual([
+        'EU_API_URL',
+        'EU_RELAY_URL',
+      ]);
+    }
+    for (const name of ['get-message', 'delete-message-body'] as const) {
+      const grants = euGrantsOf(sandbox.global, name);
+      expect(grants, name).toHaveLength(1);
+      expect(grants[0], name).toMatch(/^sqs:SendMessage,[a-zA-Z:,]* on .*sms-gateway-eu-audit\.fifo"\]\]\}$/);
+    }
+  });
+
+  it("lets the EU region's send functions reach the global region (that moves no EU subject's data out), and relay nothing", () => {
+    for (const name of ['send-message', 'send-batch'] as const) {
+      const grants = JSON.stringify(statementsOf(sandbox.eu, name).map((s) => s.Resource));
+      expect(grants, name).toContain('sms-gateway-global-messages');
+      expect(envOf(sandbox.eu, name).EU_RELAY_URL, name).toBeUndefined();
+    }
+  });
+
+  it('refuses to synthesize without the EU API the global region relays to, saying what to pass', () => {
+    const app = new App({
+      outdir: mkdtempSync(join(tmpdir(), 'decl-')),
+      context: { 'aws:cdk:bundling-stacks': [] },
+    });
+    expect(() => buildApp(app)).toThrow(/-c euApiUrl=/);
   });
 });
 

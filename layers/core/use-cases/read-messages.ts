@@ -7,6 +7,11 @@ export interface ReadDeps {
   messages: Record<Jurisdiction, MessageStore>;
   clock: Clock;
   endpoints: Partial<Record<Jurisdiction, string>>;
+  /**
+   * The global endpoint relays a forward tenant's reads of EU data to the EU API (the caller
+   * does, on a NotFoundError that names the EU as not searched), so it reads its own region only.
+   */
+  relaysToEu?: boolean | undefined;
 }
 
 const other = (j: Jurisdiction): Jurisdiction => (j === 'eu' ? 'global' : 'eu');
@@ -15,9 +20,15 @@ const other = (j: Jurisdiction): Jurisdiction => (j === 'eu' ? 'global' : 'eu');
  * The jurisdictions an endpoint may read for a tenant, its own first. A strict tenant's EU
  * data never passes through the global region.
  */
-export function readableFrom(ctx: TenantContext, endpoint: Jurisdiction): Jurisdiction[] {
-  return ctx.residency === 'strict' && endpoint === 'global' ? ['global'] : [endpoint, other(endpoint)];
+export function readableFrom(ctx: TenantContext, endpoint: Jurisdiction, relaysToEu = false): Jurisdiction[] {
+  return (ctx.residency === 'strict' || relaysToEu) && endpoint === 'global'
+    ? ['global']
+    : [endpoint, other(endpoint)];
 }
+
+/** Forward residency at the global endpoint: EU data is the EU API's to answer, through the relay. */
+export const relaysReadToEu = (ctx: TenantContext, endpoint: Jurisdiction, wanted: Jurisdiction) =>
+  ctx.residency === 'forward' && endpoint === 'global' && wanted === 'eu';
 
 export function requireReadable(
   deps: Pick<ReadDeps, 'endpoints'>,
@@ -35,7 +46,7 @@ export function requireReadable(
 }
 
 async function find(deps: ReadDeps, ctx: TenantContext, id: string, endpoint: Jurisdiction) {
-  const readable = readableFrom(ctx, endpoint);
+  const readable = readableFrom(ctx, endpoint, deps.relaysToEu);
   for (const j of readable) {
     const message = await deps.messages[j].get(ctx.tenantId, id, deps.clock.now());
     if (message) return message;

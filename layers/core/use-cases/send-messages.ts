@@ -58,7 +58,9 @@ export type BatchItemResult =
   | { index: number; status: 'rejected'; reason: 'validation'; errors: FieldIssue[] }
   | { index: number; status: 'rejected'; reason: 'residency'; jurisdiction: Jurisdiction; endpoint?: string }
   | { index: number; status: 'rejected'; reason: 'unavailable' }
-  | { index: number; status: 'rejected'; reason: 'refused'; refusal: Refusal };
+  | { index: number; status: 'rejected'; reason: 'refused'; refusal: Refusal }
+  /** Left to the EU region (forward residency at the global endpoint): the caller relays it. */
+  | { index: number; status: 'relayed' };
 
 const MISDIRECTED =
   "The recipient is an EU/EEA data subject and this tenant's residency is strict: send to the EU endpoint.";
@@ -160,6 +162,13 @@ function jurisdictionOf(to: string, endpoint: Jurisdiction): Jurisdiction {
  */
 const refusedHere = (ctx: TenantContext, endpoint: Jurisdiction, target: Jurisdiction) =>
   ctx.residency === 'strict' && endpoint === 'global' && target === 'eu';
+
+/**
+ * Forward residency at the global endpoint: an EU/EEA subject's message is relayed to the EU
+ * region's API as it came; the global region never handles it (it holds no EU grant to).
+ */
+export const relayedToEu = (ctx: TenantContext, endpoint: Jurisdiction, to: string) =>
+  ctx.residency === 'forward' && endpoint === 'global' && jurisdictionOf(to, endpoint) === 'eu';
 
 const REF_ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 
@@ -327,8 +336,11 @@ export function makeSendBatch(deps: SendDeps) {
     const hash = requestHash('batch', items);
     const targets = items.map((item) => (item.ok ? jurisdictionOf(item.input.to, endpoint) : endpoint));
     const refused = targets.map((target) => refusedHere(ctx, endpoint, target));
+    const relayed = items.map((item) => item.ok && relayedToEu(ctx, endpoint, item.input.to));
     // The key is kept where the batch's data goes: in the EU as soon as one EU subject is in it.
-    const keyedIn = targets.some((t, i) => t === 'eu' && !refused[i] && items[i]!.ok) ? 'eu' : 'global';
+    const keyedIn = targets.some((t, i) => t === 'eu' && !refused[i] && !relayed[i] && items[i]!.ok)
+      ? 'eu'
+      : 'global';
     return once(
       deps.stores[keyedIn].idempotency,
       deps,
@@ -343,14 +355,17 @@ export function makeSendBatch(deps: SendDeps) {
               deps,
               ctx.tenantId,
               items.flatMap((item, index) =>
-                item.ok && !refused[index] ? [{ id: ids[index]!, jurisdiction: targets[index]! }] : [],
+                item.ok && !refused[index] && !relayed[index]
+                  ? [{ id: ids[index]!, jurisdiction: targets[index]! }]
+                  : [],
               ),
             )
           : new Map<string, AcceptedMessage>();
         const prepared = await Promise.all(
-          items.map((item, index): Prepared | 'refused' | Promise<Prepared> => {
+          items.map((item, index): Prepared | 'refused' | 'relayed' | Promise<Prepared> => {
             if (!item.ok) return item;
             if (refused[index]) return 'refused';
+            if (relayed[index]) return 'relayed';
             return prepareWithReference(
               deps,
               ctx,
@@ -360,7 +375,7 @@ export function makeSendBatch(deps: SendDeps) {
             );
           }),
         );
-        const valid = prepared.flatMap((p) => (p !== 'refused' && p.ok ? [p] : []));
+        const valid = prepared.flatMap((p) => (p !== 'refused' && p !== 'relayed' && p.ok ? [p] : []));
         // Screened (and counted against the flood limits and the monthly cap) once only.
         const refusals = await deps.policy.screen(
           ctx,
@@ -369,6 +384,7 @@ export function makeSendBatch(deps: SendDeps) {
         const accepted = valid.map((p) => p.message).filter((m) => !refusals.has(m.id));
         const failed = await storeAndEnqueue(deps, accepted, { takeover, storing, before });
         const results = prepared.map((p, index): BatchItemResult => {
+          if (p === 'relayed') return { index, status: 'relayed' };
           if (p === 'refused') {
             const jurisdiction = targets[index]!;
             const at = deps.endpoints[jurisdiction];

@@ -41,6 +41,9 @@ function subject(raw: string): string {
   return check.e164;
 }
 
+/** The jurisdiction a subject's data lives in (a malformed number is refused with a field-level reason). */
+export const subjectHome = (phone: string): Jurisdiction => classifyRecipient(subject(phone)).jurisdiction;
+
 /**
  * Data subject rights, scoped to the calling tenant: everything it holds about a number, and the
  * erasure of every live trace of it. A number's data lives only in its own jurisdiction (its
@@ -64,12 +67,12 @@ export function makeSubjectRights(deps: SubjectDeps) {
           // A message that does not open is listed, marked, with its plain metadata.
           const messages = found.flatMap((m) => (m ? [messageView(m)] : []));
           messages.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-          const recipients = deps.recipients[j];
+          // Reached only when read: a region that relays the other's subjects has no stores there.
           const [optOut, consents, replies] = read
             ? await Promise.all([
-                recipients.getOptOut(ctx.tenantId, e164),
-                recipients.consents(ctx.tenantId, e164),
-                recipients.inboundFrom(ctx.tenantId, e164, now),
+                deps.recipients[j].getOptOut(ctx.tenantId, e164),
+                deps.recipients[j].consents(ctx.tenantId, e164),
+                deps.recipients[j].inboundFrom(ctx.tenantId, e164, now),
               ])
             : [undefined, [], []];
           return [
