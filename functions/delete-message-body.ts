@@ -1,10 +1,9 @@
 import { systemClock } from '#layers/adapters/system.ts';
-import { NotFoundError } from '#layers/core/errors.ts';
-import { makeRedactBody, relaysReadToEu } from '#layers/core/use-cases/read-messages.ts';
+import { makeRedactBody } from '#layers/core/use-cases/read-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { MessageIdParams } from '#layers/http/schemas.ts';
-import { endpoints, euRelay, messageStore, onDemand, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
+import { endpoints, hereOrEu, messageStore, onDemand, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './delete-message-body.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -21,20 +20,10 @@ export const handler = tenantRoute(
   'send',
   async (event, tenant) => {
     const { id } = parseWith(MessageIdParams, event.pathParameters ?? {}, 'parameter');
-    const endpoint = endpointJurisdiction(event, ownJurisdiction());
-    try {
-      return { status: 200, body: await redactBody(tenant, id, endpoint) };
-    } catch (error) {
-      // Not here: a forward tenant's id may be the EU's, whose body the EU API removes.
-      if (
-        error instanceof NotFoundError &&
-        error.notSearched &&
-        relaysReadToEu(tenant, endpoint, error.notSearched)
-      ) {
-        return euRelay()(event);
-      }
-      throw error;
-    }
+    return hereOrEu(event, tenant, async (endpoint) => ({
+      status: 200,
+      body: await redactBody(tenant, id, endpoint),
+    }));
   },
   tenantGuards,
 );

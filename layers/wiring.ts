@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DynamoDbAuditStore } from './adapters/dynamodb-audit-store.ts';
 import { DynamoDbBudgetCounters } from './adapters/dynamodb-budget-counters.ts';
 import { DynamoDbCounters, DynamoDbSenderIdStore } from './adapters/dynamodb-controls-store.ts';
@@ -27,7 +28,7 @@ import { SqsWebhookQueue } from './adapters/sqs-webhook-queue.ts';
 import { systemClock, ulidIds } from './adapters/system.ts';
 import { envPrefix, loadConfig } from './config.ts';
 import { TenantCrypto } from './core/crypto.ts';
-import { RateLimitedError } from './core/errors.ts';
+import { NotFoundError, RateLimitedError } from './core/errors.ts';
 import { makeGatewayBudget } from './core/gateway-budget.ts';
 import type { Jurisdiction, TenantContext } from './core/model.ts';
 import { originationFor } from './core/origination.ts';
@@ -36,6 +37,7 @@ import { DEFAULT_PRICES_USD } from './core/usage.ts';
 import { makeAuditTrail } from './core/use-cases/audit-trail.ts';
 import { loadSystemSecret, memo } from './core/use-cases/load-pepper.ts';
 import { makeTenantAdmin } from './core/use-cases/manage-tenants.ts';
+import { relaysReadToEu } from './core/use-cases/read-messages.ts';
 import { makeRecipientLists } from './core/use-cases/recipient-lists.ts';
 import { makeSendPolicy, settingsOf, type TenantSettings } from './core/use-cases/send-policy.ts';
 import { makeSenderIds } from './core/use-cases/sender-ids.ts';
@@ -43,7 +45,7 @@ import { makeStatusEvents } from './core/use-cases/status-events.ts';
 import { makeUsageReports } from './core/use-cases/usage-reports.ts';
 import { makeDeliverWebhook, makeWebhookEndpoints, makeWebhookFanout } from './core/use-cases/webhooks.ts';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './core/webhooks.ts';
-import { endpointJurisdiction, type RouteGuards } from './http/handler.ts';
+import { endpointJurisdiction, type HttpResult, type RouteGuards } from './http/handler.ts';
 import { makeRelay } from './http/relay.ts';
 import type { Carrier, SystemSms } from './ports/index.ts';
 import { type SettingName, type SettingValue, settingSpec } from './settings.ts';
@@ -200,6 +202,30 @@ export const endpoints = /* @__PURE__ */ once(() => {
 
 /** Forward residency: the EU region's API, where the global region relays EU requests as they came. */
 export const euRelay = /* @__PURE__ */ once(() => makeRelay({ url: readSetting('EU_RELAY_URL') }));
+
+/**
+ * A read of one id here; an id this region did not search (a forward tenant's, which may be the
+ * EU's) is asked of the EU API, whose answer is the call's.
+ */
+export async function hereOrEu(
+  event: APIGatewayProxyEventV2,
+  tenant: TenantContext,
+  read: (endpoint: Jurisdiction) => Promise<HttpResult>,
+): Promise<HttpResult> {
+  const endpoint = endpointJurisdiction(event, ownJurisdiction());
+  try {
+    return await read(endpoint);
+  } catch (error) {
+    if (
+      error instanceof NotFoundError &&
+      error.notSearched &&
+      relaysReadToEu(tenant, endpoint, error.notSearched)
+    ) {
+      return euRelay()(event);
+    }
+    throw error;
+  }
+}
 
 /** The tenants table is global (a global table replicated to the EU region in AWS). */
 const tenantsClient = /* @__PURE__ */ once(() =>
