@@ -42,6 +42,15 @@ export class DomainError extends Error {
 
 const retryAfter = (seconds: number) => ({ 'retry-after': String(seconds) });
 
+/** A dependency is down for now: 503 with Retry-After, whatever the dependency (table, queue, KMS, carrier). */
+export const unavailable = (retryAfterSeconds: number, detail?: string): ProblemSpec => ({
+  status: 503,
+  type: 'service-unavailable',
+  title: 'Temporarily unavailable.',
+  ...(detail === undefined ? {} : { detail }),
+  headers: retryAfter(retryAfterSeconds),
+});
+
 export class ValidationError extends DomainError {
   constructor(
     readonly issues: FieldIssue[],
@@ -199,12 +208,7 @@ export class ServiceUnavailableError extends DomainError {
   }
 
   override get problem(): ProblemSpec {
-    return {
-      status: 503,
-      type: 'service-unavailable',
-      title: 'Temporarily unavailable.',
-      headers: retryAfter(this.retryAfterSeconds),
-    };
+    return unavailable(this.retryAfterSeconds);
   }
 }
 
@@ -231,13 +235,7 @@ export class CarrierRejectedError extends DomainError {
 /** The carrier could not take the message now (5xx, timeout): retry later. */
 export class CarrierUnavailableError extends DomainError {
   override get problem(): ProblemSpec {
-    return {
-      status: 503,
-      type: 'service-unavailable',
-      title: 'Temporarily unavailable.',
-      detail: 'The carrier is not answering; retry after the time given.',
-      headers: retryAfter(5),
-    };
+    return unavailable(5, 'The carrier is not answering; retry after the time given.');
   }
 }
 
@@ -256,25 +254,14 @@ export class CarrierTimeoutError extends CarrierUnavailableError {}
 export class CarrierThrottledError extends DomainError {
   /** Reaching a caller (a one-time code), it is an outage of a second. */
   override get problem(): ProblemSpec {
-    return {
-      status: 503,
-      type: 'service-unavailable',
-      title: 'Temporarily unavailable.',
-      detail: 'The carrier is taking messages more slowly just now; retry after the time given.',
-      headers: retryAfter(1),
-    };
+    return unavailable(1, 'The carrier is taking messages more slowly just now; retry after the time given.');
   }
 }
 
 /** A message is being dispatched by another worker; its queue record should come back later. */
 export class DispatchBusyError extends DomainError {
   override get problem(): ProblemSpec {
-    return {
-      status: 503,
-      type: 'service-unavailable',
-      title: 'Temporarily unavailable.',
-      headers: retryAfter(1),
-    };
+    return unavailable(1);
   }
 }
 

@@ -1,4 +1,10 @@
-import { DomainError, type FieldIssue, type ProblemSpec, type SendRefusedError } from '../core/errors.ts';
+import {
+  DomainError,
+  type FieldIssue,
+  type ProblemSpec,
+  type SendRefusedError,
+  unavailable,
+} from '../core/errors.ts';
 
 /** Stable problem type URIs; documented in the README. */
 export const PROBLEM_BASE = 'https://sms-gateway.dev/problems/';
@@ -92,20 +98,12 @@ function dependencyUnavailable(
 export function toProblem(error: unknown): ProblemResponse {
   // Every error the gateway raises on purpose says how it answers (layers/core/errors.ts).
   if (error instanceof DomainError) return specResponse(error.problem, error.message);
-  const unavailable = dependencyUnavailable(error);
-  if (unavailable) {
-    return {
-      status: 503,
-      body: problem(
-        'service-unavailable',
-        'Temporarily unavailable.',
-        503,
-        unavailable.throttled
-          ? 'A storage or key service is throttling requests; retry after the time given.'
-          : 'A storage or key service is not answering; retry after the time given.',
-      ),
-      headers: { 'retry-after': String(unavailable.retryAfterSeconds) },
-    };
+  const down = dependencyUnavailable(error);
+  if (down) {
+    const detail = down.throttled
+      ? 'A storage or key service is throttling requests; retry after the time given.'
+      : 'A storage or key service is not answering; retry after the time given.';
+    return specResponse(unavailable(down.retryAfterSeconds, detail), detail);
   }
   return { status: 500, body: problem('internal-error', 'Something went wrong on our side.', 500) };
 }

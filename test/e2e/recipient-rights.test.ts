@@ -59,6 +59,34 @@ async function codeSentFor(verificationId: string) {
   return /\d{6}/.exec(String(item.body))![0];
 }
 
+/**
+ * The person texts STOP to `sender` through the carrier's inbound endpoint; the reply (an opt-out)
+ * lands with the tenant of `ownerKey` only, never with the tenant of `otherKey`.
+ */
+async function stopReachesOnly(person: string, sender: string, ownerKey: string, otherKey: string) {
+  const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
+    token: gateway.adminToken,
+  });
+  const stop = {
+    from: person,
+    to: sender,
+    body: 'STOP',
+    carrierMessageId: uniqueName('carrier'),
+    receivedAt: new Date().toISOString(),
+  };
+  expect(
+    (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: stop })).status,
+  ).toBe(202);
+  const inbound = (key: string) =>
+    api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key }).then((r) => r.body.data);
+  const landed = await waitFor(async () => {
+    const [a, b] = await Promise.all([inbound(ownerKey), inbound(otherKey)]);
+    return a.length + b.length > 0 ? { a, b } : undefined;
+  }, 'the STOP reply');
+  expect(landed.b).toEqual([]);
+  expect(landed.a).toEqual([expect.objectContaining({ from: person, action: 'opt_out' })]);
+}
+
 describe('a recipient replies STOP through the sandbox carrier', () => {
   it('is answered, opted out, refused explicitly, and let back in only with a new consent', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Shop', senders: ['Shop'] });
@@ -446,27 +474,7 @@ describe('a sender ID another tenant sends from in test mode', () => {
     const fake = await send(squatter.key, { to: person, from: 'AlphaSMS', body: 'Hello' });
     expect(fake.body.message).toMatchObject({ mode: 'test' });
 
-    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
-      token: gateway.adminToken,
-    });
-    const stop = {
-      from: person,
-      to: 'AlphaSMS',
-      body: 'STOP',
-      carrierMessageId: uniqueName('carrier'),
-      receivedAt: new Date().toISOString(),
-    };
-    expect(
-      (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: stop })).status,
-    ).toBe(202);
-    const inbound = (key: string) =>
-      api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key }).then((r) => r.body.data);
-    const landed = await waitFor(async () => {
-      const [a, b] = await Promise.all([inbound(alpha.key), inbound(squatter.key)]);
-      return a.length + b.length > 0 ? { a, b } : undefined;
-    }, 'the STOP reply');
-    expect(landed.b).toEqual([]);
-    expect(landed.a).toEqual([expect.objectContaining({ from: person, action: 'opt_out' })]);
+    await stopReachesOnly(person, 'AlphaSMS', alpha.key, squatter.key);
     expectProblem(
       await send(alpha.key, { to: person, from: 'AlphaSMS', body: 'Still there?' }),
       422,
@@ -507,27 +515,7 @@ describe('a live message the carrier did not take', () => {
     const held = await send(other.key, { to: person, from: 'AlphaSMS', body: 'Track: https://bit.ly/3xYz' });
     expect(held.body.message).toMatchObject({ mode: 'live', status: 'quarantined' });
 
-    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
-      token: gateway.adminToken,
-    });
-    const stop = {
-      from: person,
-      to: 'AlphaSMS',
-      body: 'STOP',
-      carrierMessageId: uniqueName('carrier'),
-      receivedAt: new Date().toISOString(),
-    };
-    expect(
-      (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: stop })).status,
-    ).toBe(202);
-    const inbound = (key: string) =>
-      api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key }).then((r) => r.body.data);
-    const landed = await waitFor(async () => {
-      const [a, b] = await Promise.all([inbound(courier.key), inbound(other.key)]);
-      return a.length + b.length > 0 ? { a, b } : undefined;
-    }, 'the STOP reply');
-    expect(landed.b).toEqual([]);
-    expect(landed.a).toEqual([expect.objectContaining({ from: person, action: 'opt_out' })]);
+    await stopReachesOnly(person, 'AlphaSMS', courier.key, other.key);
     const otherOptOuts = await api.call<{ data: unknown[] }>('GET', '/v1/opt-outs', { key: other.key });
     expect(otherOptOuts.body.data).toEqual([]);
 
