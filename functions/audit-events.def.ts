@@ -4,6 +4,7 @@ import { defineFunction, tenantRoute } from '#layers/declaration.ts';
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'audit-events',
+    relaysToEu: true,
     description: 'GET /v1/audit-events',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
     needs: {},

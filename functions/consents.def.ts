@@ -1,12 +1,13 @@
-import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
 
 /** The recipient lists: numbers are sealed under the tenant's key in their jurisdiction. */
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'consents',
+    relaysToEu: true,
     description: '/v1/consents',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
-    needs: bothJurisdictions({ messages: 'readWrite', tenantKeys: 'write' }),
+    needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),
   }),
   name: 'consents',
 });

@@ -7,11 +7,7 @@ export const declaration = defineFunction({
     relaysToEu: true,
     description: 'DELETE /v1/messages/{id}/body',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
-    needs: {
-      ...ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),
-      // As get-message: a strict tenant's unfound id is kept in the EU trail.
-      other: { audit: 'send' },
-    },
+    needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),
   }),
   name: 'delete-message-body',
 });

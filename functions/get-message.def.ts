@@ -7,12 +7,7 @@ export const declaration = defineFunction({
     relaysToEu: true,
     description: 'GET /v1/messages',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
-    needs: {
-      ...ownAndGlobalFromEu({ messages: 'read', tenantKeys: 'read' }),
-      // A strict tenant's id not found at the global endpoint may be an EU message's: its audit
-      // entry is kept in the EU trail, so that id never lands in the global one.
-      other: { audit: 'send' },
-    },
+    needs: ownAndGlobalFromEu({ messages: 'read', tenantKeys: 'read' }),
   }),
   name: 'get-message',
 });

@@ -1,12 +1,13 @@
-import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
 
 /** Replies from recipients (decrypted). */
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'inbound',
+    relaysToEu: true,
     description: 'GET /v1/inbound',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
-    needs: bothJurisdictions({ messages: 'read', tenantKeys: 'read' }),
+    needs: ownAndGlobalFromEu({ messages: 'read', tenantKeys: 'read' }),
   }),
   name: 'inbound',
 });

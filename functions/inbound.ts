@@ -1,7 +1,7 @@
 import { loadSettings } from '#layers/declaration.ts';
-import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { InboundQuery } from '#layers/http/schemas.ts';
-import { ownJurisdiction, recipientLists, tenantGuards } from '#layers/wiring.ts';
+import { euOrHere, recipientLists, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './inbound.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -9,15 +9,18 @@ loadSettings(declaration);
 
 const lists = recipientLists();
 
-/** Replies from recipients, with the keyword each one was read as. */
+/**
+ * Replies from recipients, with the keyword each one was read as. The EU's replies
+ * (`?jurisdiction=eu`) at the global endpoint: relayed for a forward tenant, 421 for a strict one.
+ */
 export const handler = tenantRoute(
   'read',
   async (event, tenant) => {
     const query = parseWith(InboundQuery, event.queryStringParameters ?? {}, 'parameter');
-    return {
+    return euOrHere(event, tenant, query.jurisdiction, async (endpoint) => ({
       status: 200,
-      body: await lists.listInbound(tenant, query, endpointJurisdiction(event, ownJurisdiction())),
-    };
+      body: await lists.listInbound(tenant, query, endpoint),
+    }));
   },
   tenantGuards,
 );

@@ -1,12 +1,13 @@
-import { bothJurisdictions, defineFunction, tenantRoute } from '#layers/declaration.ts';
+import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
 
 /** Sender ID applications: identity details sealed under the tenant's key. */
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'sender-ids',
+    relaysToEu: true,
     description: '/v1/sender-ids',
-    settings: ['SENDER_IDENTITY_DAYS'],
-    needs: bothJurisdictions({ messages: 'readWrite', tenantKeys: 'write' }),
+    settings: ['SENDER_IDENTITY_DAYS', 'GLOBAL_API_URL', 'EU_API_URL'],
+    needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),
   }),
   name: 'sender-ids',
 });

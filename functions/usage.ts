@@ -1,8 +1,8 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { toCsv } from '#layers/http/export.ts';
-import { parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { UsageQuery } from '#layers/http/schemas.ts';
-import { tenantGuards, usageReports } from '#layers/wiring.ts';
+import { ownJurisdiction, tenantGuards, usageReports } from '#layers/wiring.ts';
 import { declaration } from './usage.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -12,12 +12,19 @@ const reports = usageReports();
 
 export const USAGE_COLUMNS = ['day', 'country', 'mode', 'status', 'messages', 'segments', 'estimatedCostUsd'];
 
-/** The account's usage with an estimated cost, for its authorised people (admin-scoped keys). */
+/**
+ * The account's usage with an estimated cost, for its authorised people (admin-scoped keys): both
+ * regions' at the EU endpoint, the global region's at the global one.
+ */
 export const handler = tenantRoute(
   'admin',
   async (event, tenant) => {
     const { format, ...q } = parseWith(UsageQuery, event.queryStringParameters ?? {}, 'parameter');
-    const report = await reports.tenantReport(tenant.tenantId, q);
+    const report = await reports.tenantReport(
+      tenant.tenantId,
+      q,
+      endpointJurisdiction(event, ownJurisdiction()),
+    );
     if (format === 'json') return { status: 200, body: report };
     const columns = USAGE_COLUMNS.filter((c) =>
       c === 'day' || c === 'country' ? q.groupBy.includes(c) : true,

@@ -7,8 +7,9 @@ import { defineFunction, tenantRoute } from '#layers/declaration.ts';
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'webhooks',
+    relaysToEu: true,
     description: '/v1/webhooks',
-    settings: ['WEBHOOK_ALLOW_LOOPBACK'],
+    settings: ['WEBHOOK_ALLOW_LOOPBACK', 'GLOBAL_API_URL', 'EU_API_URL'],
     needs: { global: { messages: 'readWrite', tenantKeys: 'write' } },
   }),
   name: 'webhooks',

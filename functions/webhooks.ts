@@ -1,12 +1,13 @@
+import { requireReadable } from '#layers/core/use-cases/read-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { endpointJurisdiction, parseRequest, parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { parseRequest, parseWith, tenantRoute } from '#layers/http/handler.ts';
 import {
   RotateWebhookSecretRequest,
   WebhookDeliveriesQuery,
   WebhookIdParams,
   webhookRequest,
 } from '#layers/http/schemas.ts';
-import { ownJurisdiction, tenantGuards, webhookEndpoints } from '#layers/wiring.ts';
+import { endpoints as apiEndpoints, euOrHere, tenantGuards, webhookEndpoints } from '#layers/wiring.ts';
 import { declaration } from './webhooks.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -52,11 +53,15 @@ export const handler = tenantRoute(
           params: WebhookIdParams,
           query: WebhookDeliveriesQuery,
         });
-        const jurisdiction = query.jurisdiction ?? endpointJurisdiction(event, ownJurisdiction());
-        return {
-          status: 200,
-          body: await endpoints.deliveries(tenant.tenantId, params.webhookId, { ...query, jurisdiction }),
-        };
+        // The EU's deliveries at the global endpoint: relayed (forward residency) or 421 (strict).
+        return euOrHere(event, tenant, query.jurisdiction, async (endpoint) => {
+          const jurisdiction = query.jurisdiction ?? endpoint;
+          requireReadable({ endpoints: apiEndpoints() }, tenant, endpoint, jurisdiction);
+          return {
+            status: 200,
+            body: await endpoints.deliveries(tenant.tenantId, params.webhookId, { ...query, jurisdiction }),
+          };
+        });
       }
     }
   },

@@ -271,13 +271,19 @@ export const HTTP_TIMEOUT_SECONDS = 29;
 /**
  * What every tenant route's guards use besides its own work: the rate limit and the send policy
  * (the messages tables' block and opt-out lists, the tenants table's counters and settings, the
- * recipient pseudonym under the system key) and the audit trail (the audit queues), in each
- * jurisdiction the function works in.
+ * recipient pseudonym under the system key) and the audit trail (the audit queues): in its own
+ * region's jurisdiction and, in the EU region only, the global one. No tenant route in the global
+ * region holds an EU grant: `needs.other` is for gateway-wide functions only.
  */
 export function tenantRoute(
   d: Omit<FunctionDeclaration, 'trigger' | 'timeoutSeconds' | 'needs'> & { needs: Needs },
 ): FunctionDeclaration {
   const guards: JurisdictionNeeds = { messages: 'read', audit: 'send' };
+  if (d.needs.other) {
+    throw new Error(
+      `${d.name}: a tenant route reaches the other jurisdiction from the EU region only (needs.otherFromEu); the global region relays it`,
+    );
+  }
   return {
     ...d,
     trigger: { kind: 'http' },
@@ -286,9 +292,8 @@ export function tenantRoute(
     needs: {
       ...d.needs,
       own: merge(guards, d.needs.own),
-      // A function that relays the EU's work from the global region screens and audits none of
-      // it there: the other jurisdiction's guards only from the EU region.
-      ...(d.relaysToEu ? {} : { other: merge(guards, d.needs.other) }),
+      // A global-region instance screens and audits its own region only (the EU's work is the
+      // EU API's, relayed or answered 421): the other jurisdiction's guards only from the EU region.
       otherFromEu: merge(guards, d.needs.otherFromEu),
       tenants: mergeTable('readWrite', d.needs.tenants)!,
       systemKey: true,

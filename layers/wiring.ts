@@ -227,6 +227,22 @@ export async function hereOrEu(
   }
 }
 
+/**
+ * Work on one jurisdiction's data (`wanted`: a number's, or the list asked for): a forward
+ * tenant's EU data at the global endpoint is the EU API's to answer, relayed as it came;
+ * anything else is done here (where the use case answers a strict tenant's EU data 421).
+ */
+export async function euOrHere(
+  event: APIGatewayProxyEventV2,
+  tenant: TenantContext,
+  wanted: Jurisdiction | undefined,
+  here: (endpoint: Jurisdiction) => Promise<HttpResult>,
+): Promise<HttpResult> {
+  const endpoint = endpointJurisdiction(event, ownJurisdiction());
+  if (wanted && relaysReadToEu(tenant, endpoint, wanted)) return euRelay()(event);
+  return here(endpoint);
+}
+
 /** The tenants table is global (a global table replicated to the EU region in AWS). */
 const tenantsClient = /* @__PURE__ */ once(() =>
   tracer.captureAWSv3Client(new DynamoDBClient({ region: readSetting('TENANTS_REGION') })),
@@ -416,7 +432,8 @@ export const recordAudit: NonNullable<RouteGuards['audit']> = async (input, even
 export const tenantGuards: RouteGuards = { admit: admitTenant, audit: recordAudit };
 
 export const auditTrail = /* @__PURE__ */ once(() =>
-  makeAuditTrail({ stores: both(auditStore), clock: systemClock, endpoints: endpoints() }),
+  // Built on first use: a global-region tenant route reads its own region's trail only.
+  makeAuditTrail({ stores: onDemand(auditStore), clock: systemClock, endpoints: endpoints() }),
 );
 
 /** The gateway's own origination identities (GATEWAY_ORIGINATION), parsed at first use. */
@@ -468,15 +485,18 @@ export const senderIds = /* @__PURE__ */ once(() =>
     clock: systemClock,
     ids: ulidIds,
     identityRetentionDays: readSetting('SENDER_IDENTITY_DAYS'),
+    endpoints: endpoints(),
   }),
 );
 
 export const recipientLists = /* @__PURE__ */ once(() =>
   makeRecipientLists({
-    recipients: both(recipientStore),
+    // Built on first use: at the global endpoint, the EU's lists are the EU API's (relayed).
+    recipients: onDemand(recipientStore),
     clock: systemClock,
     ids: ulidIds,
     endpoints: endpoints(),
+    relaysToEu: true,
   }),
 );
 
@@ -515,7 +535,7 @@ export const webhookFanout = /* @__PURE__ */ once(() =>
 export const webhookEndpoints = /* @__PURE__ */ once(() =>
   makeWebhookEndpoints({
     store: webhookStore(),
-    history: both(webhookHistory),
+    history: onDemand(webhookHistory),
     clock: systemClock,
     ids: ulidIds,
     allowLoopback: allowLoopbackWebhooks(),
@@ -559,7 +579,7 @@ export const statusEvents = /* @__PURE__ */ once(() =>
 const prices = () => ({ ...DEFAULT_PRICES_USD, ...readSetting('SMS_PRICES_USD') });
 
 export const usageReports = /* @__PURE__ */ once(() =>
-  makeUsageReports({ ledgers: both(usageLedger), prices: prices(), clock: systemClock }),
+  makeUsageReports({ ledgers: onDemand(usageLedger), prices: prices(), clock: systemClock }),
 );
 
 /** Idempotency-Keys' tenant-wide claims, under the recipient pseudonym's system secret, domain-separated ('idempotency'). */

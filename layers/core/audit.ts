@@ -29,6 +29,12 @@ export interface AuditEntry {
 
 /** What an entry records in place of a value that is not a well-formed id (it may be a phone number). */
 export const INVALID_ID = 'invalid-id';
+/**
+ * What an entry records in place of an id the endpoint looked for only in its own region (a
+ * strict tenant's id not found at the global endpoint): it may be an EU message's, so the global
+ * trail keeps the call, never the id.
+ */
+export const WITHHELD_ID = 'withheld-id';
 /** Every id the gateway issues: a three-letter type, `_`, a ULID (layers/core/ids.ts). */
 const WELL_FORMED_ID = /^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/;
 /** A run of 7 or more digits, alone or split by spaces, dots, dashes or brackets: it could be a phone number. */
@@ -63,7 +69,7 @@ export function auditSafe<T extends Omit<AuditEntry, 'id' | 'jurisdiction'>>(ent
     ...entry,
     tenantId: auditId(entry.tenantId) === INVALID_ID ? 'operator' : entry.tenantId,
     actor,
-    targets: entry.targets.map(auditId),
+    targets: entry.targets.map((t) => (t === WITHHELD_ID ? t : auditId(t))),
     ip: isIP(entry.ip) ? entry.ip : 'unknown',
     userAgent: withoutNumbers(entry.userAgent),
   };

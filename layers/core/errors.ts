@@ -101,8 +101,9 @@ export class NotFoundError extends DomainError {
     readonly resource: string,
     readonly id: string,
     /**
-     * A jurisdiction the id may belong to that this endpoint did not search (a strict tenant's
-     * EU data at the global endpoint): the call's audit entry is kept there, not here.
+     * A jurisdiction the id may belong to that this endpoint did not search (EU data at the
+     * global endpoint): a forward tenant's read is relayed there; otherwise this region's audit
+     * entry withholds the id.
      */
     readonly notSearched?: 'global' | 'eu',
   ) {

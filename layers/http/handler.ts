@@ -6,7 +6,7 @@ import type {
 } from 'aws-lambda';
 import * as z from 'zod';
 import type { Scope } from '../core/api-keys.ts';
-import { type AuditActor, type AuditEntry, auditId, auditSafe } from '../core/audit.ts';
+import { type AuditActor, type AuditEntry, auditId, auditSafe, WITHHELD_ID } from '../core/audit.ts';
 import {
   type FieldIssue,
   ForbiddenError,
@@ -339,9 +339,7 @@ export interface RouteGuards {
 
 /**
  * An entry as the HTTP layer sees it. `dataJurisdiction`: where the data the call touched lives,
- * when the answer says (a message's jurisdiction), or where an id not found may live when the
- * endpoint could not look there (a strict tenant's id at the global endpoint: the EU); the entry
- * is kept there, so an EU message's id never lands in the other region's trail.
+ * when the answer says (a message's jurisdiction); the entry is kept there.
  */
 export type AuditInput = Omit<AuditEntry, 'id' | 'jurisdiction'> & {
   dataJurisdiction?: Jurisdiction | undefined;
@@ -394,7 +392,13 @@ export async function audited(
     throw error;
   } finally {
     if (who && guards?.audit && !relayed) {
-      const { targets, dataJurisdiction } = targetsOf(event, body);
+      const found = targetsOf(event, body);
+      // An id not found here that may be the other jurisdiction's (a strict tenant's at the
+      // global endpoint, which searched its own region only): this trail keeps the call, not the
+      // id, so an EU message's id never lands in the global trail, and no trail of the other
+      // region is written from here.
+      const targets = notSearched ? found.targets.map(() => WITHHELD_ID) : found.targets;
+      const dataJurisdiction = notSearched ? undefined : found.dataJurisdiction;
       await guards.audit(
         {
           ...auditSafe({
@@ -410,8 +414,7 @@ export async function audited(
             status,
             requestId: event.requestContext?.requestId,
           }),
-          // An id looked for only outside the jurisdiction it may belong to is kept there.
-          dataJurisdiction: dataJurisdiction ?? notSearched,
+          dataJurisdiction,
         },
         event,
       );

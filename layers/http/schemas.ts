@@ -900,6 +900,10 @@ export const UsageReport = z
     from: z.iso.date(),
     to: z.iso.date(),
     groupBy: z.array(z.enum(['day', 'country'])),
+    jurisdictions: z.array(Jurisdiction).meta({
+      description:
+        "The regions' counters the report covers: both at the EU endpoint, the global region's only at the global endpoint (it holds no grant on the EU's).",
+    }),
     currency: z.literal('USD'),
     data: z.array(
       z.object({

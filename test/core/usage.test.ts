@@ -126,7 +126,7 @@ describe('usage reports', () => {
     );
     ledgers.eu.counts.push(count({ jurisdiction: 'eu', country: 'DE', segments: 3, messages: 3 }));
 
-    const byCountry = await reports.tenantReport('ten_A', { groupBy: ['country'] });
+    const byCountry = await reports.tenantReport('ten_A', { groupBy: ['country'] }, 'eu');
     expect(byCountry.from).toBe('2026-11-01');
     expect(byCountry.to).toBe('2026-11-24');
     expect(byCountry.data).toEqual([
@@ -142,27 +142,42 @@ describe('usage reports', () => {
       failed: { messages: 0, segments: 0 },
     });
 
-    const live = await reports.tenantReport('ten_A', {
-      groupBy: ['day'],
-      mode: 'live',
-      from: '2026-10-01',
-      to: '2026-11-23',
-    });
+    const live = await reports.tenantReport(
+      'ten_A',
+      {
+        groupBy: ['day'],
+        mode: 'live',
+        from: '2026-10-01',
+        to: '2026-11-23',
+      },
+      'eu',
+    );
     expect(live.data.map((r) => [r.day, r.status, r.messages])).toEqual([
       ['2026-10-31', 'sent', 7],
       ['2026-11-23', 'sent', 2],
     ]);
+    expect(byCountry.jurisdictions).toEqual(['global', 'eu']);
+
+    // The global endpoint counts its own region only: it holds no grant on the EU's counters.
+    const eu = ledgers.eu as unknown as { tenant: unknown };
+    eu.tenant = () => {
+      throw new Error('the global endpoint read the EU ledger');
+    };
+    const atGlobal = await reports.tenantReport('ten_A', { groupBy: ['country'] }, 'global');
+    expect(atGlobal.jurisdictions).toEqual(['global']);
+    expect(atGlobal.data.map((r) => r.country)).not.toContain('DE');
+    expect(atGlobal.totals.estimatedCostUsd).toBe(0.12);
   });
 
   it('refuses a period that ends before it starts or is longer than a year', async () => {
     const { reports } = setup();
     await expect(
-      reports.tenantReport('ten_A', { groupBy: [], from: '2026-11-10', to: '2026-11-01' }),
+      reports.tenantReport('ten_A', { groupBy: [], from: '2026-11-10', to: '2026-11-01' }, 'eu'),
     ).rejects.toMatchObject({
       issues: [{ parameter: 'to' }],
     });
     await expect(
-      reports.tenantReport('ten_A', { groupBy: [], from: '2024-01-01', to: '2026-11-01' }),
+      reports.tenantReport('ten_A', { groupBy: [], from: '2024-01-01', to: '2026-11-01' }, 'eu'),
     ).rejects.toMatchObject({
       issues: [{ parameter: 'from' }],
     });

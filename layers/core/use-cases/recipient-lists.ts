@@ -17,6 +17,11 @@ export interface RecipientListDeps {
   clock: Clock;
   ids: IdGenerator;
   endpoints: Partial<Record<Jurisdiction, string>>;
+  /**
+   * The global endpoint relays a forward tenant's EU/EEA numbers and EU lists to the EU API (the
+   * caller does, by `numberHome`), so it lists its own region only.
+   */
+  relaysToEu?: boolean | undefined;
 }
 
 function subject(phone: string, pointer = '/phone') {
@@ -29,6 +34,13 @@ function subject(phone: string, pointer = '/phone') {
     ]);
   }
   return { e164: check.e164, jurisdiction: classifyRecipient(check.e164).jurisdiction };
+}
+
+/** A number's jurisdiction, where its lists are kept; none for what is not a number (the use case says why). */
+export function numberHome(phone: unknown): Jurisdiction | undefined {
+  if (typeof phone !== 'string') return undefined;
+  const check = checkRecipient(phone);
+  return check.ok ? classifyRecipient(check.e164).jurisdiction : undefined;
 }
 
 /** A consent's time may run ahead of ours by a clock's drift, never more. */
@@ -75,7 +87,7 @@ export function makeRecipientLists(deps: RecipientListDeps) {
   return {
     async listOptOuts(ctx: TenantContext, endpoint: Jurisdiction) {
       const lists = await Promise.all(
-        readableFrom(ctx, endpoint).map((j) => deps.recipients[j].listOptOuts(ctx.tenantId)),
+        readableFrom(ctx, endpoint, deps.relaysToEu).map((j) => deps.recipients[j].listOptOuts(ctx.tenantId)),
       );
       return { data: lists.flat().sort((a, b) => b.at.localeCompare(a.at)) };
     },

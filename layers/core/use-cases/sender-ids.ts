@@ -10,6 +10,7 @@ import type { TenantCrypto } from '../crypto.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Jurisdiction, TenantContext } from '../model.ts';
 import { checkSender } from '../sender.ts';
+import { requireReadable } from './read-messages.ts';
 
 export interface SenderIdDeps {
   senderIds: SenderIdStore;
@@ -20,6 +21,8 @@ export interface SenderIdDeps {
   ids: IdGenerator;
   /** Days the identity details are kept after the decision. */
   identityRetentionDays: number;
+  /** Each jurisdiction's public endpoint, named when an application is misdirected (421). */
+  endpoints?: Partial<Record<Jurisdiction, string>> | undefined;
 }
 
 const DAY_MS = 86_400_000;
@@ -49,7 +52,16 @@ export function makeSenderIds(deps: SenderIdDeps) {
   }
 
   return {
-    async apply(ctx: TenantContext, input: SenderIdApplication) {
+    /** The jurisdiction whose key seals the tenant's applications: its home one. */
+    home,
+
+    /**
+     * An application at `endpoint`: its identity details are sealed under the tenant's home
+     * jurisdiction's key, so a strict EU tenant applies through the EU endpoint (421 elsewhere).
+     */
+    async apply(ctx: TenantContext, input: SenderIdApplication, endpoint: Jurisdiction) {
+      const where = await home(ctx.tenantId);
+      requireReadable({ endpoints: deps.endpoints ?? {} }, ctx, endpoint, where);
       const check = checkSender(input.value);
       if (!check.ok) throw new ValidationError([{ pointer: '/value', detail: `'value' ${check.reason}` }]);
       const existing = await deps.senderIds.list(ctx.tenantId);
@@ -69,7 +81,7 @@ export function makeSenderIds(deps: SenderIdDeps) {
         appliedAt: now.toISOString(),
       };
       const sealed = await deps
-        .crypto(await home(ctx.tenantId))
+        .crypto(where)
         .seal(ctx.tenantId, 'sender-id', record.id, JSON.stringify(input.identity));
       await deps.senderIds.apply(record, sealed, new Date(now.getTime() + PENDING_DAYS * DAY_MS));
       return record;

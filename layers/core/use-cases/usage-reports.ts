@@ -65,9 +65,14 @@ export function makeUsageReports(deps: {
     c.status === 'sent' && c.mode === 'live' ? c.segments * priceOf(deps.prices, c.country) : 0;
 
   return {
-    async tenantReport(tenantId: string, q: UsageQuery) {
+    /**
+     * The report of the jurisdictions an endpoint counts: the EU endpoint's covers both regions;
+     * the global one's its own region only (it holds no grant on the EU's counters).
+     */
+    async tenantReport(tenantId: string, q: UsageQuery, endpoint: Jurisdiction) {
       const { from, to } = period(deps.clock.now(), q, MAX_REPORT_DAYS.tenant);
-      const counts = (await Promise.all(JURISDICTIONS.map((j) => deps.ledgers[j].tenant(tenantId, from, to))))
+      const jurisdictions = endpoint === 'global' ? (['global'] as Jurisdiction[]) : JURISDICTIONS;
+      const counts = (await Promise.all(jurisdictions.map((j) => deps.ledgers[j].tenant(tenantId, from, to))))
         .flat()
         .filter((c) => q.mode === undefined || c.mode === q.mode);
       const rows = new Map<
@@ -109,6 +114,7 @@ export function makeUsageReports(deps: {
         from,
         to,
         groupBy: q.groupBy,
+        jurisdictions,
         currency: 'USD',
         data,
         totals: {
