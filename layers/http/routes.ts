@@ -331,7 +331,7 @@ const TABLE: Route[] = [
     query: s.InboundQuery,
     responses: {
       200: { description: 'A page of replies', schema: s.InboundList },
-      ...problems(401, 403, 422, 429),
+      ...problems(401, 403, 421, 422, 429, 503),
     },
   },
   {
@@ -341,7 +341,8 @@ const TABLE: Route[] = [
     auth: 'tenant',
     scope: 'read',
     operationId: 'listOptOuts',
-    summary: "This account's opt-out list, in both jurisdictions",
+    summary:
+      "This account's opt-out list: both jurisdictions' at the EU endpoint, the global region's at the global endpoint",
     tags: ['Recipients'],
     responses: { 200: { description: 'The opt-outs', schema: s.OptOutList }, ...problems(401, 403, 429) },
   },
@@ -355,7 +356,10 @@ const TABLE: Route[] = [
     summary: 'Add a number to the opt-out list (all messages, or promotional only)',
     tags: ['Recipients'],
     body: s.CreateOptOutRequest,
-    responses: { 201: { description: 'Added', schema: s.OptOut }, ...problems(400, 401, 403, 422, 429) },
+    responses: {
+      201: { description: 'Added', schema: s.OptOut },
+      ...problems(400, 401, 403, 421, 422, 429, 503),
+    },
   },
   {
     method: 'DELETE',
@@ -369,7 +373,7 @@ const TABLE: Route[] = [
     params: s.PhoneParams,
     responses: {
       200: { description: 'Whether there was one to remove', schema: s.RemovedOptOut },
-      ...problems(401, 403, 409, 422, 429),
+      ...problems(401, 403, 409, 421, 422, 429, 503),
     },
   },
   {
@@ -382,7 +386,10 @@ const TABLE: Route[] = [
     summary: 'Record an opt-in with its evidence (append-only ledger)',
     tags: ['Recipients'],
     body: s.CreateConsentRequest,
-    responses: { 201: { description: 'Recorded', schema: s.Consent }, ...problems(400, 401, 403, 422, 429) },
+    responses: {
+      201: { description: 'Recorded', schema: s.Consent },
+      ...problems(400, 401, 403, 421, 422, 429, 503),
+    },
   },
   {
     method: 'GET',
@@ -396,7 +403,7 @@ const TABLE: Route[] = [
     params: s.PhoneParams,
     responses: {
       200: { description: 'The ledger', schema: s.ConsentLedger },
-      ...problems(401, 403, 422, 429),
+      ...problems(401, 403, 421, 422, 429, 503),
     },
   },
   {
@@ -411,7 +418,7 @@ const TABLE: Route[] = [
     body: s.SenderIdApplication,
     responses: {
       201: { description: 'Pending review', schema: s.SenderId },
-      ...problems(400, 401, 403, 409, 422, 429),
+      ...problems(400, 401, 403, 409, 421, 422, 429, 503),
     },
   },
   {
@@ -662,7 +669,7 @@ const TABLE: Route[] = [
         text: ['text/csv', 'application/x-ndjson'],
         headers: ['X-Next-Cursor'],
       },
-      ...problems(401, 403, 421, 422, 429),
+      ...problems(401, 403, 421, 422, 429, 503),
     },
   },
   {
@@ -677,7 +684,7 @@ const TABLE: Route[] = [
     query: s.AuditVerificationQuery,
     responses: {
       200: { description: 'The verification', schema: s.AuditVerification },
-      ...problems(401, 403, 421, 422, 429),
+      ...problems(401, 403, 421, 422, 429, 503),
     },
   },
   {
@@ -687,7 +694,8 @@ const TABLE: Route[] = [
     auth: 'tenant',
     scope: 'admin',
     operationId: 'getUsage',
-    summary: 'Messages and segments by day, country and status, with an estimated cost (JSON or CSV)',
+    summary:
+      'Messages and segments by day, country and status, with an estimated cost (JSON or CSV): both regions at the EU endpoint, the global region at the global endpoint',
     tags: ['Account'],
     query: s.UsageQuery,
     responses: {
@@ -785,7 +793,7 @@ const TABLE: Route[] = [
     query: s.WebhookDeliveriesQuery,
     responses: {
       200: { description: 'A page of deliveries', schema: s.WebhookDeliveryList },
-      ...problems(401, 403, 404, 421, 422, 429),
+      ...problems(401, 403, 404, 421, 422, 429, 503),
       ...unreadable,
     },
   },

@@ -6,7 +6,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
 import { localClients, localCrypto, uniqueName } from '../support/aws.ts';
-import { client, expectProblem, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
+import { client, expectProblem, issueOwnerKey, onboard, SENDER_IDENTITY, waitFor } from '../support/http.ts';
 
 type Message = {
   id: string;
@@ -272,7 +272,7 @@ describe('EU residency across the two local regions', () => {
     expect(get.status).toBe(404);
   });
 
-  it("keeps the audit entry of a strict tenant's refused read of an EU id in the EU region, and no number in any trail", async () => {
+  it("audits a strict tenant's unfound id at the global endpoint there without the id (it may be the EU's), and no number in any trail", async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'StrictAudit', residency: 'strict' });
     const sent = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
       key: t.key,
@@ -281,32 +281,185 @@ describe('EU residency across the two local regions', () => {
     expect(sent.status).toBe(202);
     const id = sent.body.message.id;
     expect((await api.call('GET', `/v1/messages/${id}`, { key: t.key })).status).toBe(404);
+    expect((await api.call('DELETE', `/v1/messages/${id}/body`, { key: t.key })).status).toBe(404);
     // A number in an id's place: refused with a field-level reason, and audited without it.
     const wrong = await euApi.call('GET', `/v1/messages/${encodeURIComponent(GERMAN)}`, { key: t.key });
     expectProblem(wrong, 422, 'validation-error');
-    // A later call at the global endpoint, kept there: once it is in, the read before it would be too.
-    expect((await api.call('GET', '/v1/messages', { key: t.key })).status).toBe(200);
 
     const trail = async (j: 'global' | 'eu') =>
       (await rawItems(j)).filter((i) => i.pk === `${t.tenantId}#audit` && i.sk !== 'HEAD');
     const global = await waitFor(async () => {
       const events = await trail('global');
-      return events.some((e) => e.action === 'listMessages') ? events : undefined;
-    }, 'the global trail to record the later call');
+      return events.filter((e) => e.status === 404).length === 2 ? events : undefined;
+    }, 'the global trail to record the unfound reads');
+    // The global region's trail keeps the calls, never the id it did not find.
+    expect(global.filter((e) => e.status === 404).map((e) => [e.action, e.targets])).toEqual(
+      expect.arrayContaining([
+        ['getMessage', ['withheld-id']],
+        ['deleteMessageBody', ['withheld-id']],
+      ]),
+    );
     expect(JSON.stringify(global)).not.toContain(id);
     const eu = await waitFor(async () => {
       const events = await trail('eu');
-      return events.some((e) => e.status === 422) && events.some((e) => e.status === 404)
-        ? events
-        : undefined;
-    }, 'the EU trail to record the refused reads');
-    expect(eu.find((e) => e.status === 404)).toMatchObject({ action: 'getMessage', targets: [id] });
+      return events.some((e) => e.status === 422) ? events : undefined;
+    }, 'the EU trail to record the refused read');
     expect(eu.find((e) => e.status === 422)).toMatchObject({ action: 'getMessage', targets: ['invalid-id'] });
+    expect(eu.filter((e) => e.status === 404)).toEqual([]);
     for (const j of ['global', 'eu'] as const) {
       const raw = JSON.stringify(await trail(j));
       for (const part of [GERMAN, GERMAN.slice(1), GERMAN.slice(-7)]) expect(raw).not.toContain(part);
     }
   }, 60_000);
+});
+
+describe("a tenant's EU lists, sender IDs and trail at the global endpoint", () => {
+  const NUMBER = '+4915123450042';
+  const path = (p: string) => p.replace('{phone}', encodeURIComponent(NUMBER));
+  /** The tenant's items in a region's messages table, its audit trail apart. */
+  const itemsOf = async (j: 'global' | 'eu', tenantId: string) =>
+    (await rawItems(j)).filter((i) => i.pk === tenantId).map((i) => String(i.sk));
+  const owner = (name: string, residency: 'forward' | 'strict') =>
+    onboard(api, gateway.adminToken, {
+      name,
+      residency,
+      home: 'eu',
+      scopes: ['send', 'read', 'admin'],
+      senders: [],
+    });
+
+  it("relays a forward tenant's EU opt-outs, consents, sender ID, replies, deliveries and audit trail to the EU region, and keeps none of it here", async () => {
+    const t = await owner('ForwardLists', 'forward');
+    const optOut = await api.call<{ phone: string }>('POST', '/v1/opt-outs', {
+      key: t.key,
+      body: { phone: NUMBER },
+    });
+    expect(optOut.status).toBe(201);
+    expect(optOut.body.phone).toBe(NUMBER);
+    const consent = await api.call<{ phone: string }>('POST', '/v1/consents', {
+      key: t.key,
+      body: { phone: NUMBER, source: 'signup form', disclosureVersion: 'v1' },
+    });
+    expect(consent.status).toBe(201);
+    // They are kept in the EU region only.
+    const eu = await itemsOf('eu', t.tenantId);
+    expect(eu.some((sk) => sk.startsWith('OPTOUT#'))).toBe(true);
+    expect(eu.some((sk) => sk.startsWith('CONSENT#'))).toBe(true);
+    expect(await itemsOf('global', t.tenantId)).toEqual([]);
+    // Read back through the global endpoint (relayed); its own list is the global region's.
+    const ledger = await api.call<{ phone: string; live: boolean }>('GET', path('/v1/consents/{phone}'), {
+      key: t.key,
+    });
+    expect(ledger.status).toBe(200);
+    expect(ledger.body).toMatchObject({ phone: NUMBER, live: true });
+    const globalList = await api.call<{ data: { phone: string }[] }>('GET', '/v1/opt-outs', { key: t.key });
+    expect(globalList.status).toBe(200);
+    expect(globalList.body.data).toEqual([]);
+    const euList = await euApi.call<{ data: { phone: string }[] }>('GET', '/v1/opt-outs', { key: t.key });
+    expect(euList.body.data.map((o) => o.phone)).toEqual([NUMBER]);
+    const removed = await api.call('DELETE', path('/v1/opt-outs/{phone}'), { key: t.key });
+    expect(removed.status).toBe(200);
+    expect(removed.body).toEqual({ removed: true });
+
+    // An EU tenant's sender ID: its identity is sealed under its EU key, by the EU region.
+    const applied = await api.call<{ id: string; status: string }>('POST', '/v1/sender-ids', {
+      key: t.key,
+      body: { value: 'EuShop', identity: SENDER_IDENTITY },
+    });
+    expect(applied.status).toBe(201);
+    expect(applied.body.status).toBe('pending');
+    const senders = await api.call<{ data: { id: string }[] }>('GET', '/v1/sender-ids', { key: t.key });
+    expect(senders.body.data.map((s) => s.id)).toEqual([applied.body.id]);
+
+    const inbound = await api.call<{ jurisdiction: string }>('GET', '/v1/inbound?jurisdiction=eu', {
+      key: t.key,
+    });
+    expect(inbound.status).toBe(200);
+    expect(inbound.body.jurisdiction).toBe('eu');
+    const hook = await api.call<{ id: string }>('POST', '/v1/webhooks', {
+      key: t.key,
+      body: { url: 'https://hooks.example.com/sms', events: ['message.status'] },
+    });
+    expect(hook.status).toBe(201);
+    const deliveries = await api.call<{ jurisdiction: string }>(
+      'GET',
+      `/v1/webhooks/${hook.body.id}/deliveries?jurisdiction=eu`,
+      { key: t.key },
+    );
+    expect(deliveries.status).toBe(200);
+    expect(deliveries.body.jurisdiction).toBe('eu');
+
+    // The EU region audited the relayed calls; its trail reads through the global endpoint.
+    const euTrail = await waitFor(async () => {
+      const res = await api.call<{ jurisdiction: string; data: { action: string }[] }>(
+        'GET',
+        '/v1/audit-events?jurisdiction=eu&limit=100',
+        { key: t.key },
+      );
+      expect(res.status).toBe(200);
+      return res.body.data.some((e) => e.action === 'listWebhookDeliveries') ? res.body : undefined;
+    }, 'the EU trail to hold the relayed calls');
+    expect(euTrail.jurisdiction).toBe('eu');
+    const verified = await api.call<{ jurisdiction: string; intact: boolean }>(
+      'GET',
+      '/v1/audit-events/verification?jurisdiction=eu',
+      { key: t.key },
+    );
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ jurisdiction: 'eu', intact: true });
+
+    // The global region keeps nothing of the relayed work: no item (but the record of its global
+    // key, which seals the webhook's secret), no queued record, no number.
+    expect(await itemsOf('global', t.tenantId)).toEqual(['KEYRING']);
+    for (const digits of [NUMBER.slice(1), NUMBER.slice(-7)]) {
+      expect(await rawTable('global')).not.toContain(digits);
+      expect(await queued('global')).not.toContain(digits);
+    }
+  }, 90_000);
+
+  it("answers a strict tenant's EU opt-outs, consents, sender ID, replies, deliveries and audit trail at the global endpoint with 421 naming the EU endpoint", async () => {
+    const t = await owner('StrictLists', 'strict');
+    const hook = await api.call<{ id: string }>('POST', '/v1/webhooks', {
+      key: t.key,
+      body: { url: 'https://hooks.example.com/sms', events: ['message.status'] },
+    });
+    expect(hook.status).toBe(201);
+    const calls: [string, string, unknown?][] = [
+      ['POST', '/v1/opt-outs', { phone: NUMBER }],
+      ['DELETE', path('/v1/opt-outs/{phone}')],
+      ['POST', '/v1/consents', { phone: NUMBER, source: 'signup form', disclosureVersion: 'v1' }],
+      ['GET', path('/v1/consents/{phone}')],
+      ['POST', '/v1/sender-ids', { value: 'EuShop', identity: SENDER_IDENTITY }],
+      ['GET', '/v1/inbound?jurisdiction=eu'],
+      ['GET', `/v1/webhooks/${hook.body.id}/deliveries?jurisdiction=eu`],
+      ['GET', '/v1/audit-events?jurisdiction=eu'],
+      ['GET', '/v1/audit-events/verification?jurisdiction=eu'],
+    ];
+    for (const [method, url, body] of calls) {
+      const res = await api.call(method, url, { key: t.key, ...(body ? { body } : {}) });
+      expectProblem(res, 421, 'residency-misdirected');
+      expect(res.body, `${method} ${url}`).toMatchObject({ jurisdiction: 'eu', endpoint: gateway.euUrl });
+    }
+    // The EU endpoint takes them.
+    const viaEu = await euApi.call('POST', '/v1/opt-outs', { key: t.key, body: { phone: NUMBER } });
+    expect(viaEu.status).toBe(201);
+    expect((await itemsOf('eu', t.tenantId)).some((sk) => sk.startsWith('OPTOUT#'))).toBe(true);
+    expect((await api.call('GET', '/v1/sender-ids', { key: t.key })).body).toEqual({ data: [] });
+    // The global region kept nothing of them (the record of its global key seals the webhook's secret).
+    expect(await itemsOf('global', t.tenantId)).toEqual(['KEYRING']);
+    for (const digits of [NUMBER.slice(1), NUMBER.slice(-7)]) {
+      expect(await rawTable('global')).not.toContain(digits);
+      expect(await queued('global')).not.toContain(digits);
+    }
+  }, 90_000);
+
+  it('reports usage at the global endpoint from the global region only, and both at the EU endpoint', async () => {
+    const t = await owner('UsageRegions', 'forward');
+    const at = async (c: ReturnType<typeof client>) =>
+      (await c.call<{ jurisdictions: string[] }>('GET', '/v1/usage', { key: t.key })).body.jurisdictions;
+    expect(await at(api)).toEqual(['global']);
+    expect(await at(euApi)).toEqual(['global', 'eu']);
+  });
 });
 
 describe('the public flows in the EU region', () => {

@@ -127,6 +127,8 @@ export async function onboard(
     mode?: 'live' | 'test';
     scopes?: string[];
     residency?: 'forward' | 'strict';
+    /** The tenant's home jurisdiction (global unless said); an EU one applies for its sender IDs at the EU endpoint. */
+    home?: 'global' | 'eu';
     retention?: { bodyDays?: number; metadataDays?: number };
     /** Sender IDs to apply for and approve (a live key sends only from approved ones). */
     senders?: string[];
@@ -138,7 +140,7 @@ export async function onboard(
       displayName: options.name ?? 'Acme',
       legalName: `${options.name ?? 'Acme'} Ltd`,
       contactEmail: 'ops@acme.test',
-      homeJurisdiction: 'global',
+      homeJurisdiction: options.home ?? 'global',
       ...(options.residency ? { residency: options.residency } : {}),
       ...(options.retention ? { retention: options.retention } : {}),
     },
