@@ -1,8 +1,8 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { toCsv } from '#layers/http/export.ts';
-import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
+import { parseWith, tenantRoute } from '#layers/http/handler.ts';
 import { UsageQuery } from '#layers/http/schemas.ts';
-import { ownJurisdiction, tenantGuards, usageReports } from '#layers/wiring.ts';
+import { euOrHere, tenantGuards, usageReports } from '#layers/wiring.ts';
 import { declaration } from './usage.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -14,29 +14,28 @@ export const USAGE_COLUMNS = ['day', 'country', 'mode', 'status', 'messages', 's
 
 /**
  * The account's usage with an estimated cost, for its authorised people (admin-scoped keys): both
- * regions' at the EU endpoint, the global region's at the global one.
+ * regions' at the EU endpoint; at the global endpoint, the EU endpoint's report for a forward
+ * tenant (relayed: counts, no subject's data), the global region's for a strict one.
  */
 export const handler = tenantRoute(
   'admin',
   async (event, tenant) => {
     const { format, ...q } = parseWith(UsageQuery, event.queryStringParameters ?? {}, 'parameter');
-    const report = await reports.tenantReport(
-      tenant.tenantId,
-      q,
-      endpointJurisdiction(event, ownJurisdiction()),
-    );
-    if (format === 'json') return { status: 200, body: report };
-    const columns = USAGE_COLUMNS.filter((c) =>
-      c === 'day' || c === 'country' ? q.groupBy.includes(c) : true,
-    );
-    return {
-      status: 200,
-      text: toCsv(columns, report.data),
-      headers: {
-        'content-type': 'text/csv; charset=utf-8',
-        'content-disposition': `attachment; filename="usage-${report.from}-${report.to}.csv"`,
-      },
-    };
+    return euOrHere(event, tenant, 'eu', async (endpoint) => {
+      const report = await reports.tenantReport(tenant.tenantId, q, endpoint);
+      if (format === 'json') return { status: 200, body: report };
+      const columns = USAGE_COLUMNS.filter((c) =>
+        c === 'day' || c === 'country' ? q.groupBy.includes(c) : true,
+      );
+      return {
+        status: 200,
+        text: toCsv(columns, report.data),
+        headers: {
+          'content-type': 'text/csv; charset=utf-8',
+          'content-disposition': `attachment; filename="usage-${report.from}-${report.to}.csv"`,
+        },
+      };
+    });
   },
   tenantGuards,
 );

@@ -695,7 +695,7 @@ const TABLE: Route[] = [
     scope: 'admin',
     operationId: 'getUsage',
     summary:
-      'Messages and segments by day, country and status, with an estimated cost (JSON or CSV): both regions at the EU endpoint, the global region at the global endpoint',
+      "Messages and segments by day, country and status, with an estimated cost (JSON or CSV); at the global endpoint, a strict tenant's counts the global region only",
     tags: ['Account'],
     query: s.UsageQuery,
     responses: {
@@ -705,7 +705,7 @@ const TABLE: Route[] = [
         text: ['text/csv'],
         headers: ['Content-Disposition'],
       },
-      ...problems(401, 403, 422, 429),
+      ...problems(401, 403, 422, 429, 503),
     },
   },
   {

@@ -902,7 +902,7 @@ export const UsageReport = z
     groupBy: z.array(z.enum(['day', 'country'])),
     jurisdictions: z.array(Jurisdiction).meta({
       description:
-        "The regions' counters the report covers: both at the EU endpoint, the global region's only at the global endpoint (it holds no grant on the EU's).",
+        "The regions' counters the report covers: both, but for a strict-residency tenant at the global endpoint, which counts the global region only (it may not read the EU's; the EU endpoint reports both).",
     }),
     currency: z.literal('USD'),
     data: z.array(

@@ -453,12 +453,17 @@ describe("a tenant's EU lists, sender IDs and trail at the global endpoint", () 
     }
   }, 90_000);
 
-  it('reports usage at the global endpoint from the global region only, and both at the EU endpoint', async () => {
-    const t = await owner('UsageRegions', 'forward');
-    const at = async (c: ReturnType<typeof client>) =>
-      (await c.call<{ jurisdictions: string[] }>('GET', '/v1/usage', { key: t.key })).body.jurisdictions;
-    expect(await at(api)).toEqual(['global']);
-    expect(await at(euApi)).toEqual(['global', 'eu']);
+  it("reports a forward tenant's usage at the global endpoint from the EU endpoint (both regions), a strict one's from the global region only", async () => {
+    const at = async (c: ReturnType<typeof client>, key: string) => {
+      const res = await c.call<{ jurisdictions: string[] }>('GET', '/v1/usage', { key });
+      expect(res.status).toBe(200);
+      return res.body.jurisdictions;
+    };
+    const forward = await owner('UsageForward', 'forward');
+    expect(await at(api, forward.key)).toEqual(['global', 'eu']);
+    const strict = await owner('UsageStrict', 'strict');
+    expect(await at(api, strict.key)).toEqual(['global']);
+    expect(await at(euApi, strict.key)).toEqual(['global', 'eu']);
   });
 });
 

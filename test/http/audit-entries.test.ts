@@ -212,9 +212,11 @@ describe("a strict tenant's read of an id at the global endpoint", () => {
       ),
     }));
 
-  it('is audited in the EU, where an id the global region may not look for may live', async () => {
+  it('is audited at the global endpoint without the id, which may be an EU message the global region may not look for', async () => {
     const entry = await read('strict');
-    expect(entry).toMatchObject({ status: 404, targets: [MESSAGE], dataJurisdiction: 'eu' });
+    expect(entry).toMatchObject({ status: 404, targets: ['withheld-id'] });
+    expect(entry.dataJurisdiction).toBeUndefined();
+    expect(JSON.stringify(entry)).not.toContain(MESSAGE);
   });
 
   it('is audited at the endpoint for a tenant whose reads search both jurisdictions', async () => {
