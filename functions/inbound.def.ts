@@ -5,6 +5,7 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'inbound',
     description: 'GET /v1/inbound',
+    tenantScoped: true,
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
     needs: bothJurisdictions({ messages: 'read', tenantKeys: 'read' }),
   }),

@@ -196,7 +196,7 @@ export const messageStore = /* @__PURE__ */ perJurisdiction(
     new DynamoDbMessageStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j), recipientPseudonyms()),
 );
 export const recipientStore = /* @__PURE__ */ perJurisdiction(
-  (j) => new DynamoDbRecipientStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
+  (j) => new DynamoDbRecipientStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
 export const blockList = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbBlockList(dynamodb(j), messagesTable(j)),

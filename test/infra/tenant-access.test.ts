@@ -66,8 +66,8 @@ const SCOPED = Object.values(DECLARATIONS)
   .map((d) => d.name);
 
 describe('tenant-access roles (issue 14, item 2)', () => {
-  it('scopes the message read routes at least', () => {
-    expect(SCOPED).toEqual(expect.arrayContaining(['get-message', 'list-messages']));
+  it('scopes the message and reply read routes at least', () => {
+    expect(SCOPED).toEqual(expect.arrayContaining(['get-message', 'list-messages', 'inbound']));
   });
 
   for (const region of ['global', 'eu'] as const) {
