@@ -1,4 +1,5 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
@@ -24,6 +25,11 @@ let bMessage: string;
 let env: Record<string, string>;
 const saved = { ...process.env };
 
+const envOf = (name: string) =>
+  [...gateway.functions.values()].find(
+    (f) => f.jurisdiction === 'global' && f.path.split('/').includes(name),
+  )!.fn.spec.env;
+
 const ctx = (tenantId: string): TenantContext =>
   ({ tenantId, keyId: 'key_test', mode: 'live', scopes: ['read'], residency: 'strict' }) as TenantContext;
 
@@ -47,10 +53,7 @@ beforeAll(async () => {
   };
   aMessage = await send(a.key, 'for Acme only');
   bMessage = await send(b.key, 'for Globex only');
-  const getMessage = [...gateway.functions.values()].find(
-    (f) => f.jurisdiction === 'global' && f.path.split('/').includes('get-message'),
-  );
-  env = getMessage!.fn.spec.env;
+  env = envOf('get-message');
   // The function's environment, as its instances get it.
   for (const [k, v] of Object.entries(env)) process.env[k] = v;
 });
@@ -136,5 +139,29 @@ describe('tenant-scoped credentials (issue 14, item 2)', () => {
       ),
     ).rejects.toMatchObject({ name: 'AccessDeniedException' });
     execution.destroy();
+  });
+
+  it("lets only the function's own execution role assume its tenant role, and only with exactly a tenant tag", async () => {
+    const assume = (as: Record<string, string>, tags: { Key: string; Value: string }[]) => {
+      const sts = new STSClient({
+        region: gateway.regions.global,
+        endpoint: as.AWS_ENDPOINT_URL_STS!,
+        credentials: { accessKeyId: as.AWS_ACCESS_KEY_ID!, secretAccessKey: as.AWS_SECRET_ACCESS_KEY! },
+      });
+      return sts
+        .send(
+          new AssumeRoleCommand({ RoleArn: env.TENANT_ACCESS_ROLE_ARN!, RoleSessionName: 's', Tags: tags }),
+        )
+        .finally(() => sts.destroy());
+    };
+    const tenant = { Key: 'tenant', Value: a.tenantId };
+    await expect(assume(env, [tenant])).resolves.toMatchObject({ Credentials: expect.any(Object) });
+    // Another function's execution role (list-messages has its own tenant role).
+    await expect(assume(envOf('list-messages'), [tenant])).rejects.toMatchObject({ name: 'AccessDenied' });
+    // No tenant tag, or one more tag (which could override the role's own tags).
+    await expect(assume(env, [])).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(
+      assume(env, [tenant, { Key: 'sms-gateway-role', Value: 'tenant-key-user' }]),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
   });
 });
