@@ -6,6 +6,7 @@ export const declaration = defineFunction({
     name: 'inbound',
     relaysToEu: true,
     description: 'GET /v1/inbound',
+    tenantScoped: true,
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
     needs: ownAndGlobalFromEu({ messages: 'read', tenantKeys: 'read' }),
   }),

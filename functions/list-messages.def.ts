@@ -5,6 +5,7 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'list-messages',
     relaysToEu: true,
+    tenantScoped: true,
     description: 'GET /v1/messages',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
     needs: ownAndGlobalFromEu({ messages: 'read', tenantKeys: 'read' }),

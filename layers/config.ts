@@ -16,6 +16,9 @@ export function registerDeclaredSettings(fn: string, names: Iterable<string>): v
   for (const n of names) registered.allowed.add(n);
 }
 
+/** Whether the running function's declaration lists this setting (false before any registered). */
+export const declaresSetting = (name: string): boolean => registered?.allowed.has(name) ?? false;
+
 /** For tests that load several handlers' declarations in one process and want a clean slate. */
 export function clearDeclaredSettings(): void {
   registered = undefined;

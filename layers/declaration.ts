@@ -32,6 +32,12 @@ export interface FunctionDeclaration<N extends string = string> {
    * the EU region's API (`EU_RELAY_URL`), instead of touching EU tables, queues or keys.
    */
   relaysToEu?: true;
+  /**
+   * Its messages tables and tenant keys are reached only through a tenant-access role assumed per
+   * tenant (session tag `tenant`), limited to that tenant's items and encryption context; its
+   * execution role keeps none of that access (`TENANT_ACCESS_ROLE_ARN`, `layers/tenant-scope.ts`).
+   */
+  tenantScoped?: true;
 }
 
 export type Trigger =
@@ -185,6 +191,7 @@ export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingNa
   }
   if (d.needs.systemKey) out.add('SYSTEM_KEY_ID');
   if (d.relaysToEu && own === 'global') out.add('EU_RELAY_URL');
+  if (d.tenantScoped) out.add('TENANT_ACCESS_ROLE_ARN');
   return [...out];
 }
 

@@ -52,6 +52,8 @@ export interface SettingSpec {
   value?: (ctx: DeployContext) => string | undefined;
   /** Only the local runtime sets it; the CDK app never does. */
   localOnly?: true;
+  /** The stack sets it beside the resource it names, once that exists (not from the deploy context). */
+  setByStack?: true;
   /** Needed only when another setting has a value, e.g. EUM_CONFIGURATION_SET when CARRIER=eum. */
   requiredWhen?: { setting: string; equals: string };
 }
@@ -149,6 +151,11 @@ export const SETTINGS = {
     schema: z.string().regex(/^\d{12}$/, 'an AWS account id'),
     doc: 'The account named in tenant key policies.',
     value: (ctx) => ctx.account,
+  },
+  TENANT_ACCESS_ROLE_ARN: {
+    schema: z.string().regex(/^arn:aws[\w-]*:iam::\d{12}:role\/.+$/, 'an IAM role ARN'),
+    doc: "The function's tenant-access role, assumed per tenant with the session tag `tenant` for every access to tenant data.",
+    setByStack: true,
   },
   TENANT_SETTINGS_CACHE_SECONDS: {
     schema: z.coerce.number().int().nonnegative(),
@@ -288,6 +295,11 @@ export const SETTINGS = {
   AWS_ENDPOINT_URL_KMS: {
     schema: url.optional(),
     doc: 'Read by the SDK: the KMS stand-in.',
+    localOnly: true,
+  },
+  AWS_ENDPOINT_URL_STS: {
+    schema: url.optional(),
+    doc: 'Read by the SDK: the STS stand-in (tenant-access roles).',
     localOnly: true,
   },
 } satisfies Record<string, SettingSpec>;

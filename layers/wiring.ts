@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DynamoDbAuditStore } from './adapters/dynamodb-audit-store.ts';
 import { DynamoDbBudgetCounters } from './adapters/dynamodb-budget-counters.ts';
@@ -25,8 +26,9 @@ import { DynamoDbSandboxLedger, SandboxCarrier } from './adapters/sandbox-carrie
 import { SqsAuditSink } from './adapters/sqs-audit-sink.ts';
 import { SqsDispatchQueue } from './adapters/sqs-dispatch-queue.ts';
 import { SqsWebhookQueue } from './adapters/sqs-webhook-queue.ts';
+import { perTenantClient, STSClient, tenantCredentials } from './adapters/sts-tenant-credentials.ts';
 import { systemClock, ulidIds } from './adapters/system.ts';
-import { envPrefix, loadConfig } from './config.ts';
+import { declaresSetting, envPrefix, loadConfig } from './config.ts';
 import { TenantCrypto } from './core/crypto.ts';
 import { NotFoundError, RateLimitedError } from './core/errors.ts';
 import { makeGatewayBudget } from './core/gateway-budget.ts';
@@ -123,14 +125,53 @@ const kms = /* @__PURE__ */ perJurisdiction((j) =>
   countingErrors(tracer.captureAWSv3Client(new KMSClient({ region: jurisdictionConfig(j).region }))),
 );
 
+/**
+ * A tenant-scoped function's credentials for one tenant (its tenant-access role, assumed with the
+ * tenant's session tag); undefined for a function whose declaration is not tenant-scoped.
+ */
+const tenantCredentialsOf = /* @__PURE__ */ once(() => {
+  if (!declaresSetting('TENANT_ACCESS_ROLE_ARN')) return undefined;
+  return tenantCredentials({
+    roleArn: readSetting('TENANT_ACCESS_ROLE_ARN'),
+    // The execution role's own credentials (the Lambda environment's), as every other client uses.
+    sts: tracer.captureAWSv3Client(
+      new STSClient({ region: jurisdictionConfig(ownJurisdiction()).region, credentials: defaultProvider() }),
+    ),
+  });
+});
+
+/**
+ * The clients that reach tenant data (messages tables, tenant keys): in a tenant-scoped function,
+ * each call goes with the credentials of the tenant whose request runs (`layers/tenant-scope.ts`),
+ * so IAM itself refuses another tenant's item or key; elsewhere, the execution role's.
+ */
+const tenantDynamodb = /* @__PURE__ */ perJurisdiction((j) => {
+  const credentialsOf = tenantCredentialsOf();
+  if (!credentialsOf) return dynamodb(j);
+  const region = jurisdictionConfig(j).region;
+  return perTenantClient(
+    (credentials) => tracer.captureAWSv3Client(new DynamoDBClient({ region, credentials })),
+    credentialsOf,
+  );
+});
+const tenantKms = /* @__PURE__ */ perJurisdiction((j) => {
+  const credentialsOf = tenantCredentialsOf();
+  if (!credentialsOf) return kms(j);
+  const region = jurisdictionConfig(j).region;
+  return perTenantClient(
+    (credentials) => countingErrors(tracer.captureAWSv3Client(new KMSClient({ region, credentials }))),
+    credentialsOf,
+  );
+});
+
 export const keyService = /* @__PURE__ */ perJurisdiction(
-  (j) => new KmsKeyService(kms(j), readSetting('ACCOUNT_ID')),
+  (j) => new KmsKeyService(tenantKms(j), readSetting('ACCOUNT_ID')),
 );
 
 const messagesTable = (j: Jurisdiction) => readSetting(`${p(j)}_MESSAGES_TABLE`);
 
 export const keyringStore = /* @__PURE__ */ perJurisdiction(
-  (j) => new DynamoDbKeyringStore(dynamodb(j), messagesTable(j)),
+  (j) => new DynamoDbKeyringStore(tenantDynamodb(j), messagesTable(j)),
 );
 
 /**
@@ -151,10 +192,11 @@ export const tenantCrypto = /* @__PURE__ */ perJurisdiction(
     }),
 );
 export const messageStore = /* @__PURE__ */ perJurisdiction(
-  (j) => new DynamoDbMessageStore(dynamodb(j), messagesTable(j), tenantCrypto(j), recipientPseudonyms()),
+  (j) =>
+    new DynamoDbMessageStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j), recipientPseudonyms()),
 );
 export const recipientStore = /* @__PURE__ */ perJurisdiction(
-  (j) => new DynamoDbRecipientStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
+  (j) => new DynamoDbRecipientStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
 export const blockList = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbBlockList(dynamodb(j), messagesTable(j)),

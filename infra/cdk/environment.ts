@@ -36,7 +36,7 @@ export function environmentOf(d: FunctionDeclaration, ctx: DeployContext): Recor
   const env: Record<string, string> = {};
   for (const name of settingsOf(d, ctx.jurisdiction)) {
     const spec = settingSpec(name);
-    if (spec.localOnly) continue;
+    if (spec.localOnly || spec.setByStack) continue;
     const value = spec.value?.(ctx);
     if (value === undefined) {
       if (!isOptional(name)) throw new Error(`${d.name} reads ${name}, which the app has no value for`);

@@ -39,6 +39,7 @@ import { GatewayFunction } from './gateway-function.ts';
 import { physicalNames, TENANTS_TABLE_NAME } from './names.ts';
 import { observe } from './observability.ts';
 import type { StatefulStack } from './stateful-stack.ts';
+import { TenantAccessRole } from './tenant-access.ts';
 
 export interface StatelessStackProps extends StackProps {
   stateful: StatefulStack;
@@ -195,11 +196,15 @@ export class StatelessStack extends Stack {
         ...(reserved !== undefined ? { reservedConcurrentExecutions: Number(reserved) } : {}),
       });
       const needs = needsIn(d, jurisdiction);
+      // A tenant-scoped function reaches tenant data only through its tenant-access role.
+      const tenantAccess = d.tenantScoped ? new TenantAccessRole(f, 'TenantAccess', f.fn) : undefined;
+      if (tenantAccess) f.fn.addEnvironment('TENANT_ACCESS_ROLE_ARN', tenantAccess.role.roleArn);
       const tenantKeys = new Map<'read' | 'write' | 'admin', string[]>();
       const sms: string[] = [];
       for (const j of JURISDICTIONS) {
         const n = needs[j];
-        if (n.messages) f.grantTable(messages(j), n.messages);
+        if (n.messages && tenantAccess) tenantAccess.grantTable(messages(j).tableArn, n.messages);
+        else if (n.messages) f.grantTable(messages(j), n.messages);
         for (const q of ['dispatch', 'carrierEvents', 'webhooks', 'audit'] as const) {
           if (n[q] === 'send' || n[q] === 'consume+send') f.grantSend(queueOf(j, q));
         }
@@ -208,7 +213,10 @@ export class StatelessStack extends Stack {
         if (n.sms) sms.push(regions[j]);
       }
       // The tenant-key grants in one call per access level, narrowed to the regions touched.
-      for (const [access, inRegions] of tenantKeys) f.useTenantKeys(account, access, inRegions);
+      for (const [access, inRegions] of tenantKeys) {
+        if (tenantAccess) tenantAccess.useTenantKeys(account, access, inRegions);
+        else f.useTenantKeys(account, access, inRegions);
+      }
       if (sms.length && props.carrier?.kind === 'eum') f.sendsSms(sms);
       if (d.needs.tenants) f.grantTable(tenantsTable, d.needs.tenants);
       if (d.needs.systemKey) f.useKeyArn(systemKeyArn, ['kms:GenerateDataKey', 'kms:Decrypt']);

@@ -24,10 +24,15 @@ export function tenantKeyStatements(
   account: string,
   regions: readonly string[],
   access: TenantKeyAccess,
+  /**
+   * The tenants whose context the role may use: any (`ten_*`), or a tenant-access role's one
+   * tenant, the session tag it was assumed with (`${aws:PrincipalTag/tenant}`).
+   */
+  tenant = 'ten_*',
 ): Statement[] {
   const keys = regions.map((r) => `arn:aws:kms:${r}:${account}:key/*`);
   const aliases = regions.map((r) => `arn:aws:kms:${r}:${account}:alias/sms-gateway/tenant/*`);
-  const tenantContext = { StringLike: { 'kms:EncryptionContext:tenant': 'ten_*' } };
+  const tenantContext = { StringLike: { 'kms:EncryptionContext:tenant': tenant } };
   if (access === 'read') {
     // Readers only unwrap data keys; they never create keys or wrap new data.
     return [{ Effect: 'Allow', Action: 'kms:Decrypt', Resource: keys, Condition: tenantContext }];
@@ -41,7 +46,7 @@ export function tenantKeyStatements(
       Action: ['kms:CreateKey', 'kms:TagResource'],
       Resource: '*',
       Condition: {
-        StringLike: { 'aws:RequestTag/sms-gateway:tenant': 'ten_*' },
+        StringLike: { 'aws:RequestTag/sms-gateway:tenant': tenant },
         StringEquals: { 'aws:RequestedRegion': [...regions] },
       },
     },

@@ -35,6 +35,7 @@ import {
   startKms,
   startSqs,
 } from './services.ts';
+import { type LocalRole, startStsStandIn } from './sts-stand-in.ts';
 import {
   type CfnResource,
   constructPath,
@@ -338,6 +339,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       }
     }
 
+    // STS: tenant-scoped functions assume their tenant-access role per tenant; the sessions it
+    // hands out are authorized by the proxies as that role with the session's tags.
+    const roles = new Map<string, LocalRole>();
+    const sts = await startStsStandIn({
+      account: LOCAL_ACCOUNT,
+      identityOf: (accessKeyId) => identities.get(accessKeyId),
+      roleOf: (arn) => roles.get(arn),
+      register: (session) => identities.set(session.accessKeyId, session),
+      ...(enforceIam ? {} : { unchecked: LOCAL_CREDENTIALS }),
+    });
+    started.push({ stop: () => sts.close() });
+
     const httpPorts: Record<Jurisdiction, number> = {
       global: options.port === 0 ? await freePort() : options.port,
       eu: euPort === 0 ? await freePort() : euPort,
@@ -534,12 +547,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           ).map((t) => [t.Key, t.Value]),
         );
         const accessKeyId = accessKeyFor(roleArn);
-        identities.set(accessKeyId, {
+        const identity: LocalIdentity = {
           accessKeyId,
           roleArn,
           roleName: roleName(stack, roleId),
           policies,
           tags,
+        };
+        identities.set(accessKeyId, identity);
+        roles.set(roleArn, {
+          identity,
+          trust: resolver.resolve(stack, props(role).AssumeRolePolicyDocument) as PolicyDocument,
         });
         roleCredentials.set(`${stack.name}/${roleId}`, {
           accessKeyId,
@@ -594,6 +612,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             AWS_ENDPOINT_URL_DYNAMODB: facing.dynamodb,
             AWS_ENDPOINT_URL_SQS: facing.sqs,
             AWS_ENDPOINT_URL_KMS: facing.kms,
+            AWS_ENDPOINT_URL_STS: sts.endpoint,
             // Lambda runs Node.js 22; the SDK's notice that this machine's Node 20 will soon be
             // unsupported would print once per function.
             AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

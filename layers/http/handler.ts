@@ -20,6 +20,7 @@ import {
 } from '../core/errors.ts';
 import type { Jurisdiction, TenantContext } from '../core/model.ts';
 import { countRefusal, flushMetrics, logger, tracing } from '../telemetry.ts';
+import { inTenantScope } from '../tenant-scope.ts';
 import { toProblem } from './problems.ts';
 import { ROUTES } from './routes.ts';
 import { AuthorizerContext } from './schemas.ts';
@@ -445,8 +446,11 @@ export function tenantRoute(
         // Every line this request logs names its tenant and request (ids only).
         logger.resetKeys();
         logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
-        await guards?.admit?.(tenant);
-        return fn(event, tenant);
+        // Tenant data is reached with this tenant's credentials only (a tenant-scoped function's).
+        return inTenantScope(tenant.tenantId, async () => {
+          await guards?.admit?.(tenant);
+          return fn(event, tenant);
+        });
       });
       flushMetrics();
       return json(result);

@@ -56,6 +56,7 @@ function dummy(name: string, value: unknown): string {
   if (name === 'SYSTEM_KEY_ID')
     return 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
   if (name.endsWith('_TABLE')) return `sms-gateway-${name.toLowerCase()}`;
+  if (name === 'TENANT_ACCESS_ROLE_ARN') return 'arn:aws:iam::123456789012:role/tenant-access';
   throw new Error(`no dummy for ${name}`);
 }
 

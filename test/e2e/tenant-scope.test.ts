@@ -1,0 +1,167 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import { clearDeclaredSettings } from '../../layers/config.ts';
+import { encryptionContext } from '../../layers/core/crypto.ts';
+import type { TenantContext } from '../../layers/core/model.ts';
+import { localClients, uniqueName } from '../support/aws.ts';
+import { client, onboard } from '../support/http.ts';
+
+/**
+ * Issue 14, item 2: a tenant-scoped function reaches tenant data only with credentials scoped to
+ * the tenant whose request runs (its tenant-access role, assumed through STS with the tenant's
+ * session tag). Here the read route's own wiring runs in this process with exactly the function's
+ * environment (its execution role's credentials, the IAM proxies, the STS stand-in), and a use
+ * case is made to ask for another tenant's message and key: IAM refuses, not our code.
+ */
+const { services } = localClients();
+let gateway: RunningGateway;
+let a: { tenantId: string; key: string };
+let b: { tenantId: string; key: string };
+let aMessage: string;
+let bMessage: string;
+let env: Record<string, string>;
+const saved = { ...process.env };
+
+const envOf = (name: string) =>
+  [...gateway.functions.values()].find(
+    (f) => f.jurisdiction === 'global' && f.path.split('/').includes(name),
+  )!.fn.spec.env;
+
+const ctx = (tenantId: string): TenantContext =>
+  ({ tenantId, keyId: 'key_test', mode: 'live', scopes: ['read'], residency: 'strict' }) as TenantContext;
+
+beforeAll(async () => {
+  gateway = await startGateway({
+    port: 0,
+    services: { kind: 'external', ...services },
+    prefix: uniqueName('scope'),
+    authorizerCacheSeconds: 1,
+  });
+  const api = client(gateway.url);
+  a = await onboard(api, gateway.adminToken, { name: 'Acme' });
+  b = await onboard(api, gateway.adminToken, { name: 'Globex' });
+  const send = async (key: string, body: string) => {
+    const res = await api.call<{ message: { id: string } }>('POST', '/v1/messages', {
+      key,
+      body: { to: '+12025550100', from: 'Acme', body },
+    });
+    expect(res.status).toBe(202);
+    return res.body.message.id;
+  };
+  aMessage = await send(a.key, 'for Acme only');
+  bMessage = await send(b.key, 'for Globex only');
+  env = envOf('get-message');
+  // The function's environment, as its instances get it.
+  for (const [k, v] of Object.entries(env)) process.env[k] = v;
+});
+
+afterAll(async () => {
+  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+  Object.assign(process.env, saved);
+  clearDeclaredSettings();
+  await gateway?.stop();
+});
+
+/** The read route's wiring, loaded as the function loads it (its declaration registered first). */
+async function wiring() {
+  const { loadSettings } = await import('../../layers/declaration.ts');
+  const { declaration } = await import('../../functions/get-message.def.ts');
+  loadSettings(declaration);
+  const w = await import('../../layers/wiring.ts');
+  const { makeGetMessage } = await import('../../layers/core/use-cases/read-messages.ts');
+  const { systemClock } = await import('../../layers/adapters/system.ts');
+  const { inTenantScope } = await import('../../layers/tenant-scope.ts');
+  const getMessage = makeGetMessage({
+    messages: w.onDemand(w.messageStore),
+    clock: systemClock,
+    endpoints: {},
+  });
+  return { w, getMessage, inTenantScope };
+}
+
+const deniedTo = (action: string) =>
+  gateway.iamDenials.filter((d) => d.action === action && /TenantAccess/.test(d.role));
+
+describe('tenant-scoped credentials (issue 14, item 2)', () => {
+  it("serves a tenant's own message with that tenant's scoped credentials", async () => {
+    const { getMessage, inTenantScope } = await wiring();
+    const view = await inTenantScope(a.tenantId, () => getMessage(ctx(a.tenantId), aMessage, 'global'));
+    expect(view).toMatchObject({ id: aMessage, body: 'for Acme only' });
+  });
+
+  it("refuses, in IAM, a use case that asks for another tenant's message in this tenant's request", async () => {
+    const { getMessage, inTenantScope } = await wiring();
+    const before = deniedTo('dynamodb:GetItem').length;
+    const asked = inTenantScope(a.tenantId, () => getMessage(ctx(b.tenantId), bMessage, 'global'));
+    await expect(asked).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    // The proxy refused the tenant-access role's session, whose tag names Acme, not Globex's item.
+    expect(deniedTo('dynamodb:GetItem').length).toBeGreaterThan(before);
+  });
+
+  it("refuses, in IAM, another tenant's key in this tenant's request", async () => {
+    const { w, inTenantScope } = await wiring();
+    const raw = await localClients(gateway.regions.global).dynamodb.send(
+      new GetItemCommand({
+        TableName: gateway.tables.messagesByJurisdiction.global,
+        Key: { pk: { S: b.tenantId }, sk: { S: 'KEYRING' } },
+      }),
+    );
+    const wrapped = unmarshall(raw.Item!).wrappedSecret as Uint8Array;
+    const before = deniedTo('kms:Decrypt').length;
+    const unwrap = inTenantScope(a.tenantId, () =>
+      w.keyService('global').decrypt(wrapped, encryptionContext(b.tenantId, 'global', 'pseudonym')),
+    );
+    await expect(unwrap).rejects.toSatisfy(
+      (e: Error & { cause?: Error }) => (e.cause ?? e).name === 'AccessDeniedException',
+    );
+    expect(deniedTo('kms:Decrypt').length).toBeGreaterThan(before);
+  });
+
+  it('reaches no tenant data outside a tenant scope, and its execution role reads none itself', async () => {
+    const { w } = await wiring();
+    await expect(w.messageStore('global').get(a.tenantId, aMessage, new Date())).rejects.toMatchObject({
+      name: 'NoTenantScopeError',
+    });
+    const execution = new DynamoDBClient({
+      region: gateway.regions.global,
+      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB!,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+    });
+    await expect(
+      execution.send(
+        new GetItemCommand({
+          TableName: gateway.tables.messagesByJurisdiction.global,
+          Key: { pk: { S: a.tenantId }, sk: { S: `MSG#${aMessage}` } },
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    execution.destroy();
+  });
+
+  it("lets only the function's own execution role assume its tenant role, and only with exactly a tenant tag", async () => {
+    const assume = (as: Record<string, string>, tags: { Key: string; Value: string }[]) => {
+      const sts = new STSClient({
+        region: gateway.regions.global,
+        endpoint: as.AWS_ENDPOINT_URL_STS!,
+        credentials: { accessKeyId: as.AWS_ACCESS_KEY_ID!, secretAccessKey: as.AWS_SECRET_ACCESS_KEY! },
+      });
+      return sts
+        .send(
+          new AssumeRoleCommand({ RoleArn: env.TENANT_ACCESS_ROLE_ARN!, RoleSessionName: 's', Tags: tags }),
+        )
+        .finally(() => sts.destroy());
+    };
+    const tenant = { Key: 'tenant', Value: a.tenantId };
+    await expect(assume(env, [tenant])).resolves.toMatchObject({ Credentials: expect.any(Object) });
+    // Another function's execution role (list-messages has its own tenant role).
+    await expect(assume(envOf('list-messages'), [tenant])).rejects.toMatchObject({ name: 'AccessDenied' });
+    // No tenant tag, or one more tag (which could override the role's own tags).
+    await expect(assume(env, [])).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(
+      assume(env, [tenant, { Key: 'sms-gateway-role', Value: 'tenant-key-user' }]),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+});

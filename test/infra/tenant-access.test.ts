@@ -1,0 +1,171 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/cdk/app.ts';
+import { DECLARATIONS } from '../../infra/declarations.ts';
+import {
+  type AuthzRequest,
+  evaluateIdentityPolicies,
+  type PolicyDocument,
+} from '../../infra/local/iam/policy.ts';
+
+/** Both regions' stateless templates, without bundling (the rules read the templates only). */
+function synth() {
+  const app = new App({
+    outdir: mkdtempSync(join(tmpdir(), 'tenant-access-')),
+    context: { euApiUrl: 'https://eu.sms.example', 'aws:cdk:bundling-stacks': [] },
+  });
+  const built = buildApp(app);
+  return { global: Template.fromStack(built.global.stateless), eu: Template.fromStack(built.eu.stateless) };
+}
+const templates = synth();
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+type Statement = {
+  Action: string | string[];
+  Resource: unknown;
+  Principal?: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+};
+const resources = (t: Template) => Object.entries(t.toJSON().Resources as Record<string, Resource>);
+const prefix = (name: string) => name.replace(/-/g, '');
+const policyOf = (t: Template, roleId: string): Statement[] =>
+  resources(t)
+    .filter(
+      ([, r]) =>
+        r.Type === 'AWS::IAM::Policy' &&
+        (r.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId),
+    )
+    .flatMap(([, r]) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+const roleIds = (t: Template, name: string) => {
+  const ids = resources(t)
+    .filter(([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith(prefix(name)))
+    .map(([id]) => id);
+  return {
+    execution: ids.find((id) => id.includes('ServiceRole'))!,
+    tenant: ids.find((id) => id.includes('TenantAccess')),
+  };
+};
+const actions = (s: Statement) => [s.Action].flat();
+const ACCOUNT = '123456789012';
+/** A template value with the account filled in, as IAM sees it. */
+const concrete = (v: unknown): unknown =>
+  JSON.parse(
+    JSON.stringify(v, (_k, x) => {
+      const join = (x as { 'Fn::Join'?: [string, unknown[]] } | null)?.['Fn::Join'];
+      if (join) return join[1].map((p) => (typeof p === 'string' ? p : ACCOUNT)).join(join[0]);
+      return x;
+    }),
+  );
+
+const SCOPED = Object.values(DECLARATIONS)
+  .filter((d) => d.tenantScoped)
+  .map((d) => d.name);
+
+describe('tenant-access roles (issue 14, item 2)', () => {
+  it('scopes the message and reply read routes at least', () => {
+    expect(SCOPED).toEqual(expect.arrayContaining(['get-message', 'list-messages', 'inbound']));
+  });
+
+  for (const region of ['global', 'eu'] as const) {
+    for (const name of SCOPED) {
+      const t = templates[region];
+      const { execution, tenant } = roleIds(t, name);
+
+      it(`${region} ${name}: the execution role holds no tenant data, only the right to assume its tenant role with a tenant tag`, () => {
+        expect(tenant).toBeDefined();
+        const statements = policyOf(t, execution);
+        const messages = statements.filter((s) => JSON.stringify(s.Resource).includes('-messages'));
+        expect(messages).toEqual([]);
+        expect(
+          statements.filter((s) =>
+            actions(s).some(
+              (a) => a.startsWith('kms:') && a !== 'kms:GenerateDataKey' && a !== 'kms:Decrypt',
+            ),
+          ),
+        ).toEqual([]);
+        // Its KMS use is the system key's alone (the pepper, the recipient pseudonym secret): the
+        // key itself, or any key by the system alias, never the tenant keys' wildcard.
+        for (const s of statements.filter((x) => actions(x).some((a) => a.startsWith('kms:')))) {
+          if (JSON.stringify(s.Resource).includes(':key/*')) {
+            expect(s.Condition).toEqual({
+              'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/sms-gateway/system' },
+            });
+          }
+        }
+        const sts = statements.filter((s) => actions(s).some((a) => a.startsWith('sts:')));
+        expect(sts).toEqual([
+          {
+            Effect: 'Allow',
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
+            Resource: { 'Fn::GetAtt': [tenant, 'Arn'] },
+            Condition: { StringLike: { 'aws:RequestTag/tenant': 'ten_*' } },
+          },
+        ]);
+      });
+
+      it(`${region} ${name}: only its execution role may assume its tenant role, with exactly a tenant tag`, () => {
+        const role = t.toJSON().Resources[tenant!] as Resource;
+        expect((role.Properties.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement).toEqual([
+          {
+            Effect: 'Allow',
+            Action: ['sts:AssumeRole', 'sts:TagSession'],
+            Principal: { AWS: { 'Fn::GetAtt': [execution, 'Arn'] } },
+            Condition: {
+              StringLike: { 'aws:RequestTag/tenant': 'ten_*' },
+              'ForAllValues:StringEquals': { 'aws:TagKeys': ['tenant'] },
+            },
+          },
+        ]);
+        const fn = resources(t).find(
+          ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith(`${prefix(name)}Function`),
+        )!;
+        expect(
+          (fn[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables
+            .TENANT_ACCESS_ROLE_ARN,
+        ).toEqual({
+          'Fn::GetAtt': [tenant, 'Arn'],
+        });
+      });
+
+      it(`${region} ${name}: a tenant session reads its own tenant's items and key context only`, () => {
+        const doc = { Version: '2012-10-17', Statement: concrete(policyOf(t, tenant!)) } as PolicyDocument;
+        const table = `arn:aws:dynamodb:${region === 'eu' ? 'eu-central-1' : 'us-east-1'}:${ACCOUNT}:table/sms-gateway-${region}-messages`;
+        const session = (tenantTag: string) => ({
+          arn: `arn:aws:iam::${ACCOUNT}:role/${name}-tenant-access`,
+          account: ACCOUNT,
+          tags: { tenant: tenantTag },
+        });
+        const get = (pk: string, tag = 'ten_A'): AuthzRequest => ({
+          action: 'dynamodb:GetItem',
+          resource: table,
+          principal: session(tag),
+          context: { 'dynamodb:LeadingKeys': [pk] },
+        });
+        expect(evaluateIdentityPolicies([doc], get('ten_A'))).toBe('allow');
+        expect(evaluateIdentityPolicies([doc], get('ten_A#audit'))).toBe('allow');
+        expect(evaluateIdentityPolicies([doc], get('ten_B'))).toBe('implicit-deny');
+        expect(evaluateIdentityPolicies([doc], get('ten_AB'))).toBe('implicit-deny');
+        expect(evaluateIdentityPolicies([doc], get('BLOCK#x'))).toBe('implicit-deny');
+        // Read routes never write.
+        expect(evaluateIdentityPolicies([doc], { ...get('ten_A'), action: 'dynamodb:PutItem' })).toBe(
+          'implicit-deny',
+        );
+        const decrypt = (tenantContext: string): AuthzRequest => ({
+          action: 'kms:Decrypt',
+          resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+          principal: session('ten_A'),
+          context: { 'kms:EncryptionContext:tenant': tenantContext },
+        });
+        expect(evaluateIdentityPolicies([doc], decrypt('ten_A'))).toBe('allow');
+        expect(evaluateIdentityPolicies([doc], decrypt('ten_B'))).toBe('implicit-deny');
+        expect(evaluateIdentityPolicies([doc], { ...decrypt('ten_A'), action: 'kms:GenerateDataKey' })).toBe(
+          'implicit-deny',
+        );
+      });
+    }
+  }
+});
