@@ -10,10 +10,10 @@ import { processRecords } from '#layers/sqs-batch.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import {
   blockList,
-  both,
   dispatchQueue,
   gatewayBudget,
   messageStore,
+  onDemand,
   recipientPseudonyms,
   recipientStore,
   statusEvents,
@@ -54,13 +54,17 @@ const CarrierEvent = z.discriminatedUnion('kind', [
   }),
 ]);
 
-const appliers = both((j) => makeApplyCarrierEvent({ messages: messageStore(j), events: statusEvents() }));
+// Built on first use: the global region's worker holds no EU settings, so an EU event that
+// reached its queue fails (and goes to the DLQ) instead of being handled by a global role.
+const appliers = onDemand((j) =>
+  makeApplyCarrierEvent({ messages: messageStore(j), events: statusEvents() }),
+);
 
 const receiveInbound = makeReceiveInbound({
-  messages: both(messageStore),
-  queues: both(dispatchQueue),
-  recipients: both(recipientStore),
-  blockList: both(blockList),
+  messages: onDemand(messageStore),
+  queues: onDemand(dispatchQueue),
+  recipients: onDemand(recipientStore),
+  blockList: onDemand(blockList),
   pseudonyms: recipientPseudonyms(),
   tenants: tenantStore(),
   settings: tenantSettings,

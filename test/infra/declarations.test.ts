@@ -218,12 +218,8 @@ const GLOBAL_ROLES_WITH_EU_GRANTS: readonly FunctionName[] = [
   'settings',
   'usage',
   'webhooks',
-  // Gateway-wide work that reaches both regions whichever took the request: the operator's
-  // admin calls (tenant closure shreds the EU keys), carrier events and one-time codes.
+  // The operator's admin calls (tenant closure shreds the EU keys).
   'admin',
-  'apply-carrier-events',
-  'carrier-inbound',
-  'verifications',
 ];
 
 describe('the global region and EU data', () => {
@@ -241,6 +237,14 @@ describe('the global region and EU data', () => {
         'EU_RELAY_URL',
       ]);
     }
+    // Gateway-wide work: a reply from an EU/EEA number is relayed to the EU endpoint, each
+    // region's carrier events worker handles its own queue, and an EU/EEA number's one-time code
+    // is refused (421) at the global endpoint.
+    for (const name of ['carrier-inbound', 'apply-carrier-events', 'verifications'] as const) {
+      expect(euGrantsOf(sandbox.global, name), name).toEqual([]);
+      expect(euGrantsOf(eum.global, name), `${name} (eum)`).toEqual([]);
+    }
+    expect(envOf(sandbox.global, 'carrier-inbound').EU_RELAY_URL).toBe('https://eu.sms.example');
     for (const name of ['get-message', 'delete-message-body'] as const) {
       const grants = euGrantsOf(sandbox.global, name);
       expect(grants, name).toHaveLength(1);
