@@ -272,6 +272,56 @@ describe('EU residency across the two local regions', () => {
     expect(get.status).toBe(404);
   });
 
+  it("relays an EU/EEA number's reply a carrier reports at the global endpoint to the EU region, which alone handles it", async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Replies', residency: 'forward' });
+    const hi = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
+      key: t.key,
+      body: { to: '+4915123450088', from: 'Acme', body: 'Hallo' },
+    });
+    await finalOf(euApi, t.key, hi.body.message.id);
+    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
+      token: gateway.adminToken,
+    });
+    const denied = gateway.iamDenials.length;
+    const stop = {
+      from: '+4915123450088',
+      to: 'Acme',
+      body: 'STOP',
+      carrierMessageId: `relayed-${Date.now()}`,
+      receivedAt: new Date().toISOString(),
+    };
+    const res = await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: stop });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ accepted: true });
+    type Reply = { from: string; action: string | null };
+    const reply = await waitFor(async () => {
+      const out = await euApi.call<{ data: Reply[] }>('GET', '/v1/inbound', { key: t.key });
+      return out.body.data.find((r) => r.action === 'opt_out');
+    }, 'the relayed STOP');
+    expect(reply.from).toBe('+4915123450088');
+    // The EU region opted the person out; no global role was refused on the way (none tried).
+    const again = await euApi.call('POST', '/v1/messages', {
+      key: t.key,
+      body: { to: '+4915123450088', from: 'Acme', body: 'Noch einmal' },
+    });
+    expectProblem(again, 422, 'recipient-opted-out');
+    expect(gateway.iamDenials.slice(denied)).toEqual([]);
+    expect(await queued('global')).not.toContain('4915123450088');
+  });
+
+  it("refuses an EU/EEA number's one-time code at the global endpoint with 421 naming the EU endpoint", async () => {
+    const res = await api.call('POST', '/public/v1/verifications', {
+      body: { phone: '+4915123450099', purpose: 'block' },
+    });
+    expectProblem(res, 421, 'residency-misdirected');
+    expect(res.body).toMatchObject({ jurisdiction: 'eu', endpoint: gateway.euUrl });
+    expect((res.body.errors as { pointer: string }[])[0]!.pointer).toBe('/phone');
+    const viaEu = await euApi.call('POST', '/public/v1/verifications', {
+      body: { phone: '+4915123450099', purpose: 'block' },
+    });
+    expect(viaEu.status).toBe(202);
+  });
+
   it("keeps the audit entry of a strict tenant's refused read of an EU id in the EU region, and no number in any trail", async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'StrictAudit', residency: 'strict' });
     const sent = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
