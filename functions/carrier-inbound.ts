@@ -9,7 +9,7 @@ import { loadSettings } from '#layers/declaration.ts';
 import { json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
 import { CarrierInboundRequest } from '#layers/http/schemas.ts';
 import { tracing } from '#layers/telemetry.ts';
-import { enqueueCarrierEvent, euRelay, ownJurisdiction, pepper, secretStore } from '#layers/wiring.ts';
+import { euRelay, ownJurisdiction, pepper, receiveInbound, secretStore } from '#layers/wiring.ts';
 import { declaration } from './carrier-inbound.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -32,10 +32,12 @@ function isEuSubject(from: string): boolean {
 }
 
 /**
- * A carrier reports a person's reply. The event is queued on this region's carrier events queue
- * (the path the sandbox carrier's replies and every delivery receipt take) and answered at once.
- * The global region relays an EU/EEA number's reply to the EU endpoint as it came (the carrier
- * token is the same there: the tenants table is replicated), and answers with its answer.
+ * A carrier reports a person's reply, and it is handled at once: routed to the tenant that texted
+ * the person, stored sealed, answered. Nothing of it is queued in clear (a queue carries ids only);
+ * a failure answers 5xx and the carrier reports it again, which changes nothing twice (every id is
+ * derived from the carrier's message id). The global region relays an EU/EEA number's reply to
+ * the EU endpoint as it came (the carrier token is the same there: the tenants table is
+ * replicated), and answers with its answer.
  */
 export const handler = middy<APIGatewayProxyEventV2>()
   .use(tracing())
@@ -44,6 +46,6 @@ export const handler = middy<APIGatewayProxyEventV2>()
     await authenticate(event.headers.authorization);
     const input = parseWith(CarrierInboundRequest, parseJsonBody(event), 'pointer');
     if (ownJurisdiction() === 'global' && isEuSubject(input.from)) return json(await euRelay()(event));
-    await enqueueCarrierEvent(ownJurisdiction(), { kind: 'inbound', ...input });
+    await receiveInbound()({ kind: 'inbound', ...input });
     return json({ status: 202, body: { accepted: true } });
   });
