@@ -26,7 +26,9 @@ export const declaration = defineFunction({
   relaysToEu: true,
   needs: {
     ...ownAndGlobalFromEu(replies),
-    tenants: 'readWrite',
+    // A tenant's profile, settings and webhook endpoints; the SYSTEM secrets (the pepper is
+    // created on first use, hence the write on SYSTEM).
+    tenants: { read: ['ten_*', 'SYSTEM'], write: ['SYSTEM'] },
     systemKey: true,
   },
 });

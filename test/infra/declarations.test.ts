@@ -344,16 +344,20 @@ describe('the defects the declarations fix', () => {
     const t = sandbox.global;
     const tenantsTable = (s: Statement) => JSON.stringify(s.Resource).includes('Tenants');
     const messagesTable = (s: Statement) => /messages/.test(JSON.stringify(s.Resource));
-    // The carrier webhook: the SYSTEM item (token hash, pepper) and the carrier events queues.
+    // The carrier webhook handles a reply where it is taken (it is never queued in clear): its own
+    // region's messages table, and of the tenants table only tenants' items, read, and the SYSTEM
+    // item (token hash, pepper).
     const inbound = statementsOf(t, 'carrier-inbound');
-    expect(inbound.filter(messagesTable)).toEqual([]);
+    expect(JSON.stringify(inbound.filter(messagesTable))).toContain('sms-gateway-global-messages');
+    expect(JSON.stringify(inbound.filter(messagesTable))).not.toContain('sms-gateway-eu-messages');
     for (const s of inbound.filter(tenantsTable)) {
       expect(actions(s)).not.toContain('dynamodb:Scan');
+      expect(actions(s)).not.toContain('dynamodb:DeleteItem');
+      const writes = actions(s).some((a) => /PutItem|UpdateItem|BatchWriteItem/.test(a));
       expect(s.Condition, JSON.stringify(s)).toEqual({
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SYSTEM'] },
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': writes ? ['SYSTEM'] : ['ten_*', 'SYSTEM'] },
       });
     }
-    expect(JSON.stringify(inbound)).not.toContain('dynamodb:DeleteItem');
     // The public flows: verification and block items, the rate counters, the tenant a sender
     // belongs to; never a scan, never an unconditioned write.
     const verifications = statementsOf(t, 'verifications');
