@@ -1,4 +1,4 @@
-import { bothJurisdictions, defineFunction } from '#layers/declaration.ts';
+import { defineFunction } from '#layers/declaration.ts';
 import { QUEUES } from '../infra/resources.ts';
 
 /**
@@ -29,13 +29,17 @@ export const declaration = defineFunction({
     'ANALYTICS_RETENTION_DAYS',
   ],
   needs: {
-    ...bothJurisdictions({
+    // Its own region's queue carries its own jurisdiction's events: the global region relays an
+    // EU/EEA number's reply to the EU endpoint (carrier-inbound), and each region's carrier reports
+    // on its own queue. Only the EU region's worker may reach the other jurisdiction (a global
+    // number's reply taken by the EU endpoint): that moves no EU subject's data out.
+    otherFromEu: {
       messages: 'readWrite',
       dispatch: 'send',
       webhooks: 'send',
       tenantKeys: 'write',
       sms: true,
-    }),
+    },
     own: {
       messages: 'readWrite',
       dispatch: 'send',

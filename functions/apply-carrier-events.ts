@@ -3,25 +3,14 @@ import * as z from 'zod';
 import { translateEumEvent } from '#layers/adapters/eum-events.ts';
 import { systemClock } from '#layers/adapters/system.ts';
 import { setting } from '#layers/config.ts';
+import { isUnreadable } from '#layers/core/model.ts';
+import { sandboxReply } from '#layers/core/sandbox.ts';
 import { makeApplyCarrierEvent } from '#layers/core/use-cases/dispatch-message.ts';
-import { makeReceiveInbound } from '#layers/core/use-cases/inbound.ts';
+import type { InboundEvent } from '#layers/core/use-cases/inbound.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
-import {
-  blockList,
-  both,
-  dispatchQueue,
-  gatewayBudget,
-  messageStore,
-  recipientPseudonyms,
-  recipientStore,
-  statusEvents,
-  systemSms,
-  tenantSettings,
-  tenantStore,
-  webhookFanout,
-} from '#layers/wiring.ts';
+import { messageStore, onDemand, ownJurisdiction, receiveInbound, statusEvents } from '#layers/wiring.ts';
 import { declaration } from './apply-carrier-events.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -40,6 +29,15 @@ const CarrierEvent = z.discriminatedUnion('kind', [
     errorMessage: z.string().optional(),
     occurredAt: z.iso.datetime(),
   }),
+  // The sandbox handset's reply: ids only; its words are read from the message it answers.
+  z.object({
+    kind: z.literal('sandbox_reply'),
+    tenantId: z.string().regex(/^ten_/),
+    messageId: z.string().regex(/^msg_/),
+    carrierMessageId: z.string(),
+    receivedAt: z.iso.datetime(),
+  }),
+  // A carrier's reply published to its SNS topic (EUM two-way SMS) comes as the carrier wrote it.
   z.object({
     kind: z.literal('inbound'),
     from: z.string(),
@@ -54,21 +52,37 @@ const CarrierEvent = z.discriminatedUnion('kind', [
   }),
 ]);
 
-const appliers = both((j) => makeApplyCarrierEvent({ messages: messageStore(j), events: statusEvents() }));
+// Built on first use: the global region's worker holds no EU settings, so an EU event that
+// reached its queue fails (and goes to the DLQ) instead of being handled by a global role.
+const appliers = onDemand((j) =>
+  makeApplyCarrierEvent({ messages: messageStore(j), events: statusEvents() }),
+);
 
-const receiveInbound = makeReceiveInbound({
-  messages: both(messageStore),
-  queues: both(dispatchQueue),
-  recipients: both(recipientStore),
-  blockList: both(blockList),
-  pseudonyms: recipientPseudonyms(),
-  tenants: tenantStore(),
-  settings: tenantSettings,
-  systemSms,
-  gatewayBudget: gatewayBudget(),
-  clock: systemClock,
-  onStored: (notice) => webhookFanout().inbound(notice),
-});
+/**
+ * The reply the sandbox handset sent to a message, from the message as stored (sealed) in this
+ * region: it answers only messages its carrier took here. None once the message or its body is
+ * gone (a tenant that keeps no bodies may have dropped it at the final status).
+ */
+async function sandboxReplyOf(event: {
+  tenantId: string;
+  messageId: string;
+  carrierMessageId: string;
+  receivedAt: string;
+}): Promise<InboundEvent | undefined> {
+  const m = await messageStore(ownJurisdiction()).get(event.tenantId, event.messageId, systemClock.now());
+  if (!m || isUnreadable(m) || m.body === undefined) return undefined;
+  const body = sandboxReply(m.to, m.body);
+  if (body === undefined) return undefined;
+  return {
+    kind: 'inbound',
+    from: m.to,
+    to: m.from,
+    body,
+    carrierMessageId: event.carrierMessageId,
+    receivedAt: event.receivedAt,
+    inReplyTo: { tenantId: event.tenantId, messageId: event.messageId },
+  };
+}
 
 /** Carrier events: delivery receipts move messages to their final status; replies are handled as inbound. */
 export const handler = traced(async (sqsEvent: SQSEvent) => {
@@ -83,7 +97,12 @@ export const handler = traced(async (sqsEvent: SQSEvent) => {
       if (translated === undefined) return; // queued, pending, sent: nothing to record
       const event = CarrierEvent.parse(translated);
       if (event.kind === 'inbound') {
-        await receiveInbound(event);
+        await receiveInbound()(event);
+        return;
+      }
+      if (event.kind === 'sandbox_reply') {
+        const reply = await sandboxReplyOf(event);
+        if (reply) await receiveInbound()(reply);
         return;
       }
       if (event.tenantId === 'system') return;

@@ -1,19 +1,34 @@
-import { bothJurisdictions, defineFunction, HTTP_TIMEOUT_SECONDS } from '#layers/declaration.ts';
+import { defineFunction, HTTP_TIMEOUT_SECONDS, ownAndGlobalFromEu } from '#layers/declaration.ts';
 
 /**
  * A carrier reports a reply: the function checks the carrier token (its hash under the pepper,
- * both in the tenants table's SYSTEM item) and queues the event. It reads no tenant's data.
+ * both in the tenants table's SYSTEM item) and handles the reply at once, as the carrier events
+ * worker handles the sandbox's (routed, stored sealed, keywords answered, a block-all confirmed
+ * within the hourly budget of the gateway's own messages), so the reply is never queued in
+ * clear. In the global region, a reply from an EU/EEA number is relayed as it came to the EU
+ * region's endpoint (`relaysToEu`): no global role touches an EU subject's reply. Only the EU
+ * region's function may reach the other jurisdiction (a global number's reply taken there).
  */
+const replies = {
+  messages: 'readWrite',
+  dispatch: 'send',
+  webhooks: 'send',
+  tenantKeys: 'write',
+  sms: true,
+} as const;
+
 export const declaration = defineFunction({
   name: 'carrier-inbound',
   description: 'POST /carrier/v1/inbound',
   trigger: { kind: 'http' },
   timeoutSeconds: HTTP_TIMEOUT_SECONDS,
-  settings: [],
+  settings: ['GATEWAY_ORIGINATION', 'GATEWAY_MESSAGE_BUDGET', 'TENANT_SETTINGS_CACHE_SECONDS'],
+  relaysToEu: true,
   needs: {
-    ...bothJurisdictions({ carrierEvents: 'send' }),
-    // The pepper is created on first use, hence the write on SYSTEM.
-    tenants: { read: ['SYSTEM'], write: ['SYSTEM'] },
+    ...ownAndGlobalFromEu(replies),
+    // A tenant's profile, settings and webhook endpoints; the SYSTEM secrets (the pepper is
+    // created on first use, hence the write on SYSTEM).
+    tenants: { read: ['ten_*', 'SYSTEM'], write: ['SYSTEM'] },
     systemKey: true,
   },
 });

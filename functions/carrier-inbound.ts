@@ -3,11 +3,13 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { bearerToken, CARRIER_TOKEN_SECRET, hashApiKey } from '#layers/core/api-keys.ts';
 import { UnauthorizedError } from '#layers/core/errors.ts';
+import { checkRecipient } from '#layers/core/phone.ts';
+import { classifyRecipient } from '#layers/core/residency.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { endpointJurisdiction, json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
+import { json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
 import { CarrierInboundRequest } from '#layers/http/schemas.ts';
 import { tracing } from '#layers/telemetry.ts';
-import { enqueueCarrierEvent, ownJurisdiction, pepper, secretStore } from '#layers/wiring.ts';
+import { euRelay, ownJurisdiction, pepper, receiveInbound, secretStore } from '#layers/wiring.ts';
 import { declaration } from './carrier-inbound.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -23,9 +25,19 @@ async function authenticate(header: string | undefined) {
   }
 }
 
+/** A reply from an EU/EEA number, taken by the global region: the EU region's to queue and handle. */
+function isEuSubject(from: string): boolean {
+  const person = checkRecipient(from);
+  return person.ok && classifyRecipient(person.e164).jurisdiction === 'eu';
+}
+
 /**
- * A carrier reports a person's reply. The event is queued on the carrier events queue (the path
- * the sandbox carrier's replies and every delivery receipt take) and answered at once.
+ * A carrier reports a person's reply, and it is handled at once: routed to the tenant that texted
+ * the person, stored sealed, answered. Nothing of it is queued in clear (a queue carries ids only);
+ * a failure answers 5xx and the carrier reports it again, which changes nothing twice (every id is
+ * derived from the carrier's message id). The global region relays an EU/EEA number's reply to
+ * the EU endpoint as it came (the carrier token is the same there: the tenants table is
+ * replicated), and answers with its answer.
  */
 export const handler = middy<APIGatewayProxyEventV2>()
   .use(tracing())
@@ -33,6 +45,7 @@ export const handler = middy<APIGatewayProxyEventV2>()
   .handler(async (event) => {
     await authenticate(event.headers.authorization);
     const input = parseWith(CarrierInboundRequest, parseJsonBody(event), 'pointer');
-    await enqueueCarrierEvent(endpointJurisdiction(event, ownJurisdiction()), { kind: 'inbound', ...input });
+    if (ownJurisdiction() === 'global' && isEuSubject(input.from)) return json(await euRelay()(event));
+    await receiveInbound()({ kind: 'inbound', ...input });
     return json({ status: 202, body: { accepted: true } });
   });

@@ -1,4 +1,4 @@
-import { bothJurisdictions, defineFunction, HTTP_TIMEOUT_SECONDS } from '#layers/declaration.ts';
+import { defineFunction, HTTP_TIMEOUT_SECONDS, ownAndGlobalFromEu } from '#layers/declaration.ts';
 
 /**
  * The public flows (no account): one-time codes, the block list, "who sent me this?". They read
@@ -11,9 +11,11 @@ export const declaration = defineFunction({
   description: '/public/v1/verifications',
   trigger: { kind: 'http' },
   timeoutSeconds: HTTP_TIMEOUT_SECONDS,
-  settings: ['GATEWAY_ORIGINATION', 'GATEWAY_MESSAGE_BUDGET'],
+  settings: ['GATEWAY_ORIGINATION', 'GATEWAY_MESSAGE_BUDGET', 'GLOBAL_API_URL', 'EU_API_URL'],
   needs: {
-    ...bothJurisdictions({
+    // The global region refuses an EU/EEA number (421 naming the EU endpoint) and touches no EU
+    // table, queue or carrier; the EU region also serves other numbers, in the global region.
+    ...ownAndGlobalFromEu({
       messages: {
         read: ['VERIFY#*', 'BLOCK#*'],
         // BUDGET#: the hourly counters of the gateway's own messages; RATE#: the per-number and

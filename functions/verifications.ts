@@ -19,9 +19,11 @@ import {
 import { tracing } from '#layers/telemetry.ts';
 import {
   blockList,
-  both,
+  endpoints,
   gatewayBudget,
   messageStore,
+  onDemand,
+  ownJurisdiction,
   ownRegionCounters,
   recipientPseudonyms,
   systemSms,
@@ -34,9 +36,10 @@ import { declaration } from './verifications.def.ts';
 loadSettings(declaration);
 
 const rights = makePublicRights({
-  verifications: both(verificationStore),
-  blockList: both(blockList),
-  messages: both(messageStore),
+  // Built on first use: the global region's function holds no EU settings (it refuses EU numbers).
+  verifications: onDemand(verificationStore),
+  blockList: onDemand(blockList),
+  messages: onDemand(messageStore),
   tenants: tenantStore(),
   pseudonyms: recipientPseudonyms(),
   counters: ownRegionCounters(),
@@ -44,6 +47,8 @@ const rights = makePublicRights({
   ids: ulidIds,
   clock: systemClock,
   gatewayBudget: gatewayBudget(),
+  here: ownJurisdiction(),
+  endpoints: endpoints(),
 });
 
 /**

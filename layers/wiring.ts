@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DynamoDbAuditStore } from './adapters/dynamodb-audit-store.ts';
@@ -37,6 +37,7 @@ import { originationFor } from './core/origination.ts';
 import { RecipientPseudonyms } from './core/recipient-pseudonym.ts';
 import { DEFAULT_PRICES_USD } from './core/usage.ts';
 import { makeAuditTrail } from './core/use-cases/audit-trail.ts';
+import { makeReceiveInbound } from './core/use-cases/inbound.ts';
 import { loadSystemSecret, memo } from './core/use-cases/load-pepper.ts';
 import { makeTenantAdmin } from './core/use-cases/manage-tenants.ts';
 import { relaysReadToEu } from './core/use-cases/read-messages.ts';
@@ -498,15 +499,26 @@ export const systemSms: SystemSms = async (j, to, from, body, id) => {
   });
 };
 
-/** Puts a carrier event (a receipt or a reply) on a jurisdiction's carrier events queue. */
-export async function enqueueCarrierEvent(j: Jurisdiction, event: object): Promise<void> {
-  await sqs(j).send(
-    new SendMessageCommand({
-      QueueUrl: readSetting(`${p(j)}_CARRIER_EVENTS_QUEUE_URL`),
-      MessageBody: JSON.stringify(event),
-    }),
-  );
-}
+/**
+ * A person's reply, handled where it is taken (the carrier webhook) or read from the carrier events
+ * queue (a carrier's SNS-published reply, the sandbox's). Each jurisdiction's stores are built on
+ * first use: the global region's functions hold no EU settings, and refuse an EU subject's reply.
+ */
+export const receiveInbound = /* @__PURE__ */ once(() =>
+  makeReceiveInbound({
+    messages: onDemand(messageStore),
+    queues: onDemand(dispatchQueue),
+    recipients: onDemand(recipientStore),
+    blockList: onDemand(blockList),
+    pseudonyms: recipientPseudonyms(),
+    tenants: tenantStore(),
+    settings: tenantSettings,
+    systemSms,
+    gatewayBudget: gatewayBudget(),
+    clock: systemClock,
+    onStored: (notice) => webhookFanout().inbound(notice),
+  }),
+);
 
 /** Use cases more than one function serves, composed once per process. */
 export const tenantAdmin = /* @__PURE__ */ once(() =>

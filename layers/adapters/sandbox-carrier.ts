@@ -224,22 +224,19 @@ export class SandboxCarrier implements Carrier {
     const now = new Date();
     await this.deps.ledger?.record(req, now);
     const carrierMessageId = await this.report(req, receipt, now, now);
-    const reply = sandboxReply(req.to, req.body);
-    if (reply !== undefined) {
+    // The handset answers this message (a test-mode one too, which no index holds): the queue
+    // carries only its ids, and the worker reads the words from the message stored sealed. The
+    // gateway's own messages (one-time codes) are never answered.
+    if (req.messageId.startsWith('msg_') && sandboxReply(req.to, req.body) !== undefined) {
       await this.deps.sqs.send(
         new SendMessageCommand({
           QueueUrl: this.deps.eventsQueueUrl,
           MessageBody: JSON.stringify({
-            kind: 'inbound',
-            from: req.to,
-            to: req.from,
-            body: reply,
+            kind: 'sandbox_reply',
+            tenantId: req.tenantId,
+            messageId: req.messageId,
             carrierMessageId: `sbx_in_${req.messageId}`,
             receivedAt: new Date(now.getTime() + 1).toISOString(),
-            // The handset answers this message: a test-mode one too, which no index holds.
-            ...(req.messageId.startsWith('msg_')
-              ? { inReplyTo: { tenantId: req.tenantId, messageId: req.messageId } }
-              : {}),
           }),
           DelaySeconds: 1,
         }),

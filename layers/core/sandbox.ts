@@ -53,7 +53,8 @@ export function sandboxBehaviour(to: string, body = ''): SandboxBehaviour {
 
 /**
  * The sandbox's replying handset: a message to it that contains `{reply:TEXT}` is answered
- * with TEXT as an inbound reply, through the carrier events queue like a real carrier's, e.g.
+ * with TEXT as an inbound reply, through the carrier events queue (which carries only the ids of
+ * the message answered: the worker reads TEXT from the message as stored), e.g.
  * "Your offer {reply:STOP please}" makes the handset answer "STOP please".
  */
 export const SANDBOX_REPLYING_NUMBER = '+12025550107';

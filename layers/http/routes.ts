@@ -465,12 +465,12 @@ const TABLE: Route[] = [
     auth: 'public',
     operationId: 'startVerification',
     summary:
-      'For anyone: block every message to a number, or learn who sent one. Sends a one-time code to the number; the answer is the same whatever the number',
+      "For anyone: block every message to a number, or learn who sent one. Sends a one-time code to the number; the answer is the same whatever the number. An EU/EEA number's code is sent by the EU region: the global endpoint answers 421 naming the EU endpoint, where the code is asked and confirmed",
     tags: ['Public'],
     body: s.StartVerificationRequest,
     responses: {
       202: { description: 'A code was sent if the number can receive one', schema: s.VerificationStarted },
-      ...problems(400, 422, 429),
+      ...problems(400, 421, 422, 429),
     },
   },
   {
@@ -494,12 +494,13 @@ const TABLE: Route[] = [
     function: 'carrier-inbound',
     auth: 'carrier',
     operationId: 'carrierInbound',
-    summary: "A carrier reports a person's reply (bearer: the carrier token from the admin API)",
+    summary:
+      "A carrier reports a person's reply (bearer: the carrier token from the admin API). The global endpoint relays a reply from an EU/EEA number to the EU endpoint as it came, and answers with its answer (503 when the EU region cannot be reached: report it again)",
     tags: ['Carrier'],
     body: s.CarrierInboundRequest,
     responses: {
       202: { description: 'Queued for processing', schema: s.Accepted },
-      ...problems(400, 401, 422),
+      ...problems(400, 401, 422, 503),
     },
   },
   {

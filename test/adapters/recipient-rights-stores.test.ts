@@ -398,6 +398,8 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
       blockList: deps.blockList,
       messages: { global: deps.stores.global.messages, eu: deps.stores.eu.messages },
       tenants: deps.tenants,
+      here: 'global',
+      endpoints: {},
       pseudonyms: deps.pseudonyms,
       counters: { admit: async () => ({ ok: true }), addUsage: async () => true },
       systemSms: async (_j, _to, _from, body) => {
@@ -426,6 +428,8 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
       blockList: deps.blockList,
       messages: { global: deps.stores.global.messages, eu: deps.stores.eu.messages },
       tenants: deps.tenants,
+      here: 'global',
+      endpoints: {},
       pseudonyms: deps.pseudonyms,
       counters: { admit: async () => ({ ok: true }), addUsage: async () => true },
       systemSms: async () => undefined,

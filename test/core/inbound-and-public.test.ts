@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { RateLimitedError, VerificationFailedError } from '../../layers/core/errors.ts';
+import { MisdirectedError, RateLimitedError, VerificationFailedError } from '../../layers/core/errors.ts';
 import { makeGatewayBudget } from '../../layers/core/gateway-budget.ts';
 import type { Jurisdiction, Tenant } from '../../layers/core/model.ts';
 import { makeReceiveInbound } from '../../layers/core/use-cases/inbound.ts';
@@ -385,6 +385,8 @@ describe('the public flows: block-all and "who sent me this?"', () => {
       },
       ids: t.deps.ids,
       clock: t.deps.clock,
+      here: 'global' as Jurisdiction,
+      endpoints: { global: 'https://sms.example', eu: 'https://eu.sms.example' },
     };
   };
 
@@ -404,6 +406,34 @@ describe('the public flows: block-all and "who sent me this?"', () => {
     }
     expect(new Set(shapes.map((s) => JSON.stringify(s))).size).toBe(1);
     expect(codes.map((c) => c.to)).toEqual([person, '+12025550199', '+12025550198']);
+  });
+
+  it("refuses an EU/EEA number's code in the global region with 421 naming the EU endpoint, which sends it", async () => {
+    const german = '+4915123456789';
+    const refused = await rights
+      .start({ phone: german, purpose: 'block' }, '198.51.100.7')
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(MisdirectedError);
+    expect((refused as MisdirectedError).problem).toMatchObject({
+      status: 421,
+      extensions: { jurisdiction: 'eu', endpoint: 'https://eu.sms.example' },
+      errors: [{ pointer: '/phone' }],
+    });
+    expect(codes).toEqual([]);
+    // The EU region sends it, keeps it in the EU, and confirms it there; the global region
+    // (which never looks in the EU table) answers its id as an unknown one.
+    const deps = rightsDeps();
+    const eu = makePublicRights({ ...deps, here: 'eu', gatewayBudget: async () => {} });
+    const global = makePublicRights({ ...deps, gatewayBudget: async () => {} });
+    const { verificationId } = await eu.start({ phone: german, purpose: 'block' }, '198.51.100.7');
+    expect(codes.map((c) => c.to)).toEqual([german]);
+    await expect(global.confirm(verificationId, codeFor(german), '198.51.100.7')).rejects.toBeInstanceOf(
+      VerificationFailedError,
+    );
+    await expect(eu.confirm(verificationId, codeFor(german), '198.51.100.7')).resolves.toMatchObject({
+      blocked: true,
+    });
+    expect(await t.deps.blockList.eu.isBlocked(fakePseudonymOf(german))).toBe(true);
   });
 
   it('blocks the number once its code is given, and every tenant is refused from then on', async () => {
@@ -455,7 +485,7 @@ describe('the public flows: block-all and "who sent me this?"', () => {
     expect(us).toMatchObject({ retryAfterSeconds: 3599 });
     // Another country is still served, until the gateway-wide budget is spent too.
     await ask('+447911123456');
-    await expect(ask('+4915123456789')).rejects.toBeInstanceOf(RateLimitedError);
+    await expect(ask('+61412345678')).rejects.toBeInstanceOf(RateLimitedError);
     expect(codes.map((c) => c.to)).toEqual(['+12025550101', '+12025550102', '+447911123456']);
     expect(spent).toEqual(['country', 'gateway']);
     // The next hour has a fresh budget.

@@ -5,6 +5,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import { SANDBOX_REPLYING_NUMBER } from '../../layers/core/sandbox.ts';
 import { localClients, localCrypto, uniqueName } from '../support/aws.ts';
 import { client, expectProblem, issueOwnerKey, onboard, SENDER_IDENTITY, waitFor } from '../support/http.ts';
 
@@ -272,6 +273,53 @@ describe('EU residency across the two local regions', () => {
     expect(get.status).toBe(404);
   });
 
+  it("relays an EU/EEA number's reply a carrier reports at the global endpoint to the EU region, which alone handles it", async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Replies', residency: 'forward' });
+    const hi = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
+      key: t.key,
+      body: { to: '+4915123450088', from: 'Acme', body: 'Hallo' },
+    });
+    await finalOf(euApi, t.key, hi.body.message.id);
+    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
+      token: gateway.adminToken,
+    });
+    const denied = gateway.iamDenials.length;
+    const stop = {
+      from: '+4915123450088',
+      to: 'Acme',
+      body: 'STOP',
+      carrierMessageId: `relayed-${Date.now()}`,
+      receivedAt: new Date().toISOString(),
+    };
+    const res = await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: stop });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ accepted: true });
+    type Reply = { from: string; action: string | null };
+    const reply = await waitFor(async () => {
+      const out = await euApi.call<{ data: Reply[] }>('GET', '/v1/inbound', { key: t.key });
+      return out.body.data.find((r) => r.action === 'opt_out');
+    }, 'the relayed STOP');
+    expect(reply.from).toBe('+4915123450088');
+    // The EU region opted the person out; no global role was refused on the way (none tried).
+    const again = await euApi.call('POST', '/v1/messages', {
+      key: t.key,
+      body: { to: '+4915123450088', from: 'Acme', body: 'Noch einmal' },
+    });
+    expectProblem(again, 422, 'recipient-opted-out');
+    expect(gateway.iamDenials.slice(denied)).toEqual([]);
+    expect(await queued('global')).not.toContain('4915123450088');
+  }, 60_000);
+
+  it("refuses an EU/EEA number's one-time code at the global endpoint with 421 naming the EU endpoint", async () => {
+    const res = await api.call('POST', '/public/v1/verifications', {
+      body: { phone: '+4915123450099', purpose: 'block' },
+    });
+    expectProblem(res, 421, 'residency-misdirected');
+    expect(res.body).toMatchObject({ jurisdiction: 'eu', endpoint: gateway.euUrl });
+    expect((res.body.errors as { pointer: string }[])[0]!.pointer).toBe('/phone');
+    // (The EU endpoint sends it: 'the public flows in the EU region' below.)
+  });
+
   it("audits a strict tenant's unfound id at the global endpoint there without the id (it may be the EU's), and no number in any trail", async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'StrictAudit', residency: 'strict' });
     const sent = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
@@ -465,6 +513,114 @@ describe("a tenant's EU lists, sender IDs and trail at the global endpoint", () 
     expect(await at(api, strict.key)).toEqual(['global']);
     expect(await at(euApi, strict.key)).toEqual(['global', 'eu']);
   });
+});
+
+/** Whatever waits on every queue and DLQ of both regions, read raw once, taking nothing. */
+async function everyQueue() {
+  const bodies: string[] = [];
+  for (const j of ['global', 'eu'] as const) {
+    const { sqs } = localClients(gateway.regions[j]);
+    for (const url of Object.values(gateway.queues.byJurisdiction[j])) {
+      const out = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
+      );
+      bodies.push(...(out.Messages ?? []).map((m) => m.Body ?? ''));
+    }
+  }
+  return bodies;
+}
+
+/**
+ * Every message a queue worker of either region takes (its SQS record's body, raw), from now
+ * until `stop`: what the queues carried, however fast it was taken.
+ */
+function recordQueuedMessages() {
+  const bodies: string[] = [];
+  const fns = [...gateway.functions.values()].map(({ fn }) => fn);
+  for (const fn of fns) {
+    const invoke = fn.invoke.bind(fn);
+    fn.invoke = ((event: unknown, options?: { requestId?: string }) => {
+      const records = (event as { Records?: { body?: string }[] }).Records;
+      if (Array.isArray(records)) bodies.push(...records.map((r) => r.body ?? ''));
+      return invoke(event, options);
+    }) as typeof fn.invoke;
+  }
+  return {
+    bodies,
+    stop: () => {
+      for (const fn of fns) Reflect.deleteProperty(fn, 'invoke');
+    },
+  };
+}
+
+describe('what the queues carry', () => {
+  it('carries no number and no words of a reply (STOP included) on any queue or DLQ of either region', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Queues', residency: 'forward' });
+    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
+      token: gateway.adminToken,
+    });
+    type Reply = { from: string; body: string | null; action: string | null };
+    const replies = (c: ReturnType<typeof client>) =>
+      c.call<{ data: Reply[] }>('GET', '/v1/inbound', { key: t.key }).then((r) => r.body.data);
+    // The sandbox handset answers "Stop please"; two people answer through the carrier webhook,
+    // one of them an EU/EEA number at the global endpoint.
+    const people = [
+      [api, '+12025550171', 'STOP danke'],
+      [euApi, '+4915123450171', 'STOP und tschuess'],
+    ] as const;
+    const recorded = recordQueuedMessages();
+    const sent = [
+      await api.call<{ message: Message }>('POST', '/v1/messages', {
+        key: t.key,
+        body: { to: SANDBOX_REPLYING_NUMBER, from: 'Acme', body: 'Offer {reply:Stop please now}' },
+      }),
+    ];
+    for (const [c, to] of people) {
+      sent.push(
+        await c.call<{ message: Message }>('POST', '/v1/messages', {
+          key: t.key,
+          body: { to, from: 'Acme', body: 'Geheime Nachricht' },
+        }),
+      );
+    }
+    // Each person answers a message that reached them.
+    for (const [i, [c]] of people.entries()) await finalOf(c, t.key, sent[i + 1]!.body.message.id);
+    for (const [i, [, from, body]] of people.entries()) {
+      const res = await api.call('POST', '/carrier/v1/inbound', {
+        token: carrier.body.token,
+        body: {
+          from,
+          to: 'Acme',
+          body,
+          carrierMessageId: `q-${i}-${Date.now()}`,
+          receivedAt: new Date().toISOString(),
+        },
+      });
+      expect(res.status).toBe(202);
+    }
+    await waitFor(async () => {
+      const all = [...(await replies(api)), ...(await replies(euApi))];
+      const stopped = new Set(all.filter((r) => r.action === 'opt_out').map((r) => r.from));
+      return [SANDBOX_REPLYING_NUMBER, ...people.map(([, from]) => from)].every((n) => stopped.has(n))
+        ? all
+        : undefined;
+    }, 'the three STOP replies');
+    recorded.stop();
+
+    const raw = [...recorded.bodies, ...(await everyQueue())].join('\n');
+    // The messages and their receipts went through the queues, by id.
+    for (const s of sent) expect(raw).toContain(s.body.message.id);
+    for (const text of [
+      SANDBOX_REPLYING_NUMBER,
+      SANDBOX_REPLYING_NUMBER.slice(1),
+      'Stop please',
+      'Offer',
+      'Geheime',
+      ...people.flatMap(([, from, body]) => [from, from.slice(1), body]),
+    ]) {
+      expect(raw, text).not.toContain(text);
+    }
+  }, 90_000);
 });
 
 describe('the public flows in the EU region', () => {

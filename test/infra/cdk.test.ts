@@ -196,13 +196,22 @@ describe('stateless stack', () => {
     expect([...new Set(tenantKeyActions.filter((a) => a.startsWith('kms:')))]).toEqual(['kms:Decrypt']);
   });
 
-  it('gives the public flows and the carrier webhook no use of any tenant key', () => {
-    for (const prefix of ['verifications', 'carrierinbound']) {
-      const policies = resources(stateless, 'AWS::IAM::Policy').filter(([id]) => id.startsWith(prefix));
-      expect(policies.length, prefix).toBeGreaterThan(0);
-      expect(JSON.stringify(policies), prefix).not.toContain('alias/sms-gateway/tenant');
-      expect(JSON.stringify(policies), prefix).not.toContain('kms:EncryptionContext:tenant');
-    }
+  it('gives the public flows no use of any tenant key, and the carrier webhook only what the carrier events worker has', () => {
+    const policiesOf = (prefix: string) =>
+      resources(stateless, 'AWS::IAM::Policy').filter(([id]) => id.startsWith(prefix));
+    const policies = policiesOf('verifications');
+    expect(policies.length).toBeGreaterThan(0);
+    expect(JSON.stringify(policies)).not.toContain('alias/sms-gateway/tenant');
+    expect(JSON.stringify(policies)).not.toContain('kms:EncryptionContext:tenant');
+    // The webhook handles a reply where it is taken (nothing of it is queued in clear): it seals the
+    // reply under the tenant's key, with the same statements as the carrier events worker.
+    type Statement = { Action: string | string[]; Condition?: unknown };
+    const tenantKeyStatements = (prefix: string) =>
+      policiesOf(prefix)
+        .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+        .filter((st) => JSON.stringify(st.Condition ?? {}).includes('kms:EncryptionContext:tenant'));
+    expect(tenantKeyStatements('carrierinbound').length).toBeGreaterThan(0);
+    expect(tenantKeyStatements('carrierinbound')).toEqual(tenantKeyStatements('applycarrierevents'));
   });
 
   it('sets every configuration variable the functions read', () => {
@@ -314,7 +323,7 @@ describe('the carrier choice', () => {
         }),
       },
     });
-    for (const sender of ['dispatchmessages', 'verifications', 'applycarrierevents']) {
+    for (const sender of ['dispatchmessages', 'verifications', 'applycarrierevents', 'carrierinbound']) {
       expect(policiesOf(t, sender), sender).toContain('sms-voice:SendTextMessage');
     }
     expect(policiesOf(t, 'getmessage')).not.toContain('sms-voice');
@@ -435,12 +444,16 @@ describe('alarms and the dashboard', () => {
         resources(t, 'AWS::Lambda::Function').flatMap(([id, f]) => {
           const v = (f.Properties.Environment as { Variables?: Record<string, string> } | undefined)
             ?.Variables;
-          const fn = /^(verifications|applycarrierevents)Function/.exec(id)?.[1] ?? id;
+          const fn = /^(verifications|applycarrierevents|carrierinbound)Function/.exec(id)?.[1] ?? id;
           return v?.GATEWAY_MESSAGE_BUDGET ? [[fn, JSON.parse(v.GATEWAY_MESSAGE_BUDGET) as unknown]] : [];
         }),
       );
     const defaults = { perHour: 1000, perCountryPerHour: { '*': 100 } };
-    expect(budgetOf(stateless)).toEqual({ verifications: defaults, applycarrierevents: defaults });
+    expect(budgetOf(stateless)).toEqual({
+      verifications: defaults,
+      applycarrierevents: defaults,
+      carrierinbound: defaults,
+    });
     const custom = buildApp(
       new App({
         outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
@@ -454,6 +467,7 @@ describe('alarms and the dashboard', () => {
     expect(budgetOf(Template.fromStack(custom.stateless))).toEqual({
       verifications: custom50,
       applycarrierevents: custom50,
+      carrierinbound: custom50,
     });
     expect(() =>
       buildApp(

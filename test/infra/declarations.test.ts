@@ -203,12 +203,8 @@ function euGrantsOf(t: Template, name: FunctionName): string[] {
  * tenant's EU requests to the EU API (EU_RELAY_URL) instead, so the aim is an empty list.
  */
 const GLOBAL_ROLES_WITH_EU_GRANTS: readonly FunctionName[] = [
-  // Gateway-wide work that reaches both regions whichever took the request: the operator's
-  // admin calls (tenant closure shreds the EU keys), carrier events and one-time codes.
+  // The operator's admin calls (tenant closure shreds the EU keys).
   'admin',
-  'apply-carrier-events',
-  'carrier-inbound',
-  'verifications',
 ];
 
 /** Every tenant route relays the EU's work from the global region (or answers it 421). */
@@ -253,6 +249,14 @@ describe('the global region and EU data', () => {
         name,
       ).toEqual([]);
     }
+    // Gateway-wide work: a reply from an EU/EEA number is relayed to the EU endpoint, each
+    // region's carrier events worker handles its own queue, and an EU/EEA number's one-time code
+    // is refused (421) at the global endpoint.
+    for (const name of ['carrier-inbound', 'apply-carrier-events', 'verifications'] as const) {
+      expect(euGrantsOf(sandbox.global, name), name).toEqual([]);
+      expect(euGrantsOf(eum.global, name), `${name} (eum)`).toEqual([]);
+    }
+    expect(envOf(sandbox.global, 'carrier-inbound').EU_RELAY_URL).toBe('https://eu.sms.example');
   });
 
   it("lets the EU region's send functions reach the global region (that moves no EU subject's data out), and relay nothing", () => {
@@ -347,16 +351,20 @@ describe('the defects the declarations fix', () => {
     const t = sandbox.global;
     const tenantsTable = (s: Statement) => JSON.stringify(s.Resource).includes('Tenants');
     const messagesTable = (s: Statement) => /messages/.test(JSON.stringify(s.Resource));
-    // The carrier webhook: the SYSTEM item (token hash, pepper) and the carrier events queues.
+    // The carrier webhook handles a reply where it is taken (it is never queued in clear): its own
+    // region's messages table, and of the tenants table only tenants' items, read, and the SYSTEM
+    // item (token hash, pepper).
     const inbound = statementsOf(t, 'carrier-inbound');
-    expect(inbound.filter(messagesTable)).toEqual([]);
+    expect(JSON.stringify(inbound.filter(messagesTable))).toContain('sms-gateway-global-messages');
+    expect(JSON.stringify(inbound.filter(messagesTable))).not.toContain('sms-gateway-eu-messages');
     for (const s of inbound.filter(tenantsTable)) {
       expect(actions(s)).not.toContain('dynamodb:Scan');
+      expect(actions(s)).not.toContain('dynamodb:DeleteItem');
+      const writes = actions(s).some((a) => /PutItem|UpdateItem|BatchWriteItem/.test(a));
       expect(s.Condition, JSON.stringify(s)).toEqual({
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SYSTEM'] },
+        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': writes ? ['SYSTEM'] : ['ten_*', 'SYSTEM'] },
       });
     }
-    expect(JSON.stringify(inbound)).not.toContain('dynamodb:DeleteItem');
     // The public flows: verification and block items, the rate counters, the tenant a sender
     // belongs to; never a scan, never an unconditioned write.
     const verifications = statementsOf(t, 'verifications');

@@ -12,7 +12,7 @@ import type {
   VerificationPurpose,
   VerificationStore,
 } from '../../ports/index.ts';
-import { RateLimitedError, ValidationError, VerificationFailedError } from '../errors.ts';
+import { MisdirectedError, RateLimitedError, ValidationError, VerificationFailedError } from '../errors.ts';
 import type { GatewayBudget } from '../gateway-budget.ts';
 import type { Jurisdiction } from '../model.ts';
 import { checkRecipient } from '../phone.ts';
@@ -32,6 +32,15 @@ export interface PublicRightsDeps {
   clock: Clock;
   /** This hour's budgets of the gateway's own messages (per country and gateway-wide). */
   gatewayBudget: GatewayBudget;
+  /**
+   * The jurisdiction of the region taking the requests. The global region holds nothing of the
+   * EU's: an EU/EEA number's code is refused there (421, naming the EU endpoint), and a code is
+   * looked for in its own table only. The EU region serves any number (storing a non-EU one's
+   * verification in the global region moves no EU subject's data out).
+   */
+  here: Jurisdiction;
+  /** Each jurisdiction's public endpoint, named in 421 answers. */
+  endpoints: Partial<Record<Jurisdiction, string>>;
 }
 
 export const VERIFICATION_TTL_SECONDS = 600;
@@ -85,6 +94,16 @@ export function makePublicRights(deps: PublicRightsDeps) {
       throw new ValidationError([{ pointer: '/reference', detail: `'reference' ${IDENTIFY_NEEDS}` }]);
     }
     const j = classifyRecipient(phone.e164).jurisdiction;
+    // Not relayed: the EU endpoint's per-IP limit must count the person's own address, which a
+    // relayed request would not carry (every relayed start would share the global region's).
+    if (deps.here === 'global' && j === 'eu') {
+      throw new MisdirectedError(
+        'eu',
+        deps.endpoints.eu,
+        "An EU/EEA number's one-time code is sent by the EU region: ask the EU endpoint.",
+        [{ pointer: '/phone', detail: "'phone' is an EU/EEA number: ask the EU endpoint (421)" }],
+      );
+    }
     const pseudonym = await deps.pseudonyms.of(phone.e164);
     await limit(`number#${pseudonym}`, NUMBER_RATE);
     await deps.gatewayBudget(phone.country);
@@ -137,7 +156,7 @@ export function makePublicRights(deps: PublicRightsDeps) {
     // The try is counted before the code is compared, in one conditional write: 20 concurrent
     // tries compare at most MAX_ATTEMPTS codes, and the verification is forgotten after them.
     let found: { v: Verification; j: Jurisdiction } | undefined;
-    for (const j of ['global', 'eu'] as const) {
+    for (const j of deps.here === 'global' ? (['global'] as const) : (['eu', 'global'] as const)) {
       const v = await deps.verifications[j].claimAttempt(id, MAX_ATTEMPTS, now);
       if (v) {
         found = { v, j };
