@@ -94,7 +94,7 @@ export interface Needs {
   otherFromEu?: JurisdictionNeeds;
   /** A fixed jurisdiction whichever the region (webhook secrets are sealed under the global key). */
   global?: JurisdictionNeeds;
-  /** The global tenants table (replicated to the EU region). */
+  /** The tenants table: a global table, used through the replica in the function's own region. */
   tenants?: TableAccess;
   /** The system key (GenerateDataKey and Decrypt): the pepper and the recipient pseudonym secret. */
   systemKey?: true;
@@ -184,6 +184,7 @@ export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingNa
     out.add('TENANTS_REGION');
   }
   if (d.needs.systemKey) out.add('SYSTEM_KEY_ID');
+  if (d.needs.systemKey && own === 'eu') out.add('SYSTEM_SECRETS_SOURCE_KEY_ARN');
   if (d.relaysToEu && own === 'global') out.add('EU_RELAY_URL');
   return [...out];
 }

@@ -27,6 +27,7 @@ import {
   SANDBOX_LEDGER_TABLE,
   type TableProperties,
 } from './provision.ts';
+import { startReplicator } from './replicator.ts';
 import {
   assertPortFree,
   freePort,
@@ -449,6 +450,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
     // Stateful resources, as each template declares them.
     log('provisioning tables, queues and keys from the templates ...');
+    const replicator = startReplicator({ endpoint: endpoints.dynamodb, log });
+    started.push(replicator);
     const queueInfo = new Map<
       string,
       { url: string; arn: string; localArn: string; region: string; fifo: boolean }
@@ -457,7 +460,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const c = clientsIn(stack.region);
       for (const [id, r] of resourcesOf(stack, 'AWS::DynamoDB::GlobalTable')) {
         const p = resolver.resolve(stack, props(r)) as TableProperties;
-        await provisionTable(c.ddb, physicalName.get(`${stack.name}/${id}`)!, p);
+        const name = physicalName.get(`${stack.name}/${id}`)!;
+        // A global table: one table in each replica's region, kept alike by the local replication.
+        const inRegions = [...new Set([stack.region, ...(p.Replicas ?? []).map((x) => x.Region)])];
+        const replicated = inRegions.length > 1;
+        for (const region of inRegions)
+          await provisionTable(clientsIn(region).ddb, name, p, { stream: replicated });
+        if (replicated) await replicator.add(name, inRegions);
       }
       // Dead-letter queues first: a redrive policy names its target by ARN.
       const queues = resourcesOf(stack, 'AWS::SQS::Queue').sort(
