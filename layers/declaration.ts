@@ -182,6 +182,7 @@ export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingNa
   if (d.needs.tenants || d.needs.systemKey) {
     out.add('TENANTS_TABLE');
     out.add('TENANTS_REGION');
+    out.add('TENANTS_REPLICA_REGIONS');
   }
   if (d.needs.systemKey) out.add('SYSTEM_KEY_ID');
   if (d.needs.systemKey && own === 'eu') out.add('SYSTEM_SECRETS_SOURCE_KEY_ARN');

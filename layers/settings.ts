@@ -142,6 +142,14 @@ export const SETTINGS = {
     doc: 'The region of the tenants table replica and the system key the function uses: its own.',
     value: (ctx) => ctx.regions[ctx.jurisdiction],
   },
+  TENANTS_REPLICA_REGIONS: {
+    schema: z
+      .string()
+      .transform((v) => v.split(','))
+      .pipe(z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region')).min(1)),
+    doc: "The tenants table's replica regions, the global one first: each region writes its own counter items (rate limit, monthly cap) and reads the others' for the total.",
+    value: (ctx) => `${ctx.regions.global},${ctx.regions.eu}`,
+  },
   SYSTEM_KEY_ID: {
     schema: name,
     doc: "The own region's KMS key that wraps the API key pepper and the recipient pseudonym secret.",

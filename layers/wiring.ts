@@ -334,7 +334,11 @@ export const carrier = /* @__PURE__ */ perJurisdiction((j): Carrier => {
 export const ownJurisdiction = /* @__PURE__ */ once(() => readSetting('JURISDICTION'));
 
 export const counters = /* @__PURE__ */ once(
-  () => new DynamoDbCounters(tenantsClient(), readSetting('TENANTS_TABLE')),
+  () =>
+    new DynamoDbCounters(tenantsClient(), readSetting('TENANTS_TABLE'), {
+      own: readSetting('TENANTS_REGION'),
+      all: readSetting('TENANTS_REPLICA_REGIONS'),
+    }),
 );
 
 /**
