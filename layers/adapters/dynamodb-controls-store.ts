@@ -82,13 +82,17 @@ export class DynamoDbCounters implements Counters {
     }
   }
 
+  /** Removes the bucket in every region (a closed account's): the others' deletes replicate. */
   async removeBucket(key: string): Promise<void> {
-    await this.client.send(
-      new DeleteItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: `RATE#${key}`, sk: this.sk('RATE') }),
-      }),
-    );
+    const regions = this.regions?.all ?? [undefined];
+    for (const region of regions) {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: `RATE#${key}`, sk: this.sk('RATE', region) }),
+        }),
+      );
+    }
   }
 
   async admit(key: string, perMinute: number, burst: number, now: Date) {

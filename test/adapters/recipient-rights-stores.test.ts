@@ -150,6 +150,9 @@ describe('counters of a tenants table replicated to two regions (a global table)
     expect((await inEu.admit(key, 60, 3, t1)).ok).toBe(true);
     expect((await inUs.admit(key, 60, 3, t1)).ok).toBe(false);
     expect((await items(`RATE#${key}`)).map((i) => i.sk)).toEqual(['RATE', 'RATE@eu-central-1']);
+    // A closed account's bucket goes in every region.
+    await inUs.removeBucket(key);
+    expect(await items(`RATE#${key}`)).toEqual([]);
   });
 });
 
