@@ -14,8 +14,6 @@ import { LOCAL_CREDENTIALS } from './services.ts';
 export interface Replicator {
   /** Replicates a table (the same name in each region) between the given regions. */
   add(table: string, regions: readonly string[]): Promise<void>;
-  /** Resolves once every write seen so far has been applied everywhere (tests). */
-  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,8 +70,12 @@ export function startReplicator(options: {
     backlog: Map<string, StreamRecord[]>;
   }
   const sources: Source[] = [];
-  /** Writes the replicator made, by `${table}|${region}|${key}`: their records are not sent back. */
-  const echoes = new Map<string, string[]>();
+  /**
+   * Writes the replicator made, by `${table}|${region}|${key}`: their records are not sent back.
+   * A write that changed nothing makes no record, so an entry is forgotten after a while.
+   */
+  const echoes = new Map<string, { image: string; at: number }[]>();
+  const ECHO_MS = 10_000;
 
   const echoKey = (table: string, region: string, keys: Json) => `${table}|${region}|${canonical(keys)}`;
   const imageOf = (r: StreamRecord) => (r.eventName === 'REMOVE' ? 'REMOVE' : canonical(r.dynamodb.NewImage));
@@ -113,8 +115,9 @@ export function startReplicator(options: {
       for (const r of (out.Records ?? []) as StreamRecord[]) {
         s.lastRead.set(id, r.dynamodb.SequenceNumber);
         const k = echoKey(s.table, s.region, r.dynamodb.Keys);
-        const mine = echoes.get(k);
-        const at = mine?.indexOf(imageOf(r)) ?? -1;
+        const mine = echoes.get(k)?.filter((e) => Date.now() - e.at < ECHO_MS);
+        if (mine) echoes.set(k, mine);
+        const at = mine?.findIndex((e) => e.image === imageOf(r)) ?? -1;
         if (mine && at >= 0) {
           mine.splice(at, 1);
           if (mine.length === 0) echoes.delete(k);
@@ -131,7 +134,7 @@ export function startReplicator(options: {
       while (queue.length > 0) {
         const r = queue[0]!;
         const k = echoKey(s.table, target, r.dynamodb.Keys);
-        echoes.set(k, [...(echoes.get(k) ?? []), imageOf(r)]);
+        echoes.set(k, [...(echoes.get(k) ?? []), { image: imageOf(r), at: Date.now() }]);
         try {
           if (r.eventName === 'REMOVE')
             await ddb(target, 'DeleteItem', { TableName: s.table, Key: r.dynamodb.Keys });
@@ -149,8 +152,6 @@ export function startReplicator(options: {
 
   let stopped = false;
   const lastError = new Map<Source, string>();
-  let waiters: (() => void)[] = [];
-  const idle = () => sources.every((s) => [...s.backlog.values()].every((q) => q.length === 0));
   const loop = (async () => {
     while (!stopped) {
       for (const s of sources) {
@@ -163,10 +164,6 @@ export function startReplicator(options: {
           if (line !== lastError.get(s)) options.log?.(line);
           lastError.set(s, line);
         }
-      }
-      if (idle()) {
-        for (const w of waiters) w();
-        waiters = [];
       }
       await new Promise((r) => setTimeout(r, intervalMs));
     }
@@ -185,11 +182,9 @@ export function startReplicator(options: {
         });
       }
     },
-    settled: () => new Promise<void>((r) => waiters.push(r)),
     async stop() {
       stopped = true;
       await loop;
-      for (const w of waiters) w();
     },
   };
 }

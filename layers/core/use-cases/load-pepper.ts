@@ -27,7 +27,10 @@ export async function loadSystemSecret(
  * call to the other region. The tenants table is a global table, so the source region's wrapped
  * secret is here too; only the first call in this region (ever, or after this region's key was
  * replaced) unwraps it with the source region's key and stores this region's copy. The value is
- * the source's: API key hashes and recipient pseudonyms match in both regions.
+ * the source's: API key hashes and recipient pseudonyms match in both regions. A secret the global
+ * region has not made yet is made here under the global key, in this replica: only its first use
+ * in both regions within the replication lag could disagree (the pepper is made in the global
+ * region with the first API key; the pseudonym key could be, on a new gateway's first seconds).
  */
 export async function loadRegionalSystemSecret(
   deps: {
