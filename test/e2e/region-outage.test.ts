@@ -64,6 +64,11 @@ describe('a us-east-1 outage', () => {
 
     for (const p of proxies)
       p.set((_op, _body, region) => (region === gateway.regions.global ? 'unavailable' : undefined));
+    // Every EU function starts cold during the outage (as Lambda recycles idle instances): what
+    // it loads at start (the API key pepper, the recipient pseudonym key) comes from the EU too.
+    const eu = [...gateway.functions.values()].filter((f) => f.jurisdiction === 'eu');
+    const coldBefore = eu.reduce((n, f) => n + f.fn.coldStarts, 0);
+    for (const f of eu) await f.fn.stop();
     try {
       // The global region is down indeed: its endpoint cannot read anything.
       expectProblem(await api.call('GET', '/v1/messages', { key: t.key }), 503, 'service-unavailable');
@@ -86,6 +91,7 @@ describe('a us-east-1 outage', () => {
       );
       expect(delivered.status).toBe('delivered');
       expect(proxies.reduce((n, p) => n + p.counts.faulted, 0)).toBeGreaterThan(0);
+      expect(eu.reduce((n, f) => n + f.fn.coldStarts, 0)).toBeGreaterThan(coldBefore);
     } finally {
       for (const p of proxies) p.clear();
     }
