@@ -120,7 +120,10 @@ export interface RunningGateway {
   services: { dynamodb: string; sqs: string; kms: string };
   /** The global region's queues (kept at the top level for existing callers) and each region's. */
   queues: RegionQueues & { byJurisdiction: Record<Jurisdiction, RegionQueues> };
-  /** Table names: the tenants table (global region), the global region's messages table, and each region's. */
+  /**
+   * Table names: the tenants table (a global table: the same name in both regions, replicated), the
+   * global region's messages table, and each region's.
+   */
   tables: {
     tenants: string;
     messages: string;
