@@ -100,7 +100,7 @@ export interface Needs {
   otherFromEu?: JurisdictionNeeds;
   /** A fixed jurisdiction whichever the region (webhook secrets are sealed under the global key). */
   global?: JurisdictionNeeds;
-  /** The global tenants table (replicated to the EU region). */
+  /** The tenants table: a global table, used through the replica in the function's own region. */
   tenants?: TableAccess;
   /** The system key (GenerateDataKey and Decrypt): the pepper and the recipient pseudonym secret. */
   systemKey?: true;
@@ -188,8 +188,10 @@ export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingNa
   if (d.needs.tenants || d.needs.systemKey) {
     out.add('TENANTS_TABLE');
     out.add('TENANTS_REGION');
+    out.add('TENANTS_REPLICA_REGIONS');
   }
   if (d.needs.systemKey) out.add('SYSTEM_KEY_ID');
+  if (d.needs.systemKey && own === 'eu') out.add('SYSTEM_SECRETS_SOURCE_KEY_ARN');
   if (d.relaysToEu && own === 'global') out.add('EU_RELAY_URL');
   if (d.tenantScoped) out.add('TENANT_ACCESS_ROLE_ARN');
   return [...out];

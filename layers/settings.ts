@@ -40,6 +40,8 @@ export interface DeployContext {
     queueUrl(j: Jurisdiction, queue: QueueName | 'webhookDlq'): string;
     tenantsTable: string;
     systemKeyId: string;
+    /** The global region's system key (the source of the system secrets). */
+    globalSystemKeyArn: string;
   };
 }
 
@@ -134,18 +136,33 @@ export const SETTINGS = {
   },
   TENANTS_TABLE: {
     schema: name,
-    doc: 'The (global) tenants table.',
+    doc: "The tenants table: a global table, read and written in the function's own region.",
     value: (ctx) => ctx.resources.tenantsTable,
   },
   TENANTS_REGION: {
     schema: name,
-    doc: "The tenants table's and the system key's region (the global one).",
-    value: (ctx) => ctx.regions.global,
+    doc: 'The region of the tenants table replica and the system key the function uses: its own.',
+    value: (ctx) => ctx.regions[ctx.jurisdiction],
+  },
+  TENANTS_REPLICA_REGIONS: {
+    schema: z
+      .string()
+      .transform((v) => v.split(','))
+      .pipe(z.array(z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region')).min(1)),
+    doc: "The tenants table's replica regions, the global one first: each region writes its own counter items (rate limit, monthly cap) and reads the others' for the total.",
+    value: (ctx) => `${ctx.regions.global},${ctx.regions.eu}`,
   },
   SYSTEM_KEY_ID: {
     schema: name,
-    doc: 'The KMS key that wraps the API key pepper and the recipient pseudonym secret.',
+    doc: "The own region's KMS key that wraps the API key pepper and the recipient pseudonym secret.",
     value: (ctx) => ctx.resources.systemKeyId,
+  },
+  SYSTEM_SECRETS_SOURCE_KEY_ARN: {
+    schema: z
+      .string()
+      .regex(/^arn:aws[\w-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/, 'a KMS key or alias ARN'),
+    doc: "EU region: the global region's system key, which made the system secrets; used once per region to unwrap them and keep this region's copy.",
+    value: (ctx) => ctx.resources.globalSystemKeyArn,
   },
   ACCOUNT_ID: {
     schema: z.string().regex(/^\d{12}$/, 'an AWS account id'),

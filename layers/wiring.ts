@@ -38,7 +38,7 @@ import { RecipientPseudonyms } from './core/recipient-pseudonym.ts';
 import { DEFAULT_PRICES_USD } from './core/usage.ts';
 import { makeAuditTrail } from './core/use-cases/audit-trail.ts';
 import { makeReceiveInbound } from './core/use-cases/inbound.ts';
-import { loadSystemSecret, memo } from './core/use-cases/load-pepper.ts';
+import { loadRegionalSystemSecret, loadSystemSecret, memo } from './core/use-cases/load-pepper.ts';
 import { makeTenantAdmin } from './core/use-cases/manage-tenants.ts';
 import { relaysReadToEu } from './core/use-cases/read-messages.ts';
 import { makeRecipientLists } from './core/use-cases/recipient-lists.ts';
@@ -286,7 +286,10 @@ export async function euOrHere(
   return here(endpoint);
 }
 
-/** The tenants table is global (a global table replicated to the EU region in AWS). */
+/**
+ * The tenants table is a DynamoDB global table: each region reads and writes its own replica
+ * (TENANTS_REGION is the function's own region), so no request waits on the other region.
+ */
 const tenantsClient = /* @__PURE__ */ once(() =>
   tracer.captureAWSv3Client(new DynamoDBClient({ region: readSetting('TENANTS_REGION') })),
 );
@@ -301,13 +304,28 @@ export const secretStore = /* @__PURE__ */ once(
   () => new DynamoDbSecretStore(tenantsClient(), readSetting('TENANTS_TABLE')),
 );
 
+/**
+ * The system secrets: made under the global region's system key; the EU region keeps its own
+ * copy under its own system key (made once, with one call to the global region's KMS).
+ */
 const systemSecret = (name: 'api-key-pepper' | 'recipient-pseudonym') =>
-  memo(async () =>
-    loadSystemSecret(
-      { keys: new KmsKeyService(tenantsKms()), secrets: secretStore(), keyId: readSetting('SYSTEM_KEY_ID') },
-      name,
-    ),
-  );
+  memo(async () => {
+    const own = {
+      keys: new KmsKeyService(tenantsKms()),
+      secrets: secretStore(),
+      keyId: readSetting('SYSTEM_KEY_ID'),
+    };
+    if (ownJurisdiction() === 'global') return loadSystemSecret(own, name);
+    const sourceKey = readSetting('SYSTEM_SECRETS_SOURCE_KEY_ARN');
+    const sourceRegion = sourceKey.split(':')[3]!;
+    const source = {
+      keys: new KmsKeyService(
+        countingErrors(tracer.captureAWSv3Client(new KMSClient({ region: sourceRegion }))),
+      ),
+      keyId: sourceKey,
+    };
+    return loadRegionalSystemSecret({ ...own, source, region: readSetting('TENANTS_REGION') }, name);
+  });
 
 export const pepper = /* @__PURE__ */ systemSecret('api-key-pepper');
 
@@ -375,7 +393,11 @@ export const carrier = /* @__PURE__ */ perJurisdiction((j): Carrier => {
 export const ownJurisdiction = /* @__PURE__ */ once(() => readSetting('JURISDICTION'));
 
 export const counters = /* @__PURE__ */ once(
-  () => new DynamoDbCounters(tenantsClient(), readSetting('TENANTS_TABLE')),
+  () =>
+    new DynamoDbCounters(tenantsClient(), readSetting('TENANTS_TABLE'), {
+      own: readSetting('TENANTS_REGION'),
+      all: readSetting('TENANTS_REPLICA_REGIONS'),
+    }),
 );
 
 /**

@@ -94,6 +94,7 @@ export function buildApp(app = new App()) {
     const stateful = new StatefulStack(app, `SmsGateway-${label}-Stateful`, {
       env,
       jurisdiction,
+      ...(jurisdiction === 'global' ? { tenantsReplicaRegions: [regions.eu] } : {}),
       eumEvents: carrier.kind === 'eum',
       ...(adopt ? { adopt } : {}),
     });
@@ -116,6 +117,8 @@ export function buildApp(app = new App()) {
   };
   const global = build('global', 'Global');
   const eu = build('eu', 'EU');
+  // The EU functions use the tenants table's EU replica, which the global stateful stack makes.
+  eu.stateless.addStackDependency(global.stateful, "the tenants table's EU replica");
   return { app, regions, stateful: global.stateful, stateless: global.stateless, global, eu };
 }
 

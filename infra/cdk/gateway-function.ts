@@ -153,7 +153,7 @@ export class GatewayFunction extends Construct {
   }
 
   /** A key by ARN or alias ARN (the system key, possibly in the global region). */
-  useKeyArn(arn: string, actions: ('kms:GenerateDataKey' | 'kms:Decrypt')[]): this {
+  useKeyArn(arn: string, actions: ('kms:GenerateDataKey' | 'kms:Decrypt' | 'kms:Encrypt')[]): this {
     const alias = /:(alias\/.+)$/.exec(arn)?.[1];
     this.fn.addToRolePolicy(
       new PolicyStatement({

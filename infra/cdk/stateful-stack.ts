@@ -20,6 +20,11 @@ import { physicalNames, TENANTS_TABLE_NAME } from './names.ts';
 
 export interface StatefulStackProps extends StackProps {
   jurisdiction: Jurisdiction;
+  /**
+   * The global jurisdiction: the regions where the tenants table has replicas (the EU region), so
+   * that each region reads tenants and writes its counters without calling this one.
+   */
+  tenantsReplicaRegions?: readonly string[];
   /** Whether AWS End User Messaging is the carrier: adds the topic its events arrive on. */
   eumEvents?: boolean;
   /**
@@ -33,8 +38,9 @@ export interface StatefulStackProps extends StackProps {
 
 /**
  * Tables, queues and keys of one jurisdiction: what holds data, deployed apart from the code so
- * code deploys never touch it. The global jurisdiction also holds the tenants table and the
- * system key (no data about recipients). Tenant keys are not here: the gateway creates one per
+ * code deploys never touch it. The global jurisdiction also holds the tenants table (a global
+ * table with a replica in the EU region) and the system key (no data about recipients); the EU
+ * jurisdiction holds its own system key, for its copy of the system secrets. Tenant keys are not here: the gateway creates one per
  * tenant and jurisdiction at run time.
  */
 export class StatefulStack extends Stack {
@@ -79,7 +85,7 @@ export class StatefulStack extends Stack {
     if (props.jurisdiction === 'global') {
       this.tenants = adopting
         ? TableV2.fromTableName(this, TABLES.tenants.id, TENANTS_TABLE_NAME)
-        : this.table(TABLES.tenants, TENANTS_TABLE_NAME);
+        : this.table(TABLES.tenants, TENANTS_TABLE_NAME, props.tenantsReplicaRegions ?? []);
       if (props.adopt?.systemKeyArn) {
         // The retained key and its retained alias are used as they are.
         this.systemKey = Key.fromKeyArn(this, 'SystemKey', props.adopt.systemKeyArn);
@@ -96,6 +102,17 @@ export class StatefulStack extends Stack {
         });
         this.systemKey = key;
       }
+    } else {
+      // Wraps this region's copy of the system secrets, so the EU region never needs the global
+      // region's KMS to serve. Only a cache of what the global key wraps: deleting it with the
+      // stack costs one call to the global region on the next start (the copy is made again).
+      this.systemKey = new Key(this, 'SystemKey', {
+        description: "SMS gateway system key: wraps this region's copy of the API key pepper",
+        enableKeyRotation: true,
+        alias: SYSTEM_KEY_ALIAS,
+        removalPolicy: RemovalPolicy.DESTROY,
+        pendingWindow: Duration.days(7),
+      });
     }
   }
 
@@ -122,9 +139,15 @@ export class StatefulStack extends Stack {
     return topic;
   }
 
-  private table(def: TableDefinition, tableName: string): TableV2 {
+  /**
+   * A table; with replica regions, a global table (on-demand billing, streams of new and old
+   * images set by the construct, point-in-time recovery and deletion protection on every replica,
+   * the AWS-owned key in each region). A replica keeps the table's name.
+   */
+  private table(def: TableDefinition, tableName: string, replicaRegions: readonly string[] = []): TableV2 {
     return new TableV2(this, def.id, {
       tableName,
+      ...(replicaRegions.length ? { replicas: replicaRegions.map((region) => ({ region })) } : {}),
       partitionKey: { name: def.partitionKey, type: AttributeType.STRING },
       sortKey: { name: def.sortKey, type: AttributeType.STRING },
       billing: Billing.onDemand(),

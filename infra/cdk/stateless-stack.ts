@@ -127,15 +127,18 @@ export class StatelessStack extends Stack {
     const eventsQueue = (j: Jurisdiction): IQueue => (other(j) ? otherEvents : stateful.carrierEventsQueue);
     const webhookQueue = (j: Jurisdiction): IQueue => (other(j) ? otherWebhooks : stateful.webhookQueue);
     const auditQueue = (j: Jurisdiction): IQueue => (other(j) ? otherAudit : stateful.auditQueue);
+    // The tenants table's replica in this region (a global table: the EU region's functions are
+    // granted its EU replica only, and read and write it without calling the global region).
     const tenantsTable: ITableV2 =
       stateful.tenants ??
       TableV2.fromTableArn(
         this,
         'Tenants',
-        `arn:aws:dynamodb:${regions.global}:${account}:table/${TENANTS_TABLE_NAME}`,
+        `arn:aws:dynamodb:${regions[jurisdiction]}:${account}:table/${TENANTS_TABLE_NAME}`,
       );
-    const systemKeyArn =
-      stateful.systemKey?.keyArn ?? `arn:aws:kms:${regions.global}:${account}:${SYSTEM_KEY_ALIAS}`;
+    // This region's system key; the global one made the system secrets (the EU copies them once).
+    const globalSystemKeyArn = `arn:aws:kms:${regions.global}:${account}:${SYSTEM_KEY_ALIAS}`;
+    const systemKeyArn = stateful.systemKey?.keyArn ?? globalSystemKeyArn;
 
     const queueOf = (j: Jurisdiction, q: QueueName): IQueue =>
       ({ dispatch: dispatchQueue, carrierEvents: eventsQueue, webhooks: webhookQueue, audit: auditQueue })[q](
@@ -176,6 +179,7 @@ export class StatelessStack extends Stack {
             : queueOf(j, q).queueUrl,
         tenantsTable: tenantsTable.tableName,
         systemKeyId: systemKeyArn,
+        globalSystemKeyArn,
       },
     };
 
@@ -219,7 +223,13 @@ export class StatelessStack extends Stack {
       }
       if (sms.length && props.carrier?.kind === 'eum') f.sendsSms(sms);
       if (d.needs.tenants) f.grantTable(tenantsTable, d.needs.tenants);
-      if (d.needs.systemKey) f.useKeyArn(systemKeyArn, ['kms:GenerateDataKey', 'kms:Decrypt']);
+      if (d.needs.systemKey && jurisdiction === 'global') {
+        f.useKeyArn(systemKeyArn, ['kms:GenerateDataKey', 'kms:Decrypt']);
+      } else if (d.needs.systemKey) {
+        // This region's copy of the system secrets: unwrapped here, made once from the global key's.
+        f.useKeyArn(systemKeyArn, ['kms:Decrypt', 'kms:Encrypt']);
+        f.useKeyArn(globalSystemKeyArn, ['kms:GenerateDataKey', 'kms:Decrypt']);
+      }
       const t = d.trigger;
       if (t.kind === 'queue') {
         const maxConcurrency = queueMaxConcurrency(d);

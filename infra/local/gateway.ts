@@ -27,6 +27,7 @@ import {
   SANDBOX_LEDGER_TABLE,
   type TableProperties,
 } from './provision.ts';
+import { startReplicator } from './replicator.ts';
 import {
   assertPortFree,
   freePort,
@@ -120,7 +121,10 @@ export interface RunningGateway {
   services: { dynamodb: string; sqs: string; kms: string };
   /** The global region's queues (kept at the top level for existing callers) and each region's. */
   queues: RegionQueues & { byJurisdiction: Record<Jurisdiction, RegionQueues> };
-  /** Table names: the tenants table (global region), the global region's messages table, and each region's. */
+  /**
+   * Table names: the tenants table (a global table: the same name in both regions, replicated), the
+   * global region's messages table, and each region's.
+   */
   tables: {
     tenants: string;
     messages: string;
@@ -462,6 +466,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 
     // Stateful resources, as each template declares them.
     log('provisioning tables, queues and keys from the templates ...');
+    const replicator = startReplicator({ endpoint: endpoints.dynamodb, log });
+    started.push(replicator);
     const queueInfo = new Map<
       string,
       { url: string; arn: string; localArn: string; region: string; fifo: boolean }
@@ -470,7 +476,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const c = clientsIn(stack.region);
       for (const [id, r] of resourcesOf(stack, 'AWS::DynamoDB::GlobalTable')) {
         const p = resolver.resolve(stack, props(r)) as TableProperties;
-        await provisionTable(c.ddb, physicalName.get(`${stack.name}/${id}`)!, p);
+        const name = physicalName.get(`${stack.name}/${id}`)!;
+        // A global table: one table in each replica's region, kept alike by the local replication.
+        const inRegions = [...new Set([stack.region, ...(p.Replicas ?? []).map((x) => x.Region)])];
+        const replicated = inRegions.length > 1;
+        for (const region of inRegions)
+          await provisionTable(clientsIn(region).ddb, name, p, { stream: replicated });
+        if (replicated) await replicator.add(name, inRegions);
       }
       // Dead-letter queues first: a redrive policy names its target by ARN.
       const queues = resourcesOf(stack, 'AWS::SQS::Queue').sort(

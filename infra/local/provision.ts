@@ -182,15 +182,23 @@ export interface TableProperties {
     Projection: { ProjectionType?: 'ALL' | 'KEYS_ONLY' | 'INCLUDE'; NonKeyAttributes?: string[] };
   }[];
   TimeToLiveSpecification?: { AttributeName?: string; Enabled: boolean };
+  /** A global table's replicas: the local runtime makes the table in each region and replicates it. */
+  Replicas?: { Region: string }[];
 }
 
-/** Creates a table as its template declares it (keys, indexes, TTL); an existing table gains the indexes it lacks. */
+/**
+ * Creates a table as its template declares it (keys, indexes, TTL); an existing table gains the
+ * indexes it lacks. A replicated table (`stream`) gets a stream of new images, what the local
+ * replication reads.
+ */
 export async function provisionTable(
   client: DynamoDBClient,
   name: string,
   props: TableProperties,
+  options: { stream?: boolean } = {},
 ): Promise<void> {
   const indexes = props.GlobalSecondaryIndexes ?? [];
+  const stream = { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' as const };
   try {
     await client.send(
       new CreateTableCommand({
@@ -199,6 +207,7 @@ export async function provisionTable(
         AttributeDefinitions: props.AttributeDefinitions,
         KeySchema: props.KeySchema,
         GlobalSecondaryIndexes: indexes.length === 0 ? undefined : indexes,
+        ...(options.stream ? { StreamSpecification: stream } : {}),
       }),
     );
     const ttl = props.TimeToLiveSpecification;
@@ -214,6 +223,9 @@ export async function provisionTable(
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
     const existing = await client.send(new DescribeTableCommand({ TableName: name }));
+    if (options.stream && !existing.Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(new UpdateTableCommand({ TableName: name, StreamSpecification: stream }));
+    }
     const have = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
     for (const index of indexes.filter((x) => !have.has(x.IndexName))) {
       const keys = new Set(index.KeySchema.map((k) => k.AttributeName));

@@ -16,7 +16,20 @@ import { epochSeconds, isConditionFailure } from './dynamodb-util.ts';
  * Request rates and monthly usage in the tenants table. The rate limit is GCRA (a token bucket
  * kept as one "theoretical arrival time"), updated with conditional writes so that every
  * function instance shares it exactly: no read-modify-write race, one write per admitted request.
+ *
+ * In a global table (`regions`), each region writes only its own items (concurrent writes to one
+ * item from two regions would lose one: global tables keep the last writer's) and reads the other
+ * regions' replicated items to count the total: a tenant's rate and monthly cap hold across
+ * regions up to what the other region admitted within the replication lag (typically under a
+ * second).
  */
+export interface CounterRegions {
+  /** The region this instance writes its items in. */
+  own: string;
+  /** Every replica's region; the first keeps the unsuffixed item keys (those from before). */
+  all: readonly string[];
+}
+
 export class DynamoDbCounters implements Counters {
   /**
    * Buckets this instance saw full, by key and limits: the time before which the shared bucket
@@ -29,14 +42,33 @@ export class DynamoDbCounters implements Counters {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
+    private readonly regions?: CounterRegions,
   ) {}
+
+  /** A counter item's sort key in a region (unsuffixed in the first, and without regions). */
+  private sk(base: string, region = this.regions?.own) {
+    return !this.regions || region === this.regions.all[0] ? base : `${base}@${region}`;
+  }
+
+  /** The other regions' replicated items of a counter (eventually consistent: the replicas). */
+  private async elsewhere(pk: string, base: string): Promise<Record<string, unknown>[]> {
+    const others = (this.regions?.all ?? []).filter((r) => r !== this.regions?.own);
+    const items = await Promise.all(
+      others.map((r) =>
+        this.client.send(
+          new GetItemCommand({ TableName: this.table, Key: marshall({ pk, sk: this.sk(base, r) }) }),
+        ),
+      ),
+    );
+    return items.flatMap((out) => (out.Item ? [unmarshall(out.Item)] : []));
+  }
 
   private async setTat(key: string, expression: string, condition: string, values: Record<string, number>) {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
-          Key: marshall({ pk: `RATE#${key}`, sk: 'RATE' }),
+          Key: marshall({ pk: `RATE#${key}`, sk: this.sk('RATE') }),
           UpdateExpression: `${expression}, expiresAt = :exp`,
           ConditionExpression: condition,
           ExpressionAttributeValues: marshall(values),
@@ -50,10 +82,17 @@ export class DynamoDbCounters implements Counters {
     }
   }
 
+  /** Removes the bucket in every region (a closed account's): the others' deletes replicate. */
   async removeBucket(key: string): Promise<void> {
-    await this.client.send(
-      new DeleteItemCommand({ TableName: this.table, Key: marshall({ pk: `RATE#${key}`, sk: 'RATE' }) }),
-    );
+    const regions = this.regions?.all ?? [undefined];
+    for (const region of regions) {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: `RATE#${key}`, sk: this.sk('RATE', region) }),
+        }),
+      );
+    }
   }
 
   async admit(key: string, perMinute: number, burst: number, now: Date) {
@@ -68,24 +107,31 @@ export class DynamoDbCounters implements Counters {
         return { ok: false as const, retryAfterSeconds: Math.max(1, Math.ceil((until - nowMs) / 1000)) };
       this.refusedUntil.delete(memo);
     }
+    // The bucket is shared by the regions: each keeps the arrival time as it last moved it, and
+    // moves on from the latest of all (the others' replicated items), so together they admit what
+    // one bucket would, but for what another region admitted within the replication lag.
+    const elsewhere = Math.max(0, ...(await this.elsewhere(`RATE#${key}`, 'RATE')).map((i) => Number(i.tat)));
+    const base = Math.max(nowMs, elsewhere);
+    const refuse = (tat: number) => {
+      if (this.refusedUntil.size >= 10_000) this.refusedUntil.clear();
+      this.refusedUntil.set(memo, tat - (limit - nowMs));
+      return { ok: false as const, retryAfterSeconds: Math.max(1, Math.ceil((tat - limit) / 1000)) };
+    };
+    if (base > limit) return refuse(base);
     for (let attempt = 0; attempt < 3; attempt++) {
       // A bucket in use: move its arrival time on by one interval if that stays within the burst.
-      const step = await this.setTat(key, 'SET tat = tat + :i', 'tat >= :now AND tat <= :limit', {
+      const step = await this.setTat(key, 'SET tat = tat + :i', 'tat >= :base AND tat <= :limit', {
         ':i': interval,
-        ':now': nowMs,
+        ':base': base,
         ':limit': limit,
         ':exp': exp,
       });
       if (step.ok) return { ok: true as const };
-      if (step.tat !== undefined && step.tat > limit) {
-        if (this.refusedUntil.size >= 10_000) this.refusedUntil.clear();
-        this.refusedUntil.set(memo, step.tat - (burst - 1) * interval);
-        return { ok: false as const, retryAfterSeconds: Math.max(1, Math.ceil((step.tat - limit) / 1000)) };
-      }
-      // A new or idle bucket (full): start from now.
-      const fresh = await this.setTat(key, 'SET tat = :next', 'attribute_not_exists(tat) OR tat < :now', {
-        ':next': nowMs + interval,
-        ':now': nowMs,
+      if (step.tat !== undefined && step.tat > limit) return refuse(step.tat);
+      // A new or idle bucket (full), or one behind another region's: start from now, or from that.
+      const fresh = await this.setTat(key, 'SET tat = :next', 'attribute_not_exists(tat) OR tat < :base', {
+        ':next': base + interval,
+        ':base': base,
         ':exp': exp,
       });
       if (fresh.ok) return { ok: true as const };
@@ -95,11 +141,21 @@ export class DynamoDbCounters implements Counters {
   }
 
   async addUsage(tenantId: string, month: string, segments: number, cap: number): Promise<boolean> {
+    // The month's segments the other regions counted (replicated), toward the same cap.
+    const elsewhere =
+      cap > 0
+        ? (await this.elsewhere(tenantId, `USAGE#${month}`)).reduce(
+            (sum, i) => sum + Number(i.segments ?? 0),
+            0,
+          )
+        : 0;
+    if (cap > 0 && elsewhere + segments > cap) return false;
+    cap -= elsewhere;
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
-          Key: marshall({ pk: tenantId, sk: `USAGE#${month}` }),
+          Key: marshall({ pk: tenantId, sk: this.sk(`USAGE#${month}`) }),
           UpdateExpression: 'ADD #segments :n',
           ExpressionAttributeNames: { '#segments': 'segments' },
           ...(cap > 0

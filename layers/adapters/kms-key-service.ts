@@ -3,6 +3,7 @@ import {
   CreateKeyCommand,
   DecryptCommand,
   DescribeKeyCommand,
+  EncryptCommand,
   GenerateDataKeyCommand,
   type KMSClient,
   ScheduleKeyDeletionCommand,
@@ -149,6 +150,14 @@ export class KmsKeyService implements KeyService {
     );
     if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS returned no data key');
     return { plaintext: out.Plaintext, ciphertext: out.CiphertextBlob };
+  }
+
+  async encrypt(keyId: string, plaintext: Uint8Array, context: Record<string, string>) {
+    const out = await this.client.send(
+      new EncryptCommand({ KeyId: keyId, Plaintext: plaintext, EncryptionContext: context }),
+    );
+    if (!out.CiphertextBlob) throw new Error('KMS returned no ciphertext');
+    return out.CiphertextBlob;
   }
 
   async decrypt(ciphertext: Uint8Array, context: Record<string, string>) {

@@ -233,6 +233,8 @@ export interface KeyService {
     keyId: string,
     context: Record<string, string>,
   ): Promise<{ plaintext: Uint8Array; ciphertext: Uint8Array }>;
+  /** Wraps a small secret (at most 4 KB) under the key, bound to the context. */
+  encrypt(keyId: string, plaintext: Uint8Array, context: Record<string, string>): Promise<Uint8Array>;
   /**
    * Unwraps a data key. Throws CiphertextRefusedError when the service refuses it for good (not
    * its ciphertext, another context, a key that can no longer decrypt); anything else (throttling,

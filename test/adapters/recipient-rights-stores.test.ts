@@ -112,6 +112,50 @@ describe('the request rate limit (GCRA in one conditional write), on DynamoDB Lo
   });
 });
 
+describe('counters of a tenants table replicated to two regions (a global table), on DynamoDB Local', () => {
+  // One table stands for the replicas once replication has caught up: each region's items are in both.
+  const all = ['us-east-1', 'eu-central-1'];
+  const inUs = new DynamoDbCounters(local.dynamodb, tenantsTable, { own: 'us-east-1', all });
+  const inEu = new DynamoDbCounters(local.dynamodb, tenantsTable, { own: 'eu-central-1', all });
+  const items = async (pk: string) =>
+    (await local.dynamodb.send(new ScanCommand({ TableName: tenantsTable })))
+      .Items!.map((i) => unmarshall(i))
+      .filter((i) => i.pk === pk)
+      .map(({ sk, segments }) => ({ sk, segments }))
+      .sort((a, b) => String(a.sk).localeCompare(String(b.sk)));
+
+  it("keeps the monthly cap over both regions' segments, each region counting in its own item", async () => {
+    const tenant = uniqueName('ten');
+    expect(await inUs.addUsage(tenant, '2026-11', 3, 5)).toBe(true);
+    expect(await inEu.addUsage(tenant, '2026-11', 2, 5)).toBe(true);
+    expect(await inEu.addUsage(tenant, '2026-11', 1, 5)).toBe(false);
+    expect(await inUs.addUsage(tenant, '2026-11', 1, 5)).toBe(false);
+    // No item is written by both regions (a global table would keep only the last writer's).
+    expect(await items(tenant)).toEqual([
+      { sk: 'USAGE#2026-11', segments: 3 },
+      { sk: 'USAGE#2026-11@eu-central-1', segments: 2 },
+    ]);
+  });
+
+  it("limits a tenant's rate over both regions together, each region moving its own bucket", async () => {
+    const key = uniqueName('tenant');
+    const t0 = new Date(Date.now());
+    expect((await inUs.admit(key, 60, 3, t0)).ok).toBe(true);
+    expect((await inUs.admit(key, 60, 3, t0)).ok).toBe(true);
+    expect((await inEu.admit(key, 60, 3, t0)).ok).toBe(true);
+    expect(await inEu.admit(key, 60, 3, t0)).toEqual({ ok: false, retryAfterSeconds: 1 });
+    expect((await inUs.admit(key, 60, 3, t0)).ok).toBe(false);
+    // One a second refills the shared bucket: one more, from either region.
+    const t1 = new Date(t0.getTime() + 1000);
+    expect((await inEu.admit(key, 60, 3, t1)).ok).toBe(true);
+    expect((await inUs.admit(key, 60, 3, t1)).ok).toBe(false);
+    expect((await items(`RATE#${key}`)).map((i) => i.sk)).toEqual(['RATE', 'RATE@eu-central-1']);
+    // A closed account's bucket goes in every region.
+    await inUs.removeBucket(key);
+    expect(await items(`RATE#${key}`)).toEqual([]);
+  });
+});
+
 describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with the KMS stand-in', () => {
   it('keeps numbers only sealed, found again by the tenant pseudonym', async () => {
     await recipients.putOptOut('ten_A', {

@@ -44,13 +44,13 @@ describe('stateful stack', () => {
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
         ],
-        Replicas: [
-          expect.objectContaining({
-            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
-            DeletionProtectionEnabled: true,
-          }),
-        ],
       });
+      for (const replica of t.Properties.Replicas as unknown[]) {
+        expect(replica).toMatchObject({
+          PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          DeletionProtectionEnabled: true,
+        });
+      }
     }
     stateful.hasResource('AWS::DynamoDB::GlobalTable', {
       DeletionPolicy: 'Retain',
@@ -268,7 +268,9 @@ describe('one regional deployment per jurisdiction', () => {
     eu.resourceCountIs('AWS::DynamoDB::GlobalTable', 1);
     eu.hasResourceProperties('AWS::DynamoDB::GlobalTable', { TableName: 'sms-gateway-eu-messages' });
     eu.hasResourceProperties('AWS::SQS::Queue', { QueueName: 'sms-gateway-eu-dispatch' });
-    eu.resourceCountIs('AWS::KMS::Key', 0);
+    // Its own system key, for its copy of the system secrets (the global one stays in its region).
+    eu.resourceCountIs('AWS::KMS::Key', 1);
+    eu.hasResourceProperties('AWS::KMS::Alias', { AliasName: 'alias/sms-gateway/system' });
     // The EU region's worker consumes the EU queue, and its functions say they are EU.
     const euStateless = Template.fromStack(built.eu.stateless);
     const fns = resources(euStateless, 'AWS::Lambda::Function');
@@ -276,6 +278,51 @@ describe('one regional deployment per jurisdiction', () => {
       expect(
         (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables.JURISDICTION,
       ).toBe('eu');
+    }
+  });
+
+  it('makes the tenants table a global table with a replica in the EU region, and keeps messages in their own region', () => {
+    const global = Template.fromStack(built.global.stateful);
+    const table = (name: string) =>
+      resources(global, 'AWS::DynamoDB::GlobalTable').find(([, r]) => r.Properties.TableName === name)![1]
+        .Properties;
+    const regionsOf = (p: Record<string, unknown>) =>
+      (p.Replicas as { Region: string }[]).map((r) => r.Region).sort();
+    expect(regionsOf(table('sms-gateway-tenants'))).toEqual(['eu-west-1', 'us-east-1']);
+    expect(table('sms-gateway-tenants').StreamSpecification).toEqual({
+      StreamViewType: 'NEW_AND_OLD_IMAGES',
+    });
+    // Residency: a messages table is never replicated out of its region.
+    expect(regionsOf(table('sms-gateway-global-messages'))).toEqual(['us-east-1']);
+    const eu = Template.fromStack(built.eu.stateful);
+    const euMessages = resources(eu, 'AWS::DynamoDB::GlobalTable')[0]![1].Properties;
+    expect(regionsOf(euMessages)).toEqual(['eu-west-1']);
+  });
+
+  it("has the EU functions read and write the tenants table's EU replica only, and their own system key", () => {
+    const template = Template.fromStack(built.eu.stateless);
+    const tenantArns = new Set<string>();
+    const text = JSON.stringify(template.toJSON());
+    for (const m of text.matchAll(
+      /arn:aws:dynamodb:([a-z0-9-]+):(?:(?!arn:).){0,80}?table\/sms-gateway-tenants/g,
+    ))
+      tenantArns.add(m[1]!);
+    expect([...tenantArns]).toEqual(['eu-west-1']);
+    const fns = resources(template, 'AWS::Lambda::Function');
+    const withTenants = fns.filter(
+      ([, f]) => (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables.TENANTS_TABLE,
+    );
+    expect(withTenants.length).toBeGreaterThan(5);
+    for (const [, f] of withTenants) {
+      const vars = (f.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(vars.TENANTS_REGION).toBe('eu-west-1');
+      if (vars.SYSTEM_KEY_ID) {
+        // This region's key (a reference to the EU stateful stack's), and the global one named as the source.
+        expect(JSON.stringify(vars.SYSTEM_KEY_ID)).not.toContain('us-east-1');
+        const source = JSON.stringify(vars.SYSTEM_SECRETS_SOURCE_KEY_ARN);
+        expect(source).toContain('arn:aws:kms:us-east-1:');
+        expect(source).toContain(':alias/sms-gateway/system');
+      }
     }
   });
 

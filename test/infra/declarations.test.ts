@@ -53,7 +53,7 @@ function dummy(name: string, value: unknown): string {
   if (typeof value === 'string') return value;
   if (name === 'ACCOUNT_ID') return '123456789012';
   if (name.endsWith('_URL')) return `https://sqs.us-east-1.amazonaws.com/123456789012/${name.toLowerCase()}`;
-  if (name === 'SYSTEM_KEY_ID')
+  if (name === 'SYSTEM_KEY_ID' || name === 'SYSTEM_SECRETS_SOURCE_KEY_ARN')
     return 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
   if (name.endsWith('_TABLE')) return `sms-gateway-${name.toLowerCase()}`;
   if (name === 'TENANT_ACCESS_ROLE_ARN') return 'arn:aws:iam::123456789012:role/tenant-access';

@@ -389,6 +389,15 @@ export class FakeKeyService implements KeyService {
     const ct = Buffer.concat([c.update(plaintext), c.final()]);
     return { plaintext, ciphertext: Buffer.concat([Buffer.from(`${keyId}|`), iv, c.getAuthTag(), ct]) };
   }
+  /** Wraps any bytes like KMS Encrypt; a key id it has not seen gets its own material (a system key). */
+  async encrypt(keyId: string, plaintext: Uint8Array, context: Record<string, string>) {
+    if (!this.material.has(keyId)) this.material.set(keyId, randomBytes(32));
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.usable(keyId), iv);
+    c.setAAD(Buffer.from(JSON.stringify(Object.entries(context).sort())));
+    const ct = Buffer.concat([c.update(plaintext), c.final()]);
+    return Buffer.concat([Buffer.from(`${keyId}|`), iv, c.getAuthTag(), ct]);
+  }
   /** Refuses (CiphertextRefusedError) what KMS refuses: another context, an altered blob, a deleted key. */
   async decrypt(ciphertext: Uint8Array, context: Record<string, string>) {
     this.calls.decrypt++;

@@ -1,7 +1,14 @@
 import { createServer, request, type Server } from 'node:http';
 
-/** What the proxy does with one AWS JSON-protocol request: by its `X-Amz-Target` operation and its body. */
-export type FaultRule = (operation: string, body: string) => 'throttle' | 'unavailable' | undefined;
+/**
+ * What the proxy does with one AWS JSON-protocol request: by its `X-Amz-Target` operation, its
+ * body, and the region its SigV4 credential scope names (what a regional outage refuses).
+ */
+export type FaultRule = (
+  operation: string,
+  body: string,
+  region: string,
+) => 'throttle' | 'unavailable' | undefined;
 
 const ERRORS = {
   dynamodb: {
@@ -14,15 +21,24 @@ const ERRORS = {
     unavailable: 'KMSInternalException',
     contentType: 'application/x-amz-json-1.1',
   },
+  sqs: {
+    throttle: 'com.amazonaws.sqs#RequestThrottled',
+    unavailable: 'com.amazonaws.sqs#ServiceUnavailable',
+    contentType: 'application/x-amz-json-1.0',
+  },
 };
 
+/** The region of a SigV4 `Authorization` header's credential scope (`.../<date>/<region>/<service>/aws4_request`). */
+const signedRegion = (authorization: string) =>
+  /Credential=[^/]+\/\d+\/([^/]+)\//.exec(authorization)?.[1] ?? '';
+
 /**
- * A fault-injecting proxy in front of DynamoDB Local or the KMS stand-in: real requests go
+ * A fault-injecting proxy in front of DynamoDB Local, the local SQS or the KMS stand-in: real requests go
  * through unchanged; while a rule says so, an operation is answered with the service's own
  * throttling (400) or internal error (500) instead, as the AWS service would.
  */
 export async function startFaultProxy(
-  service: 'dynamodb' | 'kms',
+  service: 'dynamodb' | 'kms' | 'sqs',
   target: string,
   options: {
     /** Rewrites a request body before it is forwarded (e.g. to ask for ConsumedCapacity). */
@@ -42,7 +58,11 @@ export async function startFaultProxy(
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = Buffer.concat(chunks);
-    const fault = rule(operation, body.toString('utf8'));
+    const fault = rule(
+      operation,
+      body.toString('utf8'),
+      signedRegion(String(req.headers.authorization ?? '')),
+    );
     if (fault) {
       counts.faulted++;
       const e = ERRORS[service];
