@@ -650,7 +650,11 @@ describe('grants on the messages tables', () => {
         .flat()
         .map((x) => JSON.stringify(x).match(/table\/(sms-gateway-[a-z]+-messages)(\/index\/[A-Za-z*]+)?/));
     let checked = 0;
-    for (const { id, s } of statements.filter(({ s }) => queries(s))) {
+    // A tenant-access role reads its own tenant's partition only (dynamodb:LeadingKeys): an index
+    // is keyed by something else, so such a role never queries one (its functions do not).
+    for (const { id, s } of statements.filter(
+      ({ id, s }) => queries(s) && !id.includes('TenantAccessRole'),
+    )) {
       for (const m of tablesOf(s.Resource)) {
         if (!m || m[2]) continue;
         checked++;

@@ -86,7 +86,18 @@ describe('tenant-access roles (issue 14, item 2)', () => {
               (a) => a.startsWith('kms:') && a !== 'kms:GenerateDataKey' && a !== 'kms:Decrypt',
             ),
           ),
-        ).toEqual([]);
+          // The EU region's system key also seals the EU copy of the system secrets (kms:Encrypt):
+          // the key itself, never a tenant key.
+        ).toEqual(
+          region === 'eu'
+            ? [
+                expect.objectContaining({
+                  Action: ['kms:Decrypt', 'kms:Encrypt'],
+                  Resource: { 'Fn::ImportValue': expect.stringContaining('SystemKey') },
+                }),
+              ]
+            : [],
+        );
         // Its KMS use is the system key's alone (the pepper, the recipient pseudonym secret): the
         // key itself, or any key by the system alias, never the tenant keys' wildcard.
         for (const s of statements.filter((x) => actions(x).some((a) => a.startsWith('kms:')))) {
