@@ -5,6 +5,7 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'delete-message-body',
     relaysToEu: true,
+    tenantScoped: true,
     description: 'DELETE /v1/messages/{id}/body',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
     needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),
