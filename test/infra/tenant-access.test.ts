@@ -201,6 +201,15 @@ describe('tenant-access roles (issue 14, item 2)', () => {
           WRAPPERS.has(name) ? 'allow' : 'implicit-deny',
         );
         expect(evaluateIdentityPolicies([doc], create('ten_B'))).toBe('implicit-deny');
+        const alias = (tenantId: string): AuthzRequest => ({
+          action: 'kms:CreateAlias',
+          resource: `arn:aws:kms:us-east-1:${ACCOUNT}:alias/sms-gateway/tenant/${tenantId}/global`,
+          principal: session('ten_A'),
+        });
+        expect(evaluateIdentityPolicies([doc], alias('ten_A'))).toBe(
+          WRAPPERS.has(name) ? 'allow' : 'implicit-deny',
+        );
+        expect(evaluateIdentityPolicies([doc], alias('ten_B'))).toBe('implicit-deny');
       });
     }
   }
