@@ -65,9 +65,9 @@ const SCOPED = Object.values(DECLARATIONS)
   .filter((d) => d.tenantScoped)
   .map((d) => d.name);
 
-/** Scoped functions that write tenant items, and those that wrap under (and create) tenant keys. */
+/** Scoped functions that write tenant items, and those that wrap under (and create) tenant keys (body removal only unwraps). */
 const WRITERS = new Set(['delete-message-body', 'opt-outs', 'consents']);
-const WRAPPERS = new Set(['delete-message-body', 'opt-outs', 'consents']);
+const WRAPPERS = new Set(['opt-outs', 'consents']);
 
 describe('tenant-access roles (issue 14, item 2)', () => {
   it('scopes the message and reply read routes, body removal, the recipient lists and the audit trail at least', () => {
