@@ -5,6 +5,7 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'audit-events',
     relaysToEu: true,
+    tenantScoped: true,
     description: 'GET /v1/audit-events',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
     needs: {},

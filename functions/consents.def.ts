@@ -5,6 +5,7 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'consents',
     relaysToEu: true,
+    tenantScoped: true,
     description: '/v1/consents',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
     needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),

@@ -5,6 +5,7 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'opt-outs',
     relaysToEu: true,
+    tenantScoped: true,
     description: '/v1/opt-outs',
     settings: ['GLOBAL_API_URL', 'EU_API_URL'],
     needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),

@@ -469,8 +469,9 @@ async function admitTenant(tenant: TenantContext): Promise<void> {
   if (!out.ok) throw new RateLimitedError(out.retryAfterSeconds);
 }
 
+/** A tenant's trail is tenant data (`<tenant>#audit`): the tenant's credentials in a tenant-scoped function. */
 export const auditStore = /* @__PURE__ */ perJurisdiction(
-  (j) => new DynamoDbAuditStore(dynamodb(j), messagesTable(j)),
+  (j) => new DynamoDbAuditStore(tenantDynamodb(j), messagesTable(j)),
 );
 const auditSink = /* @__PURE__ */ perJurisdiction(
   (j) => new SqsAuditSink(sqs(j), readSetting(`${p(j)}_AUDIT_QUEUE_URL`)),

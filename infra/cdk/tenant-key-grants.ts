@@ -31,7 +31,10 @@ export function tenantKeyStatements(
   tenant = 'ten_*',
 ): Statement[] {
   const keys = regions.map((r) => `arn:aws:kms:${r}:${account}:key/*`);
-  const aliases = regions.map((r) => `arn:aws:kms:${r}:${account}:alias/sms-gateway/tenant/*`);
+  // A tenant-access session names only its own tenant's aliases (`alias/sms-gateway/tenant/<id>/<j>`),
+  // so it cannot take another tenant's alias before that tenant's first key in a jurisdiction.
+  const aliasOf = tenant === 'ten_*' ? '*' : `${tenant}/*`;
+  const aliases = regions.map((r) => `arn:aws:kms:${r}:${account}:alias/sms-gateway/tenant/${aliasOf}`);
   const tenantContext = { StringLike: { 'kms:EncryptionContext:tenant': tenant } };
   if (access === 'read') {
     // Readers only unwrap data keys; they never create keys or wrap new data.

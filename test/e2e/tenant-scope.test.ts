@@ -1,7 +1,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
 import { clearDeclaredSettings } from '../../layers/config.ts';
 import { encryptionContext } from '../../layers/core/crypto.ts';
@@ -23,6 +23,7 @@ let b: { tenantId: string; key: string };
 let aMessage: string;
 let bMessage: string;
 let env: Record<string, string>;
+let api: ReturnType<typeof client>;
 const saved = { ...process.env };
 
 const envOf = (name: string) =>
@@ -40,7 +41,7 @@ beforeAll(async () => {
     prefix: uniqueName('scope'),
     authorizerCacheSeconds: 1,
   });
-  const api = client(gateway.url);
+  api = client(gateway.url);
   a = await onboard(api, gateway.adminToken, { name: 'Acme' });
   b = await onboard(api, gateway.adminToken, { name: 'Globex' });
   const send = async (key: string, body: string) => {
@@ -163,5 +164,133 @@ describe('tenant-scoped credentials (issue 14, item 2)', () => {
     await expect(
       assume(env, [tenant, { Key: 'sms-gateway-role', Value: 'tenant-key-user' }]),
     ).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+});
+
+/**
+ * Another tenant-scoped function's wiring, loaded afresh as its instance loads it: exactly its
+ * environment (its own execution role and tenant-access role), its declaration registered first.
+ */
+async function asFunction(name: string) {
+  vi.resetModules();
+  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+  Object.assign(process.env, saved, envOf(name));
+  const { loadSettings } = await import('../../layers/declaration.ts');
+  const { declaration } = await import(`../../functions/${name}.def.ts`);
+  loadSettings(declaration);
+  const w = await import('../../layers/wiring.ts');
+  const { inTenantScope } = await import('../../layers/tenant-scope.ts');
+  return { w, inTenantScope };
+}
+
+/** IAM's refusal, however deep the adapter that met it wrapped it. */
+const refusedInIam = (e: Error & { cause?: Error }) => (e.cause ?? e).name === 'AccessDeniedException';
+
+describe('tenant-scoped credentials: DELETE /v1/messages/{id}/body', () => {
+  it("removes a tenant's own body, and IAM refuses another tenant's (read or removal) in this tenant's request", async () => {
+    const { w, inTenantScope } = await asFunction('delete-message-body');
+    const { makeRedactBody } = await import('../../layers/core/use-cases/read-messages.ts');
+    const { systemClock } = await import('../../layers/adapters/system.ts');
+    const redact = makeRedactBody({
+      messages: w.onDemand(w.messageStore),
+      clock: systemClock,
+      endpoints: {},
+    });
+    const send = async (key: string, body: string) =>
+      (
+        await api.call<{ message: { id: string } }>('POST', '/v1/messages', {
+          key,
+          body: { to: '+12025550100', from: 'Acme', body },
+        })
+      ).body.message.id;
+    const mine = await send(a.key, 'Acme, to be removed');
+    const theirs = await send(b.key, 'Globex, to be kept');
+
+    const own = await inTenantScope(a.tenantId, () => redact(ctx(a.tenantId), mine, 'global'));
+    expect(own).toMatchObject({ id: mine, body: null });
+
+    const before = gateway.iamDenials.length;
+    await expect(
+      inTenantScope(a.tenantId, () => redact(ctx(b.tenantId), theirs, 'global')),
+    ).rejects.toSatisfy(refusedInIam);
+    // The removal itself, even without the read before it.
+    await expect(
+      inTenantScope(a.tenantId, () => w.messageStore('global').removeBody(b.tenantId, theirs, new Date())),
+    ).rejects.toSatisfy(refusedInIam);
+    expect(gateway.iamDenials.slice(before).every((d) => /TenantAccess/.test(d.role))).toBe(true);
+    expect(gateway.iamDenials.length).toBeGreaterThan(before);
+    // Globex's body is still there for Globex.
+    const kept = await api.call<{ body?: string }>('GET', `/v1/messages/${theirs}`, { key: b.key });
+    expect(kept.body.body).toBe('Globex, to be kept');
+  });
+});
+
+describe('tenant-scoped credentials: /v1/opt-outs', () => {
+  it("lists and adds a tenant's own opt-outs, and IAM refuses another tenant's list in this tenant's request", async () => {
+    const { w, inTenantScope } = await asFunction('opt-outs');
+    const lists = w.recipientLists();
+    const entry = { phone: '+12025550111', scope: 'all' as const };
+    await expect(
+      inTenantScope(a.tenantId, () => lists.addOptOut(ctx(a.tenantId), entry, 'global')),
+    ).resolves.toMatchObject({ phone: entry.phone });
+    const own = await inTenantScope(a.tenantId, () => lists.listOptOuts(ctx(a.tenantId), 'global'));
+    expect(own.data.map((o) => ('phone' in o ? o.phone : undefined))).toContain(entry.phone);
+
+    const before = gateway.iamDenials.length;
+    await expect(
+      inTenantScope(a.tenantId, () => lists.listOptOuts(ctx(b.tenantId), 'global')),
+    ).rejects.toSatisfy(refusedInIam);
+    await expect(
+      inTenantScope(a.tenantId, () => lists.addOptOut(ctx(b.tenantId), entry, 'global')),
+    ).rejects.toSatisfy(refusedInIam);
+    expect(gateway.iamDenials.slice(before).every((d) => /TenantAccess/.test(d.role))).toBe(true);
+    expect(gateway.iamDenials.length).toBeGreaterThan(before);
+    // Nothing was written to Globex's list.
+    const theirs = await api.call<{ data: { phone: string }[] }>('GET', '/v1/opt-outs', { key: b.key });
+    expect(theirs.status).toBe(200);
+    expect(theirs.body.data.map((o) => o.phone)).not.toContain(entry.phone);
+  });
+});
+
+describe('tenant-scoped credentials: /v1/consents', () => {
+  it("records a tenant's own consent, and IAM refuses another tenant's ledger in this tenant's request", async () => {
+    const { w, inTenantScope } = await asFunction('consents');
+    const lists = w.recipientLists();
+    const consent = { phone: '+12025550112', source: 'signup form', disclosureVersion: 'v1' };
+    await expect(
+      inTenantScope(a.tenantId, () => lists.recordConsent(ctx(a.tenantId), consent, undefined, 'global')),
+    ).resolves.toMatchObject({ phone: consent.phone, kind: 'granted' });
+
+    const before = gateway.iamDenials.length;
+    await expect(
+      inTenantScope(a.tenantId, () => lists.consentLedger(ctx(b.tenantId), consent.phone, 'global')),
+    ).rejects.toSatisfy(refusedInIam);
+    await expect(
+      inTenantScope(a.tenantId, () => lists.recordConsent(ctx(b.tenantId), consent, undefined, 'global')),
+    ).rejects.toSatisfy(refusedInIam);
+    expect(gateway.iamDenials.slice(before).every((d) => /TenantAccess/.test(d.role))).toBe(true);
+    expect(gateway.iamDenials.length).toBeGreaterThan(before);
+    const theirs = await api.call<{ live: boolean; data: unknown[] }>(
+      'GET',
+      `/v1/consents/${encodeURIComponent(consent.phone)}`,
+      { key: b.key },
+    );
+    expect(theirs.body).toMatchObject({ live: false, data: [] });
+  });
+});
+
+describe('tenant-scoped credentials: GET /v1/audit-events', () => {
+  it("verifies a tenant's own trail, and IAM refuses another tenant's trail in this tenant's request", async () => {
+    const { w, inTenantScope } = await asFunction('audit-events');
+    const trail = w.auditTrail();
+    await expect(
+      inTenantScope(a.tenantId, () => trail.verify(a.tenantId, ctx(a.tenantId), {}, 'global')),
+    ).resolves.toMatchObject({ intact: true });
+    const before = gateway.iamDenials.length;
+    await expect(
+      inTenantScope(a.tenantId, () => trail.verify(b.tenantId, ctx(b.tenantId), {}, 'global')),
+    ).rejects.toSatisfy(refusedInIam);
+    expect(gateway.iamDenials.slice(before).every((d) => /TenantAccess/.test(d.role))).toBe(true);
+    expect(gateway.iamDenials.length).toBeGreaterThan(before);
   });
 });

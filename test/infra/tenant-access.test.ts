@@ -65,9 +65,23 @@ const SCOPED = Object.values(DECLARATIONS)
   .filter((d) => d.tenantScoped)
   .map((d) => d.name);
 
+/** Scoped functions that write tenant items, and those that wrap under (and create) tenant keys (body removal only unwraps). */
+const WRITERS = new Set(['delete-message-body', 'opt-outs', 'consents']);
+const WRAPPERS = new Set(['opt-outs', 'consents']);
+
 describe('tenant-access roles (issue 14, item 2)', () => {
-  it('scopes the message and reply read routes at least', () => {
-    expect(SCOPED).toEqual(expect.arrayContaining(['get-message', 'list-messages', 'inbound']));
+  it('scopes the message and reply read routes, body removal, the recipient lists and the audit trail at least', () => {
+    expect(SCOPED).toEqual(
+      expect.arrayContaining([
+        'get-message',
+        'list-messages',
+        'inbound',
+        'delete-message-body',
+        'opt-outs',
+        'consents',
+        'audit-events',
+      ]),
+    );
   });
 
   for (const region of ['global', 'eu'] as const) {
@@ -161,21 +175,52 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         expect(evaluateIdentityPolicies([doc], get('ten_B'))).toBe('implicit-deny');
         expect(evaluateIdentityPolicies([doc], get('ten_AB'))).toBe('implicit-deny');
         expect(evaluateIdentityPolicies([doc], get('BLOCK#x'))).toBe('implicit-deny');
-        // Read routes never write.
-        expect(evaluateIdentityPolicies([doc], { ...get('ten_A'), action: 'dynamodb:PutItem' })).toBe(
-          'implicit-deny',
+        const put = (pk: string): AuthzRequest => ({ ...get(pk), action: 'dynamodb:PutItem' });
+        // Read routes never write; write routes write their own tenant's items only.
+        expect(evaluateIdentityPolicies([doc], put('ten_A'))).toBe(
+          WRITERS.has(name) ? 'allow' : 'implicit-deny',
         );
+        expect(evaluateIdentityPolicies([doc], put('ten_B'))).toBe('implicit-deny');
+        expect(evaluateIdentityPolicies([doc], put('BLOCK#x'))).toBe('implicit-deny');
         const decrypt = (tenantContext: string): AuthzRequest => ({
           action: 'kms:Decrypt',
           resource: `arn:aws:kms:us-east-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
           principal: session('ten_A'),
           context: { 'kms:EncryptionContext:tenant': tenantContext },
         });
-        expect(evaluateIdentityPolicies([doc], decrypt('ten_A'))).toBe('allow');
-        expect(evaluateIdentityPolicies([doc], decrypt('ten_B'))).toBe('implicit-deny');
-        expect(evaluateIdentityPolicies([doc], { ...decrypt('ten_A'), action: 'kms:GenerateDataKey' })).toBe(
-          'implicit-deny',
+        // The audit trail's entries are plain: its route holds no tenant key at all.
+        expect(evaluateIdentityPolicies([doc], decrypt('ten_A'))).toBe(
+          name === 'audit-events' ? 'implicit-deny' : 'allow',
         );
+        expect(evaluateIdentityPolicies([doc], decrypt('ten_B'))).toBe('implicit-deny');
+        const wrap = (tenantContext: string): AuthzRequest => ({
+          ...decrypt(tenantContext),
+          action: 'kms:GenerateDataKey',
+        });
+        expect(evaluateIdentityPolicies([doc], wrap('ten_A'))).toBe(
+          WRAPPERS.has(name) ? 'allow' : 'implicit-deny',
+        );
+        expect(evaluateIdentityPolicies([doc], wrap('ten_B'))).toBe('implicit-deny');
+        // A tenant's first key in a jurisdiction is created in its own request, for it alone.
+        const create = (tag: string): AuthzRequest => ({
+          action: 'kms:CreateKey',
+          resource: '*',
+          principal: session('ten_A'),
+          context: { 'aws:RequestTag/sms-gateway:tenant': tag, 'aws:RequestedRegion': 'us-east-1' },
+        });
+        expect(evaluateIdentityPolicies([doc], create('ten_A'))).toBe(
+          WRAPPERS.has(name) ? 'allow' : 'implicit-deny',
+        );
+        expect(evaluateIdentityPolicies([doc], create('ten_B'))).toBe('implicit-deny');
+        const alias = (tenantId: string): AuthzRequest => ({
+          action: 'kms:CreateAlias',
+          resource: `arn:aws:kms:us-east-1:${ACCOUNT}:alias/sms-gateway/tenant/${tenantId}/global`,
+          principal: session('ten_A'),
+        });
+        expect(evaluateIdentityPolicies([doc], alias('ten_A'))).toBe(
+          WRAPPERS.has(name) ? 'allow' : 'implicit-deny',
+        );
+        expect(evaluateIdentityPolicies([doc], alias('ten_B'))).toBe('implicit-deny');
       });
     }
   }
