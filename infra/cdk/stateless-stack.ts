@@ -67,6 +67,8 @@ function wildcardReason(resource: string): string {
   if (resource === '*') {
     return 'X-Ray trace segments and sms-voice:SendTextMessage accept no narrower resource (EUM identities are registered outside the stack).';
   }
+  if (resource.includes('PrincipalTag'))
+    return "A tenant-access session's own tenant's aliases only (the session tag names the tenant).";
   if (resource.includes(':dynamodb:'))
     return "The messages table's own indexes (bySubject, byRecipient) only.";
   return 'KMS keys matched by alias conditions: tenant keys are created at run time (one per tenant and jurisdiction), the system key is named by its alias.';
@@ -364,6 +366,8 @@ export class StatelessStack extends Stack {
       '*',
       ...JURISDICTIONS.flatMap((j) => [
         `arn:aws:kms:${regions[j]}:${accountId}:alias/sms-gateway/tenant/*`,
+        // A tenant-access session's own aliases (one per jurisdiction), named by its session tag.
+        `arn:aws:kms:${regions[j]}:${accountId}:alias/sms-gateway/tenant/<aws:PrincipalTag/tenant>/*`,
         `arn:aws:kms:${regions[j]}:${accountId}:key/*`,
         `${tableArn(j).replace(account, accountId)}/index/*`,
       ]),

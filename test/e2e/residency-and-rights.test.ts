@@ -367,14 +367,22 @@ describe("a tenant's EU lists, sender IDs and trail at the global endpoint", () 
   /** The tenant's items in a region's messages table, its audit trail apart. */
   const itemsOf = async (j: 'global' | 'eu', tenantId: string) =>
     (await rawItems(j)).filter((i) => i.pk === tenantId).map((i) => String(i.sk));
-  const owner = (name: string, residency: 'forward' | 'strict') =>
-    onboard(api, gateway.adminToken, {
+  const owner = async (name: string, residency: 'forward' | 'strict') => {
+    const t = await onboard(api, gateway.adminToken, {
       name,
       residency,
       home: 'eu',
       scopes: ['send', 'read', 'admin'],
       senders: [],
     });
+    // A key made at the global endpoint works at the EU one once the tenants table has
+    // replicated it there (in AWS, typically within a second).
+    await waitFor(async () => {
+      const res = await euApi.call('GET', '/v1/settings/replies', { key: t.key });
+      return res.status === 401 ? undefined : true;
+    }, 'the new key replicated to the EU region');
+    return t;
+  };
 
   it("relays a forward tenant's EU opt-outs, consents, sender ID, replies, deliveries and audit trail to the EU region, and keeps none of it here", async () => {
     const t = await owner('ForwardLists', 'forward');
