@@ -1,8 +1,11 @@
-import { bothJurisdictions, defineFunction, HTTP_TIMEOUT_SECONDS } from '#layers/declaration.ts';
+import { defineFunction, HTTP_TIMEOUT_SECONDS, ownAndGlobalFromEu } from '#layers/declaration.ts';
 
 /**
  * Operator routes (IAM-authorised). The only function that may schedule a tenant key's deletion:
- * closing an account crypto-shreds its data in both jurisdictions.
+ * closing an account crypto-shreds its data, each region's admin endpoint in its own jurisdiction.
+ * In the global region it touches the global jurisdiction only (the EU half of an operator action
+ * is the EU endpoint's, which it names); in the EU region also the global one, which moves no EU
+ * data out of the EU.
  */
 export const declaration = defineFunction({
   name: 'admin',
@@ -21,7 +24,7 @@ export const declaration = defineFunction({
     'EU_API_URL',
   ],
   needs: {
-    ...bothJurisdictions({ messages: 'readWrite', audit: 'send', tenantKeys: 'admin' }),
+    ...ownAndGlobalFromEu({ messages: 'readWrite', audit: 'send', tenantKeys: 'admin' }),
     tenants: 'readWrite',
     systemKey: true,
   },

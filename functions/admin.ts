@@ -1,10 +1,12 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type * as z from 'zod';
-import { systemClock } from '#layers/adapters/system.ts';
+import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { CARRIER_TOKEN_SECRET, generateCarrierToken, hashApiKey } from '#layers/core/api-keys.ts';
-import { NotFoundError } from '#layers/core/errors.ts';
+import { MisdirectedError, NotFoundError } from '#layers/core/errors.ts';
+import type { Jurisdiction } from '#layers/core/model.ts';
 import { makeCloseAccount } from '#layers/core/use-cases/close-account.ts';
+import { makeTenantAdmin } from '#layers/core/use-cases/manage-tenants.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
 import {
@@ -21,18 +23,18 @@ import * as s from '#layers/http/schemas.ts';
 import { tracing } from '#layers/telemetry.ts';
 import {
   auditTrail,
-  both,
   counters,
+  endpoints,
   idempotencyKeyScope,
   keyringStore,
   keyService,
   messageStore,
+  onDemand,
   ownJurisdiction,
   pepper,
   recordAudit,
   secretStore,
   senderIds,
-  tenantAdmin,
   tenantCrypto,
   tenantStore,
   usageReports,
@@ -46,21 +48,56 @@ const settings = loadSettings(declaration);
 const senders = senderIds();
 const trail = auditTrail();
 
-const admin = tenantAdmin();
+/**
+ * The jurisdictions this region's admin reaches: in the global region its own only (the EU half
+ * of an operator action is the EU endpoint's); in the EU region also the global one, which moves
+ * no EU data out of the EU.
+ */
+const here = ownJurisdiction();
+const reach: readonly Jurisdiction[] = here === 'eu' ? ['eu', 'global'] : ['global'];
 
+/** Work on a jurisdiction this region does not reach is the other endpoint's (421 naming it). */
+function requireReach(j: Jurisdiction, what: string) {
+  if (!reach.includes(j)) {
+    throw new MisdirectedError(
+      j,
+      endpoints()[j],
+      `${what}: ask the ${j === 'eu' ? 'EU' : 'global'} endpoint.`,
+    );
+  }
+}
+
+/**
+ * A tenant's home key is made at its creation where this region reaches it; an EU-home tenant
+ * created at the global endpoint gets its EU key on first use in the EU region, as any tenant's
+ * other key is made.
+ */
+const admin = makeTenantAdmin({
+  tenants: tenantStore(),
+  ids: ulidIds,
+  clock: systemClock,
+  pepper,
+  createTenantKey: async (tenantId, j) => {
+    if (reach.includes(j)) await tenantCrypto(j).ensureTenantKey(tenantId);
+  },
+});
+
+/** Each region's admin endpoint closes its own jurisdiction (the admin CLI calls both). */
 const closeAccount = makeCloseAccount({
   tenants: tenantStore(),
-  messages: both(messageStore),
+  messages: onDemand(messageStore),
   idempotencyScope: idempotencyKeyScope(),
   counters: counters(),
-  webhookHistory: both(webhookHistory),
-  keyrings: both(keyringStore),
-  keys: both(keyService),
-  crypto: both(tenantCrypto),
+  webhookHistory: onDemand(webhookHistory),
+  keyrings: onDemand(keyringStore),
+  keys: onDemand(keyService),
+  crypto: onDemand(tenantCrypto),
   clock: systemClock,
   keyDeletionDays: settings.KEY_DELETION_DAYS,
   backupWindowDays: settings.BACKUP_WINDOW_DAYS,
   recordsRetentionDays: settings.CLOSED_RECORDS_DAYS,
+  jurisdictions: [here],
+  endpoints: endpoints(),
 });
 
 type Action = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
@@ -113,6 +150,11 @@ const actions: Record<string, Action> = {
   'GET /admin/sender-ids': async () => ({ status: 200, body: await senders.listPending() }),
   'GET /admin/tenants/{tenantId}/sender-ids/{senderId}': async (e) => {
     const { tenantId, senderId } = params(s.SenderIdParams, e);
+    // The identity details are sealed under the tenant's home jurisdiction's key.
+    requireReach(
+      await senders.home(tenantId),
+      "This tenant's identity details are sealed under its EU key and are reviewed at the EU endpoint",
+    );
     return { status: 200, body: await senders.review(tenantId, senderId) };
   },
   'POST /admin/tenants/{tenantId}/sender-ids/{senderId}/decision': async (e) => {
@@ -123,6 +165,7 @@ const actions: Record<string, Action> = {
     status: 200,
     body: await usageReports().aggregates(
       parseWith(s.AnalyticsQuery, e.queryStringParameters ?? {}, 'parameter'),
+      here,
     ),
   }),
   'GET /admin/audit-events': async (e) => {
@@ -131,12 +174,9 @@ const actions: Record<string, Action> = {
       e.queryStringParameters ?? {},
       'parameter',
     );
-    const page = await trail.list(
-      tenantId ?? 'operator',
-      undefined,
-      q,
-      endpointJurisdiction(e, ownJurisdiction()),
-    );
+    const endpoint = endpointJurisdiction(e, here);
+    requireReach(q.jurisdiction ?? endpoint, 'The EU trail is kept in the EU region');
+    const page = await trail.list(tenantId ?? 'operator', undefined, q, endpoint);
     return exportPage(format, page, AUDIT_COLUMNS);
   },
   'POST /admin/carrier-token': async () => {

@@ -50,7 +50,7 @@ const LIST_NUMBER = '+12025550142';
 const EU_NUMBER = '+4915123456789';
 const REPLY_TEXT = 'Thanks';
 /** The EU region's deployment of the functions a message passes through. */
-const EU_FUNCTIONS = ['send-message@eu', 'dispatch-messages@eu', 'apply-carrier-events@eu'];
+const EU_FUNCTIONS = ['send-message@eu', 'dispatch-messages@eu', 'apply-carrier-events@eu', 'admin@eu'];
 const AGENT = 'sms-gateway-smoke';
 
 type Body = Record<string, unknown>;
@@ -310,6 +310,13 @@ export async function runSmoke(options: SmokeOptions): Promise<{ results: SmokeR
     'token' in options.admin
       ? adminCall(options.url.replace(/\/+$/, ''), options.admin.token, method, path, body)
       : signedAdminCall(options.url, options.admin.awsRegion, method, path, body);
+  const euAdmin = (method: string, path: string, body?: unknown) => {
+    if ('token' in options.admin)
+      return adminCall(options.euUrl.replace(/\/+$/, ''), options.admin.token, method, path, body);
+    const region = regionOfApiUrl(options.euUrl);
+    if (!region) throw new SmokeError(`cannot tell the region of ${options.euUrl} to sign for it`);
+    return signedAdminCall(options.euUrl, region, method, path, body);
+  };
 
   // A sender ID of its own, so the sandbox's reply is routed to this tenant and no other.
   const run = randomBytes(3).toString('hex');
@@ -347,6 +354,14 @@ export async function runSmoke(options: SmokeOptions): Promise<{ results: SmokeR
           status?: string;
         };
         if (closed.status !== 'closed') throw new SmokeError(`the tenant is ${closed.status}, not closed`);
+      });
+      // Each region's admin endpoint closes its own jurisdiction: the EU one closes the EU half.
+      await report.step('admin@eu', 'closing the test tenant at the EU endpoint', async () => {
+        const closed = (await euAdmin('POST', `/admin/tenants/${tenant.id}/close`, {
+          confirm: tenant.id,
+        })) as { status?: string; jurisdictions?: { jurisdiction: string }[] };
+        if (closed.status !== 'closed' || closed.jurisdictions?.[0]?.jurisdiction !== 'eu')
+          throw new SmokeError(`the EU endpoint did not close the EU jurisdiction (${closed.status})`);
       });
     }
   }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { verifyAuditExport } from '../../layers/http/export.ts';
-import { sigV4Headers } from '../signed-admin-call.ts';
+import { regionOfApiUrl, sigV4Headers } from '../signed-admin-call.ts';
 
 const HELP = `Usage: npm run admin -- <command> [options]
 
@@ -10,7 +10,9 @@ Commands:
   tenants list
   tenants show <tenant id>
   tenants policy <tenant id> [--body-days <n>] [--metadata-days <n>] [--residency forward|strict]
-  tenants close <tenant id> --confirm <tenant id>   revoke keys, crypto-shred data (cannot be undone)
+  tenants close <tenant id> --confirm <tenant id>   revoke keys, crypto-shred data (cannot be undone);
+                  each region's endpoint closes its own jurisdiction: this calls the one of --url,
+                  then the other endpoint its answer names, and prints the merged answer
   tenants controls <tenant id> [--countries US,GB] [--rate-per-minute <n>] [--rate-burst <n>]
                   [--monthly-cap <segments>] [--identical-per-hour <n>] [--per-hour <n>]
                   [--deny-phrases 'a,b'] [--allow-shorteners]
@@ -20,7 +22,8 @@ Commands:
   sender-ids reject --tenant <id> <sender id> --reason <text>
   carrier token                                   issue the token carriers report replies with
   analytics [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--k <n>]
-                  anonymised counts by day, country and status (no tenant; cells under k suppressed)
+                  anonymised counts by day, country and status (no tenant; cells under k suppressed);
+                  the EU endpoint's count both regions, the global endpoint's the global region only
   audit [--tenant <id>] [--action <operation id>] [--outcome success|failure] [--from <time>]
         [--to <time>] [--limit <n>]           a tenant's audit trail (without --tenant: the operator's own)
   audit verify <file>                             checks the hash chain of an audit export (CSV or
@@ -98,12 +101,19 @@ function queryOf(names: (keyof typeof values)[], rename: Record<string, string> 
   return text ? `?${text}` : '';
 }
 
-async function call(method: string, path: string, body?: unknown) {
-  const url = new URL(path, values.url);
+/** A call to the gateway of --url, or to another region's endpoint (`base`, signed for its own region). */
+async function call(method: string, path: string, body?: unknown, base = values.url) {
+  const url = new URL(path, base);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   let headers: Record<string, string> = { 'content-type': 'application/json' };
   if (values.aws) {
-    const region = process.env.AWS_REGION ?? fail('Set AWS_REGION to the region of the gateway.');
+    const region =
+      base === values.url
+        ? (process.env.AWS_REGION ?? fail('Set AWS_REGION to the region of the gateway.'))
+        : (regionOfApiUrl(base) ??
+          fail(
+            `Cannot tell the region of ${base}: run the command again with --url ${base} and its AWS_REGION.`,
+          ));
     headers = await sigV4Headers(url, region, method, payload);
   } else {
     const token =
@@ -118,7 +128,7 @@ async function call(method: string, path: string, body?: unknown) {
   try {
     res = await fetch(url, { method, headers, body: payload });
   } catch {
-    fail(`Cannot reach the gateway at ${values.url}. Is it running (npm start)?`);
+    fail(`Cannot reach the gateway at ${base}. Is it running (npm start)?`);
   }
   const text = await res.text();
   if (!res.ok) {
@@ -139,6 +149,33 @@ async function call(method: string, path: string, body?: unknown) {
     fail(`${res.status}: ${detail}`);
   }
   return JSON.parse(text) as unknown;
+}
+
+interface ClosedTenant {
+  closedAt: string;
+  apiKeysRevoked: number;
+  tenantItemsRemoved: number;
+  jurisdictions: { jurisdiction: string }[];
+  closeAlsoAt: { jurisdiction: string; endpoint: string | null }[];
+  backups: { what: string; until: string };
+  recordsKept: { what: string; until: string };
+}
+
+/** One answer for a closure done at each region's endpoint: what each did, the latest dates. */
+function mergeClosures(first: ClosedTenant, rest: ClosedTenant[]): ClosedTenant {
+  const all = [first, ...rest];
+  const done = new Set(all.flatMap((c) => c.jurisdictions.map((j) => j.jurisdiction)));
+  const latest = (pick: (c: ClosedTenant) => { what: string; until: string }) =>
+    all.map(pick).reduce((a, b) => (b.until > a.until ? b : a));
+  return {
+    ...first,
+    apiKeysRevoked: all.reduce((n, c) => n + c.apiKeysRevoked, 0),
+    tenantItemsRemoved: all.reduce((n, c) => n + c.tenantItemsRemoved, 0),
+    jurisdictions: all.flatMap((c) => c.jurisdictions),
+    closeAlsoAt: first.closeAlsoAt.filter((o) => !done.has(o.jurisdiction)),
+    backups: latest((c) => c.backups),
+    recordsKept: latest((c) => c.recordsKept),
+  };
 }
 
 async function main() {
@@ -175,9 +212,22 @@ async function main() {
     }
     case 'tenants close': {
       const id = arg ?? fail('Give the tenant id.');
-      out = await call('POST', `/admin/tenants/${encodeURIComponent(id)}/close`, {
-        confirm: need('confirm'),
-      });
+      const path = `/admin/tenants/${encodeURIComponent(id)}/close`;
+      const body = { confirm: need('confirm') };
+      const first = (await call('POST', path, body)) as ClosedTenant;
+      // Each region's endpoint closes its own jurisdiction: the other half where the answer says.
+      const rest: ClosedTenant[] = [];
+      for (const other of first.closeAlsoAt) {
+        if (other.endpoint) rest.push((await call('POST', path, body, other.endpoint)) as ClosedTenant);
+      }
+      out = mergeClosures(first, rest);
+      const left = (out as ClosedTenant).closeAlsoAt;
+      if (left.length > 0) {
+        process.stderr.write(
+          `Not closed yet in: ${left.map((l) => l.jurisdiction).join(', ')} (no endpoint configured): run this again with --url of that region's endpoint.\n`,
+        );
+        process.exitCode = 1;
+      }
       break;
     }
     case 'tenants controls': {

@@ -631,12 +631,13 @@ const TABLE: Route[] = [
     function: 'admin',
     auth: 'admin',
     operationId: 'reviewSenderId',
-    summary: 'An application with its identity details (until they are purged)',
+    summary:
+      "An application with its identity details (until they are purged); an EU-home tenant's at the EU endpoint",
     tags: ['Admin'],
     params: s.SenderIdParams,
     responses: {
       200: { description: 'The application', schema: s.SenderIdReview },
-      ...problems(401, 404, 422),
+      ...problems(401, 404, 421, 422),
       ...unreadable,
     },
   },
@@ -826,7 +827,7 @@ const TABLE: Route[] = [
         text: ['text/csv', 'application/x-ndjson'],
         headers: ['X-Next-Cursor'],
       },
-      ...problems(401, 422),
+      ...problems(401, 421, 422),
     },
   },
   {
@@ -845,7 +846,8 @@ const TABLE: Route[] = [
     function: 'admin',
     auth: 'admin',
     operationId: 'closeTenant',
-    summary: 'Close an account: revoke its keys, crypto-shred its data, keep only what the law requires',
+    summary:
+      "Close an account: revoke its keys, crypto-shred this region's jurisdiction's data (call each region's endpoint), keep only what the law requires",
     tags: ['Admin'],
     params: s.TenantIdParams,
     body: s.CloseTenantRequest,

@@ -302,6 +302,10 @@ export const ClosedTenant = z
         itemsRemoved: z.int(),
       }),
     ),
+    closeAlsoAt: z.array(z.object({ jurisdiction: Jurisdiction, endpoint: z.string().nullable() })).meta({
+      description:
+        "Each region's admin endpoint closes its own jurisdiction's items and key: the jurisdictions still to close, at their endpoint (the admin CLI closes both).",
+    }),
     backups: Remains,
     recordsKept: Remains,
   })
@@ -951,6 +955,10 @@ export const AnalyticsReport = z
     from: z.iso.date(),
     to: z.iso.date(),
     k: z.int(),
+    jurisdictions: z.array(Jurisdiction).meta({
+      description:
+        "The regions counted: the EU endpoint's answer covers both, the global endpoint's the global region only.",
+    }),
     data: z.array(
       z.object({
         day: z.iso.date(),

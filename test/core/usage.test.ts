@@ -194,11 +194,26 @@ describe('usage reports', () => {
       count({ tenantId: 'ten_C', mode: 'test', messages: 50 }), // test traffic: not counted
     );
     ledgers.eu.counts.push(count({ tenantId: 'ten_C', jurisdiction: 'eu', messages: 1 }));
-    const out = await reports.aggregates({ k: 10 });
+    const out = await reports.aggregates({ k: 10 }, 'eu');
     expect(out.data).toEqual([
       { day: '2026-11-24', country: 'US', status: 'sent', messages: 13, segments: 3 },
     ]);
+    expect(out.jurisdictions).toEqual(['global', 'eu']);
     expect(out.suppressedCells).toBe(2);
     expect(JSON.stringify(out)).not.toMatch(/ten_/);
+  });
+
+  it("counts the global region only at the global endpoint (it reaches none of the EU's counters)", async () => {
+    const { ledgers, reports } = setup();
+    ledgers.global.counts.push(
+      count({ tenantId: 'ten_A', messages: 6 }),
+      count({ tenantId: 'ten_B', messages: 6 }),
+    );
+    ledgers.eu.aggregate = () => Promise.reject(new Error('no grant on the EU ledger'));
+    const out = await reports.aggregates({ k: 10 }, 'global');
+    expect(out.jurisdictions).toEqual(['global']);
+    expect(out.data).toEqual([
+      { day: '2026-11-24', country: 'US', status: 'sent', messages: 12, segments: 2 },
+    ]);
   });
 });

@@ -201,7 +201,47 @@ describe('the admin CLI', () => {
     const analytics = JSON.parse(
       (await admin(['analytics', '--from', '2026-11-01', '--to', '2026-11-02', '--k', '20', ...base])).stdout,
     );
-    expect(analytics).toEqual({ from: '2026-11-01', to: '2026-11-02', k: 20, data: [], suppressedCells: 0 });
+    expect(analytics).toEqual({
+      from: '2026-11-01',
+      to: '2026-11-02',
+      k: 20,
+      jurisdictions: ['global'],
+      data: [],
+      suppressedCells: 0,
+    });
+  });
+
+  it("closes an account in both regions, each at its own region's endpoint, and states what remains", async () => {
+    const base = ['--url', gateway.url, '--token', gateway.adminToken];
+    const tenant = JSON.parse(
+      (
+        await admin([
+          'tenants',
+          'create',
+          '--display-name',
+          'Closing',
+          '--legal-name',
+          'Closing Ltd',
+          '--email',
+          'ops@closing.test',
+          ...base,
+        ])
+      ).stdout,
+    ) as { id: string };
+    const closed = JSON.parse(
+      (await admin(['tenants', 'close', tenant.id, '--confirm', tenant.id, ...base])).stdout,
+    ) as {
+      status: string;
+      jurisdictions: { jurisdiction: string; keyDeletionDate: string | null }[];
+      closeAlsoAt: unknown[];
+      recordsKept: { until: string };
+    };
+    expect(closed.status).toBe('closed');
+    // The global endpoint closed the global jurisdiction; the EU endpoint it named, the EU one.
+    expect(closed.jurisdictions.map((j) => j.jurisdiction)).toEqual(['global', 'eu']);
+    expect(closed.jurisdictions[0]?.keyDeletionDate).not.toBeNull();
+    expect(closed.closeAlsoAt).toEqual([]);
+    expect(Date.parse(closed.recordsKept.until)).toBeGreaterThan(Date.now());
   });
 
   it('signs requests with SigV4 for a deployed gateway (--aws)', async () => {

@@ -305,12 +305,23 @@ describe('usage reports and anonymised analytics', () => {
       'validation-error',
     );
 
-    // The operator sees US cells (two tenants) and not DE (one tenant), and no tenant at all.
-    const analytics = await api.call<{
+    // The operator sees US cells (two tenants) and not DE (one tenant), and no tenant at all: the
+    // EU endpoint's figures count both regions, the global endpoint's its own region only.
+    const analytics = await client(gateway.euUrl).call<{
+      jurisdictions: string[];
       data: { country: string; status: string; messages: number }[];
       suppressedCells: number;
     }>('GET', '/admin/analytics?k=2', { token: gateway.adminToken });
     expect(analytics.status).toBe(200);
+    expect(analytics.body.jurisdictions).toEqual(['global', 'eu']);
+    const globalOnly = await api.call<{ jurisdictions: string[]; data: { country: string }[] }>(
+      'GET',
+      '/admin/analytics?k=2',
+      { token: gateway.adminToken },
+    );
+    expect(globalOnly.status).toBe(200);
+    expect(globalOnly.body.jurisdictions).toEqual(['global']);
+    expect(globalOnly.body.data.some((c) => c.country === 'US')).toBe(true);
     const us = analytics.body.data.filter((c) => c.country === 'US');
     expect(us.map((c) => [c.status, c.messages])).toEqual(
       expect.arrayContaining([

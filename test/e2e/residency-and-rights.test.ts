@@ -426,6 +426,14 @@ describe("a tenant's EU lists, sender IDs and trail at the global endpoint", () 
     expect(applied.body.status).toBe('pending');
     const senders = await api.call<{ data: { id: string }[] }>('GET', '/v1/sender-ids', { key: t.key });
     expect(senders.body.data.map((s) => s.id)).toEqual([applied.body.id]);
+    // The operator reviews its identity details at the EU endpoint: the global admin holds no EU key.
+    const review = `/admin/tenants/${t.tenantId}/sender-ids/${applied.body.id}`;
+    const misdirected = await api.call('GET', review, { token: gateway.adminToken });
+    expectProblem(misdirected, 421, 'residency-misdirected');
+    expect(misdirected.body).toMatchObject({ jurisdiction: 'eu', endpoint: gateway.euUrl });
+    const reviewed = await euApi.call('GET', review, { token: gateway.adminToken });
+    expect(reviewed.status).toBe(200);
+    expect(reviewed.body).toMatchObject({ value: 'EuShop', identity: SENDER_IDENTITY });
 
     const inbound = await api.call<{ jurisdiction: string }>('GET', '/v1/inbound?jurisdiction=eu', {
       key: t.key,
@@ -1039,16 +1047,30 @@ describe('account closure', () => {
     expect(wrong.body.errors).toEqual([
       { pointer: '/confirm', detail: expect.stringContaining('tenant id') },
     ]);
-    const closed = await api.call<{
+    type Closed = {
       jurisdictions: { jurisdiction: string; keyDeletionDate: string | null; itemsRemoved: number }[];
+      closeAlsoAt: { jurisdiction: string; endpoint: string | null }[];
       recordsKept: { until: string };
-    }>('POST', `/admin/tenants/${t.tenantId}/close`, {
+    };
+    // Each region's admin endpoint closes its own jurisdiction and names the other's.
+    const closed = await api.call<Closed>('POST', `/admin/tenants/${t.tenantId}/close`, {
       token: gateway.adminToken,
       body: { confirm: t.tenantId },
     });
     expect(closed.status).toBe(200);
-    expect(closed.body.jurisdictions.map((j) => j.jurisdiction)).toEqual(['global', 'eu']);
-    for (const j of closed.body.jurisdictions) expect(j.keyDeletionDate).not.toBeNull();
+    expect(closed.body.jurisdictions.map((j) => j.jurisdiction)).toEqual(['global']);
+    expect(closed.body.closeAlsoAt).toEqual([{ jurisdiction: 'eu', endpoint: gateway.euUrl }]);
+    expect((await rawItems('eu')).filter((i) => i.pk === t.tenantId).length).toBeGreaterThan(1);
+    const closedEu = await euApi.call<Closed>('POST', `/admin/tenants/${t.tenantId}/close`, {
+      token: gateway.adminToken,
+      body: { confirm: t.tenantId },
+    });
+    expect(closedEu.status).toBe(200);
+    expect(closedEu.body.jurisdictions.map((j) => j.jurisdiction)).toEqual(['eu']);
+    expect(closedEu.body.closeAlsoAt).toEqual([{ jurisdiction: 'global', endpoint: gateway.url }]);
+    for (const j of [...closed.body.jurisdictions, ...closedEu.body.jurisdictions]) {
+      expect(j.keyDeletionDate).not.toBeNull();
+    }
     expect(new Date(closed.body.recordsKept.until).getTime()).toBeGreaterThan(
       Date.now() + 9 * 365 * 86_400_000,
     );
@@ -1104,12 +1126,16 @@ describe('account closure', () => {
       return res.body.data?.length ? res : undefined;
     }, 'a webhook delivery attempt on record');
 
-    const closed = await api.call<{ tenantItemsRemoved: number; recordsKept: { what: string } }>(
-      'POST',
-      `/admin/tenants/${t.tenantId}/close`,
-      { token: gateway.adminToken, body: { confirm: t.tenantId } },
-    );
-    expect(closed.status).toBe(200);
+    // Closed at each region's admin endpoint, as the admin CLI does.
+    for (const endpoint of [api, euApi]) {
+      const closed = await endpoint.call<{ tenantItemsRemoved: number }>(
+        'POST',
+        `/admin/tenants/${t.tenantId}/close`,
+        { token: gateway.adminToken, body: { confirm: t.tenantId } },
+      );
+      expect(closed.status).toBe(200);
+      if (endpoint === api) expect(closed.body.tenantItemsRemoved).toBeGreaterThan(0);
+    }
 
     const kept = (i: Record<string, unknown>) =>
       (i.pk === t.tenantId && (i.sk === 'PROFILE' || i.sk === 'KEYRING')) ||
@@ -1128,7 +1154,6 @@ describe('account closure', () => {
       }
     }
     expect(left).toEqual([]);
-    expect(closed.body.tenantItemsRemoved).toBeGreaterThan(0);
     // The tenant's record and keyrings remain (billing totals and the audit trail are checked elsewhere).
     expect(
       (await rawItems('global', gateway.tables.tenants)).filter((i) => i.pk === t.tenantId),

@@ -67,7 +67,13 @@ describe('npm run smoke', () => {
     const failed = results.filter((r) => r.status !== 'PASS').map(formatResult);
     expect(failed).toEqual([]);
     const report = byFn(results);
-    for (const fn of [...FUNCTIONS, 'send-message@eu', 'dispatch-messages@eu', 'apply-carrier-events@eu'])
+    for (const fn of [
+      ...FUNCTIONS,
+      'send-message@eu',
+      'dispatch-messages@eu',
+      'apply-carrier-events@eu',
+      'admin@eu',
+    ])
       expect(report.get(fn)?.status, `${fn} in the report`).toBe('PASS');
     expect(hooksReceived).toBeGreaterThan(0);
 
@@ -94,6 +100,10 @@ describe('npm run smoke', () => {
       /^FAIL send-message@eu: POST \/v1\/messages at the EU endpoint: cannot reach the endpoint \(ECONNREFUSED\)$/,
     );
     expect(report.get('dispatch-messages@eu')?.status).toBe('SKIP');
+    // The EU half of the closure is the EU endpoint's: it says it could not be done.
+    expect(formatResult(report.get('admin@eu')!)).toMatch(
+      /^FAIL admin@eu: closing the test tenant at the EU endpoint: cannot reach the endpoint \(ECONNREFUSED\)$/,
+    );
     // Without a receiver nothing is registered and the delivery check says why it was skipped.
     expect(formatResult(report.get('deliver-webhooks')!)).toBe(
       'SKIP deliver-webhooks: no --webhook-receiver given: no endpoint registered',

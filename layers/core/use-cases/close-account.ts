@@ -11,6 +11,8 @@ import { NotFoundError } from '../errors.ts';
 import type { Jurisdiction } from '../model.ts';
 import { tenantRateKey } from './send-policy.ts';
 
+const BOTH: readonly Jurisdiction[] = ['global', 'eu'];
+
 export interface CloseAccountDeps {
   /** Its removeTenant sweeps the tenants table's items of the tenant, profile and erasure records apart. */
   tenants: TenantStore & TenantSweep;
@@ -31,12 +33,19 @@ export interface CloseAccountDeps {
   backupWindowDays: number;
   /** How long billing totals and the audit trail are kept after closure (the law's period). */
   recordsRetentionDays: number;
+  /**
+   * The jurisdictions whose items and key this endpoint closes (both when unset): each region's
+   * admin endpoint closes its own, so no region's role reaches the other's data.
+   */
+  jurisdictions?: readonly Jurisdiction[];
+  /** Each jurisdiction's admin endpoint, named for the half of the closure left to it. */
+  endpoints?: Partial<Record<Jurisdiction, string>>;
 }
 
 const DAY_MS = 86_400_000;
 
 /**
- * Closes an account: sending stops and every API key is revoked at once, the tenant's KMS
+ * Closes an account, at one region's admin endpoint: sending stops and every API key is revoked at once, the tenant's KMS
  * keys in both jurisdictions are scheduled for deletion (crypto-shredding: every copy of its
  * data, backups included, becomes unreadable when KMS destroys them), and every item of the
  * tenant in every table of both regions is removed: messages, bodies, replies, lists, API keys
@@ -44,7 +53,9 @@ const DAY_MS = 86_400_000;
  * counters, rate bucket, Idempotency-Key records. What is kept, for the stated period, holds no
  * content and no number: the tenant record, its billing totals (the usage ledger), its audit
  * trail with the records of subject erasures, and each region's keyring record (which key, and
- * when KMS destroys it).
+ * when KMS destroys it). The tenants table's part is done at either endpoint (again at the
+ * second, harmlessly); the messages table, rate bucket and key of a jurisdiction only at its own
+ * endpoint: the answer names the endpoints where the closure is still to be done (`closeAlsoAt`).
  */
 export function makeCloseAccount(deps: CloseAccountDeps) {
   return async (tenantId: string) => {
@@ -61,7 +72,8 @@ export function makeCloseAccount(deps: CloseAccountDeps) {
       (await deps.tenants.removeTenant(tenantId)) + (await deps.idempotencyScope.removeTenant(tenantId));
     await deps.counters.removeBucket(tenantRateKey(tenantId));
     const jurisdictions = [];
-    for (const j of ['global', 'eu'] as const) {
+    const here = deps.jurisdictions ?? BOTH;
+    for (const j of here) {
       const keyring = await deps.keyrings[j].get(tenantId);
       deps.crypto[j].forget(tenantId);
       const itemsRemoved =
@@ -89,6 +101,10 @@ export function makeCloseAccount(deps: CloseAccountDeps) {
       apiKeysRevoked: keys.filter((k) => k.notAfter === undefined || new Date(k.notAfter) > now).length,
       tenantItemsRemoved,
       jurisdictions,
+      closeAlsoAt: BOTH.filter((j) => !here.includes(j)).map((j) => ({
+        jurisdiction: j,
+        endpoint: deps.endpoints?.[j] ?? null,
+      })),
       backups: {
         what: 'point-in-time recovery backups: unreadable from each key deletion date, gone by',
         until: new Date(now.getTime() + deps.backupWindowDays * DAY_MS).toISOString(),

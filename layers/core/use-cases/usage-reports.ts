@@ -138,12 +138,18 @@ export function makeUsageReports(deps: {
     /**
      * Counts by day, country and status across all tenants, live traffic only: no tenant, no
      * number. A cell with fewer than `k` messages, or from a single tenant (it would be that
-     * tenant's own figure), is left out; only how many were left out is said.
+     * tenant's own figure), is left out; only how many were left out is said. The EU endpoint's
+     * cover both regions; the global one's its own region only (it holds no grant on the EU's
+     * counters).
      */
-    async aggregates(q: { from?: string | undefined; to?: string | undefined; k: number }) {
+    async aggregates(
+      q: { from?: string | undefined; to?: string | undefined; k: number },
+      endpoint: Jurisdiction,
+    ) {
       const { from, to } = period(deps.clock.now(), q, MAX_REPORT_DAYS.aggregates);
       const cells = new Map<string, Omit<AggregateCell, 'tenantIds'> & { tenants: Set<string> }>();
-      for (const j of JURISDICTIONS) {
+      const jurisdictions = endpoint === 'global' ? (['global'] as Jurisdiction[]) : JURISDICTIONS;
+      for (const j of jurisdictions) {
         for (const c of await deps.ledgers[j].aggregate(from, to)) {
           const key = `${c.day}|${c.country}|${c.status}`;
           const { tenantIds, ...where } = c;
@@ -160,6 +166,7 @@ export function makeUsageReports(deps: {
         from,
         to,
         k: q.k,
+        jurisdictions,
         data: shown
           .map(({ tenants: _t, ...c }) => c)
           .sort(
