@@ -1,6 +1,4 @@
-// The STS client the SDK's own credential providers use (a dependency of
-// @aws-sdk/credential-provider-node); @aws-sdk/client-sts is the public package of the same client.
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/nested-clients/sts';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { NoTenantScopeError, scopedTenant, TENANT_SESSION_TAG } from '../tenant-scope.ts';
 
