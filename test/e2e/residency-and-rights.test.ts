@@ -240,6 +240,12 @@ describe('EU residency across the two local regions', () => {
       });
     const first = await send(api, US);
     expect(first.status).toBe(202);
+    // The key's tenant-wide claim is in the tenants table, which replicates to the EU region
+    // (in AWS, typically within a second; the README says a reuse within that lag may pass).
+    await waitFor(async () => {
+      const claims = await rawItems('eu', gateway.tables.tenants);
+      return claims.some((i) => i.pk === `IDEMKEY#${t.tenantId}`) ? true : undefined;
+    }, 'the Idempotency-Key claim replicated to the EU region');
     expectProblem(await send(api, GERMAN), 422, 'idempotency-key-reused');
     expectProblem(await send(euApi, GERMAN), 422, 'idempotency-key-reused');
     // The same request again is the original answer.
@@ -424,8 +430,13 @@ describe("a tenant's EU lists, sender IDs and trail at the global endpoint", () 
     });
     expect(applied.status).toBe(201);
     expect(applied.body.status).toBe('pending');
-    const senders = await api.call<{ data: { id: string }[] }>('GET', '/v1/sender-ids', { key: t.key });
-    expect(senders.body.data.map((s) => s.id)).toEqual([applied.body.id]);
+    // The EU region wrote it to its replica of the tenants table; the global one lists it once
+    // replicated (in AWS, typically within a second).
+    const senders = await waitFor(async () => {
+      const res = await api.call<{ data: { id: string }[] }>('GET', '/v1/sender-ids', { key: t.key });
+      return res.body.data.length > 0 ? res.body.data : undefined;
+    }, 'the sender ID replicated to the global region');
+    expect(senders.map((s) => s.id)).toEqual([applied.body.id]);
     // The operator reviews its identity details at the EU endpoint: the global admin holds no EU key.
     const review = `/admin/tenants/${t.tenantId}/sender-ids/${applied.body.id}`;
     const misdirected = await api.call('GET', review, { token: gateway.adminToken });
