@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { DynamoDbAuditStore } from './adapters/dynamodb-audit-store.ts';
 import { DynamoDbBudgetCounters } from './adapters/dynamodb-budget-counters.ts';
@@ -101,9 +102,10 @@ const perJurisdiction = <T>(make: (j: Jurisdiction) => T) => {
   };
 };
 
-export const dynamodb = /* @__PURE__ */ perJurisdiction((j) =>
-  tracer.captureAWSv3Client(new DynamoDBClient({ region: jurisdictionConfig(j).region })),
-);
+/** A DynamoDB client of a region: the execution role's credentials unless given. */
+const newDynamodb = (region: string, credentials?: AwsCredentialIdentityProvider) =>
+  tracer.captureAWSv3Client(new DynamoDBClient({ region, ...(credentials ? { credentials } : {}) }));
+export const dynamodb = /* @__PURE__ */ perJurisdiction((j) => newDynamodb(jurisdictionConfig(j).region));
 export const sqs = /* @__PURE__ */ perJurisdiction((j) =>
   tracer.captureAWSv3Client(new SQSClient({ region: jurisdictionConfig(j).region })),
 );
@@ -122,9 +124,12 @@ const countingErrors = (client: KMSClient) => {
   );
   return client;
 };
-const kms = /* @__PURE__ */ perJurisdiction((j) =>
-  countingErrors(tracer.captureAWSv3Client(new KMSClient({ region: jurisdictionConfig(j).region }))),
-);
+/** A KMS client of a region, counting its failures: the execution role's credentials unless given. */
+const newKms = (region: string, credentials?: AwsCredentialIdentityProvider) =>
+  countingErrors(
+    tracer.captureAWSv3Client(new KMSClient({ region, ...(credentials ? { credentials } : {}) })),
+  );
+const kms = /* @__PURE__ */ perJurisdiction((j) => newKms(jurisdictionConfig(j).region));
 
 /**
  * A tenant-scoped function's credentials for one tenant (its tenant-access role, assumed with the
@@ -146,24 +151,18 @@ const tenantCredentialsOf = /* @__PURE__ */ once(() => {
  * each call goes with the credentials of the tenant whose request runs (`layers/tenant-scope.ts`),
  * so IAM itself refuses another tenant's item or key; elsewhere, the execution role's.
  */
-const tenantDynamodb = /* @__PURE__ */ perJurisdiction((j) => {
-  const credentialsOf = tenantCredentialsOf();
-  if (!credentialsOf) return dynamodb(j);
-  const region = jurisdictionConfig(j).region;
-  return perTenantClient(
-    (credentials) => tracer.captureAWSv3Client(new DynamoDBClient({ region, credentials })),
-    credentialsOf,
-  );
-});
-const tenantKms = /* @__PURE__ */ perJurisdiction((j) => {
-  const credentialsOf = tenantCredentialsOf();
-  if (!credentialsOf) return kms(j);
-  const region = jurisdictionConfig(j).region;
-  return perTenantClient(
-    (credentials) => countingErrors(tracer.captureAWSv3Client(new KMSClient({ region, credentials }))),
-    credentialsOf,
-  );
-});
+const tenantScoped = <C extends DynamoDBClient | KMSClient>(
+  plain: (j: Jurisdiction) => C,
+  make: (region: string, credentials: AwsCredentialIdentityProvider) => C,
+) =>
+  perJurisdiction((j) => {
+    const credentialsOf = tenantCredentialsOf();
+    if (!credentialsOf) return plain(j);
+    const region = jurisdictionConfig(j).region;
+    return perTenantClient((credentials) => make(region, credentials), credentialsOf);
+  });
+const tenantDynamodb = /* @__PURE__ */ tenantScoped(dynamodb, newDynamodb);
+const tenantKms = /* @__PURE__ */ tenantScoped(kms, newKms);
 
 export const keyService = /* @__PURE__ */ perJurisdiction(
   (j) => new KmsKeyService(tenantKms(j), readSetting('ACCOUNT_ID')),
@@ -290,12 +289,8 @@ export async function euOrHere(
  * The tenants table is a DynamoDB global table: each region reads and writes its own replica
  * (TENANTS_REGION is the function's own region), so no request waits on the other region.
  */
-const tenantsClient = /* @__PURE__ */ once(() =>
-  tracer.captureAWSv3Client(new DynamoDBClient({ region: readSetting('TENANTS_REGION') })),
-);
-const tenantsKms = /* @__PURE__ */ once(() =>
-  countingErrors(tracer.captureAWSv3Client(new KMSClient({ region: readSetting('TENANTS_REGION') }))),
-);
+const tenantsClient = /* @__PURE__ */ once(() => newDynamodb(readSetting('TENANTS_REGION')));
+const tenantsKms = /* @__PURE__ */ once(() => newKms(readSetting('TENANTS_REGION')));
 export const tenantStore = /* @__PURE__ */ once(
   () => new DynamoDbTenantStore(tenantsClient(), readSetting('TENANTS_TABLE')),
 );
@@ -319,9 +314,7 @@ const systemSecret = (name: 'api-key-pepper' | 'recipient-pseudonym') =>
     const sourceKey = readSetting('SYSTEM_SECRETS_SOURCE_KEY_ARN');
     const sourceRegion = sourceKey.split(':')[3]!;
     const source = {
-      keys: new KmsKeyService(
-        countingErrors(tracer.captureAWSv3Client(new KMSClient({ region: sourceRegion }))),
-      ),
+      keys: new KmsKeyService(newKms(sourceRegion)),
       keyId: sourceKey,
     };
     return loadRegionalSystemSecret({ ...own, source, region: readSetting('TENANTS_REGION') }, name);
