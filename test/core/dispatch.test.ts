@@ -34,6 +34,14 @@ describe('dispatching a queued message', () => {
   });
 
   const stored = () => messages.items.get('ten_A/msg_1')!;
+  /** Makes the carrier hang for good; resolves once a worker is inside the carrier call. */
+  const hangInCarrier = () =>
+    new Promise<void>((inCall) => {
+      carrier.behaviour = () => {
+        inCall();
+        return new Promise(() => undefined);
+      };
+    });
 
   it('hands it to the carrier once and marks it sent', async () => {
     await expect(dispatch(ref, 1)).resolves.toBe('sent');
@@ -71,19 +79,19 @@ describe('dispatching a queued message', () => {
   });
 
   it('asks for a later retry while another worker holds the message', async () => {
-    carrier.behaviour = () => new Promise(() => undefined); // the first worker hangs in the carrier call
+    const inCarrier = hangInCarrier(); // the first worker hangs in the carrier call
     // A worker that dies holding the message: its call never returns (no timeout fires in time).
     dispatch(ref, 1).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 5));
+    await inCarrier;
     await expect(dispatch(ref, 2)).rejects.toBeInstanceOf(DispatchBusyError);
     expect(carrier.sends).toHaveLength(1);
   });
 
   it('sends again with the same message id once a dead worker lease has expired', async () => {
-    carrier.behaviour = () => new Promise(() => undefined);
+    const inCarrier = hangInCarrier();
     // A worker that dies holding the message: its call never returns (no timeout fires in time).
     dispatch(ref, 1).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 5));
+    await inCarrier;
     clock.advance(31_000);
     carrier.behaviour = async (req) => ({ carrierMessageId: `c_${req.messageId}` });
     await expect(dispatch(ref, 2)).resolves.toBe('sent');

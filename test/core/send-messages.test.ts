@@ -130,9 +130,16 @@ describe('sending messages', () => {
     const send = makeSendMessage(deps);
     const enqueue = deps.queue.enqueue.bind(deps.queue);
     // The first attempt stores its message, then its process dies before it enqueues.
-    deps.queue.enqueue = () => new Promise<never>(() => undefined);
+    let reachedEnqueue!: () => void;
+    const stored = new Promise<void>((r) => {
+      reachedEnqueue = r;
+    });
+    deps.queue.enqueue = () => {
+      reachedEnqueue();
+      return new Promise<never>(() => undefined);
+    };
     void send(tenant, good, 'global', 'k2');
-    await new Promise((r) => setTimeout(r, 10));
+    await stored;
     const [stranded] = [...deps.messages.items.values()];
     deps.queue.enqueue = enqueue;
     await expect(send(tenant, good, 'global', 'k2')).rejects.toThrow('still being processed');
