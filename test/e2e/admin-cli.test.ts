@@ -2,8 +2,9 @@ import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
+import { localClients } from '../support/aws.ts';
+import { startTestGateway } from '../support/local-gateway.ts';
 
 const run = promisify(execFile);
 const { services } = localClients();
@@ -16,11 +17,7 @@ const admin = (args: string[], env: Record<string, string> = {}) =>
   });
 
 beforeAll(async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('cli'),
-  });
+  gateway = await startTestGateway('cli');
 });
 afterAll(async () => {
   await gateway?.stop();

@@ -1,21 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { type ApiResponse, client, expectProblem, issueOwnerKey, onboard } from '../support/http.ts';
+import { NO_CACHES, startTestGateway } from '../support/local-gateway.ts';
 
-const { services } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let tenant: { tenantId: string; key: string };
 let owner: string;
 
 beforeAll(async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('fields'),
-    authorizerCacheSeconds: 0,
-    settingsCacheSeconds: 0,
+  gateway = await startTestGateway('fields', {
+    ...NO_CACHES,
   });
   api = client(gateway.url);
   tenant = await onboard(api, gateway.adminToken, { name: 'Fields', senders: [] });

@@ -1,22 +1,20 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { deadLetter as deadLetterOn, localClients, uniqueName } from '../support/aws.ts';
 import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
+import { startTestGateway } from '../support/local-gateway.ts';
 
 type Message = { id: string; status: string; error: { code: string } | null; [k: string]: unknown };
 
-const { services, sqs } = localClients();
+const { sqs } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let acme: Awaited<ReturnType<typeof onboard>>;
 let globex: Awaited<ReturnType<typeof onboard>>;
 
 beforeAll(async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('e2e'),
+  gateway = await startTestGateway('e2e', {
     authorizerCacheSeconds: 1,
     dispatch: { visibilityTimeoutSeconds: 2, maxReceiveCount: 3 },
   });

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
+import { localClients } from '../support/aws.ts';
 import { client, expectProblem, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
+import { NO_CACHES, startTestGateway } from '../support/local-gateway.ts';
 
 type AuditEvent = {
   seq: number;
@@ -20,17 +21,13 @@ type AuditEvent = {
 };
 type AuditList = { data: AuditEvent[]; nextCursor: string | null };
 
-const { services, dynamodb } = localClients();
+const { dynamodb } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('ops'),
-    authorizerCacheSeconds: 0,
-    settingsCacheSeconds: 0,
+  gateway = await startTestGateway('ops', {
+    ...NO_CACHES,
   });
   api = client(gateway.url);
 });

@@ -1,10 +1,11 @@
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import type { GatewayOptions, RunningGateway } from '../../infra/local/gateway.ts';
 import { batchGet } from '../../layers/adapters/dynamodb-util.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import { localClients } from '../support/aws.ts';
 import { client, onboard, waitFor } from '../support/http.ts';
+import { startTestGateway } from '../support/local-gateway.ts';
 
 /**
  * Pacing through the local runtime (the synthesized templates, two dispatch instances): a
@@ -12,17 +13,12 @@ import { client, onboard, waitFor } from '../support/http.ts';
  * messages at 50/s, fake clock) is in test/core/pacing.test.ts.
  */
 const RATE = 8;
-const { services, dynamodb } = localClients();
+const { dynamodb } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 
-const start = (dispatch: NonNullable<Parameters<typeof startGateway>[0]['dispatch']>) => async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('pacing'),
-    dispatch,
-  });
+const start = (dispatch: NonNullable<GatewayOptions['dispatch']>) => async () => {
+  gateway = await startTestGateway('pacing', { dispatch });
   api = client(gateway.url);
 };
 const stop = async () => {

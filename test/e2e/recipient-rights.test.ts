@@ -1,11 +1,12 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { seededUlid } from '../../layers/core/ids.ts';
 import { SANDBOX_REPLYING_NUMBER } from '../../layers/core/sandbox.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 import { client, expectProblem, onboard, SENDER_IDENTITY, waitFor } from '../support/http.ts';
+import { NO_CACHES, startTestGateway } from '../support/local-gateway.ts';
 
 type Message = { id: string; status: string; body: string | null; to: string };
 type Inbound = {
@@ -16,17 +17,13 @@ type Inbound = {
   keyword: string | null;
 };
 
-const { services, dynamodb } = localClients();
+const { dynamodb } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 
 beforeAll(async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('rights'),
-    authorizerCacheSeconds: 0,
-    settingsCacheSeconds: 0,
+  gateway = await startTestGateway('rights', {
+    ...NO_CACHES,
   });
   api = client(gateway.url);
 });

@@ -2,11 +2,10 @@ import { readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { formatResult, runSmoke, type SmokeResult } from '../../infra/smoke.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import { NO_CACHES, startTestGateway } from '../support/local-gateway.ts';
 
-const { services } = localClients();
 let gateway: RunningGateway;
 let receiver: Server;
 let receiverUrl: string;
@@ -37,12 +36,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('smoke'),
-    authorizerCacheSeconds: 0,
-    settingsCacheSeconds: 0,
+  gateway = await startTestGateway('smoke', {
+    ...NO_CACHES,
     allowLoopbackWebhooks: true,
   });
 });

@@ -2,12 +2,13 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { clearDeclaredSettings } from '../../layers/config.ts';
 import { encryptionContext } from '../../layers/core/crypto.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import { localClients } from '../support/aws.ts';
 import { client, onboard } from '../support/http.ts';
+import { startTestGateway } from '../support/local-gateway.ts';
 
 /**
  * Issue 14, item 2: a tenant-scoped function reaches tenant data only with credentials scoped to
@@ -16,7 +17,6 @@ import { client, onboard } from '../support/http.ts';
  * environment (its execution role's credentials, the IAM proxies, the STS stand-in), and a use
  * case is made to ask for another tenant's message and key: IAM refuses, not our code.
  */
-const { services } = localClients();
 let gateway: RunningGateway;
 let a: { tenantId: string; key: string };
 let b: { tenantId: string; key: string };
@@ -35,10 +35,7 @@ const ctx = (tenantId: string): TenantContext =>
   ({ tenantId, keyId: 'key_test', mode: 'live', scopes: ['read'], residency: 'strict' }) as TenantContext;
 
 beforeAll(async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('scope'),
+  gateway = await startTestGateway('scope', {
     authorizerCacheSeconds: 1,
   });
   api = client(gateway.url);

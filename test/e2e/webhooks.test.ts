@@ -2,15 +2,16 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { SANDBOX_REPLYING_NUMBER } from '../../layers/core/sandbox.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
+import { localClients } from '../support/aws.ts';
 import { client, expectProblem, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
+import { NO_CACHES, startTestGateway } from '../support/local-gateway.ts';
 
 type Received = { path: string; headers: IncomingHttpHeaders; body: string };
 type Event = { type: string; data: Record<string, unknown> };
 
-const { services, sqs } = localClients();
+const { sqs } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let receiver: Server;
@@ -29,12 +30,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
   base = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('hooks'),
-    authorizerCacheSeconds: 0,
-    settingsCacheSeconds: 0,
+  gateway = await startTestGateway('hooks', {
+    ...NO_CACHES,
     allowLoopbackWebhooks: true,
     webhookRetrySeconds: [1, 1],
   });
