@@ -43,6 +43,7 @@ import {
   startBenchGateway,
 } from './http.ts';
 import { fmt, median, OUT, report } from './report.ts';
+import { callSequence, roundTripsBench } from './round-trips.ts';
 
 const { lines, say } = report();
 
@@ -625,6 +626,36 @@ async function capacity() {
   });
 }
 
+async function roundTrips() {
+  say('## 6. Sequential AWS round trips of `POST /v1/messages` (local runtime, timed in each instance)');
+  say();
+  const { first, warm, warmRuns } = await roundTripsBench();
+  say(
+    'Every HTTP call the authorizer and the send function made while the request was open, timed from request to answer inside the instance; "sequential" is the longest chain of calls each started after the one before was answered (calls in parallel count once). The authorizer\'s answer is cached per key, as API Gateway caches it.',
+  );
+  say();
+  say('| request | AWS calls | sequential round trips |');
+  say('|---|---:|---:|');
+  say(`| a tenant's first (instances warm) | ${first.calls.length} | ${first.sequential} |`);
+  say(`| warm (median of ${warmRuns.length}) | ${warm.calls.length} | ${warm.sequential} |`);
+  say();
+  say(`Warm runs (calls / sequential): ${warmRuns.map((r) => `${r.calls}/${r.sequential}`).join(', ')}.`);
+  say();
+  say(
+    `The warm request's calls in the order they started (\`‖\` = in parallel with the one before): ${callSequence(warm.calls)}.`,
+  );
+  say();
+  say(`The first request's: ${callSequence(first.calls)}.`);
+  say();
+  aim({
+    aim: 'A warm `POST /v1/messages` waits on at most 3 sequential AWS round trips',
+    value: `${warm.sequential} (${warm.calls.length} calls)`,
+    baseline: '3 (the aim)',
+    ratio: fmt(warm.sequential / 3, 2),
+    met: warm.sequential <= 3,
+  });
+}
+
 const LOAD_REPORT = 'bench/load-results.md';
 
 async function main() {
@@ -636,6 +667,7 @@ async function main() {
   // Before any other section starts a gateway in this process: the function modules it imports
   // keep the first gateway's configuration.
   if (wants('capacity')) await capacity();
+  if (wants('trips')) await roundTrips();
   let built: Record<string, string> | undefined;
   if (wants('bundles', 'cold')) built = await bundles();
   if (built && wants('cold')) await coldStarts(built);

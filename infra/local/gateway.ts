@@ -16,7 +16,7 @@ import { SqsEventSource, type SqsHandler } from './event-source.ts';
 import { type LocalAuthorizer, LocalHttpGateway, type LocalRoute } from './http-gateway.ts';
 import type { PolicyDocument } from './iam/policy.ts';
 import { type Denial as IamDenial, type LocalIdentity, startIamProxy } from './iam/proxy.ts';
-import { LocalFunction } from './lambda.ts';
+import { LocalFunction, type OutgoingCall } from './lambda.ts';
 import { TUNING_SETTINGS } from './local-settings.ts';
 import {
   ensureTable,
@@ -97,6 +97,8 @@ export interface GatewayOptions {
   /** Webhook retry delays in seconds (WEBHOOK_RETRY_SCHEDULE_SECONDS), for tests. */
   webhookRetrySeconds?: number[];
   log?: (line: string) => void;
+  /** Sees every HTTP call each function makes, timed (the bench counts a request's round trips). */
+  onCall?: (call: OutgoingCall) => void;
 }
 
 export interface RegionQueues {
@@ -607,6 +609,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           handler: p.Handler ?? 'index.handler',
           timeoutSeconds: p.Timeout ?? 3,
           memorySize,
+          ...(options.onCall ? { onCall: options.onCall } : {}),
           env: {
             ...variables,
             // What Lambda itself sets in every function's environment.

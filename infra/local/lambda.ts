@@ -30,6 +30,20 @@ export interface LocalFunctionSpec {
   env: Record<string, string>;
   /** Instances running at once, each one invocation at a time (default DEFAULT_MAX_INSTANCES). */
   maxInstances?: number;
+  /** Sees each HTTP call (AWS SDK calls included) the function's invocations make. */
+  onCall?: (call: OutgoingCall) => void;
+}
+
+/** One HTTP call an invocation made, timed from request start to response (epoch milliseconds). */
+export interface OutgoingCall {
+  function: string;
+  /** The invocation's request id (`invoke`'s `requestId`); undefined for a call made between invocations. */
+  invocation: string | undefined;
+  host: string;
+  /** The AWS operation (`PutItem`, `SendMessage`...), or method and path for other calls. */
+  operation: string;
+  startedAt: number;
+  endedAt: number;
 }
 
 /** One call into an instance: an invocation or a look at its environment. */
@@ -76,7 +90,11 @@ export class LocalFunction {
       env: this.spec.env,
       // The bundle is plain JavaScript: no TypeScript loader from the parent.
       execArgv: [],
-      workerData: { entry: join(this.spec.codeDir, `${file}.mjs`), exportName },
+      workerData: {
+        entry: join(this.spec.codeDir, `${file}.mjs`),
+        exportName,
+        traceCalls: this.spec.onCall !== undefined,
+      },
       resourceLimits: { maxOldGenerationSizeMb: this.spec.memorySize },
     });
     worker.unref();
@@ -91,7 +109,12 @@ export class LocalFunction {
         result?: unknown;
         error?: { name: string; message: string };
         initFailed?: boolean;
+        type?: 'call';
       }) => {
+        if (message.type === 'call') {
+          this.spec.onCall?.({ ...(message as unknown as OutgoingCall), function: this.spec.name });
+          return;
+        }
         const job = instance.job;
         if (!job || message.id !== job.id) return;
         // Like a failed init in Lambda: the next invocation starts a fresh instance.

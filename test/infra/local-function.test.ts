@@ -1,8 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { FunctionError, LocalFunction, type LocalFunctionSpec } from '../../infra/local/lambda.ts';
+import { sequentialRoundTrips } from '../../bench/round-trips.ts';
+import {
+  FunctionError,
+  LocalFunction,
+  type LocalFunctionSpec,
+  type OutgoingCall,
+} from '../../infra/local/lambda.ts';
 
 // A tiny handler: each instance (module scope) has an id; an invocation waits `delay` ms,
 // optionally crashes its instance, and says which instance ran it and when.
@@ -12,6 +20,17 @@ writeFileSync(
   `const instance = Math.random().toString(36).slice(2);
 let running = 0;
 export const handler = async (event) => {
+  if (event.call) {
+    const { request } = await import('node:http');
+    await new Promise((resolve, reject) => {
+      const req = request(event.call, { method: 'POST', headers: { 'x-amz-target': 'DynamoDB_20120810.PutItem' } }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end('{}');
+    });
+  }
   const started = Date.now();
   running++;
   const overlapping = running > 1;
@@ -115,5 +134,40 @@ describe('LocalFunction instances (one invocation at a time, as in Lambda)', () 
   it('environment() reports the instance environment', async () => {
     const fn = make({ env: { FOO: 'bar' } });
     expect((await fn.environment()).FOO).toBe('bar');
+  });
+});
+
+describe("an instance's outgoing calls (the bench's round-trip count)", () => {
+  it('reports each HTTP call with its operation, its invocation and when it was made and answered', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      setTimeout(() => res.end('{}'), 50);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const calls: OutgoingCall[] = [];
+    try {
+      const fn = make({ onCall: (c) => calls.push(c) });
+      const before = performance.timeOrigin + performance.now();
+      await fn.invoke({ call: url }, { requestId: 'req-1' });
+      await fn.invoke({}, { requestId: 'req-2' });
+      expect(calls).toEqual([
+        expect.objectContaining({ function: 'test-fn', invocation: 'req-1', operation: 'PutItem' }),
+      ]);
+      const [call] = calls;
+      expect(call?.startedAt).toBeGreaterThanOrEqual(before);
+      expect((call?.endedAt ?? 0) - (call?.startedAt ?? 0)).toBeGreaterThanOrEqual(45);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('counts calls made in parallel as one round trip, and calls one after another each', () => {
+    const call = (startedAt: number, endedAt: number) => ({ startedAt, endedAt });
+    expect(sequentialRoundTrips([])).toBe(0);
+    // 0-10, then 10-20 and 12-18 in parallel, then 20-30: three round trips one after another.
+    expect(sequentialRoundTrips([call(0, 10), call(10, 20), call(12, 18), call(20, 30)])).toBe(3);
+    // A long call spanning two short ones: the two short ones are the chain.
+    expect(sequentialRoundTrips([call(0, 100), call(1, 5), call(6, 9)])).toBe(2);
   });
 });
