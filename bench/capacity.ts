@@ -47,7 +47,46 @@ const CAPACITY_OPS = new Set([
 ]);
 const WRITE_OPS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 
-type Consumed = { TableName?: string; CapacityUnits?: number };
+type Consumed = { TableName?: string; CapacityUnits?: number; Table?: { CapacityUnits?: number } };
+type Attr = { S?: string; N?: string };
+type Item = Record<string, Attr>;
+
+/**
+ * The items one write request touches, by table: `[table, pk, sk]` of each (a transaction's
+ * condition checks included, as DynamoDB bills them).
+ */
+export function itemsWritten(op: string, request: string): [string, string, string][] {
+  const r = JSON.parse(request) as {
+    TableName?: string;
+    Item?: Item;
+    Key?: Item;
+    RequestItems?: Record<string, { PutRequest?: { Item: Item }; DeleteRequest?: { Key: Item } }[]>;
+    TransactItems?: Record<string, { TableName: string; Item?: Item; Key?: Item }>[];
+  };
+  const keyOf = (table: string, item: Item | undefined): [string, string, string] => [
+    table,
+    item?.pk?.S ?? '',
+    item?.sk?.S ?? item?.sk?.N ?? '',
+  ];
+  if (op === 'BatchWriteItem') {
+    return Object.entries(r.RequestItems ?? {}).flatMap(([table, writes]) =>
+      writes.map((w) => keyOf(table, w.PutRequest?.Item ?? w.DeleteRequest?.Key)),
+    );
+  }
+  if (op === 'TransactWriteItems') {
+    return (r.TransactItems ?? []).flatMap((t) =>
+      Object.values(t).map((x) => keyOf(x.TableName, x.Item ?? x.Key)),
+    );
+  }
+  return [keyOf(r.TableName ?? '', r.Item ?? r.Key)];
+}
+
+/** A partition key with its ids blanked (`ten_…`, `msg_…`, digests), so one tenant's keys group by kind. */
+export const keyShape = (key: string) =>
+  key
+    .replace(/ten_[0-9A-Za-z]+/g, '<tenant>')
+    .replace(/[a-z]+_[0-9A-HJKMNP-TV-Z]{26}/g, '<id>')
+    .replace(/[0-9a-f]{16,}|[A-Za-z0-9_-]{32,}/g, '<digest>');
 
 export interface CapacityRun {
   messages: number;
@@ -55,6 +94,13 @@ export interface CapacityRun {
   writeUnits: number;
   readUnits: number;
   writesBy: Map<string, number>;
+  /**
+   * Base-table write units by partition key value (`table pk`) and by item (`table pk sk`): what
+   * one partition, or one item, takes of the traffic. A request's units are shared evenly among
+   * the items it wrote in that table; index writes (their own partitions) are not in these.
+   */
+  writesByKey: Map<string, number>;
+  writesByItem: Map<string, number>;
   /** Writes to the sandbox carrier's ledger: the local carrier stand-in's, not the gateway's. */
   carrierStandInUnits: number;
   seconds: number;
@@ -81,6 +127,8 @@ export async function capacityBench(): Promise<{
     writeUnits: 0,
     readUnits: 0,
     writesBy: new Map(),
+    writesByKey: new Map(),
+    writesByItem: new Map(),
     carrierStandInUnits: 0,
     seconds: 0,
     kmsCalls: 0,
@@ -117,6 +165,14 @@ export async function capacityBench(): Promise<{
           const table = (c.TableName ?? '').replace(/^.*-/, '');
           const what = `${op} ${table} ${sk}`.trim();
           run.writesBy.set(what, (run.writesBy.get(what) ?? 0) + units);
+          const items = itemsWritten(op, request).filter(([t]) => t === c.TableName);
+          const share = (c.Table?.CapacityUnits ?? units) / Math.max(1, items.length);
+          for (const [t, pk, sk] of items) {
+            const table = t.replace(/^.*-/, '');
+            run.writesByKey.set(`${table} ${pk}`, (run.writesByKey.get(`${table} ${pk}`) ?? 0) + share);
+            const item = `${table} ${pk} ${sk}`;
+            run.writesByItem.set(item, (run.writesByItem.get(item) ?? 0) + share);
+          }
         } else {
           run.readUnits += units;
         }

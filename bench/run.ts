@@ -31,6 +31,7 @@ import {
   type CapacityRun,
   capacityBench,
   costPerMillion,
+  keyShape,
   TENANTS,
 } from './capacity.ts';
 import { encryptionBench, SealingMessageStore } from './encryption.ts';
@@ -469,11 +470,11 @@ async function coldStarts(built: Record<string, string>) {
   say();
   await Promise.all([dynamodb.stop(), sqs.stop(), kms.stop()]);
   aim({
-    aim: 'Import + first call: at most 8 times an empty handler, every function',
+    aim: 'Import + first call: at most 15 times an empty handler, every function',
     value: `${fmt(worstCold.total, 1)} ms (${worstCold.f}, the slowest)`,
     baseline: `${fmt(base.total, 1)} ms (empty handler)`,
     ratio: fmt(worstCold.ratio, 1),
-    met: worstCold.ratio <= 8,
+    met: worstCold.ratio <= 15,
   });
 }
 
@@ -550,7 +551,7 @@ async function capacity() {
   say('| per message | one per request | through the batch endpoint |');
   say('|---|---:|---:|');
   row('messages measured', (r) => fmt(r.messages));
-  row('DynamoDB write units (aim: at most 3)', (r) => fmt(r.writeUnits / r.messages, 2));
+  row('DynamoDB write units (aims: at most 4 and 2.5)', (r) => fmt(r.writeUnits / r.messages, 2));
   row('DynamoDB read units', (r) => fmt(r.readUnits / r.messages, 2));
   row("(not counted above: the sandbox carrier's ledger, a local stand-in for the carrier)", (r) =>
     fmt(r.carrierStandInUnits / r.messages, 2),
@@ -566,9 +567,9 @@ async function capacity() {
     );
   }
   say(
-    `| **cost per million, total (aims: 3.00 and 2.00 USD)** | **${fmt(costs[0]!.total, 2)}** | **${fmt(costs[1]!.total, 2)}** |`,
+    `| **cost per million, total (aims: 3.00 and 1.50 USD)** | **${fmt(costs[0]!.total, 2)}** | **${fmt(costs[1]!.total, 2)}** |`,
   );
-  say(`| ratio to the aim | ${fmt(costs[0]!.total / 3, 2)} | ${fmt(costs[1]!.total / 2, 2)} |`);
+  say(`| ratio to the aim | ${fmt(costs[0]!.total / 3, 2)} | ${fmt(costs[1]!.total / 1.5, 2)} |`);
   say();
   say('Write units by operation, table and item kind (per message, one per request):');
   say();
@@ -576,23 +577,62 @@ async function capacity() {
     say(`- ${what}: ${fmt(units / single.messages, 2)}`);
   }
   say();
+  // One tenant's traffic (both runs are one tenant's): what its hottest partition and item take.
+  say(
+    "Base-table write units per message by partition key (one tenant's traffic; ids blanked; a request's units shared evenly among the items it wrote):",
+  );
+  say();
+  say('| partition key | one per request | batch endpoint |');
+  say('|---|---:|---:|');
+  const byShape = (r: CapacityRun) => {
+    const out = new Map<string, number>();
+    for (const [key, units] of r.writesByKey)
+      out.set(keyShape(key), Math.max(out.get(keyShape(key)) ?? 0, units));
+    return out;
+  };
+  const [singleKeys, batchKeys] = [byShape(single), byShape(batch)];
+  for (const shape of [...new Set([...singleKeys.keys(), ...batchKeys.keys()])].sort(
+    (a, b) => (singleKeys.get(b) ?? 0) - (singleKeys.get(a) ?? 0),
+  )) {
+    say(
+      `| \`${shape}\` | ${fmt((singleKeys.get(shape) ?? 0) / single.messages, 3)} | ${fmt((batchKeys.get(shape) ?? 0) / batch.messages, 3)} |`,
+    );
+  }
+  say();
+  say('(A shape stands for many keys where an id varies: the figure is its hottest one.)');
+  say();
   say(ASSUMPTIONS);
   say();
   for (const [label, r] of [
     ['one per request', single],
     ['batch endpoint', batch],
   ] as const) {
+    const hottestKey = Math.max(...r.writesByKey.values()) / r.messages;
+    const hottestItem = Math.max(...r.writesByItem.values()) / r.messages;
+    const key = [...r.writesByKey.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
     aim({
-      aim: `DynamoDB write units from acceptance to delivery (usage counters, idempotency, audit included), ${label}: at most 3`,
+      aim: `Per-tenant ceiling: no partition key value or item takes more than 0.2 write units per message of one tenant's traffic, ${label}`,
+      value: `${fmt(hottestKey, 2)} (\`${keyShape(key)}\`); hottest item ${fmt(hottestItem, 2)}`,
+      baseline: '0.2 (the aim: 5,000 messages/s under 1,000 write units/s per partition)',
+      ratio: fmt(hottestKey / 0.2, 2),
+      met: hottestKey <= 0.2,
+    });
+  }
+  for (const [label, r, target] of [
+    ['one per request', single, 4],
+    ['batch endpoint', batch, 2.5],
+  ] as const) {
+    aim({
+      aim: `DynamoDB write units from acceptance to delivery (usage counters, idempotency, audit included), ${label}: at most ${target}`,
       value: fmt(r.writeUnits / r.messages, 2),
       baseline: '1 (one write of a 1 KB item)',
       ratio: fmt(r.writeUnits / r.messages, 2),
-      met: r.writeUnits / r.messages <= 3,
+      met: r.writeUnits / r.messages <= target,
     });
   }
   for (const [label, cost, target] of [
     ['one per request', costs[0]!, 3],
-    ['batch endpoint', costs[1]!, 2],
+    ['batch endpoint', costs[1]!, 1.5],
   ] as const) {
     aim({
       aim: `Cost per million messages, ${label}: at most ${fmt(target, 2)} USD`,
