@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/routes.ts';
+import { present } from '../layers/present.ts';
 
 export const FUNCTIONS = [...OTHER_FUNCTIONS, ...HTTP_FUNCTIONS];
 
@@ -27,7 +28,7 @@ export async function bundle(entry: string, outDir: string) {
     logLevel: 'silent',
   });
   const meta = result.metafile as Metafile;
-  const output = Object.values(meta.outputs)[0]!;
+  const output = present(Object.values(meta.outputs)[0], `esbuild's output for ${outfile}`);
   let sdkBytes = 0;
   for (const [file, input] of Object.entries(output.inputs))
     if (SDK.test(file)) sdkBytes += input.bytesInOutput;

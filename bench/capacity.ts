@@ -12,6 +12,7 @@ import {
   startSqs,
 } from '../infra/local/services.ts';
 import { DEFAULT_LIMITS } from '../layers/core/crypto.ts';
+import { present } from '../layers/present.ts';
 import { startFaultProxy } from '../test/support/fault-proxy.ts';
 import { countUnfinished } from './local-clients.ts';
 
@@ -222,15 +223,18 @@ export async function capacityBench(): Promise<{
     contactEmail: 'c@example.test',
     homeJurisdiction: 'global',
   });
-  const key = (
-    await admin(`/admin/tenants/${tenant.id}/keys`, { name: 'c', mode: 'test', scopes: ['send', 'read'] })
-  ).secret!;
+  const tenantId = present(tenant.id, "the created tenant's id");
+  const key = present(
+    (await admin(`/admin/tenants/${tenantId}/keys`, { name: 'c', mode: 'test', scopes: ['send', 'read'] }))
+      .secret,
+    "the issued key's secret",
+  );
   const client = new DynamoDBClient({
     region: 'us-east-1',
     endpoint: ddb.endpoint,
     credentials: LOCAL_CREDENTIALS,
   });
-  const unfinished = async (tenantIds = [tenant.id!]) => {
+  const unfinished = async (tenantIds = [tenantId]) => {
     let n = 0;
     for (const t of tenantIds) n += await countUnfinished(client, gateway.tables.messages, t);
     return n;
@@ -294,12 +298,13 @@ export async function capacityBench(): Promise<{
       contactEmail: 'c@example.test',
       homeJurisdiction: 'global',
     });
-    const issued = await admin(`/admin/tenants/${created.id}/keys`, {
+    const id = present(created.id, "the created tenant's id");
+    const issued = await admin(`/admin/tenants/${id}/keys`, {
       name: 'c',
       mode: 'test',
       scopes: ['send', 'read'],
     });
-    many.push({ id: created.id!, key: issued.secret! });
+    many.push({ id, key: present(issued.secret, "the issued key's secret") });
   }
   run = fresh(TENANTS * PER_TENANT, TENANTS);
   const t0 = performance.now();

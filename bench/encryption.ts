@@ -63,28 +63,30 @@ export async function encryptionBench(): Promise<EncryptionBench> {
     // The Encryption SDK wants the aggregated client (methods per operation).
     const sdkClient = new KMS({ region: 'us-east-1', endpoint: kmsEndpoint, credentials: LOCAL_CREDENTIALS });
     const cache = getLocalCryptographicMaterialsCache(Math.max(100, tenants * 2));
-    const cmms = new Map<string, NodeCachingMaterialsManager>();
-    const secrets = new Map<string, Buffer>();
-    const cmmFor = async (tenantId: string) => {
-      let cmm = cmms.get(tenantId);
-      if (!cmm) {
+    /** Per tenant: its materials manager and its pseudonym secret. */
+    const tenantMaterials = new Map<string, { cmm: NodeCachingMaterialsManager; secret: Buffer }>();
+    const materialsFor = async (tenantId: string) => {
+      let materials = tenantMaterials.get(tenantId);
+      if (!materials) {
         const keyId = await keys.createTenantKey(tenantId, 'global');
         const secret = await keys.generateDataKey(keyId, encryptionContext(tenantId, 'global', 'pseudonym'));
-        secrets.set(tenantId, Buffer.from(secret.plaintext));
-        cmm = new NodeCachingMaterialsManager({
-          backingMaterials: new KmsKeyringNode({ generatorKeyId: keyId, clientProvider: () => sdkClient }),
-          cache,
-          partition: tenantId,
-          maxAge: DEFAULT_LIMITS.maxAgeMs,
-          maxMessagesEncrypted: DEFAULT_LIMITS.maxUses,
-        });
-        cmms.set(tenantId, cmm);
+        materials = {
+          cmm: new NodeCachingMaterialsManager({
+            backingMaterials: new KmsKeyringNode({ generatorKeyId: keyId, clientProvider: () => sdkClient }),
+            cache,
+            partition: tenantId,
+            maxAge: DEFAULT_LIMITS.maxAgeMs,
+            maxMessagesEncrypted: DEFAULT_LIMITS.maxUses,
+          }),
+          secret: Buffer.from(secret.plaintext),
+        };
+        tenantMaterials.set(tenantId, materials);
       }
-      return cmm;
+      return materials;
     };
     const suiteId = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
     return async (m) => {
-      const cmm = await cmmFor(m.tenantId);
+      const { cmm, secret } = await materialsFor(m.tenantId);
       const context = encryptionContext(m.tenantId, 'global', 'message');
       const fields = JSON.stringify({ to: m.to, reference: m.reference });
       const body = m.body ?? '';
@@ -96,7 +98,7 @@ export async function encryptionBench(): Promise<EncryptionBench> {
         }),
         encrypt(cmm, body, { encryptionContext: context, suiteId, plaintextLength: Buffer.byteLength(body) }),
       ]);
-      createHmac('sha256', secrets.get(m.tenantId)!).update(m.to).digest('base64url');
+      createHmac('sha256', secret).update(m.to).digest('base64url');
       return a.result.length + b.result.length;
     };
   };

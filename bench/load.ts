@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startGateway } from '../infra/local/gateway.ts';
+import { present } from '../layers/present.ts';
 import { countUnfinished, localClientsFor } from './local-clients.ts';
 import { fmt, median, report } from './report.ts';
 
@@ -59,7 +60,8 @@ for (let t = 0; t < TENANTS; t++) {
     contactEmail: `load${t}@example.test`,
     homeJurisdiction: 'global',
   });
-  const key = await admin(`/admin/tenants/${tenant.id}/keys`, {
+  const id = present(tenant.id, "the created tenant's id");
+  const key = await admin(`/admin/tenants/${id}/keys`, {
     name: 'load',
     mode: 'test',
     scopes: ['send', 'read'],
@@ -67,11 +69,11 @@ for (let t = 0; t < TENANTS; t++) {
   // Thousands of messages an hour to the same numbers: lift the flood limits (the rate limit
   // counts requests, and a batch is one).
   await admin(
-    `/admin/tenants/${tenant.id}/controls`,
+    `/admin/tenants/${id}/controls`,
     { flood: { identicalPerHour: 10_000, perHour: 100_000 } },
     'PUT',
   );
-  tenants.push({ id: tenant.id!, key: key.secret! });
+  tenants.push({ id, key: present(key.secret, "the issued key's secret") });
 }
 
 // Memory of this process (the whole local runtime: HTTP, functions, workers), every 2 s.
@@ -93,7 +95,7 @@ async function sender() {
   for (;;) {
     const b = next++;
     if (b >= batches) return;
-    const tenant = tenants[b % tenants.length]!;
+    const tenant = present(tenants[b % tenants.length], `the tenant of batch ${b}`);
     const size = Math.min(BATCH, TOTAL - b * BATCH);
     let messages = Array.from({ length: size }, (_, i) => ({
       // Valid US numbers, none of the sandbox's special ones: each is delivered at once.
@@ -123,7 +125,7 @@ async function sender() {
         // Items the gateway could not queue (503 per item) are the client's to send again.
         const again = rejected
           .filter((r) => slug(r) === 'service-unavailable')
-          .map((r) => messages[r.index]!);
+          .map((r) => present(messages[r.index], `the message of batch item ${r.index}`));
         refused += rejected.length - again.length;
         if (again.length === 0) break;
         retried += again.length;

@@ -23,6 +23,7 @@ import { makeSendMessage } from '../layers/core/use-cases/send-messages.ts';
 import { idempotencyKeyFrom, parseJsonBody, parseWith, tenantRoute } from '../layers/http/handler.ts';
 import { ROUTES, routeKey } from '../layers/http/routes.ts';
 import { SendMessageRequest } from '../layers/http/schemas.ts';
+import { present } from '../layers/present.ts';
 import { FakeMessageStore, fakeSendDeps } from '../test/support/fakes.ts';
 import { bundle, FUNCTIONS } from './bundle.ts';
 import {
@@ -193,7 +194,7 @@ async function encryption() {
       for (const m of batch) bytes += await seal(m);
       const calls = Object.values(bench.kmsCalls()).reduce((a, b) => a + b, 0);
       const perMessage = bytes / batch.length;
-      const added = perMessage - plainBytes(batch[0]!);
+      const added = perMessage - plainBytes(present(batch[0], 'the first message of the batch'));
       say(`| ${name} | ${fmt(calls)} | ${fmt(calls / 50, 1)} | ${fmt(perMessage)} | ${fmt(added)} |`);
     }
     say();
@@ -315,6 +316,9 @@ const t2 = performance.now();
 process.stdout.write(JSON.stringify({ importMs: t1 - t0, firstCallMs: t2 - t1, failed }));
 `;
 
+/** The text after the last line break (all of it when there is none). */
+const lastLine = (text: string) => text.slice(text.lastIndexOf('\n') + 1);
+
 async function coldStarts(built: Record<string, string>) {
   say('## 3. Import plus first call of each bundled function (fresh node process, median of 5)');
   const dynamodb = await startDynamoDbLocal({ port: await freePort() });
@@ -432,9 +436,7 @@ async function coldStarts(built: Record<string, string>) {
       });
       child.on('exit', (code) =>
         // The probe's answer is its last line (a function may log before it).
-        code === 0
-          ? resolve(JSON.parse(out.trim().split('\n').at(-1)!))
-          : reject(new Error(`${file}: ${err}`)),
+        code === 0 ? resolve(JSON.parse(lastLine(out.trim()))) : reject(new Error(`${file}: ${err}`)),
       );
     });
   const measure = async (file: string, event: unknown, f = '') => {
@@ -448,7 +450,7 @@ async function coldStarts(built: Record<string, string>) {
       failed: runs.some((r) => r.failed),
     };
   };
-  const base = await measure(built.empty!, {});
+  const base = await measure(present(built.empty, "the empty handler's bundle"), {});
   say('| function | import ms | first call ms | total ms | ratio to empty handler |');
   say('|---|---:|---:|---:|---:|');
   say(
@@ -456,7 +458,7 @@ async function coldStarts(built: Record<string, string>) {
   );
   let worstCold = { f: '', ratio: 0, total: 0 };
   for (const f of FUNCTIONS) {
-    const m = await measure(built[f]!, events[f], f);
+    const m = await measure(present(built[f], `${f}'s bundle`), events[f], f);
     if (m.total / base.total > worstCold.ratio)
       worstCold = { f, ratio: m.total / base.total, total: m.total };
     say(
@@ -560,16 +562,17 @@ async function capacity() {
   row('SQS requests (without empty polls)', (r) => fmt(r.sqsRequests / r.messages, 2));
   row('worker invocations', (r) => fmt(r.workerInvocations / r.messages, 2));
   row('bytes logged', (r) => fmt(r.logBytes / r.messages));
-  const costs = [costPerMillion(single), costPerMillion(batch)];
-  for (const service of Object.keys(costs[0]!.parts)) {
+  const singleCost = costPerMillion(single);
+  const batchCost = costPerMillion(batch);
+  for (const service of Object.keys(singleCost.parts) as (keyof typeof singleCost.parts)[]) {
     say(
-      `| cost per million: ${service} (USD) | ${fmt(costs[0]!.parts[service as keyof (typeof costs)[0]['parts']], 2)} | ${fmt(costs[1]!.parts[service as keyof (typeof costs)[0]['parts']], 2)} |`,
+      `| cost per million: ${service} (USD) | ${fmt(singleCost.parts[service], 2)} | ${fmt(batchCost.parts[service], 2)} |`,
     );
   }
   say(
-    `| **cost per million, total (aims: 3.00 and 1.50 USD)** | **${fmt(costs[0]!.total, 2)}** | **${fmt(costs[1]!.total, 2)}** |`,
+    `| **cost per million, total (aims: 3.00 and 1.50 USD)** | **${fmt(singleCost.total, 2)}** | **${fmt(batchCost.total, 2)}** |`,
   );
-  say(`| ratio to the aim | ${fmt(costs[0]!.total / 3, 2)} | ${fmt(costs[1]!.total / 1.5, 2)} |`);
+  say(`| ratio to the aim | ${fmt(singleCost.total / 3, 2)} | ${fmt(batchCost.total / 1.5, 2)} |`);
   say();
   say('Write units by operation, table and item kind (per message, one per request):');
   say();
@@ -631,8 +634,8 @@ async function capacity() {
     });
   }
   for (const [label, cost, target] of [
-    ['one per request', costs[0]!, 3],
-    ['batch endpoint', costs[1]!, 1.5],
+    ['one per request', singleCost, 3],
+    ['batch endpoint', batchCost, 1.5],
   ] as const) {
     aim({
       aim: `Cost per million messages, ${label}: at most ${fmt(target, 2)} USD`,

@@ -324,8 +324,7 @@ export const SETTINGS = {
 export type SettingName = keyof typeof SETTINGS;
 export type SettingValue<N extends SettingName> = z.infer<(typeof SETTINGS)[N]['schema']>;
 
-const specs: Record<string, SettingSpec> = SETTINGS;
-export const settingSpec = (n: SettingName): SettingSpec => specs[n]!;
+export const settingSpec = (n: SettingName): SettingSpec => SETTINGS[n];
 
 /** Settings only the local runtime sets (it may add exactly these to a function's environment). */
 export const LOCAL_ONLY_SETTINGS = (Object.keys(SETTINGS) as SettingName[]).filter(

@@ -9,14 +9,21 @@ export async function processRecords(
   handle: (record: SQSRecord) => Promise<void>,
   onError: (record: SQSRecord, error: unknown) => void,
 ): Promise<SQSBatchResponse> {
-  const outcomes = await Promise.allSettled(event.Records.map((r) => handle(r)));
+  // Every record's outcome, each beside its record, once all have settled.
+  const outcomes = await Promise.all(
+    event.Records.map((record) =>
+      handle(record).then(
+        () => ({ record, failed: false as const }),
+        (error: unknown) => ({ record, failed: true as const, error }),
+      ),
+    ),
+  );
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-  outcomes.forEach((o, i) => {
-    const record = event.Records[i]!;
-    if (o.status === 'rejected') {
-      onError(record, o.reason);
-      batchItemFailures.push({ itemIdentifier: record.messageId });
+  for (const outcome of outcomes) {
+    if (outcome.failed) {
+      onError(outcome.record, outcome.error);
+      batchItemFailures.push({ itemIdentifier: outcome.record.messageId });
     }
-  });
+  }
   return { batchItemFailures };
 }

@@ -69,7 +69,7 @@ export function buildApp(app = new App()) {
   // One-time codes to the US and Canada must come from a number: their carriers take no sender ID.
   if (carrier.kind === 'eum') {
     for (const country of NO_SENDER_ID_COUNTRIES) {
-      const identity = origination.global[country] ?? origination.global.default!;
+      const identity = origination.global[country] ?? origination.global.default;
       if (isSenderId(identity)) {
         throw new Error(
           `carrier=eum: gatewayOrigination sends ${country} codes from the sender ID "${identity}", which ${country} does not support; map "${country}" to a phone number (e.g. -c gatewayOrigination='{"default":"Verify","US":"+1...","CA":"+1..."}')`,

@@ -9,6 +9,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { KEY_USER_TAG } from '../../layers/adapters/kms-key-service.ts';
 import type { TableAccess } from '../../layers/declaration.ts';
+import { present } from '../../layers/present.ts';
 import { type TenantKeyAccess, tenantKeyStatements } from './tenant-key-grants.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -172,7 +173,10 @@ export class GatewayFunction extends Construct {
    * tenant's encryption context. Only `admin` (closing accounts) may schedule a key's deletion.
    */
   useTenantKeys(account: string, access: TenantKeyAccess, regions: readonly string[]): this {
-    Tags.of(this.fn.role!).add(KEY_USER_TAG.key, KEY_USER_TAG.value);
+    Tags.of(present(this.fn.role, `${this.node.path}'s execution role`)).add(
+      KEY_USER_TAG.key,
+      KEY_USER_TAG.value,
+    );
     for (const statement of tenantKeyStatements(account, regions, access)) {
       this.fn.addToRolePolicy(PolicyStatement.fromJson(statement));
     }

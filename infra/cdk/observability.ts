@@ -18,6 +18,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Jurisdiction } from '../../layers/core/model.ts';
+import { present } from '../../layers/present.ts';
 import type { GatewayFunction } from './gateway-function.ts';
 
 export type ObservedQueue = {
@@ -196,7 +197,7 @@ export function observe(
   const dashboard = new Dashboard(scope, 'Dashboard', {
     dashboardName: `sms-gateway-${props.jurisdiction}-${Stack.of(scope).region}`,
   });
-  const fn = (name: string) => props.functions[name]!.fn;
+  const fn = (name: string) => present(props.functions[name], `the function ${name}`).fn;
   dashboard.addWidgets(
     new TextWidget({
       markdown: `# SMS gateway (${props.jurisdiction}): a message from request to carrier receipt`,

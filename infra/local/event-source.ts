@@ -5,6 +5,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { present } from '../../layers/present.ts';
 import { lambdaContext } from './http-gateway.ts';
 
 const IDLE_MS = 100;
@@ -14,8 +15,8 @@ export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatch
 function toRecord(m: Message, queueArn: string, region: string): SQSRecord {
   const a = m.Attributes ?? {};
   return {
-    messageId: m.MessageId!,
-    receiptHandle: m.ReceiptHandle!,
+    messageId: present(m.MessageId, "SQS ReceiveMessage's MessageId"),
+    receiptHandle: present(m.ReceiptHandle, "SQS ReceiveMessage's ReceiptHandle"),
     body: m.Body ?? '',
     attributes: {
       ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',

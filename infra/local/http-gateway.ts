@@ -8,6 +8,7 @@ import type {
 } from 'aws-lambda';
 import { bearerToken } from '../../layers/core/api-keys.ts';
 import { PAYLOAD_QUOTAS } from '../../layers/http/routes.ts';
+import { present } from '../../layers/present.ts';
 
 /** API Gateway's payload quota for an HTTP API: a longer body is answered 413 by API Gateway itself. */
 const MAX_BODY = PAYLOAD_QUOTAS.httpApiBodyMb * 1024 * 1024;
@@ -68,7 +69,7 @@ function compile(route: LocalRoute) {
   });
   return {
     route,
-    method: method!,
+    method: present(method, `the method of route key ${route.routeKey}`),
     names,
     regex: new RegExp(`^${pattern}$`),
     greedy: path.includes('+}'),
@@ -120,7 +121,10 @@ export class LocalHttpGateway {
       if (c.method !== method && c.method !== 'ANY') continue;
       const m = c.regex.exec(path);
       if (!m) continue;
-      const params = Object.fromEntries(c.names.map((n, i) => [n, decodeURIComponent(m[i + 1]!)]));
+      // Each name has its group, in order after the whole match; none is optional.
+      const params = Object.fromEntries(
+        c.names.map((n, i) => [n, decodeURIComponent(present(m[i + 1], `path parameter ${n}`))]),
+      );
       return { route: c.route, params };
     }
     return undefined;

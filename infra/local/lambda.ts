@@ -46,6 +46,12 @@ export interface OutgoingCall {
   endedAt: number;
 }
 
+/** What lambda-worker.mjs answers to a job: its result, or the error its handler (or init) threw. */
+type WorkerReply = { id: string; initFailed?: boolean } & (
+  | { ok: true; result: unknown }
+  | { ok: false; error: { name: string; message: string } }
+);
+
 /** One call into an instance: an invocation or a look at its environment. */
 type Job = {
   id: string;
@@ -101,28 +107,18 @@ export class LocalFunction {
     this.coldStarts++;
     const instance: Instance = { worker };
     this.instances.add(instance);
-    worker.on(
-      'message',
-      (message: {
-        id?: string;
-        ok?: boolean;
-        result?: unknown;
-        error?: { name: string; message: string };
-        initFailed?: boolean;
-        type?: 'call';
-      }) => {
-        if (message.type === 'call') {
-          this.spec.onCall?.({ ...(message as unknown as OutgoingCall), function: this.spec.name });
-          return;
-        }
-        const job = instance.job;
-        if (!job || message.id !== job.id) return;
-        // Like a failed init in Lambda: the next invocation starts a fresh instance.
-        this.release(instance, !message.initFailed);
-        if (message.ok) job.resolve(message.result);
-        else job.reject(new FunctionError(this.spec.name, message.error!.name, message.error!.message));
-      },
-    );
+    worker.on('message', (message: WorkerReply | ({ type: 'call' } & Omit<OutgoingCall, 'function'>)) => {
+      if ('type' in message) {
+        this.spec.onCall?.({ ...message, function: this.spec.name });
+        return;
+      }
+      const job = instance.job;
+      if (!job || message.id !== job.id) return;
+      // Like a failed init in Lambda: the next invocation starts a fresh instance.
+      this.release(instance, !message.initFailed);
+      if (message.ok) job.resolve(message.result);
+      else job.reject(new FunctionError(this.spec.name, message.error.name, message.error.message));
+    });
     const crashed = (error: Error) => {
       if (!this.instances.has(instance)) return;
       const job = instance.job;
@@ -175,10 +171,12 @@ export class LocalFunction {
       this.instances.delete(instance);
       void instance.worker.terminate();
     }
-    while (this.waiting.length > 0) {
+    // Oldest first; free() may start an instance, so only while a job waits.
+    for (let job = this.waiting[0]; job !== undefined; job = this.waiting[0]) {
       const next = this.free();
       if (!next) break;
-      this.assign(next, this.waiting.shift()!);
+      this.waiting.shift();
+      this.assign(next, job);
     }
   }
 

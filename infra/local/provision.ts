@@ -10,6 +10,7 @@ import {
   CreateAliasCommand,
   CreateKeyCommand,
   DescribeKeyCommand,
+  type KeyMetadata,
   type KMSClient,
   ScheduleKeyDeletionCommand,
 } from '@aws-sdk/client-kms';
@@ -20,6 +21,7 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { present } from '../../layers/present.ts';
 import {
   type IndexDefinition,
   projectionOf,
@@ -123,8 +125,9 @@ export async function ensureQueue(
       Attributes: { ...fifo, MessageRetentionPeriod: String(def.dlqRetentionDays * 86_400) },
     }),
   );
+  const dlqUrl = present(dlq.QueueUrl, "SQS CreateQueue's QueueUrl");
   const dlqArn = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }),
+    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
   );
   const queue = await client.send(
     new CreateQueueCommand({
@@ -140,31 +143,16 @@ export async function ensureQueue(
       },
     }),
   );
-  return { url: queue.QueueUrl!, dlqUrl: dlq.QueueUrl! };
+  return { url: present(queue.QueueUrl, "SQS CreateQueue's QueueUrl"), dlqUrl };
 }
 
 /** The gateway's own KMS key behind its alias (created by the CDK app in AWS). */
 export async function ensureSystemKey(client: KMSClient, alias = SYSTEM_KEY_ALIAS): Promise<string> {
-  try {
-    const out = await client.send(new DescribeKeyCommand({ KeyId: alias }));
-    return out.KeyMetadata!.Arn!;
-  } catch (error) {
-    if ((error as Error).name !== 'NotFoundException') throw error;
-  }
-  const key = await client.send(
-    new CreateKeyCommand({ Description: 'SMS gateway system key (wraps the API key pepper)' }),
-  );
-  try {
-    await client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: key.KeyMetadata!.KeyId }));
-    return key.KeyMetadata!.Arn!;
-  } catch (error) {
-    if ((error as Error).name !== 'AlreadyExistsException') throw error;
-    // Another starter won the race: use its key and drop ours.
-    await client.send(
-      new ScheduleKeyDeletionCommand({ KeyId: key.KeyMetadata!.KeyId, PendingWindowInDays: 7 }),
-    );
-    return (await client.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata!.Arn!;
-  }
+  const key = await provisionKey(client, {
+    alias,
+    description: 'SMS gateway system key (wraps the API key pepper)',
+  });
+  return key.arn;
 }
 
 function localProjection(i: IndexDefinition) {
@@ -280,17 +268,19 @@ export async function provisionQueue(
   }
   let url: string;
   try {
-    url = (await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl!;
+    const created = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+    url = present(created.QueueUrl, "SQS CreateQueue's QueueUrl");
   } catch (error) {
     if (!/QueueAlreadyExists|QueueNameExists/.test((error as Error).name)) throw error;
-    url = (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+    const existing = await client.send(new GetQueueUrlCommand({ QueueName: name }));
+    url = present(existing.QueueUrl, "SQS GetQueueUrl's QueueUrl");
     const { FifoQueue: _fifo, ...changeable } = attributes;
     await client.send(new SetQueueAttributesCommand({ QueueUrl: url, Attributes: changeable }));
   }
   const arn = await client.send(
     new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
   );
-  return { url, arn: arn.Attributes!.QueueArn! };
+  return { url, arn: present(arn.Attributes?.QueueArn, "SQS GetQueueAttributes' QueueArn") };
 }
 
 /**
@@ -301,32 +291,38 @@ export async function provisionKey(
   client: KMSClient,
   options: { alias: string; description?: string; policy?: unknown },
 ): Promise<{ keyId: string; arn: string }> {
-  const describe = async () => {
-    const out = await client.send(new DescribeKeyCommand({ KeyId: options.alias }));
-    return { keyId: out.KeyMetadata!.KeyId!, arn: out.KeyMetadata!.Arn! };
-  };
+  const describe = async () =>
+    keyOf(await client.send(new DescribeKeyCommand({ KeyId: options.alias })), 'DescribeKey');
   try {
     return await describe();
   } catch (error) {
     if ((error as Error).name !== 'NotFoundException') throw error;
   }
-  const key = await client.send(
-    new CreateKeyCommand({
-      Description: options.description,
-      ...(options.policy ? { Policy: JSON.stringify(options.policy) } : {}),
-    }),
+  const key = keyOf(
+    await client.send(
+      new CreateKeyCommand({
+        Description: options.description,
+        ...(options.policy ? { Policy: JSON.stringify(options.policy) } : {}),
+      }),
+    ),
+    'CreateKey',
   );
   try {
-    await client.send(
-      new CreateAliasCommand({ AliasName: options.alias, TargetKeyId: key.KeyMetadata!.KeyId }),
-    );
-    return { keyId: key.KeyMetadata!.KeyId!, arn: key.KeyMetadata!.Arn! };
+    await client.send(new CreateAliasCommand({ AliasName: options.alias, TargetKeyId: key.keyId }));
+    return key;
   } catch (error) {
     if ((error as Error).name !== 'AlreadyExistsException') throw error;
     // Another starter won the race: use its key and drop ours.
-    await client.send(
-      new ScheduleKeyDeletionCommand({ KeyId: key.KeyMetadata!.KeyId, PendingWindowInDays: 7 }),
-    );
+    await client.send(new ScheduleKeyDeletionCommand({ KeyId: key.keyId, PendingWindowInDays: 7 }));
     return describe();
   }
+}
+
+/** The id and ARN in a KMS answer that describes a key (a successful DescribeKey or CreateKey has both). */
+function keyOf(out: { KeyMetadata?: KeyMetadata }, call: string): { keyId: string; arn: string } {
+  const metadata = present(out.KeyMetadata, `KMS ${call}'s KeyMetadata`);
+  return {
+    keyId: present(metadata.KeyId, `KMS ${call}'s KeyMetadata.KeyId`),
+    arn: present(metadata.Arn, `KMS ${call}'s KeyMetadata.Arn`),
+  };
 }

@@ -60,13 +60,12 @@ export function startReplicator(options: {
   interface Source {
     table: string;
     region: string;
-    targets: string[];
     streamArn?: string;
     /** The next iterator of each open shard. */
     shards: Map<string, string | null>;
     /** The sequence number of the last record read, per shard. */
     lastRead: Map<string, string>;
-    /** Records read, not yet applied to every target (per target, in order). */
+    /** Records read, not yet applied, per target region (every other region of the table), in order. */
     backlog: Map<string, StreamRecord[]>;
   }
   const sources: Source[] = [];
@@ -123,26 +122,24 @@ export function startReplicator(options: {
           if (mine.length === 0) echoes.delete(k);
           continue;
         }
-        for (const t of s.targets) s.backlog.get(t)!.push(r);
+        for (const queue of s.backlog.values()) queue.push(r);
       }
     }
   }
 
   async function apply(s: Source) {
-    for (const target of s.targets) {
-      const queue = s.backlog.get(target)!;
-      while (queue.length > 0) {
-        const r = queue[0]!;
+    for (const [target, queue] of s.backlog) {
+      for (let r = queue[0]; r !== undefined; r = queue[0]) {
         const k = echoKey(s.table, target, r.dynamodb.Keys);
-        echoes.set(k, [...(echoes.get(k) ?? []), { image: imageOf(r), at: Date.now() }]);
+        const expected = [...(echoes.get(k) ?? []), { image: imageOf(r), at: Date.now() }];
+        echoes.set(k, expected);
         try {
           if (r.eventName === 'REMOVE')
             await ddb(target, 'DeleteItem', { TableName: s.table, Key: r.dynamodb.Keys });
           else await ddb(target, 'PutItem', { TableName: s.table, Item: r.dynamodb.NewImage });
         } catch (error) {
-          const left = echoes.get(k)!;
-          left.pop();
-          if (left.length === 0) echoes.delete(k);
+          expected.pop();
+          if (expected.length === 0) echoes.delete(k);
           throw error;
         }
         queue.shift();
@@ -175,7 +172,6 @@ export function startReplicator(options: {
         sources.push({
           table,
           region,
-          targets: regions.filter((r) => r !== region),
           shards: new Map(),
           lastRead: new Map(),
           backlog: new Map(regions.filter((r) => r !== region).map((r) => [r, []])),

@@ -64,8 +64,10 @@ export async function startStsStandIn(
     const sessionName = form.get('RoleSessionName') ?? '';
     const duration = Number(form.get('DurationSeconds') ?? 3600);
     const tags: Record<string, string> = {};
-    for (let i = 1; form.has(`Tags.member.${i}.Key`); i++) {
-      tags[form.get(`Tags.member.${i}.Key`)!] = form.get(`Tags.member.${i}.Value`) ?? '';
+    for (let i = 1; ; i++) {
+      const key = form.get(`Tags.member.${i}.Key`);
+      if (key === null) break;
+      tags[key] = form.get(`Tags.member.${i}.Value`) ?? '';
     }
     const accessKeyId = CREDENTIAL.exec(String(req.headers.authorization ?? ''))?.[1] ?? '';
     const expiration = new Date(Date.now() + duration * 1000);

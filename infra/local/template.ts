@@ -152,8 +152,9 @@ export class TemplateResolver {
     if (Array.isArray(value)) return value.map((v) => this.raw(stack, v));
     if (!value || typeof value !== 'object') return value;
     const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 1) {
-      const [fn, arg] = entries[0]!;
+    const [first, ...others] = entries;
+    if (first && others.length === 0) {
+      const [fn, arg] = first;
       switch (fn) {
         case 'Ref':
           return this.ref(stack, String(arg));
@@ -181,8 +182,9 @@ export class TemplateResolver {
             if (name.startsWith('!')) return `\${${name.slice(1)}}`;
             if (name in vars) return String(this.raw(stack, vars[name]));
             if (name.startsWith('AWS::')) return this.ref(stack, name);
-            const [id, attr] = name.split(/\.(.+)/);
-            return attr ? this.getAtt(stack, id!, attr) : this.ref(stack, id!);
+            // `Logical.Attribute` is a GetAtt, a name without a dot a Ref.
+            const [id = name, attr] = name.split(/\.(.+)/);
+            return attr ? this.getAtt(stack, id, attr) : this.ref(stack, id);
           });
         }
         case 'Fn::GetAZs':

@@ -1,3 +1,4 @@
+import { present } from '../present.ts';
 import type { CustomKeywords } from './keywords.ts';
 
 /**
@@ -76,7 +77,7 @@ export function contentVerdict(body: string, controls: TenantControls): string |
   }
   if (controls.denyUrlShorteners) {
     for (const match of folded.matchAll(HOSTS)) {
-      const host = match[1]!;
+      const host = present(match[1], 'the host in a link');
       if (URL_SHORTENERS.includes(host)) return `The body links through the URL shortener ${host}.`;
     }
   }

@@ -187,8 +187,10 @@ export class TenantCrypto {
       .then((k) => Buffer.from(k));
     key.catch(() => this.readKeys.delete(id));
     this.readKeys.set(id, { key, at: this.now() });
-    while (this.readKeys.size > this.limits.maxDecryptEntries) {
-      this.readKeys.delete(this.readKeys.keys().next().value!);
+    // The oldest entries go first (a Map iterates in insertion order).
+    for (const oldest of this.readKeys.keys()) {
+      if (this.readKeys.size <= this.limits.maxDecryptEntries) break;
+      this.readKeys.delete(oldest);
     }
     return key;
   }

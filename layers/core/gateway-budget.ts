@@ -15,7 +15,9 @@ export const GatewayMessageBudget = z.object({
       z.string().regex(/^([A-Z]{2}|\*)$/, 'keys are ISO country codes or "*"'),
       z.number().int().nonnegative(),
     )
-    .refine((m) => '*' in m, { message: 'needs a "*" budget for the other countries' }),
+    .refine((m): m is Record<string, number> & { '*': number } => '*' in m, {
+      message: 'needs a "*" budget for the other countries',
+    }),
 });
 export type GatewayMessageBudget = z.infer<typeof GatewayMessageBudget>;
 
@@ -56,7 +58,7 @@ export function makeGatewayBudget(deps: {
     const expiresAt = nextHour / 1000 + 3600;
     const cc = country ?? 'ZZ';
     const { perHour, perCountryPerHour } = deps.budget;
-    const countryLimit = perCountryPerHour[cc] ?? perCountryPerHour['*']!;
+    const countryLimit = perCountryPerHour[cc] ?? perCountryPerHour['*'];
     const refuse = (scope: 'country' | 'gateway') => {
       deps.spent?.(scope);
       return new GatewayBudgetSpentError(scope, retryAfter);

@@ -41,9 +41,9 @@ export function monotonicUlids(): (nowMs: number) => string {
     // Increment the 16-character random part in base 32 (80 bits: it does not overflow in practice).
     const chars = last.split('');
     for (let i = chars.length - 1; i >= 10; i--) {
-      const digit = CROCKFORD.indexOf(chars[i]!);
+      const digit = CROCKFORD.indexOf(last.charAt(i));
       if (digit < 31) {
-        chars[i] = CROCKFORD[digit + 1]!;
+        chars[i] = CROCKFORD.charAt(digit + 1);
         break;
       }
       chars[i] = '0';
@@ -69,6 +69,6 @@ export function seededUlid(nowMs: number, seed: string): string {
   const time = newUlid(nowMs).slice(0, 10);
   const digest = createHash('sha256').update(seed).digest();
   let rand = '';
-  for (let i = 0; i < 16; i++) rand += CROCKFORD[digest[i]! % 32];
+  for (const byte of digest.subarray(0, 16)) rand += CROCKFORD.charAt(byte % 32);
   return time + rand;
 }

@@ -16,7 +16,9 @@ const Identity = z
   .regex(/^[A-Za-z0-9_:/+-]+$/, 'an origination identity has letters, digits and _ : / + - only');
 export const OriginationMap = z
   .record(z.string().regex(/^([A-Z]{2}|default)$/, 'keys are ISO country codes or "default"'), Identity)
-  .refine((m) => 'default' in m, { message: 'needs a "default" identity' });
+  .refine((m): m is Record<string, string> & { default: string } => 'default' in m, {
+    message: 'needs a "default" identity',
+  });
 export type OriginationMap = z.infer<typeof OriginationMap>;
 export const GatewayOrigination = z.object({ global: OriginationMap, eu: OriginationMap });
 export type GatewayOrigination = z.infer<typeof GatewayOrigination>;
@@ -26,7 +28,7 @@ export function originationFor(origination: GatewayOrigination, j: Jurisdiction,
   const map = origination[j];
   const check = checkRecipient(to);
   const country = check.ok ? check.country : undefined;
-  return (country && map[country]) || map.default!;
+  return (country && map[country]) || map.default;
 }
 
 /** Whether an identity is an alphanumeric sender ID (by value or by its ARN). */

@@ -72,7 +72,7 @@ export function tally(changes: StatusChange[]): UsageCount[] {
  * Indicative list prices per segment, USD, for the estimate only (the operator sets their own
  * with `SMS_PRICES_USD`, a JSON object by country code; `*` is every other country).
  */
-export const DEFAULT_PRICES_USD: Record<string, number> = {
+export const DEFAULT_PRICES_USD: Record<string, number> & { '*': number } = {
   US: 0.0083,
   CA: 0.0083,
   GB: 0.0409,
@@ -92,7 +92,7 @@ export const DEFAULT_PRICES_USD: Record<string, number> = {
 };
 
 export const priceOf = (prices: Record<string, number>, country: string) =>
-  prices[country] ?? prices['*'] ?? DEFAULT_PRICES_USD['*']!;
+  prices[country] ?? prices['*'] ?? DEFAULT_PRICES_USD['*'];
 
 /** Whole cents would hide small tenants' costs: rounded to 1/10,000 of a dollar. */
 export const roundUsd = (usd: number) => Math.round(usd * 10_000) / 10_000;

@@ -121,10 +121,10 @@ const LOOPBACK = blockListOf(['127.0.0.0/8', '::1/128']);
 function v6Bytes(address: string): number[] {
   let text = address.toLowerCase();
   let tail: number[] = [];
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  const dotted = /\d+\.\d+\.\d+\.\d+$/.exec(text);
   if (dotted) {
-    tail = dotted[1]!.split('.').map(Number);
-    text = `${text.slice(0, -dotted[1]!.length)}0:0`;
+    tail = dotted[0].split('.').map(Number);
+    text = `${text.slice(0, -dotted[0].length)}0:0`;
   }
   const [head, rest] = text.includes('::') ? text.split('::') : [text, undefined];
   const left = head ? head.split(':') : [];
@@ -161,7 +161,7 @@ export function blockedAddressReason(
   options: { allowLoopback?: boolean } = {},
 ): string | undefined {
   // A zone (`fe80::1%eth0`) names an interface, not an address: BlockList would match nothing.
-  const bare = address.split('%')[0]!;
+  const bare = address.replace(/%.*$/s, '');
   const family = isIP(bare);
   if (family === 0) return 'is not an IP address';
   const type = family === 4 ? 'ipv4' : 'ipv6';

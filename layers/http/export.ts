@@ -33,7 +33,7 @@ export function parseCsv(text: string): string[][] {
   let value = '';
   let quoted = false;
   for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
+    const c = text.charAt(i);
     if (quoted) {
       if (c !== '"') value += c;
       else if (text[i + 1] === '"') {

@@ -99,8 +99,9 @@ export function buildOpenApi(serverUrl = '/') {
     if (route.scope) op['x-required-scope'] = route.scope;
     if (route.body)
       op.requestBody = { required: true, content: { 'application/json': { schema: ref(route.body) } } };
-    paths[route.path] ??= {};
-    paths[route.path]![route.method.toLowerCase()] = op;
+    const operations = paths[route.path] ?? {};
+    operations[route.method.toLowerCase()] = op;
+    paths[route.path] = operations;
   }
   return {
     openapi: '3.1.0',

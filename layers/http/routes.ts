@@ -108,17 +108,13 @@ const PROBLEM_HEADERS: Record<number, ResponseHeader[]> = {
   503: ['Retry-After'],
 };
 
+const problem = (code: number): RouteResponse => ({
+  description: 'Problem details (RFC 9457)',
+  schema: s.Problem,
+  ...(PROBLEM_HEADERS[code] ? { headers: PROBLEM_HEADERS[code] } : {}),
+});
 const problems = (...codes: number[]): Record<number, RouteResponse> =>
-  Object.fromEntries(
-    codes.map((c) => [
-      c,
-      {
-        description: 'Problem details (RFC 9457)',
-        schema: s.Problem,
-        ...(PROBLEM_HEADERS[c] ? { headers: PROBLEM_HEADERS[c] } : {}),
-      },
-    ]),
-  );
+  Object.fromEntries(codes.map((c) => [c, problem(c)]));
 
 /**
  * Routes that open a sealed record of their own (a replayed result, a webhook secret, an
@@ -168,7 +164,7 @@ function withEdgeResponses(route: Route): Route {
   };
   if (route.auth === 'tenant') {
     responses[401] = {
-      ...(responses[401] ?? problems(401)[401]!),
+      ...(responses[401] ?? problem(401)),
       description:
         'Problem details for an unknown, malformed or revoked key; API Gateway answers a request without an Authorization header itself',
       gateway: true,
