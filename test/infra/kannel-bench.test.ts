@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
+  type Aim,
   FakeSmscCounter,
+  type KannelComparison,
   kannelConfig,
+  kannelReport,
+  type LoadResult,
   processCpuMs,
   processTree,
   recipient,
@@ -71,5 +75,63 @@ describe("the Kannel bench's CPU accounting (/proc)", () => {
     } finally {
       child.kill();
     }
+  });
+});
+
+describe("the Kannel section's report", () => {
+  const run = (system: LoadResult['system'], connections: number, perRequest: number, delivered: number) =>
+    ({
+      system,
+      what: system === 'Kannel' ? 'GET /cgi-bin/sendsms' : 'POST /v1/messages',
+      connections,
+      perRequest,
+      seconds: 10,
+      accepted: delivered,
+      failed: 0,
+      delivered,
+      p99Ms: 5,
+      cpuMs: delivered,
+      idleCpuMsPerSecond: 1,
+    }) satisfies LoadResult;
+  const gateway = {
+    many: run('gateway', 64, 1, 10_000),
+    one: run('gateway', 1, 1, 300),
+    batch: run('gateway', 1, 1000, 40_000),
+  };
+  const render = (r: KannelComparison) => {
+    const lines: string[] = [];
+    const aims: Aim[] = [];
+    kannelReport(
+      r,
+      (s = '') => lines.push(s),
+      (a) => aims.push(a),
+    );
+    return { text: lines.join('\n'), aims };
+  };
+
+  it("compares the gateway's delivered rate with Kannel's at 64 connections, for both aims", () => {
+    const { text, aims } = render({
+      seconds: 10,
+      batchConnections: 1,
+      kannel: { version: '1.4.5', many: run('Kannel', 64, 1, 50_000), one: run('Kannel', 1, 1, 20_000) },
+      gateway,
+    });
+    expect(aims).toEqual([
+      expect.objectContaining({ value: '1,000 delivered/s', ratio: '0.200', met: true }),
+      expect.objectContaining({ value: '4,000 delivered/s', ratio: '0.800', met: true }),
+    ]);
+    expect(aims[0]?.baseline).toContain('5,000 delivered/s (Kannel 1.4.5');
+    expect(text).toContain('| one per request, 1 connection | 0.015 |');
+  });
+
+  it('says how to install Kannel when it is missing, and gives the gateway figures without ratios', () => {
+    const { text, aims } = render({ seconds: 10, batchConnections: 1, gateway });
+    expect(text).toContain('apt-get install -y kannel kannel-extras');
+    expect(text).toContain('| gateway, local runtime | POST /v1/messages | 64 | 1 | 10 | 1,000 | 1,000 |');
+    expect(text).not.toContain('Kannel 1.4.5');
+    expect(aims.map((a) => [a.ratio, a.met])).toEqual([
+      ['n/a', false],
+      ['n/a', false],
+    ]);
   });
 });
