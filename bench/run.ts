@@ -44,6 +44,7 @@ import {
   noisyNeighbour,
   startBenchGateway,
 } from './http.ts';
+import { kannelSection } from './kannel.ts';
 import { fmt, median, OUT, report } from './report.ts';
 import { callSequence, roundTripsBench } from './round-trips.ts';
 
@@ -716,6 +717,7 @@ async function main() {
   if (built && wants('cold')) await coldStarts(built);
   if (wants('http')) await httpThroughput();
   if (wants('neighbours')) await neighbours();
+  if (wants('kannel')) await kannelSection(say, aim);
   const sections = lines.splice(0);
   say('# Benchmark results');
   say();
