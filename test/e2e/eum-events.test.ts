@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECLARATIONS } from '../../infra/declarations.ts';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
 import { clearDeclaredSettings } from '../../layers/config.ts';
+import { relayCarrierToken } from '../../layers/core/api-keys.ts';
 import { settingsOf } from '../../layers/declaration.ts';
 import { settingSpec } from '../../layers/settings.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
-import { client, onboard, waitFor } from '../support/http.ts';
+import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
 
 /**
  * Issue 14, item 5: End User Messaging publishes a person's reply (number and words) and its
@@ -206,5 +207,22 @@ describe("End User Messaging's replies and delivery events", () => {
     for (const text of [us, us.slice(1), de, de.slice(1), 'Geheimwort', 'Kennwort', 'Vertrauliche']) {
       expect(raw, text).not.toContain(text);
     }
-  }, 120_000);
+
+    // The relay token opens the EU region's carrier webhook only: the global one refuses it.
+    const { pepper } = await import('../../layers/wiring.ts');
+    const relayed = {
+      from: us,
+      to: 'Acme',
+      body: 'HELP',
+      carrierMessageId: `relay-${Date.now()}`,
+      receivedAt: new Date().toISOString(),
+    };
+    const token = relayCarrierToken(await pepper());
+    expectProblem(
+      await api.call('POST', '/carrier/v1/inbound', { token, body: relayed }),
+      401,
+      'unauthorized',
+    );
+    expect((await euApi.call('POST', '/carrier/v1/inbound', { token, body: relayed })).status).toBe(202);
+  }, 180_000);
 });
