@@ -252,8 +252,8 @@ export class StatelessStack extends Stack {
         // End User Messaging's replies (number and words) and delivery events reach the function
         // from SNS directly, never a queue. What SNS cannot hand over, and what the function still
         // fails after Lambda's two retries, waits in the topic's dead-letter queue as published.
-        const topic = stateful.carrierEventsTopic!;
-        const dlq = stateful.carrierEventsTopicDlq!;
+        const { carrierEventsTopic: topic, carrierEventsTopicDlq: dlq } = stateful;
+        if (!topic || !dlq) throw new Error(`${d.name}: its topic exists only with carrier=eum`);
         topic.addSubscription(new LambdaSubscription(f.fn, { deadLetterQueue: dlq }));
         f.fn.configureAsyncInvoke({
           onFailure: new SqsDestination(dlq),
