@@ -37,7 +37,8 @@ const CarrierEvent = z.discriminatedUnion('kind', [
     carrierMessageId: z.string(),
     receivedAt: z.iso.datetime(),
   }),
-  // A carrier's reply published to its SNS topic (EUM two-way SMS) comes as the carrier wrote it.
+  // A reply as a carrier wrote it: only what End User Messaging's topic delivered to this queue
+  // before receive-eum-events took its place (kept for events queued before that upgrade).
   z.object({
     kind: z.literal('inbound'),
     from: z.string(),

@@ -1,10 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { bearerToken, CARRIER_TOKEN_SECRET, hashApiKey } from '#layers/core/api-keys.ts';
+import { bearerToken, CARRIER_TOKEN_SECRET, hashApiKey, relayCarrierToken } from '#layers/core/api-keys.ts';
 import { UnauthorizedError } from '#layers/core/errors.ts';
-import { checkRecipient } from '#layers/core/phone.ts';
-import { classifyRecipient } from '#layers/core/residency.ts';
+import { isEuSubject } from '#layers/core/residency.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
 import { CarrierInboundRequest } from '#layers/http/schemas.ts';
@@ -15,20 +14,19 @@ import { declaration } from './carrier-inbound.def.ts';
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);
 
+const sameBytes = (a: Buffer, b: Buffer) => a.length === b.length && timingSafeEqual(a, b);
+
+/** The carrier token the operator issued, or (EU region) the global region's End User Messaging relay's. */
 async function authenticate(header: string | undefined) {
   const token = bearerToken(header);
+  if (!token) throw new UnauthorizedError('A valid carrier token is required.');
+  const key = await pepper();
+  if (ownJurisdiction() === 'eu' && sameBytes(Buffer.from(token), Buffer.from(relayCarrierToken(key))))
+    return;
   const stored = await secretStore().getWrapped(CARRIER_TOKEN_SECRET);
-  if (!token || !stored) throw new UnauthorizedError('A valid carrier token is required.');
-  const given = Buffer.from(hashApiKey(await pepper(), token));
-  if (given.length !== stored.length || !timingSafeEqual(given, Buffer.from(stored))) {
+  if (!stored || !sameBytes(Buffer.from(hashApiKey(key, token)), Buffer.from(stored))) {
     throw new UnauthorizedError('A valid carrier token is required.');
   }
-}
-
-/** A reply from an EU/EEA number, taken by the global region: the EU region's to queue and handle. */
-function isEuSubject(from: string): boolean {
-  const person = checkRecipient(from);
-  return person.ok && classifyRecipient(person.e164).jurisdiction === 'eu';
 }
 
 /**

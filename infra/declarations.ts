@@ -12,6 +12,7 @@ import { declaration as getOpenapi } from '../functions/get-openapi.def.ts';
 import { declaration as inbound } from '../functions/inbound.def.ts';
 import { declaration as listMessages } from '../functions/list-messages.def.ts';
 import { declaration as optOuts } from '../functions/opt-outs.def.ts';
+import { declaration as receiveEumEvents } from '../functions/receive-eum-events.def.ts';
 import { declaration as recordAuditEvents } from '../functions/record-audit-events.def.ts';
 import { declaration as sendBatch } from '../functions/send-batch.def.ts';
 import { declaration as sendMessage } from '../functions/send-message.def.ts';
@@ -22,9 +23,12 @@ import { declaration as usage } from '../functions/usage.def.ts';
 import { declaration as verifications } from '../functions/verifications.def.ts';
 import { declaration as webhooks } from '../functions/webhooks.def.ts';
 import type { FunctionDeclaration } from '../layers/declaration.ts';
-import { HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/routes.ts';
+import { EUM_FUNCTIONS, HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/routes.ts';
 
-export type FunctionName = (typeof HTTP_FUNCTIONS)[number] | (typeof OTHER_FUNCTIONS)[number];
+export type FunctionName =
+  | (typeof HTTP_FUNCTIONS)[number]
+  | (typeof OTHER_FUNCTIONS)[number]
+  | (typeof EUM_FUNCTIONS)[number];
 
 /** Every function's declaration, by the names of `layers/http/routes.ts` (the CDK app reads only these). */
 export const DECLARATIONS: Record<FunctionName, FunctionDeclaration> = {
@@ -49,11 +53,12 @@ export const DECLARATIONS: Record<FunctionName, FunctionDeclaration> = {
   authorize,
   'dispatch-messages': dispatchMessages,
   'apply-carrier-events': applyCarrierEvents,
+  'receive-eum-events': receiveEumEvents,
   'record-audit-events': recordAuditEvents,
   'deliver-webhooks': deliverWebhooks,
 };
 
-for (const name of [...HTTP_FUNCTIONS, ...OTHER_FUNCTIONS]) {
+for (const name of [...HTTP_FUNCTIONS, ...OTHER_FUNCTIONS, ...EUM_FUNCTIONS]) {
   if (DECLARATIONS[name].name !== name)
     throw new Error(`functions/${name}.def.ts declares ${DECLARATIONS[name].name}`);
 }

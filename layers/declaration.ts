@@ -44,6 +44,11 @@ export type Trigger =
   /** Its routes are those of `layers/http/routes.ts` naming it. */
   | { kind: 'http' }
   | { kind: 'authorizer' }
+  /**
+   * End User Messaging's carrier events topic (its two-way replies and delivery events), invoked
+   * by SNS (asynchronously). Deployed only with `CARRIER=eum`, the one carrier that publishes there.
+   */
+  | { kind: 'sns'; topic: 'carrierEvents' }
   | {
       kind: 'queue';
       /** Its own region's queue. */

@@ -516,8 +516,8 @@ export const systemSms: SystemSms = async (j, to, from, body, id) => {
 };
 
 /**
- * A person's reply, handled where it is taken (the carrier webhook) or read from the carrier events
- * queue (a carrier's SNS-published reply, the sandbox's). Each jurisdiction's stores are built on
+ * A person's reply, handled where it is taken (the carrier webhook, End User Messaging's topic's
+ * subscriber) or read from the carrier events queue (the sandbox's, by id). Each jurisdiction's stores are built on
  * first use: the global region's functions hold no EU settings, and refuse an EU subject's reply.
  */
 export const receiveInbound = /* @__PURE__ */ once(() =>

@@ -3,7 +3,6 @@ import { AttributeType, Billing, type ITableV2, ProjectionType, TableV2 } from '
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Alias, type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
-import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import type { Jurisdiction } from '../../layers/core/model.ts';
@@ -53,7 +52,7 @@ export class StatefulStack extends Stack {
   readonly systemKey: IKey | undefined;
   /** With End User Messaging: where its delivery events and two-way replies are published. */
   readonly carrierEventsTopic: Topic | undefined;
-  /** With End User Messaging: what the topic could not hand to the carrier events queue. */
+  /** With End User Messaging: what the topic's subscriber could not be handed, or failed to handle. */
   readonly carrierEventsTopicDlq: Queue | undefined;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
@@ -70,17 +69,20 @@ export class StatefulStack extends Stack {
     this.auditQueue = this.queue(QUEUES.audit, names.auditQueue);
     this.webhookQueue = this.queue(QUEUES.webhooks, names.webhookQueue);
     if (props.eumEvents) {
+      // It holds what End User Messaging published, in clear (a reply's number and words): kept
+      // 4 days, long enough for an operator to fix the cause and publish it again over a weekend,
+      // no longer (README: "What is encrypted").
       this.carrierEventsTopicDlq = this.deadLetterQueue(
         'CarrierEventsTopicDlq',
-        QUEUES.carrierEvents,
-        'This is the dead-letter queue of the carrier events topic subscription: events SNS could not deliver to the queue wait here for an operator to redrive.',
+        { ...QUEUES.carrierEvents, dlqRetentionDays: 4 },
+        "This is the dead-letter queue of the carrier events topic's subscriber: what SNS could not hand to it, or it failed to handle, waits here for an operator.",
       );
       Validations.of(this.carrierEventsTopicDlq).acknowledge({
         id: 'AwsSolutions-SQS3',
         reason:
-          "This is a dead-letter queue, named by the SNS subscription's RedrivePolicy: cdk-nag only recognises queues and functions as its users.",
+          "This is a dead-letter queue, named by the SNS subscription's RedrivePolicy and the function's on-failure destination: cdk-nag only recognises queues and functions as its users.",
       });
-      this.carrierEventsTopic = this.eumEventsTopic(this.carrierEventsQueue, this.carrierEventsTopicDlq);
+      this.carrierEventsTopic = this.eumEventsTopic();
     }
     if (props.jurisdiction === 'global') {
       this.tenants = adopting
@@ -118,13 +120,11 @@ export class StatefulStack extends Stack {
 
   /**
    * The topic End User Messaging publishes to (the configuration set's event destination, and the
-   * two-way channel of each number: set it to the `CarrierEventsTopicArn` output), delivered raw
-   * to the carrier events queue. Its messages are short-lived; the queue is encrypted. An event SNS
-   * cannot hand to the queue (its policy or the queue itself broken) goes to the dead-letter queue
-   * instead of being dropped after SNS's retries: a lost delivery receipt leaves a message `sent`
-   * for good.
+   * two-way channel of each number: set it to the `CarrierEventsTopicArn` output). Its one
+   * subscriber is a function (receive-eum-events, in the stateless stack), never a queue: a reply
+   * carries the person's number and words, a delivery event the recipient's number.
    */
-  private eumEventsTopic(queue: Queue, dlq: Queue): Topic {
+  private eumEventsTopic(): Topic {
     const topic = new Topic(this, 'CarrierEventsTopic', { enforceSSL: true });
     topic.addToResourcePolicy(
       new PolicyStatement({
@@ -134,7 +134,6 @@ export class StatefulStack extends Stack {
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
       }),
     );
-    topic.addSubscription(new SqsSubscription(queue, { rawMessageDelivery: true, deadLetterQueue: dlq }));
     new CfnOutput(this, 'CarrierEventsTopicArn', { value: topic.topicArn });
     return topic;
   }

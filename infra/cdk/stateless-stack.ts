@@ -14,9 +14,11 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { type ITableV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnConfigurationSet } from 'aws-cdk-lib/aws-smsvoice';
+import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { type IQueue, Queue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EUM_FINAL_EVENT_TYPES } from '../../layers/adapters/eum-events.ts';
@@ -246,10 +248,26 @@ export class StatelessStack extends Stack {
           }),
         );
       }
+      if (t.kind === 'sns') {
+        // End User Messaging's replies (number and words) and delivery events reach the function
+        // from SNS directly, never a queue. What SNS cannot hand over, and what the function still
+        // fails after Lambda's two retries, waits in the topic's dead-letter queue as published.
+        const { carrierEventsTopic: topic, carrierEventsTopicDlq: dlq } = stateful;
+        if (!topic || !dlq) throw new Error(`${d.name}: its topic exists only with carrier=eum`);
+        topic.addSubscription(new LambdaSubscription(f.fn, { deadLetterQueue: dlq }));
+        f.fn.configureAsyncInvoke({
+          onFailure: new SqsDestination(dlq),
+          retryAttempts: 2,
+          maxEventAge: Duration.hours(6),
+        });
+      }
       return f;
     };
+    // A topic's subscriber exists only where the topic does (End User Messaging as the carrier).
     const built = Object.fromEntries(
-      Object.entries(DECLARATIONS).map(([name, d]) => [name, build(d)]),
+      Object.entries(DECLARATIONS)
+        .filter(([, d]) => d.trigger.kind !== 'sns' || stateful.carrierEventsTopic)
+        .map(([name, d]) => [name, build(d)]),
     ) as Record<FunctionName, GatewayFunction>;
     const functions: Record<HttpFunction, GatewayFunction> = Object.fromEntries(
       Object.entries(built).filter(
@@ -353,7 +371,7 @@ export class StatelessStack extends Stack {
                 name: 'CarrierEventsTopic',
                 dlq: stateful.carrierEventsTopicDlq,
                 deadLetters:
-                  'End User Messaging events could not be delivered from the topic to the carrier events queue (check its policy): redrive them, or their messages stay sent.',
+                  "End User Messaging's replies or delivery events could not be handled (SNS could not invoke receive-eum-events, or it failed three times): fix the cause and publish them to the topic again, or their replies are lost and their messages stay sent. They hold numbers and words in clear: delete them once handled.",
               },
             ]
           : []),
@@ -419,7 +437,7 @@ export class StatelessStack extends Stack {
   /**
    * End User Messaging's half of the carrier: the configuration set the dispatch worker names,
    * whose event destination publishes the final delivery events to the stateful stack's topic,
-   * which feeds the carrier events queue.
+   * whose subscriber (receive-eum-events) applies them.
    */
   private endUserMessaging(configurationSetName: string, topicArn: string) {
     new CfnConfigurationSet(this, 'ConfigurationSet', {

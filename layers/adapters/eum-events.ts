@@ -35,9 +35,11 @@ function unwrap(raw: Json): Json {
 /**
  * Turns what EUM publishes (an SMS event from the configuration set's event destination, or a
  * two-way SMS reply published to the number's SNS topic) into the gateway's carrier events.
- * Events that end nothing (queued, pending, sent) and anything unrecognised give undefined.
+ * Events that end nothing (queued, pending, sent) and anything unrecognised give undefined. A
+ * reply carries no time of its own: `receivedAt` is when SNS took it (the notification's
+ * `Timestamp`), else now.
  */
-export function translateEumEvent(body: Json): CarrierEvent | InboundEvent | undefined {
+export function translateEumEvent(body: Json, receivedAt?: string): CarrierEvent | InboundEvent | undefined {
   const raw = unwrap(body);
   if (typeof raw.inboundMessageId === 'string') {
     return {
@@ -46,7 +48,8 @@ export function translateEumEvent(body: Json): CarrierEvent | InboundEvent | und
       to: String(raw.destinationNumber),
       body: String(raw.messageBody ?? ''),
       carrierMessageId: raw.inboundMessageId,
-      receivedAt: typeof body.Timestamp === 'string' ? body.Timestamp : new Date().toISOString(),
+      receivedAt:
+        receivedAt ?? (typeof body.Timestamp === 'string' ? body.Timestamp : new Date().toISOString()),
     };
   }
   const final = typeof raw.eventType === 'string' ? FINAL[raw.eventType] : undefined;

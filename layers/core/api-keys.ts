@@ -59,7 +59,6 @@ export function keyHint(key: string): string {
   return `${key.slice(0, 8)}…${key.slice(-4)}`;
 }
 
-/** The secret-store name of the carrier webhook token's HMAC. */
 /**
  * The token of an `Authorization: Bearer <token>` header. The scheme is case-insensitive and may
  * be followed by more than one space (RFC 9110, section 11.1); anything else is no token.
@@ -68,9 +67,20 @@ export function bearerToken(header: string | undefined): string | undefined {
   return /^bearer +(\S+)$/i.exec(header ?? '')?.[1];
 }
 
+/** The secret-store name of the carrier webhook token's HMAC. */
 export const CARRIER_TOKEN_SECRET = 'carrier-token';
 
 /** A token carriers present to report replies; like an API key, only its HMAC is stored. */
 export function generateCarrierToken(): string {
   return `ct_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * The token the global region's End User Messaging subscriber presents when it relays an EU/EEA
+ * number's reply to the EU region's carrier webhook: derived from the pepper (the same system
+ * secret in both regions), so no operator step issues it and no region stores it. Domain-separated
+ * from API key hashes by its label.
+ */
+export function relayCarrierToken(pepper: Uint8Array): string {
+  return `ctr_${createHmac('sha256', pepper).update('carrier-relay/v1').digest('base64url')}`;
 }

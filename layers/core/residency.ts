@@ -1,5 +1,6 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { Jurisdiction } from './model.ts';
+import { checkRecipient } from './phone.ts';
 
 /**
  * Regions (ISO 3166 codes as libphonenumber-js resolves them) whose residents are EU/EEA data
@@ -78,4 +79,13 @@ export function classifyRecipient(e164: string): Residency {
     return { jurisdiction: parsed?.isValid() ? 'eu' : 'global', region };
   }
   return { jurisdiction: EU_REGIONS.has(region) ? 'eu' : 'global', region };
+}
+
+/**
+ * Whether a person who wrote to the gateway (a reply's sender, as the carrier reports it) is an
+ * EU/EEA data subject: the global region relays such a reply to the EU region instead of handling it.
+ */
+export function isEuSubject(from: string): boolean {
+  const person = checkRecipient(from);
+  return person.ok && classifyRecipient(person.e164).jurisdiction === 'eu';
 }

@@ -40,6 +40,9 @@ export const OTHER_FUNCTIONS = [
   'deliver-webhooks',
 ] as const;
 
+/** Functions deployed only with End User Messaging as the carrier: its topic's subscriber. */
+export const EUM_FUNCTIONS = ['receive-eum-events'] as const;
+
 /** The response headers the gateway sends, each declared where it can be sent (OpenAPI `headers`). */
 export const RESPONSE_HEADERS = {
   'Retry-After': {

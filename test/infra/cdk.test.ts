@@ -386,17 +386,33 @@ describe('the carrier choice', () => {
         }),
       ],
     });
-    // What SNS cannot hand to the queue lands in a dead-letter queue (encrypted, TLS only) that
-    // only this topic may write to, instead of being dropped.
-    const [[, subscription]] = resources(data, 'AWS::SNS::Subscription') as [[string, Resource]];
-    expect(subscription.Properties).toMatchObject({ Protocol: 'sqs', RawMessageDelivery: true });
-    const dlqRef = (
-      subscription.Properties.RedrivePolicy as { deadLetterTargetArn: { 'Fn::GetAtt': string[] } }
-    ).deadLetterTargetArn['Fn::GetAtt'][0]!;
-    const dlq = (data.toJSON().Resources as Record<string, Resource>)[dlqRef]!;
-    expect(dlq.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
+    // The topic's one subscriber is a function, never a queue: its replies carry numbers and words.
+    expect(resources(data, 'AWS::SNS::Subscription')).toEqual([]);
+    const subscriptions = resources(t, 'AWS::SNS::Subscription');
+    expect(subscriptions.map(([, r]) => r.Properties.Protocol)).toEqual(['lambda']);
+    const [[, subscription]] = subscriptions as [[string, Resource]];
+    expect(JSON.stringify(subscription.Properties.Endpoint)).toContain('receiveeumevents');
+    // What SNS cannot hand over, and what the function fails three times, lands in one dead-letter
+    // queue (encrypted, TLS only, kept 4 days: it holds what was published, in clear) that only
+    // this topic may write to, instead of being dropped.
+    const dlqImport = JSON.stringify(
+      (subscription.Properties.RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn,
+    );
+    const [[, invokeConfig]] = resources(t, 'AWS::Lambda::EventInvokeConfig') as [[string, Resource]];
+    expect(invokeConfig.Properties).toMatchObject({
+      MaximumRetryAttempts: 2,
+      MaximumEventAgeInSeconds: 6 * 3600,
+    });
+    expect(
+      JSON.stringify((invokeConfig.Properties.DestinationConfig as { OnFailure: unknown }).OnFailure),
+    ).toBe(JSON.stringify({ Destination: JSON.parse(dlqImport) }));
+    const [[dlqId, dlq]] = resources(data, 'AWS::SQS::Queue').filter(([id]) =>
+      id.startsWith('CarrierEventsTopicDlq'),
+    ) as [[string, Resource]];
+    expect(dlqImport).toContain(dlqId);
+    expect(dlq.Properties).toMatchObject({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 4 * 86_400 });
     const dlqStatements = resources(data, 'AWS::SQS::QueuePolicy')
-      .filter(([, p]) => JSON.stringify(p.Properties.Queues).includes(dlqRef))
+      .filter(([, p]) => JSON.stringify(p.Properties.Queues).includes(dlqId))
       .flatMap(([, p]) => (p.Properties.PolicyDocument as { Statement: unknown[] }).Statement);
     expect(dlqStatements).toContainEqual(
       expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),

@@ -15,6 +15,8 @@ import { isOptional, type SettingName, settingSpec } from '../../layers/settings
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const NAMES = Object.keys(DECLARATIONS) as FunctionName[];
+/** A sandbox deployment has no End User Messaging topic, so no subscriber of it. */
+const SANDBOX_NAMES = NAMES.filter((name) => DECLARATIONS[name].trigger.kind !== 'sns');
 const EUM = {
   carrier: 'eum',
   eumConfigurationSet: 'gw',
@@ -102,7 +104,7 @@ describe('each function is built from its declaration', () => {
       ['eum', eum],
     ] as const) {
       for (const region of ['global', 'eu'] as const) {
-        for (const name of NAMES) {
+        for (const name of variant === 'eum' ? NAMES : SANDBOX_NAMES) {
           const keys = Object.keys(envOf(templates[region], name)).filter(
             (k) => k !== 'NODE_OPTIONS' && !k.startsWith('POWERTOOLS_'),
           );
@@ -132,7 +134,7 @@ describe('each function is built from its declaration', () => {
   it('starts every function with exactly its template environment, and refuses to start without a required setting', async () => {
     const cases: { name: FunctionName; region: string; env: Record<string, string>; missing?: string }[] = [];
     for (const region of ['global', 'eu'] as const) {
-      for (const name of NAMES) {
+      for (const name of SANDBOX_NAMES) {
         const env = Object.fromEntries(
           Object.entries(envOf(sandbox[region], name)).map(([k, v]) => [k, dummy(k, v)]),
         );
@@ -149,7 +151,12 @@ describe('each function is built from its declaration', () => {
         }
       }
     }
-    for (const name of ['dispatch-messages', 'verifications', 'apply-carrier-events'] as const) {
+    for (const name of [
+      'dispatch-messages',
+      'verifications',
+      'apply-carrier-events',
+      'receive-eum-events',
+    ] as const) {
       const env = Object.fromEntries(
         Object.entries(envOf(eum.global, name)).map(([k, v]) => [k, dummy(k, v)]),
       );
@@ -254,6 +261,33 @@ describe('the global region and EU data', () => {
       expect(euGrantsOf(eum.global, name), `${name} (eum)`).toEqual([]);
     }
     expect(envOf(sandbox.global, 'carrier-inbound').EU_RELAY_URL).toBe('https://eu.sms.example');
+  });
+
+  it("handles End User Messaging's replies in a function SNS invokes, which relays an EU/EEA number's reply from the global region and holds no EU grant there", () => {
+    // Its role in the global region names no EU table, queue or key; it relays to the EU endpoint.
+    expect(statementsOf(eum.global, 'receive-eum-events')).not.toEqual([]);
+    expect(euGrantsOf(eum.global, 'receive-eum-events')).toEqual([]);
+    expect(envOf(eum.global, 'receive-eum-events').EU_RELAY_URL).toBe('https://eu.sms.example');
+    // The EU region's may reach the global jurisdiction (a global number's reply taken there).
+    expect(JSON.stringify(statementsOf(eum.eu, 'receive-eum-events'))).toContain(
+      'sms-gateway-global-messages',
+    );
+    expect(envOf(eum.eu, 'receive-eum-events').EU_RELAY_URL).toBeUndefined();
+    // SNS invokes it (asynchronously): no queue stands between the topic and it, in either region.
+    for (const t of [eum.global, eum.eu]) {
+      expect(resources(t, 'AWS::SNS::Subscription').map(([, r]) => r.Properties.Protocol)).toEqual([
+        'lambda',
+      ]);
+      expect(
+        resources(t, 'AWS::Lambda::Permission').some(
+          ([id, r]) => id.startsWith('receiveeumevents') && r.Properties.Principal === 'sns.amazonaws.com',
+        ),
+      ).toBe(true);
+    }
+    // A sandbox deployment has no topic, and no subscriber of it.
+    expect(
+      resources(sandbox.global, 'AWS::Lambda::Function').some(([id]) => id.startsWith('receiveeumevents')),
+    ).toBe(false);
   });
 
   it("lets the EU region's send functions reach the global region (that moves no EU subject's data out), and relay nothing", () => {
