@@ -69,6 +69,15 @@ const roles = [
       Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': ['ten_A'] } },
     },
   ]),
+  // A tenant-access role's grant on an index whose partition key is `<tenant>#...`.
+  role('tenant-a-index', [
+    {
+      Effect: 'Allow',
+      Action: 'dynamodb:Query',
+      Resource: [ddbArn(table), `${ddbArn(table)}/index/granted`],
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ten_A', 'ten_A#*'] } },
+    },
+  ]),
   // What CDK's grantConsumeMessages gives a queue's worker: no SendMessage.
   role('worker', [
     {
@@ -278,6 +287,40 @@ describe('IAM proxy in front of DynamoDB Local', () => {
     ).resolves.toBeDefined();
     await expect(
       ddb('tenant-a-only').send(new PutItemCommand({ TableName: table, Item: item('ten_B', 'lk') })),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+  });
+
+  it("gives dynamodb:LeadingKeys a Query's partition key value: the index's on an index, wherever the key condition names it", async () => {
+    const query = (input: {
+      IndexName?: string;
+      KeyConditionExpression: string;
+      values: Record<string, string>;
+    }) =>
+      ddb('tenant-a-index').send(
+        new QueryCommand({
+          TableName: table,
+          ...(input.IndexName ? { IndexName: input.IndexName } : {}),
+          KeyConditionExpression: input.KeyConditionExpression,
+          ...(input.IndexName ? { ExpressionAttributeNames: { '#g': 'gsi' } } : {}),
+          ExpressionAttributeValues: Object.fromEntries(
+            Object.entries(input.values).map(([k, v]) => [k, { S: v }]),
+          ),
+        }),
+      );
+    const onIndex = (g: string) =>
+      query({ IndexName: 'granted', KeyConditionExpression: '#g = :g', values: { ':g': g } });
+
+    await expect(onIndex('ten_A#subject')).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
+    await expect(onIndex('ten_B#subject')).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+      message: expect.stringContaining(`on resource: ${ddbArn(table)}/index/granted `),
+    });
+    // On the table, the sort key's condition may come first.
+    await expect(
+      query({ KeyConditionExpression: 'sk = :s AND pk = :p', values: { ':s': 'a', ':p': 'ten_A' } }),
+    ).resolves.toBeDefined();
+    await expect(
+      query({ KeyConditionExpression: 'sk = :s AND pk = :p', values: { ':s': 'a', ':p': 'ten_B' } }),
     ).rejects.toMatchObject({ name: 'AccessDeniedException' });
   });
 
