@@ -71,6 +71,9 @@ interface KeySchema {
   indexes: Record<string, string>;
 }
 
+/** A table's name, from its name or ARN. */
+const tableNameOf = (table: string) => table.replace(/^arn:[^:]+:dynamodb:[^:]*:\d*:table\//, '');
+
 /** The gateway's tables all key on `pk`; assumed for a table that cannot be described. */
 const DEFAULT_PARTITION_KEY = 'pk';
 
@@ -238,6 +241,13 @@ export async function startIamProxy(
     // Every table the call names, with its key schema, before the checks (which are synchronous).
     const tables = new Map<string, KeySchema | undefined>();
     for (const name of tableNames(operation, input)) tables.set(name, await keySchemaOf(name, region));
+    // An index added since the table was described (provisioning adds missing ones): described again.
+    const index = input.IndexName;
+    const table = String(input.TableName);
+    if (typeof index === 'string' && tables.get(table) && !tables.get(table)?.indexes[index]) {
+      schemas.delete(`${region}/${tableNameOf(table)}`);
+      tables.set(table, await keySchemaOf(table, region));
+    }
     const partitionOf = (table: unknown) => tables.get(String(table))?.partition ?? DEFAULT_PARTITION_KEY;
     const check = (
       action: string,
@@ -499,7 +509,7 @@ export async function startIamProxy(
    */
   const schemas = new Map<string, Promise<KeySchema | undefined>>();
   function keySchemaOf(table: string, region: string): Promise<KeySchema | undefined> {
-    const name = table.replace(/^arn:[^:]+:dynamodb:[^:]*:\d*:table\//, '');
+    const name = tableNameOf(table);
     const cacheKey = `${region}/${name}`;
     let known = schemas.get(cacheKey);
     if (!known) {
