@@ -11,6 +11,9 @@ import { QUEUES } from '../infra/resources.ts';
 export const declaration = defineFunction({
   name: 'deliver-webhooks',
   description: 'Webhook deliveries worker',
+  // Each record runs in its tenant's scope (the delivery names it): its history, the reply it
+  // carries and the keys that open them are reached with that tenant's credentials only.
+  tenantScoped: true,
   trigger: {
     kind: 'queue',
     queue: 'webhooks',

@@ -5,6 +5,7 @@ import type { Jurisdiction } from '#layers/core/model.ts';
 import type { WebhookDelivery } from '#layers/core/webhooks.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { countWebhook, flushMetrics, logger, traced } from '#layers/telemetry.ts';
+import { inTenantScope } from '#layers/tenant-scope.ts';
 import { deliverWebhook, ownJurisdiction, readSetting, sqs } from '#layers/wiring.ts';
 import { declaration } from './deliver-webhooks.def.ts';
 
@@ -59,7 +60,11 @@ export const handler = traced(async (event: SQSEvent): Promise<SQSBatchResponse>
           return;
         }
         const attempt = delivery.attempt ?? 1;
-        const out = await deliverWebhook(queue.jurisdiction)(delivery, attempt);
+        // The delivery's tenant's credentials only (its history, reply and keys): a record that
+        // named another tenant's items would be refused by IAM, not by this code.
+        const out = await inTenantScope(delivery.tenantId, () =>
+          deliverWebhook(queue.jurisdiction)(delivery, attempt),
+        );
         countWebhook(out.outcome);
         if (out.outcome === 'retry') {
           const notBefore = new Date(Date.now() + out.delaySeconds * 1000).toISOString();

@@ -5,6 +5,7 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'sender-ids',
     relaysToEu: true,
+    tenantScoped: true,
     description: '/v1/sender-ids',
     settings: ['SENDER_IDENTITY_DAYS', 'GLOBAL_API_URL', 'EU_API_URL'],
     needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),

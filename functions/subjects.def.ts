@@ -5,6 +5,7 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'subjects',
     relaysToEu: true,
+    tenantScoped: true,
     description: '/v1/subjects/{phone}',
     settings: [
       'BACKUP_WINDOW_DAYS',

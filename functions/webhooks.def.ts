@@ -8,6 +8,7 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'webhooks',
     relaysToEu: true,
+    tenantScoped: true,
     description: '/v1/webhooks',
     settings: ['WEBHOOK_ALLOW_LOOPBACK', 'GLOBAL_API_URL', 'EU_API_URL'],
     needs: { global: { messages: 'readWrite', tenantKeys: 'write' } },

@@ -15,6 +15,12 @@ export interface IndexDefinition {
   name: string;
   partitionKey: string;
   sortKey: string;
+  /**
+   * Its partition key values start with the tenant id and `#` (`<tenant>#...`), so a tenant-access
+   * role may query it for its own tenant's partitions (`dynamodb:LeadingKeys` on a Query of an
+   * index is the index's partition key value).
+   */
+  tenantPartitioned?: true;
   /** Keys only, or these attributes besides the keys; every attribute when neither is set. */
   keysOnly?: boolean;
   include?: string[];
@@ -44,7 +50,14 @@ export const TABLES = {
     ttlAttribute: 'expiresAt',
     indexes: [
       // Sparse, keys only, written once per message: finds a data subject's messages by pseudonym.
-      { name: 'bySubject', partitionKey: 'gsi2pk', sortKey: 'gsi2sk', keysOnly: true },
+      // Its partition key is `<tenant>#<subject pseudonym>`: a tenant's own subjects only.
+      {
+        name: 'bySubject',
+        partitionKey: 'gsi2pk',
+        sortKey: 'gsi2sk',
+        keysOnly: true,
+        tenantPartitioned: true,
+      },
       // Sparse, gateway-wide recipient pseudonym: routes replies and answers "who sent me this?"
       // with the sender and time only; no content is projected.
       {

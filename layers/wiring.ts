@@ -205,7 +205,7 @@ export const verificationStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbVerificationStore(dynamodb(j), messagesTable(j)),
 );
 export const idempotencyStore = /* @__PURE__ */ perJurisdiction(
-  (j) => new DynamoDbIdempotencyStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
+  (j) => new DynamoDbIdempotencyStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
 export const dispatchQueue = /* @__PURE__ */ perJurisdiction(
   (j) => new SqsDispatchQueue(sqs(j), readSetting(`${p(j)}_DISPATCH_QUEUE_URL`)),
@@ -580,8 +580,9 @@ export const usageLedger = /* @__PURE__ */ perJurisdiction((j) => {
 export const webhookStore = /* @__PURE__ */ once(
   () => new DynamoDbWebhookStore(tenantsClient(), readSetting('TENANTS_TABLE'), tenantCrypto('global')),
 );
+/** A tenant's delivery history (`<tenant>#webhooks`): the tenant's credentials in a tenant-scoped function. */
 export const webhookHistory = /* @__PURE__ */ perJurisdiction(
-  (j) => new DynamoDbWebhookHistory(dynamodb(j), messagesTable(j)),
+  (j) => new DynamoDbWebhookHistory(tenantDynamodb(j), messagesTable(j)),
 );
 const webhookQueue = /* @__PURE__ */ perJurisdiction(
   (j) => new SqsWebhookQueue(sqs(j), readSetting(`${p(j)}_WEBHOOK_QUEUE_URL`)),

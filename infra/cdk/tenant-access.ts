@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { KEY_USER_TAG } from '../../layers/adapters/kms-key-service.ts';
 import type { TableAccess } from '../../layers/declaration.ts';
 import { TENANT_SESSION_TAG } from '../../layers/tenant-scope.ts';
+import { type IndexDefinition, TABLES } from '../resources.ts';
 import { type Statement, type TenantKeyAccess, tenantKeyStatements } from './tenant-key-grants.ts';
 
 /** The tenant a tenant-access session was assumed for (its session tag), as a policy variable. */
@@ -19,22 +20,35 @@ export const SESSION_TENANT_PARTITIONS = [SESSION_TENANT, `${SESSION_TENANT}#*`]
 const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
 const WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
 
+/** The messages table's indexes whose partition keys are `<tenant>#...` (the others are gateway-wide). */
+export const TENANT_INDEXES = TABLES.messages.indexes.flatMap((i: IndexDefinition) =>
+  i.tenantPartitioned ? [i.name] : [],
+);
+
 /**
- * A tenant-access role's statement for a table: the function's access, to the session tenant's
- * items only (`dynamodb:LeadingKeys`). Plain policy JSON, so the local IAM tests evaluate the very
- * statements the stack deploys. Index queries are not granted: an index's partition key is not the
- * tenant id (the routes scoped so far query none).
+ * A tenant-access role's statements for a messages table: the function's access, to the session
+ * tenant's items only (`dynamodb:LeadingKeys`), and queries of the indexes whose partition key
+ * starts with the tenant id, to that tenant's partitions only (on an index, LeadingKeys is the
+ * index's partition key). The gateway-wide indexes (byRecipient) are not granted. Plain policy
+ * JSON, so the local IAM tests evaluate the very statements the stack deploys.
  */
 export function tenantTableStatements(tableArn: string, access: TableAccess): Statement[] {
   if (typeof access !== 'string') {
     throw new Error('a tenant-access role grants whole-tenant access (read or readWrite), not key patterns');
   }
+  const leading = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': SESSION_TENANT_PARTITIONS } };
   return [
     {
       Effect: 'Allow',
       Action: access === 'read' ? READ : [...READ, ...WRITE],
       Resource: tableArn,
-      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': SESSION_TENANT_PARTITIONS } },
+      Condition: leading,
+    },
+    {
+      Effect: 'Allow',
+      Action: ['dynamodb:Query'],
+      Resource: TENANT_INDEXES.map((i) => `${tableArn}/index/${i}`),
+      Condition: leading,
     },
   ];
 }

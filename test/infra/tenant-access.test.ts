@@ -66,8 +66,16 @@ const SCOPED = Object.values(DECLARATIONS)
   .map((d) => d.name);
 
 /** Scoped functions that write tenant items, and those that wrap under (and create) tenant keys (body removal only unwraps). */
-const WRITERS = new Set(['delete-message-body', 'opt-outs', 'consents']);
-const WRAPPERS = new Set(['opt-outs', 'consents']);
+const WRITERS = new Set([
+  'delete-message-body',
+  'opt-outs',
+  'consents',
+  'subjects',
+  'sender-ids',
+  'webhooks',
+  'deliver-webhooks',
+]);
+const WRAPPERS = new Set(['opt-outs', 'consents', 'subjects', 'sender-ids', 'webhooks']);
 
 describe('tenant-access roles (issue 14, item 2)', () => {
   it('scopes the message and reply read routes, body removal, the recipient lists and the audit trail at least', () => {
@@ -80,6 +88,10 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         'opt-outs',
         'consents',
         'audit-events',
+        'subjects',
+        'sender-ids',
+        'webhooks',
+        'deliver-webhooks',
       ]),
     );
   });
@@ -103,7 +115,8 @@ describe('tenant-access roles (issue 14, item 2)', () => {
           // The EU region's system key also seals the EU copy of the system secrets (kms:Encrypt):
           // the key itself, never a tenant key.
         ).toEqual(
-          region === 'eu'
+          // (The webhook worker uses no system secret.)
+          region === 'eu' && DECLARATIONS[name as keyof typeof DECLARATIONS].needs.systemKey
             ? [
                 expect.objectContaining({
                   Action: ['kms:Decrypt', 'kms:Encrypt'],
@@ -178,7 +191,8 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         const put = (pk: string): AuthzRequest => ({ ...get(pk), action: 'dynamodb:PutItem' });
         // Read routes never write; write routes write their own tenant's items only.
         expect(evaluateIdentityPolicies([doc], put('ten_A'))).toBe(
-          WRITERS.has(name) ? 'allow' : 'implicit-deny',
+          // The webhook endpoints' writes (their keyring) are the global jurisdiction's only.
+          WRITERS.has(name) && !(name === 'webhooks' && region === 'eu') ? 'allow' : 'implicit-deny',
         );
         expect(evaluateIdentityPolicies([doc], put('ten_B'))).toBe('implicit-deny');
         expect(evaluateIdentityPolicies([doc], put('BLOCK#x'))).toBe('implicit-deny');
@@ -221,6 +235,29 @@ describe('tenant-access roles (issue 14, item 2)', () => {
           WRAPPERS.has(name) ? 'allow' : 'implicit-deny',
         );
         expect(evaluateIdentityPolicies([doc], alias('ten_B'))).toBe('implicit-deny');
+      });
+
+      it(`${region} ${name}: a tenant session queries the subject index for its own tenant's subjects only, and no gateway-wide index`, () => {
+        const doc = { Version: '2012-10-17', Statement: concrete(policyOf(t, tenant!)) } as PolicyDocument;
+        const table = `arn:aws:dynamodb:${region === 'eu' ? 'eu-central-1' : 'us-east-1'}:${ACCOUNT}:table/sms-gateway-${region}-messages`;
+        // On an index, dynamodb:LeadingKeys is the index's partition key value.
+        const query = (index: string, partition: string): AuthzRequest => ({
+          action: 'dynamodb:Query',
+          resource: `${table}/index/${index}`,
+          principal: {
+            arn: `arn:aws:iam::${ACCOUNT}:role/${name}-tenant-access`,
+            account: ACCOUNT,
+            tags: { tenant: 'ten_A' },
+          },
+          context: { 'dynamodb:LeadingKeys': [partition] },
+        });
+        expect(evaluateIdentityPolicies([doc], query('bySubject', 'ten_A#subject'))).toBe('allow');
+        expect(evaluateIdentityPolicies([doc], query('bySubject', 'ten_B#subject'))).toBe('implicit-deny');
+        expect(evaluateIdentityPolicies([doc], query('bySubject', 'ten_AB#subject'))).toBe('implicit-deny');
+        expect(evaluateIdentityPolicies([doc], query('byRecipient', 'ten_A'))).toBe('implicit-deny');
+        expect(evaluateIdentityPolicies([doc], query('byRecipient', 'recipient-pseudonym'))).toBe(
+          'implicit-deny',
+        );
       });
     }
   }

@@ -65,6 +65,18 @@ interface Answer {
   body: string;
 }
 
+/** Which attribute is the partition key of a table and of each of its indexes. */
+interface KeySchema {
+  partition: string;
+  indexes: Record<string, string>;
+}
+
+/** A table's name, from its name or ARN. */
+const tableNameOf = (table: string) => table.replace(/^arn:[^:]+:dynamodb:[^:]*:\d*:table\//, '');
+
+/** The gateway's tables all key on `pk`; assumed for a table that cannot be described. */
+const DEFAULT_PARTITION_KEY = 'pk';
+
 interface Call {
   identity: LocalIdentity;
   region: string;
@@ -168,7 +180,7 @@ export async function startIamProxy(
     const base: Context = { 'aws:RequestedRegion': call.region };
     const checks =
       o.service === 'dynamodb'
-        ? dynamodbChecks(call)
+        ? await dynamodbChecks(call)
         : o.service === 'sqs'
           ? sqsChecks(call)
           : await kmsChecks(call);
@@ -221,13 +233,30 @@ export async function startIamProxy(
     return answer;
   }
 
-  function dynamodbChecks({ operation, input, region }: Call): Check[] {
+  async function dynamodbChecks({ operation, input, region }: Call): Promise<Check[] | Answer> {
     const tableArn = (name: unknown) => {
       const n = String(name);
       return n.startsWith('arn:') ? n : `arn:aws:dynamodb:${region}:${o.account}:table/${n}`;
     };
-    const check = (action: string, table: unknown, items?: unknown[], index?: unknown): Check => {
-      const keys = items && leadingKeys(items);
+    // Every table the call names, with its key schema, before the checks (which are synchronous).
+    const tables = new Map<string, KeySchema | undefined>();
+    for (const name of tableNames(operation, input)) tables.set(name, await keySchemaOf(name, region));
+    // An index added since the table was described (provisioning adds missing ones): described again.
+    const index = input.IndexName;
+    const table = String(input.TableName);
+    if (typeof index === 'string' && tables.get(table) && !tables.get(table)?.indexes[index]) {
+      schemas.delete(`${region}/${tableNameOf(table)}`);
+      tables.set(table, await keySchemaOf(table, region));
+    }
+    const partitionOf = (table: unknown) => tables.get(String(table))?.partition ?? DEFAULT_PARTITION_KEY;
+    const check = (
+      action: string,
+      table: unknown,
+      items?: unknown[],
+      index?: unknown,
+      partition = partitionOf(table),
+    ): Check => {
+      const keys = items && itemLeadingKeys(items, partition);
       return {
         action: `dynamodb:${action}`,
         resource: typeof index === 'string' ? `${tableArn(table)}/index/${index}` : tableArn(table),
@@ -242,8 +271,23 @@ export async function startIamProxy(
       case 'PutItem':
         return [check(operation, input.TableName, [input.Item])];
       case 'Query': {
-        const key = queryPartitionKey(input);
-        return [check(operation, input.TableName, key ? [{ pk: key }] : undefined, input.IndexName)];
+        // A Query names one partition: on an index, the index's (DynamoDB's IAM guide calls
+        // dynamodb:LeadingKeys "the partition key"; a Query on an index can only bind the index's).
+        // Left out, ForAllValues would hold over the absent key and any partition would pass.
+        const schema = tables.get(String(input.TableName));
+        const attribute =
+          typeof input.IndexName === 'string'
+            ? schema?.indexes[input.IndexName]
+            : (schema?.partition ?? DEFAULT_PARTITION_KEY);
+        const key = attribute === undefined ? undefined : queryPartitionKey(input, attribute);
+        // (An index or table that does not exist is the service's to report.)
+        if (key === undefined && schema !== undefined && attribute !== undefined) {
+          const message = `IAM proxy: no equality on the partition key ${attribute} in this Query's key condition, so dynamodb:LeadingKeys cannot be told`;
+          process.stderr.write(`${message}\n`);
+          return json(500, 'dynamodb', 'InternalFailure', message);
+        }
+        const items = key === undefined || attribute === undefined ? undefined : [{ [attribute]: key }];
+        return [check(operation, input.TableName, items, input.IndexName, attribute)];
       }
       case 'Scan':
         return [check(operation, input.TableName, undefined, input.IndexName)];
@@ -455,8 +499,62 @@ export async function startIamProxy(
   }
 
   /** One call to the upstream KMS with the proxy's own credentials, in the caller's region. */
-  function kms(operation: string, input: Input, region: string): Promise<{ out: Input } | Answer> {
+  const kms = (operation: string, input: Input, region: string) =>
+    upstreamCall('kms', `TrentService.${operation}`, input, region);
+
+  /**
+   * A table's partition key attribute and its indexes' (from DescribeTable upstream, once per table
+   * and region); undefined when the table cannot be described (it does not exist: the call fails
+   * upstream anyway).
+   */
+  const schemas = new Map<string, Promise<KeySchema | undefined>>();
+  function keySchemaOf(table: string, region: string): Promise<KeySchema | undefined> {
+    const name = tableNameOf(table);
+    const cacheKey = `${region}/${name}`;
+    let known = schemas.get(cacheKey);
+    if (!known) {
+      known = upstreamCall('dynamodb', 'DynamoDB_20120810.DescribeTable', { TableName: name }, region).then(
+        (r) => {
+          if ('status' in r) {
+            schemas.delete(cacheKey);
+            return undefined;
+          }
+          type Described = {
+            KeySchema?: { AttributeName: string; KeyType: string }[];
+            GlobalSecondaryIndexes?: { IndexName: string; KeySchema?: Described['KeySchema'] }[];
+            LocalSecondaryIndexes?: { IndexName: string; KeySchema?: Described['KeySchema'] }[];
+          };
+          const t = (r.out.Table ?? {}) as Described;
+          const hash = (k: Described['KeySchema']) => k?.find((e) => e.KeyType === 'HASH')?.AttributeName;
+          return {
+            partition: hash(t.KeySchema) ?? DEFAULT_PARTITION_KEY,
+            indexes: Object.fromEntries(
+              [...(t.GlobalSecondaryIndexes ?? []), ...(t.LocalSecondaryIndexes ?? [])].flatMap((i) => {
+                const h = hash(i.KeySchema);
+                return h ? [[i.IndexName, h]] : [];
+              }),
+            ),
+          };
+        },
+        () => {
+          schemas.delete(cacheKey);
+          return undefined;
+        },
+      );
+      schemas.set(cacheKey, known);
+    }
+    return known;
+  }
+
+  /** One JSON call to the upstream service with the proxy's own credentials, in the caller's region. */
+  function upstreamCall(
+    service: 'kms' | 'dynamodb',
+    target: string,
+    input: Input,
+    region: string,
+  ): Promise<{ out: Input } | Answer> {
     const body = Buffer.from(JSON.stringify(input));
+    const contentType = CONTENT_TYPES[service];
     return new Promise((resolve, reject) => {
       const call = request(
         {
@@ -466,10 +564,10 @@ export async function startIamProxy(
           path: '/',
           method: 'POST',
           headers: {
-            'content-type': 'application/x-amz-json-1.1',
+            'content-type': contentType,
             'content-length': String(body.length),
-            'x-amz-target': `TrentService.${operation}`,
-            authorization: `AWS4-HMAC-SHA256 Credential=${o.upstreamCredentials.accessKeyId}/20000101/${region}/kms/aws4_request, SignedHeaders=host, Signature=0`,
+            'x-amz-target': target,
+            authorization: `AWS4-HMAC-SHA256 Credential=${o.upstreamCredentials.accessKeyId}/20000101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`,
           },
         },
         (res) => {
@@ -479,7 +577,7 @@ export async function startIamProxy(
             const text = Buffer.concat(parts).toString('utf8');
             const status = res.statusCode ?? 502;
             if (status === 200) resolve({ out: JSON.parse(text || '{}') as Input });
-            else resolve({ status, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: text });
+            else resolve({ status, headers: { 'content-type': contentType }, body: text });
           });
         },
       );
@@ -534,31 +632,47 @@ function explain(decision: Decision, check: Check, req: AuthzRequest, identity: 
     : `because no identity-based policy allows the ${check.action} action`;
 }
 
-/** The partition key values (attribute `pk`, as in all the gateway's tables) of the items a call touches. */
-function leadingKeys(items: unknown[]): string[] | undefined {
+/** The partition key values of the items a call touches. */
+function itemLeadingKeys(items: unknown[], partition: string): string[] | undefined {
   const values = items.flatMap((item) => {
-    const pk = (item as Record<string, Record<string, unknown>> | undefined)?.pk;
+    const pk = (item as Record<string, Record<string, unknown>> | undefined)?.[partition];
     const v = pk?.S ?? pk?.N ?? pk?.B;
     return v === undefined ? [] : [String(v)];
   });
   return values.length > 0 ? [...new Set(values)] : undefined;
 }
 
-/** The `pk` value a Query's key condition binds, when it is a plain equality. */
-function queryPartitionKey(input: Input): unknown {
+/** The value a Query's key condition binds the partition key attribute to (always a plain equality). */
+function queryPartitionKey(input: Input, attribute: string): unknown {
   const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
   const values = (input.ExpressionAttributeValues ?? {}) as Record<string, unknown>;
   if (typeof input.KeyConditionExpression === 'string') {
     for (const part of input.KeyConditionExpression.split(/\s+AND\s+/i)) {
-      const m = /^\s*\(?\s*(#?\w+)\s*=\s*(:\w+)\s*\)?\s*$/.exec(part);
-      if (m && (names[m[1]!] ?? m[1]) === 'pk') return values[m[2]!];
+      const m = /^\s*\(?\s*([#:]?\w+)\s*=\s*([#:]?\w+)\s*\)?\s*$/.exec(part);
+      if (!m) continue;
+      const [name, value] = m[1]!.startsWith(':') ? [m[2]!, m[1]!] : [m[1]!, m[2]!];
+      if ((names[name] ?? name) === attribute && value.startsWith(':')) return values[value];
     }
     return undefined;
   }
   const legacy = (
-    input.KeyConditions as Record<string, { ComparisonOperator?: string; AttributeValueList?: unknown[] }>
-  )?.pk;
+    input.KeyConditions as
+      | Record<string, { ComparisonOperator?: string; AttributeValueList?: unknown[] }>
+      | undefined
+  )?.[attribute];
   return legacy?.ComparisonOperator === 'EQ' ? legacy.AttributeValueList?.[0] : undefined;
+}
+
+/** The tables a DynamoDB call names (their key schemas decide which attribute is the partition key). */
+function tableNames(operation: string, input: Input): string[] {
+  const names = new Set<string>();
+  if (typeof input.TableName === 'string') names.add(input.TableName);
+  if (operation === 'BatchGetItem' || operation === 'BatchWriteItem')
+    for (const t of Object.keys((input.RequestItems ?? {}) as object)) names.add(t);
+  if (operation === 'TransactWriteItems' || operation === 'TransactGetItems')
+    for (const t of (input.TransactItems ?? []) as Record<string, { TableName?: unknown } | undefined>[])
+      for (const part of Object.values(t)) if (typeof part?.TableName === 'string') names.add(part.TableName);
+  return [...names];
 }
 
 function encryptionContext(context: unknown): Context {
