@@ -198,14 +198,16 @@ export const messageStore = /* @__PURE__ */ perJurisdiction(
 export const recipientStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbRecipientStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
+/** Gateway-wide (`BLOCK#<pseudonym>`): the execution role's, never a tenant session's. */
 export const blockList = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbBlockList(dynamodb(j), messagesTable(j)),
 );
 export const verificationStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbVerificationStore(dynamodb(j), messagesTable(j)),
 );
+/** A tenant's Idempotency-Key records sit in its own partition: tenant data. */
 export const idempotencyStore = /* @__PURE__ */ perJurisdiction(
-  (j) => new DynamoDbIdempotencyStore(dynamodb(j), messagesTable(j), tenantCrypto(j)),
+  (j) => new DynamoDbIdempotencyStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
 export const dispatchQueue = /* @__PURE__ */ perJurisdiction(
   (j) => new SqsDispatchQueue(sqs(j), readSetting(`${p(j)}_DISPATCH_QUEUE_URL`)),
@@ -570,11 +572,18 @@ export const recipientLists = /* @__PURE__ */ once(() =>
   }),
 );
 
+/** A tenant's counters are tenant data; the gateway-wide ones (no tenant's partition) the execution role's. */
 export const usageLedger = /* @__PURE__ */ perJurisdiction((j) => {
-  return new DynamoDbUsageLedger(dynamodb(j), messagesTable(j), j, {
-    tenantDays: readSetting('USAGE_RETENTION_DAYS'),
-    aggregateDays: readSetting('ANALYTICS_RETENTION_DAYS'),
-  });
+  return new DynamoDbUsageLedger(
+    tenantDynamodb(j),
+    messagesTable(j),
+    j,
+    {
+      tenantDays: readSetting('USAGE_RETENTION_DAYS'),
+      aggregateDays: readSetting('ANALYTICS_RETENTION_DAYS'),
+    },
+    dynamodb(j),
+  );
 });
 
 export const webhookStore = /* @__PURE__ */ once(

@@ -66,8 +66,8 @@ const SCOPED = Object.values(DECLARATIONS)
   .map((d) => d.name);
 
 /** Scoped functions that write tenant items, and those that wrap under (and create) tenant keys (body removal only unwraps). */
-const WRITERS = new Set(['delete-message-body', 'opt-outs', 'consents']);
-const WRAPPERS = new Set(['opt-outs', 'consents']);
+const WRITERS = new Set(['delete-message-body', 'opt-outs', 'consents', 'send-message', 'send-batch']);
+const WRAPPERS = new Set(['opt-outs', 'consents', 'send-message', 'send-batch']);
 
 describe('tenant-access roles (issue 14, item 2)', () => {
   it('scopes the message and reply read routes, body removal, the recipient lists and the audit trail at least', () => {
@@ -80,6 +80,8 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         'opt-outs',
         'consents',
         'audit-events',
+        'send-message',
+        'send-batch',
       ]),
     );
   });
@@ -93,7 +95,52 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         expect(tenant).toBeDefined();
         const statements = policyOf(t, execution);
         const messages = statements.filter((s) => JSON.stringify(s.Resource).includes('-messages'));
-        expect(messages).toEqual([]);
+        // Gateway-wide items only (declared `gatewayWide`), each by partition-key pattern: no
+        // action on any tenant's partition, whatever the statement.
+        expect(messages.length > 0).toBe(
+          DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide !== undefined,
+        );
+        const executionDoc = { Version: '2012-10-17', Statement: concrete(messages) } as PolicyDocument;
+        for (const s of messages) {
+          expect(s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']).toBeDefined();
+          for (const action of actions(s)) {
+            for (const pk of ['ten_A', 'ten_A#usage', 'ten_A#audit']) {
+              const request: AuthzRequest = {
+                action,
+                resource: concrete(s.Resource) as string,
+                principal: { arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, account: ACCOUNT, tags: {} },
+                context: { 'dynamodb:LeadingKeys': [pk] },
+              };
+              expect(evaluateIdentityPolicies([executionDoc], request), `${action} ${pk}`).toBe(
+                'implicit-deny',
+              );
+            }
+          }
+        }
+        // ... and what it declared gateway-wide, it reaches.
+        const wide = DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.messages;
+        const asExecution = (action: string, pk: string): AuthzRequest => ({
+          action,
+          resource: concrete(messages[0]!.Resource) as string,
+          principal: { arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, account: ACCOUNT, tags: {} },
+          context: { 'dynamodb:LeadingKeys': [pk] },
+        });
+        for (const pattern of wide?.read ?? []) {
+          expect(
+            evaluateIdentityPolicies(
+              [executionDoc],
+              asExecution('dynamodb:GetItem', pattern.replace('*', 'x')),
+            ),
+          ).toBe('allow');
+        }
+        for (const pattern of wide?.write ?? []) {
+          expect(
+            evaluateIdentityPolicies(
+              [executionDoc],
+              asExecution('dynamodb:UpdateItem', pattern.replace('*', 'x')),
+            ),
+          ).toBe('allow');
+        }
         expect(
           statements.filter((s) =>
             actions(s).some(
