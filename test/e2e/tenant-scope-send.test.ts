@@ -6,7 +6,7 @@ import { clearDeclaredSettings } from '../../layers/config.ts';
 import { encryptionContext } from '../../layers/core/crypto.ts';
 import { DEFAULT_RETENTION, type TenantContext } from '../../layers/core/model.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
-import { client, onboard, waitFor } from '../support/http.ts';
+import { client, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
 
 /**
  * Issue 14, item 2, for the send routes: POST /v1/messages and /v1/messages/batch reach the
@@ -312,4 +312,63 @@ describe('tenant-scoped credentials: sending', () => {
       }
     });
   }
+});
+
+describe('tenant-scoped credentials: GET /v1/usage', () => {
+  it("reports a tenant's own usage at either endpoint with its scoped role, and IAM refuses another tenant's counters in this tenant's request", async () => {
+    const deniedSince = mark();
+    // Acme's message is counted as the carrier takes it (the worker's counters).
+    const sent = await api.call<{ message: Message }>('POST', '/v1/messages', {
+      key: a.key,
+      body: { to: US, from: 'Acme', body: 'Counted' },
+    });
+    expect(sent.status).toBe(202);
+    await finalOf(api, a.key, sent.body.message.id);
+    const owner = await issueOwnerKey(api, gateway.adminToken, a.tenantId);
+    type Usage = { data: { status: string; messages: number }[] };
+    const report = await waitFor(async () => {
+      const res = await api.call<Usage>('GET', '/v1/usage', { key: owner.secret });
+      expect(res.status).toBe(200);
+      return res.body.data.some((r) => r.status === 'sent' && r.messages > 0) ? res.body : undefined;
+    }, "Acme's usage");
+    expect(report.data.length).toBeGreaterThan(0);
+    // The EU endpoint counts both regions: the EU function reads the global region's counters too.
+    const both = await euApi.call<Usage>('GET', '/v1/usage', { key: owner.secret });
+    expect(both.status).toBe(200);
+    expect(both.body.data.some((r) => r.status === 'sent' && r.messages > 0)).toBe(true);
+    expect(deniedSince().filter((d) => d.role.includes('usage'))).toEqual([]);
+
+    const { w, inTenantScope } = await asFunction('usage');
+    const { UsageQuery } = await import('../../layers/http/schemas.ts');
+    const q = UsageQuery.parse({});
+    const reports = w.usageReports();
+    await expect(
+      inTenantScope(a.tenantId, () => reports.tenantReport(a.tenantId, q, 'global')),
+    ).resolves.toMatchObject({ data: expect.arrayContaining([expect.objectContaining({ status: 'sent' })]) });
+    const refusals = mark();
+    await expect(
+      inTenantScope(a.tenantId, () => reports.tenantReport(b.tenantId, q, 'global')),
+    ).rejects.toSatisfy(refusedInIam);
+    expect(refusals().map((d) => d.action)).toContain('dynamodb:Query');
+    expect(refusals().every((d) => /usageTenantAccess/.test(d.role))).toBe(true);
+    // Its execution role reads no tenant's counters itself.
+    const env = envOf('usage');
+    const execution = new DynamoDBClient({
+      region: gateway.regions.global,
+      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB!,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+    });
+    try {
+      await expect(
+        execution.send(
+          new GetItemCommand({
+            TableName: gateway.tables.messagesByJurisdiction.global,
+            Key: marshall({ pk: `${a.tenantId}#usage`, sk: 'x' }),
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    } finally {
+      execution.destroy();
+    }
+  });
 });

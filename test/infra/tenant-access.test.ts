@@ -68,6 +68,8 @@ const SCOPED = Object.values(DECLARATIONS)
 /** Scoped functions that write tenant items, and those that wrap under (and create) tenant keys (body removal only unwraps). */
 const WRITERS = new Set(['delete-message-body', 'opt-outs', 'consents', 'send-message', 'send-batch']);
 const WRAPPERS = new Set(['opt-outs', 'consents', 'send-message', 'send-batch']);
+/** Scoped functions that use no tenant key. */
+const KEYLESS = new Set(['audit-events', 'usage']);
 
 describe('tenant-access roles (issue 14, item 2)', () => {
   it('scopes the message and reply read routes, body removal, the recipient lists and the audit trail at least', () => {
@@ -82,6 +84,7 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         'audit-events',
         'send-message',
         'send-batch',
+        'usage',
       ]),
     );
   });
@@ -235,9 +238,9 @@ describe('tenant-access roles (issue 14, item 2)', () => {
           principal: session('ten_A'),
           context: { 'kms:EncryptionContext:tenant': tenantContext },
         });
-        // The audit trail's entries are plain: its route holds no tenant key at all.
+        // The audit trail's entries and the usage counters are plain: their routes hold no tenant key at all.
         expect(evaluateIdentityPolicies([doc], decrypt('ten_A'))).toBe(
-          name === 'audit-events' ? 'implicit-deny' : 'allow',
+          KEYLESS.has(name) ? 'implicit-deny' : 'allow',
         );
         expect(evaluateIdentityPolicies([doc], decrypt('ten_B'))).toBe('implicit-deny');
         const wrap = (tenantContext: string): AuthzRequest => ({
