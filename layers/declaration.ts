@@ -43,8 +43,11 @@ export interface FunctionDeclaration<N extends string = string> {
    * the messages tables it uses (no tenant's), by partition-key pattern, e.g. the block list
    * (`{ messages: { read: ['BLOCK#*'] } }`). A pattern must start with a fixed upper- or
    * lower-case word and `#`, so that no tenant's partition (`ten_...`) can ever match it.
+   * `tenants`: the tenants table too goes through the tenant-access role (the tenant's own items:
+   * its profile, controls and replies), and the execution role keeps only these patterns there
+   * (e.g. the rate buckets, `RATE#*`).
    */
-  gatewayWide?: { messages?: KeyPatternAccess };
+  gatewayWide?: { messages?: KeyPatternAccess; tenants?: KeyPatternAccess };
 }
 
 /** Access to the items whose partition key matches one of the patterns (`dynamodb:LeadingKeys`). */
@@ -240,15 +243,24 @@ export function defineFunction<const N extends string>(d: FunctionDeclaration<N>
       `${d.name}: gatewayWide narrows a tenant-scoped function's execution role; declare tenantScoped`,
     );
   }
-  const { queryIndexes, ...patterns } = d.gatewayWide?.messages ?? {};
-  if (queryIndexes) throw new Error(`${d.name}: gateway-wide access queries no index`);
-  for (const pattern of Object.values(patterns).flat()) {
-    if (!GATEWAY_WIDE_KEY.test(pattern)) {
-      throw new Error(`${d.name}: gateway-wide key pattern ${pattern} could match a tenant's partition`);
+  for (const access of [d.gatewayWide?.messages, d.gatewayWide?.tenants]) {
+    const { queryIndexes, ...patterns } = access ?? {};
+    if (queryIndexes) throw new Error(`${d.name}: gateway-wide access queries no index`);
+    for (const pattern of Object.values(patterns).flat()) {
+      if (!GATEWAY_WIDE_KEY.test(pattern)) {
+        throw new Error(`${d.name}: gateway-wide key pattern ${pattern} could match a tenant's partition`);
+      }
     }
   }
   return d;
 }
+
+let tenantsTableScoped = false;
+/**
+ * Whether the running function (its declaration, registered by `loadSettings`) reaches the
+ * tenants table's tenant items through its tenant-access role (`gatewayWide.tenants`).
+ */
+export const reachesTenantsTableAsTenant = (): boolean => tenantsTableScoped;
 
 /** A function's parsed settings; reading one it did not declare throws. */
 export type Settings = { readonly [K in SettingName]: SettingValue<K> };
@@ -259,6 +271,7 @@ export type Settings = { readonly [K in SettingName]: SettingValue<K> };
  * `Invalid configuration: NAME: ... (function x)`.
  */
 export function loadSettings(d: FunctionDeclaration): Settings {
+  tenantsTableScoped = d.tenantScoped === true && d.gatewayWide?.tenants !== undefined;
   const { JURISDICTION } = loadConfig({ JURISDICTION: SETTINGS.JURISDICTION.schema }, d.name);
   const names = settingsOf(d, JURISDICTION);
   registerDeclaredSettings(d.name, names);

@@ -49,6 +49,7 @@ import { makeStatusEvents } from './core/use-cases/status-events.ts';
 import { makeUsageReports } from './core/use-cases/usage-reports.ts';
 import { makeDeliverWebhook, makeWebhookEndpoints, makeWebhookFanout } from './core/use-cases/webhooks.ts';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './core/webhooks.ts';
+import { reachesTenantsTableAsTenant } from './declaration.ts';
 import { endpointJurisdiction, type HttpResult, type RouteGuards } from './http/handler.ts';
 import { makeRelay } from './http/relay.ts';
 import type { Carrier, SystemSms } from './ports/index.ts';
@@ -293,8 +294,19 @@ export async function euOrHere(
  */
 const tenantsClient = /* @__PURE__ */ once(() => newDynamodb(readSetting('TENANTS_REGION')));
 const tenantsKms = /* @__PURE__ */ once(() => newKms(readSetting('TENANTS_REGION')));
+/**
+ * The tenants table's client for tenant records (profile, controls, replies, API keys): the
+ * request's tenant's credentials in a function whose declaration scopes the tenants table
+ * (`gatewayWide.tenants`), the execution role's elsewhere.
+ */
+const tenantRecordsClient = /* @__PURE__ */ once(() => {
+  const credentialsOf = tenantCredentialsOf();
+  if (!credentialsOf || !reachesTenantsTableAsTenant()) return tenantsClient();
+  const region = readSetting('TENANTS_REGION');
+  return perTenantClient((credentials) => newDynamodb(region, credentials), credentialsOf);
+});
 export const tenantStore = /* @__PURE__ */ once(
-  () => new DynamoDbTenantStore(tenantsClient(), readSetting('TENANTS_TABLE')),
+  () => new DynamoDbTenantStore(tenantRecordsClient(), readSetting('TENANTS_TABLE')),
 );
 
 export const secretStore = /* @__PURE__ */ once(

@@ -227,7 +227,11 @@ export class StatelessStack extends Stack {
         else f.useTenantKeys(account, access, inRegions);
       }
       if (sms.length && props.carrier?.kind === 'eum') f.sendsSms(sms);
-      if (d.needs.tenants) f.grantTable(tenantsTable, d.needs.tenants);
+      if (d.needs.tenants && tenantAccess && d.gatewayWide?.tenants) {
+        // The tenant's own items through its tenant-access role; gateway-wide ones by key pattern.
+        tenantAccess.grantTable(tenantsTable.tableArn, d.needs.tenants);
+        f.grantTable(tenantsTable, d.gatewayWide.tenants);
+      } else if (d.needs.tenants) f.grantTable(tenantsTable, d.needs.tenants);
       if (d.needs.systemKey && jurisdiction === 'global') {
         f.useKeyArn(systemKeyArn, ['kms:GenerateDataKey', 'kms:Decrypt']);
       } else if (d.needs.systemKey) {

@@ -372,3 +372,68 @@ describe('tenant-scoped credentials: GET /v1/usage', () => {
     }
   });
 });
+
+describe('tenant-scoped credentials: /v1/settings/replies', () => {
+  it("reads and changes a tenant's own replies with its scoped role, and IAM refuses another tenant's record in this tenant's request", async () => {
+    const deniedSince = mark();
+    const owner = await issueOwnerKey(api, gateway.adminToken, a.tenantId);
+    const put = await api.call<{ helpText: string }>('PUT', '/v1/settings/replies', {
+      key: owner.secret,
+      body: { helpText: 'Acme: reply STOP to opt out.' },
+    });
+    expect(put.status).toBe(200);
+    const got = await api.call<{ helpText: string }>('GET', '/v1/settings/replies', { key: a.key });
+    expect(got.status).toBe(200);
+    expect(got.body.helpText).toBe('Acme: reply STOP to opt out.');
+    // The EU region's function, through its own region's replica of the tenants table.
+    await waitFor(async () => {
+      const eu = await euApi.call<{ helpText: string }>('GET', '/v1/settings/replies', { key: a.key });
+      expect(eu.status).toBe(200);
+      return eu.body.helpText === 'Acme: reply STOP to opt out.' ? true : undefined;
+    }, 'the replies at the EU endpoint');
+    expect(deniedSince().filter((d) => d.role.includes('settings'))).toEqual([]);
+
+    const { w, inTenantScope } = await asFunction('settings');
+    const admin = w.tenantAdmin();
+    await expect(inTenantScope(a.tenantId, () => admin.replies(a.tenantId))).resolves.toMatchObject({
+      helpText: 'Acme: reply STOP to opt out.',
+    });
+    const refusals = mark();
+    await expect(inTenantScope(a.tenantId, () => admin.replies(b.tenantId))).rejects.toSatisfy(refusedInIam);
+    await expect(
+      inTenantScope(a.tenantId, () => admin.updateReplies(b.tenantId, { helpText: 'not yours' })),
+    ).rejects.toSatisfy(refusedInIam);
+    expect(refusals().length).toBeGreaterThan(0);
+    expect(refusals().every((d) => /settingsTenantAccess/.test(d.role))).toBe(true);
+    // Globex's replies are untouched.
+    const theirs = await api.call<{ helpText: string }>('GET', '/v1/settings/replies', { key: b.key });
+    expect(theirs.body.helpText).not.toBe('not yours');
+    // Its execution role reads no tenant's record itself, only the rate buckets.
+    const env = envOf('settings');
+    const execution = new DynamoDBClient({
+      region: gateway.regions.global,
+      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB!,
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+    });
+    try {
+      await expect(
+        execution.send(
+          new GetItemCommand({
+            TableName: gateway.tables.tenants,
+            Key: marshall({ pk: a.tenantId, sk: 'PROFILE' }),
+          }),
+        ),
+      ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+      await expect(
+        execution.send(
+          new GetItemCommand({
+            TableName: gateway.tables.tenants,
+            Key: marshall({ pk: `RATE#tenant#${a.tenantId}`, sk: 'RATE' }),
+          }),
+        ),
+      ).resolves.toBeDefined();
+    } finally {
+      execution.destroy();
+    }
+  });
+});

@@ -32,6 +32,7 @@ describe('gateway-wide items of a tenant-scoped function', () => {
     (pattern) => {
       expect(() => route({ messages: { read: [pattern] } })).toThrow(/could match a tenant's partition/);
       expect(() => route({ messages: { write: [pattern] } })).toThrow(/could match a tenant's partition/);
+      expect(() => route({ tenants: { read: [pattern] } })).toThrow(/could match a tenant's partition/);
     },
   );
 

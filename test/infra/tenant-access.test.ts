@@ -57,6 +57,10 @@ const concrete = (v: unknown): unknown =>
     JSON.stringify(v, (_k, x) => {
       const join = (x as { 'Fn::Join'?: [string, unknown[]] } | null)?.['Fn::Join'];
       if (join) return join[1].map((p) => (typeof p === 'string' ? p : ACCOUNT)).join(join[0]);
+      // Another stack's table (the global region's tenants table), named by its export.
+      const imported = (x as { 'Fn::ImportValue'?: unknown } | null)?.['Fn::ImportValue'];
+      if (imported !== undefined)
+        return `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${JSON.stringify(imported)}`;
       return x;
     }),
   );
@@ -69,7 +73,7 @@ const SCOPED = Object.values(DECLARATIONS)
 const WRITERS = new Set(['delete-message-body', 'opt-outs', 'consents', 'send-message', 'send-batch']);
 const WRAPPERS = new Set(['opt-outs', 'consents', 'send-message', 'send-batch']);
 /** Scoped functions that use no tenant key. */
-const KEYLESS = new Set(['audit-events', 'usage']);
+const KEYLESS = new Set(['audit-events', 'usage', 'settings']);
 
 describe('tenant-access roles (issue 14, item 2)', () => {
   it('scopes the message and reply read routes, body removal, the recipient lists and the audit trail at least', () => {
@@ -85,6 +89,7 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         'send-message',
         'send-batch',
         'usage',
+        'settings',
       ]),
     );
   });
@@ -101,7 +106,7 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         // Gateway-wide items only (declared `gatewayWide`), each by partition-key pattern: no
         // action on any tenant's partition, whatever the statement.
         expect(messages.length > 0).toBe(
-          DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide !== undefined,
+          DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.messages !== undefined,
         );
         const executionDoc = { Version: '2012-10-17', Statement: concrete(messages) } as PolicyDocument;
         for (const s of messages) {
@@ -181,6 +186,46 @@ describe('tenant-access roles (issue 14, item 2)', () => {
           },
         ]);
       });
+
+      if (DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.tenants)
+        it(`${region} ${name}: the tenants table's tenant items only through the tenant role; the execution role keeps the declared patterns`, () => {
+          const onTenants = (roleId: string) =>
+            policyOf(t, roleId).filter((s) => /-tenants|Tenants/.test(JSON.stringify(s.Resource)));
+          const executionStatements = onTenants(execution);
+          const tenantStatements = onTenants(tenant!);
+          expect(executionStatements.length).toBeGreaterThan(0);
+          expect(tenantStatements.length).toBeGreaterThan(0);
+          const resource = concrete(tenantStatements[0]!.Resource) as string;
+          const docOf = (statements: Statement[]) =>
+            ({ Version: '2012-10-17', Statement: concrete(statements) }) as PolicyDocument;
+          const request = (action: string, pk: string, tag?: string): AuthzRequest => ({
+            action,
+            resource,
+            principal: {
+              arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+              account: ACCOUNT,
+              tags: tag ? { tenant: tag } : {},
+            },
+            context: { 'dynamodb:LeadingKeys': [pk] },
+          });
+          for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
+            expect(evaluateIdentityPolicies([docOf(executionStatements)], request(action, 'ten_A'))).toBe(
+              'implicit-deny',
+            );
+            expect(
+              evaluateIdentityPolicies([docOf(tenantStatements)], request(action, 'ten_A', 'ten_A')),
+            ).toBe('allow');
+            expect(
+              evaluateIdentityPolicies([docOf(tenantStatements)], request(action, 'ten_B', 'ten_A')),
+            ).toBe('implicit-deny');
+          }
+          expect(
+            evaluateIdentityPolicies(
+              [docOf(executionStatements)],
+              request('dynamodb:UpdateItem', 'RATE#tenant#ten_A'),
+            ),
+          ).toBe('allow');
+        });
 
       it(`${region} ${name}: only its execution role may assume its tenant role, with exactly a tenant tag`, () => {
         const role = t.toJSON().Resources[tenant!] as Resource;
