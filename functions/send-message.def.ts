@@ -5,6 +5,9 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'send-message',
     relaysToEu: true,
+    tenantScoped: true,
+    // The block list (by recipient pseudonym, every tenant's) and the gateway-wide usage counters.
+    gatewayWide: { messages: { read: ['BLOCK#*'], write: ['usage#*'] } },
     description: 'POST /v1/messages',
     settings: ['USAGE_RETENTION_DAYS', 'ANALYTICS_RETENTION_DAYS', 'GLOBAL_API_URL', 'EU_API_URL'],
     needs: ownAndGlobalFromEu({

@@ -4,6 +4,10 @@ import { defineFunction, tenantRoute } from '#layers/declaration.ts';
 export const declaration = defineFunction({
   ...tenantRoute({
     name: 'settings',
+    // The tenant's record (its replies, and the controls its rate limit reads) through its
+    // tenant-access role; the execution role keeps the rate buckets alone.
+    tenantScoped: true,
+    gatewayWide: { tenants: { read: ['RATE#*'], write: ['RATE#*'] } },
     description: '/v1/settings/replies',
     settings: [],
     needs: {},

@@ -8,6 +8,8 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'usage',
     relaysToEu: true,
+    // Its counters (`<tenant>#usage`, in the messages tables) through its tenant-access role.
+    tenantScoped: true,
     description: 'GET /v1/usage',
     settings: ['USAGE_RETENTION_DAYS', 'ANALYTICS_RETENTION_DAYS', 'SMS_PRICES_USD'],
     needs: {},

@@ -38,7 +38,20 @@ export interface FunctionDeclaration<N extends string = string> {
    * execution role keeps none of that access (`TENANT_ACCESS_ROLE_ARN`, `layers/tenant-scope.ts`).
    */
   tenantScoped?: true;
+  /**
+   * What a tenant-scoped function still reaches with its execution role: gateway-wide items of
+   * the messages tables it uses (no tenant's), by partition-key pattern, e.g. the block list
+   * (`{ messages: { read: ['BLOCK#*'] } }`). A pattern must start with a fixed upper- or
+   * lower-case word and `#`, so that no tenant's partition (`ten_...`) can ever match it.
+   * `tenants`: the tenants table too goes through the tenant-access role (the tenant's own items:
+   * its profile, controls and replies), and the execution role keeps only these patterns there
+   * (e.g. the rate buckets, `RATE#*`).
+   */
+  gatewayWide?: { messages?: KeyPatternAccess; tenants?: KeyPatternAccess };
 }
+
+/** Access to the items whose partition key matches one of the patterns (`dynamodb:LeadingKeys`). */
+export type KeyPatternAccess = Exclude<TableAccess, string>;
 
 export type Trigger =
   /** Its routes are those of `layers/http/routes.ts` naming it. */
@@ -202,6 +215,9 @@ export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingNa
   return [...out];
 }
 
+/** A gateway-wide partition: a word of letters and `#` before any wildcard (a tenant id, `ten_...`, is none). */
+const GATEWAY_WIDE_KEY = /^[A-Za-z]+#[^*?]*\*?$/;
+
 /** Checks a declaration where it is written (a mistake fails the build, not a deploy). */
 export function defineFunction<const N extends string>(d: FunctionDeclaration<N>): FunctionDeclaration<N> {
   if (d.needs.systemKey && !d.needs.tenants) {
@@ -227,8 +243,29 @@ export function defineFunction<const N extends string>(d: FunctionDeclaration<N>
   for (const s of d.settings) {
     if (!(s in SETTINGS)) throw new Error(`${d.name}: unknown setting ${s}`);
   }
+  if (d.gatewayWide && !d.tenantScoped) {
+    throw new Error(
+      `${d.name}: gatewayWide narrows a tenant-scoped function's execution role; declare tenantScoped`,
+    );
+  }
+  for (const access of [d.gatewayWide?.messages, d.gatewayWide?.tenants]) {
+    const { queryIndexes, ...patterns } = access ?? {};
+    if (queryIndexes) throw new Error(`${d.name}: gateway-wide access queries no index`);
+    for (const pattern of Object.values(patterns).flat()) {
+      if (!GATEWAY_WIDE_KEY.test(pattern)) {
+        throw new Error(`${d.name}: gateway-wide key pattern ${pattern} could match a tenant's partition`);
+      }
+    }
+  }
   return d;
 }
+
+let tenantsTableScoped = false;
+/**
+ * Whether the running function (its declaration, registered by `loadSettings`) reaches the
+ * tenants table's tenant items through its tenant-access role (`gatewayWide.tenants`).
+ */
+export const reachesTenantsTableAsTenant = (): boolean => tenantsTableScoped;
 
 /** A function's parsed settings; reading one it did not declare throws. */
 export type Settings = { readonly [K in SettingName]: SettingValue<K> };
@@ -239,6 +276,7 @@ export type Settings = { readonly [K in SettingName]: SettingValue<K> };
  * `Invalid configuration: NAME: ... (function x)`.
  */
 export function loadSettings(d: FunctionDeclaration): Settings {
+  tenantsTableScoped = d.tenantScoped === true && d.gatewayWide?.tenants !== undefined;
   const { JURISDICTION } = loadConfig({ JURISDICTION: SETTINGS.JURISDICTION.schema }, d.name);
   const names = settingsOf(d, JURISDICTION);
   registerDeclaredSettings(d.name, names);

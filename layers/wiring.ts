@@ -49,6 +49,7 @@ import { makeStatusEvents } from './core/use-cases/status-events.ts';
 import { makeUsageReports } from './core/use-cases/usage-reports.ts';
 import { makeDeliverWebhook, makeWebhookEndpoints, makeWebhookFanout } from './core/use-cases/webhooks.ts';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './core/webhooks.ts';
+import { reachesTenantsTableAsTenant } from './declaration.ts';
 import { endpointJurisdiction, type HttpResult, type RouteGuards } from './http/handler.ts';
 import { makeRelay } from './http/relay.ts';
 import type { Carrier, SystemSms } from './ports/index.ts';
@@ -198,12 +199,14 @@ export const messageStore = /* @__PURE__ */ perJurisdiction(
 export const recipientStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbRecipientStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
+/** Gateway-wide (`BLOCK#<pseudonym>`): the execution role's, never a tenant session's. */
 export const blockList = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbBlockList(dynamodb(j), messagesTable(j)),
 );
 export const verificationStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbVerificationStore(dynamodb(j), messagesTable(j)),
 );
+/** A tenant's Idempotency-Key records sit in its own partition: tenant data. */
 export const idempotencyStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbIdempotencyStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j)),
 );
@@ -291,8 +294,19 @@ export async function euOrHere(
  */
 const tenantsClient = /* @__PURE__ */ once(() => newDynamodb(readSetting('TENANTS_REGION')));
 const tenantsKms = /* @__PURE__ */ once(() => newKms(readSetting('TENANTS_REGION')));
+/**
+ * The tenants table's client for tenant records (profile, controls, replies, API keys): the
+ * request's tenant's credentials in a function whose declaration scopes the tenants table
+ * (`gatewayWide.tenants`), the execution role's elsewhere.
+ */
+const tenantRecordsClient = /* @__PURE__ */ once(() => {
+  const credentialsOf = tenantCredentialsOf();
+  if (!credentialsOf || !reachesTenantsTableAsTenant()) return tenantsClient();
+  const region = readSetting('TENANTS_REGION');
+  return perTenantClient((credentials) => newDynamodb(region, credentials), credentialsOf);
+});
 export const tenantStore = /* @__PURE__ */ once(
-  () => new DynamoDbTenantStore(tenantsClient(), readSetting('TENANTS_TABLE')),
+  () => new DynamoDbTenantStore(tenantRecordsClient(), readSetting('TENANTS_TABLE')),
 );
 
 export const secretStore = /* @__PURE__ */ once(
@@ -570,11 +584,18 @@ export const recipientLists = /* @__PURE__ */ once(() =>
   }),
 );
 
+/** A tenant's counters are tenant data; the gateway-wide ones (no tenant's partition) the execution role's. */
 export const usageLedger = /* @__PURE__ */ perJurisdiction((j) => {
-  return new DynamoDbUsageLedger(dynamodb(j), messagesTable(j), j, {
-    tenantDays: readSetting('USAGE_RETENTION_DAYS'),
-    aggregateDays: readSetting('ANALYTICS_RETENTION_DAYS'),
-  });
+  return new DynamoDbUsageLedger(
+    tenantDynamodb(j),
+    messagesTable(j),
+    j,
+    {
+      tenantDays: readSetting('USAGE_RETENTION_DAYS'),
+      aggregateDays: readSetting('ANALYTICS_RETENTION_DAYS'),
+    },
+    dynamodb(j),
+  );
 });
 
 export const webhookStore = /* @__PURE__ */ once(

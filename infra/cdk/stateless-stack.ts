@@ -211,8 +211,11 @@ export class StatelessStack extends Stack {
       const sms: string[] = [];
       for (const j of JURISDICTIONS) {
         const n = needs[j];
-        if (n.messages && tenantAccess) tenantAccess.grantTable(messages(j).tableArn, n.messages);
-        else if (n.messages) f.grantTable(messages(j), n.messages);
+        if (n.messages && tenantAccess) {
+          tenantAccess.grantTable(messages(j).tableArn, n.messages);
+          // Gateway-wide items only (by key pattern): the execution role reads no tenant's.
+          if (d.gatewayWide?.messages) f.grantTable(messages(j), d.gatewayWide.messages);
+        } else if (n.messages) f.grantTable(messages(j), n.messages);
         for (const q of ['dispatch', 'carrierEvents', 'webhooks', 'audit'] as const) {
           if (n[q] === 'send' || n[q] === 'consume+send') f.grantSend(queueOf(j, q));
         }
@@ -226,7 +229,11 @@ export class StatelessStack extends Stack {
         else f.useTenantKeys(account, access, inRegions);
       }
       if (sms.length && props.carrier?.kind === 'eum') f.sendsSms(sms);
-      if (d.needs.tenants) f.grantTable(tenantsTable, d.needs.tenants);
+      if (d.needs.tenants && tenantAccess && d.gatewayWide?.tenants) {
+        // The tenant's own items through its tenant-access role; gateway-wide ones by key pattern.
+        tenantAccess.grantTable(tenantsTable.tableArn, d.needs.tenants);
+        f.grantTable(tenantsTable, d.gatewayWide.tenants);
+      } else if (d.needs.tenants) f.grantTable(tenantsTable, d.needs.tenants);
       if (d.needs.systemKey && jurisdiction === 'global') {
         f.useKeyArn(systemKeyArn, ['kms:GenerateDataKey', 'kms:Decrypt']);
       } else if (d.needs.systemKey) {

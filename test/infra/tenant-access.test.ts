@@ -57,6 +57,10 @@ const concrete = (v: unknown): unknown =>
     JSON.stringify(v, (_k, x) => {
       const join = (x as { 'Fn::Join'?: [string, unknown[]] } | null)?.['Fn::Join'];
       if (join) return join[1].map((p) => (typeof p === 'string' ? p : ACCOUNT)).join(join[0]);
+      // Another stack's table (the global region's tenants table), named by its export.
+      const imported = (x as { 'Fn::ImportValue'?: unknown } | null)?.['Fn::ImportValue'];
+      if (imported !== undefined)
+        return `arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/${JSON.stringify(imported)}`;
       return x;
     }),
   );
@@ -74,8 +78,20 @@ const WRITERS = new Set([
   'sender-ids',
   'webhooks',
   'deliver-webhooks',
+  'send-message',
+  'send-batch',
 ]);
-const WRAPPERS = new Set(['opt-outs', 'consents', 'subjects', 'sender-ids', 'webhooks']);
+const WRAPPERS = new Set([
+  'opt-outs',
+  'consents',
+  'subjects',
+  'sender-ids',
+  'webhooks',
+  'send-message',
+  'send-batch',
+]);
+/** Scoped functions that use no tenant key. */
+const KEYLESS = new Set(['audit-events', 'usage', 'settings']);
 
 describe('tenant-access roles (issue 14, item 2)', () => {
   it('scopes the message and reply read routes, body removal, the recipient lists and the audit trail at least', () => {
@@ -92,6 +108,10 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         'sender-ids',
         'webhooks',
         'deliver-webhooks',
+        'send-message',
+        'send-batch',
+        'usage',
+        'settings',
       ]),
     );
   });
@@ -105,7 +125,52 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         expect(tenant).toBeDefined();
         const statements = policyOf(t, execution);
         const messages = statements.filter((s) => JSON.stringify(s.Resource).includes('-messages'));
-        expect(messages).toEqual([]);
+        // Gateway-wide items only (declared `gatewayWide`), each by partition-key pattern: no
+        // action on any tenant's partition, whatever the statement.
+        expect(messages.length > 0).toBe(
+          DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.messages !== undefined,
+        );
+        const executionDoc = { Version: '2012-10-17', Statement: concrete(messages) } as PolicyDocument;
+        for (const s of messages) {
+          expect(s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']).toBeDefined();
+          for (const action of actions(s)) {
+            for (const pk of ['ten_A', 'ten_A#usage', 'ten_A#audit']) {
+              const request: AuthzRequest = {
+                action,
+                resource: concrete(s.Resource) as string,
+                principal: { arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, account: ACCOUNT, tags: {} },
+                context: { 'dynamodb:LeadingKeys': [pk] },
+              };
+              expect(evaluateIdentityPolicies([executionDoc], request), `${action} ${pk}`).toBe(
+                'implicit-deny',
+              );
+            }
+          }
+        }
+        // ... and what it declared gateway-wide, it reaches.
+        const wide = DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.messages;
+        const asExecution = (action: string, pk: string): AuthzRequest => ({
+          action,
+          resource: concrete(messages[0]!.Resource) as string,
+          principal: { arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, account: ACCOUNT, tags: {} },
+          context: { 'dynamodb:LeadingKeys': [pk] },
+        });
+        for (const pattern of wide?.read ?? []) {
+          expect(
+            evaluateIdentityPolicies(
+              [executionDoc],
+              asExecution('dynamodb:GetItem', pattern.replace('*', 'x')),
+            ),
+          ).toBe('allow');
+        }
+        for (const pattern of wide?.write ?? []) {
+          expect(
+            evaluateIdentityPolicies(
+              [executionDoc],
+              asExecution('dynamodb:UpdateItem', pattern.replace('*', 'x')),
+            ),
+          ).toBe('allow');
+        }
         expect(
           statements.filter((s) =>
             actions(s).some(
@@ -144,6 +209,46 @@ describe('tenant-access roles (issue 14, item 2)', () => {
           },
         ]);
       });
+
+      if (DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.tenants)
+        it(`${region} ${name}: the tenants table's tenant items only through the tenant role; the execution role keeps the declared patterns`, () => {
+          const onTenants = (roleId: string) =>
+            policyOf(t, roleId).filter((s) => /-tenants|Tenants/.test(JSON.stringify(s.Resource)));
+          const executionStatements = onTenants(execution);
+          const tenantStatements = onTenants(tenant!);
+          expect(executionStatements.length).toBeGreaterThan(0);
+          expect(tenantStatements.length).toBeGreaterThan(0);
+          const resource = concrete(tenantStatements[0]!.Resource) as string;
+          const docOf = (statements: Statement[]) =>
+            ({ Version: '2012-10-17', Statement: concrete(statements) }) as PolicyDocument;
+          const request = (action: string, pk: string, tag?: string): AuthzRequest => ({
+            action,
+            resource,
+            principal: {
+              arn: `arn:aws:iam::${ACCOUNT}:role/${name}`,
+              account: ACCOUNT,
+              tags: tag ? { tenant: tag } : {},
+            },
+            context: { 'dynamodb:LeadingKeys': [pk] },
+          });
+          for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
+            expect(evaluateIdentityPolicies([docOf(executionStatements)], request(action, 'ten_A'))).toBe(
+              'implicit-deny',
+            );
+            expect(
+              evaluateIdentityPolicies([docOf(tenantStatements)], request(action, 'ten_A', 'ten_A')),
+            ).toBe('allow');
+            expect(
+              evaluateIdentityPolicies([docOf(tenantStatements)], request(action, 'ten_B', 'ten_A')),
+            ).toBe('implicit-deny');
+          }
+          expect(
+            evaluateIdentityPolicies(
+              [docOf(executionStatements)],
+              request('dynamodb:UpdateItem', 'RATE#tenant#ten_A'),
+            ),
+          ).toBe('allow');
+        });
 
       it(`${region} ${name}: only its execution role may assume its tenant role, with exactly a tenant tag`, () => {
         const role = t.toJSON().Resources[tenant!] as Resource;
@@ -202,9 +307,9 @@ describe('tenant-access roles (issue 14, item 2)', () => {
           principal: session('ten_A'),
           context: { 'kms:EncryptionContext:tenant': tenantContext },
         });
-        // The audit trail's entries are plain: its route holds no tenant key at all.
+        // The audit trail's entries and the usage counters are plain: their routes hold no tenant key at all.
         expect(evaluateIdentityPolicies([doc], decrypt('ten_A'))).toBe(
-          name === 'audit-events' ? 'implicit-deny' : 'allow',
+          KEYLESS.has(name) ? 'implicit-deny' : 'allow',
         );
         expect(evaluateIdentityPolicies([doc], decrypt('ten_B'))).toBe('implicit-deny');
         const wrap = (tenantContext: string): AuthzRequest => ({
