@@ -38,7 +38,17 @@ export interface FunctionDeclaration<N extends string = string> {
    * execution role keeps none of that access (`TENANT_ACCESS_ROLE_ARN`, `layers/tenant-scope.ts`).
    */
   tenantScoped?: true;
+  /**
+   * What a tenant-scoped function still reaches with its execution role: gateway-wide items of
+   * the messages tables it uses (no tenant's), by partition-key pattern, e.g. the block list
+   * (`{ messages: { read: ['BLOCK#*'] } }`). A pattern must start with a fixed upper- or
+   * lower-case word and `#`, so that no tenant's partition (`ten_...`) can ever match it.
+   */
+  gatewayWide?: { messages?: KeyPatternAccess };
 }
+
+/** Access to the items whose partition key matches one of the patterns (`dynamodb:LeadingKeys`). */
+export type KeyPatternAccess = Exclude<TableAccess, string>;
 
 export type Trigger =
   /** Its routes are those of `layers/http/routes.ts` naming it. */
@@ -197,6 +207,9 @@ export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingNa
   return [...out];
 }
 
+/** A gateway-wide partition: a word of letters and `#` before any wildcard (a tenant id, `ten_...`, is none). */
+const GATEWAY_WIDE_KEY = /^[A-Za-z]+#[^*?]*\*?$/;
+
 /** Checks a declaration where it is written (a mistake fails the build, not a deploy). */
 export function defineFunction<const N extends string>(d: FunctionDeclaration<N>): FunctionDeclaration<N> {
   if (d.needs.systemKey && !d.needs.tenants) {
@@ -221,6 +234,18 @@ export function defineFunction<const N extends string>(d: FunctionDeclaration<N>
   }
   for (const s of d.settings) {
     if (!(s in SETTINGS)) throw new Error(`${d.name}: unknown setting ${s}`);
+  }
+  if (d.gatewayWide && !d.tenantScoped) {
+    throw new Error(
+      `${d.name}: gatewayWide narrows a tenant-scoped function's execution role; declare tenantScoped`,
+    );
+  }
+  const { queryIndexes, ...patterns } = d.gatewayWide?.messages ?? {};
+  if (queryIndexes) throw new Error(`${d.name}: gateway-wide access queries no index`);
+  for (const pattern of Object.values(patterns).flat()) {
+    if (!GATEWAY_WIDE_KEY.test(pattern)) {
+      throw new Error(`${d.name}: gateway-wide key pattern ${pattern} could match a tenant's partition`);
+    }
   }
   return d;
 }

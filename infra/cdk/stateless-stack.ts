@@ -209,8 +209,11 @@ export class StatelessStack extends Stack {
       const sms: string[] = [];
       for (const j of JURISDICTIONS) {
         const n = needs[j];
-        if (n.messages && tenantAccess) tenantAccess.grantTable(messages(j).tableArn, n.messages);
-        else if (n.messages) f.grantTable(messages(j), n.messages);
+        if (n.messages && tenantAccess) {
+          tenantAccess.grantTable(messages(j).tableArn, n.messages);
+          // Gateway-wide items only (by key pattern): the execution role reads no tenant's.
+          if (d.gatewayWide?.messages) f.grantTable(messages(j), d.gatewayWide.messages);
+        } else if (n.messages) f.grantTable(messages(j), n.messages);
         for (const q of ['dispatch', 'carrierEvents', 'webhooks', 'audit'] as const) {
           if (n[q] === 'send' || n[q] === 'consume+send') f.grantSend(queueOf(j, q));
         }
