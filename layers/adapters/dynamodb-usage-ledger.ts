@@ -29,11 +29,16 @@ export function daysBetween(fromDay: string, toDay: string): string[] {
  * place when the account closes; the gateway-wide ones `aggregateDays`.
  */
 export class DynamoDbUsageLedger implements UsageLedger {
+  /**
+   * `client` reaches the tenants' counters (in a tenant-scoped function, with the request's
+   * tenant's credentials); `gatewayClient` the gateway-wide ones, which name no tenant's partition.
+   */
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
     private readonly jurisdiction: Jurisdiction,
     private readonly retention: { tenantDays: number; aggregateDays: number },
+    private readonly gatewayClient: DynamoDBClient = client,
   ) {}
 
   async add(counts: UsageCount[]): Promise<void> {
@@ -56,7 +61,7 @@ export class DynamoDbUsageLedger implements UsageLedger {
         ];
         if (c.mode === 'live') {
           writes.push(
-            this.client.send(
+            this.gatewayClient.send(
               new UpdateItemCommand({
                 TableName: this.table,
                 Key: marshall({ pk: aggregatePk(c.day), sk: c.country }),
@@ -110,7 +115,7 @@ export class DynamoDbUsageLedger implements UsageLedger {
   async aggregate(fromDay: string, toDay: string): Promise<AggregateCell[]> {
     const perDay = await Promise.all(
       daysBetween(fromDay, toDay).map(async (day) => {
-        const items = await queryAll(this.client, {
+        const items = await queryAll(this.gatewayClient, {
           TableName: this.table,
           KeyConditionExpression: 'pk = :pk',
           ExpressionAttributeValues: marshall({ ':pk': aggregatePk(day) }),

@@ -3,6 +3,9 @@ import { isIP } from 'node:net';
 import type { Jurisdiction } from './model.ts';
 
 /** Who acted: a tenant's API key (by id, never the key), or the operator (by IAM principal). */
+/** The trail of entries that name no valid tenant (an operator's call about none): gateway-wide. */
+export const OPERATOR_TRAIL = 'operator';
+
 export type AuditActor = { type: 'api_key'; keyId: string } | { type: 'operator'; principal: string };
 
 /** One authenticated call or admin action, as the API function saw it. */
@@ -67,7 +70,7 @@ export function auditSafe<T extends Omit<AuditEntry, 'id' | 'jurisdiction'>>(ent
         };
   return {
     ...entry,
-    tenantId: auditId(entry.tenantId) === INVALID_ID ? 'operator' : entry.tenantId,
+    tenantId: auditId(entry.tenantId) === INVALID_ID ? OPERATOR_TRAIL : entry.tenantId,
     actor,
     targets: entry.targets.map((t) => (t === WITHHELD_ID ? t : auditId(t))),
     ip: isIP(entry.ip) ? entry.ip : 'unknown',
