@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SESSION_TENANT } from '../../infra/cdk/tenant-access.ts';
 import { defineFunction, type FunctionDeclaration, tenantRoute } from '../../layers/declaration.ts';
 
 /**
@@ -26,7 +27,7 @@ describe('gateway-wide items of a tenant-scoped function', () => {
     });
   });
 
-  it.each([['*'], ['ten_*'], ['${aws:PrincipalTag/tenant}'], ['*#usage'], ['BLOCK*'], ['#x'], ['a#*b']])(
+  it.each([['*'], ['ten_*'], [SESSION_TENANT], ['*#usage'], ['BLOCK*'], ['#x'], ['a#*b']])(
     'refuses the pattern %s, which a tenant partition could match',
     (pattern) => {
       expect(() => route({ messages: { read: [pattern] } })).toThrow(/could match a tenant's partition/);
