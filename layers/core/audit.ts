@@ -43,6 +43,8 @@ const WELL_FORMED_ID = /^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/;
 /** A run of 7 or more digits, alone or split by spaces, dots, dashes or brackets: it could be a phone number. */
 const DIGIT_RUN = /\+?\d(?:[\s().-]{0,2}\d){6,}/g;
 
+const isTenantId = (value: string) => auditId(value) !== INVALID_ID && value.startsWith('ten_');
+
 /** An id as the trail may keep it: itself when well-formed, else `invalid-id`, never the value. */
 export const auditId = (value: unknown): string =>
   typeof value === 'string' && WELL_FORMED_ID.test(value) ? value : INVALID_ID;
@@ -70,7 +72,8 @@ export function auditSafe<T extends Omit<AuditEntry, 'id' | 'jurisdiction'>>(ent
         };
   return {
     ...entry,
-    tenantId: auditId(entry.tenantId) === INVALID_ID ? OPERATOR_TRAIL : entry.tenantId,
+    // A trail is a tenant's (chained with that tenant's scoped credentials) or the operator's.
+    tenantId: isTenantId(entry.tenantId) ? entry.tenantId : OPERATOR_TRAIL,
     actor,
     targets: entry.targets.map((t) => (t === WITHHELD_ID ? t : auditId(t))),
     ip: isIP(entry.ip) ? entry.ip : 'unknown',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { auditSafe, OPERATOR_TRAIL } from '../../layers/core/audit.ts';
 import type { UsageCount } from '../../layers/core/usage.ts';
 import { makeStatusEvents } from '../../layers/core/use-cases/status-events.ts';
 import type { StatusChange, UsageLedger } from '../../layers/ports/index.ts';
@@ -82,5 +83,32 @@ describe("a worker's status changes, tenant by tenant", () => {
     await expect(events.flush()).resolves.toBeUndefined();
     expect(written).toEqual(['ten_A']);
     expect(errors).toEqual(['usage']);
+  });
+});
+
+/**
+ * The audit recorder chains a trail in its tenant's scope, and a tenant-access role is assumed for
+ * tenant ids only (`ten_*`): an entry naming any other well-formed id (an operator's call on
+ * `/admin/tenants/msg_...`) would fail every batch it is in, until the batch went to the DLQ with
+ * the other tenants' entries. Such a call belongs to the operator's trail.
+ */
+describe("an audit entry's trail", () => {
+  it("is a tenant's only for a tenant id, else the operator's", () => {
+    const entry = (tenantId: string) =>
+      auditSafe({
+        tenantId,
+        at: '2026-11-24T10:00:00.000Z',
+        actor: { type: 'operator', principal: 'arn:aws:iam::123456789012:user/ops' },
+        action: 'getTenant',
+        route: 'GET /admin/tenants/{tenantId}',
+        targets: [],
+        ip: '127.0.0.1',
+        userAgent: 'cli',
+        outcome: 'failure',
+        status: 404,
+      }).tenantId;
+    expect(entry('ten_01KQ8ZP3V4W5X6Y7Z8A9B0C1D2')).toBe('ten_01KQ8ZP3V4W5X6Y7Z8A9B0C1D2');
+    expect(entry('msg_01KQ8ZP3V4W5X6Y7Z8A9B0C1D2')).toBe(OPERATOR_TRAIL);
+    expect(entry('key_01KQ8ZP3V4W5X6Y7Z8A9B0C1D2')).toBe(OPERATOR_TRAIL);
   });
 });
