@@ -10,6 +10,7 @@ import type { InboundEvent } from '#layers/core/use-cases/inbound.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
+import { inTenantScope } from '#layers/tenant-scope.ts';
 import { messageStore, onDemand, ownJurisdiction, receiveInbound, statusEvents } from '#layers/wiring.ts';
 import { declaration } from './apply-carrier-events.def.ts';
 
@@ -97,17 +98,21 @@ export const handler = traced(async (sqsEvent: SQSEvent) => {
       const translated = 'kind' in body ? body : translateEumEvent(body);
       if (translated === undefined) return; // queued, pending, sent: nothing to record
       const event = CarrierEvent.parse(translated);
+      // A reply is routed (gateway-wide look-ups) and then handled on the routed tenant's behalf.
       if (event.kind === 'inbound') {
         await receiveInbound()(event);
         return;
       }
       if (event.kind === 'sandbox_reply') {
-        const reply = await sandboxReplyOf(event);
+        const reply = await inTenantScope(event.tenantId, () => sandboxReplyOf(event));
         if (reply) await receiveInbound()(reply);
         return;
       }
       if (event.tenantId === 'system') return;
-      if ((await appliers[event.jurisdiction](event)).outcome === 'updated') {
+      // A receipt names its message (the carrier echoes the tenant and message ids the dispatch
+      // worker gave it): applied on that tenant's behalf, its item only.
+      const applied = await inTenantScope(event.tenantId, () => appliers[event.jurisdiction](event));
+      if (applied.outcome === 'updated') {
         countMessages(event.status === 'delivered' ? 'Delivered' : 'Failed');
       }
     },

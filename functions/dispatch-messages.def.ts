@@ -38,4 +38,8 @@ export const declaration = defineFunction({
     // Webhook endpoints are listed (never opened) to fan status changes out.
     tenants: 'read',
   },
+  // Each message (claim, send, status, its tenant's counters) on its tenant's behalf, through its
+  // tenant-access role; the execution role keeps the gateway-wide usage counters only.
+  tenantScoped: true,
+  gatewayWide: { messages: { write: ['usage#*'] } },
 });

@@ -9,6 +9,7 @@ import { makeDispatchMessage } from '#layers/core/use-cases/dispatch-message.ts'
 import { loadSettings } from '#layers/declaration.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
+import { inTenantScope } from '#layers/tenant-scope.ts';
 import { carrier, dispatchQueue, messageStore, sandboxCarrier, statusEvents } from '#layers/wiring.ts';
 import { declaration } from './dispatch-messages.def.ts';
 
@@ -66,9 +67,10 @@ export const handler = traced(async (event: SQSEvent) => {
     async (record) => {
       // A record that does not parse can never succeed: it fails until SQS moves it to the DLQ.
       const ref = DispatchRef.parse(JSON.parse(record.body));
-      const outcome = await dispatcher(ref.jurisdiction)(
-        ref,
-        Number(record.attributes.ApproximateReceiveCount),
+      // On the message's tenant's behalf: its item and key only (its tenant-access role). Its
+      // credentials not had (STS failed): the record fails and comes back, like any other failure.
+      const outcome = await inTenantScope(ref.tenantId, () =>
+        dispatcher(ref.jurisdiction)(ref, Number(record.attributes.ApproximateReceiveCount)),
       );
       if (outcome === 'sent') countMessages('Sent');
       if (outcome === 'rejected') countMessages('Failed');
@@ -84,6 +86,7 @@ export const handler = traced(async (event: SQSEvent) => {
       });
     },
   );
+  // Each tenant's status changes are counted (and its webhooks queued) in that tenant's scope.
   await statusEvents().flush();
   flushMetrics();
   return response;

@@ -18,4 +18,7 @@ export const declaration = defineFunction({
   timeoutSeconds: QUEUES.audit.consumerTimeoutSeconds,
   settings: ['AUDIT_RETENTION_DAYS'],
   needs: { own: { messages: 'readWrite', audit: 'consume' } },
+  // Each tenant's trail through its tenant-access role; the execution role keeps the operator's.
+  tenantScoped: true,
+  gatewayWide: { messages: { read: ['operator#audit'], write: ['operator#audit'] } },
 });

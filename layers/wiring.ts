@@ -62,6 +62,7 @@ import {
   logger,
   tracer,
 } from './telemetry.ts';
+import { inTenantScope, scopedTenant } from './tenant-scope.ts';
 
 /**
  * (Each top-level `once`/`perJurisdiction` call is marked pure, so that esbuild drops the ones a
@@ -194,7 +195,14 @@ export const tenantCrypto = /* @__PURE__ */ perJurisdiction(
 );
 export const messageStore = /* @__PURE__ */ perJurisdiction(
   (j) =>
-    new DynamoDbMessageStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j), recipientPseudonyms()),
+    new DynamoDbMessageStore(
+      tenantDynamodb(j),
+      messagesTable(j),
+      tenantCrypto(j),
+      recipientPseudonyms(),
+      // Reply routing's byRecipient look-up is gateway-wide: the execution role's.
+      dynamodb(j),
+    ),
 );
 export const recipientStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbRecipientStore(tenantDynamodb(j), messagesTable(j), tenantCrypto(j)),
@@ -480,6 +488,10 @@ async function admitTenant(tenant: TenantContext): Promise<void> {
 export const auditStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbAuditStore(tenantDynamodb(j), messagesTable(j)),
 );
+/** The operator's own trail (`operator#audit`): no tenant's data, the execution role's. */
+export const operatorAuditStore = /* @__PURE__ */ perJurisdiction(
+  (j) => new DynamoDbAuditStore(dynamodb(j), messagesTable(j)),
+);
 const auditSink = /* @__PURE__ */ perJurisdiction(
   (j) => new SqsAuditSink(sqs(j), readSetting(`${p(j)}_AUDIT_QUEUE_URL`)),
 );
@@ -547,6 +559,8 @@ export const receiveInbound = /* @__PURE__ */ once(() =>
     gatewayBudget: gatewayBudget(),
     clock: systemClock,
     onStored: (notice) => webhookFanout().inbound(notice),
+    // Routed first (gateway-wide look-ups), then the routed tenant's data on its behalf.
+    asTenant: inTenantScope,
   }),
 );
 
@@ -664,6 +678,9 @@ export const statusEvents = /* @__PURE__ */ once(() =>
       countStatusEventFailure(what);
       logger.error('status changes not recorded', { what, error: (error as Error)?.name });
     },
+    // A worker's batch (outside any request) records each tenant's changes in that tenant's
+    // scope; a request keeps its own tenant's scope.
+    asTenant: (tenantId, work) => (scopedTenant() === undefined ? inTenantScope(tenantId, work) : work()),
   }),
 );
 

@@ -83,11 +83,16 @@ function decodeCursor(cursor: string): string {
  * the write units of a message's life for a listing that is read far less often than written.
  */
 export class DynamoDbMessageStore implements MessageStore {
+  /**
+   * @param lookups The client of the gateway-wide `byRecipient` look-up (whose partition is a
+   * person's pseudonym, no tenant's): the execution role's where `client` is tenant-scoped.
+   */
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
     private readonly crypto: TenantCrypto,
     private readonly recipients?: RecipientPseudonyms,
+    private readonly lookups: DynamoDBClient = client,
   ) {}
 
   /**
@@ -329,7 +334,7 @@ export class DynamoDbMessageStore implements MessageStore {
   }
 
   async sentTo(recipientPseudonym: string, now: Date, limit = 50): Promise<SentTrace[]> {
-    const out = await this.client.send(
+    const out = await this.lookups.send(
       new QueryCommand({
         TableName: this.table,
         IndexName: 'byRecipient',

@@ -3,6 +3,9 @@ import { isIP } from 'node:net';
 import type { Jurisdiction } from './model.ts';
 
 /** Who acted: a tenant's API key (by id, never the key), or the operator (by IAM principal). */
+/** The trail of entries that name no valid tenant (an operator's call about none): gateway-wide. */
+export const OPERATOR_TRAIL = 'operator';
+
 export type AuditActor = { type: 'api_key'; keyId: string } | { type: 'operator'; principal: string };
 
 /** One authenticated call or admin action, as the API function saw it. */
@@ -40,6 +43,8 @@ const WELL_FORMED_ID = /^[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}$/;
 /** A run of 7 or more digits, alone or split by spaces, dots, dashes or brackets: it could be a phone number. */
 const DIGIT_RUN = /\+?\d(?:[\s().-]{0,2}\d){6,}/g;
 
+const isTenantId = (value: string) => auditId(value) !== INVALID_ID && value.startsWith('ten_');
+
 /** An id as the trail may keep it: itself when well-formed, else `invalid-id`, never the value. */
 export const auditId = (value: unknown): string =>
   typeof value === 'string' && WELL_FORMED_ID.test(value) ? value : INVALID_ID;
@@ -67,7 +72,8 @@ export function auditSafe<T extends Omit<AuditEntry, 'id' | 'jurisdiction'>>(ent
         };
   return {
     ...entry,
-    tenantId: auditId(entry.tenantId) === INVALID_ID ? 'operator' : entry.tenantId,
+    // A trail is a tenant's (chained with that tenant's scoped credentials) or the operator's.
+    tenantId: isTenantId(entry.tenantId) ? entry.tenantId : OPERATOR_TRAIL,
     actor,
     targets: entry.targets.map((t) => (t === WITHHELD_ID ? t : auditId(t))),
     ip: isIP(entry.ip) ? entry.ip : 'unknown',

@@ -60,6 +60,12 @@ export interface InboundDeps {
   clock: Clock;
   /** Told of each reply stored for a tenant (its webhooks). */
   onStored?: ((notice: InboundNotice) => Promise<void>) | undefined;
+  /**
+   * Runs the work on one tenant's data (the message answered, then the routed tenant's answer,
+   * opt-out and stored reply) on that tenant's behalf; routing and the gateway-wide block list
+   * and budgets are not any tenant's.
+   */
+  asTenant?: (<T>(tenantId: string, work: () => Promise<T>) => Promise<T>) | undefined;
 }
 
 const DAY_SECONDS = 86_400;
@@ -117,11 +123,14 @@ export function makeReceiveInbound(deps: InboundDeps) {
     now: Date,
   ): Promise<Pick<MessageRecord, 'tenantId' | 'mode'> | undefined> {
     if (!event.inReplyTo) return undefined;
-    const m = await deps.messages[j].get(event.inReplyTo.tenantId, event.inReplyTo.messageId, now);
+    const { tenantId, messageId } = event.inReplyTo;
+    const m = await asTenant(tenantId, () => deps.messages[j].get(tenantId, messageId, now));
     if (!m || isUnreadable(m) || m.to !== person || m.from.toLowerCase() !== event.to.toLowerCase())
       return undefined;
     return { tenantId: m.tenantId, mode: m.mode };
   }
+
+  const asTenant = deps.asTenant ?? (<T>(_tenantId: string, work: () => Promise<T>) => work());
 
   return async (event: InboundEvent): Promise<{ tenantId?: string; action?: KeywordAction }> => {
     const person = checkRecipient(event.from);
@@ -156,68 +165,72 @@ export function makeReceiveInbound(deps: InboundDeps) {
       return parsed ? { action: parsed.action } : {};
     }
 
-    if (parsed) {
-      const reply = prepareMessage(
-        {
-          to: person.e164,
-          from: event.to,
-          body: replyText(parsed.action, tenant, settings),
-          category: 'transactional',
-        },
-        // The answer goes the way the message answered went: a test-mode one to the sandbox.
-        { tenantId: tenant.id, mode: route!.mode, retention: tenant.retention ?? DEFAULT_RETENTION },
-        { id: `msg_${seededUlid(receivedMs, `${event.carrierMessageId}#reply`)}`, now },
-      );
-      if (reply.ok) {
-        await deps.messages[j].create([reply.message], { mayExist: true });
-        await deps.queues[j].enqueue([{ tenantId: tenant.id, messageId: reply.message.id, jurisdiction: j }]);
+    return asTenant(tenant.id, async () => {
+      if (parsed) {
+        const reply = prepareMessage(
+          {
+            to: person.e164,
+            from: event.to,
+            body: replyText(parsed.action, tenant, settings),
+            category: 'transactional',
+          },
+          // The answer goes the way the message answered went: a test-mode one to the sandbox.
+          { tenantId: tenant.id, mode: route!.mode, retention: tenant.retention ?? DEFAULT_RETENTION },
+          { id: `msg_${seededUlid(receivedMs, `${event.carrierMessageId}#reply`)}`, now },
+        );
+        if (reply.ok) {
+          await deps.messages[j].create([reply.message], { mayExist: true });
+          await deps.queues[j].enqueue([
+            { tenantId: tenant.id, messageId: reply.message.id, jurisdiction: j },
+          ]);
+        }
+        const recipients = deps.recipients[j];
+        const consentId = `con_${seededUlid(receivedMs, `${event.carrierMessageId}#consent`)}`;
+        const evidence = { phone: person.e164, source: `keyword:${parsed.keyword}`, at: event.receivedAt };
+        if (parsed.action === 'opt_out') {
+          await recipients.putOptOut(tenant.id, {
+            phone: person.e164,
+            scope: 'all',
+            source: evidence.source,
+            at: evidence.at,
+          });
+          await recipients.appendConsent(tenant.id, { id: consentId, kind: 'withdrawn', ...evidence });
+        } else if (parsed.action === 'opt_in') {
+          await recipients.removeOptOut(tenant.id, person.e164);
+          await recipients.appendConsent(tenant.id, { id: consentId, kind: 'granted', ...evidence });
+        } else if (parsed.action === 'block_all') {
+          await deps.blockList[j].block(pseudonym, now, 'keyword');
+        }
       }
-      const recipients = deps.recipients[j];
-      const consentId = `con_${seededUlid(receivedMs, `${event.carrierMessageId}#consent`)}`;
-      const evidence = { phone: person.e164, source: `keyword:${parsed.keyword}`, at: event.receivedAt };
-      if (parsed.action === 'opt_out') {
-        await recipients.putOptOut(tenant.id, {
-          phone: person.e164,
-          scope: 'all',
-          source: evidence.source,
-          at: evidence.at,
-        });
-        await recipients.appendConsent(tenant.id, { id: consentId, kind: 'withdrawn', ...evidence });
-      } else if (parsed.action === 'opt_in') {
-        await recipients.removeOptOut(tenant.id, person.e164);
-        await recipients.appendConsent(tenant.id, { id: consentId, kind: 'granted', ...evidence });
-      } else if (parsed.action === 'block_all') {
-        await deps.blockList[j].block(pseudonym, now, 'keyword');
-      }
-    }
 
-    const retention = tenant.retention ?? DEFAULT_RETENTION;
-    const receivedSec = Math.floor(receivedMs / 1000);
-    const inboundId = `inb_${seededUlid(receivedMs, event.carrierMessageId)}`;
-    await deps.recipients[j].putInbound({
-      tenantId: tenant.id,
-      id: inboundId,
-      from: person.e164,
-      to: event.to,
-      body: event.body,
-      keyword: parsed?.keyword,
-      action: parsed?.action,
-      receivedAt: event.receivedAt,
-      carrierMessageId: event.carrierMessageId,
-      expiresAt: receivedSec + retention.metadataDays * DAY_SECONDS,
-      bodyExpiresAt: receivedSec + retention.bodyDays * DAY_SECONDS,
+      const retention = tenant.retention ?? DEFAULT_RETENTION;
+      const receivedSec = Math.floor(receivedMs / 1000);
+      const inboundId = `inb_${seededUlid(receivedMs, event.carrierMessageId)}`;
+      await deps.recipients[j].putInbound({
+        tenantId: tenant.id,
+        id: inboundId,
+        from: person.e164,
+        to: event.to,
+        body: event.body,
+        keyword: parsed?.keyword,
+        action: parsed?.action,
+        receivedAt: event.receivedAt,
+        carrierMessageId: event.carrierMessageId,
+        expiresAt: receivedSec + retention.metadataDays * DAY_SECONDS,
+        bodyExpiresAt: receivedSec + retention.bodyDays * DAY_SECONDS,
+      });
+      await deps.onStored?.({
+        tenantId: tenant.id,
+        jurisdiction: j,
+        id: inboundId,
+        from: person.e164,
+        to: event.to,
+        body: event.body,
+        keyword: parsed?.keyword ?? null,
+        action: parsed?.action ?? null,
+        receivedAt: event.receivedAt,
+      });
+      return { tenantId: tenant.id, ...(parsed ? { action: parsed.action } : {}) };
     });
-    await deps.onStored?.({
-      tenantId: tenant.id,
-      jurisdiction: j,
-      id: inboundId,
-      from: person.e164,
-      to: event.to,
-      body: event.body,
-      keyword: parsed?.keyword ?? null,
-      action: parsed?.action ?? null,
-      receivedAt: event.receivedAt,
-    });
-    return { tenantId: tenant.id, ...(parsed ? { action: parsed.action } : {}) };
   };
 }

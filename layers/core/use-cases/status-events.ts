@@ -12,8 +12,27 @@ export function makeStatusEvents(deps: {
   ledgers: (j: Jurisdiction) => UsageLedger;
   notify?: ((changes: StatusChange[]) => Promise<void>) | undefined;
   onError: (what: 'usage' | 'webhooks', error: unknown) => void;
+  /**
+   * Runs one tenant's share of a flush (its counters, its webhooks) on that tenant's behalf: a
+   * worker's batch holds several tenants' changes, each recorded within its tenant's scope.
+   */
+  asTenant?: ((tenantId: string, work: () => Promise<void>) => Promise<void>) | undefined;
 }): StatusEvents {
   let pending: StatusChange[] = [];
+  const record = async (changes: StatusChange[]) => {
+    const counts = tally(changes);
+    await Promise.all([
+      ...(['global', 'eu'] as const).map(async (j) => {
+        const mine = counts.filter((c) => c.jurisdiction === j);
+        if (mine.length === 0) return;
+        await deps
+          .ledgers(j)
+          .add(mine)
+          .catch((error: unknown) => deps.onError('usage', error));
+      }),
+      deps.notify?.(changes).catch((error: unknown) => deps.onError('webhooks', error)),
+    ]);
+  };
   return {
     changed(change) {
       pending.push(change);
@@ -22,18 +41,15 @@ export function makeStatusEvents(deps: {
       const changes = pending;
       pending = [];
       if (changes.length === 0) return;
-      const counts = tally(changes);
-      await Promise.all([
-        ...(['global', 'eu'] as const).map(async (j) => {
-          const mine = counts.filter((c) => c.jurisdiction === j);
-          if (mine.length === 0) return;
-          await deps
-            .ledgers(j)
-            .add(mine)
-            .catch((error: unknown) => deps.onError('usage', error));
-        }),
-        deps.notify?.(changes).catch((error: unknown) => deps.onError('webhooks', error)),
-      ]);
+      const asTenant = deps.asTenant;
+      if (!asTenant) return record(changes);
+      const perTenant = new Map<string, StatusChange[]>();
+      for (const c of changes) perTenant.set(c.tenantId, [...(perTenant.get(c.tenantId) ?? []), c]);
+      await Promise.all(
+        [...perTenant].map(([tenantId, mine]) =>
+          asTenant(tenantId, () => record(mine)).catch((error: unknown) => deps.onError('usage', error)),
+        ),
+      );
     },
   };
 }
