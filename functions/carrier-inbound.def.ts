@@ -31,4 +31,15 @@ export const declaration = defineFunction({
     tenants: { read: ['ten_*', 'SYSTEM'], write: ['SYSTEM'] },
     systemKey: true,
   },
+  // A reply on its routed tenant's behalf (its tenant-access role). The execution role keeps what
+  // is no tenant's: reply routing's byRecipient look-up (a person's pseudonym), the block list, the
+  // gateway's budgets of its own messages and the gateway-wide usage counters.
+  tenantScoped: true,
+  gatewayWide: {
+    messages: {
+      read: ['BLOCK#*'],
+      write: ['BLOCK#*', 'BUDGET#*', 'usage#*'],
+      queryIndexes: ['byRecipient'],
+    },
+  },
 });

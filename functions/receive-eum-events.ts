@@ -8,6 +8,7 @@ import type { InboundEvent } from '#layers/core/use-cases/inbound.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { CarrierInboundRequest } from '#layers/http/schemas.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
+import { inTenantScope } from '#layers/tenant-scope.ts';
 import {
   euRelay,
   messageStore,
@@ -95,7 +96,12 @@ export const handler = traced(async (event: SNSEvent) => {
       continue;
     }
     if (translated.tenantId === 'system') continue; // the gateway's own messages are not stored
-    if ((await appliers[translated.jurisdiction](translated)).outcome === 'updated') {
+    // A delivery event names its message (End User Messaging echoes the ids the dispatch worker
+    // gave it): applied on that tenant's behalf, its item only.
+    const applied = await inTenantScope(translated.tenantId, () =>
+      appliers[translated.jurisdiction](translated),
+    );
+    if (applied.outcome === 'updated') {
       countMessages(translated.status === 'delivered' ? 'Delivered' : 'Failed');
     }
   }

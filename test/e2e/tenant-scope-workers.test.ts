@@ -297,8 +297,38 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
     expect(gateway.iamDenials.slice(before)).toEqual([]);
   });
 
+  it("carrier-inbound: routes a carrier's reply by the gateway-wide look-up and stores it for the routed tenant only, with its tenant-access role", async () => {
+    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
+      token: gateway.adminToken,
+    });
+    const before = gateway.iamDenials.length;
+    const reply = {
+      from: PERSON,
+      to: 'Acme',
+      body: 'who sent this',
+      carrierMessageId: uniqueName('carrier'),
+      receivedAt: new Date().toISOString(),
+    };
+    expect(
+      (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: reply })).status,
+    ).toBe(202);
+    const inbound = (key: string) =>
+      api.call<{ data: { body: string }[] }>('GET', '/v1/inbound', { key }).then((r) => r.body.data);
+    expect((await inbound(a.key)).map((r) => r.body)).toContain('who sent this');
+    expect((await inbound(b.key)).map((r) => r.body)).not.toContain('who sent this');
+    expect(gateway.iamDenials.slice(before)).toEqual([]);
+    // Its execution role holds no grant on the tenant's data: the reply was stored (sealed under
+    // the tenant's key) through the tenant-access role.
+    expect(envOf('carrier-inbound').TENANT_ACCESS_ROLE_ARN).toMatch(/TenantAccess/);
+  });
+
   it("the workers' execution roles read no tenant item themselves, only gateway-wide ones", async () => {
-    for (const name of ['dispatch-messages', 'record-audit-events', 'apply-carrier-events']) {
+    for (const name of [
+      'dispatch-messages',
+      'record-audit-events',
+      'apply-carrier-events',
+      'carrier-inbound',
+    ]) {
       const env = envOf(name);
       const execution = executionDynamodb(env);
       await expect(

@@ -340,10 +340,10 @@ describe('one regional deployment per jurisdiction', () => {
           .filter(([id]) => id.startsWith(prefix))
           .map(([, p]) => p.Properties),
       );
-    // A function that serves any tenant (the carrier webhook): any tenant's aliases.
-    const inbound = policies('carrierinbound');
-    expect(inbound).toContain('alias/sms-gateway/tenant/*');
-    expect(inbound).toContain('kms:GenerateDataKey');
+    // The one function that acts for any tenant (the operator's): any tenant's aliases.
+    const admin = policies('admin');
+    expect(admin).toContain('alias/sms-gateway/tenant/*');
+    expect(admin).toContain('kms:GenerateDataKey');
     // A tenant-scoped one (the send route): through its tenant-access role, its tenant's aliases only.
     const send = policies('sendmessage');
     expect(send).toContain(`alias/sms-gateway/tenant/${SESSION_TENANT}/*`);
@@ -699,8 +699,7 @@ describe('grants on the messages tables', () => {
         expect(indexed, `${id} queries ${m[1]} but not its indexes`).toBe(true);
       }
     }
-    // Fewer as functions become tenant-scoped (what is left: the admin function and the carrier
-    // webhook, each in both regions' stacks or not, by carrier).
-    expect(checked).toBeGreaterThanOrEqual(2);
+    // Fewer as functions become tenant-scoped (what is left: the operator's admin function).
+    expect(checked).toBeGreaterThanOrEqual(1);
   });
 });

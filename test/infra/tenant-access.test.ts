@@ -66,7 +66,12 @@ const concrete = (v: unknown): unknown =>
   );
 
 /** Their roles (execution roles that keep gateway-wide items) are checked in tenant-scope-workers.test.ts. */
-const WORKERS = new Set(['dispatch-messages', 'record-audit-events', 'apply-carrier-events']);
+const WORKERS = new Set([
+  'dispatch-messages',
+  'record-audit-events',
+  'apply-carrier-events',
+  'carrier-inbound',
+]);
 const SCOPED = Object.values(DECLARATIONS)
   .filter((d) => d.tenantScoped && !WORKERS.has(d.name))
   .map((d) => d.name);

@@ -71,7 +71,14 @@ const concrete = (v: unknown): unknown =>
 const docOf = (t: Template, roleId: string) =>
   ({ Version: '2012-10-17', Statement: concrete(policyOf(t, roleId)) }) as PolicyDocument;
 
-const WORKERS = ['dispatch-messages', 'record-audit-events', 'apply-carrier-events'] as const;
+// The carrier webhook handles replies as the carrier events worker does (routed, then the tenant's).
+const WORKERS = [
+  'dispatch-messages',
+  'record-audit-events',
+  'apply-carrier-events',
+  'carrier-inbound',
+] as const;
+const HANDLES_REPLIES: ReadonlySet<string> = new Set(['apply-carrier-events', 'carrier-inbound']);
 const DYNAMODB = [
   'dynamodb:GetItem',
   'dynamodb:BatchGetItem',
@@ -86,7 +93,7 @@ const tableOf = (j: 'global' | 'eu') =>
   `arn:aws:dynamodb:${REGION[j]}:${ACCOUNT}:table/sms-gateway-${j}-messages`;
 /** The tables a worker of that region reaches: its own, and the global one from the EU region's carrier events worker. */
 const tablesOf = (name: string, region: 'global' | 'eu') =>
-  name === 'apply-carrier-events' && region === 'eu' ? [tableOf('eu'), tableOf('global')] : [tableOf(region)];
+  HANDLES_REPLIES.has(name) && region === 'eu' ? [tableOf('eu'), tableOf('global')] : [tableOf(region)];
 
 describe('tenant-scoped queue workers (issue 14, item 2)', () => {
   it('are tenant-scoped', () => {
@@ -160,7 +167,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
           expect(may('dynamodb:PutItem', 'operator#audit')).toBe('allow');
           expect(may('dynamodb:UpdateItem', day)).toBe('implicit-deny');
         }
-        if (name === 'apply-carrier-events') {
+        if (HANDLES_REPLIES.has(name)) {
           for (const table of tablesOf(name, region)) {
             expect(may('dynamodb:UpdateItem', day, table)).toBe('allow');
             expect(may('dynamodb:UpdateItem', 'BUDGET#x', table)).toBe('allow');
@@ -205,7 +212,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
         expect(evaluateIdentityPolicies([doc], kms('kms:Decrypt', 'ten_B'))).toBe('implicit-deny');
         // Only the carrier events worker seals (a reply, a keyword's answer).
         expect(evaluateIdentityPolicies([doc], kms('kms:GenerateDataKey', 'ten_A'))).toBe(
-          name === 'apply-carrier-events' ? 'allow' : 'implicit-deny',
+          HANDLES_REPLIES.has(name) ? 'allow' : 'implicit-deny',
         );
         expect(evaluateIdentityPolicies([doc], kms('kms:GenerateDataKey', 'ten_B'))).toBe('implicit-deny');
       });
