@@ -36,9 +36,10 @@ export const declaration = defineFunction({
     'WEBHOOK_ALLOW_LOOPBACK',
   ],
   needs: {
-    // Replies travel sealed under the tenant's key in their jurisdiction (this region's); in the
-    // EU region, webhook secrets' EU copies are sealed under it (write).
-    own: { messages: 'readWrite', webhooks: 'consume+send', webhookDlq: 'send', tenantKeys: 'write' },
+    // Replies travel sealed under the tenant's key in their jurisdiction (this region's).
+    own: { messages: 'readWrite', webhooks: 'consume+send', webhookDlq: 'send', tenantKeys: 'read' },
+    // In the EU region, webhook secrets' EU copies are sealed under the tenant's EU key.
+    ownInEu: { tenantKeys: 'write' },
     global: { messages: 'read', tenantKeys: 'read' },
     // Tenants' items only: reads, and the EU copy of a secret written beside its endpoint.
     tenants: { read: ['ten_*'], write: ['ten_*'] },

@@ -15,9 +15,9 @@ export const declaration = defineFunction({
     description: '/v1/webhooks',
     settings: ['WEBHOOK_ALLOW_LOOPBACK', 'GLOBAL_API_URL', 'EU_API_URL'],
     needs: {
-      // Its own region's key (the EU copy, in the EU region) and the global one.
-      own: { messages: 'readWrite', tenantKeys: 'write' },
       global: { messages: 'readWrite', tenantKeys: 'write' },
+      // The secrets' EU copy, sealed by the EU region's instance under the tenant's EU key.
+      ownInEu: { messages: 'readWrite', tenantKeys: 'write' },
     },
   }),
   name: 'webhooks',

@@ -68,6 +68,25 @@ const sendGerman = (key: string, idempotencyKey: string) =>
     headers: { 'idempotency-key': idempotencyKey },
   });
 
+/** The receiver's `message.status` event for message `id` reaching `delivered`, verified with `secret`. */
+const deliveredTo = (path: string, secret: string, id: string) =>
+  waitFor(
+    async () =>
+      received
+        .filter((r) => r.path === path)
+        .map(
+          (r) =>
+            new Webhook(secret).verify(r.body, {
+              'webhook-id': String(r.headers['webhook-id']),
+              'webhook-timestamp': String(r.headers['webhook-timestamp']),
+              'webhook-signature': String(r.headers['webhook-signature']),
+            }) as { type: string; data: { id: string; status: string; jurisdiction: string } },
+        )
+        .find((e) => e.type === 'message.status' && e.data.id === id && e.data.status === 'delivered'),
+    `the webhook for ${id}, delivered`,
+    60_000,
+  );
+
 describe('a us-east-1 outage', () => {
   it('leaves the EU endpoint accepting, sending and reporting EU messages, and reading tenant settings', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Outage', senders: ['Outage'] });
@@ -129,23 +148,7 @@ describe('a us-east-1 outage', () => {
       const res = await euApi.call<{ data: { id: string }[] }>('GET', '/v1/webhooks', { key: owner });
       return res.body.data?.some((h) => h.id === hook.body.id) ? true : undefined;
     }, 'the webhook endpoint listed in the EU region');
-    const delivered = (id: string) =>
-      waitFor(
-        async () =>
-          received
-            .filter((r) => r.path === '/eu-hook')
-            .map(
-              (r) =>
-                new Webhook(hook.body.secret).verify(r.body, {
-                  'webhook-id': String(r.headers['webhook-id']),
-                  'webhook-timestamp': String(r.headers['webhook-timestamp']),
-                  'webhook-signature': String(r.headers['webhook-signature']),
-                }) as { type: string; data: { id: string; status: string; jurisdiction: string } },
-            )
-            .find((e) => e.type === 'message.status' && e.data.id === id && e.data.status === 'delivered'),
-        `the webhook for ${id}, delivered`,
-        60_000,
-      );
+    const delivered = (id: string) => deliveredTo('/eu-hook', hook.body.secret, id);
 
     // One EU event before the outage: the EU worker opens the global copy and keeps an EU one.
     const before = await sendGerman(t.key, 'hook-before-outage');
@@ -165,6 +168,33 @@ describe('a us-east-1 outage', () => {
       // us-east-1 was down indeed: whatever asked it was refused.
       expectProblem(await api.call('GET', '/v1/webhooks', { key: owner }), 503, 'service-unavailable');
       expect(proxies.reduce((n, p) => n + p.counts.faulted, 0)).toBeGreaterThan(faultedBefore);
+    } finally {
+      for (const p of proxies) p.clear();
+    }
+  }, 240_000);
+
+  it('leaves the EU region delivering its events to a webhook created at the EU endpoint, with no delivery before', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Hooked in the EU', senders: ['Outage'] });
+    const owner = (await issueOwnerKey(api, gateway.adminToken, t.tenantId)).secret;
+    await waitFor(async () => {
+      const res = await euApi.call('GET', '/v1/webhooks', { key: owner });
+      return res.status === 200 ? true : undefined;
+    }, 'the owner key usable in the EU region');
+    // Created at the EU endpoint: sealed there under the tenant's global key and its EU key.
+    const hook = await euApi.call<{ id: string; secret: string }>('POST', '/v1/webhooks', {
+      key: owner,
+      body: { url: `${receiverUrl}/eu-made`, events: ['message.status'] },
+    });
+    expect(hook.status).toBe(201);
+
+    for (const p of proxies)
+      p.set((_op, _body, region) => (region === gateway.regions.global ? 'unavailable' : undefined));
+    for (const f of gateway.functions.values()) if (f.jurisdiction === 'eu') await f.fn.stop();
+    try {
+      const during = await sendGerman(t.key, 'eu-hook-during-outage');
+      expect(during.status).toBe(202);
+      const event = await deliveredTo('/eu-made', hook.body.secret, during.body.message.id);
+      expect(event.data.jurisdiction).toBe('eu');
     } finally {
       for (const p of proxies) p.clear();
     }
