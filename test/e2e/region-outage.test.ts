@@ -180,6 +180,15 @@ describe('a us-east-1 outage', () => {
       const res = await euApi.call('GET', '/v1/webhooks', { key: owner });
       return res.status === 200 ? true : undefined;
     }, 'the owner key usable in the EU region');
+    // The tenant's EU key exists (its first EU message, delivered before the webhook exists).
+    const first = await sendGerman(t.key, 'eu-key-before-outage');
+    expect(first.status).toBe(202);
+    await waitFor(async () => {
+      const res = await euApi.call<{ status: string }>('GET', `/v1/messages/${first.body.message.id}`, {
+        key: t.key,
+      });
+      return res.body.status === 'delivered' ? true : undefined;
+    }, 'the first EU message delivered');
     // Created at the EU endpoint: sealed there under the tenant's global key and its EU key.
     const hook = await euApi.call<{ id: string; secret: string }>('POST', '/v1/webhooks', {
       key: owner,
