@@ -3,8 +3,13 @@ import { QUEUES } from '../infra/resources.ts';
 
 /**
  * Webhook deliveries from this region's queue. A retry is a new copy sent to the same queue; a
- * dead delivery goes to its DLQ. The endpoint and its sealed secrets come from the tenants table,
- * opened under the tenant's global key (its keyring in the global messages table); a reply's
+ * dead delivery goes to its DLQ. The endpoint and its sealed secrets come from the tenants table
+ * (this region's replica). In the EU region the secrets are opened from their EU copy, under the
+ * tenant's EU key; when there is no copy of the endpoint's current revision (written in the
+ * global region, or rotated there since), the global copy is opened under the tenant's global key
+ * (us-east-1 KMS and keyring, which the EU region may reach) and sealed again as the EU copy, for
+ * every later delivery. With us-east-1 down and no current EU copy, the delivery fails as the
+ * gateway's own failure and is retried. Elsewhere the global copy is used. A reply's
  * content, sealed on the queue, is opened under the tenant's key here, once its reply is found
  * still kept; each attempt's outcome goes to this region's messages table.
  */
@@ -33,7 +38,10 @@ export const declaration = defineFunction({
   needs: {
     // Replies travel sealed under the tenant's key in their jurisdiction (this region's).
     own: { messages: 'readWrite', webhooks: 'consume+send', webhookDlq: 'send', tenantKeys: 'read' },
+    // In the EU region, webhook secrets' EU copies are sealed under the tenant's EU key.
+    ownInEu: { tenantKeys: 'write' },
     global: { messages: 'read', tenantKeys: 'read' },
-    tenants: 'read',
+    // Tenants' items only: reads, and the EU copy of a secret written beside its endpoint.
+    tenants: { read: ['ten_*'], write: ['ten_*'] },
   },
 });

@@ -1,8 +1,11 @@
 import { defineFunction, tenantRoute } from '#layers/declaration.ts';
 
 /**
- * The account's webhook endpoints: their signing secrets are sealed under the tenant's global key
- * (the tenants table is global); delivery history is read in both jurisdictions.
+ * The account's webhook endpoints (items of the tenants table, a global table). Their signing
+ * secrets are sealed under the tenant's global key and, by the EU region's instance, also under
+ * the tenant's EU key (its own jurisdiction's), so the EU webhook worker needs no global KMS; an
+ * endpoint written in the global region gets its EU copy from that worker. Delivery history is
+ * read in both jurisdictions.
  */
 export const declaration = defineFunction({
   ...tenantRoute({
@@ -11,7 +14,11 @@ export const declaration = defineFunction({
     tenantScoped: true,
     description: '/v1/webhooks',
     settings: ['WEBHOOK_ALLOW_LOOPBACK', 'GLOBAL_API_URL', 'EU_API_URL'],
-    needs: { global: { messages: 'readWrite', tenantKeys: 'write' } },
+    needs: {
+      global: { messages: 'readWrite', tenantKeys: 'write' },
+      // The secrets' EU copy, sealed by the EU region's instance under the tenant's EU key.
+      ownInEu: { messages: 'readWrite', tenantKeys: 'write' },
+    },
   }),
   name: 'webhooks',
 });

@@ -116,6 +116,11 @@ export interface Needs {
    * function relays what concerns the EU instead (`relaysToEu`).
    */
   otherFromEu?: JurisdictionNeeds;
+  /**
+   * The own jurisdiction where the function runs in the EU region only (webhook secrets' EU
+   * copies: sealed there, never in the global region).
+   */
+  ownInEu?: JurisdictionNeeds;
   /** A fixed jurisdiction whichever the region (webhook secrets are sealed under the global key). */
   global?: JurisdictionNeeds;
   /** The tenants table: a global table, used through the replica in the function's own region. */
@@ -169,6 +174,7 @@ export function needsIn(d: FunctionDeclaration, own: Jurisdiction): Record<Juris
   const of = (j: Jurisdiction) => {
     let n = merge({}, j === own ? d.needs.own : d.needs.other);
     if (j !== own && own === 'eu') n = merge(n, d.needs.otherFromEu);
+    if (j === own && own === 'eu') n = merge(n, d.needs.ownInEu);
     if (j === 'global') n = merge(n, d.needs.global);
     // The sandbox carrier (every deployment's test-mode traffic) reports on the carrier events queue.
     if (n.sms) n = merge(n, { carrierEvents: 'send' });

@@ -612,8 +612,18 @@ export const usageLedger = /* @__PURE__ */ perJurisdiction((j) => {
   );
 });
 
+/**
+ * Endpoints and their secrets: the global copy everywhere; in the EU region also the EU copy, so
+ * its webhook worker opens a secret with the EU region's KMS only.
+ */
 export const webhookStore = /* @__PURE__ */ once(
-  () => new DynamoDbWebhookStore(tenantsClient(), readSetting('TENANTS_TABLE'), tenantCrypto('global')),
+  () =>
+    new DynamoDbWebhookStore(
+      tenantsClient(),
+      readSetting('TENANTS_TABLE'),
+      tenantCrypto('global'),
+      ownJurisdiction() === 'eu' ? tenantCrypto('eu') : undefined,
+    ),
 );
 /** A tenant's delivery history (`<tenant>#webhooks`): the tenant's credentials in a tenant-scoped function. */
 export const webhookHistory = /* @__PURE__ */ perJurisdiction(

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import {
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { TenantCrypto } from '../core/crypto.ts';
@@ -14,44 +16,150 @@ import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../ports/inde
 import { deleteAll, queryAll } from './dynamodb-util.ts';
 
 const endpointSk = (id: string) => `WEBHOOK#${id}`;
+/** The EU copy of an endpoint's secrets: its own item (not `WEBHOOK#`, which lists endpoints). */
+const euCopySk = (id: string) => `WEBHOOKEU#${id}`;
+/** Endpoints written before secrets had a revision. */
+const FIRST_REVISION = '0';
+
+type Sealer = Pick<TenantCrypto, 'seal' | 'open'>;
+
+const isConditionFailure = (e: unknown) =>
+  e instanceof Error &&
+  (e.name === 'ConditionalCheckFailedException' ||
+    (e.name === 'TransactionCanceledException' && e.message.includes('ConditionalCheckFailed')));
 
 /**
- * Endpoints in the tenants table beside the tenant's settings; the signing secrets sealed under
- * the tenant's key (global jurisdiction: a secret is no one's personal data).
+ * Endpoints in the tenants table (a global table) beside the tenant's settings. The signing
+ * secrets are sealed under the tenant's global key on the endpoint's item, with a revision that
+ * changes at every write. The EU region keeps its own copy, sealed under the tenant's EU key, on
+ * a second item that names the revision it copies, so the EU webhook worker opens a secret
+ * without calling the global region's KMS (a us-east-1 outage leaves EU deliveries going).
+ *
+ * The copy is a separate item, not attributes of the endpoint's: global tables settle concurrent
+ * writes to one item by the last writer, whole item, so an EU worker adding its copy to the item
+ * just as a rotation lands in us-east-1 could bring the old secrets back. Apart, a late copy of
+ * an old revision is only stale: it names a revision that is no longer the endpoint's, and is
+ * never used.
  */
 export class DynamoDbWebhookStore implements WebhookStore {
+  /**
+   * @param crypto the tenant's global key (every region opens the global copy).
+   * @param eu the tenant's EU key, in the EU region only: there, writes seal both copies and reads
+   *   use (or make) the EU copy.
+   */
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
-    private readonly crypto: TenantCrypto,
+    private readonly crypto: Sealer,
+    private readonly eu?: Sealer,
   ) {}
+
+  /** Orders revisions by time (a copy never replaces a newer one); the suffix tells apart the same millisecond. */
+  private revision() {
+    return `${new Date().toISOString()}#${randomBytes(4).toString('hex')}`;
+  }
 
   async put(endpoint: WebhookEndpoint, secrets: WebhookSecret[]): Promise<void> {
     const sk = endpointSk(endpoint.id);
-    const sealed = await this.crypto.seal(endpoint.tenantId, 'webhook', sk, JSON.stringify(secrets));
+    const plaintext = JSON.stringify(secrets);
+    const rev = this.revision();
+    const [sealed, euSealed] = await Promise.all([
+      this.crypto.seal(endpoint.tenantId, 'webhook', sk, plaintext),
+      this.eu?.seal(endpoint.tenantId, 'webhook', euCopySk(endpoint.id), plaintext),
+    ]);
+    const euKey = marshall({ pk: endpoint.tenantId, sk: euCopySk(endpoint.id) });
     await this.client.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: marshall(
-          { pk: endpoint.tenantId, sk, ...endpoint, dk: sealed.dataKey, sealed: sealed.blob },
+      new TransactWriteItemsCommand({
+        TransactItems: [
           {
-            removeUndefinedValues: true,
+            Put: {
+              TableName: this.table,
+              Item: marshall(
+                { pk: endpoint.tenantId, sk, ...endpoint, rev, dk: sealed.dataKey, sealed: sealed.blob },
+                { removeUndefinedValues: true },
+              ),
+            },
           },
-        ),
+          // Written in the EU: both copies at once. Elsewhere the EU copy of the secrets this
+          // replaces goes (it would be stale anyway); the EU worker makes the next one.
+          euSealed
+            ? {
+                Put: {
+                  TableName: this.table,
+                  Item: marshall({
+                    ...unmarshall(euKey),
+                    rev,
+                    dk: euSealed.dataKey,
+                    sealed: euSealed.blob,
+                  }),
+                },
+              }
+            : { Delete: { TableName: this.table, Key: euKey } },
+        ],
       }),
     );
   }
 
   async get(tenantId: string, id: string) {
-    const out = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: marshall({ pk: tenantId, sk: endpointSk(id) }) }),
-    );
+    const sk = endpointSk(id);
+    const [out, euOut] = await Promise.all([
+      this.client.send(new GetItemCommand({ TableName: this.table, Key: marshall({ pk: tenantId, sk }) })),
+      this.eu
+        ? this.client.send(
+            new GetItemCommand({ TableName: this.table, Key: marshall({ pk: tenantId, sk: euCopySk(id) }) }),
+          )
+        : undefined,
+    ]);
     if (!out.Item) return undefined;
-    const { pk: _pk, sk, dk, sealed, ...endpoint } = unmarshall(out.Item);
-    const secrets = JSON.parse(
-      (await this.crypto.open(tenantId, 'webhook', sk, { dataKey: dk, blob: sealed })).toString('utf8'),
-    ) as WebhookSecret[];
-    return { endpoint: endpoint as WebhookEndpoint, secrets };
+    const { pk: _pk, sk: _sk, rev = FIRST_REVISION, dk, sealed, ...endpoint } = unmarshall(out.Item);
+    const secrets = (plaintext: Buffer) => JSON.parse(plaintext.toString('utf8')) as WebhookSecret[];
+    if (!this.eu) {
+      return {
+        endpoint: endpoint as WebhookEndpoint,
+        secrets: secrets(await this.crypto.open(tenantId, 'webhook', sk, { dataKey: dk, blob: sealed })),
+      };
+    }
+    const copy = euOut?.Item ? unmarshall(euOut.Item) : undefined;
+    if (copy && copy.rev === rev) {
+      return {
+        endpoint: endpoint as WebhookEndpoint,
+        secrets: secrets(
+          await this.eu.open(tenantId, 'webhook', euCopySk(id), { dataKey: copy.dk, blob: copy.sealed }),
+        ),
+      };
+    }
+    // No copy of this revision here yet: the global copy (the global region's KMS, which the EU
+    // region may call), sealed again under the EU key for every later delivery.
+    const plaintext = await this.crypto.open(tenantId, 'webhook', sk, { dataKey: dk, blob: sealed });
+    await this.storeEuCopy(tenantId, id, rev, plaintext);
+    return { endpoint: endpoint as WebhookEndpoint, secrets: secrets(plaintext) };
+  }
+
+  /**
+   * The EU copy of revision `rev`, unless a copy of that or a newer revision is there already
+   * (a rotation at the EU endpoint, or another worker, got there first: theirs stays).
+   */
+  private async storeEuCopy(tenantId: string, id: string, rev: string, plaintext: Buffer) {
+    if (!this.eu) return;
+    const euSealed = await this.eu.seal(tenantId, 'webhook', euCopySk(id), plaintext);
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: marshall({
+            pk: tenantId,
+            sk: euCopySk(id),
+            rev,
+            dk: euSealed.dataKey,
+            sealed: euSealed.blob,
+          }),
+          ConditionExpression: 'attribute_not_exists(rev) OR rev < :rev',
+          ExpressionAttributeValues: marshall({ ':rev': rev }),
+        }),
+      );
+    } catch (e) {
+      if (!isConditionFailure(e)) throw e;
+    }
   }
 
   async list(tenantId: string): Promise<WebhookEndpoint[]> {
@@ -66,13 +174,18 @@ export class DynamoDbWebhookStore implements WebhookStore {
   }
 
   async remove(tenantId: string, id: string): Promise<boolean> {
-    const out = await this.client.send(
-      new DeleteItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: tenantId, sk: endpointSk(id) }),
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
+    const [out] = await Promise.all([
+      this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: tenantId, sk: endpointSk(id) }),
+          ReturnValues: 'ALL_OLD',
+        }),
+      ),
+      this.client.send(
+        new DeleteItemCommand({ TableName: this.table, Key: marshall({ pk: tenantId, sk: euCopySk(id) }) }),
+      ),
+    ]);
     return out.Attributes !== undefined;
   }
 }

@@ -1,8 +1,10 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
-import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
+import { client, expectProblem, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
 
 /**
  * Issue 14: each region serves on its own. Every DynamoDB, SQS and KMS call signed for the global
@@ -14,10 +16,24 @@ let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let euApi: ReturnType<typeof client>;
 let proxies: Awaited<ReturnType<typeof startFaultProxy>>[];
+// A webhook receiver on this machine (loopback allowed for this local gateway only).
+let receiver: Server;
+let receiverUrl: string;
+const received: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
 
 const GERMAN = '+4915123456780';
 
 beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', headers: req.headers, body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
   proxies = await Promise.all([
     startFaultProxy('dynamodb', services.dynamodb),
     startFaultProxy('sqs', services.sqs),
@@ -31,6 +47,7 @@ beforeAll(async () => {
     // Nothing is served from a cache: every request reads what its region holds.
     authorizerCacheSeconds: 0,
     settingsCacheSeconds: 0,
+    allowLoopbackWebhooks: true,
   });
   api = client(gateway.url);
   euApi = client(gateway.euUrl);
@@ -40,6 +57,7 @@ afterAll(async () => {
   for (const p of proxies ?? []) p.clear();
   await gateway?.stop();
   for (const p of proxies ?? []) await p.close();
+  receiver?.close();
 });
 
 type Sent = { message: { id: string; jurisdiction: string } };
@@ -49,6 +67,25 @@ const sendGerman = (key: string, idempotencyKey: string) =>
     body: { to: GERMAN, from: 'Outage', body: `Ihre Bestellung ${idempotencyKey} ist da` },
     headers: { 'idempotency-key': idempotencyKey },
   });
+
+/** The receiver's `message.status` event for message `id` reaching `delivered`, verified with `secret`. */
+const deliveredTo = (path: string, secret: string, id: string) =>
+  waitFor(
+    async () =>
+      received
+        .filter((r) => r.path === path)
+        .map(
+          (r) =>
+            new Webhook(secret).verify(r.body, {
+              'webhook-id': String(r.headers['webhook-id']),
+              'webhook-timestamp': String(r.headers['webhook-timestamp']),
+              'webhook-signature': String(r.headers['webhook-signature']),
+            }) as { type: string; data: { id: string; status: string; jurisdiction: string } },
+        )
+        .find((e) => e.type === 'message.status' && e.data.id === id && e.data.status === 'delivered'),
+    `the webhook for ${id}, delivered`,
+    60_000,
+  );
 
 describe('a us-east-1 outage', () => {
   it('leaves the EU endpoint accepting, sending and reporting EU messages, and reading tenant settings', async () => {
@@ -96,4 +133,79 @@ describe('a us-east-1 outage', () => {
       for (const p of proxies) p.clear();
     }
   }, 180_000);
+
+  it("leaves the EU region delivering its events to a webhook created at the global endpoint, with the secret's EU copy", async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Hooked', senders: ['Outage'] });
+    const owner = (await issueOwnerKey(api, gateway.adminToken, t.tenantId)).secret;
+    // Created at the global endpoint: its secret sealed there under the tenant's global key only.
+    const hook = await api.call<{ id: string; secret: string }>('POST', '/v1/webhooks', {
+      key: owner,
+      body: { url: `${receiverUrl}/eu-hook`, events: ['message.status'] },
+    });
+    expect(hook.status).toBe(201);
+    // The endpoint replicated to the EU (listed there; listing opens no secret).
+    await waitFor(async () => {
+      const res = await euApi.call<{ data: { id: string }[] }>('GET', '/v1/webhooks', { key: owner });
+      return res.body.data?.some((h) => h.id === hook.body.id) ? true : undefined;
+    }, 'the webhook endpoint listed in the EU region');
+    const delivered = (id: string) => deliveredTo('/eu-hook', hook.body.secret, id);
+
+    // One EU event before the outage: the EU worker opens the global copy and keeps an EU one.
+    const before = await sendGerman(t.key, 'hook-before-outage');
+    expect(before.status).toBe(202);
+    expect((await delivered(before.body.message.id)).data.jurisdiction).toBe('eu');
+
+    for (const p of proxies)
+      p.set((_op, _body, region) => (region === gateway.regions.global ? 'unavailable' : undefined));
+    // The EU functions start cold: no key or secret cached from before.
+    for (const f of gateway.functions.values()) if (f.jurisdiction === 'eu') await f.fn.stop();
+    const faultedBefore = proxies.reduce((n, p) => n + p.counts.faulted, 0);
+    try {
+      const during = await sendGerman(t.key, 'hook-during-outage');
+      expect(during.status).toBe(202);
+      const event = await delivered(during.body.message.id);
+      expect(event.data).toMatchObject({ status: 'delivered', jurisdiction: 'eu' });
+      // us-east-1 was down indeed: whatever asked it was refused.
+      expectProblem(await api.call('GET', '/v1/webhooks', { key: owner }), 503, 'service-unavailable');
+      expect(proxies.reduce((n, p) => n + p.counts.faulted, 0)).toBeGreaterThan(faultedBefore);
+    } finally {
+      for (const p of proxies) p.clear();
+    }
+  }, 240_000);
+
+  it('leaves the EU region delivering its events to a webhook created at the EU endpoint, with no delivery before', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Hooked in the EU', senders: ['Outage'] });
+    const owner = (await issueOwnerKey(api, gateway.adminToken, t.tenantId)).secret;
+    await waitFor(async () => {
+      const res = await euApi.call('GET', '/v1/webhooks', { key: owner });
+      return res.status === 200 ? true : undefined;
+    }, 'the owner key usable in the EU region');
+    // The tenant's EU key exists (its first EU message, delivered before the webhook exists).
+    const first = await sendGerman(t.key, 'eu-key-before-outage');
+    expect(first.status).toBe(202);
+    await waitFor(async () => {
+      const res = await euApi.call<{ status: string }>('GET', `/v1/messages/${first.body.message.id}`, {
+        key: t.key,
+      });
+      return res.body.status === 'delivered' ? true : undefined;
+    }, 'the first EU message delivered');
+    // Created at the EU endpoint: sealed there under the tenant's global key and its EU key.
+    const hook = await euApi.call<{ id: string; secret: string }>('POST', '/v1/webhooks', {
+      key: owner,
+      body: { url: `${receiverUrl}/eu-made`, events: ['message.status'] },
+    });
+    expect(hook.status).toBe(201);
+
+    for (const p of proxies)
+      p.set((_op, _body, region) => (region === gateway.regions.global ? 'unavailable' : undefined));
+    for (const f of gateway.functions.values()) if (f.jurisdiction === 'eu') await f.fn.stop();
+    try {
+      const during = await sendGerman(t.key, 'eu-hook-during-outage');
+      expect(during.status).toBe(202);
+      const event = await deliveredTo('/eu-made', hook.body.secret, during.body.message.id);
+      expect(event.data.jurisdiction).toBe('eu');
+    } finally {
+      for (const p of proxies) p.clear();
+    }
+  }, 240_000);
 });

@@ -303,8 +303,9 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         const put = (pk: string): AuthzRequest => ({ ...get(pk), action: 'dynamodb:PutItem' });
         // Read routes never write; write routes write their own tenant's items only.
         expect(evaluateIdentityPolicies([doc], put('ten_A'))).toBe(
-          // The webhook endpoints' writes (their keyring) are the global jurisdiction's only.
-          WRITERS.has(name) && !(name === 'webhooks' && region === 'eu') ? 'allow' : 'implicit-deny',
+          // The webhook endpoints write their keyring in the global jurisdiction and, in the EU
+          // region, in the EU one too (their secrets' EU copy).
+          WRITERS.has(name) ? 'allow' : 'implicit-deny',
         );
         expect(evaluateIdentityPolicies([doc], put('ten_B'))).toBe('implicit-deny');
         expect(evaluateIdentityPolicies([doc], put('BLOCK#x'))).toBe('implicit-deny');
@@ -327,6 +328,18 @@ describe('tenant-access roles (issue 14, item 2)', () => {
           WRAPPERS.has(name) ? 'allow' : 'implicit-deny',
         );
         expect(evaluateIdentityPolicies([doc], wrap('ten_B'))).toBe('implicit-deny');
+        // The webhook worker seals a secret's EU copy under the tenant's EU key in the EU region
+        // only; the global region's worker wraps under no key.
+        if (name === 'deliver-webhooks') {
+          const euWrap = (tenantContext: string): AuthzRequest => ({
+            ...wrap(tenantContext),
+            resource: `arn:aws:kms:eu-central-1:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+          });
+          expect(evaluateIdentityPolicies([doc], euWrap('ten_A'))).toBe(
+            region === 'eu' ? 'allow' : 'implicit-deny',
+          );
+          expect(evaluateIdentityPolicies([doc], euWrap('ten_B'))).toBe('implicit-deny');
+        }
         // A tenant's first key in a jurisdiction is created in its own request, for it alone.
         const create = (tag: string): AuthzRequest => ({
           action: 'kms:CreateKey',
