@@ -212,8 +212,9 @@ export class DynamoDbRecipientStore implements RecipientStore {
         }),
       );
     }
-    // Conditional: a carrier's redelivered event stores the reply once.
-    for (const Item of items) {
+    // The body first: a reply is listed (its own item) only once its body can be read with it,
+    // never for a moment without one. Conditional: a carrier's redelivered event stores it once.
+    for (const Item of items.reverse()) {
       try {
         await this.client.send(
           new PutItemCommand({

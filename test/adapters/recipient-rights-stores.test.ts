@@ -1,4 +1,4 @@
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../infra/local/provision.ts';
@@ -237,6 +237,40 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
       [phone, 'second'],
       [phone, undefined],
     ]);
+  });
+
+  it('never lists a reply without its body while storing it (the body is written first)', async () => {
+    const now = clock.now();
+    const sec = Math.floor(now.getTime() / 1000);
+    // After each write of the store, what a reader listing the replies would see.
+    const seen: (string | undefined)[][] = [];
+    const watched = new DynamoDbRecipientStore(
+      {
+        send: async (command: Parameters<typeof local.dynamodb.send>[0]) => {
+          const out = await local.dynamodb.send(command);
+          if (command instanceof PutItemCommand) {
+            const page = await recipients.listInbound('ten_W', { limit: 10 }, now);
+            seen.push(page.items.map((r) => ('unreadable' in r ? 'unreadable' : r.body)));
+          }
+          return out;
+        },
+      } as unknown as typeof local.dynamodb,
+      messagesTable,
+      local.crypto,
+    );
+    await watched.putInbound({
+      tenantId: 'ten_W',
+      id: `inb_${newUlid(now.getTime())}`,
+      from: phone,
+      to: 'Acme',
+      body: 'Stop please',
+      receivedAt: now.toISOString(),
+      carrierMessageId: 'w1',
+      expiresAt: sec + 86_400,
+      bodyExpiresAt: sec + 86_400,
+    });
+    expect(seen.at(-1)).toEqual(['Stop please']);
+    for (const listed of seen) expect(listed.filter((body) => body !== 'Stop please')).toEqual([]);
   });
 
   it('pages replies with a cursor, and refuses a cursor it did not issue', async () => {

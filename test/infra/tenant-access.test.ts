@@ -71,6 +71,9 @@ const WORKERS = new Set([
   'record-audit-events',
   'apply-carrier-events',
   'carrier-inbound',
+  // Deployed with -c carrier=eum only (these are the sandbox templates); declarations.test.ts
+  // checks the EUM variant's roles.
+  'receive-eum-events',
 ]);
 const SCOPED = Object.values(DECLARATIONS)
   .filter((d) => d.tenantScoped && !WORKERS.has(d.name))
