@@ -1,4 +1,9 @@
-import { defineFunction, HTTP_TIMEOUT_SECONDS, ownAndGlobalFromEu } from '#layers/declaration.ts';
+import {
+  defineFunction,
+  type FunctionDeclaration,
+  HTTP_TIMEOUT_SECONDS,
+  ownAndGlobalFromEu,
+} from '#layers/declaration.ts';
 
 /**
  * A carrier reports a reply: the function checks the carrier token (its hash under the pepper,
@@ -17,23 +22,21 @@ const replies = {
   sms: true,
 } as const;
 
-export const declaration = defineFunction({
-  name: 'carrier-inbound',
-  description: 'POST /carrier/v1/inbound',
-  trigger: { kind: 'http' },
-  timeoutSeconds: HTTP_TIMEOUT_SECONDS,
-  settings: ['GATEWAY_ORIGINATION', 'GATEWAY_MESSAGE_BUDGET', 'TENANT_SETTINGS_CACHE_SECONDS'],
-  relaysToEu: true,
+/**
+ * What a function that takes a carrier's replies where they arrive needs (this one, and End User
+ * Messaging's subscriber): each region's own tables, keys, queues and carrier (the EU region's also
+ * the global ones); a tenant's profile, settings and webhook endpoints and the SYSTEM secrets (the
+ * pepper is created on first use, hence the write on SYSTEM). A reply is handled on its routed
+ * tenant's behalf (its tenant-access role); the execution role keeps what is no tenant's: reply
+ * routing's byRecipient look-up (a person's pseudonym), the block list, the gateway's budgets of
+ * its own messages and the gateway-wide usage counters.
+ */
+export const TAKES_REPLIES = {
   needs: {
     ...ownAndGlobalFromEu(replies),
-    // A tenant's profile, settings and webhook endpoints; the SYSTEM secrets (the pepper is
-    // created on first use, hence the write on SYSTEM).
     tenants: { read: ['ten_*', 'SYSTEM'], write: ['SYSTEM'] },
     systemKey: true,
   },
-  // A reply on its routed tenant's behalf (its tenant-access role). The execution role keeps what
-  // is no tenant's: reply routing's byRecipient look-up (a person's pseudonym), the block list, the
-  // gateway's budgets of its own messages and the gateway-wide usage counters.
   tenantScoped: true,
   gatewayWide: {
     messages: {
@@ -42,4 +45,14 @@ export const declaration = defineFunction({
       queryIndexes: ['byRecipient'],
     },
   },
+} satisfies Pick<FunctionDeclaration, 'needs' | 'tenantScoped' | 'gatewayWide'>;
+
+export const declaration = defineFunction({
+  name: 'carrier-inbound',
+  description: 'POST /carrier/v1/inbound',
+  trigger: { kind: 'http' },
+  timeoutSeconds: HTTP_TIMEOUT_SECONDS,
+  settings: ['GATEWAY_ORIGINATION', 'GATEWAY_MESSAGE_BUDGET', 'TENANT_SETTINGS_CACHE_SECONDS'],
+  relaysToEu: true,
+  ...TAKES_REPLIES,
 });

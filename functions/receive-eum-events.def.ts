@@ -1,4 +1,5 @@
-import { defineFunction, ownAndGlobalFromEu } from '#layers/declaration.ts';
+import { defineFunction } from '#layers/declaration.ts';
+import { TAKES_REPLIES } from './carrier-inbound.def.ts';
 
 /**
  * End User Messaging publishes to its topic a person's two-way SMS reply (their number and words)
@@ -10,14 +11,6 @@ import { defineFunction, ownAndGlobalFromEu } from '#layers/declaration.ts';
  * webhook (`relaysToEu`): no global role touches an EU subject's reply. Only the EU region's
  * function may reach the other jurisdiction (a global number's reply to an EU number).
  */
-const replies = {
-  messages: 'readWrite',
-  dispatch: 'send',
-  webhooks: 'send',
-  tenantKeys: 'write',
-  sms: true,
-} as const;
-
 export const declaration = defineFunction({
   name: 'receive-eum-events',
   description: "End User Messaging's replies and delivery events (SNS)",
@@ -26,22 +19,6 @@ export const declaration = defineFunction({
   timeoutSeconds: 30,
   settings: ['GATEWAY_ORIGINATION', 'GATEWAY_MESSAGE_BUDGET', 'TENANT_SETTINGS_CACHE_SECONDS'],
   relaysToEu: true,
-  needs: {
-    ...ownAndGlobalFromEu(replies),
-    // A tenant's profile, settings and webhook endpoints; the SYSTEM secrets (the pepper, which the
-    // relay token derives from, is created on first use, hence the write on SYSTEM).
-    tenants: { read: ['ten_*', 'SYSTEM'], write: ['SYSTEM'] },
-    systemKey: true,
-  },
-  // A reply on its routed tenant's behalf (its tenant-access role). The execution role keeps what
-  // is no tenant's: reply routing's byRecipient look-up (a person's pseudonym), the block list, the
-  // gateway's budgets of its own messages and the gateway-wide usage counters.
-  tenantScoped: true,
-  gatewayWide: {
-    messages: {
-      read: ['BLOCK#*'],
-      write: ['BLOCK#*', 'BUDGET#*', 'usage#*'],
-      queryIndexes: ['byRecipient'],
-    },
-  },
+  // As the carrier webhook (the relay token derives from the pepper, created on first use).
+  ...TAKES_REPLIES,
 });
