@@ -1,9 +1,9 @@
 import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
-import { clearDeclaredSettings } from '../../layers/config.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
+import { functionEnv, functionWiring } from '../support/function-wiring.ts';
 import { client, onboard } from '../support/http.ts';
 
 /**
@@ -17,13 +17,10 @@ let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let a: { tenantId: string; key: string };
 let b: { tenantId: string; key: string };
-const saved = { ...process.env };
 const SUBJECT = '+12025550123';
 
-const envOf = (name: string) =>
-  [...gateway.functions.values()].find(
-    (f) => f.jurisdiction === 'global' && f.path.split('/').includes(name),
-  )!.fn.spec.env;
+const envOf = (name: string) => functionEnv(gateway, name);
+const { asFunction, restore } = functionWiring(envOf);
 
 const ctx = (tenantId: string): TenantContext =>
   ({
@@ -55,24 +52,9 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  Object.assign(process.env, saved);
-  clearDeclaredSettings();
+  restore();
   await gateway?.stop();
 });
-
-/** A function's wiring, loaded afresh as its instance loads it: its environment, its declaration first. */
-async function asFunction(name: string) {
-  vi.resetModules();
-  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  Object.assign(process.env, saved, envOf(name));
-  const { loadSettings } = await import('../../layers/declaration.ts');
-  const { declaration } = await import(`../../functions/${name}.def.ts`);
-  loadSettings(declaration);
-  const w = await import('../../layers/wiring.ts');
-  const { inTenantScope } = await import('../../layers/tenant-scope.ts');
-  return { w, inTenantScope };
-}
 
 /**
  * IAM's refusal, however deep the adapters that met it wrapped it (a data key KMS refused is

@@ -1,11 +1,11 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
-import { clearDeclaredSettings } from '../../layers/config.ts';
 import { encryptionContext } from '../../layers/core/crypto.ts';
 import { DEFAULT_RETENTION, type TenantContext } from '../../layers/core/model.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
+import { functionEnv, functionWiring } from '../support/function-wiring.ts';
 import { client, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
 
 /**
@@ -22,7 +22,6 @@ let euApi: ReturnType<typeof client>;
 let a: { tenantId: string; key: string };
 let b: { tenantId: string; key: string };
 let bMessage: string;
-const saved = { ...process.env };
 
 const GERMAN = '+4915123456789';
 const US = '+12025550100';
@@ -31,9 +30,8 @@ const SEND_FUNCTIONS = ['send-message', 'send-batch'] as const;
 type Message = { id: string; status: string; jurisdiction: string };
 
 const envOf = (name: string, jurisdiction: 'global' | 'eu' = 'global') =>
-  [...gateway.functions.values()].find(
-    (f) => f.jurisdiction === jurisdiction && f.path.split('/').includes(name),
-  )!.fn.spec.env;
+  functionEnv(gateway, name, jurisdiction);
+const { asFunction, restore } = functionWiring(envOf);
 
 const ctx = (tenantId: string): TenantContext =>
   ({
@@ -65,27 +63,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  Object.assign(process.env, saved);
-  clearDeclaredSettings();
+  restore();
   await gateway?.stop();
 });
 
-/**
- * A send function's wiring, loaded afresh as its instance loads it: exactly its environment (its
- * own execution role and tenant-access role), its declaration registered first.
- */
-async function asFunction(name: string) {
-  vi.resetModules();
-  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  Object.assign(process.env, saved, envOf(name));
-  const { loadSettings } = await import('../../layers/declaration.ts');
-  const { declaration } = await import(`../../functions/${name}.def.ts`);
-  loadSettings(declaration);
-  const w = await import('../../layers/wiring.ts');
-  const { inTenantScope } = await import('../../layers/tenant-scope.ts');
+/** A send function's wiring (see functionWiring), with the send use cases of that load. */
+async function asSendFunction(name: string) {
+  const loaded = await asFunction(name);
   const use = await import('../../layers/core/use-cases/send-messages.ts');
-  return { w, inTenantScope, use };
+  return { ...loaded, use };
 }
 
 /** IAM's refusal, however deep the adapter that met it wrapped it. */
@@ -170,7 +156,7 @@ describe('tenant-scoped credentials: sending', () => {
 
   for (const name of SEND_FUNCTIONS) {
     it(`${name}: IAM refuses a use case that sends as another tenant in this tenant's request`, async () => {
-      const { w, inTenantScope, use } = await asFunction(name);
+      const { w, inTenantScope, use } = await asSendFunction(name);
       const input = { to: US, from: 'Acme', body: 'not mine to send' };
       const deniedSince = mark();
       if (name === 'send-message') {
@@ -200,7 +186,7 @@ describe('tenant-scoped credentials: sending', () => {
     });
 
     it(`${name}: IAM refuses another tenant's Idempotency-Key record, usage counters and keys in this tenant's request`, async () => {
-      const { w, inTenantScope } = await asFunction(name);
+      const { w, inTenantScope } = await asSendFunction(name);
       const deniedSince = mark();
       // Its Idempotency-Key record (the store's own call, without the digest before it).
       await expect(
@@ -255,7 +241,7 @@ describe('tenant-scoped credentials: sending', () => {
     });
 
     it(`${name}: its execution role reads the block list and writes the gateway-wide counters, and reaches no tenant's item`, async () => {
-      const { w, inTenantScope } = await asFunction(name);
+      const { w, inTenantScope } = await asSendFunction(name);
       const env = envOf(name);
       // The block list is read with the execution role's credentials, inside a tenant's request too.
       await expect(

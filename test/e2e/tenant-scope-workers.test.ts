@@ -3,11 +3,11 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
-import { clearDeclaredSettings } from '../../layers/config.ts';
 import type { AuditEntry } from '../../layers/core/audit.ts';
 import { encryptionContext } from '../../layers/core/crypto.ts';
 import type { Carrier } from '../../layers/ports/index.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
+import { functionEnv, functionWiring } from '../support/function-wiring.ts';
 import { client, onboard, waitFor } from '../support/http.ts';
 import { startTestGateway } from '../support/local-gateway.ts';
 
@@ -26,14 +26,11 @@ let b: { tenantId: string; key: string };
 let aMessage: string;
 let bMessage: string;
 const PERSON = '+12025550133';
-const saved = { ...process.env };
 
 type Message = { id: string; status: string };
 
-const envOf = (name: string) =>
-  [...gateway.functions.values()].find(
-    (f) => f.jurisdiction === 'global' && f.path.split('/').includes(name),
-  )!.fn.spec.env;
+const envOf = (name: string) => functionEnv(gateway, name);
+const { asFunction, restore } = functionWiring(envOf);
 
 const send = async (key: string, from: string, body: string) => {
   const res = await api.call<{ message: Message }>('POST', '/v1/messages', {
@@ -56,27 +53,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  Object.assign(process.env, saved);
-  clearDeclaredSettings();
+  restore();
   await gateway?.stop();
 });
-
-/**
- * A worker's wiring, loaded afresh as its instance loads it: exactly its environment (`changes`
- * on top), its declaration registered first.
- */
-async function asFunction(name: string, changes: Record<string, string> = {}) {
-  vi.resetModules();
-  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  Object.assign(process.env, saved, envOf(name), changes);
-  const { loadSettings } = await import('../../layers/declaration.ts');
-  const { declaration } = await import(`../../functions/${name}.def.ts`);
-  loadSettings(declaration);
-  const w = await import('../../layers/wiring.ts');
-  const { inTenantScope } = await import('../../layers/tenant-scope.ts');
-  return { w, inTenantScope };
-}
 
 /** IAM's refusal, however deep the adapter that met it wrapped it. */
 const refusedInIam = (e: Error & { cause?: Error }) => (e.cause ?? e).name === 'AccessDeniedException';

@@ -1,12 +1,12 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
-import { clearDeclaredSettings } from '../../layers/config.ts';
 import { encryptionContext } from '../../layers/core/crypto.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
 import { localClients } from '../support/aws.ts';
+import { functionEnv, functionWiring } from '../support/function-wiring.ts';
 import { client, onboard } from '../support/http.ts';
 import { startTestGateway } from '../support/local-gateway.ts';
 
@@ -24,12 +24,9 @@ let aMessage: string;
 let bMessage: string;
 let env: Record<string, string>;
 let api: ReturnType<typeof client>;
-const saved = { ...process.env };
 
-const envOf = (name: string) =>
-  [...gateway.functions.values()].find(
-    (f) => f.jurisdiction === 'global' && f.path.split('/').includes(name),
-  )!.fn.spec.env;
+const envOf = (name: string) => functionEnv(gateway, name);
+const { asFunction, restore } = functionWiring(envOf);
 
 const ctx = (tenantId: string): TenantContext =>
   ({ tenantId, keyId: 'key_test', mode: 'live', scopes: ['read'], residency: 'strict' }) as TenantContext;
@@ -57,9 +54,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  Object.assign(process.env, saved);
-  clearDeclaredSettings();
+  restore();
   await gateway?.stop();
 });
 
@@ -163,22 +158,6 @@ describe('tenant-scoped credentials (issue 14, item 2)', () => {
     ).rejects.toMatchObject({ name: 'AccessDenied' });
   });
 });
-
-/**
- * Another tenant-scoped function's wiring, loaded afresh as its instance loads it: exactly its
- * environment (its own execution role and tenant-access role), its declaration registered first.
- */
-async function asFunction(name: string) {
-  vi.resetModules();
-  for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
-  Object.assign(process.env, saved, envOf(name));
-  const { loadSettings } = await import('../../layers/declaration.ts');
-  const { declaration } = await import(`../../functions/${name}.def.ts`);
-  loadSettings(declaration);
-  const w = await import('../../layers/wiring.ts');
-  const { inTenantScope } = await import('../../layers/tenant-scope.ts');
-  return { w, inTenantScope };
-}
 
 /** IAM's refusal, however deep the adapter that met it wrapped it. */
 const refusedInIam = (e: Error & { cause?: Error }) => (e.cause ?? e).name === 'AccessDeniedException';
