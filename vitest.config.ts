@@ -14,7 +14,7 @@ export default defineConfig({
       provider: 'v8',
       include: ['functions/**/*.ts', 'layers/**/*.ts', 'infra/**/*.ts'],
       reporter: ['text-summary'],
-      // Measured at 75.8 / 66.1 / 75.5 / 77.4 % (63 files, 864 tests); the floor is about a point
+      // Measured at 79.1 / 68.1 / 81.3 / 80.7 % (72 files, 1,025 tests); the floor is about a point
       // lower, for the paths that depend on timing (retries, timeouts).
       thresholds: { statements: 78, branches: 67, functions: 80, lines: 79 },
     },
