@@ -1,56 +1,28 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/cdk/app.ts';
 import { DECLARATIONS } from '../../infra/declarations.ts';
 import {
   type AuthzRequest,
   evaluateIdentityPolicies,
   type PolicyDocument,
 } from '../../infra/local/iam/policy.ts';
+import {
+  ACCOUNT,
+  policyOf,
+  resources,
+  roleIds,
+  statelessTemplates,
+  type TemplateResource,
+} from '../support/role-templates.ts';
 
-/** Both regions' stateless templates, without bundling (the rules read the templates only). */
-function synth() {
-  const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), 'tenant-access-')),
-    context: { euApiUrl: 'https://eu.sms.example', 'aws:cdk:bundling-stacks': [] },
-  });
-  const built = buildApp(app);
-  return { global: Template.fromStack(built.global.stateless), eu: Template.fromStack(built.eu.stateless) };
-}
-const templates = synth();
+const templates = statelessTemplates('tenant-access');
 
-type Resource = { Type: string; Properties: Record<string, unknown> };
 type Statement = {
   Action: string | string[];
   Resource: unknown;
   Principal?: unknown;
   Condition?: Record<string, Record<string, unknown>>;
 };
-const resources = (t: Template) => Object.entries(t.toJSON().Resources as Record<string, Resource>);
-const prefix = (name: string) => name.replace(/-/g, '');
-const policyOf = (t: Template, roleId: string): Statement[] =>
-  resources(t)
-    .filter(
-      ([, r]) =>
-        r.Type === 'AWS::IAM::Policy' &&
-        (r.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId),
-    )
-    .flatMap(([, r]) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
-const roleIds = (t: Template, name: string) => {
-  const ids = resources(t)
-    .filter(([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith(prefix(name)))
-    .map(([id]) => id);
-  return {
-    execution: ids.find((id) => id.includes('ServiceRole'))!,
-    tenant: ids.find((id) => id.includes('TenantAccess')),
-  };
-};
 const actions = (s: Statement) => [s.Action].flat();
-const ACCOUNT = '123456789012';
 /** A template value with the account filled in, as IAM sees it. */
 const concrete = (v: unknown): unknown =>
   JSON.parse(
@@ -133,7 +105,7 @@ describe('tenant-access roles (issue 14, item 2)', () => {
 
       it(`${region} ${name}: the execution role holds no tenant data, only the right to assume its tenant role with a tenant tag`, () => {
         expect(tenant).toBeDefined();
-        const statements = policyOf(t, execution);
+        const statements = policyOf<Statement>(t, execution);
         const messages = statements.filter((s) => JSON.stringify(s.Resource).includes('-messages'));
         // Gateway-wide items only (declared `gatewayWide`), each by partition-key pattern: no
         // action on any tenant's partition, whatever the statement.
@@ -223,7 +195,7 @@ describe('tenant-access roles (issue 14, item 2)', () => {
       if (DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.tenants)
         it(`${region} ${name}: the tenants table's tenant items only through the tenant role; the execution role keeps the declared patterns`, () => {
           const onTenants = (roleId: string) =>
-            policyOf(t, roleId).filter((s) => /-tenants|Tenants/.test(JSON.stringify(s.Resource)));
+            policyOf<Statement>(t, roleId).filter((s) => /-tenants|Tenants/.test(JSON.stringify(s.Resource)));
           const executionStatements = onTenants(execution);
           const tenantStatements = onTenants(tenant!);
           expect(executionStatements.length).toBeGreaterThan(0);
@@ -261,7 +233,7 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         });
 
       it(`${region} ${name}: only its execution role may assume its tenant role, with exactly a tenant tag`, () => {
-        const role = t.toJSON().Resources[tenant!] as Resource;
+        const role = t.toJSON().Resources[tenant!] as TemplateResource;
         expect((role.Properties.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement).toEqual([
           {
             Effect: 'Allow',
@@ -274,7 +246,8 @@ describe('tenant-access roles (issue 14, item 2)', () => {
           },
         ]);
         const fn = resources(t).find(
-          ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith(`${prefix(name)}Function`),
+          ([id, r]) =>
+            r.Type === 'AWS::Lambda::Function' && id.startsWith(`${name.replace(/-/g, '')}Function`),
         )!;
         expect(
           (fn[1].Properties.Environment as { Variables: Record<string, unknown> }).Variables
@@ -285,7 +258,10 @@ describe('tenant-access roles (issue 14, item 2)', () => {
       });
 
       it(`${region} ${name}: a tenant session reads its own tenant's items and key context only`, () => {
-        const doc = { Version: '2012-10-17', Statement: concrete(policyOf(t, tenant!)) } as PolicyDocument;
+        const doc = {
+          Version: '2012-10-17',
+          Statement: concrete(policyOf<Statement>(t, tenant!)),
+        } as PolicyDocument;
         const table = `arn:aws:dynamodb:${region === 'eu' ? 'eu-central-1' : 'us-east-1'}:${ACCOUNT}:table/sms-gateway-${region}-messages`;
         const session = (tenantTag: string) => ({
           arn: `arn:aws:iam::${ACCOUNT}:role/${name}-tenant-access`,
@@ -366,7 +342,10 @@ describe('tenant-access roles (issue 14, item 2)', () => {
       });
 
       it(`${region} ${name}: a tenant session queries the subject index for its own tenant's subjects only, and no gateway-wide index`, () => {
-        const doc = { Version: '2012-10-17', Statement: concrete(policyOf(t, tenant!)) } as PolicyDocument;
+        const doc = {
+          Version: '2012-10-17',
+          Statement: concrete(policyOf<Statement>(t, tenant!)),
+        } as PolicyDocument;
         const table = `arn:aws:dynamodb:${region === 'eu' ? 'eu-central-1' : 'us-east-1'}:${ACCOUNT}:table/sms-gateway-${region}-messages`;
         // On an index, dynamodb:LeadingKeys is the index's partition key value.
         const query = (index: string, partition: string): AuthzRequest => ({

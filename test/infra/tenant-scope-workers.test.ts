@@ -1,10 +1,5 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../infra/cdk/app.ts';
 import { DECLARATIONS } from '../../infra/declarations.ts';
 import {
   type AuthzRequest,
@@ -12,6 +7,7 @@ import {
   type PolicyDocument,
 } from '../../infra/local/iam/policy.ts';
 import { defineFunction } from '../../layers/declaration.ts';
+import { ACCOUNT, policyOf, roleIds, statelessTemplates } from '../support/role-templates.ts';
 
 /**
  * Issue 14, item 2, for the queue workers: each one's execution role keeps only what is no
@@ -19,38 +15,9 @@ import { defineFunction } from '../../layers/declaration.ts';
  * tenant key; its tenant-access role reaches the session tenant's items and key context only.
  * Decided with the local IAM evaluator on the statements the stacks deploy.
  */
-function synth() {
-  const app = new App({
-    outdir: mkdtempSync(join(tmpdir(), 'tenant-scope-workers-')),
-    context: { euApiUrl: 'https://eu.sms.example', 'aws:cdk:bundling-stacks': [] },
-  });
-  const built = buildApp(app);
-  return { global: Template.fromStack(built.global.stateless), eu: Template.fromStack(built.eu.stateless) };
-}
-const templates = synth();
+const templates = statelessTemplates('tenant-scope-workers');
 
-type Resource = { Type: string; Properties: Record<string, unknown> };
 type Statement = { Action: string | string[]; Resource: unknown };
-const resources = (t: Template) => Object.entries(t.toJSON().Resources as Record<string, Resource>);
-const prefix = (name: string) => name.replace(/-/g, '');
-const policyOf = (t: Template, roleId: string): Statement[] =>
-  resources(t)
-    .filter(
-      ([, r]) =>
-        r.Type === 'AWS::IAM::Policy' &&
-        (r.Properties.Roles as { Ref: string }[]).some((ref) => ref.Ref === roleId),
-    )
-    .flatMap(([, r]) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
-const roleIds = (t: Template, name: string) => {
-  const ids = resources(t)
-    .filter(([id, r]) => r.Type === 'AWS::IAM::Role' && id.startsWith(prefix(name)))
-    .map(([id]) => id);
-  return {
-    execution: ids.find((id) => id.includes('ServiceRole'))!,
-    tenant: ids.find((id) => id.includes('TenantAccess')),
-  };
-};
-const ACCOUNT = '123456789012';
 /** A template value with the account filled in, as IAM sees it. */
 const concrete = (v: unknown): unknown =>
   JSON.parse(
@@ -69,7 +36,7 @@ const concrete = (v: unknown): unknown =>
     }),
   );
 const docOf = (t: Template, roleId: string) =>
-  ({ Version: '2012-10-17', Statement: concrete(policyOf(t, roleId)) }) as PolicyDocument;
+  ({ Version: '2012-10-17', Statement: concrete(policyOf<Statement>(t, roleId)) }) as PolicyDocument;
 
 // The carrier webhook handles replies as the carrier events worker does (routed, then the tenant's).
 const WORKERS = [
