@@ -281,10 +281,14 @@ describe('EU residency across the two local regions', () => {
 
   it("relays an EU/EEA number's reply a carrier reports at the global endpoint to the EU region, which alone handles it", async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Replies', residency: 'forward' });
-    const hi = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
-      key: t.key,
-      body: { to: '+4915123450088', from: 'Acme', body: 'Hallo' },
-    });
+    // Its key and sender reach the EU endpoint once the tenants table has replicated them.
+    const hi = await waitFor(async () => {
+      const res = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
+        key: t.key,
+        body: { to: '+4915123450088', from: 'Acme', body: 'Hallo' },
+      });
+      return res.status === 401 || res.status === 422 ? undefined : res;
+    }, "the tenant's key and sender replicated to the EU region");
     await finalOf(euApi, t.key, hi.body.message.id);
     const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
       token: gateway.adminToken,
@@ -328,10 +332,15 @@ describe('EU residency across the two local regions', () => {
 
   it("audits a strict tenant's unfound id at the global endpoint there without the id (it may be the EU's), and no number in any trail", async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'StrictAudit', residency: 'strict' });
-    const sent = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
-      key: t.key,
-      body: { to: GERMAN, from: 'Acme', body: 'hallo' },
-    });
+    // Onboarded at the global endpoint: the EU endpoint knows the key and the approved sender once
+    // the tenants table has replicated them there (in AWS, typically within a second).
+    const sent = await waitFor(async () => {
+      const res = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
+        key: t.key,
+        body: { to: GERMAN, from: 'Acme', body: 'hallo' },
+      });
+      return res.status === 401 || res.status === 422 ? undefined : res;
+    }, "the tenant's key and sender replicated to the EU region");
     expect(sent.status).toBe(202);
     const id = sent.body.message.id;
     expect((await api.call('GET', `/v1/messages/${id}`, { key: t.key })).status).toBe(404);
