@@ -363,6 +363,7 @@ export class DynamoDbMessageStore implements MessageStore {
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: marshall({ ':pk': tenantId }),
       ProjectionExpression: 'pk, sk',
+      ConsistentRead: true,
     });
     return deleteAll(
       this.client,

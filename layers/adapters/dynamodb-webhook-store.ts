@@ -13,6 +13,7 @@ import { CURSORS } from '../core/cursors.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { WebhookEndpoint, WebhookSecret } from '../core/webhooks.ts';
 import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../ports/index.ts';
+import { KEYRING_SK } from './dynamodb-keyring-store.ts';
 import { deleteAll, queryAll } from './dynamodb-util.ts';
 
 const endpointSk = (id: string) => `WEBHOOK#${id}`;
@@ -200,21 +201,46 @@ export class DynamoDbWebhookHistory implements WebhookHistory {
     private readonly table: string,
   ) {}
 
-  async record(attempt: WebhookAttempt, expiresAt: number): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: marshall(
-          {
-            pk: historyPk(attempt.tenantId),
-            sk: historySk(attempt.endpointId, attempt.deliveryId),
-            ...attempt,
-            expiresAt,
-          },
-          { removeUndefinedValues: true },
-        ),
-      }),
-    );
+  /**
+   * Written only while the tenant's keyring in this table is open: a delivery still in flight
+   * when the account closes (its endpoint read before, its HTTP attempt taking seconds) leaves
+   * no history behind the closure, which marks the keyring closed before it sweeps the table.
+   * False when the keyring is closed.
+   */
+  async record(attempt: WebhookAttempt, expiresAt: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.table,
+                Key: marshall({ pk: attempt.tenantId, sk: KEYRING_SK }),
+                ConditionExpression: 'attribute_not_exists(closedAt)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: marshall(
+                  {
+                    pk: historyPk(attempt.tenantId),
+                    sk: historySk(attempt.endpointId, attempt.deliveryId),
+                    ...attempt,
+                    expiresAt,
+                  },
+                  { removeUndefinedValues: true },
+                ),
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
   }
 
   /** Closure: every delivery attempt of the tenant's endpoints. */
@@ -224,6 +250,9 @@ export class DynamoDbWebhookHistory implements WebhookHistory {
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: marshall({ ':pk': historyPk(tenantId) }),
       ProjectionExpression: 'pk, sk',
+      // Sees every attempt recorded before the keyring closed (an eventually consistent read
+      // might not).
+      ConsistentRead: true,
     });
     return deleteAll(this.client, this.table, items);
   }

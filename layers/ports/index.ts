@@ -566,7 +566,8 @@ export interface WebhookStore {
 
 /** Each attempt's outcome, per endpoint, in the jurisdiction that delivered it. */
 export interface WebhookHistory {
-  record(attempt: WebhookAttempt, expiresAt: number): Promise<void>;
+  /** False when the tenant's keyring in this jurisdiction is closed: nothing is written. */
+  record(attempt: WebhookAttempt, expiresAt: number): Promise<boolean>;
   list(
     tenantId: string,
     endpointId: string,

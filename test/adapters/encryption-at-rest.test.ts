@@ -5,6 +5,7 @@ import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
 import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
 import { DynamoDbRecipientStore } from '../../layers/adapters/dynamodb-recipient-store.ts';
+import { DynamoDbWebhookHistory } from '../../layers/adapters/dynamodb-webhook-store.ts';
 import { newUlid } from '../../layers/core/ids.ts';
 import { prepareMessage } from '../../layers/core/messages.ts';
 import type { MessageRecord, RetentionPolicy } from '../../layers/core/model.ts';
@@ -203,5 +204,65 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
       to: '+4915123456789',
       body: other.body,
     });
+  });
+
+  it('keeps no webhook attempt that lands after the closure swept the table (a delivery in flight)', async () => {
+    const m = message('ten_INFLIGHT');
+    await store.create([m]);
+    const history = new DynamoDbWebhookHistory(local.dynamodb, table);
+    const attempt = (deliveryId: string) => ({
+      deliveryId,
+      endpointId: 'whk_1',
+      tenantId: 'ten_INFLIGHT',
+      type: 'message.status' as const,
+      createdAt: clock.now().toISOString(),
+      status: 'retrying' as const,
+      attempts: 1,
+      lastAttemptAt: clock.now().toISOString(),
+      lastError: 'The request failed.',
+    });
+    const expiresAt = Math.floor(clock.now().getTime() / 1000) + 86_400;
+    await expect(history.record(attempt('wev_before'), expiresAt)).resolves.toBe(true);
+    const tenants = new FakeTenantStore();
+    await tenants.createTenant({
+      id: 'ten_INFLIGHT',
+      displayName: 'In flight',
+      legalName: 'In flight',
+      contactEmail: 'a@b.test',
+      homeJurisdiction: 'global',
+      status: 'active',
+      createdAt: clock.now().toISOString(),
+      retention: { bodyDays: 7, metadataDays: 90 },
+      residency: 'forward',
+    });
+    // The worker's attempt (its endpoint read before the closure) ends right after the sweep.
+    let late: boolean | undefined;
+    const sweptThenLate = {
+      removeTenant: async (tenantId: string) => {
+        const removed = await history.removeTenant(tenantId);
+        late = await history.record(attempt('wev_late'), expiresAt);
+        return removed;
+      },
+    };
+    const nothingHeld = { removeTenant: async () => 0 };
+    const close = makeCloseAccount({
+      tenants,
+      messages: { global: store, eu: store },
+      idempotencyScope: nothingHeld,
+      counters: { removeBucket: async () => {} },
+      webhookHistory: { global: sweptThenLate, eu: nothingHeld },
+      keyrings: { global: local.keyrings, eu: local.keyrings },
+      keys: { global: local.keys, eu: local.keys },
+      crypto: { global: local.crypto, eu: local.crypto },
+      clock,
+      keyDeletionDays: 7,
+      backupWindowDays: 35,
+      recordsRetentionDays: 3650,
+      jurisdictions: ['global'],
+    });
+    await close('ten_INFLIGHT');
+    expect(late).toBe(false);
+    expect(await rawItems('ten_INFLIGHT#webhooks')).toEqual([]);
+    expect((await rawItems('ten_INFLIGHT')).map((i) => i.sk)).toEqual(['KEYRING']);
   });
 });

@@ -136,8 +136,11 @@ class FakeWebhookStore implements WebhookStore {
 }
 class FakeHistory implements WebhookHistory {
   attempts: WebhookAttempt[] = [];
+  closed = false;
   async record(a: WebhookAttempt) {
+    if (this.closed) return false;
     this.attempts.push(a);
+    return true;
   }
   async list() {
     return { items: [...this.attempts].reverse() };
@@ -274,6 +277,20 @@ describe('endpoints and deliveries', () => {
     const before = posts.length;
     await expect(deliver(delivery(id), 2)).resolves.toEqual({ outcome: 'dropped' });
     expect(posts.length).toBe(before);
+  });
+
+  it('neither retries nor dead-letters an attempt whose account closed while it was on its way', async () => {
+    const { endpoints, deliver, delivery, history, setAnswer } = setup();
+    const { id } = await endpoints.create('ten_A', {
+      url: 'https://hooks.example.com/sms',
+      events: ['message.status'],
+    });
+    setAnswer(async () => {
+      history.closed = true; // the closure ran during the HTTP attempt
+      return { status: 503 };
+    });
+    await expect(deliver(delivery(id), 1)).resolves.toEqual({ outcome: 'dropped' });
+    expect(history.attempts).toEqual([]);
   });
 
   it('signs with both secrets during a rotation grace period, then with the new one only', async () => {

@@ -76,21 +76,22 @@ export function makeCloseAccount(deps: CloseAccountDeps) {
     for (const j of here) {
       const keyring = await deps.keyrings[j].get(tenantId);
       deps.crypto[j].forget(tenantId);
+      // The keyring is closed before the sweep: a write racing the closure (a webhook attempt
+      // in flight records its history only while the keyring is open) lands before the sweep,
+      // which removes it, or is refused.
+      const deletionDate = !keyring
+        ? undefined
+        : keyring.deletionDate
+          ? new Date(keyring.deletionDate)
+          : await deps.keys[j].scheduleKeyDeletion(keyring.keyId, deps.keyDeletionDays);
+      if (keyring && deletionDate) await deps.keyrings[j].markClosed(tenantId, now, deletionDate);
       const itemsRemoved =
         (await deps.messages[j].removeTenant(tenantId)) +
         (await deps.webhookHistory[j].removeTenant(tenantId));
-      if (!keyring) {
-        jurisdictions.push({ jurisdiction: j, keyId: null, keyDeletionDate: null, itemsRemoved });
-        continue;
-      }
-      const deletionDate = keyring.deletionDate
-        ? new Date(keyring.deletionDate)
-        : await deps.keys[j].scheduleKeyDeletion(keyring.keyId, deps.keyDeletionDays);
-      await deps.keyrings[j].markClosed(tenantId, now, deletionDate);
       jurisdictions.push({
         jurisdiction: j,
-        keyId: keyring.keyId,
-        keyDeletionDate: deletionDate.toISOString(),
+        keyId: keyring?.keyId ?? null,
+        keyDeletionDate: deletionDate?.toISOString() ?? null,
         itemsRemoved,
       });
     }

@@ -285,7 +285,7 @@ export function makeDeliverWebhook(deps: {
           : attempt > deps.schedule.length
             ? { outcome: 'dead', reason: `${error} Gave up after ${attempt} attempts.` }
             : { outcome: 'retry', delaySeconds: deps.schedule[attempt - 1]! };
-    await deps.history.record(
+    const recorded = await deps.history.record(
       {
         deliveryId: d.id,
         endpointId: d.endpointId,
@@ -305,6 +305,7 @@ export function makeDeliverWebhook(deps: {
       },
       Math.floor((now.getTime() + deps.historyDays * DAY_MS) / 1000),
     );
-    return outcome;
+    // The account closed while this attempt was on its way: nothing more of it is kept or tried.
+    return recorded ? outcome : { outcome: 'dropped' };
   };
 }
