@@ -42,6 +42,44 @@ async function rawItems(tenantId?: string) {
   return (out.Items ?? []).map((i) => unmarshall(i)).filter((i) => !tenantId || i.pk === tenantId);
 }
 
+const nothingHeld = { removeTenant: async () => 0 };
+
+/** Active tenants in a fake tenant store, and the closure of this table's jurisdiction over them. */
+async function closure(
+  ids: string[],
+  webhookHistory: { removeTenant(id: string): Promise<number> } = nothingHeld,
+) {
+  const tenants = new FakeTenantStore();
+  for (const id of ids) {
+    await tenants.createTenant({
+      id,
+      displayName: id,
+      legalName: id,
+      contactEmail: 'a@b.test',
+      homeJurisdiction: 'global',
+      status: 'active',
+      createdAt: clock.now().toISOString(),
+      retention: { bodyDays: 7, metadataDays: 90 },
+      residency: 'forward',
+    });
+  }
+  return makeCloseAccount({
+    tenants,
+    messages: { global: store, eu: store },
+    idempotencyScope: nothingHeld,
+    counters: { removeBucket: async () => {} },
+    webhookHistory: { global: webhookHistory, eu: nothingHeld },
+    keyrings: { global: local.keyrings, eu: local.keyrings },
+    keys: { global: local.keys, eu: local.keys },
+    crypto: { global: local.crypto, eu: local.crypto },
+    clock,
+    keyDeletionDays: 7,
+    backupWindowDays: 35,
+    recordsRetentionDays: 3650,
+    jurisdictions: ['global'],
+  });
+}
+
 beforeAll(async () => {
   await ensureTable(local.dynamodb, table, TABLES.messages);
 });
@@ -150,35 +188,7 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
     const other = message('ten_KEEP');
     await store.create([doomed, other]);
     const backup = await rawItems();
-    const tenants = new FakeTenantStore();
-    const nothingHeld = { removeTenant: async () => 0 };
-    for (const id of ['ten_CLOSE', 'ten_KEEP']) {
-      await tenants.createTenant({
-        id,
-        displayName: id,
-        legalName: id,
-        contactEmail: 'a@b.test',
-        homeJurisdiction: 'global',
-        status: 'active',
-        createdAt: clock.now().toISOString(),
-        retention: { bodyDays: 7, metadataDays: 90 },
-        residency: 'forward',
-      });
-    }
-    const close = makeCloseAccount({
-      tenants,
-      messages: { global: store, eu: store },
-      idempotencyScope: nothingHeld,
-      counters: { removeBucket: async () => {} },
-      webhookHistory: { global: nothingHeld, eu: nothingHeld },
-      keyrings: { global: local.keyrings, eu: local.keyrings },
-      keys: { global: local.keys, eu: local.keys },
-      crypto: { global: local.crypto, eu: local.crypto },
-      clock,
-      keyDeletionDays: 7,
-      backupWindowDays: 35,
-      recordsRetentionDays: 3650,
-    });
+    const close = await closure(['ten_CLOSE', 'ten_KEEP']);
     const closed = await close('ten_CLOSE');
     expect(closed.jurisdictions[0]).toMatchObject({
       jurisdiction: 'global',
@@ -223,18 +233,6 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
     });
     const expiresAt = Math.floor(clock.now().getTime() / 1000) + 86_400;
     await expect(history.record(attempt('wev_before'), expiresAt)).resolves.toBe(true);
-    const tenants = new FakeTenantStore();
-    await tenants.createTenant({
-      id: 'ten_INFLIGHT',
-      displayName: 'In flight',
-      legalName: 'In flight',
-      contactEmail: 'a@b.test',
-      homeJurisdiction: 'global',
-      status: 'active',
-      createdAt: clock.now().toISOString(),
-      retention: { bodyDays: 7, metadataDays: 90 },
-      residency: 'forward',
-    });
     // The worker's attempt (its endpoint read before the closure) ends right after the sweep.
     let late: boolean | undefined;
     const sweptThenLate = {
@@ -244,22 +242,7 @@ describe('data at rest, on DynamoDB Local with the KMS stand-in', () => {
         return removed;
       },
     };
-    const nothingHeld = { removeTenant: async () => 0 };
-    const close = makeCloseAccount({
-      tenants,
-      messages: { global: store, eu: store },
-      idempotencyScope: nothingHeld,
-      counters: { removeBucket: async () => {} },
-      webhookHistory: { global: sweptThenLate, eu: nothingHeld },
-      keyrings: { global: local.keyrings, eu: local.keyrings },
-      keys: { global: local.keys, eu: local.keys },
-      crypto: { global: local.crypto, eu: local.crypto },
-      clock,
-      keyDeletionDays: 7,
-      backupWindowDays: 35,
-      recordsRetentionDays: 3650,
-      jurisdictions: ['global'],
-    });
+    const close = await closure(['ten_INFLIGHT'], sweptThenLate);
     await close('ten_INFLIGHT');
     expect(late).toBe(false);
     expect(await rawItems('ten_INFLIGHT#webhooks')).toEqual([]);
