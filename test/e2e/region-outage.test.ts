@@ -134,6 +134,39 @@ describe('a us-east-1 outage', () => {
     }
   }, 180_000);
 
+  it("takes a tenant's first EU message during the outage: its EU key is made in the EU region alone", async () => {
+    const warm = await onboard(api, gateway.adminToken, { name: 'WarmEu', senders: ['Outage'] });
+    const t = await onboard(api, gateway.adminToken, { name: 'FirstEu', senders: ['Outage'] });
+    for (const tenant of [warm, t]) {
+      await waitFor(async () => {
+        const res = await euApi.call('GET', '/v1/settings/replies', { key: tenant.key });
+        return res.status === 200 ? true : undefined;
+      }, 'the tenant readable in the EU region');
+    }
+    // The EU region has sent a message before (any tenant's): it holds its own copy of the
+    // gateway's system secrets, made once per deployment from the global region's (README).
+    expect((await sendGerman(warm.key, 'warm-eu')).status).toBe(202);
+    for (const p of proxies)
+      p.set((_op, _body, region) => (region === gateway.regions.global ? 'unavailable' : undefined));
+    try {
+      const sent = await sendGerman(t.key, 'first-eu-during-outage');
+      expect(sent.status).toBe(202);
+      const id = sent.body.message.id;
+      const delivered = await waitFor(
+        async () => {
+          const res = await euApi.call<{ status: string }>('GET', `/v1/messages/${id}`, { key: t.key });
+          return res.body.status === 'delivered' ? res.body : undefined;
+        },
+        "the tenant's first EU message delivered during the outage",
+        60_000,
+      );
+      expect(delivered.status).toBe('delivered');
+      expect(proxies.reduce((n, p) => n + p.counts.faulted, 0)).toBeGreaterThan(0);
+    } finally {
+      for (const p of proxies) p.clear();
+    }
+  }, 180_000);
+
   it("leaves the EU region delivering its events to a webhook created at the global endpoint, with the secret's EU copy", async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Hooked', senders: ['Outage'] });
     const owner = (await issueOwnerKey(api, gateway.adminToken, t.tenantId)).secret;
