@@ -17,7 +17,8 @@ loadSettings(declaration);
  * declaration names). The local runtime, one process for both regions, also finds the other's.
  */
 function queueOf(record: SQSRecord): { jurisdiction: Jurisdiction; url: string; dlqUrl: string } {
-  const name = record.eventSourceARN.split(':').pop()!;
+  const arn = record.eventSourceARN;
+  const name = arn.slice(arn.lastIndexOf(':') + 1);
   const own = ownJurisdiction();
   for (const j of [own, own === 'eu' ? 'global' : 'eu'] as const) {
     const url = readSetting(`${envPrefix(j)}_WEBHOOK_QUEUE_URL`);

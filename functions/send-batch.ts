@@ -5,6 +5,7 @@ import { endpointJurisdiction, tenantRoute } from '#layers/http/handler.ts';
 import { toProblem } from '#layers/http/problems.ts';
 import { type BatchAnswerItem, euPartKey, mergeEuPart } from '#layers/http/relay.ts';
 import { parseSendRequest, readSendBatch } from '#layers/http/send-request.ts';
+import { present } from '#layers/present.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
 import { euRelay, ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './send-batch.def.ts';
@@ -57,7 +58,7 @@ export const handler = tenantRoute(
     }
     const results = result.results.map((r) =>
       r.status === 'relayed'
-        ? fromEu.get(r.index)!
+        ? present(fromEu.get(r.index), `the EU region's answer for message ${r.index}`)
         : r.status === 'accepted'
           ? r
           : { index: r.index, status: r.status, problem: toProblem(itemError(r)).body },

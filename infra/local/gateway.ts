@@ -10,6 +10,7 @@ import { DynamoDbSandboxLedger, SandboxCarrier } from '../../layers/adapters/san
 import { SqsDispatchQueue } from '../../layers/adapters/sqs-dispatch-queue.ts';
 import type { DispatchRef, Jurisdiction } from '../../layers/core/model.ts';
 import { settingsOf } from '../../layers/declaration.ts';
+import { present } from '../../layers/present.ts';
 import { DECLARATIONS } from '../declarations.ts';
 import { cachedAssembly, LOCAL_API_URL_PLACEHOLDERS } from './assembly.ts';
 import { SqsEventSource, type SqsHandler } from './event-source.ts';
@@ -404,11 +405,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
             if (attribute === 'Arn') return arn('dynamodb', stack.region, `table/${name}`);
             if (attribute === 'StreamArn') return arn('dynamodb', stack.region, `table/${name}/stream/local`);
             return undefined;
-          case 'AWS::SQS::Queue':
-            if (!attribute || attribute === 'QueueUrl') return queueUrlsByName.get(name!);
-            if (attribute === 'Arn') return arn('sqs', stack.region, name!);
-            if (attribute === 'QueueName') return name;
+          case 'AWS::SQS::Queue': {
+            // Every queue of the templates was named above.
+            const queue = present(name, `the local name of queue ${key}`);
+            if (!attribute || attribute === 'QueueUrl') return queueUrlsByName.get(queue);
+            if (attribute === 'Arn') return arn('sqs', stack.region, queue);
+            if (attribute === 'QueueName') return queue;
             return undefined;
+          }
           case 'AWS::KMS::Key': {
             const k = keys.get(key);
             if (!k) return undefined;
@@ -458,10 +462,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         return (value: string) => {
           let v = value.replace(sqsUrl, (whole, name: string) => {
             const local = templateNames.get(name);
-            return local ? queueUrlsByName.get(local)! : whole;
+            return local ? present(queueUrlsByName.get(local), `the local URL of queue ${name}`) : whole;
           });
           for (const j of JURISDICTIONS) v = v.replaceAll(LOCAL_API_URL_PLACEHOLDERS[j], apiUrl(j));
-          return nameRe ? v.replace(nameRe, (n) => templateNames.get(n)!) : v;
+          // The pattern matches only the names it was built from.
+          return nameRe
+            ? v.replace(nameRe, (n) => present(templateNames.get(n), `the local name of ${n}`))
+            : v;
         };
       })(),
     );
@@ -478,7 +485,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const c = clientsIn(stack.region);
       for (const [id, r] of resourcesOf(stack, 'AWS::DynamoDB::GlobalTable')) {
         const p = resolver.resolve(stack, props(r)) as TableProperties;
-        const name = physicalName.get(`${stack.name}/${id}`)!;
+        const name = present(physicalName.get(`${stack.name}/${id}`), `the local name of table ${id}`);
         // A global table: one table in each replica's region, kept alike by the local replication.
         const inRegions = [...new Set([stack.region, ...(p.Replicas ?? []).map((x) => x.Region)])];
         const replicated = inRegions.length > 1;
@@ -492,16 +499,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       );
       for (const [id, r] of queues) {
         const p = resolver.resolve(stack, props(r)) as QueueProperties & { QueueName?: string };
-        const name = physicalName.get(`${stack.name}/${id}`)!;
+        const name = present(physicalName.get(`${stack.name}/${id}`), `the local name of queue ${id}`);
         const { QueueName: _name, ...attributes } = p;
-        if (attributes.RedrivePolicy) {
-          const target = [...queueInfo.values()].find(
-            (q) => q.localArn === attributes.RedrivePolicy!.deadLetterTargetArn,
-          );
+        const redrive = attributes.RedrivePolicy;
+        if (redrive) {
+          const target = [...queueInfo.values()].find((q) => q.localArn === redrive.deadLetterTargetArn);
           if (!target) throw new Error(`${name}: its dead-letter queue is not in the templates`);
           attributes.RedrivePolicy = {
             deadLetterTargetArn: target.arn,
-            maxReceiveCount: Number(attributes.RedrivePolicy.maxReceiveCount),
+            maxReceiveCount: Number(redrive.maxReceiveCount),
           };
         }
         const q = await provisionQueue(c.sqs, name, attributes);
@@ -761,11 +767,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     };
     const queuePair = (j: Jurisdiction, segment: string) => {
       const q = findByPath(j, 'AWS::SQS::Queue', segment);
-      const main = queueInfo.get(`${q.stack.name}/${q.id}`)!;
+      const main = present(queueInfo.get(`${q.stack.name}/${q.id}`), `the queue ${segment}`);
       const dlqId = referenced(
         (props(q.r).RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn,
       );
-      return { url: main.url, dlqUrl: queueInfo.get(`${q.stack.name}/${dlqId}`)!.url };
+      const dlq = present(queueInfo.get(`${q.stack.name}/${dlqId}`), `the dead-letter queue of ${segment}`);
+      return { url: main.url, dlqUrl: dlq.url };
     };
     const regionQueues = (j: Jurisdiction): RegionQueues => {
       const dispatch = queuePair(j, 'DispatchQueue');
@@ -785,7 +792,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     };
     const tableName = (j: Jurisdiction, segment: string) => {
       const t = findByPath(j, 'AWS::DynamoDB::GlobalTable', segment);
-      return physicalName.get(`${t.stack.name}/${t.id}`)!;
+      return present(physicalName.get(`${t.stack.name}/${t.id}`), `the local name of table ${segment}`);
     };
     const queues = { global: regionQueues('global'), eu: regionQueues('eu') };
     const messagesByJurisdiction = {

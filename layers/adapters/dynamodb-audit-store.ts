@@ -132,11 +132,11 @@ export class DynamoDbAuditStore implements AuditStore {
         }),
       );
       for (const item of out.Items ?? []) {
-        items.push(toEvent(unmarshall(item)));
+        const event = toEvent(unmarshall(item));
+        items.push(event);
         if (items.length === page.limit) {
-          const last = items.at(-1)!;
           const more = out.LastEvaluatedKey !== undefined || item !== out.Items?.at(-1);
-          return { items, ...(more ? { nextCursor: encodeCursor(last.seq) } : {}) };
+          return { items, ...(more ? { nextCursor: encodeCursor(event.seq) } : {}) };
         }
       }
       startKey = out.LastEvaluatedKey;

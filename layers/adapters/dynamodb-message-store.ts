@@ -22,6 +22,7 @@ import type {
   SentTrace,
   TransitionResult,
 } from '../ports/index.ts';
+import { present } from '../present.ts';
 import { KEYRING_SK } from './dynamodb-keyring-store.ts';
 import {
   batchGet,
@@ -118,7 +119,7 @@ export class DynamoDbMessageStore implements MessageStore {
         {
           pk: m.tenantId,
           sk: sk(m.id),
-          gsi2pk: subjectKey(m.tenantId, pseudonym!),
+          gsi2pk: subjectKey(m.tenantId, pseudonym),
           gsi2sk: m.id,
           // Gateway-wide look-up (byRecipient): reply routing, "who sent me this?". Live messages
           // only: a test key may use any sender ID and its messages reach only the sandbox, so
@@ -291,11 +292,12 @@ export class DynamoDbMessageStore implements MessageStore {
     let nextId = startKey === undefined ? undefined : String(startKey.sk?.S).slice('MSG#'.length);
     if (found.length > query.limit) {
       found.length = query.limit;
-      nextId = String(found.at(-1)!.id?.S);
+      nextId = String(present(found.at(-1), 'the last message of the page').id?.S);
     }
-    const ids = found.map((i) => String(i.id?.S));
+    const idOf = (i: Item) => String(i.id?.S);
+    const ids = found.map(idOf);
     const bodies = ids.length > 0 ? await this.liveBodies(tenantId, ids, now) : new Map<string, Item>();
-    const items = await Promise.all(found.map((i, n) => this.fromItem(i, bodies.get(ids[n]!))));
+    const items = await Promise.all(found.map((i) => this.fromItem(i, bodies.get(idOf(i)))));
     return { items, nextCursor: nextId === undefined ? undefined : encodeCursor(nextId) };
   }
 
@@ -395,7 +397,8 @@ export class DynamoDbMessageStore implements MessageStore {
         }),
       );
       const bodies = await this.liveBodies(ref.tenantId, [ref.messageId], now);
-      return { outcome: 'claimed', message: await this.fromItem(out.Attributes!, bodies.get(ref.messageId)) };
+      const claimed = present(out.Attributes, "DynamoDB UpdateItem's Attributes (ALL_NEW)");
+      return { outcome: 'claimed', message: await this.fromItem(claimed, bodies.get(ref.messageId)) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       if (!error.Item) return { outcome: 'missing' };

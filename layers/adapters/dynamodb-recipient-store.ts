@@ -91,7 +91,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
 
   async putOptOut(tenantId: string, entry: OptOutEntry): Promise<void> {
     const pseudonym = await this.crypto.pseudonym(tenantId, entry.phone);
-    const sk = optOutSk(pseudonym!);
+    const sk = optOutSk(pseudonym);
     await this.client.send(
       new PutItemCommand({
         TableName: this.table,
@@ -143,7 +143,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
 
   async appendConsent(tenantId: string, entry: ConsentEntry): Promise<void> {
     const pseudonym = await this.crypto.pseudonym(tenantId, entry.phone);
-    const sk = `${consentPrefix(pseudonym!)}${entry.id}`;
+    const sk = `${consentPrefix(pseudonym)}${entry.id}`;
     const { phone, ip, ...plain } = entry;
     try {
       await this.client.send(

@@ -4,6 +4,7 @@ import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { blockedAddressReason, WebhookTargetBlockedError, webhookUrlProblem } from '../core/webhooks.ts';
 import type { WebhookTransport } from '../ports/index.ts';
+import { present } from '../present.ts';
 
 /** Reasons a receiver can read in its delivery history: never the receiver's body or our internals. */
 function reasonOf(error: NodeJS.ErrnoException): string {
@@ -46,10 +47,11 @@ export function vettedLookup(
         const why = blockedAddressReason(a.address, { allowLoopback });
         if (why) return callback(new WebhookTargetBlockedError(why), '', 0);
       }
-      const first = addresses[0]!;
       if ((options as { all?: boolean }).all) {
         (callback as unknown as (e: null, a: typeof addresses) => void)(null, addresses);
       } else {
+        // A lookup without an error gives an address.
+        const first = present(addresses[0], `an address of ${hostname}`);
         callback(null, first.address, first.family);
       }
     });

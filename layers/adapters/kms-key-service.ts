@@ -11,6 +11,7 @@ import {
 import { CiphertextRefusedError } from '../core/errors.ts';
 import type { Jurisdiction } from '../core/model.ts';
 import type { KeyService } from '../ports/index.ts';
+import { present } from '../present.ts';
 
 export const tenantKeyAlias = (tenantId: string, jurisdiction: Jurisdiction) =>
   `alias/sms-gateway/tenant/${tenantId}/${jurisdiction}`;
@@ -113,7 +114,7 @@ export class KmsKeyService implements KeyService {
         ],
       }),
     );
-    const keyId = created.KeyMetadata!.Arn!;
+    const keyId = present(created.KeyMetadata?.Arn, "KMS CreateKey's KeyMetadata.Arn");
     try {
       await this.client.send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: keyId }));
       return keyId;

@@ -10,6 +10,7 @@ import type { Jurisdiction } from '../core/model.ts';
 import { type SandboxBehaviour, sandboxBehaviour, sandboxReply } from '../core/sandbox.ts';
 import type { CarrierEvent } from '../core/use-cases/dispatch-message.ts';
 import type { Carrier, CarrierSendOptions, CarrierSendRequest } from '../ports/index.ts';
+import { present } from '../present.ts';
 import { batchGet } from './dynamodb-util.ts';
 
 /** What a handset got: the ledger's record of a message the sandbox took. */
@@ -65,7 +66,8 @@ export class DynamoDbSandboxLedger {
         ReturnValues: 'ALL_NEW',
       }),
     );
-    return { sends: unmarshall(out.Attributes!).sends as number };
+    const recorded = present(out.Attributes, "DynamoDB UpdateItem's Attributes (ALL_NEW)");
+    return { sends: unmarshall(recorded).sends as number };
   }
 
   /**
@@ -138,8 +140,10 @@ export class SandboxCarrier implements Carrier {
       throw new CarrierThrottledError(`Sandbox carrier: ${req.from} is past ${mps} messages a second`);
     }
     const behaviour = sandboxBehaviour(req.to, req.body);
+    const receipt = receiptFor(behaviour);
     if (behaviour.outcome === 'timeout') {
-      if (behaviour.taken) await this.take(req, receiptFor(behaviour)!);
+      // Taken (a receipt comes) though the caller hears nothing.
+      if (receipt) await this.take(req, receipt);
       // No answer: the caller gives up (aborts), or a minute passes.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 60_000);
@@ -167,7 +171,8 @@ export class SandboxCarrier implements Carrier {
     if (behaviour.outcome === 'slow_send') {
       await (this.deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(behaviour.sendMs);
     }
-    return this.take(req, receiptFor(behaviour)!);
+    // A receipt or a slow send: the sandbox takes it.
+    return this.take(req, present(receipt, `the receipt of a ${behaviour.outcome} message`));
   }
 
   /**

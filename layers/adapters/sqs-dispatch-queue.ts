@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DispatchRef } from '../core/model.ts';
 import type { DispatchQueue } from '../ports/index.ts';
+import { present } from '../present.ts';
 
 /** Sends references (never content) in batches of ten, SQS's limit. */
 export class SqsDispatchQueue implements DispatchQueue {
@@ -25,7 +26,10 @@ export class SqsDispatchQueue implements DispatchQueue {
               })),
             }),
           );
-          return (out.Failed ?? []).map((f) => chunk[Number(f.Id)]!.messageId);
+          // An entry's id is its place in the chunk (a failure to read one fails the chunk).
+          return (out.Failed ?? []).map(
+            (f) => present(chunk[Number(f.Id)], `the message of batch entry ${f.Id}`).messageId,
+          );
         } catch {
           return chunk.map((r) => r.messageId);
         }

@@ -18,8 +18,8 @@ export class SqsWebhookQueue implements WebhookQueue {
           Entries: chunk.map((d, n) => ({ Id: String(n), MessageBody: JSON.stringify(d) })),
         }),
       );
-      if ((out.Failed ?? []).length > 0)
-        throw new Error(`${out.Failed!.length} webhook deliveries were not queued`);
+      const failed = out.Failed ?? [];
+      if (failed.length > 0) throw new Error(`${failed.length} webhook deliveries were not queued`);
     }
   }
 }

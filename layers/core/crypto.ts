@@ -249,9 +249,12 @@ export class TenantCrypto {
 
   /**
    * The look-up pseudonym of a phone number for this tenant and jurisdiction: HMAC-SHA-256
-   * under the tenant's pseudonym secret. `undefined` when the tenant has no key here (so it
-   * holds nothing about anyone here) or its key is gone.
+   * under the tenant's pseudonym secret. Looking up only (`create` false): `undefined` when the
+   * tenant has no key here (so it holds nothing about anyone here) or its key is gone. Creating
+   * the key where it is missing (the default), there is always one: a key that is gone throws.
    */
+  pseudonym(tenantId: string, e164: string, create?: true): Promise<string>;
+  pseudonym(tenantId: string, e164: string, create: boolean): Promise<string | undefined>;
   async pseudonym(tenantId: string, e164: string, create = true): Promise<string | undefined> {
     const state = await this.tenantKey(tenantId, create);
     if (state.state !== 'open') {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type Server } from 'node:http';
+import { present } from '../../../layers/present.ts';
 import { ciphertextKeyId } from '../kms-stand-in.ts';
 import {
   type AuthzRequest,
@@ -125,7 +126,10 @@ export async function startIamProxy(
     const body = Buffer.concat(chunks);
     const auth = String(req.headers.authorization ?? '');
     const scope = CREDENTIAL.exec(auth);
-    const identity = scope ? o.identityOf(scope[1]!) : undefined;
+    // Both groups take part in every match of the credential scope.
+    const identity = scope
+      ? o.identityOf(present(scope[1], 'the access key id of a credential scope'))
+      : undefined;
     if (identity && scope) {
       let input: Input | undefined;
       try {
@@ -136,7 +140,7 @@ export async function startIamProxy(
       if (input) {
         const call: Call = {
           identity,
-          region: scope[3]!,
+          region: present(scope[3], 'the region of a credential scope'),
           operation: String(req.headers['x-amz-target'] ?? '').replace(/^.*\./, ''),
           input,
           queryMode: req.headers['x-amzn-query-mode'] === 'true',
@@ -650,7 +654,9 @@ function queryPartitionKey(input: Input, attribute: string): unknown {
     for (const part of input.KeyConditionExpression.split(/\s+AND\s+/i)) {
       const m = /^\s*\(?\s*([#:]?\w+)\s*=\s*([#:]?\w+)\s*\)?\s*$/.exec(part);
       if (!m) continue;
-      const [name, value] = m[1]!.startsWith(':') ? [m[2]!, m[1]!] : [m[1]!, m[2]!];
+      // Both groups take part in every match: the defaults are never used.
+      const [, left = '', right = ''] = m;
+      const [name, value] = left.startsWith(':') ? [right, left] : [left, right];
       if ((names[name] ?? name) === attribute && value.startsWith(':')) return values[value];
     }
     return undefined;

@@ -16,14 +16,15 @@ export function makeAppendAudit(deps: {
   retentionDays: number;
 }) {
   return async (entries: AuditEntry[]) => {
-    const groups = new Map<string, AuditEntry[]>();
+    const groups = new Map<string, { tenantId: string; jurisdiction: Jurisdiction; group: AuditEntry[] }>();
     for (const e of entries) {
       const key = `${e.jurisdiction}|${e.tenantId}`;
-      groups.set(key, [...(groups.get(key) ?? []), e]);
+      const found = groups.get(key);
+      if (found) found.group.push(e);
+      else groups.set(key, { tenantId: e.tenantId, jurisdiction: e.jurisdiction, group: [e] });
     }
     const expiresAt = Math.floor(deps.clock.now().getTime() / 1000) + deps.retentionDays * DAY_SECONDS;
-    for (const group of groups.values()) {
-      const { tenantId, jurisdiction } = group[0]!;
+    for (const { tenantId, jurisdiction, group } of groups.values()) {
       const store = deps.stores[jurisdiction];
       for (let attempt = 1; ; attempt++) {
         const head = await store.head(tenantId);

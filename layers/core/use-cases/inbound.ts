@@ -146,7 +146,7 @@ export function makeReceiveInbound(deps: InboundDeps) {
     const settings = tenant ? await deps.settings(tenant.id) : undefined;
     const parsed = parseKeyword(event.body, settings?.replies.keywords);
 
-    if (!tenant || !settings || tenant.status !== 'active') {
+    if (!route || !tenant || !settings || tenant.status !== 'active') {
       // Nobody to route to: only a block-all means something, and it is answered by the gateway.
       // The block stands whatever happens to its confirmation, which is sent only within this
       // hour's budget of the gateway's own messages (a spent budget is counted, and alarmed).
@@ -175,7 +175,7 @@ export function makeReceiveInbound(deps: InboundDeps) {
             category: 'transactional',
           },
           // The answer goes the way the message answered went: a test-mode one to the sandbox.
-          { tenantId: tenant.id, mode: route!.mode, retention: tenant.retention ?? DEFAULT_RETENTION },
+          { tenantId: tenant.id, mode: route.mode, retention: tenant.retention ?? DEFAULT_RETENTION },
           { id: `msg_${seededUlid(receivedMs, `${event.carrierMessageId}#reply`)}`, now },
         );
         if (reply.ok) {

@@ -188,11 +188,13 @@ export function makePublicRights(deps: PublicRightsDeps) {
     }
     const traces = await deps.messages[j].sentTo(v.recipientPseudonym, now, 500);
     const hits = traces.filter((t) => matches(t, v.query ?? {}));
+    // Each tenant's last message taken for the person (the traces come the last taken first).
+    const lastOf = new Map<string, (typeof hits)[number]>();
+    for (const t of hits) if (!lastOf.has(t.tenantId)) lastOf.set(t.tenantId, t);
     const senders = [];
-    for (const tenantId of new Set(hits.map((t) => t.tenantId))) {
+    for (const [tenantId, last] of lastOf) {
       const tenant = await deps.tenants.getTenant(tenantId);
       if (!tenant) continue;
-      const last = hits.find((t) => t.tenantId === tenantId)!;
       senders.push({
         legalName: tenant.legalName,
         contactEmail: tenant.contactEmail,

@@ -9,6 +9,7 @@ import type {
   MessageStore,
   StatusEvents,
 } from '../../ports/index.ts';
+import { present } from '../../present.ts';
 import {
   type DomainError,
   type FieldIssue,
@@ -248,7 +249,8 @@ async function storeAndEnqueue(
   const pending = messages.filter((m) => (options.before.get(m.id)?.status ?? 'queued') === 'queued');
   for (const jurisdiction of ['global', 'eu'] as const) {
     const group = pending.filter((m) => m.jurisdiction === jurisdiction);
-    if (group.length === 0) continue;
+    const [first] = group;
+    if (!first) continue;
     const stores = deps.stores[jurisdiction];
     await stores.messages.create(group, { mayExist: options.takeover });
     // A quarantined message is kept (with its reason) but never sent.
@@ -257,7 +259,7 @@ async function storeAndEnqueue(
         .filter((m) => m.status === 'queued')
         .map((m) => ({ tenantId: m.tenantId, messageId: m.id, jurisdiction: m.jurisdiction })),
     );
-    if (out.failed.length > 0) await stores.messages.remove(group[0]!.tenantId, out.failed);
+    if (out.failed.length > 0) await stores.messages.remove(first.tenantId, out.failed);
     for (const id of out.failed) failed.add(id);
     // Reported as soon as they are stored, so a later failure (the other jurisdiction's write,
     // the key's completion) cannot leave a stored quarantine unreported: a retry does not report
@@ -305,16 +307,17 @@ export function makeSendMessage(deps: SendDeps) {
       idempotencyKey,
       hash,
       1,
-      async ([id], takeover, storing) => {
+      async (ids, takeover, storing) => {
+        const id = present(ids[0], 'the message id the send reserved');
         const before = takeover
-          ? await acceptedBefore(deps, ctx.tenantId, [{ id: id!, jurisdiction: target }])
+          ? await acceptedBefore(deps, ctx.tenantId, [{ id, jurisdiction: target }])
           : new Map<string, AcceptedMessage>();
         const now = deps.clock.now();
-        const prepared = await prepareWithReference(deps, ctx, input, { id: id!, now }, before.get(id!));
+        const prepared = await prepareWithReference(deps, ctx, input, { id, now }, before.get(id));
         if (!prepared.ok) throw new ValidationError(prepared.issues);
         // Screened (and counted against the flood limits and the monthly cap) once only.
-        if (!before.has(id!)) {
-          const refusal = (await deps.policy.screen(ctx, [prepared])).get(id!);
+        if (!before.has(id)) {
+          const refusal = (await deps.policy.screen(ctx, [prepared])).get(id);
           if (refusal) throw refusedError(refusal);
         }
         const failed = await storeAndEnqueue(deps, [prepared.message], { takeover, storing, before });
@@ -334,11 +337,18 @@ export function makeSendMessage(deps: SendDeps) {
 export function makeSendBatch(deps: SendDeps) {
   return async (ctx: TenantContext, items: BatchItem[], endpoint: Jurisdiction, idempotencyKey?: string) => {
     const hash = requestHash('batch', items);
-    const targets = items.map((item) => (item.ok ? jurisdictionOf(item.input.to, endpoint) : endpoint));
-    const refused = targets.map((target) => refusedHere(ctx, endpoint, target));
-    const relayed = items.map((item) => item.ok && relayedToEu(ctx, endpoint, item.input.to));
+    // Each item with its jurisdiction, and whether this endpoint refuses it or relays it to the EU.
+    const plans = items.map((item) => {
+      const target = item.ok ? jurisdictionOf(item.input.to, endpoint) : endpoint;
+      return {
+        item,
+        target,
+        refused: refusedHere(ctx, endpoint, target),
+        relayed: item.ok && relayedToEu(ctx, endpoint, item.input.to),
+      };
+    });
     // The key is kept where the batch's data goes: in the EU as soon as one EU subject is in it.
-    const keyedIn = targets.some((t, i) => t === 'eu' && !refused[i] && !relayed[i] && items[i]!.ok)
+    const keyedIn = plans.some((p) => p.target === 'eu' && !p.refused && !p.relayed && p.item.ok)
       ? 'eu'
       : 'global';
     return once(
@@ -350,32 +360,41 @@ export function makeSendBatch(deps: SendDeps) {
       items.length,
       async (ids, takeover, storing) => {
         const now = deps.clock.now();
+        // The key reserved one message id for each item, in the batch's order.
+        const reserved = (index: number) => present(ids[index], `the message id reserved for item ${index}`);
         const before = takeover
           ? await acceptedBefore(
               deps,
               ctx.tenantId,
-              items.flatMap((item, index) =>
-                item.ok && !refused[index] && !relayed[index]
-                  ? [{ id: ids[index]!, jurisdiction: targets[index]! }]
+              plans.flatMap((p, index) =>
+                p.item.ok && !p.refused && !p.relayed
+                  ? [{ id: reserved(index), jurisdiction: p.target }]
                   : [],
               ),
             )
           : new Map<string, AcceptedMessage>();
+        const prepare = async (
+          { item, refused, relayed }: (typeof plans)[number],
+          index: number,
+        ): Promise<Prepared | 'refused' | 'relayed'> => {
+          if (!item.ok) return item;
+          if (refused) return 'refused';
+          if (relayed) return 'relayed';
+          const id = reserved(index);
+          return prepareWithReference(
+            deps,
+            ctx,
+            item.input,
+            { id, now, pointer: `/messages/${index}` },
+            before.get(id),
+          );
+        };
         const prepared = await Promise.all(
-          items.map((item, index): Prepared | 'refused' | 'relayed' | Promise<Prepared> => {
-            if (!item.ok) return item;
-            if (refused[index]) return 'refused';
-            if (relayed[index]) return 'relayed';
-            return prepareWithReference(
-              deps,
-              ctx,
-              item.input,
-              { id: ids[index]!, now, pointer: `/messages/${index}` },
-              before.get(ids[index]!),
-            );
-          }),
+          plans.map(async (plan, index) => ({ target: plan.target, outcome: await prepare(plan, index) })),
         );
-        const valid = prepared.flatMap((p) => (p !== 'refused' && p !== 'relayed' && p.ok ? [p] : []));
+        const valid = prepared.flatMap(({ outcome: p }) =>
+          p !== 'refused' && p !== 'relayed' && p.ok ? [p] : [],
+        );
         // Screened (and counted against the flood limits and the monthly cap) once only.
         const refusals = await deps.policy.screen(
           ctx,
@@ -383,16 +402,15 @@ export function makeSendBatch(deps: SendDeps) {
         );
         const accepted = valid.map((p) => p.message).filter((m) => !refusals.has(m.id));
         const failed = await storeAndEnqueue(deps, accepted, { takeover, storing, before });
-        const results = prepared.map((p, index): BatchItemResult => {
+        const results = prepared.map(({ target, outcome: p }, index): BatchItemResult => {
           if (p === 'relayed') return { index, status: 'relayed' };
           if (p === 'refused') {
-            const jurisdiction = targets[index]!;
-            const at = deps.endpoints[jurisdiction];
+            const at = deps.endpoints[target];
             return {
               index,
               status: 'rejected',
               reason: 'residency',
-              jurisdiction,
+              jurisdiction: target,
               ...(at ? { endpoint: at } : {}),
             };
           }

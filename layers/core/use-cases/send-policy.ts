@@ -65,9 +65,10 @@ function approvedFor(senders: SenderIdRecord[], from: string, country: string | 
 const SCREEN_CONCURRENCY = 32;
 
 async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
+  // One iterator shared by the workers: each takes the next item not yet taken.
+  const queue = items.values();
   const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
+    for (const item of queue) await fn(item);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

@@ -6,6 +6,7 @@ import type {
   SenderIdStore,
   TenantStore,
 } from '../../ports/index.ts';
+import { present } from '../../present.ts';
 import type { TenantCrypto } from '../crypto.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Jurisdiction, TenantContext } from '../model.ts';
@@ -129,7 +130,7 @@ export function makeSenderIds(deps: SenderIdDeps) {
         decidedAt: now,
         purgeAt,
       });
-      return (await deps.senderIds.get(tenantId, id))!;
+      return present(await deps.senderIds.get(tenantId, id), `the sender ID ${id} just decided`);
     },
   };
 }

@@ -159,18 +159,23 @@ export function makeWebhookFanout(deps: {
     (await deps.endpointsOf(tenantId)).filter((e) => e.events.includes(type));
   return {
     async statusChanged(changes: StatusChange[]) {
-      const groups = new Map<string, StatusChange[]>();
+      const groups = new Map<
+        string,
+        { tenantId: string; jurisdiction: Jurisdiction; group: StatusChange[] }
+      >();
       for (const c of changes) {
         const key = `${c.jurisdiction}|${c.tenantId}`;
-        groups.set(key, [...(groups.get(key) ?? []), c]);
+        const found = groups.get(key);
+        if (found) found.group.push(c);
+        else groups.set(key, { tenantId: c.tenantId, jurisdiction: c.jurisdiction, group: [c] });
       }
       await Promise.all(
-        [...groups.values()].map(async (group) => {
-          const endpoints = await subscribed(group[0]!.tenantId, 'message.status');
+        [...groups.values()].map(async ({ tenantId, jurisdiction, group }) => {
+          const endpoints = await subscribed(tenantId, 'message.status');
           if (endpoints.length === 0) return;
           await fanOut(
-            group[0]!.jurisdiction,
-            group[0]!.tenantId,
+            jurisdiction,
+            tenantId,
             'message.status',
             group.map((c) => ({
               data: {
@@ -277,14 +282,16 @@ export function makeDeliverWebhook(deps: {
       blocked = e instanceof WebhookTargetBlockedError;
       error = e instanceof Error ? e.message : 'The request failed.';
     }
+    // Attempt n (from 1) failing waits schedule[n-1]; past the schedule's end there is no next one.
+    const delaySeconds = deps.schedule[attempt - 1];
     const outcome: DeliveryOutcome =
       error === undefined
         ? { outcome: 'delivered' }
         : blocked
           ? { outcome: 'dead', reason: error }
-          : attempt > deps.schedule.length
+          : delaySeconds === undefined
             ? { outcome: 'dead', reason: `${error} Gave up after ${attempt} attempts.` }
-            : { outcome: 'retry', delaySeconds: deps.schedule[attempt - 1]! };
+            : { outcome: 'retry', delaySeconds };
     const recorded = await deps.history.record(
       {
         deliveryId: d.id,
