@@ -6,7 +6,6 @@ import type {
   SenderIdStore,
   TenantStore,
 } from '../../ports/index.ts';
-import { present } from '../../present.ts';
 import type { TenantCrypto } from '../crypto.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import type { Jurisdiction, TenantContext } from '../model.ts';
@@ -130,7 +129,10 @@ export function makeSenderIds(deps: SenderIdDeps) {
         decidedAt: now,
         purgeAt,
       });
-      return present(await deps.senderIds.get(tenantId, id), `the sender ID ${id} just decided`);
+      // Gone since (the account closed meanwhile): as if it had not been found.
+      const decided = await deps.senderIds.get(tenantId, id);
+      if (!decided) throw new NotFoundError('sender ID', id);
+      return decided;
     },
   };
 }
