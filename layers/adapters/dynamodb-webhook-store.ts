@@ -3,7 +3,6 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -138,24 +137,39 @@ export class DynamoDbWebhookStore implements WebhookStore {
 
   /**
    * The EU copy of revision `rev`, unless a copy of that or a newer revision is there already
-   * (a rotation at the EU endpoint, or another worker, got there first: theirs stays).
+   * (a rotation at the EU endpoint, or another worker, got there first: theirs stays), and only
+   * while the endpoint is still there: a delivery in flight when the endpoint is removed or the
+   * account closed (the sweep of the tenant's items) leaves no copy behind.
    */
   private async storeEuCopy(tenantId: string, id: string, rev: string, plaintext: Buffer) {
     if (!this.eu) return;
     const euSealed = await this.eu.seal(tenantId, 'webhook', euCopySk(id), plaintext);
     try {
       await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: marshall({
-            pk: tenantId,
-            sk: euCopySk(id),
-            rev,
-            dk: euSealed.dataKey,
-            sealed: euSealed.blob,
-          }),
-          ConditionExpression: 'attribute_not_exists(rev) OR rev < :rev',
-          ExpressionAttributeValues: marshall({ ':rev': rev }),
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.table,
+                Key: marshall({ pk: tenantId, sk: endpointSk(id) }),
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.table,
+                Item: marshall({
+                  pk: tenantId,
+                  sk: euCopySk(id),
+                  rev,
+                  dk: euSealed.dataKey,
+                  sealed: euSealed.blob,
+                }),
+                ConditionExpression: 'attribute_not_exists(rev) OR rev < :rev',
+                ExpressionAttributeValues: marshall({ ':rev': rev }),
+              },
+            },
+          ],
         }),
       );
     } catch (e) {

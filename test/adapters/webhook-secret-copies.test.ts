@@ -21,16 +21,18 @@ const { dynamodb, crypto: globalCrypto } = localCrypto(globalMessages, { jurisdi
 const { crypto: euCrypto } = localCrypto(euMessages, { jurisdiction: 'eu' });
 
 /** The global key as the EU region reaches it: its opens counted, refused while us-east-1 is down. */
-const usEast1 = { opens: 0, down: false };
+const usEast1 = { opens: 0, down: false, during: undefined as (() => Promise<unknown>) | undefined };
 const globalKey: Pick<TenantCrypto, 'seal' | 'open'> = {
   seal: (...args) => {
     if (usEast1.down) return Promise.reject(new Error('us-east-1 KMS unavailable'));
     return globalCrypto.seal(...args);
   },
-  open: (...args) => {
+  open: async (...args) => {
     usEast1.opens += 1;
-    if (usEast1.down) return Promise.reject(new Error('us-east-1 KMS unavailable'));
-    return globalCrypto.open(...args);
+    if (usEast1.down) throw new Error('us-east-1 KMS unavailable');
+    const opened = await globalCrypto.open(...args);
+    await usEast1.during?.();
+    return opened;
   },
 };
 const atGlobal = new DynamoDbWebhookStore(dynamodb, tenantsTable, globalKey);
@@ -65,6 +67,7 @@ beforeAll(async () => {
 beforeEach(() => {
   usEast1.opens = 0;
   usEast1.down = false;
+  usEast1.during = undefined;
 });
 
 describe('webhook secrets sealed in each region', () => {
@@ -142,6 +145,18 @@ describe('webhook secrets sealed in each region', () => {
     const e = endpoint();
     await inEu.put(e, secret('whsec_gone'));
     expect(await inEu.remove(e.tenantId, e.id)).toBe(true);
+    expect(await item(e, 'WEBHOOK#')).toBeUndefined();
+    expect(await item(e, 'WEBHOOKEU#')).toBeUndefined();
+  });
+
+  it('an endpoint removed while its first EU delivery is opening the global copy (or its account closed) gets no EU copy', async () => {
+    const e = endpoint();
+    await atGlobal.put(e, secret('whsec_inflight'));
+    usEast1.during = () => atGlobal.remove(e.tenantId, e.id);
+    // The delivery in flight still has the secret it read; nothing of the endpoint stays behind.
+    await expect(inEu.get(e.tenantId, e.id)).resolves.toMatchObject({
+      secrets: [{ value: 'whsec_inflight' }],
+    });
     expect(await item(e, 'WEBHOOK#')).toBeUndefined();
     expect(await item(e, 'WEBHOOKEU#')).toBeUndefined();
   });

@@ -1169,13 +1169,23 @@ describe('account closure', () => {
       ['global', gateway.tables.messagesByJurisdiction.global],
       ['eu', gateway.tables.messagesByJurisdiction.eu],
     ] as const;
-    const left: string[] = [];
-    for (const [j, table] of tables) {
-      for (const item of await rawItems(j, table)) {
-        const raw = JSON.stringify(item, (_k, v) => (v instanceof Uint8Array ? '' : v));
-        if (raw.includes(t.tenantId) && !kept(item)) left.push(`${j} ${table}: ${item.pk} ${item.sk}`);
+    const leftover = async () => {
+      const left: string[] = [];
+      for (const [j, table] of tables) {
+        for (const item of await rawItems(j, table)) {
+          const raw = JSON.stringify(item, (_k, v) => (v instanceof Uint8Array ? '' : v));
+          if (raw.includes(t.tenantId) && !kept(item)) left.push(`${j} ${table}: ${item.pk} ${item.sk}`);
+        }
       }
-    }
+      return left;
+    };
+    // What the EU region's sweep removed from the tenants table reaches the global replica with
+    // the replication lag (typically under a second).
+    const left = await waitFor(
+      async () => ((await leftover()).length === 0 ? [] : undefined),
+      "the EU sweep's deletions replicated",
+      15_000,
+    ).catch(leftover);
     expect(left).toEqual([]);
     // The tenant's record and keyrings remain (billing totals and the audit trail are checked elsewhere).
     expect(

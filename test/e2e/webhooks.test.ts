@@ -189,5 +189,5 @@ describe('webhooks', () => {
 
     expect((await api.call('DELETE', `/v1/webhooks/${failing.body.id}`, { key })).status).toBe(204);
     expectProblem(await api.call('GET', `/v1/webhooks/${failing.body.id}`, { key }), 404, 'not-found');
-  });
+  }, 90_000);
 });
