@@ -6,14 +6,61 @@ import {
   type DynamoDBClient,
   QueryCommand,
   type QueryCommandInput,
+  TransactWriteItemsCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 
 export function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
   return (
     error instanceof ConditionalCheckFailedException ||
     (error as Error)?.name === 'ConditionalCheckFailedException'
   );
+}
+
+/**
+ * Puts `put.item` only while the item at `check.key` meets `check.condition` (and the put its own
+ * `put.condition`): one transaction of a condition check and the put. False when a condition
+ * fails; nothing is written then.
+ */
+export async function putWhile(
+  client: DynamoDBClient,
+  table: string,
+  check: { key: Record<string, unknown>; condition: string },
+  put: { item: Record<string, unknown>; condition?: string; values?: Record<string, unknown> },
+): Promise<boolean> {
+  try {
+    await client.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            ConditionCheck: {
+              TableName: table,
+              Key: marshall(check.key),
+              ConditionExpression: check.condition,
+            },
+          },
+          {
+            Put: {
+              TableName: table,
+              Item: marshall(put.item, { removeUndefinedValues: true }),
+              ConditionExpression: put.condition,
+              ExpressionAttributeValues: put.values ? marshall(put.values) : undefined,
+            },
+          },
+        ],
+      }),
+    );
+    return true;
+  } catch (error) {
+    const name = (error as Error)?.name;
+    if (
+      name === 'TransactionCanceledException' &&
+      (error as Error).message.includes('ConditionalCheckFailed')
+    )
+      return false;
+    throw error;
+  }
 }
 
 export const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);

@@ -13,7 +13,7 @@ import { ValidationError } from '../core/errors.ts';
 import type { WebhookEndpoint, WebhookSecret } from '../core/webhooks.ts';
 import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../ports/index.ts';
 import { KEYRING_SK } from './dynamodb-keyring-store.ts';
-import { deleteAll, queryAll } from './dynamodb-util.ts';
+import { deleteAll, putWhile, queryAll } from './dynamodb-util.ts';
 
 const endpointSk = (id: string) => `WEBHOOK#${id}`;
 /** The EU copy of an endpoint's secrets: its own item (not `WEBHOOK#`, which lists endpoints). */
@@ -22,11 +22,6 @@ const euCopySk = (id: string) => `WEBHOOKEU#${id}`;
 const FIRST_REVISION = '0';
 
 type Sealer = Pick<TenantCrypto, 'seal' | 'open'>;
-
-const isConditionFailure = (e: unknown) =>
-  e instanceof Error &&
-  (e.name === 'ConditionalCheckFailedException' ||
-    (e.name === 'TransactionCanceledException' && e.message.includes('ConditionalCheckFailed')));
 
 /**
  * Endpoints in the tenants table (a global table) beside the tenant's settings. The signing
@@ -144,37 +139,16 @@ export class DynamoDbWebhookStore implements WebhookStore {
   private async storeEuCopy(tenantId: string, id: string, rev: string, plaintext: Buffer) {
     if (!this.eu) return;
     const euSealed = await this.eu.seal(tenantId, 'webhook', euCopySk(id), plaintext);
-    try {
-      await this.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.table,
-                Key: marshall({ pk: tenantId, sk: endpointSk(id) }),
-                ConditionExpression: 'attribute_exists(pk)',
-              },
-            },
-            {
-              Put: {
-                TableName: this.table,
-                Item: marshall({
-                  pk: tenantId,
-                  sk: euCopySk(id),
-                  rev,
-                  dk: euSealed.dataKey,
-                  sealed: euSealed.blob,
-                }),
-                ConditionExpression: 'attribute_not_exists(rev) OR rev < :rev',
-                ExpressionAttributeValues: marshall({ ':rev': rev }),
-              },
-            },
-          ],
-        }),
-      );
-    } catch (e) {
-      if (!isConditionFailure(e)) throw e;
-    }
+    await putWhile(
+      this.client,
+      this.table,
+      { key: { pk: tenantId, sk: endpointSk(id) }, condition: 'attribute_exists(pk)' },
+      {
+        item: { pk: tenantId, sk: euCopySk(id), rev, dk: euSealed.dataKey, sealed: euSealed.blob },
+        condition: 'attribute_not_exists(rev) OR rev < :rev',
+        values: { ':rev': rev },
+      },
+    );
   }
 
   async list(tenantId: string): Promise<WebhookEndpoint[]> {
@@ -222,39 +196,19 @@ export class DynamoDbWebhookHistory implements WebhookHistory {
    * False when the keyring is closed.
    */
   async record(attempt: WebhookAttempt, expiresAt: number): Promise<boolean> {
-    try {
-      await this.client.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.table,
-                Key: marshall({ pk: attempt.tenantId, sk: KEYRING_SK }),
-                ConditionExpression: 'attribute_not_exists(closedAt)',
-              },
-            },
-            {
-              Put: {
-                TableName: this.table,
-                Item: marshall(
-                  {
-                    pk: historyPk(attempt.tenantId),
-                    sk: historySk(attempt.endpointId, attempt.deliveryId),
-                    ...attempt,
-                    expiresAt,
-                  },
-                  { removeUndefinedValues: true },
-                ),
-              },
-            },
-          ],
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+    return putWhile(
+      this.client,
+      this.table,
+      { key: { pk: attempt.tenantId, sk: KEYRING_SK }, condition: 'attribute_not_exists(closedAt)' },
+      {
+        item: {
+          pk: historyPk(attempt.tenantId),
+          sk: historySk(attempt.endpointId, attempt.deliveryId),
+          ...attempt,
+          expiresAt,
+        },
+      },
+    );
   }
 
   /** Closure: every delivery attempt of the tenant's endpoints. */
