@@ -68,6 +68,17 @@ const sendGerman = (key: string, idempotencyKey: string) =>
     headers: { 'idempotency-key': idempotencyKey },
   });
 
+/** Message `id` read `delivered` at the EU endpoint. */
+const deliveredInEu = (key: string, id: string, what: string) =>
+  waitFor(
+    async () => {
+      const res = await euApi.call<{ status: string }>('GET', `/v1/messages/${id}`, { key });
+      return res.body.status === 'delivered' ? res.body : undefined;
+    },
+    what,
+    60_000,
+  );
+
 /** The receiver's `message.status` event for message `id` reaching `delivered`, verified with `secret`. */
 const deliveredTo = (path: string, secret: string, id: string) =>
   waitFor(
@@ -118,14 +129,7 @@ describe('a us-east-1 outage', () => {
       expect(sent.status).toBe(202);
       expect(sent.body.message.jurisdiction).toBe('eu');
       const id = sent.body.message.id;
-      const delivered = await waitFor(
-        async () => {
-          const res = await euApi.call<{ status: string }>('GET', `/v1/messages/${id}`, { key: t.key });
-          return res.body.status === 'delivered' ? res.body : undefined;
-        },
-        'the EU message delivered during the outage',
-        60_000,
-      );
+      const delivered = await deliveredInEu(t.key, id, 'the EU message delivered during the outage');
       expect(delivered.status).toBe('delivered');
       expect(proxies.reduce((n, p) => n + p.counts.faulted, 0)).toBeGreaterThan(0);
       expect(eu.reduce((n, f) => n + f.fn.coldStarts, 0)).toBeGreaterThan(coldBefore);
@@ -152,13 +156,10 @@ describe('a us-east-1 outage', () => {
       const sent = await sendGerman(t.key, 'first-eu-during-outage');
       expect(sent.status).toBe(202);
       const id = sent.body.message.id;
-      const delivered = await waitFor(
-        async () => {
-          const res = await euApi.call<{ status: string }>('GET', `/v1/messages/${id}`, { key: t.key });
-          return res.body.status === 'delivered' ? res.body : undefined;
-        },
+      const delivered = await deliveredInEu(
+        t.key,
+        id,
         "the tenant's first EU message delivered during the outage",
-        60_000,
       );
       expect(delivered.status).toBe('delivered');
       expect(proxies.reduce((n, p) => n + p.counts.faulted, 0)).toBeGreaterThan(0);
@@ -216,12 +217,7 @@ describe('a us-east-1 outage', () => {
     // The tenant's EU key exists (its first EU message, delivered before the webhook exists).
     const first = await sendGerman(t.key, 'eu-key-before-outage');
     expect(first.status).toBe(202);
-    await waitFor(async () => {
-      const res = await euApi.call<{ status: string }>('GET', `/v1/messages/${first.body.message.id}`, {
-        key: t.key,
-      });
-      return res.body.status === 'delivered' ? true : undefined;
-    }, 'the first EU message delivered');
+    await deliveredInEu(t.key, first.body.message.id, 'the first EU message delivered');
     // Created at the EU endpoint: sealed there under the tenant's global key and its EU key.
     const hook = await euApi.call<{ id: string; secret: string }>('POST', '/v1/webhooks', {
       key: owner,
