@@ -158,7 +158,8 @@ export function startReplicator(options: {
         } catch (error) {
           // A region that cannot be reached keeps its backlog (as a global table's replication does).
           const line = `replication of ${s.table} from ${s.region}: ${String(error)}`;
-          if (line !== lastError.get(s)) options.log?.(line);
+          // (Not while stopping: the services may be gone before the loop's last round ends.)
+          if (!stopped && line !== lastError.get(s)) options.log?.(line);
           lastError.set(s, line);
         }
       }
