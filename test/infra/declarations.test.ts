@@ -477,6 +477,18 @@ describe("the tenants table's tenant items in tenant-scoped functions (issue 14,
     );
   });
 
+  it("lets the webhook worker write the tenants table (an endpoint's EU copy of its secrets) in the EU region only", () => {
+    const writesTenants = (region: 'global' | 'eu') => {
+      const { execution, tenant } = roleIds(sandbox[region], 'deliver-webhooks');
+      return [execution, present(tenant, 'its tenant role')]
+        .flatMap((role) => policyOf<Statement>(sandbox[region], role))
+        .filter(onTenants)
+        .some((s) => actions(s).some((a) => /PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(a)));
+    };
+    expect(writesTenants('global')).toBe(false);
+    expect(writesTenants('eu')).toBe(true);
+  });
+
   for (const [variant, templates] of [
     ['sandbox', sandbox],
     ['eum', eum],
