@@ -48,7 +48,8 @@ export const declaration = defineFunction({
       sms: true,
       carrierEvents: 'consume',
     },
-    tenants: 'readWrite',
+    // A routed tenant's profile, settings and webhook endpoints (its tenant role).
+    tenants: 'read',
     systemKey: true,
   },
   // Each receipt and routed reply on its tenant's behalf (its tenant-access role). The execution
@@ -61,5 +62,7 @@ export const declaration = defineFunction({
       write: ['BLOCK#*', 'BUDGET#*', 'usage#*'],
       queryIndexes: ['byRecipient'],
     },
+    // The system secrets (the recipient pseudonym's, made on first use).
+    tenants: { read: ['SYSTEM'], write: ['SYSTEM'] },
   },
 });

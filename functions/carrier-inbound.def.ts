@@ -27,14 +27,15 @@ const replies = {
  * Messaging's subscriber): each region's own tables, keys, queues and carrier (the EU region's also
  * the global ones); a tenant's profile, settings and webhook endpoints and the SYSTEM secrets (the
  * pepper is created on first use, hence the write on SYSTEM). A reply is handled on its routed
- * tenant's behalf (its tenant-access role); the execution role keeps what is no tenant's: reply
- * routing's byRecipient look-up (a person's pseudonym), the block list, the gateway's budgets of
- * its own messages and the gateway-wide usage counters.
+ * tenant's behalf (its tenant-access role, which alone reads the tenant's items in the tenants
+ * table); the execution role keeps what is no tenant's: reply routing's byRecipient look-up (a
+ * person's pseudonym), the block list, the gateway's budgets of its own messages, the
+ * gateway-wide usage counters and the SYSTEM secrets.
  */
 export const TAKES_REPLIES = {
   needs: {
     ...ownAndGlobalFromEu(replies),
-    tenants: { read: ['ten_*', 'SYSTEM'], write: ['SYSTEM'] },
+    tenants: 'read',
     systemKey: true,
   },
   tenantScoped: true,
@@ -44,6 +45,7 @@ export const TAKES_REPLIES = {
       write: ['BLOCK#*', 'BUDGET#*', 'usage#*'],
       queryIndexes: ['byRecipient'],
     },
+    tenants: { read: ['SYSTEM'], write: ['SYSTEM'] },
   },
 } satisfies Pick<FunctionDeclaration, 'needs' | 'tenantScoped' | 'gatewayWide'>;
 

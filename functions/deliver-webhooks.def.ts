@@ -41,7 +41,9 @@ export const declaration = defineFunction({
     // In the EU region, webhook secrets' EU copies are sealed under the tenant's EU key.
     ownInEu: { tenantKeys: 'write' },
     global: { messages: 'read', tenantKeys: 'read' },
-    // Tenants' items only: reads, and the EU copy of a secret written beside its endpoint.
-    tenants: { read: ['ten_*'], write: ['ten_*'] },
+    // The delivery's tenant's endpoint (its tenant role); in the EU region only, the EU copy of
+    // its secrets written beside it (the global region opens the global copy and writes nothing).
+    tenants: 'read',
+    tenantsInEu: 'readWrite',
   },
 });

@@ -35,7 +35,8 @@ export const declaration = defineFunction({
   ],
   needs: {
     own: { messages: 'readWrite', dispatch: 'consume+send', webhooks: 'send', tenantKeys: 'read', sms: true },
-    // Webhook endpoints are listed (never opened) to fan status changes out.
+    // Webhook endpoints are listed (never opened) to fan status changes out, with the message's
+    // tenant's credentials: the execution role keeps nothing of the tenants table.
     tenants: 'read',
   },
   // Each message (claim, send, status, its tenant's counters) on its tenant's behalf, through its

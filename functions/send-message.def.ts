@@ -10,12 +10,16 @@ export const declaration = defineFunction({
     gatewayWide: { messages: { read: ['BLOCK#*'], write: ['usage#*'] } },
     description: 'POST /v1/messages',
     settings: ['USAGE_RETENTION_DAYS', 'ANALYTICS_RETENTION_DAYS', 'GLOBAL_API_URL', 'EU_API_URL'],
-    needs: ownAndGlobalFromEu({
-      messages: 'readWrite',
-      dispatch: 'send',
-      webhooks: 'send',
-      tenantKeys: 'write',
-    }),
+    needs: {
+      ...ownAndGlobalFromEu({
+        messages: 'readWrite',
+        dispatch: 'send',
+        webhooks: 'send',
+        tenantKeys: 'write',
+      }),
+      // The tenant's monthly counters (its cap) and Idempotency-Key claims.
+      tenants: 'readWrite',
+    },
   }),
   name: 'send-message',
 });

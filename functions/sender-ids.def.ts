@@ -8,7 +8,8 @@ export const declaration = defineFunction({
     tenantScoped: true,
     description: '/v1/sender-ids',
     settings: ['SENDER_IDENTITY_DAYS', 'GLOBAL_API_URL', 'EU_API_URL'],
-    needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),
+    // The tenant's applications and their sealed identity details, in the tenants table.
+    needs: { ...ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }), tenants: 'readWrite' },
   }),
   name: 'sender-ids',
 });

@@ -5,12 +5,11 @@ export const declaration = defineFunction({
   ...tenantRoute({
     name: 'settings',
     // The tenant's record (its replies, and the controls its rate limit reads) through its
-    // tenant-access role; the execution role keeps the rate buckets alone.
+    // tenant-access role; the execution role keeps the rate buckets and system secrets alone.
     tenantScoped: true,
-    gatewayWide: { tenants: { read: ['RATE#*'], write: ['RATE#*'] } },
     description: '/v1/settings/replies',
     settings: [],
-    needs: {},
+    needs: { tenants: 'readWrite' },
   }),
   name: 'settings',
 });

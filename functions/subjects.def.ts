@@ -14,7 +14,8 @@ export const declaration = defineFunction({
       'GLOBAL_API_URL',
       'EU_API_URL',
     ],
-    needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),
+    // An erasure's record, under the tenant in the tenants table.
+    needs: { ...ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }), tenants: 'readWrite' },
   }),
   name: 'subjects',
 });

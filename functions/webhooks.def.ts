@@ -18,6 +18,8 @@ export const declaration = defineFunction({
       global: { messages: 'readWrite', tenantKeys: 'write' },
       // The secrets' EU copy, sealed by the EU region's instance under the tenant's EU key.
       ownInEu: { messages: 'readWrite', tenantKeys: 'write' },
+      // The endpoints and their sealed secrets, under the tenant in the tenants table.
+      tenants: 'readWrite',
     },
   }),
   name: 'webhooks',

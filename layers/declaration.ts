@@ -43,9 +43,10 @@ export interface FunctionDeclaration<N extends string = string> {
    * the messages tables it uses (no tenant's), by partition-key pattern, e.g. the block list
    * (`{ messages: { read: ['BLOCK#*'] } }`). A pattern must start with a fixed upper- or
    * lower-case word and `#`, so that no tenant's partition (`ten_...`) can ever match it.
-   * `tenants`: the tenants table too goes through the tenant-access role (the tenant's own items:
-   * its profile, controls and replies), and the execution role keeps only these patterns there
-   * (e.g. the rate buckets, `RATE#*`).
+   * `tenants`: the execution role's patterns in the tenants table (e.g. the rate buckets, `RATE#*`,
+   * and the system secrets, `SYSTEM`); a tenant-scoped function reaches the tenant's own items
+   * there (its profile, API key records, sender IDs, webhook endpoints, monthly counters,
+   * Idempotency-Key claims) through its tenant-access role only (`needs.tenants`).
    */
   gatewayWide?: { messages?: KeyPatternAccess; tenants?: KeyPatternAccess };
 }
@@ -123,8 +124,14 @@ export interface Needs {
   ownInEu?: JurisdictionNeeds;
   /** A fixed jurisdiction whichever the region (webhook secrets are sealed under the global key). */
   global?: JurisdictionNeeds;
-  /** The tenants table: a global table, used through the replica in the function's own region. */
+  /**
+   * The tenants table: a global table, used through the replica in the function's own region. In
+   * a tenant-scoped function, its tenant-access role's access to the session tenant's items
+   * (`read` or `readWrite`); its execution role keeps `gatewayWide.tenants` alone.
+   */
   tenants?: TableAccess;
+  /** The tenants table where the function runs in the EU region only, added to `tenants` (webhook secrets' EU copies). */
+  tenantsInEu?: TableAccess;
   /** The system key (GenerateDataKey and Decrypt): the pepper and the recipient pseudonym secret. */
   systemKey?: true;
 }
@@ -185,6 +192,10 @@ export function needsIn(d: FunctionDeclaration, own: Jurisdiction): Record<Juris
 
 const sends = (a?: QueueAccess) => a === 'send' || a === 'consume+send';
 
+/** A declaration's access to the tenants table in the region of jurisdiction `own`. */
+export const tenantsNeedIn = (d: FunctionDeclaration, own: Jurisdiction): TableAccess | undefined =>
+  own === 'eu' ? mergeTable(d.needs.tenants, d.needs.tenantsInEu) : d.needs.tenants;
+
 /** Every setting the function reads in the region of jurisdiction `own` (JURISDICTION first). */
 export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingName[] {
   const out = new Set<SettingName>(['JURISDICTION', ...d.settings]);
@@ -221,8 +232,11 @@ export function settingsOf(d: FunctionDeclaration, own: Jurisdiction): SettingNa
   return [...out];
 }
 
-/** A gateway-wide partition: a word of letters and `#` before any wildcard (a tenant id, `ten_...`, is none). */
-const GATEWAY_WIDE_KEY = /^[A-Za-z]+#[^*?]*\*?$/;
+/**
+ * A gateway-wide partition: a word of letters, alone (`SYSTEM`) or followed by `#` before any
+ * wildcard (a tenant id, `ten_...`, is neither).
+ */
+const GATEWAY_WIDE_KEY = /^[A-Za-z]+(#[^*?]*\*?)?$/;
 
 /**
  * Indexes whose partition is no tenant's: `byRecipient` (a person's gateway-wide pseudonym, reply
@@ -260,6 +274,13 @@ export function defineFunction<const N extends string>(d: FunctionDeclaration<N>
       `${d.name}: gatewayWide narrows a tenant-scoped function's execution role; declare tenantScoped`,
     );
   }
+  for (const tenants of [d.needs.tenants, d.needs.tenantsInEu]) {
+    if (d.tenantScoped && tenants !== undefined && typeof tenants !== 'string') {
+      throw new Error(
+        `${d.name}: a tenant-scoped function reaches the tenants table's tenant items through its tenant role (needs.tenants: read or readWrite); gateway-wide items by pattern in gatewayWide.tenants`,
+      );
+    }
+  }
   for (const access of [d.gatewayWide?.messages, d.gatewayWide?.tenants]) {
     const { queryIndexes, ...patterns } = access ?? {};
     if (queryIndexes?.some((i) => !GATEWAY_WIDE_INDEXES.includes(i))) {
@@ -279,7 +300,7 @@ export function defineFunction<const N extends string>(d: FunctionDeclaration<N>
 let tenantsTableScoped = false;
 /**
  * Whether the running function (its declaration, registered by `loadSettings`) reaches the
- * tenants table's tenant items through its tenant-access role (`gatewayWide.tenants`).
+ * tenants table's tenant items through its tenant-access role: every tenant-scoped one.
  */
 export const reachesTenantsTableAsTenant = (): boolean => tenantsTableScoped;
 
@@ -292,7 +313,7 @@ export type Settings = { readonly [K in SettingName]: SettingValue<K> };
  * `Invalid configuration: NAME: ... (function x)`.
  */
 export function loadSettings(d: FunctionDeclaration): Settings {
-  tenantsTableScoped = d.tenantScoped === true && d.gatewayWide?.tenants !== undefined;
+  tenantsTableScoped = d.tenantScoped === true && d.needs.tenants !== undefined;
   const { JURISDICTION } = loadConfig({ JURISDICTION: SETTINGS.JURISDICTION.schema }, d.name);
   const names = settingsOf(d, JURISDICTION);
   registerDeclaredSettings(d.name, names);
@@ -333,6 +354,12 @@ export const ownAndGlobalFromEu = (n: JurisdictionNeeds): Pick<Needs, 'own' | 'o
   otherFromEu: n,
 });
 
+/** What a tenant route's execution role keeps in the tenants table: the rate buckets and the system secrets. */
+const ROUTE_GATEWAY_WIDE_TENANTS: KeyPatternAccess = {
+  read: ['RATE#*', 'SYSTEM'],
+  write: ['RATE#*', 'SYSTEM'],
+};
+
 /** HTTP functions answer within API Gateway's 29-second integration limit. */
 export const HTTP_TIMEOUT_SECONDS = 29;
 
@@ -342,6 +369,10 @@ export const HTTP_TIMEOUT_SECONDS = 29;
  * recipient pseudonym under the system key) and the audit trail (the audit queues): in its own
  * region's jurisdiction and, in the EU region only, the global one. No tenant route in the global
  * region holds an EU grant: `needs.other` is for gateway-wide functions only.
+ *
+ * The tenants table: the tenant's own items, read (`needs.tenants: 'readWrite'` for a route that
+ * writes them), through a tenant-scoped route's tenant-access role; its execution role keeps the
+ * rate buckets (`RATE#*`) and the system secrets (`SYSTEM`, made on first use).
  */
 export function tenantRoute(
   d: Omit<FunctionDeclaration, 'trigger' | 'timeoutSeconds' | 'needs'> & { needs: Needs },
@@ -352,8 +383,15 @@ export function tenantRoute(
       `${d.name}: a tenant route reaches the other jurisdiction from the EU region only (needs.otherFromEu); the global region relays it`,
     );
   }
+  const gatewayWide: FunctionDeclaration['gatewayWide'] = d.tenantScoped
+    ? {
+        ...d.gatewayWide,
+        tenants: mergeTable(ROUTE_GATEWAY_WIDE_TENANTS, d.gatewayWide?.tenants) as KeyPatternAccess,
+      }
+    : d.gatewayWide;
   return {
     ...d,
+    ...(gatewayWide ? { gatewayWide } : {}),
     trigger: { kind: 'http' },
     timeoutSeconds: HTTP_TIMEOUT_SECONDS,
     settings: [...new Set<SettingName>(['TENANT_SETTINGS_CACHE_SECONDS', ...d.settings])],
@@ -363,7 +401,7 @@ export function tenantRoute(
       // A global-region instance screens and audits its own region only (the EU's work is the
       // EU API's, relayed or answered 421): the other jurisdiction's guards only from the EU region.
       otherFromEu: merge(guards, d.needs.otherFromEu),
-      tenants: mergeTable('readWrite', d.needs.tenants)!,
+      tenants: mergeTable('read', d.needs.tenants)!,
       systemKey: true,
     },
   };

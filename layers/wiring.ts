@@ -303,9 +303,11 @@ export async function euOrHere(
 const tenantsClient = /* @__PURE__ */ once(() => newDynamodb(readSetting('TENANTS_REGION')));
 const tenantsKms = /* @__PURE__ */ once(() => newKms(readSetting('TENANTS_REGION')));
 /**
- * The tenants table's client for tenant records (profile, controls, replies, API keys): the
- * request's tenant's credentials in a function whose declaration scopes the tenants table
- * (`gatewayWide.tenants`), the execution role's elsewhere.
+ * The tenants table's client for the tenant's items (profile, controls, replies, API key records,
+ * sender IDs, webhook endpoints, monthly counters, Idempotency-Key claims): the request's
+ * tenant's credentials in a tenant-scoped function, so IAM refuses another tenant's item; the
+ * execution role's elsewhere (the authorizer, the admin function, the public flows). The
+ * gateway-wide items (rate buckets, system secrets) always go with `tenantsClient`.
  */
 const tenantRecordsClient = /* @__PURE__ */ once(() => {
   const credentialsOf = tenantCredentialsOf();
@@ -409,10 +411,13 @@ export const ownJurisdiction = /* @__PURE__ */ once(() => readSetting('JURISDICT
 
 export const counters = /* @__PURE__ */ once(
   () =>
-    new DynamoDbCounters(tenantsClient(), readSetting('TENANTS_TABLE'), {
-      own: readSetting('TENANTS_REGION'),
-      all: readSetting('TENANTS_REPLICA_REGIONS'),
-    }),
+    new DynamoDbCounters(
+      tenantsClient(),
+      readSetting('TENANTS_TABLE'),
+      { own: readSetting('TENANTS_REGION'), all: readSetting('TENANTS_REPLICA_REGIONS') },
+      // Rate buckets are gateway-wide (the execution role's); a tenant's monthly counters its own.
+      tenantRecordsClient(),
+    ),
 );
 
 /**
@@ -436,7 +441,7 @@ export const gatewayBudget = /* @__PURE__ */ once(() =>
   }),
 );
 export const senderIdStore = /* @__PURE__ */ once(
-  () => new DynamoDbSenderIdStore(tenantsClient(), readSetting('TENANTS_TABLE')),
+  () => new DynamoDbSenderIdStore(tenantRecordsClient(), readSetting('TENANTS_TABLE')),
 );
 
 const settingsTtlMs = /* @__PURE__ */ once(() => readSetting('TENANT_SETTINGS_CACHE_SECONDS') * 1000);
@@ -619,7 +624,7 @@ export const usageLedger = /* @__PURE__ */ perJurisdiction((j) => {
 export const webhookStore = /* @__PURE__ */ once(
   () =>
     new DynamoDbWebhookStore(
-      tenantsClient(),
+      tenantRecordsClient(),
       readSetting('TENANTS_TABLE'),
       tenantCrypto('global'),
       ownJurisdiction() === 'eu' ? tenantCrypto('eu') : undefined,
@@ -705,7 +710,7 @@ export const usageReports = /* @__PURE__ */ once(() =>
 export const idempotencyKeyScope = /* @__PURE__ */ once(
   () =>
     new DynamoDbIdempotencyKeyScope(
-      tenantsClient(),
+      tenantRecordsClient(),
       readSetting('TENANTS_TABLE'),
       systemSecret('recipient-pseudonym'),
     ),

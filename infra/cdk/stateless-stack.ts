@@ -26,7 +26,7 @@ import type { GatewayMessageBudget } from '../../layers/core/gateway-budget.ts';
 import type { Jurisdiction } from '../../layers/core/model.ts';
 import type { GatewayOrigination } from '../../layers/core/origination.ts';
 import type { SendRates } from '../../layers/core/pacing.ts';
-import { type FunctionDeclaration, needsIn } from '../../layers/declaration.ts';
+import { type FunctionDeclaration, needsIn, tenantsNeedIn } from '../../layers/declaration.ts';
 import { type HttpFunction, ROUTES, UNKNOWN_ROUTE_FUNCTION } from '../../layers/http/routes.ts';
 import type { DeployContext, QueueName } from '../../layers/settings.ts';
 import { DECLARATIONS, type FunctionName } from '../declarations.ts';
@@ -229,11 +229,12 @@ export class StatelessStack extends Stack {
         else f.useTenantKeys(account, access, inRegions);
       }
       if (sms.length && props.carrier?.kind === 'eum') f.sendsSms(sms);
-      if (d.needs.tenants && tenantAccess && d.gatewayWide?.tenants) {
+      const tenants = tenantsNeedIn(d, jurisdiction);
+      if (tenants && tenantAccess) {
         // The tenant's own items through its tenant-access role; gateway-wide ones by key pattern.
-        tenantAccess.grantTable(tenantsTable.tableArn, d.needs.tenants);
-        f.grantTable(tenantsTable, d.gatewayWide.tenants);
-      } else if (d.needs.tenants) f.grantTable(tenantsTable, d.needs.tenants);
+        tenantAccess.grantTenantsTable(tenantsTable.tableArn, tenants);
+        if (d.gatewayWide?.tenants) f.grantTable(tenantsTable, d.gatewayWide.tenants);
+      } else if (tenants) f.grantTable(tenantsTable, tenants);
       if (d.needs.systemKey && jurisdiction === 'global') {
         f.useKeyArn(systemKeyArn, ['kms:GenerateDataKey', 'kms:Decrypt']);
       } else if (d.needs.systemKey) {

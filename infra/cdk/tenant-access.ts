@@ -2,6 +2,7 @@ import { Tags } from 'aws-cdk-lib';
 import { ArnPrincipal, PolicyStatement, Role } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { CLAIMS_PARTITION_PREFIX } from '../../layers/adapters/dynamodb-idempotency-store.ts';
 import { KEY_USER_TAG } from '../../layers/adapters/kms-key-service.ts';
 import type { TableAccess } from '../../layers/declaration.ts';
 import { TENANT_SESSION_TAG } from '../../layers/tenant-scope.ts';
@@ -32,11 +33,16 @@ export const TENANT_INDEXES = TABLES.messages.indexes.flatMap((i: IndexDefinitio
  * index's partition key). The gateway-wide indexes (byRecipient) are not granted. Plain policy
  * JSON, so the local IAM tests evaluate the very statements the stack deploys.
  */
-export function tenantTableStatements(tableArn: string, access: TableAccess): Statement[] {
+export function tenantTableStatements(
+  tableArn: string,
+  access: TableAccess,
+  partitions: readonly string[] = SESSION_TENANT_PARTITIONS,
+  indexes: readonly string[] = TENANT_INDEXES,
+): Statement[] {
   if (typeof access !== 'string') {
     throw new Error('a tenant-access role grants whole-tenant access (read or readWrite), not key patterns');
   }
-  const leading = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': SESSION_TENANT_PARTITIONS } };
+  const leading = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...partitions] } };
   return [
     {
       Effect: 'Allow',
@@ -44,14 +50,32 @@ export function tenantTableStatements(tableArn: string, access: TableAccess): St
       Resource: tableArn,
       Condition: leading,
     },
-    {
-      Effect: 'Allow',
-      Action: ['dynamodb:Query'],
-      Resource: TENANT_INDEXES.map((i) => `${tableArn}/index/${i}`),
-      Condition: leading,
-    },
+    ...(indexes.length
+      ? [
+          {
+            Effect: 'Allow' as const,
+            Action: ['dynamodb:Query'],
+            Resource: indexes.map((i) => `${tableArn}/index/${i}`),
+            Condition: leading,
+          },
+        ]
+      : []),
   ];
 }
+
+/**
+ * The partition keys of one tenant's items in the tenants table: its own (profile, API key
+ * records, sender IDs, webhook endpoints, monthly counters) and its Idempotency-Key claims
+ * (`IDEMKEY#<id>`, exactly: no pattern of one tenant matches another's).
+ */
+export const SESSION_TENANT_RECORDS = [
+  ...SESSION_TENANT_PARTITIONS,
+  `${CLAIMS_PARTITION_PREFIX}${SESSION_TENANT}`,
+];
+
+/** A tenant-access role's statements for the tenants table (which has no index): the session tenant's items only. */
+export const tenantsTableStatements = (tableArn: string, access: TableAccess): Statement[] =>
+  tenantTableStatements(tableArn, access, SESSION_TENANT_RECORDS, []);
 
 /**
  * The role a tenant-scoped function assumes for each tenant it serves, with the tenant's id as a
@@ -86,6 +110,12 @@ export class TenantAccessRole extends Construct {
 
   grantTable(tableArn: string, access: TableAccess): this {
     for (const s of tenantTableStatements(tableArn, access))
+      this.role.addToPolicy(PolicyStatement.fromJson(s));
+    return this;
+  }
+
+  grantTenantsTable(tableArn: string, access: TableAccess): this {
+    for (const s of tenantsTableStatements(tableArn, access))
       this.role.addToPolicy(PolicyStatement.fromJson(s));
     return this;
   }

@@ -39,10 +39,16 @@ export class DynamoDbCounters implements Counters {
    */
   private readonly refusedUntil = new Map<string, number>();
 
+  /**
+   * @param client the rate buckets' (`RATE#...`, gateway-wide).
+   * @param usageClient the tenants' monthly counters' (`<tenant>` / `USAGE#...`): a tenant-scoped
+   *   function's is the request tenant's credentials; `client` when not given.
+   */
   constructor(
     private readonly client: DynamoDBClient,
     private readonly table: string,
     private readonly regions?: CounterRegions,
+    private readonly usageClient: DynamoDBClient = client,
   ) {}
 
   /** A counter item's sort key in a region (unsuffixed in the first, and without regions). */
@@ -51,11 +57,15 @@ export class DynamoDbCounters implements Counters {
   }
 
   /** The other regions' replicated items of a counter (eventually consistent: the replicas). */
-  private async elsewhere(pk: string, base: string): Promise<Record<string, unknown>[]> {
+  private async elsewhere(
+    pk: string,
+    base: string,
+    client = this.client,
+  ): Promise<Record<string, unknown>[]> {
     const others = (this.regions?.all ?? []).filter((r) => r !== this.regions?.own);
     const items = await Promise.all(
       others.map((r) =>
-        this.client.send(
+        client.send(
           new GetItemCommand({ TableName: this.table, Key: marshall({ pk, sk: this.sk(base, r) }) }),
         ),
       ),
@@ -144,7 +154,7 @@ export class DynamoDbCounters implements Counters {
     // The month's segments the other regions counted (replicated), toward the same cap.
     const elsewhere =
       cap > 0
-        ? (await this.elsewhere(tenantId, `USAGE#${month}`)).reduce(
+        ? (await this.elsewhere(tenantId, `USAGE#${month}`, this.usageClient)).reduce(
             (sum, i) => sum + Number(i.segments ?? 0),
             0,
           )
@@ -152,7 +162,7 @@ export class DynamoDbCounters implements Counters {
     if (cap > 0 && elsewhere + segments > cap) return false;
     cap -= elsewhere;
     try {
-      await this.client.send(
+      await this.usageClient.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: tenantId, sk: this.sk(`USAGE#${month}`) }),

@@ -163,6 +163,9 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   }
 }
 
+/** The partition of a tenant's Idempotency-Key claims in the tenants table: `IDEMKEY#<tenant id>`. */
+export const CLAIMS_PARTITION_PREFIX = 'IDEMKEY#';
+
 /**
  * The tenant-wide scope of Idempotency-Keys, in the (global) tenants table, which both regions'
  * functions reach. An item holds only HMACs under a system secret: of the tenant and key (its
@@ -188,14 +191,17 @@ export class DynamoDbIdempotencyKeyScope implements IdempotencyKeyScope {
     const items = await queryAll(this.client, {
       TableName: this.table,
       KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: marshall({ ':pk': `IDEMKEY#${tenantId}` }),
+      ExpressionAttributeValues: marshall({ ':pk': `${CLAIMS_PARTITION_PREFIX}${tenantId}` }),
       ProjectionExpression: 'pk, sk',
     });
     return deleteAll(this.client, this.table, items);
   }
 
   private async itemKey(tenantId: string, key: string) {
-    return marshall({ pk: `IDEMKEY#${tenantId}`, sk: await this.mac('key', tenantId, key) });
+    return marshall({
+      pk: `${CLAIMS_PARTITION_PREFIX}${tenantId}`,
+      sk: await this.mac('key', tenantId, key),
+    });
   }
 
   async claim(tenantId: string, key: string, requestHash: string, now: Date): Promise<boolean> {

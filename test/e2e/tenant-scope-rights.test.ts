@@ -1,7 +1,9 @@
-import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
+import { present } from '../../layers/present.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 import { functionEnv, functionWiring } from '../support/function-wiring.ts';
 import { client, onboard } from '../support/http.ts';
@@ -243,4 +245,130 @@ describe('tenant-scoped credentials: /v1/webhooks and the webhook worker', () =>
       name: 'NoTenantScopeError',
     });
   });
+});
+
+describe("tenant-scoped credentials: the tenants table's tenant items", () => {
+  /** The function's execution role's own DynamoDB client (through its IAM proxy). */
+  const execution = (name: string) => {
+    const env = envOf(name);
+    return new DynamoDBClient({
+      region: gateway.regions.global,
+      endpoint: present(env.AWS_ENDPOINT_URL_DYNAMODB, 'the IAM proxy'),
+      credentials: {
+        accessKeyId: present(env.AWS_ACCESS_KEY_ID, 'its key id'),
+        secretAccessKey: present(env.AWS_SECRET_ACCESS_KEY, 'its secret'),
+      },
+    });
+  };
+
+  it("IAM refuses another tenant's sender IDs, endpoints, monthly counters, Idempotency-Key claims and record in this tenant's request", async () => {
+    const applied = await api.call<{ id: string }>('POST', '/v1/sender-ids', {
+      key: b.key,
+      body: { value: 'GLOBEXID', countries: [], identity },
+    });
+    expect(applied.status).toBe(201);
+    const hook = await api.call<{ id: string }>('POST', '/v1/webhooks', {
+      key: b.key,
+      body: { url: 'https://hooks.globex.example/records', events: ['message.status'] },
+    });
+    expect(hook.status).toBe(201);
+    const month = new Date().toISOString().slice(0, 7);
+
+    let loaded = await asFunction('sender-ids');
+    await expect(
+      loaded.inTenantScope(a.tenantId, () => loaded.w.senderIdStore().list(a.tenantId)),
+    ).resolves.toEqual(expect.any(Array));
+    let before = gateway.iamDenials.length;
+    await expect(
+      loaded.inTenantScope(a.tenantId, () => loaded.w.senderIdStore().list(b.tenantId)),
+    ).rejects.toSatisfy(refusedInIam);
+    await expect(
+      loaded.inTenantScope(a.tenantId, () => loaded.w.senderIdStore().get(b.tenantId, applied.body.id)),
+    ).rejects.toSatisfy(refusedInIam);
+    refusedToTenantRole(before);
+
+    loaded = await asFunction('webhooks');
+    await expect(
+      loaded.inTenantScope(a.tenantId, () => loaded.w.webhookStore().list(a.tenantId)),
+    ).resolves.toEqual(expect.any(Array));
+    before = gateway.iamDenials.length;
+    await expect(
+      loaded.inTenantScope(a.tenantId, () => loaded.w.webhookStore().list(b.tenantId)),
+    ).rejects.toSatisfy(refusedInIam);
+    await expect(
+      loaded.inTenantScope(a.tenantId, () => loaded.w.webhookStore().remove(b.tenantId, hook.body.id)),
+    ).rejects.toSatisfy(refusedInIam);
+    refusedToTenantRole(before);
+
+    loaded = await asFunction('send-message');
+    // Its own monthly counter and claim, with its tenant role; the rate bucket, gateway-wide.
+    await expect(
+      loaded.inTenantScope(a.tenantId, () => loaded.w.counters().addUsage(a.tenantId, month, 1, 0)),
+    ).resolves.toBe(true);
+    await expect(
+      loaded.inTenantScope(a.tenantId, () =>
+        loaded.w.idempotencyKeyScope().claim(a.tenantId, 'k-records', 'h', new Date()),
+      ),
+    ).resolves.toBe(true);
+    await expect(
+      loaded.inTenantScope(a.tenantId, () =>
+        loaded.w.counters().admit(`tenant#${a.tenantId}`, 600, 100, new Date()),
+      ),
+    ).resolves.toMatchObject({ ok: true });
+    before = gateway.iamDenials.length;
+    await expect(
+      loaded.inTenantScope(a.tenantId, () => loaded.w.counters().addUsage(b.tenantId, month, 1, 0)),
+    ).rejects.toSatisfy(refusedInIam);
+    await expect(
+      loaded.inTenantScope(a.tenantId, () =>
+        loaded.w.idempotencyKeyScope().claim(b.tenantId, 'k-records', 'h', new Date()),
+      ),
+    ).rejects.toSatisfy(refusedInIam);
+    await expect(
+      loaded.inTenantScope(a.tenantId, () => loaded.w.tenantStore().getTenant(b.tenantId)),
+    ).rejects.toSatisfy(refusedInIam);
+    refusedToTenantRole(before);
+    // Globex's endpoint is still there for Globex.
+    const kept = await api.call('GET', `/v1/webhooks/${hook.body.id}`, { key: b.key });
+    expect(kept.status).toBe(200);
+  });
+
+  for (const name of [
+    'usage',
+    'dispatch-messages',
+    'apply-carrier-events',
+    'carrier-inbound',
+    'deliver-webhooks',
+  ] as const) {
+    it(`${name}: IAM refuses another tenant's record and endpoints in one tenant's scope; its execution role reads no tenant's item`, async () => {
+      const { w, inTenantScope } = await asFunction(name);
+      await expect(
+        inTenantScope(a.tenantId, () => w.tenantStore().getTenant(a.tenantId)),
+      ).resolves.toMatchObject({ id: a.tenantId });
+      const before = gateway.iamDenials.length;
+      await expect(inTenantScope(a.tenantId, () => w.tenantStore().getTenant(b.tenantId))).rejects.toSatisfy(
+        refusedInIam,
+      );
+      await expect(inTenantScope(a.tenantId, () => w.webhookStore().list(b.tenantId))).rejects.toSatisfy(
+        refusedInIam,
+      );
+      refusedToTenantRole(before);
+      // Outside any scope, none at all.
+      await expect(w.tenantStore().getTenant(b.tenantId)).rejects.toMatchObject({
+        name: 'NoTenantScopeError',
+      });
+      const client = execution(name);
+      try {
+        for (const pk of [b.tenantId, `IDEMKEY#${b.tenantId}`]) {
+          await expect(
+            client.send(
+              new GetItemCommand({ TableName: gateway.tables.tenants, Key: marshall({ pk, sk: 'PROFILE' }) }),
+            ),
+          ).rejects.toMatchObject({ name: 'AccessDeniedException' });
+        }
+      } finally {
+        client.destroy();
+      }
+    });
+  }
 });

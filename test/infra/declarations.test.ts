@@ -7,11 +7,14 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/cdk/app.ts';
+import { SESSION_TENANT, SESSION_TENANT_RECORDS } from '../../infra/cdk/tenant-access.ts';
 import { DECLARATIONS, type FunctionName } from '../../infra/declarations.ts';
 import { clearDeclaredSettings, loadConfig, registerDeclaredSettings, setting } from '../../layers/config.ts';
 import { originationFor } from '../../layers/core/origination.ts';
 import { settingsOf } from '../../layers/declaration.ts';
+import { present } from '../../layers/present.ts';
 import { isOptional, type SettingName, settingSpec } from '../../layers/settings.ts';
+import { policyOf, roleIds } from '../support/role-templates.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const NAMES = Object.keys(DECLARATIONS) as FunctionName[];
@@ -383,8 +386,8 @@ describe('the defects the declarations fix', () => {
     const tenantsTable = (s: Statement) => JSON.stringify(s.Resource).includes('Tenants');
     const messagesTable = (s: Statement) => /messages/.test(JSON.stringify(s.Resource));
     // The carrier webhook handles a reply where it is taken (it is never queued in clear): its own
-    // region's messages table, and of the tenants table only tenants' items, read, and the SYSTEM
-    // item (token hash, pepper).
+    // region's messages table, and of the tenants table only the routed tenant's items, read (its
+    // tenant role), and the SYSTEM item (token hash, pepper; its execution role).
     const inbound = statementsOf(t, 'carrier-inbound');
     expect(JSON.stringify(inbound.filter(messagesTable))).toContain('sms-gateway-global-messages');
     expect(JSON.stringify(inbound.filter(messagesTable))).not.toContain('sms-gateway-eu-messages');
@@ -392,8 +395,12 @@ describe('the defects the declarations fix', () => {
       expect(actions(s)).not.toContain('dynamodb:Scan');
       expect(actions(s)).not.toContain('dynamodb:DeleteItem');
       const writes = actions(s).some((a) => /PutItem|UpdateItem|BatchWriteItem/.test(a));
+      const tenantRole = JSON.stringify(s.Condition).includes('PrincipalTag');
+      expect(writes && tenantRole, JSON.stringify(s)).toBe(false);
       expect(s.Condition, JSON.stringify(s)).toEqual({
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': writes ? ['SYSTEM'] : ['ten_*', 'SYSTEM'] },
+        'ForAllValues:StringLike': {
+          'dynamodb:LeadingKeys': tenantRole ? SESSION_TENANT_RECORDS : ['SYSTEM'],
+        },
       });
     }
     // The public flows: verification and block items, the rate counters, the tenant a sender
@@ -429,4 +436,88 @@ describe('the defects the declarations fix', () => {
       EUM_TTL_SECONDS: '600',
     });
   });
+});
+
+describe("the tenants table's tenant items in tenant-scoped functions (issue 14, item 2)", () => {
+  const SCOPED = NAMES.filter((n) => DECLARATIONS[n].tenantScoped && DECLARATIONS[n].needs.tenants);
+  const onTenants = (s: Statement) => /-tenants|Tenants/.test(JSON.stringify(s.Resource));
+  /** IAM's StringLike: `*` any run of characters, `?` one; the rest literal. */
+  const like = (pattern: string, value: string) =>
+    new RegExp(
+      `^${pattern
+        .split('')
+        .map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\/#]/g, '\\$&')))
+        .join('')}$`,
+    ).test(value);
+  const leadingKeys = (s: Statement) =>
+    (s.Condition?.['ForAllValues:StringLike'] as Record<string, string[]> | undefined)?.[
+      'dynamodb:LeadingKeys'
+    ];
+  // A tenant's partitions in the tenants table: its profile, API key records, sender IDs,
+  // webhook endpoints and their EU copies, monthly counters (`<tenant>`), and its
+  // Idempotency-Key claims (`IDEMKEY#<tenant>`).
+  const TENANT_PARTITIONS = ['ten_A', 'ten_A#x', 'IDEMKEY#ten_A'];
+
+  it('covers the tenant routes and the workers that reach the tenants table', () => {
+    expect(SCOPED).toEqual(
+      expect.arrayContaining([
+        'send-message',
+        'send-batch',
+        'sender-ids',
+        'webhooks',
+        'usage',
+        'settings',
+        'subjects',
+        'dispatch-messages',
+        'apply-carrier-events',
+        'carrier-inbound',
+        'receive-eum-events',
+        'deliver-webhooks',
+      ]),
+    );
+  });
+
+  it("lets the webhook worker write the tenants table (an endpoint's EU copy of its secrets) in the EU region only", () => {
+    const writesTenants = (region: 'global' | 'eu') => {
+      const { execution, tenant } = roleIds(sandbox[region], 'deliver-webhooks');
+      return [execution, present(tenant, 'its tenant role')]
+        .flatMap((role) => policyOf<Statement>(sandbox[region], role))
+        .filter(onTenants)
+        .some((s) => actions(s).some((a) => /PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(a)));
+    };
+    expect(writesTenants('global')).toBe(false);
+    expect(writesTenants('eu')).toBe(true);
+  });
+
+  for (const [variant, templates] of [
+    ['sandbox', sandbox],
+    ['eum', eum],
+  ] as const) {
+    for (const region of ['global', 'eu'] as const) {
+      const t = templates[region];
+      for (const name of SCOPED) {
+        if (variant === 'sandbox' && DECLARATIONS[name].trigger.kind === 'sns') continue;
+        it(`${variant} ${region} ${name}: the execution role reaches no tenant's partition nor the whole table; the tenant role only the session tenant's`, () => {
+          const { execution, tenant } = roleIds(t, name);
+          for (const s of policyOf<Statement>(t, execution).filter(onTenants)) {
+            const keys = leadingKeys(s);
+            expect(keys, JSON.stringify(s)).toBeDefined();
+            for (const pk of TENANT_PARTITIONS) {
+              expect(
+                [keys ?? []].flat().filter((p) => like(p, pk)),
+                `${JSON.stringify(s)} ${pk}`,
+              ).toEqual([]);
+            }
+          }
+          const scoped = policyOf<Statement>(t, present(tenant, `${name}'s tenant role`)).filter(onTenants);
+          expect(scoped.length).toBeGreaterThan(0);
+          for (const s of scoped) {
+            const keys = [leadingKeys(s) ?? []].flat();
+            expect(keys.length, JSON.stringify(s)).toBeGreaterThan(0);
+            for (const p of keys) expect(p).toContain(SESSION_TENANT);
+          }
+        });
+      }
+    }
+  }
 });

@@ -22,9 +22,25 @@ const route = (gatewayWide: FunctionDeclaration['gatewayWide'], tenantScoped = t
 
 describe('gateway-wide items of a tenant-scoped function', () => {
   it('accepts fixed-word partitions such as the block list and the gateway-wide counters', () => {
+    // A tenant route's execution role also keeps the rate buckets and the system secrets.
     expect(route({ messages: { read: ['BLOCK#*'], write: ['usage#*'] } }).gatewayWide).toEqual({
       messages: { read: ['BLOCK#*'], write: ['usage#*'] },
+      tenants: { read: ['RATE#*', 'SYSTEM'], write: ['RATE#*', 'SYSTEM'] },
     });
+  });
+
+  it("refuses key patterns for a tenant-scoped function's tenants table: its tenant items go through its tenant role", () => {
+    expect(() =>
+      defineFunction({
+        name: 'example',
+        description: 'an example worker',
+        trigger: { kind: 'http' },
+        timeoutSeconds: 29,
+        settings: [],
+        tenantScoped: true,
+        needs: { tenants: { read: ['ten_*'] } },
+      }),
+    ).toThrow(/through its tenant role/);
   });
 
   it.each([['*'], ['ten_*'], [SESSION_TENANT], ['*#usage'], ['BLOCK*'], ['#x'], ['a#*b']])(

@@ -5,6 +5,7 @@ import {
   evaluateIdentityPolicies,
   type PolicyDocument,
 } from '../../infra/local/iam/policy.ts';
+import { tenantsNeedIn } from '../../layers/declaration.ts';
 import {
   ACCOUNT,
   policyOf,
@@ -192,13 +193,16 @@ describe('tenant-access roles (issue 14, item 2)', () => {
         ]);
       });
 
-      if (DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.tenants)
+      if (DECLARATIONS[name as keyof typeof DECLARATIONS].needs.tenants)
         it(`${region} ${name}: the tenants table's tenant items only through the tenant role; the execution role keeps the declared patterns`, () => {
           const onTenants = (roleId: string) =>
             policyOf<Statement>(t, roleId).filter((s) => /-tenants|Tenants/.test(JSON.stringify(s.Resource)));
           const executionStatements = onTenants(execution);
           const tenantStatements = onTenants(tenant!);
-          expect(executionStatements.length).toBeGreaterThan(0);
+          // (The webhook worker's execution role keeps nothing of the tenants table.)
+          expect(executionStatements.length > 0).toBe(
+            DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.tenants !== undefined,
+          );
           expect(tenantStatements.length).toBeGreaterThan(0);
           const resource = concrete(tenantStatements[0]!.Resource) as string;
           const docOf = (statements: Statement[]) =>
@@ -213,23 +217,51 @@ describe('tenant-access roles (issue 14, item 2)', () => {
             },
             context: { 'dynamodb:LeadingKeys': [pk] },
           });
+          // Its own items: the profile and every item under its id, and its Idempotency-Key claims.
+          const writes =
+            tenantsNeedIn(DECLARATIONS[name as keyof typeof DECLARATIONS], region) === 'readWrite';
           for (const action of ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Query']) {
-            expect(evaluateIdentityPolicies([docOf(executionStatements)], request(action, 'ten_A'))).toBe(
-              'implicit-deny',
-            );
-            expect(
-              evaluateIdentityPolicies([docOf(tenantStatements)], request(action, 'ten_A', 'ten_A')),
-            ).toBe('allow');
-            expect(
-              evaluateIdentityPolicies([docOf(tenantStatements)], request(action, 'ten_B', 'ten_A')),
-            ).toBe('implicit-deny');
+            const own = action === 'dynamodb:UpdateItem' && !writes ? 'implicit-deny' : 'allow';
+            for (const [mine, theirs] of [
+              ['ten_A', 'ten_B'],
+              ['IDEMKEY#ten_A', 'IDEMKEY#ten_B'],
+              ['IDEMKEY#ten_A', 'IDEMKEY#ten_AB'],
+              ['ten_A', 'ten_AB'],
+            ] as const) {
+              expect(evaluateIdentityPolicies([docOf(executionStatements)], request(action, mine))).toBe(
+                'implicit-deny',
+              );
+              expect(
+                evaluateIdentityPolicies([docOf(tenantStatements)], request(action, mine, 'ten_A')),
+                `${action} ${mine}`,
+              ).toBe(own);
+              expect(
+                evaluateIdentityPolicies([docOf(tenantStatements)], request(action, theirs, 'ten_A')),
+              ).toBe('implicit-deny');
+            }
+            // The gateway-wide items are no tenant session's.
+            for (const pk of ['RATE#tenant#ten_A', 'SYSTEM', 'KEYHASH#x']) {
+              expect(evaluateIdentityPolicies([docOf(tenantStatements)], request(action, pk, 'ten_A'))).toBe(
+                'implicit-deny',
+              );
+            }
           }
-          expect(
-            evaluateIdentityPolicies(
-              [docOf(executionStatements)],
-              request('dynamodb:UpdateItem', 'RATE#tenant#ten_A'),
-            ),
-          ).toBe('allow');
+          // What it declared gateway-wide (a route's rate buckets, e.g. RATE#tenant#ten_A, and the
+          // system secrets), its execution role reaches.
+          const wide = DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.tenants;
+          for (const [action, patterns] of [
+            ['dynamodb:GetItem', wide?.read],
+            ['dynamodb:UpdateItem', wide?.write],
+          ] as const) {
+            for (const pattern of patterns ?? []) {
+              expect(
+                evaluateIdentityPolicies(
+                  [docOf(executionStatements)],
+                  request(action, pattern.replace('*', 'tenant#ten_A')),
+                ),
+              ).toBe('allow');
+            }
+          }
         });
 
       it(`${region} ${name}: only its execution role may assume its tenant role, with exactly a tenant tag`, () => {

@@ -142,8 +142,11 @@ export function makeReceiveInbound(deps: InboundDeps) {
     const answered = await messageAnswered(event, person.e164, j, now);
     const trace = answered ? undefined : routeReply(await deps.messages[j].sentTo(pseudonym, now), event.to);
     const route = answered ?? (trace ? { tenantId: trace.tenantId, mode: 'live' as const } : undefined);
-    const tenant = route ? await deps.tenants.getTenant(route.tenantId) : undefined;
-    const settings = tenant ? await deps.settings(tenant.id) : undefined;
+    // The routed tenant's record and settings are its own items: read on its behalf.
+    const tenant = route
+      ? await asTenant(route.tenantId, () => deps.tenants.getTenant(route.tenantId))
+      : undefined;
+    const settings = tenant ? await asTenant(tenant.id, () => deps.settings(tenant.id)) : undefined;
     const parsed = parseKeyword(event.body, settings?.replies.keywords);
 
     if (!route || !tenant || !settings || tenant.status !== 'active') {
