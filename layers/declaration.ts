@@ -141,6 +141,8 @@ export const JURISDICTIONS: readonly Jurisdiction[] = ['global', 'eu'];
 const TABLE_RANK = { read: 1, readWrite: 2 } as const;
 const KEY_RANK = { read: 1, write: 2, admin: 3 } as const;
 
+function mergeTable(a: TableAccess, b: TableAccess | undefined): TableAccess;
+function mergeTable(a: TableAccess | undefined, b: TableAccess | undefined): TableAccess | undefined;
 function mergeTable(a: TableAccess | undefined, b: TableAccess | undefined): TableAccess | undefined {
   if (!a || !b) return a ?? b;
   if (typeof a === 'string' && typeof b === 'string') return TABLE_RANK[a] >= TABLE_RANK[b] ? a : b;
@@ -148,13 +150,15 @@ function mergeTable(a: TableAccess | undefined, b: TableAccess | undefined): Tab
   if (typeof a === 'string') return a === 'readWrite' || !(b.write || b.delete) ? a : 'readWrite';
   const union = (x?: readonly string[], y?: readonly string[]) =>
     x || y ? [...new Set([...(x ?? []), ...(y ?? [])])] : undefined;
+  const read = union(a.read, b.read);
+  const write = union(a.write, b.write);
+  const remove = union(a.delete, b.delete);
+  const queryIndexes = union(a.queryIndexes, b.queryIndexes);
   return {
-    ...(union(a.read, b.read) ? { read: union(a.read, b.read)! } : {}),
-    ...(union(a.write, b.write) ? { write: union(a.write, b.write)! } : {}),
-    ...(union(a.delete, b.delete) ? { delete: union(a.delete, b.delete)! } : {}),
-    ...(union(a.queryIndexes, b.queryIndexes)
-      ? { queryIndexes: union(a.queryIndexes, b.queryIndexes)! }
-      : {}),
+    ...(read ? { read } : {}),
+    ...(write ? { write } : {}),
+    ...(remove ? { delete: remove } : {}),
+    ...(queryIndexes ? { queryIndexes } : {}),
   };
 }
 function mergeQueue(a?: QueueAccess, b?: QueueAccess): QueueAccess | undefined {
@@ -401,7 +405,7 @@ export function tenantRoute(
       // A global-region instance screens and audits its own region only (the EU's work is the
       // EU API's, relayed or answered 421): the other jurisdiction's guards only from the EU region.
       otherFromEu: merge(guards, d.needs.otherFromEu),
-      tenants: mergeTable('read', d.needs.tenants)!,
+      tenants: mergeTable('read', d.needs.tenants),
       systemKey: true,
     },
   };

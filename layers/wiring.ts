@@ -53,6 +53,7 @@ import { reachesTenantsTableAsTenant } from './declaration.ts';
 import { endpointJurisdiction, type HttpResult, type RouteGuards } from './http/handler.ts';
 import { makeRelay } from './http/relay.ts';
 import type { Carrier, SystemSms } from './ports/index.ts';
+import { present } from './present.ts';
 import { type SettingName, type SettingValue, settingSpec } from './settings.ts';
 import {
   countAuditFailure,
@@ -336,7 +337,7 @@ const systemSecret = (name: 'api-key-pepper' | 'recipient-pseudonym') =>
     };
     if (ownJurisdiction() === 'global') return loadSystemSecret(own, name);
     const sourceKey = readSetting('SYSTEM_SECRETS_SOURCE_KEY_ARN');
-    const sourceRegion = sourceKey.split(':')[3]!;
+    const sourceRegion = present(sourceKey.split(':')[3], `the region of ${sourceKey}`);
     const source = {
       keys: new KmsKeyService(newKms(sourceRegion)),
       keyId: sourceKey,

@@ -28,6 +28,7 @@ import type { GatewayOrigination } from '../../layers/core/origination.ts';
 import type { SendRates } from '../../layers/core/pacing.ts';
 import { type FunctionDeclaration, needsIn, tenantsNeedIn } from '../../layers/declaration.ts';
 import { type HttpFunction, ROUTES, UNKNOWN_ROUTE_FUNCTION } from '../../layers/http/routes.ts';
+import { present } from '../../layers/present.ts';
 import type { DeployContext, QueueName } from '../../layers/settings.ts';
 import { DECLARATIONS, type FunctionName } from '../declarations.ts';
 import { AUTHORIZER_CACHE_SECONDS, SYSTEM_KEY_ALIAS } from '../resources.ts';
@@ -187,7 +188,7 @@ export class StatelessStack extends Stack {
       },
     };
 
-    const dlqOf = (q: IQueue) => (q as Queue).deadLetterQueue!.queue;
+    const dlqOf = (q: IQueue) => present((q as Queue).deadLetterQueue, `${q.node.id}'s DLQ`).queue;
     const noOtherDlq = (): never => {
       throw new Error("A webhook DLQ is its own region's worker's only");
     };
@@ -319,7 +320,7 @@ export class StatelessStack extends Stack {
         authorizer: authorizers[route.auth],
       });
       if (route.auth === 'public' || route.auth === 'carrier') {
-        Validations.of(added!).acknowledge({
+        Validations.of(present(added, `the route ${route.method} ${route.path}`)).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:
             route.auth === 'public'
@@ -333,7 +334,7 @@ export class StatelessStack extends Stack {
     const unknown = new HttpRoute(this, 'UnknownRoute', {
       httpApi: this.api,
       routeKey: HttpRouteKey.DEFAULT,
-      integration: integrations.get(UNKNOWN_ROUTE_FUNCTION)!,
+      integration: present(integrations.get(UNKNOWN_ROUTE_FUNCTION), 'the unknown-route integration'),
     });
     Validations.of(unknown).acknowledge({
       id: 'AwsSolutions-APIG4',
@@ -424,7 +425,8 @@ export class StatelessStack extends Stack {
       retention: RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    const stage = this.api.defaultStage!.node.defaultChild as CfnStage;
+    const stage = present(this.api.defaultStage, "the HTTP API's default stage").node
+      .defaultChild as CfnStage;
     stage.accessLogSettings = {
       destinationArn: accessLogs.logGroupArn,
       format: JSON.stringify({

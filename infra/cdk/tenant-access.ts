@@ -5,6 +5,7 @@ import { Construct } from 'constructs';
 import { CLAIMS_PARTITION_PREFIX } from '../../layers/adapters/dynamodb-idempotency-store.ts';
 import { KEY_USER_TAG } from '../../layers/adapters/kms-key-service.ts';
 import type { TableAccess } from '../../layers/declaration.ts';
+import { present } from '../../layers/present.ts';
 import { TENANT_SESSION_TAG } from '../../layers/tenant-scope.ts';
 import { type IndexDefinition, TABLES } from '../resources.ts';
 import { type Statement, type TenantKeyAccess, tenantKeyStatements } from './tenant-key-grants.ts';
@@ -89,7 +90,7 @@ export class TenantAccessRole extends Construct {
 
   constructor(scope: Construct, id: string, fn: IFunction) {
     super(scope, id);
-    const execution = fn.role!;
+    const execution = present(fn.role, `${fn.node.id}'s execution role`);
     this.role = new Role(this, 'Role', {
       description: 'Tenant data of one tenant per session (session tag tenant)',
       assumedBy: new ArnPrincipal(execution.roleArn).withSessionTags().withConditions({

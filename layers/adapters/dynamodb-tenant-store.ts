@@ -108,7 +108,7 @@ export class DynamoDbTenantStore implements TenantStore {
       i.sk?.S?.startsWith('KEY#') && i.hash?.S ? [marshall({ pk: hashPk(i.hash.S), sk: 'KEYHASH' })] : [],
     );
     return deleteAll(this.client, this.table, [
-      ...items.map(({ pk, sk }) => ({ pk: pk!, sk: sk! })),
+      ...items.flatMap(({ pk, sk }) => (pk && sk ? [{ pk, sk }] : [])),
       ...lookUps,
     ]);
   }
