@@ -15,5 +15,7 @@ export const declaration = defineFunction({
   // other workloads sets `-c authorizerReservedConcurrency=N`.
   reservedConcurrencyContext: 'authorizerReservedConcurrency',
   settings: [],
-  needs: { tenants: 'readWrite', systemKey: true },
+  // The key's look-up item, its tenant's record, and the system secrets (the pepper, made on
+  // first use; in the EU region its own copy): nothing else of the tenants table.
+  needs: { tenants: { read: ['KEYHASH#*', 'ten_*', 'SYSTEM'], write: ['SYSTEM'] }, systemKey: true },
 });

@@ -414,6 +414,23 @@ describe('the defects the declarations fix', () => {
     expect(JSON.stringify(verifications)).not.toContain('alias/sms-gateway/tenant');
   });
 
+  it('lets the authorizer read only key look-ups, tenant records and the system secrets of the tenants table, and write only the system secrets', () => {
+    for (const region of ['global', 'eu'] as const) {
+      const onTenants = statementsOf(sandbox[region], 'authorize').filter((s) =>
+        /-tenants|Tenants/.test(JSON.stringify(s.Resource)),
+      );
+      expect(onTenants.length).toBeGreaterThan(0);
+      for (const s of onTenants) {
+        const keys = (s.Condition?.['ForAllValues:StringLike'] as Record<string, string[]> | undefined)?.[
+          'dynamodb:LeadingKeys'
+        ];
+        const writes = actions(s).some((a) => /PutItem|UpdateItem|DeleteItem|BatchWriteItem/.test(a));
+        expect(keys, JSON.stringify(s)).toEqual(writes ? ['SYSTEM'] : ['KEYHASH#*', 'ten_*', 'SYSTEM']);
+        expect(actions(s)).not.toContain('dynamodb:Scan');
+      }
+    }
+  });
+
   it('refuses at synth a carrier=eum app whose one-time codes would reach the US or Canada from a sender ID', () => {
     expect(() => synth({ carrier: 'eum', eumConfigurationSet: 'gw' })).toThrow(/US does not support/);
     expect(() => synth({ ...EUM, gatewayOrigination: '{"default":"Verify","US":"+12025550100"}' })).toThrow(
