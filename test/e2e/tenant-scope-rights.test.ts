@@ -1,10 +1,11 @@
 import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
 import { functionEnv, functionWiring } from '../support/function-wiring.ts';
 import { client, onboard } from '../support/http.ts';
+import { startTestGateway } from '../support/local-gateway.ts';
+import { expectTenantSessionDenials } from '../support/tenant-scope.ts';
 
 /**
  * Issue 14, item 2, for the data subject rights, sender IDs, webhook endpoints and the webhook
@@ -12,7 +13,6 @@ import { client, onboard } from '../support/http.ts';
  * its tenant-access role through the STS stand-in, the IAM proxies), and a use case is made to
  * ask for another tenant's item or key inside this tenant's scope: IAM refuses, not our code.
  */
-const { services } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let a: { tenantId: string; key: string };
@@ -32,12 +32,7 @@ const ctx = (tenantId: string): TenantContext =>
   }) as TenantContext;
 
 beforeAll(async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('rights'),
-    authorizerCacheSeconds: 1,
-  });
+  gateway = await startTestGateway('rights', { authorizerCacheSeconds: 1 });
   api = client(gateway.url);
   const scopes = ['send', 'read', 'admin'];
   a = await onboard(api, gateway.adminToken, { name: 'Acme', scopes });
@@ -65,13 +60,6 @@ function refusedInIam(e: Error & { cause?: unknown }): boolean {
     if (at.name === 'AccessDeniedException') return true;
   }
   return false;
-}
-
-/** Every refusal since `before` was the tenant-access role's (never the execution role's), and there was one. */
-function refusedToTenantRole(before: number) {
-  const denials = gateway.iamDenials.slice(before);
-  expect(denials.length).toBeGreaterThan(0);
-  expect(denials.every((d) => /TenantAccess/.test(d.role))).toBe(true);
 }
 
 describe('tenant-scoped credentials: /v1/subjects/{phone}', () => {
@@ -121,7 +109,7 @@ describe('tenant-scoped credentials: /v1/subjects/{phone}', () => {
     await expect(inTenantScope(a.tenantId, () => bySubject(`${b.tenantId}#anything`))).rejects.toSatisfy(
       refusedInIam,
     );
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
     // Globex's subject is untouched, for Globex.
     const theirs = await api.call<{ jurisdictions: { global: { messages: { body: string }[] } } }>(
       'GET',
@@ -174,7 +162,7 @@ describe('tenant-scoped credentials: /v1/sender-ids', () => {
         senders.apply(ctx(b.tenantId), { value: 'GLOBEXINFO', countries: [], identity }, 'global'),
       ),
     ).rejects.toSatisfy(refusedInIam);
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
     const theirs = await api.call<{ data: { value: string }[] }>('GET', '/v1/sender-ids', { key: b.key });
     expect(theirs.status).toBe(200);
     expect(theirs.body.data.map((s) => s.value)).not.toContain('GLOBEXINFO');
@@ -215,7 +203,7 @@ describe('tenant-scoped credentials: /v1/webhooks and the webhook worker', () =>
         w.webhookHistory('global').list(b.tenantId, theirs.body.id, { limit: 10 }),
       ),
     ).rejects.toSatisfy(refusedInIam);
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
   });
 
   it("IAM refuses the worker a delivery of another tenant's endpoint inside this tenant's scope", async () => {
@@ -237,7 +225,7 @@ describe('tenant-scoped credentials: /v1/webhooks and the webhook worker', () =>
     await expect(inTenantScope(a.tenantId, () => w.deliverWebhook('global')(delivery, 1))).rejects.toSatisfy(
       refusedInIam,
     );
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
     // Outside any scope, the worker's wiring reaches no tenant data at all.
     await expect(w.deliverWebhook('global')(delivery, 1)).rejects.toMatchObject({
       name: 'NoTenantScopeError',
