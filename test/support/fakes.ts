@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { AuditEntry } from '../../layers/core/audit.ts';
 import type { Sealed } from '../../layers/core/crypto.ts';
 import {
   CiphertextRefusedError,
@@ -632,3 +633,20 @@ export function fakeSendDeps() {
     queue: global.queue,
   };
 }
+
+/** An audit entry of a tenant's API call (the n-th: its id, time and target follow n), as the edge records it. */
+export const auditEntry = (n: number, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
+  id: `aud_${String(n).padStart(26, '0')}`,
+  tenantId: 'ten_A',
+  at: `2026-11-24T10:00:${String(n % 60).padStart(2, '0')}.000Z`,
+  actor: { type: 'api_key', keyId: 'key_1' },
+  action: 'sendMessage',
+  route: 'POST /v1/messages',
+  targets: [`msg_${n}`],
+  ip: '203.0.113.7',
+  userAgent: 'curl/8',
+  outcome: 'success',
+  status: 202,
+  jurisdiction: 'global',
+  ...overrides,
+});
