@@ -558,6 +558,22 @@ export class FakeSenderIdStore implements SenderIdStore {
 export const fakePseudonyms = () => new RecipientPseudonyms(async () => new Uint8Array(32));
 export const fakePseudonymOf = (e164: string) => `p:${e164}`;
 
+/** Tenant ten_A's record as onboarding stores it (active, forward residency). */
+export function tenantRecord(overrides: Partial<Tenant> = {}): Tenant {
+  return {
+    id: 'ten_A',
+    displayName: 'Acme',
+    legalName: 'Acme Ltd',
+    contactEmail: 'ops@acme.test',
+    homeJurisdiction: 'global',
+    status: 'active',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    retention: { bodyDays: 7, metadataDays: 90 },
+    residency: 'forward',
+    ...overrides,
+  };
+}
+
 /** A tenant context as the authorizer hands it over, with the default policy. */
 export function tenantContext(overrides: Partial<TenantContext> = {}): TenantContext {
   return {
