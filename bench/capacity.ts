@@ -4,17 +4,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { adminCall } from '../infra/local/admin-call.ts';
 import { startGateway } from '../infra/local/gateway.ts';
-import {
-  freePort,
-  LOCAL_CREDENTIALS,
-  startDynamoDbLocal,
-  startKms,
-  startSqs,
-} from '../infra/local/services.ts';
+import { LOCAL_CREDENTIALS } from '../infra/local/services.ts';
 import { DEFAULT_LIMITS } from '../layers/core/crypto.ts';
 import { present } from '../layers/present.ts';
 import { startFaultProxy } from '../test/support/fault-proxy.ts';
-import { countUnfinished } from './local-clients.ts';
+import { countUnfinished, startLocalServices } from './local-clients.ts';
 
 /** KMS requests only the local IAM proxy makes, to evaluate a call (see startIamProxy). */
 const IAM_PROXY_LOOKUPS = new Set(['DescribeKey', 'GetKeyPolicy', 'ListAliases', 'ListResourceTags']);
@@ -118,9 +112,8 @@ export async function capacityBench(): Promise<{
   tenants: CapacityRun;
 }> {
   process.env.SMS_GATEWAY_LOCAL_METRICS = 'true'; // EMF lines are part of what is logged
-  const ddb = await startDynamoDbLocal({ port: await freePort() });
-  const sqs = await startSqs({ port: 0 });
-  const kms = await startKms({ port: 0, region: 'us-east-1' });
+  const services = await startLocalServices();
+  const { ddb, sqs, kms } = services;
   let run: CapacityRun | undefined;
   const fresh = (messages: number, requests: number): CapacityRun => ({
     messages,
@@ -334,7 +327,7 @@ export async function capacityBench(): Promise<{
 
   await gateway.stop();
   for (const p of [ddbProxy, kmsProxy, sqsProxy]) await p.close();
-  for (const s of [kms, sqs, ddb]) await s.stop();
+  await services.stop();
   return { single, batch, tenants };
 }
 

@@ -1,17 +1,28 @@
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { LOCAL_CREDENTIALS } from '../infra/local/services.ts';
+import {
+  freePort,
+  LOCAL_CREDENTIALS,
+  startDynamoDbLocal,
+  startKms,
+  startSqs,
+} from '../infra/local/services.ts';
 
 /** A DynamoDB client for a local service endpoint, in a region (DynamoDB Local keeps one database per region). */
 export const localClientsFor = (endpoint: string, region: string) => ({
   dynamodb: new DynamoDBClient({ region, endpoint, credentials: LOCAL_CREDENTIALS }),
 });
 
-/** A tenant's messages not final yet (queued or sent), counted from the messages table. */
-export async function countUnfinished(
+/**
+ * A tenant's messages that pass `filter` (a FilterExpression over `#status` and the `values`
+ * given), counted from the messages table.
+ */
+export async function countMessages(
   client: DynamoDBClient,
   table: string,
   tenantId: string,
+  filter: string,
+  values: Record<string, string>,
 ): Promise<number> {
   let n = 0;
   let startKey: Record<string, unknown> | undefined;
@@ -20,14 +31,9 @@ export async function countUnfinished(
       new QueryCommand({
         TableName: table,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
-        FilterExpression: '#status IN (:queued, :sent)',
+        FilterExpression: filter,
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: marshall({
-          ':pk': tenantId,
-          ':msg': 'MSG#',
-          ':queued': 'queued',
-          ':sent': 'sent',
-        }),
+        ExpressionAttributeValues: marshall({ ':pk': tenantId, ':msg': 'MSG#', ...values }),
         Select: 'COUNT',
         ExclusiveStartKey: startKey as never,
       }),
@@ -36,4 +42,26 @@ export async function countUnfinished(
     startKey = out.LastEvaluatedKey;
   } while (startKey);
   return n;
+}
+
+/** A tenant's messages not final yet (queued or sent), counted from the messages table. */
+export const countUnfinished = (client: DynamoDBClient, table: string, tenantId: string) =>
+  countMessages(client, table, tenantId, '#status IN (:queued, :sent)', {
+    ':queued': 'queued',
+    ':sent': 'sent',
+  });
+
+/** DynamoDB Local, the local SQS and the KMS stand-in, each on a free port; `stop` stops the three. */
+export async function startLocalServices() {
+  const ddb = await startDynamoDbLocal({ port: await freePort() });
+  const sqs = await startSqs({ port: 0 });
+  const kms = await startKms({ port: 0, region: 'us-east-1' });
+  return {
+    ddb,
+    sqs,
+    kms,
+    stop: async () => {
+      for (const s of [kms, sqs, ddb]) await s.stop();
+    },
+  };
 }
