@@ -2,12 +2,11 @@ import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/clie
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
-import { encryptionContext } from '../../layers/core/crypto.ts';
 import { DEFAULT_RETENTION, type TenantContext } from '../../layers/core/model.ts';
 import { functionEnv, functionWiring } from '../support/function-wiring.ts';
 import { client, deliveredMessage, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
 import { startTestGateway } from '../support/local-gateway.ts';
-import { executionDynamodb, keyringSecret, refusedInIam } from '../support/tenant-scope.ts';
+import { executionDynamodb, openKeyringOf, refusedInIam } from '../support/tenant-scope.ts';
 
 /**
  * Issue 14, item 2, for the send routes: POST /v1/messages and /v1/messages/batch reach the
@@ -193,12 +192,9 @@ describe('tenant-scoped credentials: sending', () => {
         inTenantScope(a.tenantId, () => w.usageLedger('global').add([count(b.tenantId)])),
       ).rejects.toSatisfy(refusedInIam);
       // Its key: unwrapping its keyring's secret, and making a key for a tenant that has none.
-      const wrapped = await keyringSecret(gateway, b.tenantId);
-      await expect(
-        inTenantScope(a.tenantId, () =>
-          w.keyService('global').decrypt(wrapped, encryptionContext(b.tenantId, 'global', 'pseudonym')),
-        ),
-      ).rejects.toSatisfy(refusedInIam);
+      await expect(openKeyringOf(gateway, { w, inTenantScope }, a.tenantId, b.tenantId)).rejects.toSatisfy(
+        refusedInIam,
+      );
       await expect(
         inTenantScope(a.tenantId, () =>
           w.keyService('global').createTenantKey('ten_01NOKEYYETNOKEYYETNOKEYYE', 'global'),

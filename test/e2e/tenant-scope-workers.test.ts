@@ -4,7 +4,6 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
 import type { AuditEntry } from '../../layers/core/audit.ts';
-import { encryptionContext } from '../../layers/core/crypto.ts';
 import type { Carrier } from '../../layers/ports/index.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 import { functionEnv, functionWiring } from '../support/function-wiring.ts';
@@ -13,7 +12,7 @@ import { startTestGateway } from '../support/local-gateway.ts';
 import {
   executionDynamodb,
   expectTenantSessionDenials,
-  keyringSecret,
+  openKeyringOf,
   refusedInIam,
 } from '../support/tenant-scope.ts';
 
@@ -141,12 +140,9 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
     ).rejects.toSatisfy(refusedInIam);
     expect(carrier.send).not.toHaveBeenCalled();
 
-    const wrapped = await keyringSecret(gateway, b.tenantId);
-    await expect(
-      inTenantScope(a.tenantId, () =>
-        w.keyService('global').decrypt(wrapped, encryptionContext(b.tenantId, 'global', 'pseudonym')),
-      ),
-    ).rejects.toSatisfy(refusedInIam);
+    await expect(openKeyringOf(gateway, { w, inTenantScope }, a.tenantId, b.tenantId)).rejects.toSatisfy(
+      refusedInIam,
+    );
     // Nor can it count for another tenant.
     await expect(
       inTenantScope(a.tenantId, () =>

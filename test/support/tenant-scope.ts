@@ -2,7 +2,9 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { expect } from 'vitest';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
+import { encryptionContext } from '../../layers/core/crypto.ts';
 import { localClients } from './aws.ts';
+import type { functionWiring } from './function-wiring.ts';
 
 /** What the tenant-scope tests (test/e2e/tenant-scope*.test.ts) check IAM's answers with. */
 
@@ -33,4 +35,20 @@ export async function keyringSecret(gateway: RunningGateway, tenantId: string) {
     }),
   );
   return unmarshall(keyring.Item!).wrappedSecret as Uint8Array;
+}
+
+/**
+ * `victim`'s keyring secret (read raw) handed to the key service to open inside `actor`'s tenant
+ * scope, with a function's wiring (see functionWiring): what IAM must refuse.
+ */
+export async function openKeyringOf(
+  gateway: RunningGateway,
+  { w, inTenantScope }: Awaited<ReturnType<ReturnType<typeof functionWiring>['asFunction']>>,
+  actor: string,
+  victim: string,
+) {
+  const wrapped = await keyringSecret(gateway, victim);
+  return inTenantScope(actor, () =>
+    w.keyService('global').decrypt(wrapped, encryptionContext(victim, 'global', 'pseudonym')),
+  );
 }
