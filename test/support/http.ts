@@ -1,6 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { documentedResponses, ROUTES } from '../../layers/http/routes.ts';
-import { uniqueName } from './aws.ts';
 import { rememberSensitive } from './log-guard.ts';
 
 const E164 = /\+[1-9]\d{6,14}/g;
@@ -234,6 +234,6 @@ export const carrierReply = (from: string, to: string, body: string) => ({
   from,
   to,
   body,
-  carrierMessageId: uniqueName('carrier'),
+  carrierMessageId: `carrier-${randomBytes(4).toString('hex')}`,
   receivedAt: new Date().toISOString(),
 });
