@@ -5,6 +5,7 @@ import { lambdaContext } from '../../infra/local/http-gateway.ts';
 import { ServiceUnavailableError } from '../../layers/core/errors.ts';
 import { parseJsonBody, parseWith, type TenantEvent, tenantRoute } from '../../layers/http/handler.ts';
 import { UpdateRepliesRequest } from '../../layers/http/schemas.ts';
+import { apiEvent } from '../support/api-event.ts';
 
 /** An API Gateway v2 event as the authorizer leaves it (event factory). */
 function event(
@@ -12,33 +13,15 @@ function event(
   overrides: Partial<APIGatewayProxyEventV2> = {},
 ): TenantEvent {
   return {
-    version: '2.0',
-    routeKey: 'GET /v1/messages',
-    rawPath: '/v1/messages',
-    rawQueryString: '',
-    headers: {},
-    requestContext: {
-      accountId: '1',
-      apiId: 'api',
-      domainName: 'x',
-      domainPrefix: 'x',
-      http: {
-        method: 'GET',
-        path: '/v1/messages',
-        protocol: 'HTTP/1.1',
-        sourceIp: '1.2.3.4',
-        userAgent: 'test',
-      },
-      requestId: 'req-1',
+    ...apiEvent({
       routeKey: 'GET /v1/messages',
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-      authorizer: { lambda: authorizer, principalId: '', integrationLatency: 0 },
-    },
-    isBase64Encoded: false,
+      authorizer,
+      sourceIp: '1.2.3.4',
+      userAgent: 'test',
+      requestId: 'req-1',
+    }),
     ...overrides,
-  } as unknown as TenantEvent;
+  } as TenantEvent;
 }
 
 const ok = {
