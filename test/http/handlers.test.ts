@@ -24,6 +24,17 @@ function event(
   } as TenantEvent;
 }
 
+/** A read route's answer to a request with the authorizer's context `authorizer`, and whether its use case ran. */
+async function answerTo(authorizer: Record<string, unknown>) {
+  let ran = false;
+  const handler = tenantRoute('read', async () => {
+    ran = true;
+    return { status: 200 };
+  });
+  const res = await handler(event(authorizer), lambdaContext('t', 1000));
+  return { res, ran };
+}
+
 const ok = {
   authenticated: true,
   tenantId: 'ten_A',
@@ -53,15 +64,10 @@ describe('tenant route handlers', () => {
   });
 
   it('answer 401 problem+json when the authorizer marked the key bad, without running the use case', async () => {
-    let ran = false;
-    const handler = tenantRoute('read', async () => {
-      ran = true;
-      return { status: 200 };
+    const { res, ran } = await answerTo({
+      authenticated: false,
+      reason: 'The API key is unknown or revoked.',
     });
-    const res = await handler(
-      event({ authenticated: false, reason: 'The API key is unknown or revoked.' }),
-      lambdaContext('t', 1000),
-    );
     expect(res.statusCode).toBe(401);
     expect(res.headers?.['content-type']).toBe('application/problem+json');
     expect(JSON.parse(res.body!).detail).toBe('The API key is unknown or revoked.');
@@ -69,20 +75,12 @@ describe('tenant route handlers', () => {
   });
 
   it('answer 503 problem+json with Retry-After when the authorizer could not look the key up', async () => {
-    let ran = false;
-    const handler = tenantRoute('read', async () => {
-      ran = true;
-      return { status: 200 };
+    const { res, ran } = await answerTo({
+      authenticated: false,
+      unavailable: true,
+      reason: 'A storage or key service is not answering; retry after the time given.',
+      retryAfterSeconds: 2,
     });
-    const res = await handler(
-      event({
-        authenticated: false,
-        unavailable: true,
-        reason: 'A storage or key service is not answering; retry after the time given.',
-        retryAfterSeconds: 2,
-      }),
-      lambdaContext('t', 1000),
-    );
     expect(res.statusCode).toBe(503);
     expect(res.headers?.['content-type']).toBe('application/problem+json');
     expect(res.headers?.['retry-after']).toBe('2');
