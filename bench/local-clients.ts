@@ -1,5 +1,6 @@
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
+import { type GatewayOptions, startGateway } from '../infra/local/gateway.ts';
 import {
   freePort,
   LOCAL_CREDENTIALS,
@@ -7,6 +8,7 @@ import {
   startKms,
   startSqs,
 } from '../infra/local/services.ts';
+import { present } from '../layers/present.ts';
 
 /** A DynamoDB client for a local service endpoint, in a region (DynamoDB Local keeps one database per region). */
 export const localClientsFor = (endpoint: string, region: string) => ({
@@ -65,3 +67,41 @@ export async function startLocalServices() {
     },
   };
 }
+
+/** The admin API as a bench calls it: a path and a body, the answer's fields. */
+type Admin = (path: string, body: unknown) => Promise<Record<string, string>>;
+
+/** A tenant (legal name `<name> Ltd`) with a test-mode key for sending and reading, through the admin API. */
+export async function testTenant(admin: Admin, name: string, contactEmail: string, keyName: string) {
+  const created = await admin('/admin/tenants', {
+    displayName: name,
+    legalName: `${name} Ltd`,
+    contactEmail,
+    homeJurisdiction: 'global',
+  });
+  const id = present(created.id, "the created tenant's id");
+  const issued = await admin(`/admin/tenants/${id}/keys`, {
+    name: keyName,
+    mode: 'test',
+    scopes: ['send', 'read'],
+  });
+  return { id, key: present(issued.secret, "the issued key's secret") };
+}
+
+/**
+ * The whole local gateway (both regions, on free ports, its logs dropped) on these DynamoDB, SQS
+ * and KMS endpoints, its tables and queues under `prefix`; `options` adds to that.
+ */
+export const gatewayOn = (
+  endpoints: { dynamodb: string; sqs: string; kms: string },
+  prefix: string,
+  options: Omit<Partial<GatewayOptions>, 'services' | 'prefix'> = {},
+) =>
+  startGateway({
+    port: 0,
+    euPort: 0,
+    services: { kind: 'external', ...endpoints },
+    prefix,
+    log: () => undefined,
+    ...options,
+  });

@@ -3,9 +3,8 @@
 // channels, see infra/local/lambda-worker.mjs), and a request's calls are those its authorizer
 // and its function made while it was open.
 import { adminCall } from '../infra/local/admin-call.ts';
-import { startGateway } from '../infra/local/gateway.ts';
 import type { OutgoingCall } from '../infra/local/lambda.ts';
-import { startLocalServices } from './local-clients.ts';
+import { gatewayOn, startLocalServices } from './local-clients.ts';
 import { median } from './report.ts';
 
 /**
@@ -44,12 +43,7 @@ export async function roundTripsBench(): Promise<RoundTrips> {
   const services = await startLocalServices();
   const { ddb, sqs, kms } = services;
   const calls: OutgoingCall[] = [];
-  const gateway = await startGateway({
-    port: 0,
-    euPort: 0,
-    services: { kind: 'external', dynamodb: ddb.endpoint, sqs: sqs.endpoint, kms: kms.endpoint },
-    prefix: 'trips',
-    log: () => undefined,
+  const gateway = await gatewayOn({ dynamodb: ddb.endpoint, sqs: sqs.endpoint, kms: kms.endpoint }, 'trips', {
     onCall: (c) => calls.push(c),
   });
   // The global region's instances of the request path: the authorizer and the send function.

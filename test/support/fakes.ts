@@ -472,13 +472,7 @@ export class FakeRecipientStore implements RecipientStore {
   async listInbound(tenantId: string) {
     return { items: this.inbound.filter((r) => r.tenantId === tenantId) };
   }
-  async countSend(
-    tenantId: string,
-    phone: string,
-    body: string,
-    hourStart: Date,
-    limits: { identicalPerHour: number; perHour: number },
-  ) {
+  async countSend(...[tenantId, phone, body, hourStart, limits]: Parameters<RecipientStore['countSend']>) {
     const base = `${tenantId}/${phone}/${hourStart.toISOString()}`;
     const total = this.floods.get(base) ?? 0;
     const same = this.floods.get(`${base}/${body}`) ?? 0;
