@@ -6,7 +6,12 @@ import { DEFAULT_RETENTION, type TenantContext } from '../../layers/core/model.t
 import { functionEnv, functionWiring } from '../support/function-wiring.ts';
 import { client, deliveredMessage, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
 import { startTestGateway } from '../support/local-gateway.ts';
-import { executionDynamodb, openKeyringOf, refusedInIam } from '../support/tenant-scope.ts';
+import {
+  executionDynamodb,
+  getAsExecutionRole,
+  openKeyringOf,
+  refusedInIam,
+} from '../support/tenant-scope.ts';
 
 /**
  * Issue 14, item 2, for the send routes: POST /v1/messages and /v1/messages/batch reach the
@@ -310,20 +315,12 @@ describe('tenant-scoped credentials: GET /v1/usage', () => {
     expect(refusals().map((d) => d.action)).toContain('dynamodb:Query');
     expect(refusals().every((d) => /usageTenantAccess/.test(d.role))).toBe(true);
     // Its execution role reads no tenant's counters itself.
-    const env = envOf('usage');
-    const execution = executionDynamodb(gateway, env);
-    try {
-      await expect(
-        execution.send(
-          new GetItemCommand({
-            TableName: gateway.tables.messagesByJurisdiction.global,
-            Key: marshall({ pk: `${a.tenantId}#usage`, sk: 'x' }),
-          }),
-        ),
-      ).rejects.toMatchObject({ name: 'AccessDeniedException' });
-    } finally {
-      execution.destroy();
-    }
+    await expect(
+      getAsExecutionRole(gateway, envOf('usage'), gateway.tables.messagesByJurisdiction.global, {
+        pk: `${a.tenantId}#usage`,
+        sk: 'x',
+      }),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
   });
 });
 
@@ -363,27 +360,11 @@ describe('tenant-scoped credentials: /v1/settings/replies', () => {
     const theirs = await api.call<{ helpText: string }>('GET', '/v1/settings/replies', { key: b.key });
     expect(theirs.body.helpText).not.toBe('not yours');
     // Its execution role reads no tenant's record itself, only the rate buckets.
-    const env = envOf('settings');
-    const execution = executionDynamodb(gateway, env);
-    try {
-      await expect(
-        execution.send(
-          new GetItemCommand({
-            TableName: gateway.tables.tenants,
-            Key: marshall({ pk: a.tenantId, sk: 'PROFILE' }),
-          }),
-        ),
-      ).rejects.toMatchObject({ name: 'AccessDeniedException' });
-      await expect(
-        execution.send(
-          new GetItemCommand({
-            TableName: gateway.tables.tenants,
-            Key: marshall({ pk: `RATE#tenant#${a.tenantId}`, sk: 'RATE' }),
-          }),
-        ),
-      ).resolves.toBeDefined();
-    } finally {
-      execution.destroy();
-    }
+    const asSettings = (key: { pk: string; sk: string }) =>
+      getAsExecutionRole(gateway, envOf('settings'), gateway.tables.tenants, key);
+    await expect(asSettings({ pk: a.tenantId, sk: 'PROFILE' })).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
+    await expect(asSettings({ pk: `RATE#tenant#${a.tenantId}`, sk: 'RATE' })).resolves.toBeDefined();
   });
 });

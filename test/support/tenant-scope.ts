@@ -1,5 +1,5 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { expect } from 'vitest';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { encryptionContext } from '../../layers/core/crypto.ts';
@@ -25,6 +25,21 @@ export const executionDynamodb = (gateway: RunningGateway, env: Record<string, s
     endpoint: env.AWS_ENDPOINT_URL_DYNAMODB!,
     credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
   });
+
+/** A GetItem of `key` in `TableName` with a function's execution role's own credentials (global region). */
+export async function getAsExecutionRole(
+  gateway: RunningGateway,
+  env: Record<string, string>,
+  TableName: string,
+  key: { pk: string; sk: string },
+) {
+  const execution = executionDynamodb(gateway, env);
+  try {
+    return await execution.send(new GetItemCommand({ TableName, Key: marshall(key) }));
+  } finally {
+    execution.destroy();
+  }
+}
 
 /** A tenant's keyring secret in the global region as stored (wrapped under its KMS key), read raw. */
 export async function keyringSecret(gateway: RunningGateway, tenantId: string) {
