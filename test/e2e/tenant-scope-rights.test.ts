@@ -169,13 +169,19 @@ describe('tenant-scoped credentials: /v1/sender-ids', () => {
   });
 });
 
+/** Globex's webhook endpoint for status changes at `url`, registered through the API. */
+async function globexEndpoint(url: string) {
+  const res = await api.call<{ id: string }>('POST', '/v1/webhooks', {
+    key: b.key,
+    body: { url, events: ['message.status'] },
+  });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
 describe('tenant-scoped credentials: /v1/webhooks and the webhook worker', () => {
   it("manages a tenant's own endpoints, and IAM refuses another tenant's secret and history in this tenant's request", async () => {
-    const theirs = await api.call<{ id: string }>('POST', '/v1/webhooks', {
-      key: b.key,
-      body: { url: 'https://hooks.globex.example/sms', events: ['message.status'] },
-    });
-    expect(theirs.status).toBe(201);
+    const theirs = await globexEndpoint('https://hooks.globex.example/sms');
     const { w, inTenantScope } = await asFunction('webhooks');
     const endpoints = w.webhookEndpoints();
     const input = { url: 'https://hooks.acme.example/sms', events: ['message.status' as const] };
@@ -193,30 +199,24 @@ describe('tenant-scoped credentials: /v1/webhooks and the webhook worker', () =>
     // Globex's signing secret (opened under Globex's key), a new one sealed for Globex, and
     // Globex's delivery history: each refused to Acme's session.
     await expect(
-      inTenantScope(a.tenantId, () => endpoints.rotateSecret(b.tenantId, theirs.body.id, 0)),
+      inTenantScope(a.tenantId, () => endpoints.rotateSecret(b.tenantId, theirs.id, 0)),
     ).rejects.toSatisfy(refusedInIam);
     await expect(inTenantScope(a.tenantId, () => endpoints.create(b.tenantId, input))).rejects.toSatisfy(
       refusedInIam,
     );
     await expect(
-      inTenantScope(a.tenantId, () =>
-        w.webhookHistory('global').list(b.tenantId, theirs.body.id, { limit: 10 }),
-      ),
+      inTenantScope(a.tenantId, () => w.webhookHistory('global').list(b.tenantId, theirs.id, { limit: 10 })),
     ).rejects.toSatisfy(refusedInIam);
     expectTenantSessionDenials(gateway, before);
   });
 
   it("IAM refuses the worker a delivery of another tenant's endpoint inside this tenant's scope", async () => {
-    const theirs = await api.call<{ id: string }>('POST', '/v1/webhooks', {
-      key: b.key,
-      body: { url: 'https://hooks.globex.example/other', events: ['message.status'] },
-    });
-    expect(theirs.status).toBe(201);
+    const theirs = await globexEndpoint('https://hooks.globex.example/other');
     const { w, inTenantScope } = await asFunction('deliver-webhooks');
     const delivery = {
       id: 'msg_e2e_scope',
       tenantId: b.tenantId,
-      endpointId: theirs.body.id,
+      endpointId: theirs.id,
       type: 'message.status' as const,
       createdAt: new Date().toISOString(),
       data: { id: 'msg_x' },
