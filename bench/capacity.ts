@@ -3,18 +3,10 @@
 // requests (counted by proxies), bytes written to the logs, and HTTP requests; priced at list.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { adminCall } from '../infra/local/admin-call.ts';
-import { startGateway } from '../infra/local/gateway.ts';
-import {
-  freePort,
-  LOCAL_CREDENTIALS,
-  startDynamoDbLocal,
-  startKms,
-  startSqs,
-} from '../infra/local/services.ts';
+import { LOCAL_CREDENTIALS } from '../infra/local/services.ts';
 import { DEFAULT_LIMITS } from '../layers/core/crypto.ts';
-import { present } from '../layers/present.ts';
 import { startFaultProxy } from '../test/support/fault-proxy.ts';
-import { countUnfinished } from './local-clients.ts';
+import { countUnfinished, gatewayOn, startLocalServices, testTenant } from './local-clients.ts';
 
 /** KMS requests only the local IAM proxy makes, to evaluate a call (see startIamProxy). */
 const IAM_PROXY_LOOKUPS = new Set(['DescribeKey', 'GetKeyPolicy', 'ListAliases', 'ListResourceTags']);
@@ -118,9 +110,8 @@ export async function capacityBench(): Promise<{
   tenants: CapacityRun;
 }> {
   process.env.SMS_GATEWAY_LOCAL_METRICS = 'true'; // EMF lines are part of what is logged
-  const ddb = await startDynamoDbLocal({ port: await freePort() });
-  const sqs = await startSqs({ port: 0 });
-  const kms = await startKms({ port: 0, region: 'us-east-1' });
+  const services = await startLocalServices();
+  const { ddb, sqs, kms } = services;
   let run: CapacityRun | undefined;
   const fresh = (messages: number, requests: number): CapacityRun => ({
     messages,
@@ -208,27 +199,13 @@ export async function capacityBench(): Promise<{
     return (write as (c: string | Uint8Array, ...r: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stdout.write;
 
-  const gateway = await startGateway({
-    port: 0,
-    euPort: 0,
-    services: { kind: 'external', dynamodb: ddbProxy.url, sqs: sqsProxy.url, kms: kmsProxy.url },
-    prefix: 'capacity',
-    log: () => undefined,
-  });
+  const gateway = await gatewayOn(
+    { dynamodb: ddbProxy.url, sqs: sqsProxy.url, kms: kmsProxy.url },
+    'capacity',
+  );
   const admin = async (path: string, body: unknown) =>
     (await adminCall(gateway.url, gateway.adminToken, 'POST', path, body)) as Record<string, string>;
-  const tenant = await admin('/admin/tenants', {
-    displayName: 'Capacity',
-    legalName: 'Capacity Ltd',
-    contactEmail: 'c@example.test',
-    homeJurisdiction: 'global',
-  });
-  const tenantId = present(tenant.id, "the created tenant's id");
-  const key = present(
-    (await admin(`/admin/tenants/${tenantId}/keys`, { name: 'c', mode: 'test', scopes: ['send', 'read'] }))
-      .secret,
-    "the issued key's secret",
-  );
+  const { id: tenantId, key } = await testTenant(admin, 'Capacity', 'c@example.test', 'c');
   const client = new DynamoDBClient({
     region: 'us-east-1',
     endpoint: ddb.endpoint,
@@ -292,19 +269,7 @@ export async function capacityBench(): Promise<{
   // secret, in every function that seals or opens its data, once per cache window.
   const many: { id: string; key: string }[] = [];
   for (let t = 0; t < TENANTS; t++) {
-    const created = await admin('/admin/tenants', {
-      displayName: `Tenant ${t}`,
-      legalName: `Tenant ${t} Ltd`,
-      contactEmail: 'c@example.test',
-      homeJurisdiction: 'global',
-    });
-    const id = present(created.id, "the created tenant's id");
-    const issued = await admin(`/admin/tenants/${id}/keys`, {
-      name: 'c',
-      mode: 'test',
-      scopes: ['send', 'read'],
-    });
-    many.push({ id, key: present(issued.secret, "the issued key's secret") });
+    many.push(await testTenant(admin, `Tenant ${t}`, 'c@example.test', 'c'));
   }
   run = fresh(TENANTS * PER_TENANT, TENANTS);
   const t0 = performance.now();
@@ -334,7 +299,7 @@ export async function capacityBench(): Promise<{
 
   await gateway.stop();
   for (const p of [ddbProxy, kmsProxy, sqsProxy]) await p.close();
-  for (const s of [kms, sqs, ddb]) await s.stop();
+  await services.stop();
   return { single, batch, tenants };
 }
 

@@ -9,7 +9,7 @@ import { adminCall } from '../infra/local/admin-call.ts';
 import { ensureQueue, ensureTable } from '../infra/local/provision.ts';
 import { freePort, LOCAL_CREDENTIALS, startDynamoDbLocal, startSqs } from '../infra/local/services.ts';
 import { QUEUES, TABLES } from '../infra/resources.ts';
-import { type GatewayProcess, spawnGateway } from '../test/support/gateway-process.ts';
+import { type GatewayProcess, ON_FREE_PORTS, spawnGateway } from '../test/support/gateway-process.ts';
 import { median } from './report.ts';
 
 export const BODY = JSON.stringify({
@@ -76,17 +76,7 @@ export async function directEmulatorWrites() {
 }
 
 export async function startBenchGateway() {
-  return spawnGateway([
-    '--in-memory',
-    '--port',
-    '0',
-    '--dynamodb-port',
-    '0',
-    '--sqs-port',
-    '0',
-    '--kms-port',
-    '0',
-  ]);
+  return spawnGateway(['--in-memory', ...ON_FREE_PORTS]);
 }
 
 const admin = (gw: GatewayProcess, path: string, body: unknown, method = 'POST') =>

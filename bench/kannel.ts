@@ -9,14 +9,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import autocannon from 'autocannon';
 import { adminCall } from '../infra/local/admin-call.ts';
 import { cachedAssembly } from '../infra/local/assembly.ts';
 import { freePort } from '../infra/local/services.ts';
 import { type GatewayProcess, spawnGateway } from '../test/support/gateway-process.ts';
-import { localClientsFor } from './local-clients.ts';
+import { countMessages, localClientsFor } from './local-clients.ts';
 import { fmt } from './report.ts';
 
 /** 100 GSM-7 characters: one segment in either system. */
@@ -455,38 +454,18 @@ async function benchTenant(gw: GatewayProcess) {
 }
 
 /** The tenant's messages that reached `delivered` between two instants (their `deliveredAt`). */
-async function deliveredBetween(
+const deliveredBetween = (
   client: DynamoDBClient,
   table: string,
   tenantId: string,
   from: number,
   to: number,
-) {
-  let n = 0;
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await client.send(
-      new QueryCommand({
-        TableName: table,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :msg)',
-        FilterExpression: '#status = :delivered AND deliveredAt BETWEEN :from AND :to',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: marshall({
-          ':pk': tenantId,
-          ':msg': 'MSG#',
-          ':delivered': 'delivered',
-          ':from': new Date(from).toISOString(),
-          ':to': new Date(to).toISOString(),
-        }),
-        Select: 'COUNT',
-        ExclusiveStartKey: startKey as never,
-      }),
-    );
-    n += out.Count ?? 0;
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
-  return n;
-}
+) =>
+  countMessages(client, table, tenantId, '#status = :delivered AND deliveredAt BETWEEN :from AND :to', {
+    ':delivered': 'delivered',
+    ':from': new Date(from).toISOString(),
+    ':to': new Date(to).toISOString(),
+  });
 
 /**
  * One gateway run on a fresh local runtime (its own process, DynamoDB Local under it): one

@@ -14,7 +14,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { startGateway } from '../infra/local/gateway.ts';
 import { present } from '../layers/present.ts';
-import { countUnfinished, localClientsFor } from './local-clients.ts';
+import { countUnfinished, localClientsFor, testTenant } from './local-clients.ts';
 import { fmt, median, report } from './report.ts';
 
 const { values } = parseArgs({
@@ -54,18 +54,7 @@ const admin = async (path: string, body: unknown, method = 'POST') => {
 
 const tenants: { id: string; key: string }[] = [];
 for (let t = 0; t < TENANTS; t++) {
-  const tenant = await admin('/admin/tenants', {
-    displayName: `Load ${t}`,
-    legalName: `Load ${t} Ltd`,
-    contactEmail: `load${t}@example.test`,
-    homeJurisdiction: 'global',
-  });
-  const id = present(tenant.id, "the created tenant's id");
-  const key = await admin(`/admin/tenants/${id}/keys`, {
-    name: 'load',
-    mode: 'test',
-    scopes: ['send', 'read'],
-  });
+  const { id, key } = await testTenant(admin, `Load ${t}`, `load${t}@example.test`, 'load');
   // Thousands of messages an hour to the same numbers: lift the flood limits (the rate limit
   // counts requests, and a batch is one).
   await admin(
@@ -73,7 +62,7 @@ for (let t = 0; t < TENANTS; t++) {
     { flood: { identicalPerHour: 10_000, perHour: 100_000 } },
     'PUT',
   );
-  tenants.push({ id, key: present(key.secret, "the issued key's secret") });
+  tenants.push({ id, key });
 }
 
 // Memory of this process (the whole local runtime: HTTP, functions, workers), every 2 s.

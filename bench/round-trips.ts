@@ -3,9 +3,8 @@
 // channels, see infra/local/lambda-worker.mjs), and a request's calls are those its authorizer
 // and its function made while it was open.
 import { adminCall } from '../infra/local/admin-call.ts';
-import { startGateway } from '../infra/local/gateway.ts';
 import type { OutgoingCall } from '../infra/local/lambda.ts';
-import { freePort, startDynamoDbLocal, startKms, startSqs } from '../infra/local/services.ts';
+import { gatewayOn, startLocalServices } from './local-clients.ts';
 import { median } from './report.ts';
 
 /**
@@ -41,16 +40,10 @@ export interface RoundTrips {
 const WARM_RUNS = 7;
 
 export async function roundTripsBench(): Promise<RoundTrips> {
-  const ddb = await startDynamoDbLocal({ port: await freePort() });
-  const sqs = await startSqs({ port: 0 });
-  const kms = await startKms({ port: 0, region: 'us-east-1' });
+  const services = await startLocalServices();
+  const { ddb, sqs, kms } = services;
   const calls: OutgoingCall[] = [];
-  const gateway = await startGateway({
-    port: 0,
-    euPort: 0,
-    services: { kind: 'external', dynamodb: ddb.endpoint, sqs: sqs.endpoint, kms: kms.endpoint },
-    prefix: 'trips',
-    log: () => undefined,
+  const gateway = await gatewayOn({ dynamodb: ddb.endpoint, sqs: sqs.endpoint, kms: kms.endpoint }, 'trips', {
     onCall: (c) => calls.push(c),
   });
   // The global region's instances of the request path: the authorizer and the send function.
@@ -107,7 +100,7 @@ export async function roundTripsBench(): Promise<RoundTrips> {
   const mid = median(runs.map((r) => r.sequential));
   const warm = runs.find((r) => r.sequential === mid) ?? runs[0];
   await gateway.stop();
-  for (const s of [kms, sqs, ddb]) await s.stop();
+  await services.stop();
   if (!warm) throw new Error('no warm request measured');
   return {
     first,

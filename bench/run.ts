@@ -8,13 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { startGateway } from '../infra/local/gateway.ts';
 import { lambdaContext } from '../infra/local/http-gateway.ts';
-import {
-  freePort,
-  LOCAL_CREDENTIALS,
-  startDynamoDbLocal,
-  startKms,
-  startSqs,
-} from '../infra/local/services.ts';
+import { LOCAL_CREDENTIALS } from '../infra/local/services.ts';
 import { generateApiKey } from '../layers/core/api-keys.ts';
 import { DEFAULT_CONTROLS } from '../layers/core/controls.ts';
 import { prepareMessage } from '../layers/core/messages.ts';
@@ -45,6 +39,7 @@ import {
   startBenchGateway,
 } from './http.ts';
 import { kannelSection } from './kannel.ts';
+import { startLocalServices } from './local-clients.ts';
 import { fmt, median, OUT, report } from './report.ts';
 import { callSequence, roundTripsBench } from './round-trips.ts';
 
@@ -322,9 +317,8 @@ const lastLine = (text: string) => text.slice(text.lastIndexOf('\n') + 1);
 
 async function coldStarts(built: Record<string, string>) {
   say('## 3. Import plus first call of each bundled function (fresh node process, median of 5)');
-  const dynamodb = await startDynamoDbLocal({ port: await freePort() });
-  const sqs = await startSqs({ port: 0 });
-  const kms = await startKms({ port: 0, region: 'us-east-1' });
+  const services = await startLocalServices();
+  const { ddb: dynamodb, sqs, kms } = services;
   const gw = await startGateway({
     port: 0,
     services: { kind: 'external', dynamodb: dynamodb.endpoint, sqs: sqs.endpoint, kms: kms.endpoint },
@@ -471,7 +465,7 @@ async function coldStarts(built: Record<string, string>) {
     "First calls reach the real local services (DynamoDB Local, the local SQS, the KMS stand-in); the authorizer's includes creating and unwrapping the API key pepper.",
   );
   say();
-  await Promise.all([dynamodb.stop(), sqs.stop(), kms.stop()]);
+  await services.stop();
   aim({
     aim: 'Import + first call: at most 15 times an empty handler, every function',
     value: `${fmt(worstCold.total, 1)} ms (${worstCold.f}, the slowest)`,

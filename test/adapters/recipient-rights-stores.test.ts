@@ -471,21 +471,27 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
     const verifications = new DynamoDbVerificationStore(local.dynamodb, messagesTable);
     const deps = fakeSendDeps();
     const codes: string[] = [];
-    const rights = makePublicRights({
-      verifications: { global: verifications, eu: verifications },
-      blockList: deps.blockList,
-      messages: { global: deps.stores.global.messages, eu: deps.stores.eu.messages },
-      tenants: deps.tenants,
-      here: 'global',
-      endpoints: {},
-      pseudonyms: deps.pseudonyms,
-      counters: { admit: async () => ({ ok: true }), addUsage: async () => true },
-      systemSms: async (_j, _to, _from, body) => {
-        codes.push(/\d{6}/.exec(body)![0]);
-      },
-      ids: deps.ids,
-      clock,
-      gatewayBudget: async () => undefined,
+    /** The public rights on this store (`store`) and the fakes, texting codes with `systemSms`. */
+    const rightsOn = (
+      store: DynamoDbVerificationStore,
+      systemSms: Parameters<typeof makePublicRights>[0]['systemSms'],
+    ) =>
+      makePublicRights({
+        verifications: { global: store, eu: store },
+        blockList: deps.blockList,
+        messages: { global: deps.stores.global.messages, eu: deps.stores.eu.messages },
+        tenants: deps.tenants,
+        here: 'global',
+        endpoints: {},
+        pseudonyms: deps.pseudonyms,
+        counters: { admit: async () => ({ ok: true }), addUsage: async () => true },
+        systemSms,
+        ids: deps.ids,
+        clock,
+        gatewayBudget: async () => undefined,
+      });
+    const rights = rightsOn(verifications, async (_j, _to, _from, body) => {
+      codes.push(/\d{6}/.exec(body)![0]);
     });
     const { verificationId } = await rights.start(
       { phone: '+12025550143', purpose: 'block' },
@@ -501,20 +507,7 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
       if (out) compared.n++;
       return out;
     };
-    const racing = makePublicRights({
-      verifications: { global: counted, eu: counted },
-      blockList: deps.blockList,
-      messages: { global: deps.stores.global.messages, eu: deps.stores.eu.messages },
-      tenants: deps.tenants,
-      here: 'global',
-      endpoints: {},
-      pseudonyms: deps.pseudonyms,
-      counters: { admit: async () => ({ ok: true }), addUsage: async () => true },
-      systemSms: async () => undefined,
-      ids: deps.ids,
-      clock,
-      gatewayBudget: async () => undefined,
-    });
+    const racing = rightsOn(counted, async () => undefined);
     const tries = await Promise.allSettled(
       Array.from({ length: 20 }, () => racing.confirm(verificationId, wrong, '198.51.100.9')),
     );

@@ -118,30 +118,21 @@ describe('an item whose sealed content does not open is that item’s problem on
       ]),
     );
 
-    for (const id of ['con_1', 'con_2']) {
-      await recipients.appendConsent(t, {
-        id,
-        phone: US,
-        kind: 'granted',
-        source: 'web form',
-        at,
-        ip: '203.0.113.7',
-        disclosureVersion: 'v1',
-      });
-    }
+    const granted = (id: string) => ({
+      id,
+      phone: US,
+      kind: 'granted' as const,
+      source: 'web form',
+      at,
+      ip: '203.0.113.7',
+      disclosureVersion: 'v1',
+    });
+    for (const id of ['con_1', 'con_2']) await recipients.appendConsent(t, granted(id));
     const consentSks = (await rawKeys(t)).filter((sk) => sk.startsWith('CONSENT#'));
     await damage(t, consentSks.find((sk) => sk.endsWith('#con_1'))!);
     expect(await recipients.consents(t, US)).toEqual([
       { id: 'con_1', unreadable: true, kind: 'granted', source: 'web form', at, disclosureVersion: 'v1' },
-      {
-        id: 'con_2',
-        phone: US,
-        kind: 'granted',
-        source: 'web form',
-        at,
-        ip: '203.0.113.7',
-        disclosureVersion: 'v1',
-      },
+      granted('con_2'),
     ]);
 
     const expiresAt = Math.floor(clock.now().getTime() / 1000) + 86_400;

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  type AuditEntry,
   type AuditEvent,
   type AuditHead,
   auditHash,
@@ -11,23 +10,7 @@ import {
 } from '../../layers/core/audit.ts';
 import { makeAppendAudit, makeAuditTrail } from '../../layers/core/use-cases/audit-trail.ts';
 import type { AuditStore } from '../../layers/ports/index.ts';
-import { FakeClock } from '../support/fakes.ts';
-
-const entry = (n: number, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
-  id: `aud_${String(n).padStart(26, '0')}`,
-  tenantId: 'ten_A',
-  at: `2026-11-24T10:00:${String(n % 60).padStart(2, '0')}.000Z`,
-  actor: { type: 'api_key', keyId: 'key_1' },
-  action: 'sendMessage',
-  route: 'POST /v1/messages',
-  targets: [`msg_${n}`],
-  ip: '203.0.113.7',
-  userAgent: 'curl/8',
-  outcome: 'success',
-  status: 202,
-  jurisdiction: 'global',
-  ...overrides,
-});
+import { auditEntry, FakeClock } from '../support/fakes.ts';
 
 /** A fake of the store port with the real one's head condition, per tenant. */
 class FakeAuditStore implements AuditStore {
@@ -52,7 +35,7 @@ class FakeAuditStore implements AuditStore {
 
 describe('the audit hash chain', () => {
   it('links each event to the one before it, from the genesis hash', () => {
-    const { events, head } = chainEntries(undefined, [entry(1), entry(2), entry(3)]);
+    const { events, head } = chainEntries(undefined, [auditEntry(1), auditEntry(2), auditEntry(3)]);
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
     expect(events[0]!.prevHash).toBe(GENESIS_HASH);
     expect(events[1]!.prevHash).toBe(events[0]!.hash);
@@ -62,16 +45,16 @@ describe('the audit hash chain', () => {
   });
 
   it('continues from a stored head, and skips entries already chained (a redelivered batch)', () => {
-    const first = chainEntries(undefined, [entry(1), entry(2)]);
-    const again = chainEntries(first.head, [entry(2), entry(3)]);
-    expect(again.events.map((e) => [e.seq, e.id])).toEqual([[3, entry(3).id]]);
+    const first = chainEntries(undefined, [auditEntry(1), auditEntry(2)]);
+    const again = chainEntries(first.head, [auditEntry(2), auditEntry(3)]);
+    expect(again.events.map((e) => [e.seq, e.id])).toEqual([[3, auditEntry(3).id]]);
     expect(verifyChain([...first.events, ...again.events]).intact).toBe(true);
   });
 
   it('detects an edited event, a removed event and a relinked event', () => {
     const { events } = chainEntries(
       undefined,
-      [1, 2, 3, 4].map((n) => entry(n)),
+      [1, 2, 3, 4].map((n) => auditEntry(n)),
     );
     const edited = events.map((e) => (e.seq === 2 ? { ...e, ip: '198.51.100.1' } : e));
     expect(verifyChain(edited).broken).toEqual({ seq: 2, reason: 'hash_mismatch' });
@@ -90,7 +73,7 @@ describe('the audit hash chain', () => {
     expect(canonicalJson({ b: 1, a: { d: [1, { f: 2, e: 3 }], c: undefined } })).toBe(
       '{"a":{"d":[1,{"e":3,"f":2}]},"b":1}',
     );
-    const [e] = chainEntries(undefined, [entry(1)]).events;
+    const [e] = chainEntries(undefined, [auditEntry(1)]).events;
     const reordered = Object.fromEntries(Object.entries(e!).reverse()) as AuditEvent;
     expect(verifyChain([reordered]).intact).toBe(true);
   });
@@ -100,14 +83,19 @@ describe('appending to trails', () => {
   it('chains each tenant and jurisdiction on its own, in the order received', async () => {
     const stores = { global: new FakeAuditStore(), eu: new FakeAuditStore() };
     const append = makeAppendAudit({ stores, clock: new FakeClock(), retentionDays: 400 });
-    await append([entry(1), entry(2, { tenantId: 'ten_B' }), entry(3, { jurisdiction: 'eu' }), entry(4)]);
+    await append([
+      auditEntry(1),
+      auditEntry(2, { tenantId: 'ten_B' }),
+      auditEntry(3, { jurisdiction: 'eu' }),
+      auditEntry(4),
+    ]);
     const global = stores.global.events;
     expect(global.filter((e) => e.tenantId === 'ten_A').map((e) => [e.seq, e.id])).toEqual([
-      [1, entry(1).id],
-      [2, entry(4).id],
+      [1, auditEntry(1).id],
+      [2, auditEntry(4).id],
     ]);
     expect(global.filter((e) => e.tenantId === 'ten_B').map((e) => e.seq)).toEqual([1]);
-    expect(stores.eu.events.map((e) => [e.seq, e.id])).toEqual([[1, entry(3).id]]);
+    expect(stores.eu.events.map((e) => [e.seq, e.id])).toEqual([[1, auditEntry(3).id]]);
   });
 
   it('re-reads the head when another writer moved it, and chains after that writer', async () => {
@@ -119,7 +107,7 @@ describe('appending to trails', () => {
       if (!raced) {
         raced = true;
         // Another writer appends between our read and our write.
-        const other = chainEntries(head, [entry(9)]);
+        const other = chainEntries(head, [auditEntry(9)]);
         await store.append('ten_A', other.events, other.head, head?.seq ?? 0);
       }
       return head;
@@ -129,10 +117,10 @@ describe('appending to trails', () => {
       clock: new FakeClock(),
       retentionDays: 400,
     });
-    await append([entry(1)]);
+    await append([auditEntry(1)]);
     expect(store.events.map((e) => [e.seq, e.id])).toEqual([
-      [1, entry(9).id],
-      [2, entry(1).id],
+      [1, auditEntry(9).id],
+      [2, auditEntry(1).id],
     ]);
     expect(verifyChain(store.events).intact).toBe(true);
   });
@@ -148,14 +136,14 @@ describe('verifying a trail', () => {
 
   it("is not fooled by entries appended while it reads (the tenant's own traffic)", async () => {
     const store = new FakeAuditStore();
-    const first = chainEntries(undefined, [entry(1), entry(2)]);
+    const first = chainEntries(undefined, [auditEntry(1), auditEntry(2)]);
     await store.append('ten_A', first.events, first.head, 0);
     // The audit queue appends once between any two of verification's reads, whatever their order.
     let n = 2;
     const appendOne = async () => {
       const head = await FakeAuditStore.prototype.head.call(store, 'ten_A');
       n += 1;
-      const next = chainEntries(head, [entry(n)]);
+      const next = chainEntries(head, [auditEntry(n)]);
       await store.append('ten_A', next.events, next.head, head?.seq ?? 0);
     };
     const { head, all } = { head: store.head.bind(store), all: store.all.bind(store) };
@@ -177,7 +165,7 @@ describe('verifying a trail', () => {
 
   it('still reports a deleted tail as a head mismatch', async () => {
     const store = new FakeAuditStore();
-    const chained = chainEntries(undefined, [entry(1), entry(2), entry(3)]);
+    const chained = chainEntries(undefined, [auditEntry(1), auditEntry(2), auditEntry(3)]);
     await store.append('ten_A', chained.events, chained.head, 0);
     store.events.pop();
     const verification = await trailOf(store).verify('ten_A', undefined, {}, 'global');

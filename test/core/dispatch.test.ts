@@ -19,18 +19,31 @@ describe('dispatching a queued message', () => {
   let clock: FakeClock;
   let dispatch: ReturnType<typeof makeDispatchMessage>;
 
+  /** The use case on this test's fakes: a 30-second lease, three receives; `options` change that. */
+  const dispatchWith = (options: Partial<Parameters<typeof makeDispatchMessage>[0]> = {}) =>
+    makeDispatchMessage({ messages, carrier, clock, leaseMs: 30_000, maxReceiveCount: 3, ...options });
+
+  /** A message of tenant ten_A accepted now, queued in the store. */
+  const store = async (
+    input: { to: string; from: string; body: string },
+    mode: 'live' | 'test',
+    id: string,
+  ) => {
+    const prepared = prepareMessage(
+      input,
+      { tenantId: 'ten_A', mode, retention: DEFAULT_RETENTION },
+      { id, now: clock.now() },
+    );
+    if (!prepared.ok) throw new Error('fixture');
+    await messages.create([prepared.message]);
+  };
+
   beforeEach(async () => {
     messages = new FakeMessageStore();
     carrier = new FakeCarrier();
     clock = new FakeClock();
-    dispatch = makeDispatchMessage({ messages, carrier, clock, leaseMs: 30_000, maxReceiveCount: 3 });
-    const prepared = prepareMessage(
-      { to: '+12025550100', from: 'Acme', body: 'hi' },
-      { tenantId: 'ten_A', mode: 'live', retention: DEFAULT_RETENTION },
-      { id: 'msg_1', now: clock.now() },
-    );
-    if (!prepared.ok) throw new Error('fixture');
-    await messages.create([prepared.message]);
+    dispatch = dispatchWith();
+    await store({ to: '+12025550100', from: 'Acme', body: 'hi' }, 'live', 'msg_1');
   });
 
   const stored = () => messages.items.get('ten_A/msg_1')!;
@@ -51,21 +64,8 @@ describe('dispatching a queued message', () => {
 
   it("sends a test key's message to the sandbox, never to the real carrier", async () => {
     const sandbox = new FakeCarrier();
-    const routed = makeDispatchMessage({
-      messages,
-      carrier,
-      testCarrier: sandbox,
-      clock,
-      leaseMs: 30_000,
-      maxReceiveCount: 3,
-    });
-    const prepared = prepareMessage(
-      { to: '+12025550100', from: 'Anyone', body: 'test' },
-      { tenantId: 'ten_A', mode: 'test', retention: DEFAULT_RETENTION },
-      { id: 'msg_2', now: clock.now() },
-    );
-    if (!prepared.ok) throw new Error('fixture');
-    await messages.create([prepared.message]);
+    const routed = dispatchWith({ testCarrier: sandbox });
+    await store({ to: '+12025550100', from: 'Anyone', body: 'test' }, 'test', 'msg_2');
     await routed({ ...ref, messageId: 'msg_2' }, 1);
     await routed(ref, 1);
     expect(sandbox.sends.map((s) => s.messageId)).toEqual(['msg_2']);
@@ -120,14 +120,7 @@ describe('dispatching a queued message', () => {
   });
 
   it('stops waiting for a carrier that does not answer, aborts the call, retries, and fails the message with carrier_timeout on the last delivery', async () => {
-    const timed = makeDispatchMessage({
-      messages,
-      carrier,
-      clock,
-      leaseMs: 30_000,
-      maxReceiveCount: 2,
-      carrierTimeoutMs: 20,
-    });
+    const timed = dispatchWith({ maxReceiveCount: 2, carrierTimeoutMs: 20 });
     const signals: (AbortSignal | undefined)[] = [];
     carrier.behaviour = (_req, options) => {
       signals.push(options?.signal);
@@ -144,14 +137,7 @@ describe('dispatching a queued message', () => {
   });
 
   it('sends nothing again when a receipt shows that a carrier which did not answer took the message', async () => {
-    const timed = makeDispatchMessage({
-      messages,
-      carrier,
-      clock,
-      leaseMs: 30_000,
-      maxReceiveCount: 3,
-      carrierTimeoutMs: 20,
-    });
+    const timed = dispatchWith({ carrierTimeoutMs: 20 });
     carrier.behaviour = () => new Promise(() => undefined);
     await expect(timed(ref, 1)).rejects.toBeInstanceOf(CarrierTimeoutError);
     await makeApplyCarrierEvent({ messages })({

@@ -9,7 +9,7 @@ import {
 import type { TenantContext } from '../../layers/core/model.ts';
 import { makeSendBatch, makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
 import type { StatusChange } from '../../layers/ports/index.ts';
-import { type FakeIdempotencyStore, fakeSendDeps, tenantContext } from '../support/fakes.ts';
+import { type FakeIdempotencyStore, fakeSendDeps, tenantContext, tenantRecord } from '../support/fakes.ts';
 
 const tenant: TenantContext = tenantContext();
 const good = { to: '+12025550100', from: 'Acme', body: 'Your code is 123456' };
@@ -164,18 +164,9 @@ describe('sending messages', () => {
     const segmentsCounted = () => [...deps.counters.usage.values()].reduce((a, b) => a + b, 0);
 
     it('answers with the stored message as it was accepted (its createdAt and reference code) and counts it once', async () => {
-      await deps.tenants.createTenant({
-        id: 'ten_A',
-        displayName: 'Acme',
-        legalName: 'Acme Ltd',
-        contactEmail: 'ops@acme.test',
-        homeJurisdiction: 'global',
-        status: 'active',
-        createdAt: '2026-01-01T00:00:00.000Z',
-        retention: { bodyDays: 7, metadataDays: 90 },
-        residency: 'forward',
-        replies: { ...DEFAULT_REPLIES, referenceCodes: true },
-      });
+      await deps.tenants.createTenant(
+        tenantRecord({ replies: { ...DEFAULT_REPLIES, referenceCodes: true } }),
+      );
       const send = makeSendMessage(deps);
       failCompleteOnce();
       await expect(send(tenant, good, 'global', 'k-take')).rejects.toBeInstanceOf(ServiceUnavailableError);

@@ -1,28 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_CONTROLS } from '../../layers/core/controls.ts';
 import { SendRefusedError } from '../../layers/core/errors.ts';
-import type { Tenant } from '../../layers/core/model.ts';
 import { makeSendBatch, makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
-import { fakePseudonymOf, fakeSendDeps, tenantContext } from '../support/fakes.ts';
+import type { OptOutEntry } from '../../layers/ports/index.ts';
+import { fakePseudonymOf, fakeSendDeps, tenantContext, tenantRecord } from '../support/fakes.ts';
 
 const tenant = tenantContext();
 const to = '+12025550100';
 const good = { to, from: 'Acme', body: 'Your code is 123456' };
-
-function tenantRecord(overrides: Partial<Tenant> = {}): Tenant {
-  return {
-    id: 'ten_A',
-    displayName: 'Acme',
-    legalName: 'Acme Ltd',
-    contactEmail: 'ops@acme.test',
-    homeJurisdiction: 'global',
-    status: 'active',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    retention: { bodyDays: 7, metadataDays: 90 },
-    residency: 'forward',
-    ...overrides,
-  };
-}
 
 describe('what the gateway refuses to send, and says so', () => {
   let deps: ReturnType<typeof fakeSendDeps>;
@@ -34,6 +19,10 @@ describe('what the gateway refuses to send, and says so', () => {
     return error as SendRefusedError;
   };
 
+  /** The recipient `to` opted out of tenant ten_A's messages (all, or promotional ones only). */
+  const optOut = (scope: OptOutEntry['scope'], source: string) =>
+    deps.recipients.global.putOptOut('ten_A', { phone: to, scope, source, at: 'x' });
+
   beforeEach(async () => {
     deps = fakeSendDeps();
     send = makeSendMessage(deps);
@@ -41,12 +30,7 @@ describe('what the gateway refuses to send, and says so', () => {
   });
 
   it('refuses a number on the opt-out list, and stores and enqueues nothing', async () => {
-    await deps.recipients.global.putOptOut('ten_A', {
-      phone: to,
-      scope: 'all',
-      source: 'keyword:STOP',
-      at: 'x',
-    });
+    await optOut('all', 'keyword:STOP');
     const error = await refusal({});
     expect(error.reason).toBe('opted_out');
     expect(error.issues).toEqual([{ pointer: '/to', detail: expect.stringContaining('opted out') }]);
@@ -62,12 +46,7 @@ describe('what the gateway refuses to send, and says so', () => {
   });
 
   it('lets transactional messages through a promotional-only opt-out, but not promotional ones', async () => {
-    await deps.recipients.global.putOptOut('ten_A', {
-      phone: to,
-      scope: 'promotional',
-      source: 'api',
-      at: 'x',
-    });
+    await optOut('promotional', 'api');
     await deps.recipients.global.appendConsent('ten_A', {
       id: 'con_1',
       phone: to,
@@ -200,7 +179,7 @@ describe('what the gateway refuses to send, and says so', () => {
   });
 
   it('refuses items of a batch one by one, each with its reason, and accepts the rest', async () => {
-    await deps.recipients.global.putOptOut('ten_A', { phone: to, scope: 'all', source: 'api', at: 'x' });
+    await optOut('all', 'api');
     const { result } = await makeSendBatch(deps)(
       tenant,
       [

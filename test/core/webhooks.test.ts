@@ -147,6 +147,9 @@ class FakeHistory implements WebhookHistory {
   }
 }
 
+/** Tenant ten_A's endpoint for status changes. */
+const STATUS_HOOK = { url: 'https://hooks.example.com/sms', events: ['message.status' as const] };
+
 function setupDeliveries() {
   const store = new FakeWebhookStore();
   const history = new FakeHistory();
@@ -211,10 +214,7 @@ describe('endpoints and deliveries', () => {
 
   it('registers an https endpoint with a secret shown once, and refuses private targets with a field-level reason', async () => {
     const { endpoints, store } = setup();
-    const created = await endpoints.create('ten_A', {
-      url: 'https://hooks.example.com/sms',
-      events: ['message.status'],
-    });
+    const created = await endpoints.create('ten_A', STATUS_HOOK);
     expect(created.secret).toMatch(/^whsec_/);
     expect(await endpoints.get('ten_A', created.id)).not.toHaveProperty('secret');
     await expect(
@@ -228,10 +228,7 @@ describe('endpoints and deliveries', () => {
 
   it('signs each attempt so the receiver can verify it, and retries on the schedule before dead-lettering', async () => {
     const { endpoints, deliver, delivery, posts, history, setAnswer, clock } = setup();
-    const { id, secret } = await endpoints.create('ten_A', {
-      url: 'https://hooks.example.com/sms',
-      events: ['message.status'],
-    });
+    const { id, secret } = await endpoints.create('ten_A', STATUS_HOOK);
     setAnswer(async () => ({ status: 503 }));
     const outcomes = [];
     for (let attempt = 1; attempt <= 4; attempt++) outcomes.push(await deliver(delivery(id), attempt));
@@ -262,10 +259,7 @@ describe('endpoints and deliveries', () => {
 
   it('dead-letters at once when the address is not allowed, and drops deliveries for removed endpoints', async () => {
     const { endpoints, deliver, delivery, setAnswer, posts } = setup();
-    const { id } = await endpoints.create('ten_A', {
-      url: 'https://hooks.example.com/sms',
-      events: ['message.status'],
-    });
+    const { id } = await endpoints.create('ten_A', STATUS_HOOK);
     setAnswer(async () => {
       throw new WebhookTargetBlockedError('10.0.0.7 is a private, loopback, link-local or reserved address');
     });
@@ -281,10 +275,7 @@ describe('endpoints and deliveries', () => {
 
   it('neither retries nor dead-letters an attempt whose account closed while it was on its way', async () => {
     const { endpoints, deliver, delivery, history, setAnswer } = setup();
-    const { id } = await endpoints.create('ten_A', {
-      url: 'https://hooks.example.com/sms',
-      events: ['message.status'],
-    });
+    const { id } = await endpoints.create('ten_A', STATUS_HOOK);
     setAnswer(async () => {
       history.closed = true; // the closure ran during the HTTP attempt
       return { status: 503 };
@@ -295,10 +286,7 @@ describe('endpoints and deliveries', () => {
 
   it('signs with both secrets during a rotation grace period, then with the new one only', async () => {
     const { endpoints, deliver, delivery, posts, clock } = setup();
-    const { id, secret: first } = await endpoints.create('ten_A', {
-      url: 'https://hooks.example.com/sms',
-      events: ['message.status'],
-    });
+    const { id, secret: first } = await endpoints.create('ten_A', STATUS_HOOK);
     const rotated = await endpoints.rotateSecret('ten_A', id, 3600);
     expect(rotated.previousSecretsValidUntil).toBe(new Date(clock.now().getTime() + 3_600_000).toISOString());
     await deliver(delivery(id), 1);

@@ -16,6 +16,23 @@ const admin = (args: string[], env: Record<string, string> = {}) =>
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
   });
 
+/** `tenants create` at this gateway as its operator (email ops@<name>.test), the created tenant. */
+async function createTenant(name: string, legalName: string, more: string[] = []) {
+  const out = await admin([
+    'tenants',
+    'create',
+    '--display-name',
+    name,
+    '--legal-name',
+    legalName,
+    '--email',
+    `ops@${name.toLowerCase()}.test`,
+    ...more,
+    ...['--url', gateway.url, '--token', gateway.adminToken],
+  ]);
+  return JSON.parse(out.stdout);
+}
+
 beforeAll(async () => {
   gateway = await startTestGateway('cli');
 });
@@ -26,23 +43,10 @@ afterAll(async () => {
 describe('the admin CLI', () => {
   it('creates a tenant, issues a key shown once, lists and revokes it', async () => {
     const base = ['--url', gateway.url, '--token', gateway.adminToken];
-    const tenant = JSON.parse(
-      (
-        await admin([
-          'tenants',
-          'create',
-          '--display-name',
-          'Acme',
-          '--legal-name',
-          'Acme Ltd',
-          '--email',
-          'ops@acme.test',
-          '--jurisdiction',
-          'eu',
-          ...base,
-        ])
-      ).stdout,
-    ) as { id: string; homeJurisdiction: string };
+    const tenant = (await createTenant('Acme', 'Acme Ltd', ['--jurisdiction', 'eu'])) as {
+      id: string;
+      homeJurisdiction: string;
+    };
     expect(tenant).toMatchObject({ homeJurisdiction: 'eu', status: 'active' });
     const issued = await admin([
       'keys',
@@ -93,16 +97,7 @@ describe('the admin CLI', () => {
   it('reviews, rejects and approves sender ID applications, and sets abuse controls', async () => {
     const base = ['--url', gateway.url, '--token', gateway.adminToken];
     const json = async (args: string[]) => JSON.parse((await admin([...args, ...base])).stdout);
-    const tenant = await json([
-      'tenants',
-      'create',
-      '--display-name',
-      'Initech',
-      '--legal-name',
-      'Initech LLC',
-      '--email',
-      'ops@initech.test',
-    ]);
+    const tenant = await createTenant('Initech', 'Initech LLC');
     const key = await json(['keys', 'create', '--tenant', tenant.id, '--name', 'owner', '--scopes', 'admin']);
     const apply = (value: string) =>
       fetch(`${gateway.url}/v1/sender-ids`, {
@@ -169,21 +164,7 @@ describe('the admin CLI', () => {
 
   it("shows a tenant's audit trail and the anonymised analytics", async () => {
     const base = ['--url', gateway.url, '--token', gateway.adminToken];
-    const tenant = JSON.parse(
-      (
-        await admin([
-          'tenants',
-          'create',
-          '--display-name',
-          'Trail',
-          '--legal-name',
-          'Trail Ltd',
-          '--email',
-          'ops@trail.test',
-          ...base,
-        ])
-      ).stdout,
-    ) as { id: string };
+    const tenant = (await createTenant('Trail', 'Trail Ltd')) as { id: string };
     const trail = await (async () => {
       for (let i = 0; i < 100; i++) {
         const out = JSON.parse(
@@ -210,21 +191,7 @@ describe('the admin CLI', () => {
 
   it("closes an account in both regions, each at its own region's endpoint, and states what remains", async () => {
     const base = ['--url', gateway.url, '--token', gateway.adminToken];
-    const tenant = JSON.parse(
-      (
-        await admin([
-          'tenants',
-          'create',
-          '--display-name',
-          'Closing',
-          '--legal-name',
-          'Closing Ltd',
-          '--email',
-          'ops@closing.test',
-          ...base,
-        ])
-      ).stdout,
-    ) as { id: string };
+    const tenant = (await createTenant('Closing', 'Closing Ltd')) as { id: string };
     const closed = JSON.parse(
       (await admin(['tenants', 'close', tenant.id, '--confirm', tenant.id, ...base])).stdout,
     ) as {

@@ -1,14 +1,13 @@
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { SNSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DECLARATIONS } from '../../infra/declarations.ts';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { clearDeclaredSettings } from '../../layers/config.ts';
 import { relayCarrierToken } from '../../layers/core/api-keys.ts';
 import { settingsOf } from '../../layers/declaration.ts';
 import { settingSpec } from '../../layers/settings.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
-import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
+import { client, deliveredMessage, expectProblem, onboard, waitFor } from '../support/http.ts';
+import { everyQueue, recordQueuedMessages, startTestGateway } from '../support/local-gateway.ts';
 
 /**
  * Issue 14, item 5: End User Messaging publishes a person's reply (number and words) and its
@@ -18,7 +17,6 @@ import { client, expectProblem, onboard, waitFor } from '../support/http.ts';
  * webhook's: the same declared needs), against the local gateway's real tables, queues, keys and
  * IAM, and is handed SNS events shaped as the End User Messaging and Lambda documentation shows.
  */
-const { services } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let euApi: ReturnType<typeof client>;
@@ -28,12 +26,7 @@ type Message = { id: string; status: string };
 type Reply = { from: string; body: string | null; action: string | null };
 
 beforeAll(async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('eum'),
-    authorizerCacheSeconds: 1,
-  });
+  gateway = await startTestGateway('eum', { authorizerCacheSeconds: 1 });
   api = client(gateway.url);
   euApi = client(gateway.euUrl);
 });
@@ -72,53 +65,12 @@ function snsEvent(published: Record<string, unknown>): SNSEvent {
   };
 }
 
-/** Whatever waits on every queue and DLQ of both regions, read raw once, taking nothing. */
-async function everyQueue() {
-  const bodies: string[] = [];
-  for (const j of ['global', 'eu'] as const) {
-    const { sqs } = localClients(gateway.regions[j]);
-    for (const url of Object.values(gateway.queues.byJurisdiction[j])) {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
-      );
-      bodies.push(...(out.Messages ?? []).map((m) => m.Body ?? ''));
-    }
-  }
-  return bodies;
-}
-
-/** Every record a queue worker of either region takes, raw, until `stop`. */
-function recordQueuedMessages() {
-  const bodies: string[] = [];
-  const fns = [...gateway.functions.values()].map(({ fn }) => fn);
-  for (const fn of fns) {
-    const invoke = fn.invoke.bind(fn);
-    fn.invoke = ((event: unknown, options?: { requestId?: string }) => {
-      const records = (event as { Records?: { body?: string }[] }).Records;
-      if (Array.isArray(records)) bodies.push(...records.map((r) => r.body ?? ''));
-      return invoke(event, options);
-    }) as typeof fn.invoke;
-  }
-  return {
-    bodies,
-    stop: () => {
-      for (const fn of fns) Reflect.deleteProperty(fn, 'invoke');
-    },
-  };
-}
-
-const finalOf = (c: ReturnType<typeof client>, key: string, id: string) =>
-  waitFor(async () => {
-    const res = await c.call<Message>('GET', `/v1/messages/${id}`, { key });
-    return res.body.status === 'delivered' ? res.body : undefined;
-  }, `message ${id} delivered`);
-
 describe("End User Messaging's replies and delivery events", () => {
   it("are handled (an EU/EEA number's relayed to the EU region) with no number and no words on any queue or DLQ", async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'EumQueues', residency: 'forward' });
     const us = '+12025550183';
     const de = '+4915123450183';
-    const recorded = recordQueuedMessages();
+    const recorded = recordQueuedMessages(gateway);
     const sent: Record<string, string> = {};
     for (const [c, to] of [
       [api, us],
@@ -130,7 +82,7 @@ describe("End User Messaging's replies and delivery events", () => {
       });
       expect(res.status).toBe(202);
       sent[to] = res.body.message.id;
-      await finalOf(c, t.key, res.body.message.id);
+      await deliveredMessage(c, t.key, res.body.message.id);
     }
 
     // The function, loaded as Lambda loads it, with the global region's environment.
@@ -201,7 +153,7 @@ describe("End User Messaging's replies and delivery events", () => {
     expect(stopped.eu.find((r) => r.from === de)?.body).toBe('STOP Kennwort');
     recorded.stop();
 
-    const raw = [...recorded.bodies, ...(await everyQueue())].join('\n');
+    const raw = [...recorded.bodies, ...(await everyQueue(gateway))].join('\n');
     // The messages went through the queues, by id.
     for (const id of Object.values(sent)) expect(raw).toContain(id);
     for (const text of [us, us.slice(1), de, de.slice(1), 'Geheimwort', 'Kennwort', 'Vertrauliche']) {

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { alive } from '../../infra/local/assembly.ts';
-import { spawnGateway } from '../support/gateway-process.ts';
+import { ON_FREE_PORTS, spawnGateway } from '../support/gateway-process.ts';
 import { client, onboard, waitFor } from '../support/http.ts';
 
 /** Every process below `pid`, with its command line. */
@@ -23,7 +23,7 @@ function descendants(pid: number): { pid: number; cmd: string }[] {
   return found;
 }
 
-const embedded = ['--in-memory', '--port', '0', '--dynamodb-port', '0', '--sqs-port', '0', '--kms-port', '0'];
+const embedded = ['--in-memory', ...ON_FREE_PORTS];
 
 describe('the local runtime (npm start)', () => {
   it.each(['SIGINT', 'SIGKILL'] as const)(
@@ -100,21 +100,7 @@ describe('npm start flags', () => {
   });
 
   it('prints the admin token of an in-memory run, and a restart hint that issues a test key', async () => {
-    const out = await runMain(
-      [
-        '--in-memory',
-        '--no-demo',
-        '--port',
-        '0',
-        '--dynamodb-port',
-        '0',
-        '--sqs-port',
-        '0',
-        '--kms-port',
-        '0',
-      ],
-      /Press Ctrl-C to stop/,
-    );
+    const out = await runMain(['--in-memory', '--no-demo', ...ON_FREE_PORTS], /Press Ctrl-C to stop/);
     expect(out.stdout).toMatch(/export SMS_ADMIN_TOKEN=\S{20,}/);
     const hint = /npm run admin -- keys create [^\n]*/.exec(out.stdout)?.[0];
     expect(hint).toContain('--mode test');

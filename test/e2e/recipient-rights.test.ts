@@ -5,7 +5,15 @@ import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { seededUlid } from '../../layers/core/ids.ts';
 import { SANDBOX_REPLYING_NUMBER } from '../../layers/core/sandbox.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
-import { client, expectProblem, onboard, SENDER_IDENTITY, waitFor } from '../support/http.ts';
+import {
+  carrierReply,
+  carrierToken,
+  client,
+  expectProblem,
+  onboard,
+  SENDER_IDENTITY,
+  waitFor,
+} from '../support/http.ts';
 import { NO_CACHES, startTestGateway } from '../support/local-gateway.ts';
 
 type Message = { id: string; status: string; body: string | null; to: string };
@@ -56,24 +64,31 @@ async function codeSentFor(verificationId: string) {
   return /\d{6}/.exec(String(item.body))![0];
 }
 
+/** The legal names "who sent me this?" gives the person for `senderId` (its one-time code confirmed). */
+async function whoSent(person: string, senderId: string) {
+  const start = await api.call<{ verificationId: string }>('POST', '/public/v1/verifications', {
+    body: { phone: person, purpose: 'identify', senderId, sentAt: new Date().toISOString() },
+  });
+  const id = start.body.verificationId;
+  const answer = await api.call<{ senders: { legalName: string }[] }>(
+    'POST',
+    `/public/v1/verifications/${id}/confirm`,
+    { body: { code: await codeSentFor(id) } },
+  );
+  return answer.body.senders.map((s) => s.legalName);
+}
+
+const optOutsOf = (key: string) =>
+  api.call<{ data: unknown[] }>('GET', '/v1/opt-outs', { key }).then((r) => r.body.data);
+
 /**
  * The person texts STOP to `sender` through the carrier's inbound endpoint; the reply (an opt-out)
  * lands with the tenant of `ownerKey` only, never with the tenant of `otherKey`.
  */
 async function stopReachesOnly(person: string, sender: string, ownerKey: string, otherKey: string) {
-  const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
-    token: gateway.adminToken,
-  });
-  const stop = {
-    from: person,
-    to: sender,
-    body: 'STOP',
-    carrierMessageId: uniqueName('carrier'),
-    receivedAt: new Date().toISOString(),
-  };
-  expect(
-    (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: stop })).status,
-  ).toBe(202);
+  const token = await carrierToken(api, gateway.adminToken);
+  const stop = carrierReply(person, sender, 'STOP');
+  expect((await api.call('POST', '/carrier/v1/inbound', { token, body: stop })).status).toBe(202);
   const inbound = (key: string) =>
     api.call<{ data: Inbound[] }>('GET', '/v1/inbound', { key }).then((r) => r.body.data);
   const landed = await waitFor(async () => {
@@ -477,20 +492,10 @@ describe('a sender ID another tenant sends from in test mode', () => {
       422,
       'recipient-opted-out',
     );
-    const squatterOptOuts = await api.call<{ data: unknown[] }>('GET', '/v1/opt-outs', { key: squatter.key });
-    expect(squatterOptOuts.body.data).toEqual([]);
+    expect(await optOutsOf(squatter.key)).toEqual([]);
 
     // "Who sent me this?" names only the tenant whose message reached the person.
-    const start = await api.call<{ verificationId: string }>('POST', '/public/v1/verifications', {
-      body: { phone: person, purpose: 'identify', senderId: 'AlphaSMS', sentAt: new Date().toISOString() },
-    });
-    const id = start.body.verificationId;
-    const answer = await api.call<{ senders: { legalName: string }[] }>(
-      'POST',
-      `/public/v1/verifications/${id}/confirm`,
-      { body: { code: await codeSentFor(id) } },
-    );
-    expect(answer.body.senders.map((s) => s.legalName)).toEqual(['Alpha Ltd']);
+    expect(await whoSent(person, 'AlphaSMS')).toEqual(['Alpha Ltd']);
   });
 });
 
@@ -513,19 +518,9 @@ describe('a live message the carrier did not take', () => {
     expect(held.body.message).toMatchObject({ mode: 'live', status: 'quarantined' });
 
     await stopReachesOnly(person, 'AlphaSMS', courier.key, other.key);
-    const otherOptOuts = await api.call<{ data: unknown[] }>('GET', '/v1/opt-outs', { key: other.key });
-    expect(otherOptOuts.body.data).toEqual([]);
+    expect(await optOutsOf(other.key)).toEqual([]);
 
-    const start = await api.call<{ verificationId: string }>('POST', '/public/v1/verifications', {
-      body: { phone: person, purpose: 'identify', senderId: 'AlphaSMS', sentAt: new Date().toISOString() },
-    });
-    const id = start.body.verificationId;
-    const answer = await api.call<{ senders: { legalName: string }[] }>(
-      'POST',
-      `/public/v1/verifications/${id}/confirm`,
-      { body: { code: await codeSentFor(id) } },
-    );
-    expect(answer.body.senders.map((s) => s.legalName)).toEqual(['Courier Ltd']);
+    expect(await whoSent(person, 'AlphaSMS')).toEqual(['Courier Ltd']);
   }, 60_000);
 });
 
@@ -582,19 +577,9 @@ describe('a BLOCK sent to a number no tenant texted the person from', () => {
     const person = '+12025550160';
     const hour = Math.floor(Date.now() / 3_600_000);
     const before = await sentToUsThisHour(hour);
-    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
-      token: gateway.adminToken,
-    });
-    const event = {
-      from: person,
-      to: '+15005550006',
-      body: 'BLOCK',
-      carrierMessageId: uniqueName('carrier'),
-      receivedAt: new Date().toISOString(),
-    };
-    expect(
-      (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: event })).status,
-    ).toBe(202);
+    const token = await carrierToken(api, gateway.adminToken);
+    const event = carrierReply(person, '+15005550006', 'BLOCK');
+    expect((await api.call('POST', '/carrier/v1/inbound', { token, body: event })).status).toBe(202);
     // The confirmation reached the person's handset (the sandbox's ledger), sent by the gateway.
     const id = `sys_${seededUlid(Date.parse(event.receivedAt), `${event.carrierMessageId}#reply`)}`;
     const confirmation = await waitFor(async () => {

@@ -1,10 +1,10 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 import { startFaultProxy } from '../support/fault-proxy.ts';
 import { client, expectProblem, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
+import { type Received, startWebhookReceiver } from '../support/webhook-receiver.ts';
 
 /**
  * Issue 14: each region serves on its own. Every DynamoDB, SQS and KMS call signed for the global
@@ -17,23 +17,15 @@ let api: ReturnType<typeof client>;
 let euApi: ReturnType<typeof client>;
 let proxies: Awaited<ReturnType<typeof startFaultProxy>>[];
 // A webhook receiver on this machine (loopback allowed for this local gateway only).
-let receiver: Server;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let receiverUrl: string;
-const received: { path: string; headers: IncomingHttpHeaders; body: string }[] = [];
+let received: Received[];
 
 const GERMAN = '+4915123456780';
 
 beforeAll(async () => {
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  receiver = await startWebhookReceiver();
+  ({ url: receiverUrl, received } = receiver);
   proxies = await Promise.all([
     startFaultProxy('dynamodb', services.dynamodb),
     startFaultProxy('sqs', services.sqs),

@@ -7,7 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
 import { SANDBOX_REPLYING_NUMBER } from '../../layers/core/sandbox.ts';
 import { localClients, localCrypto, uniqueName } from '../support/aws.ts';
-import { client, expectProblem, issueOwnerKey, onboard, SENDER_IDENTITY, waitFor } from '../support/http.ts';
+import {
+  carrierToken,
+  client,
+  deliveredMessage,
+  expectProblem,
+  issueOwnerKey,
+  onboard,
+  SENDER_IDENTITY,
+  waitFor,
+} from '../support/http.ts';
+import { everyQueue, recordQueuedMessages } from '../support/local-gateway.ts';
 
 type Message = {
   id: string;
@@ -78,12 +88,6 @@ async function queued(jurisdiction: 'global' | 'eu') {
   return bodies.join('\n');
 }
 
-const finalOf = (c: ReturnType<typeof client>, key: string, id: string) =>
-  waitFor(async () => {
-    const res = await c.call<Message>('GET', `/v1/messages/${id}`, { key });
-    return res.body.status === 'delivered' ? res.body : undefined;
-  }, `message ${id} delivered`);
-
 describe('EU residency across the two local regions', () => {
   it("keeps a German recipient's message in the EU region only, even when the global endpoint takes it", async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Forward', residency: 'forward' });
@@ -95,7 +99,7 @@ describe('EU residency across the two local regions', () => {
     expect(res.status).toBe(202);
     expect(res.body.message.jurisdiction).toBe('eu');
     const id = res.body.message.id;
-    await finalOf(euApi, t.key, id);
+    await deliveredMessage(euApi, t.key, id);
 
     const global = await rawTable('global');
     expect(global).not.toContain(id);
@@ -179,7 +183,7 @@ describe('EU residency across the two local regions', () => {
       mixed.body.results[0]!.message!.id,
       mixed.body.results[3]!.message!.id,
     ];
-    for (const id of euIds) await finalOf(euApi, t.key, id);
+    for (const id of euIds) await deliveredMessage(euApi, t.key, id);
     const global = await rawTable('global');
     const queuedGlobal = await queued('global');
     for (const id of euIds) {
@@ -289,10 +293,8 @@ describe('EU residency across the two local regions', () => {
       });
       return res.status === 401 || res.status === 422 ? undefined : res;
     }, "the tenant's key and sender replicated to the EU region");
-    await finalOf(euApi, t.key, hi.body.message.id);
-    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
-      token: gateway.adminToken,
-    });
+    await deliveredMessage(euApi, t.key, hi.body.message.id);
+    const token = await carrierToken(api, gateway.adminToken);
     const denied = gateway.iamDenials.length;
     const stop = {
       from: '+4915123450088',
@@ -301,7 +303,7 @@ describe('EU residency across the two local regions', () => {
       carrierMessageId: `relayed-${Date.now()}`,
       receivedAt: new Date().toISOString(),
     };
-    const res = await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: stop });
+    const res = await api.call('POST', '/carrier/v1/inbound', { token, body: stop });
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ accepted: true });
     type Reply = { from: string; action: string | null };
@@ -554,50 +556,10 @@ describe("a tenant's EU lists, sender IDs and trail at the global endpoint", () 
   });
 });
 
-/** Whatever waits on every queue and DLQ of both regions, read raw once, taking nothing. */
-async function everyQueue() {
-  const bodies: string[] = [];
-  for (const j of ['global', 'eu'] as const) {
-    const { sqs } = localClients(gateway.regions[j]);
-    for (const url of Object.values(gateway.queues.byJurisdiction[j])) {
-      const out = await sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),
-      );
-      bodies.push(...(out.Messages ?? []).map((m) => m.Body ?? ''));
-    }
-  }
-  return bodies;
-}
-
-/**
- * Every message a queue worker of either region takes (its SQS record's body, raw), from now
- * until `stop`: what the queues carried, however fast it was taken.
- */
-function recordQueuedMessages() {
-  const bodies: string[] = [];
-  const fns = [...gateway.functions.values()].map(({ fn }) => fn);
-  for (const fn of fns) {
-    const invoke = fn.invoke.bind(fn);
-    fn.invoke = ((event: unknown, options?: { requestId?: string }) => {
-      const records = (event as { Records?: { body?: string }[] }).Records;
-      if (Array.isArray(records)) bodies.push(...records.map((r) => r.body ?? ''));
-      return invoke(event, options);
-    }) as typeof fn.invoke;
-  }
-  return {
-    bodies,
-    stop: () => {
-      for (const fn of fns) Reflect.deleteProperty(fn, 'invoke');
-    },
-  };
-}
-
 describe('what the queues carry', () => {
   it('carries no number and no words of a reply (STOP included) on any queue or DLQ of either region', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Queues', residency: 'forward' });
-    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
-      token: gateway.adminToken,
-    });
+    const token = await carrierToken(api, gateway.adminToken);
     type Reply = { from: string; body: string | null; action: string | null };
     const replies = (c: ReturnType<typeof client>) =>
       c.call<{ data: Reply[] }>('GET', '/v1/inbound', { key: t.key }).then((r) => r.body.data);
@@ -607,7 +569,7 @@ describe('what the queues carry', () => {
       [api, '+12025550171', 'STOP danke'],
       [euApi, '+4915123450171', 'STOP und tschuess'],
     ] as const;
-    const recorded = recordQueuedMessages();
+    const recorded = recordQueuedMessages(gateway);
     const sent = [
       await api.call<{ message: Message }>('POST', '/v1/messages', {
         key: t.key,
@@ -623,10 +585,10 @@ describe('what the queues carry', () => {
       );
     }
     // Each person answers a message that reached them.
-    for (const [i, [c]] of people.entries()) await finalOf(c, t.key, sent[i + 1]!.body.message.id);
+    for (const [i, [c]] of people.entries()) await deliveredMessage(c, t.key, sent[i + 1]!.body.message.id);
     for (const [i, [, from, body]] of people.entries()) {
       const res = await api.call('POST', '/carrier/v1/inbound', {
-        token: carrier.body.token,
+        token,
         body: {
           from,
           to: 'Acme',
@@ -646,7 +608,7 @@ describe('what the queues carry', () => {
     }, 'the three STOP replies');
     recorded.stop();
 
-    const raw = [...recorded.bodies, ...(await everyQueue())].join('\n');
+    const raw = [...recorded.bodies, ...(await everyQueue(gateway))].join('\n');
     // The messages and their receipts went through the queues, by id.
     for (const s of sent) expect(raw).toContain(s.body.message.id);
     for (const text of [
@@ -773,7 +735,7 @@ describe('data subject rights', () => {
         body: { to: US, from: 'Acme', body },
       });
       expect(res.status).toBe(202);
-      await finalOf(api, key, res.body.message.id);
+      await deliveredMessage(api, key, res.body.message.id);
       return res.body.message.id;
     };
     const ids: string[] = [];
@@ -855,7 +817,7 @@ describe('data subject rights', () => {
       key: t.key,
       body: { to: US, from: 'Acme', body: 'secret' },
     });
-    await finalOf(api, t.key, res.body.message.id);
+    await deliveredMessage(api, t.key, res.body.message.id);
     const redacted = await api.call<Message>('DELETE', `/v1/messages/${res.body.message.id}/body`, {
       key: t.key,
     });
@@ -897,7 +859,7 @@ describe('data subject rights', () => {
       body: { to: US, from: 'Acme', body: 'gone soon' },
     });
     expect(res.body.message.body).toBe('gone soon');
-    const done = await finalOf(api, t.key, res.body.message.id);
+    const done = await deliveredMessage<Message>(api, t.key, res.body.message.id);
     expect(done.body).toBeNull();
   });
 });
@@ -984,7 +946,7 @@ describe('digests and bodies at rest', () => {
     }, 'the one-time code');
     const otp = /\d{6}/.exec(String(ledger.body))![0];
     // Delivered: the worker's and the receipt's writes (status, usage) are in the tables too.
-    for (const [c, id] of ids) await finalOf(c, t.key, id);
+    for (const [c, id] of ids) await deliveredMessage(c, t.key, id);
 
     const texts: string[] = [otp, `${verificationId}\0${otp}`, '+12025550143', '12025550143'];
     for (const m of sent) {
@@ -1044,7 +1006,7 @@ describe('digests and bodies at rest', () => {
     expect(gunzipSync(opened).toString('utf8')).not.toContain('geheim');
 
     // After the message's body is gone, the replay still answers as the first answer did.
-    expect((await finalOf(api, t.key, first.body.message.id)).body).toBeNull();
+    expect((await deliveredMessage<Message>(api, t.key, first.body.message.id)).body).toBeNull();
     const replay = await send();
     expect(replay.status).toBe(202);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');

@@ -1,12 +1,12 @@
-import { DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
-import { present } from '../../layers/present.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
 import { functionEnv, functionWiring } from '../support/function-wiring.ts';
 import { client, onboard } from '../support/http.ts';
+import { startTestGateway } from '../support/local-gateway.ts';
+import { executionDynamodb, expectTenantSessionDenials } from '../support/tenant-scope.ts';
 
 /**
  * Issue 14, item 2, for the data subject rights, sender IDs, webhook endpoints and the webhook
@@ -14,7 +14,6 @@ import { client, onboard } from '../support/http.ts';
  * its tenant-access role through the STS stand-in, the IAM proxies), and a use case is made to
  * ask for another tenant's item or key inside this tenant's scope: IAM refuses, not our code.
  */
-const { services } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let a: { tenantId: string; key: string };
@@ -34,12 +33,7 @@ const ctx = (tenantId: string): TenantContext =>
   }) as TenantContext;
 
 beforeAll(async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('rights'),
-    authorizerCacheSeconds: 1,
-  });
+  gateway = await startTestGateway('rights', { authorizerCacheSeconds: 1 });
   api = client(gateway.url);
   const scopes = ['send', 'read', 'admin'];
   a = await onboard(api, gateway.adminToken, { name: 'Acme', scopes });
@@ -67,13 +61,6 @@ function refusedInIam(e: Error & { cause?: unknown }): boolean {
     if (at.name === 'AccessDeniedException') return true;
   }
   return false;
-}
-
-/** Every refusal since `before` was the tenant-access role's (never the execution role's), and there was one. */
-function refusedToTenantRole(before: number) {
-  const denials = gateway.iamDenials.slice(before);
-  expect(denials.length).toBeGreaterThan(0);
-  expect(denials.every((d) => /TenantAccess/.test(d.role))).toBe(true);
 }
 
 describe('tenant-scoped credentials: /v1/subjects/{phone}', () => {
@@ -123,7 +110,7 @@ describe('tenant-scoped credentials: /v1/subjects/{phone}', () => {
     await expect(inTenantScope(a.tenantId, () => bySubject(`${b.tenantId}#anything`))).rejects.toSatisfy(
       refusedInIam,
     );
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
     // Globex's subject is untouched, for Globex.
     const theirs = await api.call<{ jurisdictions: { global: { messages: { body: string }[] } } }>(
       'GET',
@@ -176,20 +163,26 @@ describe('tenant-scoped credentials: /v1/sender-ids', () => {
         senders.apply(ctx(b.tenantId), { value: 'GLOBEXINFO', countries: [], identity }, 'global'),
       ),
     ).rejects.toSatisfy(refusedInIam);
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
     const theirs = await api.call<{ data: { value: string }[] }>('GET', '/v1/sender-ids', { key: b.key });
     expect(theirs.status).toBe(200);
     expect(theirs.body.data.map((s) => s.value)).not.toContain('GLOBEXINFO');
   });
 });
 
+/** Globex's webhook endpoint for status changes at `url`, registered through the API. */
+async function globexEndpoint(url: string) {
+  const res = await api.call<{ id: string }>('POST', '/v1/webhooks', {
+    key: b.key,
+    body: { url, events: ['message.status'] },
+  });
+  expect(res.status).toBe(201);
+  return res.body;
+}
+
 describe('tenant-scoped credentials: /v1/webhooks and the webhook worker', () => {
   it("manages a tenant's own endpoints, and IAM refuses another tenant's secret and history in this tenant's request", async () => {
-    const theirs = await api.call<{ id: string }>('POST', '/v1/webhooks', {
-      key: b.key,
-      body: { url: 'https://hooks.globex.example/sms', events: ['message.status'] },
-    });
-    expect(theirs.status).toBe(201);
+    const theirs = await globexEndpoint('https://hooks.globex.example/sms');
     const { w, inTenantScope } = await asFunction('webhooks');
     const endpoints = w.webhookEndpoints();
     const input = { url: 'https://hooks.acme.example/sms', events: ['message.status' as const] };
@@ -207,30 +200,24 @@ describe('tenant-scoped credentials: /v1/webhooks and the webhook worker', () =>
     // Globex's signing secret (opened under Globex's key), a new one sealed for Globex, and
     // Globex's delivery history: each refused to Acme's session.
     await expect(
-      inTenantScope(a.tenantId, () => endpoints.rotateSecret(b.tenantId, theirs.body.id, 0)),
+      inTenantScope(a.tenantId, () => endpoints.rotateSecret(b.tenantId, theirs.id, 0)),
     ).rejects.toSatisfy(refusedInIam);
     await expect(inTenantScope(a.tenantId, () => endpoints.create(b.tenantId, input))).rejects.toSatisfy(
       refusedInIam,
     );
     await expect(
-      inTenantScope(a.tenantId, () =>
-        w.webhookHistory('global').list(b.tenantId, theirs.body.id, { limit: 10 }),
-      ),
+      inTenantScope(a.tenantId, () => w.webhookHistory('global').list(b.tenantId, theirs.id, { limit: 10 })),
     ).rejects.toSatisfy(refusedInIam);
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
   });
 
   it("IAM refuses the worker a delivery of another tenant's endpoint inside this tenant's scope", async () => {
-    const theirs = await api.call<{ id: string }>('POST', '/v1/webhooks', {
-      key: b.key,
-      body: { url: 'https://hooks.globex.example/other', events: ['message.status'] },
-    });
-    expect(theirs.status).toBe(201);
+    const theirs = await globexEndpoint('https://hooks.globex.example/other');
     const { w, inTenantScope } = await asFunction('deliver-webhooks');
     const delivery = {
       id: 'msg_e2e_scope',
       tenantId: b.tenantId,
-      endpointId: theirs.body.id,
+      endpointId: theirs.id,
       type: 'message.status' as const,
       createdAt: new Date().toISOString(),
       data: { id: 'msg_x' },
@@ -239,7 +226,7 @@ describe('tenant-scoped credentials: /v1/webhooks and the webhook worker', () =>
     await expect(inTenantScope(a.tenantId, () => w.deliverWebhook('global')(delivery, 1))).rejects.toSatisfy(
       refusedInIam,
     );
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
     // Outside any scope, the worker's wiring reaches no tenant data at all.
     await expect(w.deliverWebhook('global')(delivery, 1)).rejects.toMatchObject({
       name: 'NoTenantScopeError',
@@ -249,17 +236,7 @@ describe('tenant-scoped credentials: /v1/webhooks and the webhook worker', () =>
 
 describe("tenant-scoped credentials: the tenants table's tenant items", () => {
   /** The function's execution role's own DynamoDB client (through its IAM proxy). */
-  const execution = (name: string) => {
-    const env = envOf(name);
-    return new DynamoDBClient({
-      region: gateway.regions.global,
-      endpoint: present(env.AWS_ENDPOINT_URL_DYNAMODB, 'the IAM proxy'),
-      credentials: {
-        accessKeyId: present(env.AWS_ACCESS_KEY_ID, 'its key id'),
-        secretAccessKey: present(env.AWS_SECRET_ACCESS_KEY, 'its secret'),
-      },
-    });
-  };
+  const execution = (name: string) => executionDynamodb(gateway, envOf(name));
 
   it("IAM refuses another tenant's sender IDs, endpoints, monthly counters, Idempotency-Key claims and record in this tenant's request", async () => {
     const applied = await api.call<{ id: string }>('POST', '/v1/sender-ids', {
@@ -285,7 +262,7 @@ describe("tenant-scoped credentials: the tenants table's tenant items", () => {
     await expect(
       loaded.inTenantScope(a.tenantId, () => loaded.w.senderIdStore().get(b.tenantId, applied.body.id)),
     ).rejects.toSatisfy(refusedInIam);
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
 
     loaded = await asFunction('webhooks');
     await expect(
@@ -298,7 +275,7 @@ describe("tenant-scoped credentials: the tenants table's tenant items", () => {
     await expect(
       loaded.inTenantScope(a.tenantId, () => loaded.w.webhookStore().remove(b.tenantId, hook.body.id)),
     ).rejects.toSatisfy(refusedInIam);
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
 
     loaded = await asFunction('send-message');
     // Its own monthly counter and claim, with its tenant role; the rate bucket, gateway-wide.
@@ -327,7 +304,7 @@ describe("tenant-scoped credentials: the tenants table's tenant items", () => {
     await expect(
       loaded.inTenantScope(a.tenantId, () => loaded.w.tenantStore().getTenant(b.tenantId)),
     ).rejects.toSatisfy(refusedInIam);
-    refusedToTenantRole(before);
+    expectTenantSessionDenials(gateway, before);
     // Globex's endpoint is still there for Globex.
     const kept = await api.call('GET', `/v1/webhooks/${hook.body.id}`, { key: b.key });
     expect(kept.status).toBe(200);
@@ -352,7 +329,7 @@ describe("tenant-scoped credentials: the tenants table's tenant items", () => {
       await expect(inTenantScope(a.tenantId, () => w.webhookStore().list(b.tenantId))).rejects.toSatisfy(
         refusedInIam,
       );
-      refusedToTenantRole(before);
+      expectTenantSessionDenials(gateway, before);
       // Outside any scope, none at all.
       await expect(w.tenantStore().getTenant(b.tenantId)).rejects.toMatchObject({
         name: 'NoTenantScopeError',

@@ -1,12 +1,17 @@
-import { DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { GetItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
-import { encryptionContext } from '../../layers/core/crypto.ts';
+import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { DEFAULT_RETENTION, type TenantContext } from '../../layers/core/model.ts';
-import { localClients, uniqueName } from '../support/aws.ts';
 import { functionEnv, functionWiring } from '../support/function-wiring.ts';
-import { client, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
+import { client, deliveredMessage, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
+import { startTestGateway } from '../support/local-gateway.ts';
+import {
+  executionDynamodb,
+  getAsExecutionRole,
+  openKeyringOf,
+  refusedInIam,
+} from '../support/tenant-scope.ts';
 
 /**
  * Issue 14, item 2, for the send routes: POST /v1/messages and /v1/messages/batch reach the
@@ -15,7 +20,6 @@ import { client, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
  * IAM proxy), not by our code. Their execution roles keep the gateway-wide items alone: the block
  * list (read) and the gateway-wide usage counters (write), by key pattern.
  */
-const { services } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
 let euApi: ReturnType<typeof client>;
@@ -44,12 +48,7 @@ const ctx = (tenantId: string): TenantContext =>
   }) as TenantContext;
 
 beforeAll(async () => {
-  gateway = await startGateway({
-    port: 0,
-    services: { kind: 'external', ...services },
-    prefix: uniqueName('scopesend'),
-    authorizerCacheSeconds: 1,
-  });
+  gateway = await startTestGateway('scopesend', { authorizerCacheSeconds: 1 });
   api = client(gateway.url);
   euApi = client(gateway.euUrl);
   a = await onboard(api, gateway.adminToken, { name: 'Acme' });
@@ -74,9 +73,6 @@ async function asSendFunction(name: string) {
   return { ...loaded, use };
 }
 
-/** IAM's refusal, however deep the adapter that met it wrapped it. */
-const refusedInIam = (e: Error & { cause?: Error }) => (e.cause ?? e).name === 'AccessDeniedException';
-
 /**
  * The denials the IAM proxies logged since `mark()` (each proxy keeps its own list, so the
  * gateway's list is not in time order: new ones are told apart from those seen before).
@@ -87,12 +83,6 @@ const mark = () => {
 };
 const ofSendRoles = (denials: { role: string }[]) =>
   denials.filter((d) => SEND_FUNCTIONS.some((f) => d.role.includes(f.replace(/-/g, ''))));
-
-const finalOf = (c: ReturnType<typeof client>, key: string, id: string) =>
-  waitFor(async () => {
-    const res = await c.call<Message>('GET', `/v1/messages/${id}`, { key });
-    return res.body.status === 'delivered' ? res.body : undefined;
-  }, `message ${id} delivered`);
 
 describe('tenant-scoped credentials: sending', () => {
   it("sends with the scoped roles: a tenant's first message in the EU (its key made there), a batch across both regions, and replays", async () => {
@@ -106,7 +96,7 @@ describe('tenant-scoped credentials: sending', () => {
     });
     expect(first.status).toBe(202);
     expect(first.body.message.jurisdiction).toBe('eu');
-    await finalOf(euApi, c.key, first.body.message.id);
+    await deliveredMessage(euApi, c.key, first.body.message.id);
     const replay = await euApi.call<{ message: Message }>('POST', '/v1/messages', {
       key: c.key,
       body: { to: GERMAN, from: 'Acme', body: 'Erste Nachricht' },
@@ -133,8 +123,8 @@ describe('tenant-scoped credentials: sending', () => {
     expect(sent.body.accepted).toBe(2);
     const [here, there] = sent.body.results.map((r) => r.message!);
     expect([here!.jurisdiction, there!.jurisdiction]).toEqual(['global', 'eu']);
-    await finalOf(api, c.key, here!.id);
-    await finalOf(euApi, c.key, there!.id);
+    await deliveredMessage(api, c.key, here!.id);
+    await deliveredMessage(euApi, c.key, there!.id);
     const again = await batch();
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body).toEqual(sent.body);
@@ -148,7 +138,7 @@ describe('tenant-scoped credentials: sending', () => {
       });
     const one = await single();
     expect(one.status).toBe(202);
-    await finalOf(api, a.key, one.body.message.id);
+    await deliveredMessage(api, a.key, one.body.message.id);
     expect((await single()).headers.get('idempotent-replayed')).toBe('true');
     // Nothing the send routes did was refused on the way (a refused usage count is only logged).
     expect(ofSendRoles(deniedSince())).toEqual([]);
@@ -207,18 +197,9 @@ describe('tenant-scoped credentials: sending', () => {
         inTenantScope(a.tenantId, () => w.usageLedger('global').add([count(b.tenantId)])),
       ).rejects.toSatisfy(refusedInIam);
       // Its key: unwrapping its keyring's secret, and making a key for a tenant that has none.
-      const raw = await localClients(gateway.regions.global).dynamodb.send(
-        new GetItemCommand({
-          TableName: gateway.tables.messagesByJurisdiction.global,
-          Key: { pk: { S: b.tenantId }, sk: { S: 'KEYRING' } },
-        }),
+      await expect(openKeyringOf(gateway, { w, inTenantScope }, a.tenantId, b.tenantId)).rejects.toSatisfy(
+        refusedInIam,
       );
-      const wrapped = unmarshall(raw.Item!).wrappedSecret as Uint8Array;
-      await expect(
-        inTenantScope(a.tenantId, () =>
-          w.keyService('global').decrypt(wrapped, encryptionContext(b.tenantId, 'global', 'pseudonym')),
-        ),
-      ).rejects.toSatisfy(refusedInIam);
       await expect(
         inTenantScope(a.tenantId, () =>
           w.keyService('global').createTenantKey('ten_01NOKEYYETNOKEYYETNOKEYYE', 'global'),
@@ -251,11 +232,7 @@ describe('tenant-scoped credentials: sending', () => {
       await expect(
         inTenantScope(a.tenantId, () => w.blockList('global').block('someone', new Date(), 'keyword')),
       ).rejects.toSatisfy(refusedInIam);
-      const execution = new DynamoDBClient({
-        region: gateway.regions.global,
-        endpoint: env.AWS_ENDPOINT_URL_DYNAMODB!,
-        credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
-      });
+      const execution = executionDynamodb(gateway, env);
       const TableName = gateway.tables.messagesByJurisdiction.global;
       try {
         // The gateway-wide counters (no tenant's partition) are its own to add to.
@@ -309,7 +286,7 @@ describe('tenant-scoped credentials: GET /v1/usage', () => {
       body: { to: US, from: 'Acme', body: 'Counted' },
     });
     expect(sent.status).toBe(202);
-    await finalOf(api, a.key, sent.body.message.id);
+    await deliveredMessage(api, a.key, sent.body.message.id);
     const owner = await issueOwnerKey(api, gateway.adminToken, a.tenantId);
     type Usage = { data: { status: string; messages: number }[] };
     const report = await waitFor(async () => {
@@ -338,24 +315,12 @@ describe('tenant-scoped credentials: GET /v1/usage', () => {
     expect(refusals().map((d) => d.action)).toContain('dynamodb:Query');
     expect(refusals().every((d) => /usageTenantAccess/.test(d.role))).toBe(true);
     // Its execution role reads no tenant's counters itself.
-    const env = envOf('usage');
-    const execution = new DynamoDBClient({
-      region: gateway.regions.global,
-      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB!,
-      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
-    });
-    try {
-      await expect(
-        execution.send(
-          new GetItemCommand({
-            TableName: gateway.tables.messagesByJurisdiction.global,
-            Key: marshall({ pk: `${a.tenantId}#usage`, sk: 'x' }),
-          }),
-        ),
-      ).rejects.toMatchObject({ name: 'AccessDeniedException' });
-    } finally {
-      execution.destroy();
-    }
+    await expect(
+      getAsExecutionRole(gateway, envOf('usage'), gateway.tables.messagesByJurisdiction.global, {
+        pk: `${a.tenantId}#usage`,
+        sk: 'x',
+      }),
+    ).rejects.toMatchObject({ name: 'AccessDeniedException' });
   });
 });
 
@@ -395,31 +360,11 @@ describe('tenant-scoped credentials: /v1/settings/replies', () => {
     const theirs = await api.call<{ helpText: string }>('GET', '/v1/settings/replies', { key: b.key });
     expect(theirs.body.helpText).not.toBe('not yours');
     // Its execution role reads no tenant's record itself, only the rate buckets.
-    const env = envOf('settings');
-    const execution = new DynamoDBClient({
-      region: gateway.regions.global,
-      endpoint: env.AWS_ENDPOINT_URL_DYNAMODB!,
-      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
+    const asSettings = (key: { pk: string; sk: string }) =>
+      getAsExecutionRole(gateway, envOf('settings'), gateway.tables.tenants, key);
+    await expect(asSettings({ pk: a.tenantId, sk: 'PROFILE' })).rejects.toMatchObject({
+      name: 'AccessDeniedException',
     });
-    try {
-      await expect(
-        execution.send(
-          new GetItemCommand({
-            TableName: gateway.tables.tenants,
-            Key: marshall({ pk: a.tenantId, sk: 'PROFILE' }),
-          }),
-        ),
-      ).rejects.toMatchObject({ name: 'AccessDeniedException' });
-      await expect(
-        execution.send(
-          new GetItemCommand({
-            TableName: gateway.tables.tenants,
-            Key: marshall({ pk: `RATE#tenant#${a.tenantId}`, sk: 'RATE' }),
-          }),
-        ),
-      ).resolves.toBeDefined();
-    } finally {
-      execution.destroy();
-    }
+    await expect(asSettings({ pk: `RATE#tenant#${a.tenantId}`, sk: 'RATE' })).resolves.toBeDefined();
   });
 });

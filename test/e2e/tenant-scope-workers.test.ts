@@ -1,15 +1,20 @@
-import { DynamoDBClient, GetItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
 import type { AuditEntry } from '../../layers/core/audit.ts';
-import { encryptionContext } from '../../layers/core/crypto.ts';
 import type { Carrier } from '../../layers/ports/index.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
 import { functionEnv, functionWiring } from '../support/function-wiring.ts';
-import { client, onboard, waitFor } from '../support/http.ts';
+import { carrierReply, carrierToken, client, onboard, waitFor } from '../support/http.ts';
 import { startTestGateway } from '../support/local-gateway.ts';
+import {
+  executionDynamodb,
+  expectTenantSessionDenials,
+  openKeyringOf,
+  refusedInIam,
+} from '../support/tenant-scope.ts';
 
 /**
  * Issue 14, item 2, for the queue workers: dispatch-messages, record-audit-events and
@@ -57,16 +62,6 @@ afterAll(async () => {
   await gateway?.stop();
 });
 
-/** IAM's refusal, however deep the adapter that met it wrapped it. */
-const refusedInIam = (e: Error & { cause?: Error }) => (e.cause ?? e).name === 'AccessDeniedException';
-
-/** Every IAM refusal since `before` was of a tenant-access session (a tenant's scope), and there was one. */
-const refusedToTenantSessions = (before: number) => {
-  const since = gateway.iamDenials.slice(before);
-  expect(since.length).toBeGreaterThan(0);
-  expect(since.every((d) => /TenantAccess/.test(d.role))).toBe(true);
-};
-
 const sqsEvent = (bodies: unknown[]): SQSEvent => ({
   Records: bodies.map((body, i) => ({
     messageId: `m-${i}-${uniqueName('rec')}`,
@@ -86,14 +81,6 @@ const sqsEvent = (bodies: unknown[]): SQSEvent => ({
   })),
 });
 const lambdaContext = {} as Context;
-
-/** The function's execution role's own DynamoDB client (no tenant session). */
-const executionDynamodb = (env: Record<string, string>) =>
-  new DynamoDBClient({
-    region: gateway.regions.global,
-    endpoint: env.AWS_ENDPOINT_URL_DYNAMODB!,
-    credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID!, secretAccessKey: env.AWS_SECRET_ACCESS_KEY! },
-  });
 
 describe('tenant-scoped queue workers (issue 14, item 2)', () => {
   it("delivers each tenant's messages, counts them and applies their receipts, with no IAM refusal on the way", async () => {
@@ -153,18 +140,9 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
     ).rejects.toSatisfy(refusedInIam);
     expect(carrier.send).not.toHaveBeenCalled();
 
-    const keyring = await localClients(gateway.regions.global).dynamodb.send(
-      new GetItemCommand({
-        TableName: gateway.tables.messagesByJurisdiction.global,
-        Key: { pk: { S: b.tenantId }, sk: { S: 'KEYRING' } },
-      }),
+    await expect(openKeyringOf(gateway, { w, inTenantScope }, a.tenantId, b.tenantId)).rejects.toSatisfy(
+      refusedInIam,
     );
-    const wrapped = unmarshall(keyring.Item!).wrappedSecret as Uint8Array;
-    await expect(
-      inTenantScope(a.tenantId, () =>
-        w.keyService('global').decrypt(wrapped, encryptionContext(b.tenantId, 'global', 'pseudonym')),
-      ),
-    ).rejects.toSatisfy(refusedInIam);
     // Nor can it count for another tenant.
     await expect(
       inTenantScope(a.tenantId, () =>
@@ -182,7 +160,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
         ]),
       ),
     ).rejects.toSatisfy(refusedInIam);
-    refusedToTenantSessions(before);
+    expectTenantSessionDenials(gateway, before);
     expect(await statusOf(b.key, bMessage)).toBe('delivered');
   });
 
@@ -230,7 +208,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
     await expect(inTenantScope(a.tenantId, () => append([entry(b.tenantId)]))).rejects.toSatisfy(
       refusedInIam,
     );
-    refusedToTenantSessions(before);
+    expectTenantSessionDenials(gateway, before);
   });
 
   it("apply-carrier-events: IAM refuses another tenant's receipt in one tenant's scope", async () => {
@@ -251,7 +229,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
         }),
       ),
     ).rejects.toSatisfy(refusedInIam);
-    refusedToTenantSessions(before);
+    expectTenantSessionDenials(gateway, before);
     expect(await statusOf(b.key, bMessage)).toBe('delivered');
   });
 
@@ -277,20 +255,10 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
   });
 
   it("carrier-inbound: routes a carrier's reply by the gateway-wide look-up and stores it for the routed tenant only, with its tenant-access role", async () => {
-    const carrier = await api.call<{ token: string }>('POST', '/admin/carrier-token', {
-      token: gateway.adminToken,
-    });
+    const token = await carrierToken(api, gateway.adminToken);
     const before = gateway.iamDenials.length;
-    const reply = {
-      from: PERSON,
-      to: 'Acme',
-      body: 'who sent this',
-      carrierMessageId: uniqueName('carrier'),
-      receivedAt: new Date().toISOString(),
-    };
-    expect(
-      (await api.call('POST', '/carrier/v1/inbound', { token: carrier.body.token, body: reply })).status,
-    ).toBe(202);
+    const reply = carrierReply(PERSON, 'Acme', 'who sent this');
+    expect((await api.call('POST', '/carrier/v1/inbound', { token, body: reply })).status).toBe(202);
     const inbound = (key: string) =>
       api.call<{ data: { body: string }[] }>('GET', '/v1/inbound', { key }).then((r) => r.body.data);
     expect((await inbound(a.key)).map((r) => r.body)).toContain('who sent this');
@@ -309,7 +277,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
       'carrier-inbound',
     ]) {
       const env = envOf(name);
-      const execution = executionDynamodb(env);
+      const execution = executionDynamodb(gateway, env);
       await expect(
         execution.send(
           new GetItemCommand({
@@ -321,7 +289,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
       ).rejects.toMatchObject({ name: 'AccessDeniedException' });
       execution.destroy();
     }
-    const dispatchRole = executionDynamodb(envOf('dispatch-messages'));
+    const dispatchRole = executionDynamodb(gateway, envOf('dispatch-messages'));
     await expect(
       dispatchRole.send(
         new UpdateItemCommand({

@@ -1,4 +1,3 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,29 +6,21 @@ import { SANDBOX_REPLYING_NUMBER } from '../../layers/core/sandbox.ts';
 import { localClients } from '../support/aws.ts';
 import { client, expectProblem, issueOwnerKey, onboard, waitFor } from '../support/http.ts';
 import { NO_CACHES, startTestGateway } from '../support/local-gateway.ts';
+import { type Received, startWebhookReceiver } from '../support/webhook-receiver.ts';
 
-type Received = { path: string; headers: IncomingHttpHeaders; body: string };
 type Event = { type: string; data: Record<string, unknown> };
 
 const { sqs } = localClients();
 let gateway: RunningGateway;
 let api: ReturnType<typeof client>;
-let receiver: Server;
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
 let base: string;
-const received: Received[] = [];
+let received: Received[];
 
 beforeAll(async () => {
   // A receiver on this machine: allowed only because this local gateway is told so.
-  receiver = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body });
-      res.writeHead(req.url === '/fail' ? 500 : 204).end();
-    });
-  });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
-  base = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  receiver = await startWebhookReceiver((path) => (path === '/fail' ? 500 : 204));
+  ({ url: base, received } = receiver);
   gateway = await startTestGateway('hooks', {
     ...NO_CACHES,
     allowLoopbackWebhooks: true,

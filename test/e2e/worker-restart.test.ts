@@ -7,7 +7,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { alive } from '../../infra/local/assembly.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
-import { type GatewayProcess, spawnGateway } from '../support/gateway-process.ts';
+import { type GatewayProcess, ON_FREE_PORTS, spawnGateway } from '../support/gateway-process.ts';
 import { client, onboard, waitFor } from '../support/http.ts';
 
 const { services, dynamodb } = localClients();
@@ -136,18 +136,7 @@ describe('a gateway stopped before a receipt came back', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sms-gateway-receipts-'));
     dataDirs.push(dataDir);
     // Its own services, as `npm start` runs them: the local SQS lives in the gateway's process.
-    const args = [
-      '--port',
-      '0',
-      '--dynamodb-port',
-      '0',
-      '--sqs-port',
-      '0',
-      '--kms-port',
-      '0',
-      '--data-dir',
-      dataDir,
-    ];
+    const args = [...ON_FREE_PORTS, '--data-dir', dataDir];
     const first = await spawnGateway(args);
     running.push(first);
     const api = client(first.url);

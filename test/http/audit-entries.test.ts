@@ -12,6 +12,7 @@ import {
 } from '../../layers/http/handler.ts';
 import { ROUTES } from '../../layers/http/routes.ts';
 import { MessageIdParams } from '../../layers/http/schemas.ts';
+import { apiEvent } from '../support/api-event.ts';
 import { FakeClock, FakeMessageStore } from '../support/fakes.ts';
 
 const TENANT = 'ten_01JD5Z8Q2N3M4K5J6H7G8F9E0D';
@@ -31,48 +32,24 @@ function event(
     requestId?: string;
   } = {},
 ): TenantEvent {
-  const [method, path] = routeKey.split(' ') as [string, string];
-  return {
-    version: '2.0',
+  return apiEvent({
     routeKey,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'user-agent': overrides.userAgent ?? 'acme-backend/2.1' },
     pathParameters,
-    requestContext: {
-      accountId: '1',
-      apiId: 'api',
-      domainName: 'x',
-      domainPrefix: 'x',
-      http: {
-        method,
-        path,
-        protocol: 'HTTP/1.1',
-        sourceIp: overrides.sourceIp ?? '203.0.113.9',
-        userAgent: '',
-      },
-      requestId: overrides.requestId ?? 'JZ0i5hmuIAMEJ2w=',
-      routeKey,
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-      authorizer: {
-        lambda: {
-          authenticated: true,
-          tenantId: TENANT,
-          keyId: KEY,
-          mode: 'live',
-          scopes: 'admin',
-          bodyRetentionDays: 7,
-          metadataRetentionDays: 90,
-          residency: overrides.residency ?? 'forward',
-        },
-        principalId: '',
-        integrationLatency: 0,
-      },
+    headers: { 'user-agent': overrides.userAgent ?? 'acme-backend/2.1' },
+    sourceIp: overrides.sourceIp ?? '203.0.113.9',
+    userAgent: '',
+    requestId: overrides.requestId ?? 'JZ0i5hmuIAMEJ2w=',
+    authorizer: {
+      authenticated: true,
+      tenantId: TENANT,
+      keyId: KEY,
+      mode: 'live',
+      scopes: 'admin',
+      bodyRetentionDays: 7,
+      metadataRetentionDays: 90,
+      residency: overrides.residency ?? 'forward',
     },
-    isBase64Encoded: false,
-  } as unknown as TenantEvent;
+  });
 }
 
 /** Runs `run` as an audited call and returns the entry it recorded. */

@@ -4,34 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { type AuditEntry, chainEntries } from '../../layers/core/audit.ts';
+import { chainEntries } from '../../layers/core/audit.ts';
 import { AUDIT_COLUMNS, exportPage, verifyAuditExport } from '../../layers/http/export.ts';
+import { auditEntry } from '../support/fakes.ts';
 
 const run = promisify(execFile);
-
-const entry = (n: number, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
-  id: `aud_${String(n).padStart(26, '0')}`,
-  tenantId: 'ten_A',
-  at: `2026-11-24T10:00:${String(n).padStart(2, '0')}.000Z`,
-  actor: { type: 'api_key', keyId: 'key_1' },
-  action: 'sendMessage',
-  route: 'POST /v1/messages',
-  targets: [`msg_${n}`],
-  ip: '203.0.113.7',
-  userAgent: 'curl/8',
-  outcome: 'success',
-  status: 202,
-  jurisdiction: 'global',
-  ...overrides,
-});
 
 // Values a spreadsheet would take for formulas (defused in CSV), one already starting with an
 // apostrophe, quotes and commas, and an event without a request id.
 const { events } = chainEntries(undefined, [
-  entry(1, { userAgent: '=HYPERLINK("http://evil.example","x")', requestId: 'req-1' }),
-  entry(2, { userAgent: "'=already quoted", ip: '-1' }),
-  entry(3, { userAgent: '@SUM(A1), "quoted"', targets: ['+44', 'msg_3'] }),
-  entry(4, { userAgent: '\tTabbed' }),
+  auditEntry(1, { userAgent: '=HYPERLINK("http://evil.example","x")', requestId: 'req-1' }),
+  auditEntry(2, { userAgent: "'=already quoted", ip: '-1' }),
+  auditEntry(3, { userAgent: '@SUM(A1), "quoted"', targets: ['+44', 'msg_3'] }),
+  auditEntry(4, { userAgent: '\tTabbed' }),
 ]);
 // As the API answers a page: newest first.
 const page = { data: [...events].reverse() as unknown as Record<string, unknown>[], nextCursor: null };

@@ -5,6 +5,7 @@ import { lambdaContext } from '../../infra/local/http-gateway.ts';
 import { ServiceUnavailableError } from '../../layers/core/errors.ts';
 import { parseJsonBody, parseWith, type TenantEvent, tenantRoute } from '../../layers/http/handler.ts';
 import { UpdateRepliesRequest } from '../../layers/http/schemas.ts';
+import { apiEvent } from '../support/api-event.ts';
 
 /** An API Gateway v2 event as the authorizer leaves it (event factory). */
 function event(
@@ -12,33 +13,26 @@ function event(
   overrides: Partial<APIGatewayProxyEventV2> = {},
 ): TenantEvent {
   return {
-    version: '2.0',
-    routeKey: 'GET /v1/messages',
-    rawPath: '/v1/messages',
-    rawQueryString: '',
-    headers: {},
-    requestContext: {
-      accountId: '1',
-      apiId: 'api',
-      domainName: 'x',
-      domainPrefix: 'x',
-      http: {
-        method: 'GET',
-        path: '/v1/messages',
-        protocol: 'HTTP/1.1',
-        sourceIp: '1.2.3.4',
-        userAgent: 'test',
-      },
-      requestId: 'req-1',
+    ...apiEvent({
       routeKey: 'GET /v1/messages',
-      stage: '$default',
-      time: '',
-      timeEpoch: 0,
-      authorizer: { lambda: authorizer, principalId: '', integrationLatency: 0 },
-    },
-    isBase64Encoded: false,
+      authorizer,
+      sourceIp: '1.2.3.4',
+      userAgent: 'test',
+      requestId: 'req-1',
+    }),
     ...overrides,
-  } as unknown as TenantEvent;
+  } as TenantEvent;
+}
+
+/** A read route's answer to a request with the authorizer's context `authorizer`, and whether its use case ran. */
+async function answerTo(authorizer: Record<string, unknown>) {
+  let ran = false;
+  const handler = tenantRoute('read', async () => {
+    ran = true;
+    return { status: 200 };
+  });
+  const res = await handler(event(authorizer), lambdaContext('t', 1000));
+  return { res, ran };
 }
 
 const ok = {
@@ -70,15 +64,10 @@ describe('tenant route handlers', () => {
   });
 
   it('answer 401 problem+json when the authorizer marked the key bad, without running the use case', async () => {
-    let ran = false;
-    const handler = tenantRoute('read', async () => {
-      ran = true;
-      return { status: 200 };
+    const { res, ran } = await answerTo({
+      authenticated: false,
+      reason: 'The API key is unknown or revoked.',
     });
-    const res = await handler(
-      event({ authenticated: false, reason: 'The API key is unknown or revoked.' }),
-      lambdaContext('t', 1000),
-    );
     expect(res.statusCode).toBe(401);
     expect(res.headers?.['content-type']).toBe('application/problem+json');
     expect(JSON.parse(res.body!).detail).toBe('The API key is unknown or revoked.');
@@ -86,20 +75,12 @@ describe('tenant route handlers', () => {
   });
 
   it('answer 503 problem+json with Retry-After when the authorizer could not look the key up', async () => {
-    let ran = false;
-    const handler = tenantRoute('read', async () => {
-      ran = true;
-      return { status: 200 };
+    const { res, ran } = await answerTo({
+      authenticated: false,
+      unavailable: true,
+      reason: 'A storage or key service is not answering; retry after the time given.',
+      retryAfterSeconds: 2,
     });
-    const res = await handler(
-      event({
-        authenticated: false,
-        unavailable: true,
-        reason: 'A storage or key service is not answering; retry after the time given.',
-        retryAfterSeconds: 2,
-      }),
-      lambdaContext('t', 1000),
-    );
     expect(res.statusCode).toBe(503);
     expect(res.headers?.['content-type']).toBe('application/problem+json');
     expect(res.headers?.['retry-after']).toBe('2');

@@ -178,6 +178,16 @@ describe("a batch's EU part, relayed", () => {
     relayed: true as const,
   });
 
+  /** Item `index` of a batch refused for its empty body, its pointer naming that index. */
+  const emptyBody = (index: number) => ({
+    index,
+    status: 'rejected',
+    problem: {
+      status: 422,
+      errors: [{ pointer: `/messages/${index}/body`, detail: "'body' must not be empty" }],
+    },
+  });
+
   it("puts each EU item's answer back in its place in the batch, pointers too", () => {
     const merged = mergeEuPart(
       [1, 4],
@@ -186,27 +196,13 @@ describe("a batch's EU part, relayed", () => {
         rejected: 1,
         results: [
           { index: 0, status: 'accepted', message: { id: 'msg_1', jurisdiction: 'eu' } },
-          {
-            index: 1,
-            status: 'rejected',
-            problem: {
-              status: 422,
-              errors: [{ pointer: '/messages/1/body', detail: "'body' must not be empty" }],
-            },
-          },
+          emptyBody(1),
         ],
       }),
     );
     expect(merged).toEqual([
       { index: 1, status: 'accepted', message: { id: 'msg_1', jurisdiction: 'eu' } },
-      {
-        index: 4,
-        status: 'rejected',
-        problem: {
-          status: 422,
-          errors: [{ pointer: '/messages/4/body', detail: "'body' must not be empty" }],
-        },
-      },
+      emptyBody(4),
     ]);
   });
 

@@ -42,6 +42,17 @@ const table = uniqueName('iam-granted');
 const otherTable = uniqueName('iam-other');
 const lateTable = uniqueName('iam-late');
 const queue = uniqueName('iam-work');
+/** The key of the tables here, as the gateway's: pk (hash) and sk (range), strings. */
+const PK_SK = {
+  AttributeDefinitions: [
+    { AttributeName: 'pk', AttributeType: 'S' as const },
+    { AttributeName: 'sk', AttributeType: 'S' as const },
+  ],
+  KeySchema: [
+    { AttributeName: 'pk', KeyType: 'HASH' as const },
+    { AttributeName: 'sk', KeyType: 'RANGE' as const },
+  ],
+};
 const ddbArn = (name: string) => `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${name}`;
 
 /** A role as the local runtime gives one to a function: its access key id names it. */
@@ -189,15 +200,8 @@ beforeAll(async () => {
       new CreateTableCommand({
         TableName: name,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-          { AttributeName: 'gsi', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
+        AttributeDefinitions: [...PK_SK.AttributeDefinitions, { AttributeName: 'gsi', AttributeType: 'S' }],
+        KeySchema: PK_SK.KeySchema,
         GlobalSecondaryIndexes: ['granted', 'secret'].map((IndexName) => ({
           IndexName,
           KeySchema: [{ AttributeName: 'gsi', KeyType: 'HASH' }],
@@ -337,14 +341,7 @@ describe('IAM proxy in front of DynamoDB Local', () => {
       new CreateTableCommand({
         TableName: lateTable,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
+        ...PK_SK,
       }),
     );
     const query = (input: object) =>

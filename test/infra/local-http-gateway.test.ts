@@ -59,23 +59,22 @@ describe('a request body API Gateway or Lambda refuses', () => {
     return { status: res.status, type: res.headers.get('content-type'), body: await res.json() };
   };
 
-  it('answers a body over 10 MB (the HTTP API payload quota) 413 itself, without running the function', async () => {
+  it.each([
+    [
+      'answers a body over 10 MB (the HTTP API payload quota) 413 itself, without running the function',
+      10 * MB + 1,
+      413,
+      'Request Entity Too Large',
+    ],
+    [
+      "answers API Gateway's bare 500 when the event is over Lambda's 6 MB invocation payload, without running the function",
+      6 * MB,
+      500,
+      'Internal Server Error',
+    ],
+  ])('%s', async (_name, size, status, message) => {
     invoked.length = 0;
-    expect(await post(10 * MB + 1)).toEqual({
-      status: 413,
-      type: 'application/json',
-      body: { message: 'Request Entity Too Large' },
-    });
-    expect(invoked).toEqual([]);
-  });
-
-  it("answers API Gateway's bare 500 when the event is over Lambda's 6 MB invocation payload, without running the function", async () => {
-    invoked.length = 0;
-    expect(await post(6 * MB)).toEqual({
-      status: 500,
-      type: 'application/json',
-      body: { message: 'Internal Server Error' },
-    });
+    expect(await post(size)).toEqual({ status, type: 'application/json', body: { message } });
     expect(invoked).toEqual([]);
   });
 

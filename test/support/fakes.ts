@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { AuditEntry } from '../../layers/core/audit.ts';
 import type { Sealed } from '../../layers/core/crypto.ts';
 import {
   CiphertextRefusedError,
@@ -471,13 +472,7 @@ export class FakeRecipientStore implements RecipientStore {
   async listInbound(tenantId: string) {
     return { items: this.inbound.filter((r) => r.tenantId === tenantId) };
   }
-  async countSend(
-    tenantId: string,
-    phone: string,
-    body: string,
-    hourStart: Date,
-    limits: { identicalPerHour: number; perHour: number },
-  ) {
+  async countSend(...[tenantId, phone, body, hourStart, limits]: Parameters<RecipientStore['countSend']>) {
     const base = `${tenantId}/${phone}/${hourStart.toISOString()}`;
     const total = this.floods.get(base) ?? 0;
     const same = this.floods.get(`${base}/${body}`) ?? 0;
@@ -557,6 +552,22 @@ export class FakeSenderIdStore implements SenderIdStore {
 export const fakePseudonyms = () => new RecipientPseudonyms(async () => new Uint8Array(32));
 export const fakePseudonymOf = (e164: string) => `p:${e164}`;
 
+/** Tenant ten_A's record as onboarding stores it (active, forward residency). */
+export function tenantRecord(overrides: Partial<Tenant> = {}): Tenant {
+  return {
+    id: 'ten_A',
+    displayName: 'Acme',
+    legalName: 'Acme Ltd',
+    contactEmail: 'ops@acme.test',
+    homeJurisdiction: 'global',
+    status: 'active',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    retention: { bodyDays: 7, metadataDays: 90 },
+    residency: 'forward',
+    ...overrides,
+  };
+}
+
 /** A tenant context as the authorizer hands it over, with the default policy. */
 export function tenantContext(overrides: Partial<TenantContext> = {}): TenantContext {
   return {
@@ -632,3 +643,20 @@ export function fakeSendDeps() {
     queue: global.queue,
   };
 }
+
+/** An audit entry of a tenant's API call (the n-th: its id, time and target follow n), as the edge records it. */
+export const auditEntry = (n: number, overrides: Partial<AuditEntry> = {}): AuditEntry => ({
+  id: `aud_${String(n).padStart(26, '0')}`,
+  tenantId: 'ten_A',
+  at: `2026-11-24T10:00:${String(n % 60).padStart(2, '0')}.000Z`,
+  actor: { type: 'api_key', keyId: 'key_1' },
+  action: 'sendMessage',
+  route: 'POST /v1/messages',
+  targets: [`msg_${n}`],
+  ip: '203.0.113.7',
+  userAgent: 'curl/8',
+  outcome: 'success',
+  status: 202,
+  jurisdiction: 'global',
+  ...overrides,
+});

@@ -8,6 +8,9 @@ export interface GatewayProcess {
   tables: { messages: string; sandboxLedger: string };
 }
 
+/** The local gateway's flags for a free port each: its API and its own DynamoDB, SQS and KMS. */
+export const ON_FREE_PORTS = ['--port', '0', '--dynamodb-port', '0', '--sqs-port', '0', '--kms-port', '0'];
+
 /** Runs the local gateway (`npm start`'s entry) as its own process, so a test can kill it for real. */
 export async function spawnGateway(args: string[]): Promise<GatewayProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'infra/local/main.ts', '--ready-json', ...args], {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { documentedResponses, ROUTES } from '../../layers/http/routes.ts';
 import { rememberSensitive } from './log-guard.ts';
@@ -111,6 +112,17 @@ export async function waitFor<T>(
   }
 }
 
+/** A message once it reads `delivered` at that endpoint (waited for), as the API shows it. */
+export const deliveredMessage = <M extends { status: string } = { id: string; status: string }>(
+  c: ReturnType<typeof client>,
+  key: string,
+  id: string,
+) =>
+  waitFor(async () => {
+    const res = await c.call<M>('GET', `/v1/messages/${id}`, { key });
+    return res.body.status === 'delivered' ? res.body : undefined;
+  }, `message ${id} delivered`);
+
 /** Asserts an RFC 9457 problem response of the given status and type slug. */
 export function expectProblem(res: ApiResponse, status: number, slug: string) {
   expect(res.status).toBe(status);
@@ -210,3 +222,18 @@ export const SENDER_IDENTITY = {
   contactEmail: 'ada@acme.test',
   useCase: 'Order and delivery notifications',
 };
+
+/** A carrier token issued by the operator (the carrier's credential for /carrier/v1/*). */
+export async function carrierToken(api: ReturnType<typeof client>, adminToken: string) {
+  const issued = await api.call<{ token: string }>('POST', '/admin/carrier-token', { token: adminToken });
+  return issued.body.token;
+}
+
+/** A person's reply (`from`, answering `to`) as a carrier reports it to /carrier/v1/inbound, received now. */
+export const carrierReply = (from: string, to: string, body: string) => ({
+  from,
+  to,
+  body,
+  carrierMessageId: `carrier-${randomBytes(4).toString('hex')}`,
+  receivedAt: new Date().toISOString(),
+});
