@@ -1,14 +1,7 @@
-import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
+import { relayedTenantRoute } from '#layers/declaration.ts';
 
 /** Reads messages and decrypts them: unwraps data keys, never wraps. */
-export const declaration = defineFunction({
-  ...tenantRoute({
-    name: 'list-messages',
-    relaysToEu: true,
-    tenantScoped: true,
-    description: 'GET /v1/messages',
-    settings: ['GLOBAL_API_URL', 'EU_API_URL'],
-    needs: ownAndGlobalFromEu({ messages: 'read', tenantKeys: 'read' }),
-  }),
-  name: 'list-messages',
+export const declaration = relayedTenantRoute('list-messages', 'GET /v1/messages', {
+  messages: 'read',
+  tenantKeys: 'read',
 });

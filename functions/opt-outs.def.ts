@@ -1,14 +1,7 @@
-import { defineFunction, ownAndGlobalFromEu, tenantRoute } from '#layers/declaration.ts';
+import { relayedTenantRoute } from '#layers/declaration.ts';
 
 /** The recipient lists: numbers are sealed under the tenant's key in their jurisdiction. */
-export const declaration = defineFunction({
-  ...tenantRoute({
-    name: 'opt-outs',
-    relaysToEu: true,
-    tenantScoped: true,
-    description: '/v1/opt-outs',
-    settings: ['GLOBAL_API_URL', 'EU_API_URL'],
-    needs: ownAndGlobalFromEu({ messages: 'readWrite', tenantKeys: 'write' }),
-  }),
-  name: 'opt-outs',
+export const declaration = relayedTenantRoute('opt-outs', '/v1/opt-outs', {
+  messages: 'readWrite',
+  tenantKeys: 'write',
 });

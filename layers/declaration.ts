@@ -410,3 +410,26 @@ export function tenantRoute(
     },
   };
 }
+
+/**
+ * A tenant route of the relayed kind (messages, opt-outs, consents): tenant-scoped, in both
+ * regions with the same needs of its own jurisdiction's data (and the global one's from the EU
+ * region), the global region relaying what concerns the EU to the EU API.
+ */
+export function relayedTenantRoute<const N extends string>(
+  name: N,
+  description: string,
+  needs: JurisdictionNeeds,
+): FunctionDeclaration<N> {
+  return defineFunction({
+    ...tenantRoute({
+      name,
+      relaysToEu: true,
+      tenantScoped: true,
+      description,
+      settings: ['GLOBAL_API_URL', 'EU_API_URL'],
+      needs: ownAndGlobalFromEu(needs),
+    }),
+    name,
+  });
+}
