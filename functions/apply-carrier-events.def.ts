@@ -1,5 +1,6 @@
 import { defineFunction } from '#layers/declaration.ts';
 import { QUEUES } from '../infra/resources.ts';
+import { TAKES_REPLIES } from './carrier-inbound.def.ts';
 
 /**
  * Carrier events: receipts move messages to their final status; replies are stored (sealed) in
@@ -56,13 +57,7 @@ export const declaration = defineFunction({
   // role keeps what is no tenant's: reply routing's byRecipient look-up (a person's pseudonym),
   // the block list, the gateway's budgets of its own messages and the gateway-wide usage counters.
   tenantScoped: true,
-  gatewayWide: {
-    messages: {
-      read: ['BLOCK#*'],
-      write: ['BLOCK#*', 'BUDGET#*', 'usage#*'],
-      queryIndexes: ['byRecipient'],
-    },
-    // The system secrets (the recipient pseudonym's, made on first use).
-    tenants: { read: ['SYSTEM'], write: ['SYSTEM'] },
-  },
+  // (The same as the carrier webhook's, which takes replies too; plus the system secrets: the
+  // recipient pseudonym's, made on first use.)
+  gatewayWide: TAKES_REPLIES.gatewayWide,
 });
