@@ -9,6 +9,7 @@ import type {
 import { bearerToken } from '../../layers/core/api-keys.ts';
 import { PAYLOAD_QUOTAS } from '../../layers/http/routes.ts';
 import { present } from '../../layers/present.ts';
+import { closeServer, listenOn } from './listen.ts';
 
 /** API Gateway's payload quota for an HTTP API: a longer body is answered 413 by API Gateway itself. */
 const MAX_BODY = PAYLOAD_QUOTAS.httpApiBodyMb * 1024 * 1024;
@@ -298,18 +299,10 @@ export class LocalHttpGateway {
     );
     server.keepAliveTimeout = 65_000;
     this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    const address = server.address();
-    return typeof address === 'object' && address ? address.port : port;
+    return listenOn(server, port, host);
   }
 
   async close(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeServer(this.server);
   }
 }

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Sealed } from '../core/crypto.ts';
-import type { Counters, SenderIdRecord, SenderIdStore } from '../ports/index.ts';
+import type { Counters, SenderIdDecision, SenderIdRecord, SenderIdStore } from '../ports/index.ts';
 import { epochSeconds, isConditionFailure } from './dynamodb-util.ts';
 
 /**
@@ -280,16 +280,7 @@ export class DynamoDbSenderIdStore implements SenderIdStore {
     return found.sort((a, b) => a.appliedAt.localeCompare(b.appliedAt));
   }
 
-  async decide(
-    tenantId: string,
-    id: string,
-    decision: {
-      status: 'approved' | 'rejected';
-      reason?: string | undefined;
-      decidedAt: Date;
-      purgeAt: Date;
-    },
-  ): Promise<void> {
+  async decide(tenantId: string, id: string, decision: SenderIdDecision): Promise<void> {
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.table,

@@ -450,6 +450,14 @@ export interface SenderIdRecord {
   identityPurgeAt?: string | undefined;
 }
 
+/** An operator's decision on a sender ID application; the identity details go at `purgeAt`. */
+export interface SenderIdDecision {
+  status: 'approved' | 'rejected';
+  reason?: string | undefined;
+  decidedAt: Date;
+  purgeAt: Date;
+}
+
 export interface SenderIdStore {
   /** Stores an application; the identity details arrive sealed under the tenant's key. */
   apply(record: SenderIdRecord, identity: Sealed, keepUntil: Date): Promise<void>;
@@ -458,16 +466,7 @@ export interface SenderIdStore {
   identity(tenantId: string, id: string, now: Date): Promise<Sealed | undefined>;
   list(tenantId: string): Promise<SenderIdRecord[]>;
   listPending(): Promise<SenderIdRecord[]>;
-  decide(
-    tenantId: string,
-    id: string,
-    decision: {
-      status: 'approved' | 'rejected';
-      reason?: string | undefined;
-      decidedAt: Date;
-      purgeAt: Date;
-    },
-  ): Promise<void>;
+  decide(tenantId: string, id: string, decision: SenderIdDecision): Promise<void>;
 }
 
 /** Sends a message on the gateway's own behalf (one-time codes, block-all confirmations): no tenant, not stored. */
