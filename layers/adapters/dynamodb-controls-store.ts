@@ -2,15 +2,15 @@ import {
   DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
-  PutItemCommand,
   QueryCommand,
   ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Sealed } from '../core/crypto.ts';
+import { type Sealed, TenantKeyUnavailableError } from '../core/crypto.ts';
 import type { Counters, SenderIdDecision, SenderIdRecord, SenderIdStore } from '../ports/index.ts';
-import { epochSeconds, isConditionFailure } from './dynamodb-util.ts';
+import { tenantOpen } from './dynamodb-tenant-store.ts';
+import { epochSeconds, isConditionFailure, putWhile } from './dynamodb-util.ts';
 
 /**
  * Request rates and monthly usage in the tenants table. The rate limit is GCRA (a token bucket
@@ -197,29 +197,25 @@ export class DynamoDbSenderIdStore implements SenderIdStore {
     private readonly table: string,
   ) {}
 
+  /** Written only while the account is open (see tenantOpen); a closed one's is refused. */
   async apply(record: SenderIdRecord, identity: Sealed, keepUntil: Date): Promise<void> {
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: marshall({
-          pk: record.tenantId,
-          sk: identitySk(record.id),
-          dk: identity.dataKey,
-          sealed: identity.blob,
-          expiresAt: epochSeconds(keepUntil),
-        }),
-      }),
-    );
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: marshall(
-          { pk: record.tenantId, sk: senderSk(record.id), ...record },
-          { removeUndefinedValues: true },
-        ),
-        ConditionExpression: 'attribute_not_exists(pk)',
-      }),
-    );
+    const open = tenantOpen(record.tenantId);
+    const identityItem = {
+      pk: record.tenantId,
+      sk: identitySk(record.id),
+      dk: identity.dataKey,
+      sealed: identity.blob,
+      expiresAt: epochSeconds(keepUntil),
+    };
+    if ((await putWhile(this.client, this.table, open, { item: identityItem })) === 'check') {
+      throw new TenantKeyUnavailableError(record.tenantId);
+    }
+    const written = await putWhile(this.client, this.table, open, {
+      item: { pk: record.tenantId, sk: senderSk(record.id), ...record },
+      condition: 'attribute_not_exists(pk)',
+    });
+    if (written === 'check') throw new TenantKeyUnavailableError(record.tenantId);
+    if (written === 'put') throw new Error(`Sender ID ${record.id} exists already`);
   }
 
   async get(tenantId: string, id: string): Promise<SenderIdRecord | undefined> {

@@ -11,6 +11,17 @@ import { isConditionFailure } from './dynamodb-util.ts';
 export const KEYRING_SK = 'KEYRING';
 
 /**
+ * The condition a write of a tenant's data in a messages table checks (`putWhile`): its keyring
+ * there is not closed. The closure marks it closed before it sweeps the table, so a write racing
+ * the closure (an instance still holding the tenant's key, a key the authorizer still caches)
+ * lands before the sweep, which removes it, or is refused.
+ */
+export const keyringOpen = (tenantId: string) => ({
+  key: { pk: tenantId, sk: KEYRING_SK },
+  condition: 'attribute_not_exists(closedAt)',
+});
+
+/**
  * A tenant's key in one jurisdiction, kept in that jurisdiction's messages table beside the
  * tenant's messages (same partition key). It holds no personal data: a key ARN and the
  * pseudonym secret wrapped by that key.

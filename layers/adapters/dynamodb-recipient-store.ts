@@ -7,7 +7,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Sealed, TenantCrypto } from '../core/crypto.ts';
+import { type Sealed, type TenantCrypto, TenantKeyUnavailableError } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
 import { UnreadableError, ValidationError } from '../core/errors.ts';
 import type {
@@ -22,7 +22,15 @@ import type {
   Verification,
   VerificationStore,
 } from '../ports/index.ts';
-import { batchGet, deleteAll, epochSeconds, isConditionFailure, queryAll } from './dynamodb-util.ts';
+import { keyringOpen } from './dynamodb-keyring-store.ts';
+import {
+  batchGet,
+  deleteAll,
+  epochSeconds,
+  isConditionFailure,
+  putWhile,
+  queryAll,
+} from './dynamodb-util.ts';
 
 const HOUR_SECONDS = 3_600;
 const optOutSk = (pseudonym: string) => `OPTOUT#${pseudonym}`;
@@ -92,19 +100,18 @@ export class DynamoDbRecipientStore implements RecipientStore {
   async putOptOut(tenantId: string, entry: OptOutEntry): Promise<void> {
     const pseudonym = await this.crypto.pseudonym(tenantId, entry.phone);
     const sk = optOutSk(pseudonym);
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: marshall({
-          pk: tenantId,
-          sk,
-          scope: entry.scope,
-          source: entry.source,
-          at: entry.at,
-          ...(await this.seal(tenantId, sk, { phone: entry.phone })),
-        }),
-      }),
-    );
+    const item = {
+      pk: tenantId,
+      sk,
+      scope: entry.scope,
+      source: entry.source,
+      at: entry.at,
+      ...(await this.seal(tenantId, sk, { phone: entry.phone })),
+    };
+    // Kept only while the account is open (its keyring here): see keyringOpen.
+    if ((await putWhile(this.client, this.table, keyringOpen(tenantId), { item })) === 'check') {
+      throw new TenantKeyUnavailableError(tenantId);
+    }
   }
 
   async removeOptOut(tenantId: string, phone: string): Promise<boolean> {
@@ -145,21 +152,14 @@ export class DynamoDbRecipientStore implements RecipientStore {
     const pseudonym = await this.crypto.pseudonym(tenantId, entry.phone);
     const sk = `${consentPrefix(pseudonym)}${entry.id}`;
     const { phone, ip, ...plain } = entry;
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: marshall(
-            { pk: tenantId, sk, ...plain, ...(await this.seal(tenantId, sk, { phone, ip })) },
-            { removeUndefinedValues: true },
-          ),
-          // Append-only: an entry is never overwritten; the same id again is a replayed event.
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+    const item = { pk: tenantId, sk, ...plain, ...(await this.seal(tenantId, sk, { phone, ip })) };
+    // Append-only: an entry is never overwritten; the same id again is a replayed event ('put').
+    // Kept only while the account is open (its keyring here): see keyringOpen.
+    const written = await putWhile(this.client, this.table, keyringOpen(tenantId), {
+      item,
+      condition: 'attribute_not_exists(pk)',
+    });
+    if (written === 'check') throw new TenantKeyUnavailableError(tenantId);
   }
 
   async consents(tenantId: string, phone: string): Promise<(ConsentEntry | UnreadableConsent)[]> {
@@ -189,43 +189,34 @@ export class DynamoDbRecipientStore implements RecipientStore {
   async putInbound(r: InboundRecord): Promise<void> {
     const pseudonym = await this.crypto.pseudonym(r.tenantId, r.from);
     const { tenantId, id, from, to, body, ...plain } = r;
-    const items = [
-      marshall(
-        {
-          pk: tenantId,
-          sk: inboundSk(id),
-          id,
-          ...plain,
-          subject: pseudonym,
-          ...(await this.seal(tenantId, inboundSk(id), { from, to })),
-        },
-        { removeUndefinedValues: true },
-      ),
+    const items: Record<string, unknown>[] = [
+      {
+        pk: tenantId,
+        sk: inboundSk(id),
+        id,
+        ...plain,
+        subject: pseudonym,
+        ...(await this.seal(tenantId, inboundSk(id), { from, to })),
+      },
     ];
     if (body !== undefined && r.bodyExpiresAt > epochSeconds(new Date(r.receivedAt))) {
-      items.push(
-        marshall({
-          pk: tenantId,
-          sk: inboundBodySk(id),
-          expiresAt: r.bodyExpiresAt,
-          ...(await this.seal(tenantId, inboundBodySk(id), { body })),
-        }),
-      );
+      items.push({
+        pk: tenantId,
+        sk: inboundBodySk(id),
+        expiresAt: r.bodyExpiresAt,
+        ...(await this.seal(tenantId, inboundBodySk(id), { body })),
+      });
     }
     // The body first: a reply is listed (its own item) only once its body can be read with it,
     // never for a moment without one. Conditional: a carrier's redelivered event stores it once.
-    for (const Item of items.reverse()) {
-      try {
-        await this.client.send(
-          new PutItemCommand({
-            TableName: this.table,
-            Item,
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-      } catch (error) {
-        if (!isConditionFailure(error)) throw error;
-      }
+    // Kept only while the account is open (its keyring here): a reply routed before a closure
+    // and stored after its sweep is refused.
+    for (const item of items.reverse()) {
+      const written = await putWhile(this.client, this.table, keyringOpen(tenantId), {
+        item,
+        condition: 'attribute_not_exists(pk)',
+      });
+      if (written === 'check') throw new TenantKeyUnavailableError(tenantId);
     }
   }
 

@@ -13,6 +13,19 @@ import type { ErasureRecord, SecretStore, TenantStore } from '../ports/index.ts'
 import { deleteAll, isConditionFailure, queryAll } from './dynamodb-util.ts';
 
 const PROFILE = 'PROFILE';
+
+/**
+ * The condition a write of a tenant's items in the tenants table checks (`putWhile`): its record
+ * is not closed. The closure marks it closed before it sweeps the tenant's items, so a write
+ * racing the closure (a key the authorizer still caches, a request in flight) lands before the
+ * sweep, which removes it, or is refused.
+ */
+export const tenantOpen = (tenantId: string) => ({
+  key: { pk: tenantId, sk: PROFILE },
+  condition: 'attribute_not_exists(#status) OR #status <> :closed',
+  names: { '#status': 'status' },
+  values: { ':closed': 'closed' },
+});
 const ERASURE = 'ERASURE#';
 const keySk = (id: string) => `KEY#${id}`;
 const hashPk = (hash: string) => `KEYHASH#${hash}`;

@@ -19,16 +19,34 @@ export function isConditionFailure(error: unknown): error is ConditionalCheckFai
 }
 
 /**
+ * Why a transaction was cancelled, one code per item in order ('ConditionalCheckFailed', 'None',
+ * ...); undefined for any other error.
+ */
+export function cancellationReasons(error: unknown): (string | undefined)[] | undefined {
+  if ((error as Error)?.name !== 'TransactionCanceledException') return undefined;
+  return (
+    (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons?.map((r) => r.Code) ??
+    // (As the message says it: "... [ConditionalCheckFailed, None]".)
+    /\[([^\]]*)\]/.exec((error as Error).message)?.[1]?.split(', ')
+  );
+}
+
+/**
  * Puts `put.item` only while the item at `check.key` meets `check.condition` (and the put its own
- * `put.condition`): one transaction of a condition check and the put. False when a condition
- * fails; nothing is written then.
+ * `put.condition`): one transaction of a condition check and the put. `written`, or which
+ * condition failed (`check`: nothing written; `put`: the put's own, e.g. the item exists).
  */
 export async function putWhile(
   client: DynamoDBClient,
   table: string,
-  check: { key: Record<string, unknown>; condition: string },
+  check: {
+    key: Record<string, unknown>;
+    condition: string;
+    names?: Record<string, string>;
+    values?: Record<string, unknown>;
+  },
   put: { item: Record<string, unknown>; condition?: string; values?: Record<string, unknown> },
-): Promise<boolean> {
+): Promise<'written' | 'check' | 'put'> {
   try {
     await client.send(
       new TransactWriteItemsCommand({
@@ -38,6 +56,8 @@ export async function putWhile(
               TableName: table,
               Key: marshall(check.key),
               ConditionExpression: check.condition,
+              ExpressionAttributeNames: check.names,
+              ExpressionAttributeValues: check.values ? marshall(check.values) : undefined,
             },
           },
           {
@@ -51,14 +71,11 @@ export async function putWhile(
         ],
       }),
     );
-    return true;
+    return 'written';
   } catch (error) {
-    const name = (error as Error)?.name;
-    if (
-      name === 'TransactionCanceledException' &&
-      (error as Error).message.includes('ConditionalCheckFailed')
-    )
-      return false;
+    const reasons = cancellationReasons(error);
+    if (reasons?.[0] === 'ConditionalCheckFailed') return 'check';
+    if (reasons?.[1] === 'ConditionalCheckFailed') return 'put';
     throw error;
   }
 }

@@ -7,13 +7,14 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { TenantCrypto } from '../core/crypto.ts';
+import { type TenantCrypto, TenantKeyUnavailableError } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
 import { ValidationError } from '../core/errors.ts';
 import type { WebhookEndpoint, WebhookSecret } from '../core/webhooks.ts';
 import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../ports/index.ts';
-import { KEYRING_SK } from './dynamodb-keyring-store.ts';
-import { deleteAll, putWhile, queryAll } from './dynamodb-util.ts';
+import { keyringOpen } from './dynamodb-keyring-store.ts';
+import { tenantOpen } from './dynamodb-tenant-store.ts';
+import { cancellationReasons, deleteAll, putWhile, queryAll } from './dynamodb-util.ts';
 
 const endpointSk = (id: string) => `WEBHOOK#${id}`;
 /** The EU copy of an endpoint's secrets: its own item (not `WEBHOOK#`, which lists endpoints). */
@@ -63,36 +64,54 @@ export class DynamoDbWebhookStore implements WebhookStore {
       this.eu?.seal(endpoint.tenantId, 'webhook', euCopySk(endpoint.id), plaintext),
     ]);
     const euKey = marshall({ pk: endpoint.tenantId, sk: euCopySk(endpoint.id) });
-    await this.client.send(
-      new TransactWriteItemsCommand({
-        TransactItems: [
-          {
-            Put: {
-              TableName: this.table,
-              Item: marshall(
-                { pk: endpoint.tenantId, sk, ...endpoint, rev, dk: sealed.dataKey, sealed: sealed.blob },
-                { removeUndefinedValues: true },
-              ),
+    // Only while the account is open (see tenantOpen): a closed one's endpoint is refused.
+    const open = tenantOpen(endpoint.tenantId);
+    try {
+      await this.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.table,
+                Key: marshall(open.key),
+                ConditionExpression: open.condition,
+                ExpressionAttributeNames: open.names,
+                ExpressionAttributeValues: marshall(open.values),
+              },
             },
-          },
-          // Written in the EU: both copies at once. Elsewhere the EU copy of the secrets this
-          // replaces goes (it would be stale anyway); the EU worker makes the next one.
-          euSealed
-            ? {
-                Put: {
-                  TableName: this.table,
-                  Item: marshall({
-                    ...unmarshall(euKey),
-                    rev,
-                    dk: euSealed.dataKey,
-                    sealed: euSealed.blob,
-                  }),
-                },
-              }
-            : { Delete: { TableName: this.table, Key: euKey } },
-        ],
-      }),
-    );
+            {
+              Put: {
+                TableName: this.table,
+                Item: marshall(
+                  { pk: endpoint.tenantId, sk, ...endpoint, rev, dk: sealed.dataKey, sealed: sealed.blob },
+                  { removeUndefinedValues: true },
+                ),
+              },
+            },
+            // Written in the EU: both copies at once. Elsewhere the EU copy of the secrets this
+            // replaces goes (it would be stale anyway); the EU worker makes the next one.
+            euSealed
+              ? {
+                  Put: {
+                    TableName: this.table,
+                    Item: marshall({
+                      ...unmarshall(euKey),
+                      rev,
+                      dk: euSealed.dataKey,
+                      sealed: euSealed.blob,
+                    }),
+                  },
+                }
+              : { Delete: { TableName: this.table, Key: euKey } },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (cancellationReasons(error)?.[0] === 'ConditionalCheckFailed') {
+        throw new TenantKeyUnavailableError(endpoint.tenantId);
+      }
+      throw error;
+    }
   }
 
   async get(tenantId: string, id: string) {
@@ -196,19 +215,13 @@ export class DynamoDbWebhookHistory implements WebhookHistory {
    * False when the keyring is closed.
    */
   async record(attempt: WebhookAttempt, expiresAt: number): Promise<boolean> {
-    return putWhile(
-      this.client,
-      this.table,
-      { key: { pk: attempt.tenantId, sk: KEYRING_SK }, condition: 'attribute_not_exists(closedAt)' },
-      {
-        item: {
-          pk: historyPk(attempt.tenantId),
-          sk: historySk(attempt.endpointId, attempt.deliveryId),
-          ...attempt,
-          expiresAt,
-        },
-      },
-    );
+    const item = {
+      pk: historyPk(attempt.tenantId),
+      sk: historySk(attempt.endpointId, attempt.deliveryId),
+      ...attempt,
+      expiresAt,
+    };
+    return (await putWhile(this.client, this.table, keyringOpen(attempt.tenantId), { item })) === 'written';
   }
 
   /** Closure: every delivery attempt of the tenant's endpoints. */

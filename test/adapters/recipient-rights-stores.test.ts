@@ -1,4 +1,4 @@
-import { PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, ScanCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../infra/local/provision.ts';
@@ -248,7 +248,7 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
       {
         send: async (command: Parameters<typeof local.dynamodb.send>[0]) => {
           const out = await local.dynamodb.send(command);
-          if (command instanceof PutItemCommand) {
+          if (command instanceof PutItemCommand || command instanceof TransactWriteItemsCommand) {
             const page = await recipients.listInbound('ten_W', { limit: 10 }, now);
             seen.push(page.items.map((r) => ('unreadable' in r ? 'unreadable' : r.body)));
           }

@@ -1,10 +1,21 @@
 import { execFile } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { promisify } from 'node:util';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { localClients } from '../support/aws.ts';
+import { client, expectProblem, onboard } from '../support/http.ts';
 import { startTestGateway } from '../support/local-gateway.ts';
+
+const SENDER_IDENTITY = {
+  companyName: 'Lingering Ltd',
+  registrationNumber: 'HRB 1234',
+  address: '1 Main St',
+  contactName: 'Ada',
+  contactEmail: 'ada@lingering.example',
+  useCase: 'Order updates',
+};
 
 const run = promisify(execFile);
 const { services } = localClients();
@@ -206,6 +217,57 @@ describe('the admin CLI', () => {
     expect(closed.jurisdictions[0]?.keyDeletionDate).not.toBeNull();
     expect(closed.closeAlsoAt).toEqual([]);
     expect(Date.parse(closed.recordsKept.until)).toBeGreaterThan(Date.now());
+  });
+
+  it('leaves nothing written with a key the authorizer still caches after the closure: each write answers 401', async () => {
+    // This gateway caches authorizations for 60 s, as API Gateway does in AWS.
+    const api = client(gateway.url);
+    const t = await onboard(api, gateway.adminToken, {
+      name: 'Lingering',
+      scopes: ['send', 'read', 'admin'],
+    });
+    const writes = (n: number) =>
+      [
+        ['/v1/opt-outs', { phone: `+1202555014${n}` }],
+        ['/v1/consents', { phone: `+1202555015${n}`, source: 'web form', disclosureVersion: 'v1' }],
+        ['/v1/webhooks', { url: `https://hooks.example.com/${n}`, events: ['message.status'] }],
+        ['/v1/sender-ids', { value: `LINGER${n}`, countries: [], identity: SENDER_IDENTITY }],
+      ] as const;
+    // Each route's authorization cached (and each function's tenant key in hand) before the closure.
+    for (const [path, body] of writes(1)) {
+      expect((await api.call('POST', path, { key: t.key, body })).status, path).toBe(201);
+    }
+    await admin([
+      'tenants',
+      'close',
+      t.tenantId,
+      '--confirm',
+      t.tenantId,
+      '--url',
+      gateway.url,
+      '--token',
+      gateway.adminToken,
+    ]);
+    for (const [path, body] of writes(2)) {
+      expectProblem(await api.call('POST', path, { key: t.key, body }), 401, 'unauthorized');
+    }
+    const left: string[] = [];
+    for (const j of ['global', 'eu'] as const) {
+      const { dynamodb } = localClients(gateway.regions[j]);
+      for (const table of [gateway.tables.tenants, gateway.tables.messagesByJurisdiction[j]]) {
+        const out = await dynamodb.send(new ScanCommand({ TableName: table }));
+        for (const item of out.Items ?? []) {
+          const pk = item.pk?.S ?? '';
+          // (The refused requests still counted against the tenant's rate: its bucket, a clock
+          // holding no data, is back, gone by its TTL within two hours.)
+          const ticking = item.sk?.S === 'RATE' && Number(item.expiresAt?.N) < Date.now() / 1000 + 7_200;
+          const kept =
+            ['PROFILE', 'KEYRING'].includes(item.sk?.S ?? '') || /#(audit|usage)$/.test(pk) || ticking;
+          if (pk.includes(t.tenantId) && !kept) left.push(`${j} ${table}: ${pk} ${item.sk?.S}`);
+        }
+      }
+    }
+    expect(left).toEqual([]);
   });
 
   it('signs requests with SigV4 for a deployed gateway (--aws)', async () => {
