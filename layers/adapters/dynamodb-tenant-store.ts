@@ -8,6 +8,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { TenantKeyUnavailableError } from '../core/crypto.ts';
 import type { ApiKeyRecord, Tenant } from '../core/model.ts';
 import type { ErasureRecord, SecretStore, TenantStore } from '../ports/index.ts';
 import { deleteAll, isConditionFailure, queryAll } from './dynamodb-util.ts';
@@ -70,16 +71,29 @@ export class DynamoDbTenantStore implements TenantStore {
   async updateSettings(id: string, settings: Partial<Pick<Tenant, 'controls' | 'replies'>>): Promise<void> {
     const entries = Object.entries(settings).filter(([, v]) => v !== undefined);
     if (entries.length === 0) return;
-    await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: id, sk: PROFILE }),
-        UpdateExpression: `SET ${entries.map(([k]) => `#${k} = :${k}`).join(', ')}`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: Object.fromEntries(entries.map(([k]) => [`#${k}`, k])),
-        ExpressionAttributeValues: marshall(Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v]))),
-      }),
-    );
+    await this.client
+      .send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: id, sk: PROFILE }),
+          UpdateExpression: `SET ${entries.map(([k]) => `#${k} = :${k}`).join(', ')}`,
+          // Not once the account is closed (a key the authorizer still caches): see tenantOpen.
+          ConditionExpression:
+            'attribute_exists(pk) AND (attribute_not_exists(#status) OR #status <> :closed)',
+          ExpressionAttributeNames: {
+            ...Object.fromEntries(entries.map(([k]) => [`#${k}`, k])),
+            '#status': 'status',
+          },
+          ExpressionAttributeValues: marshall({
+            ...Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v])),
+            ':closed': 'closed',
+          }),
+        }),
+      )
+      .catch((error: unknown) => {
+        if (isConditionFailure(error)) throw new TenantKeyUnavailableError(id);
+        throw error;
+      });
   }
 
   async closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date): Promise<void> {
@@ -87,8 +101,9 @@ export class DynamoDbTenantStore implements TenantStore {
       new UpdateItemCommand({
         TableName: this.table,
         Key: marshall({ pk: id, sk: PROFILE }),
+        // The reply texts (HELP, keywords) are the tenant's words: they go; the record stays.
         UpdateExpression:
-          'SET #status = :closed, closedAt = if_not_exists(closedAt, :at), recordsKeptUntil = :until, expiresAt = :exp',
+          'SET #status = :closed, closedAt = if_not_exists(closedAt, :at), recordsKeptUntil = :until, expiresAt = :exp REMOVE replies',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: marshall({

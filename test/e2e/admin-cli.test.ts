@@ -237,6 +237,11 @@ describe('the admin CLI', () => {
     for (const [path, body] of writes(1)) {
       expect((await api.call('POST', path, { key: t.key, body })).status, path).toBe(201);
     }
+    const help = (n: number) => ({
+      key: t.key,
+      body: { helpText: `Lingering ${n}: reply STOP to opt out.` },
+    });
+    expect((await api.call('PUT', '/v1/settings/replies', help(1))).status).toBe(200);
     await admin([
       'tenants',
       'close',
@@ -251,6 +256,7 @@ describe('the admin CLI', () => {
     for (const [path, body] of writes(2)) {
       expectProblem(await api.call('POST', path, { key: t.key, body }), 401, 'unauthorized');
     }
+    expectProblem(await api.call('PUT', '/v1/settings/replies', help(2)), 401, 'unauthorized');
     const left: string[] = [];
     for (const j of ['global', 'eu'] as const) {
       const { dynamodb } = localClients(gateway.regions[j]);
@@ -268,6 +274,18 @@ describe('the admin CLI', () => {
       }
     }
     expect(left).toEqual([]);
+    // The record stays, without the tenant's own words (its reply texts).
+    const { dynamodb } = localClients(gateway.regions.global);
+    const profile = await dynamodb.send(
+      new ScanCommand({
+        TableName: gateway.tables.tenants,
+        FilterExpression: 'pk = :pk AND sk = :sk',
+        ExpressionAttributeValues: { ':pk': { S: t.tenantId }, ':sk': { S: 'PROFILE' } },
+      }),
+    );
+    expect(profile.Items?.[0]?.status?.S).toBe('closed');
+    expect(JSON.stringify(profile.Items)).not.toContain('Lingering 1');
+    expect(profile.Items?.[0]).not.toHaveProperty('replies');
   });
 
   it('signs requests with SigV4 for a deployed gateway (--aws)', async () => {
