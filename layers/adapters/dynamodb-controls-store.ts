@@ -40,6 +40,14 @@ export class DynamoDbCounters implements Counters {
   private readonly refusedUntil = new Map<string, number>();
 
   /**
+   * The arrival time each bucket had after this instance last moved it. When that is already in
+   * the past (the bucket idle: a tenant sending below its rate), the next request tries the
+   * write that restarts the bucket first, so it takes one conditional write, not a failed one
+   * and then that. Only the order of the two writes depends on it: each stays exact.
+   */
+  private readonly lastTat = new Map<string, number>();
+
+  /**
    * @param client the rate buckets' (`RATE#...`, gateway-wide).
    * @param usageClient the tenants' monthly counters' (`<tenant>` / `USAGE#...`): a tenant-scoped
    *   function's is the request tenant's credentials; `client` when not given.
@@ -128,23 +136,36 @@ export class DynamoDbCounters implements Counters {
       return { ok: false as const, retryAfterSeconds: Math.max(1, Math.ceil((tat - limit) / 1000)) };
     };
     if (base > limit) return refuse(base);
-    for (let attempt = 0; attempt < 3; attempt++) {
+    const step = () =>
       // A bucket in use: move its arrival time on by one interval if that stays within the burst.
-      const step = await this.setTat(key, 'SET tat = tat + :i', 'tat >= :base AND tat <= :limit', {
+      this.setTat(key, 'SET tat = tat + :i', 'tat >= :base AND tat <= :limit', {
         ':i': interval,
         ':base': base,
         ':limit': limit,
         ':exp': exp,
       });
-      if (step.ok) return { ok: true as const };
-      if (step.tat !== undefined && step.tat > limit) return refuse(step.tat);
+    const fresh = () =>
       // A new or idle bucket (full), or one behind another region's: start from now, or from that.
-      const fresh = await this.setTat(key, 'SET tat = :next', 'attribute_not_exists(tat) OR tat < :base', {
+      this.setTat(key, 'SET tat = :next', 'attribute_not_exists(tat) OR tat < :base', {
         ':next': base + interval,
         ':base': base,
         ':exp': exp,
       });
-      if (fresh.ok) return { ok: true as const };
+    /** Admitted: what this instance now knows of the bucket's arrival time (see lastTat). */
+    const admitted = (tat: number | undefined) => {
+      if (this.lastTat.size >= 10_000) this.lastTat.clear();
+      if (tat === undefined) this.lastTat.delete(key);
+      else this.lastTat.set(key, tat);
+      return { ok: true as const };
+    };
+    const known = this.lastTat.get(key);
+    if (known !== undefined && known < base && (await fresh()).ok) return admitted(base + interval);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const stepped = await step();
+      // (Moved on from a value this instance does not read back.)
+      if (stepped.ok) return admitted(undefined);
+      if (stepped.tat !== undefined && stepped.tat > limit) return refuse(stepped.tat);
+      if ((await fresh()).ok) return admitted(base + interval);
       // Another request moved the bucket between the two writes: read it again.
     }
     return { ok: false as const, retryAfterSeconds: 1 };

@@ -102,6 +102,33 @@ describe('the request rate limit (GCRA in one conditional write), on DynamoDB Lo
     expect((await flooded.admit(key, 60, 2, at(1100))).ok).toBe(true);
   });
 
+  it('takes one write per request of a tenant sending below its rate (the idle bucket restarted at once)', async () => {
+    const { dynamodb } = localClients();
+    const writes: string[] = [];
+    dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'UpdateItemCommand') writes.push(context.commandName);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const steady = new DynamoDbCounters(dynamodb, tenantsTable);
+    const key = uniqueName('tenant');
+    // One a second allowed; one every two seconds sent: the bucket is idle at each request.
+    const perRequest = [];
+    for (let i = 0; i < 5; i++) {
+      const before = writes.length;
+      expect((await steady.admit(key, 60, 3, at(i * 2_000))).ok).toBe(true);
+      perRequest.push(writes.length - before);
+    }
+    // The first finds no bucket it knows (a step that fails, then the restart); the others restart it at once.
+    expect(perRequest).toEqual([2, 1, 1, 1, 1]);
+    // And the limit still holds: a burst at one instant gets the burst, then a refusal.
+    const burst = [];
+    for (let i = 0; i < 4; i++) burst.push((await steady.admit(key, 60, 3, at(20_000))).ok);
+    expect(burst).toEqual([true, true, true, false]);
+  });
+
   it('keeps a monthly total under its cap, and none without a cap', async () => {
     const tenant = uniqueName('ten');
     expect(await counters.addUsage(tenant, '2026-11', 3, 4)).toBe(true);
