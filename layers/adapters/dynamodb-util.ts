@@ -31,6 +31,25 @@ export function cancellationReasons(error: unknown): (string | undefined)[] | un
   );
 }
 
+/** A condition on an item that must hold for a transaction to go through (`putWhile`, or a caller's own transaction). */
+export interface ItemCondition {
+  key: Record<string, unknown>;
+  condition: string;
+  names?: Record<string, string>;
+  values?: Record<string, unknown>;
+}
+
+/** `check` as a transaction's ConditionCheck item on `table`. */
+export const conditionCheck = (table: string, check: ItemCondition) => ({
+  ConditionCheck: {
+    TableName: table,
+    Key: marshall(check.key),
+    ConditionExpression: check.condition,
+    ExpressionAttributeNames: check.names,
+    ExpressionAttributeValues: check.values ? marshall(check.values) : undefined,
+  },
+});
+
 /**
  * Puts `put.item` only while the item at `check.key` meets `check.condition` (and the put its own
  * `put.condition`): one transaction of a condition check and the put. `written`, or which
@@ -39,27 +58,14 @@ export function cancellationReasons(error: unknown): (string | undefined)[] | un
 export async function putWhile(
   client: DynamoDBClient,
   table: string,
-  check: {
-    key: Record<string, unknown>;
-    condition: string;
-    names?: Record<string, string>;
-    values?: Record<string, unknown>;
-  },
+  check: ItemCondition,
   put: { item: Record<string, unknown>; condition?: string; values?: Record<string, unknown> },
 ): Promise<'written' | 'check' | 'put'> {
   try {
     await client.send(
       new TransactWriteItemsCommand({
         TransactItems: [
-          {
-            ConditionCheck: {
-              TableName: table,
-              Key: marshall(check.key),
-              ConditionExpression: check.condition,
-              ExpressionAttributeNames: check.names,
-              ExpressionAttributeValues: check.values ? marshall(check.values) : undefined,
-            },
-          },
+          conditionCheck(table, check),
           {
             Put: {
               TableName: table,

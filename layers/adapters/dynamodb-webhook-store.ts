@@ -14,7 +14,7 @@ import type { WebhookEndpoint, WebhookSecret } from '../core/webhooks.ts';
 import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../ports/index.ts';
 import { keyringOpen } from './dynamodb-keyring-store.ts';
 import { tenantOpen } from './dynamodb-tenant-store.ts';
-import { cancellationReasons, deleteAll, putWhile, queryAll } from './dynamodb-util.ts';
+import { cancellationReasons, conditionCheck, deleteAll, putWhile, queryAll } from './dynamodb-util.ts';
 
 const endpointSk = (id: string) => `WEBHOOK#${id}`;
 /** The EU copy of an endpoint's secrets: its own item (not `WEBHOOK#`, which lists endpoints). */
@@ -65,20 +65,11 @@ export class DynamoDbWebhookStore implements WebhookStore {
     ]);
     const euKey = marshall({ pk: endpoint.tenantId, sk: euCopySk(endpoint.id) });
     // Only while the account is open (see tenantOpen): a closed one's endpoint is refused.
-    const open = tenantOpen(endpoint.tenantId);
     try {
       await this.client.send(
         new TransactWriteItemsCommand({
           TransactItems: [
-            {
-              ConditionCheck: {
-                TableName: this.table,
-                Key: marshall(open.key),
-                ConditionExpression: open.condition,
-                ExpressionAttributeNames: open.names,
-                ExpressionAttributeValues: marshall(open.values),
-              },
-            },
+            conditionCheck(this.table, tenantOpen(endpoint.tenantId)),
             {
               Put: {
                 TableName: this.table,
