@@ -1,12 +1,13 @@
 import type * as z from 'zod';
+import type { SendInput } from '../core/messages.ts';
 import type { makeAuditTrail } from '../core/use-cases/audit-trail.ts';
 import type { makeCloseAccount } from '../core/use-cases/close-account.ts';
-import type { makeTenantAdmin } from '../core/use-cases/manage-tenants.ts';
+import type { makeTenantAdmin, NewKey, NewTenant } from '../core/use-cases/manage-tenants.ts';
 import type { makePublicRights } from '../core/use-cases/public-rights.ts';
 import type { makeGetMessage, makeListMessages, makeRedactBody } from '../core/use-cases/read-messages.ts';
-import type { makeRecipientLists } from '../core/use-cases/recipient-lists.ts';
+import type { ConsentInput, makeRecipientLists } from '../core/use-cases/recipient-lists.ts';
 import type { BatchItemResult, makeSendMessage } from '../core/use-cases/send-messages.ts';
-import type { makeSenderIds } from '../core/use-cases/sender-ids.ts';
+import type { makeSenderIds, SenderIdApplication } from '../core/use-cases/sender-ids.ts';
 import type { makeSubjectRights } from '../core/use-cases/subject-rights.ts';
 import type { makeUsageReports } from '../core/use-cases/usage-reports.ts';
 import type { makeWebhookEndpoints } from '../core/use-cases/webhooks.ts';
@@ -19,6 +20,7 @@ import type * as s from './schemas.ts';
  * run time). A view that gains, loses or renames a field without its schema, or a schema that
  * gains or renames a required field without the view, is a type error here, in the pair's line.
  * The functions hand these values to `json` as they are (a list wrapped in `{ data }` at most).
+ * The other way, a request schema's parsed value is checked against the core's input it feeds.
  */
 
 type KeysOf<T> = T extends unknown ? keyof T : never;
@@ -34,15 +36,17 @@ type Leaks<A, B> = A extends readonly unknown[]
         | { [K in keyof A & KeysOf<B>]-?: Leaks<A[K], PropOf<B, K>> }[keyof A & KeysOf<B>]
     : never;
 
-/**
- * `true` when a value of type `View` is a body `Schema` takes and names no field `Schema` lacks;
- * otherwise what is wrong, which the compiler prints.
- */
-export type Shows<View, Schema extends z.ZodType> = [View] extends [z.input<Schema>]
-  ? [Leaks<View, z.input<Schema>>] extends [never]
+/** `true` when every `A` is a `B` and names no field `B` lacks; otherwise what is wrong, which the compiler prints. */
+type Fits<A, B> = [A] extends [B]
+  ? [Leaks<A, B>] extends [never]
     ? true
-    : { leaks: Leaks<View, z.input<Schema>> }
-  : { notAssignable: [View, z.input<Schema>] };
+    : { leaks: Leaks<A, B> }
+  : { notAssignable: [A, B] };
+
+/** A use case's answer `View` is a body `Schema` takes, and names no field `Schema` lacks. */
+export type Shows<View, Schema extends z.ZodType> = Fits<View, z.input<Schema>>;
+/** A request `Schema` parses into the use case's `Input`, with no field the use case would drop. */
+export type Reads<Schema extends z.ZodType, Input> = Fits<z.output<Schema>, Input>;
 type Check<T extends true> = T;
 
 type Out<F extends (...args: never[]) => unknown> = Awaited<ReturnType<F>>;
@@ -103,7 +107,16 @@ export type ResponseViews = [
   Check<Shows<Out<Rights['confirm']>, typeof s.VerificationResult>>,
 ];
 
-/** The check itself can fail: a view with one field more than its schema, at any depth, is refused. */
+/* The request bodies the use cases take as they are parsed (their twins in the core). */
+export type RequestInputs = [
+  Check<Reads<typeof s.SendMessageRequest, SendInput>>,
+  Check<Reads<typeof s.CreateTenantRequest, NewTenant>>,
+  Check<Reads<typeof s.CreateKeyRequest, NewKey>>,
+  Check<Reads<typeof s.SenderIdApplication, SenderIdApplication>>,
+  Check<Reads<typeof s.CreateConsentRequest, ConsentInput>>,
+];
+
+/** The checks themselves can fail: one field more than the other side, at any depth, is refused. */
 export type ShowsRefusesALeak = [
   // @ts-expect-error a key's secret hash in the view of a key
   Check<Shows<Out<Admin['revokeKey']> & { secretHash: string }, typeof s.ApiKey>>,
@@ -111,4 +124,6 @@ export type ShowsRefusesALeak = [
   Check<Shows<{ data: (Out<Hooks['get']> & { to: string })[] }, typeof s.WebhookList>>,
   // @ts-expect-error a renamed field
   Check<Shows<Omit<Out<Hooks['get']>, 'url'> & { endpoint: string }, typeof s.Webhook>>,
+  // @ts-expect-error a request field the use case does not take
+  Check<Reads<typeof s.CreateConsentRequest, Omit<ConsentInput, 'ip'>>>,
 ];
