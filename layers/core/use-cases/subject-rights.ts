@@ -90,7 +90,10 @@ export function makeSubjectRights(deps: SubjectDeps) {
         subject: e164,
         generatedAt: now.toISOString(),
         // Every jurisdiction has its section (JURISDICTIONS lists them all).
-        jurisdictions: Object.fromEntries(jurisdictions) as Record<Jurisdiction, (typeof jurisdictions)[number][1]>,
+        jurisdictions: Object.fromEntries(jurisdictions) as Record<
+          Jurisdiction,
+          (typeof jurisdictions)[number][1]
+        >,
       };
     },
 
