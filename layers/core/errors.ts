@@ -1,3 +1,5 @@
+import type { Jurisdiction } from './model.ts';
+
 /** A field-level reason for refusing input, naming where in the request it applies. */
 export interface FieldIssue {
   /** JSON Pointer into the request body (RFC 6901), for body fields. */
@@ -23,7 +25,7 @@ export interface ProblemSpec {
   /** Field-level reasons. */
   errors?: FieldIssue[];
   /** Members beside RFC 9457's (a misdirected request's jurisdiction and endpoint). */
-  extensions?: Record<string, string>;
+  extensions?: { jurisdiction: Jurisdiction; endpoint?: string };
   headers?: Record<string, string>;
 }
 
@@ -272,7 +274,7 @@ export class DispatchBusyError extends DomainError {
  */
 export class MisdirectedError extends DomainError {
   constructor(
-    readonly jurisdiction: string,
+    readonly jurisdiction: Jurisdiction,
     readonly endpoint: string | undefined,
     message: string,
     readonly issues: FieldIssue[] = [],

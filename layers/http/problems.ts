@@ -5,6 +5,7 @@ import {
   type SendRefusedError,
   unavailable,
 } from '../core/errors.ts';
+import type { Jurisdiction } from '../core/model.ts';
 
 /** Stable problem type URIs; documented in the README. */
 export const PROBLEM_BASE = 'https://sms-gateway.dev/problems/';
@@ -15,7 +16,7 @@ export interface ProblemBody {
   status: number;
   detail?: string;
   errors?: FieldIssue[];
-  jurisdiction?: string;
+  jurisdiction?: Jurisdiction;
   endpoint?: string;
 }
 

@@ -98,7 +98,7 @@ export const SendBatchRequest = z
   })
   .meta({ id: 'SendBatchRequest' });
 
-export const MessageError = z.object({ code: z.string(), message: z.string() });
+export const MessageError = z.strictObject({ code: z.string(), message: z.string() });
 
 /** What a message shows after its sender, readable or not (stored in clear). */
 const messageMeta = {
@@ -116,7 +116,7 @@ const messageMeta = {
 };
 
 export const Message = z
-  .object({
+  .strictObject({
     id: z.string(),
     status: MessageStatus,
     to: z.string(),
@@ -133,7 +133,7 @@ const UNREADABLE =
   "Its sealed content does not open under this account's key (damaged, or not this account's): listed with what is stored in clear only.";
 
 export const UnreadableMessage = z
-  .object({
+  .strictObject({
     id: z.string(),
     unreadable: z.literal(true),
     status: MessageStatus,
@@ -148,9 +148,9 @@ export const UnreadableMessage = z
 /** A message in a list or export: readable, or marked `unreadable: true`. */
 export const ListedMessage = z.union([Message, UnreadableMessage]);
 
-export const SendMessageResponse = z.object({ message: Message }).meta({ id: 'SendMessageResponse' });
+export const SendMessageResponse = z.strictObject({ message: Message }).meta({ id: 'SendMessageResponse' });
 
-export const FieldIssue = z.object({
+export const FieldIssue = z.strictObject({
   pointer: z.string().optional().meta({ description: 'JSON Pointer into the request body.' }),
   parameter: z.string().optional(),
   header: z.string().optional(),
@@ -158,7 +158,7 @@ export const FieldIssue = z.object({
 });
 
 export const Problem = z
-  .object({
+  .strictObject({
     type: z.string(),
     title: z.string(),
     status: z.int(),
@@ -172,17 +172,17 @@ export const Problem = z
   })
   .meta({ id: 'Problem', description: 'RFC 9457 problem details.' });
 
-export const GatewayMessage = z.object({ message: z.string().meta({ example: 'Unauthorized' }) }).meta({
+export const GatewayMessage = z.strictObject({ message: z.string().meta({ example: 'Unauthorized' }) }).meta({
   id: 'GatewayMessage',
   description:
     "API Gateway's own answer, given before or instead of the gateway's code: not problem details.",
 });
 
 export const BatchItemResult = z.union([
-  z.object({
+  z.strictObject({
     index: z.int(),
     status: z.literal('accepted'),
-    message: z.object({
+    message: z.strictObject({
       id: z.string(),
       status: MessageStatus,
       to: z.string(),
@@ -193,11 +193,11 @@ export const BatchItemResult = z.union([
       createdAt: z.iso.datetime(),
     }),
   }),
-  z.object({ index: z.int(), status: z.literal('rejected'), problem: Problem }),
+  z.strictObject({ index: z.int(), status: z.literal('rejected'), problem: Problem }),
 ]);
 
 export const SendBatchResponse = z
-  .object({ accepted: z.int(), rejected: z.int(), results: z.array(BatchItemResult) })
+  .strictObject({ accepted: z.int(), rejected: z.int(), results: z.array(BatchItemResult) })
   .meta({ id: 'SendBatchResponse' });
 
 export const ListMessagesQuery = z.strictObject({
@@ -213,7 +213,7 @@ export const ListMessagesQuery = z.strictObject({
 });
 
 export const MessageList = z
-  .object({
+  .strictObject({
     data: z.array(ListedMessage),
     nextCursor: z.string().nullable().meta({ description: 'Null on the last page.' }),
     jurisdiction: Jurisdiction,
@@ -241,24 +241,24 @@ export const ErasureQuery = z.strictObject({
 });
 
 export const SubjectExport = z
-  .object({
+  .strictObject({
     subject: z.string(),
     generatedAt: z.iso.datetime(),
-    jurisdictions: z.object({
+    jurisdictions: z.strictObject({
       global: z.lazy(() => SubjectData),
       eu: z.lazy(() => SubjectData),
     }),
   })
   .meta({ id: 'SubjectExport' });
 
-const Remains = z.object({ what: z.string(), until: z.iso.datetime().nullable() });
+const Remains = z.strictObject({ what: z.string(), until: z.iso.datetime().nullable() });
 
 export const ErasureResult = z
-  .object({
+  .strictObject({
     erasureId: z.string(),
     reason: z.enum(['request', 'minor', 'other']),
     erasedAt: z.iso.datetime(),
-    removed: z.object({ messages: z.int(), idempotencyRecords: z.int(), consentsAndReplies: z.int() }),
+    removed: z.strictObject({ messages: z.int(), idempotencyRecords: z.int(), consentsAndReplies: z.int() }),
     remains: z.array(Remains),
   })
   .meta({ id: 'ErasureResult' });
@@ -285,7 +285,7 @@ export function confirmsTenant(valid: { params?: { tenantId: string } }, raw: { 
 }
 
 export const ClosedTenant = z
-  .object({
+  .strictObject({
     tenantId: z.string(),
     status: z.literal('closed'),
     closedAt: z.iso.datetime(),
@@ -295,17 +295,19 @@ export const ClosedTenant = z
         'Items removed from the tenants table: API keys and their look-ups, sender IDs and identity details, webhook endpoints, counters, the rate bucket, Idempotency-Key claims.',
     }),
     jurisdictions: z.array(
-      z.object({
+      z.strictObject({
         jurisdiction: Jurisdiction,
         keyId: z.string().nullable(),
         keyDeletionDate: z.iso.datetime().nullable(),
         itemsRemoved: z.int(),
       }),
     ),
-    closeAlsoAt: z.array(z.object({ jurisdiction: Jurisdiction, endpoint: z.string().nullable() })).meta({
-      description:
-        "Each region's admin endpoint closes its own jurisdiction's items and key: the jurisdictions still to close, at their endpoint (the admin CLI closes both).",
-    }),
+    closeAlsoAt: z
+      .array(z.strictObject({ jurisdiction: Jurisdiction, endpoint: z.string().nullable() }))
+      .meta({
+        description:
+          "Each region's admin endpoint closes its own jurisdiction's items and key: the jurisdictions still to close, at their endpoint (the admin CLI closes both).",
+      }),
     backups: Remains,
     recordsKept: Remains,
   })
@@ -368,7 +370,7 @@ export const CreateTenantRequest = z
   .meta({ id: 'CreateTenantRequest' });
 
 export const Tenant = z
-  .object({
+  .strictObject({
     id: z.string(),
     displayName: z.string(),
     legalName: z.string(),
@@ -376,7 +378,7 @@ export const Tenant = z
     homeJurisdiction: Jurisdiction,
     status: z.enum(['active', 'closed']),
     createdAt: z.iso.datetime(),
-    retention: z.object({ bodyDays: z.int(), metadataDays: z.int() }),
+    retention: z.strictObject({ bodyDays: z.int(), metadataDays: z.int() }),
     residency: Residency,
     closedAt: z.iso.datetime().optional(),
     recordsKeptUntil: z.iso.datetime().optional(),
@@ -385,7 +387,7 @@ export const Tenant = z
   })
   .meta({ id: 'Tenant' });
 
-export const TenantList = z.object({ data: z.array(Tenant) }).meta({ id: 'TenantList' });
+export const TenantList = z.strictObject({ data: z.array(Tenant) }).meta({ id: 'TenantList' });
 
 export const TenantIdParams = z.object({
   tenantId: z.string().regex(ID_PATTERN.tenant, 'a tenant id: ten_ and 26 letters and digits'),
@@ -415,7 +417,7 @@ export const RotateKeyRequest = z.strictObject({
 });
 
 export const ApiKey = z
-  .object({
+  .strictObject({
     id: z.string(),
     name: z.string(),
     mode: z.enum(['live', 'test']),
@@ -432,8 +434,10 @@ export const IssuedApiKey = ApiKey.extend({
   secret: z.string().meta({ description: 'The key itself. Shown once: only its HMAC is stored.' }),
 }).meta({ id: 'IssuedApiKey' });
 
-export const ApiKeyList = z.object({ data: z.array(ApiKey) }).meta({ id: 'ApiKeyList' });
-export const RotatedApiKey = z.object({ previous: ApiKey, key: IssuedApiKey }).meta({ id: 'RotatedApiKey' });
+export const ApiKeyList = z.strictObject({ data: z.array(ApiKey) }).meta({ id: 'ApiKeyList' });
+export const RotatedApiKey = z
+  .strictObject({ previous: ApiKey, key: IssuedApiKey })
+  .meta({ id: 'RotatedApiKey' });
 
 /** What the authorizer puts in the request context (API Gateway allows only flat primitives). */
 export const AuthorizerContext = z.discriminatedUnion('authenticated', [
@@ -469,13 +473,13 @@ const Phone = z
 const CountryCode = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code such as DE');
 
 export const Controls = z
-  .object({
+  .strictObject({
     allowedCountries: z.array(CountryCode).max(250).meta({ description: 'Empty: every country.' }),
-    flood: z.object({
+    flood: z.strictObject({
       identicalPerHour: z.int().min(1).max(10_000),
       perHour: z.int().min(1).max(100_000),
     }),
-    rateLimit: z.object({
+    rateLimit: z.strictObject({
       perMinute: z.number().min(0.01).max(1_000_000),
       burst: z.int().min(1).max(100_000),
     }),
@@ -492,9 +496,9 @@ export const UpdateControlsRequest = Controls.partial().strict().meta({ id: 'Upd
 const KeywordList = z.array(z.string().trim().min(1).max(40)).max(20);
 
 export const Replies = z
-  .object({
+  .strictObject({
     helpText: z.string().min(1).max(300).meta({ description: 'The answer to HELP and INFO.' }),
-    keywords: z.object({ optOut: KeywordList, optIn: KeywordList, help: KeywordList }).meta({
+    keywords: z.strictObject({ optOut: KeywordList, optIn: KeywordList, help: KeywordList }).meta({
       description: 'Keywords in other languages, added to the built-in English ones (e.g. ARRET, ALTO).',
     }),
     referenceCodes: z.boolean().meta({
@@ -537,7 +541,7 @@ export const UpdateRepliesRequest = Replies.partial()
 export const PhoneParams = z.object({ phone: Phone });
 
 export const OptOut = z
-  .object({
+  .strictObject({
     phone: z.string(),
     scope: z.enum(['all', 'promotional']),
     source: z.string().meta({ description: 'keyword:<WORD> for a reply, api for this API.' }),
@@ -545,7 +549,7 @@ export const OptOut = z
   })
   .meta({ id: 'OptOut' });
 export const UnreadableOptOut = z
-  .object({
+  .strictObject({
     unreadable: z.literal(true),
     scope: z.enum(['all', 'promotional']),
     source: z.string(),
@@ -553,12 +557,12 @@ export const UnreadableOptOut = z
   })
   .meta({ id: 'UnreadableOptOut', description: `An opt-out without its number. ${UNREADABLE}` });
 export const OptOutList = z
-  .object({ data: z.array(z.union([OptOut, UnreadableOptOut])) })
+  .strictObject({ data: z.array(z.union([OptOut, UnreadableOptOut])) })
   .meta({ id: 'OptOutList' });
 export const CreateOptOutRequest = z
   .strictObject({ phone: Phone, scope: z.enum(['all', 'promotional']).default('all') })
   .meta({ id: 'CreateOptOutRequest' });
-export const RemovedOptOut = z.object({ removed: z.boolean() }).meta({ id: 'RemovedOptOut' });
+export const RemovedOptOut = z.strictObject({ removed: z.boolean() }).meta({ id: 'RemovedOptOut' });
 
 export const CreateConsentRequest = z
   .strictObject({
@@ -582,7 +586,7 @@ export const CreateConsentRequest = z
   .meta({ id: 'CreateConsentRequest' });
 
 export const Consent = z
-  .object({
+  .strictObject({
     id: z.string(),
     phone: z.string(),
     kind: z.enum(['granted', 'withdrawn']),
@@ -593,7 +597,7 @@ export const Consent = z
   })
   .meta({ id: 'Consent' });
 export const UnreadableConsent = z
-  .object({
+  .strictObject({
     id: z.string(),
     unreadable: z.literal(true),
     kind: z.enum(['granted', 'withdrawn']),
@@ -604,11 +608,11 @@ export const UnreadableConsent = z
   .meta({ id: 'UnreadableConsent', description: `A consent without its number and IP. ${UNREADABLE}` });
 const LedgerLine = z.union([Consent, UnreadableConsent]);
 export const ConsentLedger = z
-  .object({ phone: z.string(), live: z.boolean(), data: z.array(LedgerLine) })
+  .strictObject({ phone: z.string(), live: z.boolean(), data: z.array(LedgerLine) })
   .meta({ id: 'ConsentLedger' });
 
 export const InboundMessage = z
-  .object({
+  .strictObject({
     id: z.string(),
     from: z.string(),
     to: z.string(),
@@ -619,7 +623,7 @@ export const InboundMessage = z
   })
   .meta({ id: 'InboundMessage' });
 export const UnreadableInboundMessage = z
-  .object({
+  .strictObject({
     id: z.string(),
     unreadable: z.literal(true),
     keyword: z.string().nullable(),
@@ -632,7 +636,7 @@ export const UnreadableInboundMessage = z
   });
 const ListedReply = z.union([InboundMessage, UnreadableInboundMessage]);
 export const InboundList = z
-  .object({ data: z.array(ListedReply), nextCursor: z.string().nullable(), jurisdiction: Jurisdiction })
+  .strictObject({ data: z.array(ListedReply), nextCursor: z.string().nullable(), jurisdiction: Jurisdiction })
   .meta({ id: 'InboundList' });
 export const InboundQuery = z.strictObject({
   jurisdiction: Jurisdiction.optional().meta({
@@ -671,7 +675,7 @@ export const SenderIdApplication = z
   .meta({ id: 'SenderIdApplication' });
 
 export const SenderId = z
-  .object({
+  .strictObject({
     id: z.string(),
     tenantId: z.string(),
     value: z.string(),
@@ -684,7 +688,7 @@ export const SenderId = z
     identityPurgeAt: z.iso.datetime().optional(),
   })
   .meta({ id: 'SenderId' });
-export const SenderIdList = z.object({ data: z.array(SenderId) }).meta({ id: 'SenderIdList' });
+export const SenderIdList = z.strictObject({ data: z.array(SenderId) }).meta({ id: 'SenderIdList' });
 export const SenderIdReview = SenderId.extend({
   identity: SenderIdentityInput.nullable().meta({ description: 'Null once purged.' }),
 }).meta({ id: 'SenderIdReview' });
@@ -741,7 +745,7 @@ export const StartVerificationRequest = z
   })
   .meta({ id: 'StartVerificationRequest' });
 export const VerificationStarted = z
-  .object({ verificationId: z.string(), expiresAt: z.iso.datetime() })
+  .strictObject({ verificationId: z.string(), expiresAt: z.iso.datetime() })
   .meta({ id: 'VerificationStarted' });
 export const VerificationParams = z.object({
   id: z.string().regex(/^vrf_[0-9A-HJKMNP-TV-Z]{26}$/, 'a verification id: vrf_ and 26 letters and digits'),
@@ -751,12 +755,12 @@ export const ConfirmVerificationRequest = z
   .meta({ id: 'ConfirmVerificationRequest' });
 export const VerificationResult = z
   .union([
-    z.object({ purpose: z.literal('block'), blocked: z.literal(true), detail: z.string() }),
-    z.object({ purpose: z.literal('unblock'), blocked: z.literal(false), detail: z.string() }),
-    z.object({
+    z.strictObject({ purpose: z.literal('block'), blocked: z.literal(true), detail: z.string() }),
+    z.strictObject({ purpose: z.literal('unblock'), blocked: z.literal(false), detail: z.string() }),
+    z.strictObject({
       purpose: z.literal('identify'),
       senders: z.array(
-        z.object({
+        z.strictObject({
           legalName: z.string(),
           contactEmail: z.string(),
           senderId: z.string(),
@@ -777,12 +781,12 @@ export const CarrierInboundRequest = z
     receivedAt: z.iso.datetime(),
   })
   .meta({ id: 'CarrierInboundRequest' });
-export const Accepted = z.object({ accepted: z.literal(true) }).meta({ id: 'Accepted' });
+export const Accepted = z.strictObject({ accepted: z.literal(true) }).meta({ id: 'Accepted' });
 export const CarrierToken = z
-  .object({ token: z.string().meta({ description: 'Shown once; only its HMAC is stored.' }) })
+  .strictObject({ token: z.string().meta({ description: 'Shown once; only its HMAC is stored.' }) })
   .meta({ id: 'CarrierToken' });
 
-const SubjectData = z.object({
+const SubjectData = z.strictObject({
   messages: z.array(ListedMessage),
   optOut: OptOut.nullable(),
   consents: z.array(LedgerLine),
@@ -796,14 +800,14 @@ export const ExportFormat = z.enum(['json', 'csv', 'ndjson']).default('json').me
 });
 
 export const AuditEvent = z
-  .object({
+  .strictObject({
     seq: z.int().meta({ description: "Position in the tenant's chain in this jurisdiction, from 1." }),
     id: z.string(),
     tenantId: z.string().meta({ description: '`operator` for operator actions on no tenant.' }),
     at: z.iso.datetime(),
     actor: z.union([
-      z.object({ type: z.literal('api_key'), keyId: z.string() }),
-      z.object({ type: z.literal('operator'), principal: z.string() }),
+      z.strictObject({ type: z.literal('api_key'), keyId: z.string() }),
+      z.strictObject({ type: z.literal('operator'), principal: z.string() }),
     ]),
     action: z.string().meta({ description: "The operation's id, e.g. sendMessage." }),
     route: z.string().meta({ example: 'POST /v1/messages' }),
@@ -821,7 +825,7 @@ export const AuditEvent = z
   })
   .meta({ id: 'AuditEvent' });
 export const AuditEventList = z
-  .object({ data: z.array(AuditEvent), nextCursor: z.string().nullable(), jurisdiction: Jurisdiction })
+  .strictObject({ data: z.array(AuditEvent), nextCursor: z.string().nullable(), jurisdiction: Jurisdiction })
   .meta({ id: 'AuditEventList' });
 
 const auditFilters = {
@@ -849,7 +853,7 @@ export const AdminAuditQuery = z.strictObject({
 });
 export const AuditVerificationQuery = z.strictObject({ jurisdiction: auditFilters.jurisdiction });
 export const AuditVerification = z
-  .object({
+  .strictObject({
     jurisdiction: Jurisdiction,
     intact: z.boolean(),
     checked: z.int(),
@@ -857,7 +861,10 @@ export const AuditVerification = z
     lastSeq: z.int().nullable(),
     headSeq: z.int(),
     broken: z
-      .object({ seq: z.int(), reason: z.enum(['hash_mismatch', 'link_mismatch', 'gap', 'head_mismatch']) })
+      .strictObject({
+        seq: z.int(),
+        reason: z.enum(['hash_mismatch', 'link_mismatch', 'gap', 'head_mismatch']),
+      })
       .optional(),
   })
   .meta({ id: 'AuditVerification' });
@@ -898,9 +905,9 @@ export const UsageQuery = z
   })
   .check(withinDays(MAX_REPORT_DAYS.tenant));
 
-const StatusTotal = z.object({ messages: z.int(), segments: z.int() });
+const StatusTotal = z.strictObject({ messages: z.int(), segments: z.int() });
 export const UsageReport = z
-  .object({
+  .strictObject({
     from: z.iso.date(),
     to: z.iso.date(),
     groupBy: z.array(z.enum(['day', 'country'])),
@@ -910,7 +917,7 @@ export const UsageReport = z
     }),
     currency: z.literal('USD'),
     data: z.array(
-      z.object({
+      z.strictObject({
         day: z.iso.date().optional(),
         country: z.string().optional().meta({ description: 'ISO 3166 alpha-2; ZZ when unknown.' }),
         mode: z.enum(['live', 'test']),
@@ -926,7 +933,7 @@ export const UsageReport = z
         }),
       }),
     ),
-    totals: z.object({
+    totals: z.strictObject({
       estimatedCostUsd: z.number(),
       sent: StatusTotal,
       delivered: StatusTotal,
@@ -951,7 +958,7 @@ export const AnalyticsQuery = z
   })
   .check(withinDays(MAX_REPORT_DAYS.aggregates));
 export const AnalyticsReport = z
-  .object({
+  .strictObject({
     from: z.iso.date(),
     to: z.iso.date(),
     k: z.int(),
@@ -960,7 +967,7 @@ export const AnalyticsReport = z
         "The regions counted: the EU endpoint's answer covers both, the global endpoint's the global region only.",
     }),
     data: z.array(
-      z.object({
+      z.strictObject({
         day: z.iso.date(),
         country: z.string(),
         status: UsageStatus,
@@ -996,7 +1003,7 @@ export const CreateWebhookRequest = webhookRequest({ allowLoopback: false }).met
   id: 'CreateWebhookRequest',
 });
 export const Webhook = z
-  .object({
+  .strictObject({
     id: z.string(),
     url: z.string(),
     events: z.array(WebhookEventType),
@@ -1014,7 +1021,7 @@ export const RotatedWebhookSecret = WebhookWithSecret.extend({
     description: 'Until then deliveries carry a signature by the previous secret too.',
   }),
 }).meta({ id: 'RotatedWebhookSecret' });
-export const WebhookList = z.object({ data: z.array(Webhook) }).meta({ id: 'WebhookList' });
+export const WebhookList = z.strictObject({ data: z.array(Webhook) }).meta({ id: 'WebhookList' });
 export const WebhookIdParams = z.object({
   webhookId: z.string().regex(ID_PATTERN.webhook, 'a webhook endpoint id: whk_ and 26 letters and digits'),
 });
@@ -1037,9 +1044,9 @@ export const WebhookDeliveriesQuery = z.strictObject({
   cursor: cursorOf(CURSORS.webhookDeliveries).optional(),
 });
 export const WebhookDeliveryList = z
-  .object({
+  .strictObject({
     data: z.array(
-      z.object({
+      z.strictObject({
         deliveryId: z.string().meta({ description: 'The webhook-id header of every attempt.' }),
         type: WebhookEventType,
         createdAt: z.iso.datetime(),

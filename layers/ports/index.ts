@@ -1,5 +1,6 @@
 import type { AuditEntry, AuditEvent, AuditHead } from '../core/audit.ts';
 import type { Sealed } from '../core/crypto.ts';
+import type { KeywordAction } from '../core/keywords.ts';
 import type {
   ApiKeyRecord,
   DispatchRef,
@@ -318,7 +319,7 @@ export interface InboundRecord {
   to: string;
   body?: string | undefined;
   keyword?: string | undefined;
-  action?: string | undefined;
+  action?: KeywordAction | undefined;
   receivedAt: string;
   carrierMessageId: string;
   expiresAt: number;

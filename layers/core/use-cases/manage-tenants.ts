@@ -45,7 +45,7 @@ export function apiKeyView(k: ApiKeyRecord, now: Date) {
     mode: k.mode,
     scopes: k.scopes,
     hint: k.hint,
-    status: revoked ? 'revoked' : 'active',
+    status: revoked ? ('revoked' as const) : ('active' as const),
     createdAt: k.createdAt,
     notAfter: k.notAfter ?? null,
     replacedBy: k.replacedBy ?? null,

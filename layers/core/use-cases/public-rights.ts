@@ -174,7 +174,7 @@ export function makePublicRights(deps: PublicRightsDeps) {
       await deps.blockList[j].block(v.recipientPseudonym, now, 'verified_request');
       return {
         purpose: 'block' as const,
-        blocked: true,
+        blocked: true as const,
         detail: 'No message sent through this gateway will reach this number any more.',
       };
     }
@@ -182,7 +182,7 @@ export function makePublicRights(deps: PublicRightsDeps) {
       await deps.blockList[j].unblock(v.recipientPseudonym);
       return {
         purpose: 'unblock' as const,
-        blocked: false,
+        blocked: false as const,
         detail: 'Messages sent through this gateway can reach this number again.',
       };
     }

@@ -89,7 +89,11 @@ export function makeSubjectRights(deps: SubjectDeps) {
       return {
         subject: e164,
         generatedAt: now.toISOString(),
-        jurisdictions: Object.fromEntries(jurisdictions),
+        // Every jurisdiction has its section (JURISDICTIONS lists them all).
+        jurisdictions: Object.fromEntries(jurisdictions) as Record<
+          Jurisdiction,
+          (typeof jurisdictions)[number][1]
+        >,
       };
     },
 

@@ -80,7 +80,7 @@ export function makeUsageReports(deps: {
         {
           day?: string;
           country?: string;
-          mode: string;
+          mode: UsageCount['mode'];
           status: UsageStatus;
           messages: number;
           segments: number;
@@ -115,11 +115,12 @@ export function makeUsageReports(deps: {
         to,
         groupBy: q.groupBy,
         jurisdictions,
-        currency: 'USD',
+        currency: 'USD' as const,
         data,
         totals: {
           estimatedCostUsd: roundUsd(counts.reduce((sum, c) => sum + costOf(c), 0)),
-          ...Object.fromEntries(
+          // One total per status (USAGE_STATUSES lists them all).
+          ...(Object.fromEntries(
             USAGE_STATUSES.map((status) => {
               const of = counts.filter((c) => c.status === status);
               return [
@@ -130,7 +131,7 @@ export function makeUsageReports(deps: {
                 },
               ];
             }),
-          ),
+          ) as Record<UsageStatus, { messages: number; segments: number }>),
         },
       };
     },
