@@ -253,15 +253,8 @@ export function parseRequest<S extends RequestSchemas>(
   return whole(parts, check && ((valid) => check(valid as Partial<RequestOf<S>>, raw))) as RequestOf<S>;
 }
 
-/**
- * A function serving routes of different scopes takes each route's scope from the route table
- * (README and OpenAPI are built from it), so code and documentation cannot disagree.
- */
-export const PER_ROUTE = 'per route';
-const routeScopes = new Map(ROUTES.map((r) => [`${r.method} ${r.path}`, r.scope]));
-
 /** Reads the tenant from the authorizer's context: the only source of tenant identity. */
-export function tenantFrom(event: TenantEvent, wanted: Scope | typeof PER_ROUTE): TenantContext {
+export function tenantFrom(event: TenantEvent, scope: Scope): TenantContext {
   const parsed = AuthorizerContext.safeParse(event.requestContext.authorizer?.lambda);
   if (!parsed.success) throw new UnauthorizedError('A valid API key is required.');
   const ctx = parsed.data;
@@ -270,8 +263,6 @@ export function tenantFrom(event: TenantEvent, wanted: Scope | typeof PER_ROUTE)
     if (ctx.unavailable) throw new ServiceUnavailableError(ctx.reason, ctx.retryAfterSeconds ?? 1);
     throw new UnauthorizedError(ctx.reason);
   }
-  // A route missing from the table names no scope: only an admin key passes.
-  const scope: Scope = (wanted === PER_ROUTE ? routeScopes.get(event.routeKey) : wanted) ?? 'admin';
   const scopes = ctx.scopes.split(',') as Scope[];
   if (!scopes.includes(scope) && !scopes.includes('admin')) throw new ForbiddenError(scope);
   return {
@@ -428,7 +419,7 @@ export async function audited(
  * the problem error boundary; every call with a valid key (refused ones too) is audited.
  */
 export function tenantRoute(
-  scope: Scope | typeof PER_ROUTE,
+  scope: Scope,
   fn: (event: TenantEvent, tenant: TenantContext) => Promise<HttpResult>,
   guards?: RouteGuards,
 ) {
