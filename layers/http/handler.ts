@@ -415,8 +415,39 @@ export async function audited(
 }
 
 /**
- * Wraps a tenant route: scope check, the tenant's request rate limit, then the handler, behind
- * the problem error boundary; every call with a valid key (refused ones too) is audited.
+ * A tenant call: the scope check (`scopeOf` names the scope wanted; it may refuse the route
+ * itself), the tenant's request rate limit, then `fn`; every call with a valid key (refused ones
+ * too) is audited.
+ */
+export async function asTenant(
+  event: TenantEvent,
+  guards: RouteGuards | undefined,
+  scopeOf: () => Scope,
+  fn: (tenant: TenantContext) => Promise<HttpResult>,
+): Promise<HttpResult> {
+  const auth = AuthorizerContext.safeParse(event.requestContext?.authorizer?.lambda);
+  const who =
+    auth.success && auth.data.authenticated
+      ? { tenantId: auth.data.tenantId, actor: { type: 'api_key' as const, keyId: auth.data.keyId } }
+      : undefined;
+  const result = await audited(event, guards, who, async () => {
+    const tenant = tenantFrom(event, scopeOf());
+    // Every line this request logs names its tenant and request (ids only).
+    logger.resetKeys();
+    logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
+    // Tenant data is reached with this tenant's credentials only (a tenant-scoped function's).
+    return inTenantScope(tenant.tenantId, async () => {
+      await guards?.admit?.(tenant);
+      return fn(tenant);
+    });
+  });
+  flushMetrics();
+  return result;
+}
+
+/**
+ * Wraps one handler as a tenant route of `scope`, behind the problem error boundary (the
+ * functions use `operationsHandler`, which takes the scope from the route table).
  */
 export function tenantRoute(
   scope: Scope,
@@ -426,26 +457,16 @@ export function tenantRoute(
   return middy<TenantEvent, HttpResponse>()
     .use(tracing())
     .use(problemErrors() as middy.MiddlewareObj<TenantEvent, HttpResponse>)
-    .handler(async (event) => {
-      const auth = AuthorizerContext.safeParse(event.requestContext.authorizer?.lambda);
-      const who =
-        auth.success && auth.data.authenticated
-          ? { tenantId: auth.data.tenantId, actor: { type: 'api_key' as const, keyId: auth.data.keyId } }
-          : undefined;
-      const result = await audited(event, guards, who, async () => {
-        const tenant = tenantFrom(event, scope);
-        // Every line this request logs names its tenant and request (ids only).
-        logger.resetKeys();
-        logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
-        // Tenant data is reached with this tenant's credentials only (a tenant-scoped function's).
-        return inTenantScope(tenant.tenantId, async () => {
-          await guards?.admit?.(tenant);
-          return fn(event, tenant);
-        });
-      });
-      flushMetrics();
-      return json(result);
-    });
+    .handler(async (event) =>
+      json(
+        await asTenant(
+          event,
+          guards,
+          () => scope,
+          (tenant) => fn(event, tenant),
+        ),
+      ),
+    );
 }
 
 /** The caller's IP address as API Gateway saw it. */

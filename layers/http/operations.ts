@@ -4,9 +4,9 @@ import type * as z from 'zod';
 import type { AuditActor } from '../core/audit.ts';
 import { type FieldIssue, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantContext } from '../core/model.ts';
-import { flushMetrics, logger, tracing } from '../telemetry.ts';
-import { inTenantScope } from '../tenant-scope.ts';
+import { tracing } from '../telemetry.ts';
 import {
+  asTenant,
   audited,
   type HttpResponse,
   type HttpResult,
@@ -18,11 +18,9 @@ import {
   type RouteGuards,
   readWith,
   type TenantEvent,
-  tenantFrom,
   whole,
 } from './handler.ts';
 import { type HttpFunction, ROUTES, type Route, routeKey, type TableRoute } from './routes.ts';
-import { AuthorizerContext } from './schemas.ts';
 
 /** The operation ids of a function's routes, as the route table states them. */
 export type OperationId<F extends HttpFunction> = Extract<TableRoute, { function: F }>['operationId'];
@@ -184,25 +182,17 @@ async function tenantCall(
   spec: OperationSpec<string> | undefined,
   guards: RouteGuards | undefined,
 ): Promise<HttpResult> {
-  const auth = AuthorizerContext.safeParse(event.requestContext?.authorizer?.lambda);
-  const who =
-    auth.success && auth.data.authenticated
-      ? { tenantId: auth.data.tenantId, actor: { type: 'api_key' as const, keyId: auth.data.keyId } }
-      : undefined;
-  const result = await audited(event, guards, who, async () => {
-    const route = routeFor(fn, event);
-    const tenant = tenantFrom(event, route.scope ?? 'admin');
-    // Every line this request logs names its tenant and request (ids only).
-    logger.resetKeys();
-    logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
-    // Tenant data is reached with this tenant's credentials only (a tenant-scoped function's).
-    return inTenantScope(tenant.tenantId, async () => {
-      await guards?.admit?.(tenant);
-      return run(route, spec, { tenant, event }, event);
-    });
-  });
-  flushMetrics();
-  return result;
+  let route: Route | undefined;
+  return asTenant(
+    event,
+    guards,
+    () => {
+      route = routeFor(fn, event);
+      return route.scope ?? 'admin';
+    },
+    // scopeOf ran first: the route is this function's.
+    (tenant) => run(route as Route, spec, { tenant, event }, event),
+  );
 }
 
 /** Every operator action joins the trail of the tenant it concerns (`operator` for none). */

@@ -2,7 +2,7 @@ import type * as z from 'zod';
 import type { Scope } from '../core/api-keys.ts';
 import * as s from './schemas.ts';
 
-/** HTTP functions, each `functions/<name>.ts` exporting `handler`. */
+/** HTTP functions, each `functions/<name>.ts` exporting `operations` (keyed by operation id) and `handler`. */
 export const HTTP_FUNCTIONS = [
   'send-message',
   'send-batch',
