@@ -145,6 +145,16 @@ describe('a tenant route through the adapter', () => {
     },
   );
 
+  it.each(['verifications', 'carrier-inbound'] as const)(
+    "%s's own handler answers another function's route with a 404 problem, not one of its operations",
+    async (name) => {
+      const { handler } = (await load(name)) as unknown as { handler: ReturnType<typeof operationsHandler> };
+      const res = await call(handler, event('POST /v1/messages', undefined));
+      expect(res.statusCode).toBe(404);
+      expect(problemType(res)).toBe('https://sms-gateway.dev/problems/not-found');
+    },
+  );
+
   it('get-openapi still answers a request no route takes ($default) with 404 or 405', async () => {
     const { handler } = (await load('get-openapi')) as unknown as {
       handler: ReturnType<typeof operationsHandler>;
