@@ -1,26 +1,14 @@
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type * as z from 'zod';
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { CARRIER_TOKEN_SECRET, generateCarrierToken, hashApiKey } from '#layers/core/api-keys.ts';
-import { MisdirectedError, NotFoundError } from '#layers/core/errors.ts';
+import { MisdirectedError } from '#layers/core/errors.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import { makeCloseAccount } from '#layers/core/use-cases/close-account.ts';
 import { makeTenantAdmin } from '#layers/core/use-cases/manage-tenants.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
-import {
-  audited,
-  endpointJurisdiction,
-  type HttpResult,
-  json,
-  parseJsonBody,
-  parseRequest,
-  parseWith,
-  problemErrors,
-} from '#layers/http/handler.ts';
+import { endpointJurisdiction } from '#layers/http/handler.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import * as s from '#layers/http/schemas.ts';
-import { tracing } from '#layers/telemetry.ts';
 import {
   auditTrail,
   counters,
@@ -100,56 +88,45 @@ const closeAccount = makeCloseAccount({
   endpoints: endpoints(),
 });
 
-type Action = (event: APIGatewayProxyEventV2) => Promise<HttpResult>;
-const params = <T extends z.ZodType>(schema: T, e: APIGatewayProxyEventV2): z.infer<T> =>
-  parseWith(schema, e.pathParameters ?? {}, 'parameter');
-const body = <T extends z.ZodType>(schema: T, e: APIGatewayProxyEventV2): z.infer<T> =>
-  parseWith(schema, parseJsonBody(e), 'pointer');
-
 /**
  * Operator routes. API Gateway authorises them with IAM before this runs (locally, the
- * runtime checks the admin token), so no tenant API key can reach them.
+ * runtime checks the admin token), so no tenant API key can reach them. Every operator action
+ * joins the trail of the tenant it concerns (`operator` for none).
  */
-const actions: Record<string, Action> = {
-  'POST /admin/tenants': async (e) => ({
+export const operations = {
+  createTenant: {
+    handle: async ({ body }) => ({ status: 201, body: await admin.createTenant(body) }),
+    // A new tenant's creation opens its trail.
+    auditTenant: (out) => (out.body as { id?: string } | undefined)?.id,
+  },
+  listTenants: async () => ({ status: 200, body: { data: await admin.listTenants() } }),
+  getTenant: async ({ params }) => ({ status: 200, body: await admin.getTenant(params.tenantId) }),
+  issueApiKey: async ({ params, body }) => ({
     status: 201,
-    body: await admin.createTenant(body(s.CreateTenantRequest, e)),
+    body: await admin.issueKey(params.tenantId, body),
   }),
-  'GET /admin/tenants': async () => ({ status: 200, body: { data: await admin.listTenants() } }),
-  'GET /admin/tenants/{tenantId}': async (e) => ({
+  listApiKeys: async ({ params }) => ({
     status: 200,
-    body: await admin.getTenant(params(s.TenantIdParams, e).tenantId),
+    body: { data: await admin.listKeys(params.tenantId) },
   }),
-  'POST /admin/tenants/{tenantId}/keys': async (e) => {
-    const r = parseRequest(e, { params: s.TenantIdParams, body: s.CreateKeyRequest });
-    return { status: 201, body: await admin.issueKey(r.params.tenantId, r.body) };
-  },
-  'GET /admin/tenants/{tenantId}/keys': async (e) => ({
+  rotateApiKey: async ({ params, body }) => ({
+    status: 201,
+    body: await admin.rotateKey(params.tenantId, params.keyId, body.graceSeconds),
+  }),
+  updateTenantPolicy: async ({ params, body }) => ({
     status: 200,
-    body: { data: await admin.listKeys(params(s.TenantIdParams, e).tenantId) },
+    body: await admin.updatePolicy(params.tenantId, body),
   }),
-  'POST /admin/tenants/{tenantId}/keys/{keyId}/rotate': async (e) => {
-    const r = parseRequest(e, { params: s.KeyIdParams, body: s.RotateKeyRequest });
-    return {
-      status: 201,
-      body: await admin.rotateKey(r.params.tenantId, r.params.keyId, r.body.graceSeconds),
-    };
+  closeTenant: {
+    check: s.confirmsTenant,
+    handle: async ({ params }) => ({ status: 200, body: await closeAccount(params.tenantId) }),
   },
-  'PUT /admin/tenants/{tenantId}/policy': async (e) => {
-    const r = parseRequest(e, { params: s.TenantIdParams, body: s.UpdateTenantPolicyRequest });
-    return { status: 200, body: await admin.updatePolicy(r.params.tenantId, r.body) };
-  },
-  'POST /admin/tenants/{tenantId}/close': async (e) => {
-    const r = parseRequest(e, { params: s.TenantIdParams, body: s.CloseTenantRequest }, s.confirmsTenant);
-    return { status: 200, body: await closeAccount(r.params.tenantId) };
-  },
-  'PUT /admin/tenants/{tenantId}/controls': async (e) => {
-    const r = parseRequest(e, { params: s.TenantIdParams, body: s.UpdateControlsRequest });
-    return { status: 200, body: await admin.updateControls(r.params.tenantId, r.body) };
-  },
-  'GET /admin/sender-ids': async () => ({ status: 200, body: await senders.listPending() }),
-  'GET /admin/tenants/{tenantId}/sender-ids/{senderId}': async (e) => {
-    const { tenantId, senderId } = params(s.SenderIdParams, e);
+  updateTenantControls: async ({ params, body }) => ({
+    status: 200,
+    body: await admin.updateControls(params.tenantId, body),
+  }),
+  listPendingSenderIds: async () => ({ status: 200, body: await senders.listPending() }),
+  reviewSenderId: async ({ params: { tenantId, senderId } }) => {
     // The identity details are sealed under the tenant's home jurisdiction's key.
     requireReach(
       await senders.home(tenantId),
@@ -157,67 +134,26 @@ const actions: Record<string, Action> = {
     );
     return { status: 200, body: await senders.review(tenantId, senderId) };
   },
-  'POST /admin/tenants/{tenantId}/sender-ids/{senderId}/decision': async (e) => {
-    const r = parseRequest(e, { params: s.SenderIdParams, body: s.SenderIdDecision });
-    return { status: 200, body: await senders.decide(r.params.tenantId, r.params.senderId, r.body) };
-  },
-  'GET /admin/analytics': async (e) => ({
+  decideSenderId: async ({ params, body }) => ({
     status: 200,
-    body: await usageReports().aggregates(
-      parseWith(s.AnalyticsQuery, e.queryStringParameters ?? {}, 'parameter'),
-      here,
-    ),
+    body: await senders.decide(params.tenantId, params.senderId, body),
   }),
-  'GET /admin/audit-events': async (e) => {
-    const { format, tenantId, ...q } = parseWith(
-      s.AdminAuditQuery,
-      e.queryStringParameters ?? {},
-      'parameter',
-    );
-    const endpoint = endpointJurisdiction(e, here);
+  getAnalytics: async ({ query }) => ({ status: 200, body: await usageReports().aggregates(query, here) }),
+  listAuditEventsAsOperator: async ({ query: { format, tenantId, ...q }, event }) => {
+    const endpoint = endpointJurisdiction(event, here);
     requireReach(q.jurisdiction ?? endpoint, 'The EU trail is kept in the EU region');
     const page = await trail.list(tenantId ?? 'operator', undefined, q, endpoint);
     return exportPage(format, page, AUDIT_COLUMNS);
   },
-  'POST /admin/carrier-token': async () => {
+  issueCarrierToken: async () => {
     const token = generateCarrierToken();
     await secretStore().put(CARRIER_TOKEN_SECRET, Buffer.from(hashApiKey(await pepper(), token)));
     return { status: 201, body: { token } };
   },
-  'DELETE /admin/tenants/{tenantId}/keys/{keyId}': async (e) => {
-    const { tenantId, keyId } = params(s.KeyIdParams, e);
-    return { status: 200, body: await admin.revokeKey(tenantId, keyId) };
-  },
-};
+  revokeApiKey: async ({ params }) => ({
+    status: 200,
+    body: await admin.revokeKey(params.tenantId, params.keyId),
+  }),
+} satisfies Operations<'admin'>;
 
-/** The IAM principal that signed the call (the local runtime names its admin token's holder alike). */
-const principalOf = (event: APIGatewayProxyEventV2) =>
-  (event.requestContext as { authorizer?: { iam?: { userArn?: string } } }).authorizer?.iam?.userArn ??
-  'unknown';
-
-/** Every operator action joins the trail of the tenant it concerns (`operator` for none). */
-export const handler = middy<APIGatewayProxyEventV2>()
-  .use(tracing())
-  .use(problemErrors())
-  .handler(async (event) => {
-    const action = actions[event.routeKey];
-    if (!action) throw new NotFoundError('route', event.routeKey);
-    let tenantId = event.pathParameters?.tenantId;
-    const result = await audited(
-      event,
-      { audit: recordAudit },
-      {
-        get tenantId() {
-          return tenantId ?? 'operator';
-        },
-        actor: { type: 'operator', principal: principalOf(event) },
-      },
-      async () => {
-        const out = await action(event);
-        // A new tenant's creation opens its trail.
-        if (event.routeKey === 'POST /admin/tenants') tenantId = (out.body as { id?: string }).id;
-        return out;
-      },
-    );
-    return json(result);
-  });
+export const handler = operationsHandler('admin', operations, { guards: { audit: recordAudit } });

@@ -1,7 +1,6 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
-import { parseWith, tenantRoute } from '#layers/http/handler.ts';
-import { AuditQuery, AuditVerificationQuery } from '#layers/http/schemas.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { auditTrail, euOrHere, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './audit-events.def.ts';
 
@@ -14,21 +13,16 @@ const trail = auditTrail();
  * The account's audit trail and its verification (admin-scoped keys). The EU trail
  * (`?jurisdiction=eu`) at the global endpoint: relayed for a forward tenant, 421 for a strict one.
  */
-export const handler = tenantRoute(
-  'admin',
-  async (event, tenant) => {
-    const query = event.queryStringParameters ?? {};
-    if (event.routeKey.endsWith('/verification')) {
-      const q = parseWith(AuditVerificationQuery, query, 'parameter');
-      return euOrHere(event, tenant, q.jurisdiction, async (endpoint) => ({
-        status: 200,
-        body: await trail.verify(tenant.tenantId, tenant, q, endpoint),
-      }));
-    }
-    const { format, ...q } = parseWith(AuditQuery, query, 'parameter');
-    return euOrHere(event, tenant, q.jurisdiction, async (endpoint) =>
+export const operations = {
+  verifyAuditTrail: async ({ query, event, tenant }) =>
+    euOrHere(event, tenant, query.jurisdiction, async (endpoint) => ({
+      status: 200,
+      body: await trail.verify(tenant.tenantId, tenant, query, endpoint),
+    })),
+  listAuditEvents: async ({ query: { format, ...q }, event, tenant }) =>
+    euOrHere(event, tenant, q.jurisdiction, async (endpoint) =>
       exportPage(format, await trail.list(tenant.tenantId, tenant, q, endpoint), AUDIT_COLUMNS),
-    );
-  },
-  tenantGuards,
-);
+    ),
+} satisfies Operations<'audit-events'>;
+
+export const handler = operationsHandler('audit-events', operations, { guards: tenantGuards });

@@ -1,13 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { bearerToken, CARRIER_TOKEN_SECRET, hashApiKey, relayCarrierToken } from '#layers/core/api-keys.ts';
 import { UnauthorizedError } from '#layers/core/errors.ts';
 import { isEuSubject } from '#layers/core/residency.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { json, parseJsonBody, parseWith, problemErrors } from '#layers/http/handler.ts';
-import { CarrierInboundRequest } from '#layers/http/schemas.ts';
-import { tracing } from '#layers/telemetry.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { euRelay, ownJurisdiction, pepper, receiveInbound, secretStore } from '#layers/wiring.ts';
 import { declaration } from './carrier-inbound.def.ts';
 
@@ -37,13 +33,15 @@ async function authenticate(header: string | undefined) {
  * the EU endpoint as it came (the carrier token is the same there: the tenants table is
  * replicated), and answers with its answer.
  */
-export const handler = middy<APIGatewayProxyEventV2>()
-  .use(tracing())
-  .use(problemErrors())
-  .handler(async (event) => {
-    await authenticate(event.headers.authorization);
-    const input = parseWith(CarrierInboundRequest, parseJsonBody(event), 'pointer');
-    if (ownJurisdiction() === 'global' && isEuSubject(input.from)) return json(await euRelay()(event));
-    await receiveInbound()({ kind: 'inbound', ...input });
-    return json({ status: 202, body: { accepted: true } });
-  });
+export const operations = {
+  carrierInbound: async ({ body, event }) => {
+    if (ownJurisdiction() === 'global' && isEuSubject(body.from)) return euRelay()(event);
+    await receiveInbound()({ kind: 'inbound', ...body });
+    return { status: 202, body: { accepted: true } };
+  },
+} satisfies Operations<'carrier-inbound'>;
+
+// The carrier's token is checked before anything of the request is read.
+export const handler = operationsHandler('carrier-inbound', operations, {
+  authenticate: (event) => authenticate(event.headers.authorization),
+});

@@ -1,7 +1,7 @@
 import { numberHome } from '#layers/core/use-cases/recipient-lists.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { PER_ROUTE, parseJsonBody, parseWith, sourceIp, tenantRoute } from '#layers/http/handler.ts';
-import { CreateConsentRequest, PhoneParams } from '#layers/http/schemas.ts';
+import { sourceIp } from '#layers/http/handler.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { euOrHere, recipientLists, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './consents.def.ts';
 
@@ -15,21 +15,17 @@ const lists = recipientLists();
  * route table says. An EU/EEA number at the global endpoint is the EU API's: relayed for a
  * forward tenant, 421 for a strict one.
  */
-export const handler = tenantRoute(
-  PER_ROUTE,
-  async (event, tenant) => {
-    if (event.routeKey === 'POST /v1/consents') {
-      const input = parseWith(CreateConsentRequest, parseJsonBody(event), 'pointer');
-      return euOrHere(event, tenant, numberHome(input.phone), async (endpoint) => ({
-        status: 201,
-        body: await lists.recordConsent(tenant, input, sourceIp(event), endpoint),
-      }));
-    }
-    const { phone } = parseWith(PhoneParams, event.pathParameters ?? {}, 'parameter');
-    return euOrHere(event, tenant, numberHome(phone), async (endpoint) => ({
+export const operations = {
+  recordConsent: async ({ body, event, tenant }) =>
+    euOrHere(event, tenant, numberHome(body.phone), async (endpoint) => ({
+      status: 201,
+      body: await lists.recordConsent(tenant, body, sourceIp(event), endpoint),
+    })),
+  getConsentLedger: async ({ params, event, tenant }) =>
+    euOrHere(event, tenant, numberHome(params.phone), async (endpoint) => ({
       status: 200,
-      body: await lists.consentLedger(tenant, phone, endpoint),
-    }));
-  },
-  tenantGuards,
-);
+      body: await lists.consentLedger(tenant, params.phone, endpoint),
+    })),
+} satisfies Operations<'consents'>;
+
+export const handler = operationsHandler('consents', operations, { guards: tenantGuards });

@@ -1,8 +1,7 @@
 import { systemClock } from '#layers/adapters/system.ts';
 import { makeRedactBody } from '#layers/core/use-cases/read-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { parseWith, tenantRoute } from '#layers/http/handler.ts';
-import { MessageIdParams } from '#layers/http/schemas.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { endpoints, hereOrEu, messageStore, onDemand, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './delete-message-body.def.ts';
 
@@ -16,14 +15,12 @@ const redactBody = makeRedactBody({
   relaysToEu: true,
 });
 
-export const handler = tenantRoute(
-  'send',
-  async (event, tenant) => {
-    const { id } = parseWith(MessageIdParams, event.pathParameters ?? {}, 'parameter');
-    return hereOrEu(event, tenant, async (endpoint) => ({
+export const operations = {
+  deleteMessageBody: async ({ params, event, tenant }) =>
+    hereOrEu(event, tenant, async (endpoint) => ({
       status: 200,
-      body: await redactBody(tenant, id, endpoint),
-    }));
-  },
-  tenantGuards,
-);
+      body: await redactBody(tenant, params.id, endpoint),
+    })),
+} satisfies Operations<'delete-message-body'>;
+
+export const handler = operationsHandler('delete-message-body', operations, { guards: tenantGuards });

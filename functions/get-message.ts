@@ -1,8 +1,7 @@
 import { systemClock } from '#layers/adapters/system.ts';
 import { makeGetMessage } from '#layers/core/use-cases/read-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { parseWith, tenantRoute } from '#layers/http/handler.ts';
-import { MessageIdParams } from '#layers/http/schemas.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { endpoints, hereOrEu, messageStore, onDemand, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './get-message.def.ts';
 
@@ -16,14 +15,12 @@ const getMessage = makeGetMessage({
   relaysToEu: true,
 });
 
-export const handler = tenantRoute(
-  'read',
-  async (event, tenant) => {
-    const { id } = parseWith(MessageIdParams, event.pathParameters ?? {}, 'parameter');
-    return hereOrEu(event, tenant, async (endpoint) => ({
+export const operations = {
+  getMessage: async ({ params, event, tenant }) =>
+    hereOrEu(event, tenant, async (endpoint) => ({
       status: 200,
-      body: await getMessage(tenant, id, endpoint),
-    }));
-  },
-  tenantGuards,
-);
+      body: await getMessage(tenant, params.id, endpoint),
+    })),
+} satisfies Operations<'get-message'>;
+
+export const handler = operationsHandler('get-message', operations, { guards: tenantGuards });

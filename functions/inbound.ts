@@ -1,6 +1,5 @@
 import { loadSettings } from '#layers/declaration.ts';
-import { parseWith, tenantRoute } from '#layers/http/handler.ts';
-import { InboundQuery } from '#layers/http/schemas.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { euOrHere, recipientLists, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './inbound.def.ts';
 
@@ -13,14 +12,12 @@ const lists = recipientLists();
  * Replies from recipients, with the keyword each one was read as. The EU's replies
  * (`?jurisdiction=eu`) at the global endpoint: relayed for a forward tenant, 421 for a strict one.
  */
-export const handler = tenantRoute(
-  'read',
-  async (event, tenant) => {
-    const query = parseWith(InboundQuery, event.queryStringParameters ?? {}, 'parameter');
-    return euOrHere(event, tenant, query.jurisdiction, async (endpoint) => ({
+export const operations = {
+  listInbound: async ({ query, event, tenant }) =>
+    euOrHere(event, tenant, query.jurisdiction, async (endpoint) => ({
       status: 200,
       body: await lists.listInbound(tenant, query, endpoint),
-    }));
-  },
-  tenantGuards,
-);
+    })),
+} satisfies Operations<'inbound'>;
+
+export const handler = operationsHandler('inbound', operations, { guards: tenantGuards });

@@ -1,8 +1,8 @@
 import { systemClock } from '#layers/adapters/system.ts';
 import { makeListMessages, relaysReadToEu } from '#layers/core/use-cases/read-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { endpointJurisdiction, parseWith, tenantRoute } from '#layers/http/handler.ts';
-import { ListMessagesQuery } from '#layers/http/schemas.ts';
+import { endpointJurisdiction } from '#layers/http/handler.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { endpoints, euRelay, messageStore, onDemand, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './list-messages.def.ts';
 
@@ -15,13 +15,12 @@ const listMessages = makeListMessages({
   endpoints: endpoints(),
 });
 
-export const handler = tenantRoute(
-  'read',
-  async (event, tenant) => {
-    const query = parseWith(ListMessagesQuery, event.queryStringParameters ?? {}, 'parameter');
+export const operations = {
+  listMessages: async ({ query, event, tenant }) => {
     const endpoint = endpointJurisdiction(event, ownJurisdiction());
     if (relaysReadToEu(tenant, endpoint, query.jurisdiction ?? endpoint)) return euRelay()(event);
     return { status: 200, body: await listMessages(tenant, query, endpoint) };
   },
-  tenantGuards,
-);
+} satisfies Operations<'list-messages'>;
+
+export const handler = operationsHandler('list-messages', operations, { guards: tenantGuards });

@@ -1,7 +1,6 @@
 import { numberHome } from '#layers/core/use-cases/recipient-lists.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { PER_ROUTE, parseJsonBody, parseWith, tenantRoute } from '#layers/http/handler.ts';
-import { CreateOptOutRequest, PhoneParams } from '#layers/http/schemas.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { euOrHere, recipientLists, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './opt-outs.def.ts';
 
@@ -15,27 +14,22 @@ const lists = recipientLists();
  * table says. An EU/EEA number at the global endpoint is the EU API's: relayed for a forward
  * tenant, 421 for a strict one; the list there is the global region's.
  */
-export const handler = tenantRoute(
-  PER_ROUTE,
-  async (event, tenant) => {
-    if (event.routeKey === 'GET /v1/opt-outs') {
-      return euOrHere(event, tenant, undefined, async (endpoint) => ({
-        status: 200,
-        body: await lists.listOptOuts(tenant, endpoint),
-      }));
-    }
-    if (event.routeKey === 'POST /v1/opt-outs') {
-      const input = parseWith(CreateOptOutRequest, parseJsonBody(event), 'pointer');
-      return euOrHere(event, tenant, numberHome(input.phone), async (endpoint) => ({
-        status: 201,
-        body: await lists.addOptOut(tenant, input, endpoint),
-      }));
-    }
-    const { phone } = parseWith(PhoneParams, event.pathParameters ?? {}, 'parameter');
-    return euOrHere(event, tenant, numberHome(phone), async (endpoint) => ({
+export const operations = {
+  listOptOuts: async ({ event, tenant }) =>
+    euOrHere(event, tenant, undefined, async (endpoint) => ({
       status: 200,
-      body: await lists.removeOptOut(tenant, phone, endpoint),
-    }));
-  },
-  tenantGuards,
-);
+      body: await lists.listOptOuts(tenant, endpoint),
+    })),
+  addOptOut: async ({ body, event, tenant }) =>
+    euOrHere(event, tenant, numberHome(body.phone), async (endpoint) => ({
+      status: 201,
+      body: await lists.addOptOut(tenant, body, endpoint),
+    })),
+  removeOptOut: async ({ params, event, tenant }) =>
+    euOrHere(event, tenant, numberHome(params.phone), async (endpoint) => ({
+      status: 200,
+      body: await lists.removeOptOut(tenant, params.phone, endpoint),
+    })),
+} satisfies Operations<'opt-outs'>;
+
+export const handler = operationsHandler('opt-outs', operations, { guards: tenantGuards });

@@ -2,14 +2,8 @@ import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { relaysReadToEu } from '#layers/core/use-cases/read-messages.ts';
 import { makeSubjectRights, subjectHome } from '#layers/core/use-cases/subject-rights.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import {
-  endpointJurisdiction,
-  parseRequest,
-  parseWith,
-  tenantFrom,
-  tenantRoute,
-} from '#layers/http/handler.ts';
-import { ErasureQuery, SubjectParams } from '#layers/http/schemas.ts';
+import { endpointJurisdiction } from '#layers/http/handler.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import {
   endpoints,
   euRelay,
@@ -40,20 +34,18 @@ const subjects = makeSubjectRights({
 });
 
 /** Data subject rights: export (scope read) and erasure (scope admin). */
-export const handler = tenantRoute(
-  'read',
-  async (event, tenant) => {
+// A forward tenant's EU/EEA subject at the global endpoint: the EU API answers, as asked.
+export const operations = {
+  eraseSubject: async ({ params, query, event, tenant }) => {
     const endpoint = endpointJurisdiction(event, ownJurisdiction());
-    // A forward tenant's EU/EEA subject at the global endpoint: the EU API answers, as asked.
-    if (event.routeKey.startsWith('DELETE ')) {
-      tenantFrom(event, 'admin');
-      const { params, query } = parseRequest(event, { params: SubjectParams, query: ErasureQuery });
-      if (relaysReadToEu(tenant, endpoint, subjectHome(params.phone))) return euRelay()(event);
-      return { status: 200, body: await subjects.erase(tenant, params.phone, query.reason, endpoint) };
-    }
-    const { phone } = parseWith(SubjectParams, event.pathParameters ?? {}, 'parameter');
-    if (relaysReadToEu(tenant, endpoint, subjectHome(phone))) return euRelay()(event);
-    return { status: 200, body: await subjects.export(tenant, phone, endpoint) };
+    if (relaysReadToEu(tenant, endpoint, subjectHome(params.phone))) return euRelay()(event);
+    return { status: 200, body: await subjects.erase(tenant, params.phone, query.reason, endpoint) };
   },
-  tenantGuards,
-);
+  exportSubject: async ({ params, event, tenant }) => {
+    const endpoint = endpointJurisdiction(event, ownJurisdiction());
+    if (relaysReadToEu(tenant, endpoint, subjectHome(params.phone))) return euRelay()(event);
+    return { status: 200, body: await subjects.export(tenant, params.phone, endpoint) };
+  },
+} satisfies Operations<'subjects'>;
+
+export const handler = operationsHandler('subjects', operations, { guards: tenantGuards });

@@ -1,7 +1,6 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { toCsv } from '#layers/http/export.ts';
-import { parseWith, tenantRoute } from '#layers/http/handler.ts';
-import { UsageQuery } from '#layers/http/schemas.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { euOrHere, tenantGuards, usageReports } from '#layers/wiring.ts';
 import { declaration } from './usage.def.ts';
 
@@ -17,11 +16,9 @@ export const USAGE_COLUMNS = ['day', 'country', 'mode', 'status', 'messages', 's
  * regions' at the EU endpoint; at the global endpoint, the EU endpoint's report for a forward
  * tenant (relayed: counts, no subject's data), the global region's for a strict one.
  */
-export const handler = tenantRoute(
-  'admin',
-  async (event, tenant) => {
-    const { format, ...q } = parseWith(UsageQuery, event.queryStringParameters ?? {}, 'parameter');
-    return euOrHere(event, tenant, 'eu', async (endpoint) => {
+export const operations = {
+  getUsage: async ({ query: { format, ...q }, event, tenant }) =>
+    euOrHere(event, tenant, 'eu', async (endpoint) => {
       const report = await reports.tenantReport(tenant.tenantId, q, endpoint);
       if (format === 'json') return { status: 200, body: report };
       const columns = USAGE_COLUMNS.filter((c) =>
@@ -35,7 +32,7 @@ export const handler = tenantRoute(
           'content-disposition': `attachment; filename="usage-${report.from}-${report.to}.csv"`,
         },
       };
-    });
-  },
-  tenantGuards,
-);
+    }),
+} satisfies Operations<'usage'>;
+
+export const handler = operationsHandler('usage', operations, { guards: tenantGuards });

@@ -1,22 +1,8 @@
-import middy from '@middy/core';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { makePublicRights } from '#layers/core/use-cases/public-rights.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import {
-  json,
-  parseJsonBody,
-  parseRequest,
-  parseWith,
-  problemErrors,
-  sourceIp,
-} from '#layers/http/handler.ts';
-import {
-  ConfirmVerificationRequest,
-  StartVerificationRequest,
-  VerificationParams,
-} from '#layers/http/schemas.ts';
-import { tracing } from '#layers/telemetry.ts';
+import { sourceIp } from '#layers/http/handler.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import {
   blockList,
   endpoints,
@@ -56,18 +42,15 @@ const rights = makePublicRights({
  * Rate-limited per IP address and per number; the answers never depend on whether the number
  * is known or blocked until its one-time code is given.
  */
-export const handler = middy<APIGatewayProxyEventV2>()
-  .use(tracing())
-  .use(problemErrors())
-  .handler(async (event) => {
-    const ip = sourceIp(event);
-    if (event.routeKey === 'POST /public/v1/verifications') {
-      const input = parseWith(StartVerificationRequest, parseJsonBody(event), 'pointer');
-      return json({ status: 202, body: await rights.start(input, ip) });
-    }
-    const { params, body } = parseRequest(event, {
-      params: VerificationParams,
-      body: ConfirmVerificationRequest,
-    });
-    return json({ status: 200, body: await rights.confirm(params.id, body.code, ip) });
-  });
+export const operations = {
+  startVerification: async ({ body, event }) => ({
+    status: 202,
+    body: await rights.start(body, sourceIp(event)),
+  }),
+  confirmVerification: async ({ params, body, event }) => ({
+    status: 200,
+    body: await rights.confirm(params.id, body.code, sourceIp(event)),
+  }),
+} satisfies Operations<'verifications'>;
+
+export const handler = operationsHandler('verifications', operations);

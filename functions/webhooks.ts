@@ -1,12 +1,8 @@
 import { requireReadable } from '#layers/core/use-cases/read-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { parseRequest, parseWith, tenantRoute } from '#layers/http/handler.ts';
-import {
-  RotateWebhookSecretRequest,
-  WebhookDeliveriesQuery,
-  WebhookIdParams,
-  webhookRequest,
-} from '#layers/http/schemas.ts';
+import { parseRequest } from '#layers/http/handler.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
+import { webhookRequest } from '#layers/http/schemas.ts';
 import { endpoints as apiEndpoints, euOrHere, tenantGuards, webhookEndpoints } from '#layers/wiring.ts';
 import { declaration } from './webhooks.def.ts';
 
@@ -18,52 +14,37 @@ const endpoints = webhookEndpoints();
 const CreateWebhookRequest = webhookRequest({ allowLoopback: settings.WEBHOOK_ALLOW_LOOPBACK ?? false });
 
 /** The account's webhook endpoints (admin-scoped keys). */
-export const handler = tenantRoute(
-  'admin',
-  async (event, tenant) => {
-    const id = () => parseWith(WebhookIdParams, event.pathParameters ?? {}, 'parameter').webhookId;
-    switch (event.routeKey) {
-      case 'POST /v1/webhooks':
-        return {
-          status: 201,
-          body: await endpoints.create(
-            tenant.tenantId,
-            parseRequest(event, { body: CreateWebhookRequest }).body,
-          ),
-        };
-      case 'GET /v1/webhooks':
-        return { status: 200, body: await endpoints.list(tenant.tenantId) };
-      case 'GET /v1/webhooks/{webhookId}':
-        return { status: 200, body: await endpoints.get(tenant.tenantId, id()) };
-      case 'DELETE /v1/webhooks/{webhookId}':
-        await endpoints.remove(tenant.tenantId, id());
-        return { status: 204 };
-      case 'POST /v1/webhooks/{webhookId}/rotate-secret': {
-        const { params, body } = parseRequest(event, {
-          params: WebhookIdParams,
-          body: RotateWebhookSecretRequest,
-        });
-        return {
-          status: 200,
-          body: await endpoints.rotateSecret(tenant.tenantId, params.webhookId, body.graceSeconds),
-        };
-      }
-      default: {
-        const { params, query } = parseRequest(event, {
-          params: WebhookIdParams,
-          query: WebhookDeliveriesQuery,
-        });
-        // The EU's deliveries at the global endpoint: relayed (forward residency) or 421 (strict).
-        return euOrHere(event, tenant, query.jurisdiction, async (endpoint) => {
-          const jurisdiction = query.jurisdiction ?? endpoint;
-          requireReadable({ endpoints: apiEndpoints() }, tenant, endpoint, jurisdiction);
-          return {
-            status: 200,
-            body: await endpoints.deliveries(tenant.tenantId, params.webhookId, { ...query, jurisdiction }),
-          };
-        });
-      }
-    }
+export const operations = {
+  createWebhook: {
+    readBody: (event) => parseRequest(event, { body: CreateWebhookRequest }).body,
+    handle: async ({ body, tenant }) => ({
+      status: 201,
+      body: await endpoints.create(tenant.tenantId, body),
+    }),
   },
-  tenantGuards,
-);
+  listWebhooks: async ({ tenant }) => ({ status: 200, body: await endpoints.list(tenant.tenantId) }),
+  getWebhook: async ({ params, tenant }) => ({
+    status: 200,
+    body: await endpoints.get(tenant.tenantId, params.webhookId),
+  }),
+  deleteWebhook: async ({ params, tenant }) => {
+    await endpoints.remove(tenant.tenantId, params.webhookId);
+    return { status: 204 };
+  },
+  rotateWebhookSecret: async ({ params, body, tenant }) => ({
+    status: 200,
+    body: await endpoints.rotateSecret(tenant.tenantId, params.webhookId, body.graceSeconds),
+  }),
+  // The EU's deliveries at the global endpoint: relayed (forward residency) or 421 (strict).
+  listWebhookDeliveries: async ({ params, query, event, tenant }) =>
+    euOrHere(event, tenant, query.jurisdiction, async (endpoint) => {
+      const jurisdiction = query.jurisdiction ?? endpoint;
+      requireReadable({ endpoints: apiEndpoints() }, tenant, endpoint, jurisdiction);
+      return {
+        status: 200,
+        body: await endpoints.deliveries(tenant.tenantId, params.webhookId, { ...query, jurisdiction }),
+      };
+    }),
+} satisfies Operations<'webhooks'>;
+
+export const handler = operationsHandler('webhooks', operations, { guards: tenantGuards });

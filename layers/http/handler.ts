@@ -253,15 +253,8 @@ export function parseRequest<S extends RequestSchemas>(
   return whole(parts, check && ((valid) => check(valid as Partial<RequestOf<S>>, raw))) as RequestOf<S>;
 }
 
-/**
- * A function serving routes of different scopes takes each route's scope from the route table
- * (README and OpenAPI are built from it), so code and documentation cannot disagree.
- */
-export const PER_ROUTE = 'per route';
-const routeScopes = new Map(ROUTES.map((r) => [`${r.method} ${r.path}`, r.scope]));
-
 /** Reads the tenant from the authorizer's context: the only source of tenant identity. */
-export function tenantFrom(event: TenantEvent, wanted: Scope | typeof PER_ROUTE): TenantContext {
+export function tenantFrom(event: TenantEvent, scope: Scope): TenantContext {
   const parsed = AuthorizerContext.safeParse(event.requestContext.authorizer?.lambda);
   if (!parsed.success) throw new UnauthorizedError('A valid API key is required.');
   const ctx = parsed.data;
@@ -270,8 +263,6 @@ export function tenantFrom(event: TenantEvent, wanted: Scope | typeof PER_ROUTE)
     if (ctx.unavailable) throw new ServiceUnavailableError(ctx.reason, ctx.retryAfterSeconds ?? 1);
     throw new UnauthorizedError(ctx.reason);
   }
-  // A route missing from the table names no scope: only an admin key passes.
-  const scope: Scope = (wanted === PER_ROUTE ? routeScopes.get(event.routeKey) : wanted) ?? 'admin';
   const scopes = ctx.scopes.split(',') as Scope[];
   if (!scopes.includes(scope) && !scopes.includes('admin')) throw new ForbiddenError(scope);
   return {
@@ -424,37 +415,58 @@ export async function audited(
 }
 
 /**
- * Wraps a tenant route: scope check, the tenant's request rate limit, then the handler, behind
- * the problem error boundary; every call with a valid key (refused ones too) is audited.
+ * A tenant call: the scope check (`scopeOf` names the scope wanted; it may refuse the route
+ * itself), the tenant's request rate limit, then `fn`; every call with a valid key (refused ones
+ * too) is audited.
+ */
+export async function asTenant(
+  event: TenantEvent,
+  guards: RouteGuards | undefined,
+  scopeOf: () => Scope,
+  fn: (tenant: TenantContext) => Promise<HttpResult>,
+): Promise<HttpResult> {
+  const auth = AuthorizerContext.safeParse(event.requestContext?.authorizer?.lambda);
+  const who =
+    auth.success && auth.data.authenticated
+      ? { tenantId: auth.data.tenantId, actor: { type: 'api_key' as const, keyId: auth.data.keyId } }
+      : undefined;
+  const result = await audited(event, guards, who, async () => {
+    const tenant = tenantFrom(event, scopeOf());
+    // Every line this request logs names its tenant and request (ids only).
+    logger.resetKeys();
+    logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
+    // Tenant data is reached with this tenant's credentials only (a tenant-scoped function's).
+    return inTenantScope(tenant.tenantId, async () => {
+      await guards?.admit?.(tenant);
+      return fn(tenant);
+    });
+  });
+  flushMetrics();
+  return result;
+}
+
+/**
+ * Wraps one handler as a tenant route of `scope`, behind the problem error boundary (the
+ * functions use `operationsHandler`, which takes the scope from the route table).
  */
 export function tenantRoute(
-  scope: Scope | typeof PER_ROUTE,
+  scope: Scope,
   fn: (event: TenantEvent, tenant: TenantContext) => Promise<HttpResult>,
   guards?: RouteGuards,
 ) {
   return middy<TenantEvent, HttpResponse>()
     .use(tracing())
     .use(problemErrors() as middy.MiddlewareObj<TenantEvent, HttpResponse>)
-    .handler(async (event) => {
-      const auth = AuthorizerContext.safeParse(event.requestContext.authorizer?.lambda);
-      const who =
-        auth.success && auth.data.authenticated
-          ? { tenantId: auth.data.tenantId, actor: { type: 'api_key' as const, keyId: auth.data.keyId } }
-          : undefined;
-      const result = await audited(event, guards, who, async () => {
-        const tenant = tenantFrom(event, scope);
-        // Every line this request logs names its tenant and request (ids only).
-        logger.resetKeys();
-        logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
-        // Tenant data is reached with this tenant's credentials only (a tenant-scoped function's).
-        return inTenantScope(tenant.tenantId, async () => {
-          await guards?.admit?.(tenant);
-          return fn(event, tenant);
-        });
-      });
-      flushMetrics();
-      return json(result);
-    });
+    .handler(async (event) =>
+      json(
+        await asTenant(
+          event,
+          guards,
+          () => scope,
+          (tenant) => fn(event, tenant),
+        ),
+      ),
+    );
 }
 
 /** The caller's IP address as API Gateway saw it. */

@@ -2,7 +2,7 @@ import type * as z from 'zod';
 import type { Scope } from '../core/api-keys.ts';
 import * as s from './schemas.ts';
 
-/** HTTP functions, each `functions/<name>.ts` exporting `handler`. */
+/** HTTP functions, each `functions/<name>.ts` exporting `operations` (keyed by operation id) and `handler`. */
 export const HTTP_FUNCTIONS = [
   'send-message',
   'send-batch',
@@ -77,9 +77,9 @@ export interface RouteResponse {
   description: string;
   schema?: z.ZodType;
   /** The headers this response can carry. */
-  headers?: ResponseHeader[];
+  headers?: readonly ResponseHeader[];
   /** Text media types the route can also answer in (exports). */
-  text?: string[];
+  text?: readonly string[];
   /** API Gateway itself can answer this status on this route, with `{"message": ...}` (GatewayMessage). */
   gateway?: boolean;
 }
@@ -96,7 +96,7 @@ export interface Route {
   scope?: Scope;
   operationId: string;
   summary: string;
-  tags: string[];
+  tags: readonly string[];
   idempotent?: boolean;
   params?: z.ZodObject;
   query?: z.ZodObject;
@@ -188,8 +188,12 @@ function withEdgeResponses(route: Route): Route {
   return { ...route, responses };
 }
 
-/** The routes, each with the responses of its own (ROUTES adds those every route has). */
-const TABLE: Route[] = [
+/**
+ * The routes, each with the responses of its own (ROUTES adds those every route has). Kept as
+ * literal types: an operation's handler (`layers/http/operations.ts`) gets its input typed from
+ * its route's schemas, by operation id.
+ */
+export const TABLE = [
   {
     method: 'POST',
     path: '/v1/messages',
@@ -855,7 +859,10 @@ const TABLE: Route[] = [
       ...problems(400, 401, 404, 422),
     },
   },
-];
+] as const satisfies readonly Route[];
+
+/** The routes of the HTTP functions as the table states them, one type per route. */
+export type TableRoute = (typeof TABLE)[number];
 
 /**
  * The single source of truth for the HTTP API: the CDK app builds API Gateway routes from it,

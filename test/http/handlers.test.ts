@@ -88,17 +88,6 @@ describe('tenant route handlers', () => {
     expect(ran).toBe(false);
   });
 
-  it('take the scope of each route from the route table where a function serves routes of several scopes', async () => {
-    const handler = tenantRoute('per route', async () => ({ status: 200 }));
-    const sendOnly = { ...ok, scopes: 'send' };
-    const at = (routeKey: string) => event(sendOnly, { routeKey });
-    expect((await handler(at('POST /v1/opt-outs'), lambdaContext('t', 1000))).statusCode).toBe(200);
-    expect((await handler(at('DELETE /v1/opt-outs/{phone}'), lambdaContext('t', 1000))).statusCode).toBe(200);
-    expect((await handler(at('POST /v1/consents'), lambdaContext('t', 1000))).statusCode).toBe(200);
-    expect((await handler(at('GET /v1/opt-outs'), lambdaContext('t', 1000))).statusCode).toBe(403);
-    expect((await handler(at('GET /v1/consents/{phone}'), lambdaContext('t', 1000))).statusCode).toBe(403);
-  });
-
   it('answer a failing dependency with 503 and Retry-After, carrying nothing from the error', async () => {
     const handler = tenantRoute('read', async () => {
       throw new DynamoDBServiceException({
