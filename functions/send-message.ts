@@ -1,9 +1,9 @@
 import { makeSendMessage, relayedToEu } from '#layers/core/use-cases/send-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { endpointJurisdiction, tenantRoute } from '#layers/http/handler.ts';
+import { endpointJurisdiction, type TenantEvent, tenantRoute } from '#layers/http/handler.ts';
 import { readSendMessage } from '#layers/http/send-request.ts';
 import { countMessages, recordLatency } from '#layers/telemetry.ts';
-import { euRelay, ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
+import { admittedAlongside, euRelay, ownJurisdiction, recordAudit, sendDeps } from '#layers/wiring.ts';
 import { declaration } from './send-message.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
@@ -13,13 +13,13 @@ const sendMessage = makeSendMessage(sendDeps());
 
 export const handler = tenantRoute(
   'send',
-  async (event, tenant) => {
+  admittedAlongside(async (event: TenantEvent, tenant, admitted) => {
     const started = performance.now();
     const { key, input } = readSendMessage(event);
     const endpoint = endpointJurisdiction(event, ownJurisdiction());
     // Forward residency: an EU/EEA subject at the global endpoint goes to the EU API as it came.
-    if (relayedToEu(tenant, endpoint, input.to)) return euRelay()(event);
-    const { result, replayed } = await sendMessage(tenant, input, endpoint, key);
+    if (relayedToEu(tenant, endpoint, input.to)) return admitted.then(() => euRelay()(event));
+    const { result, replayed } = await sendMessage(tenant, input, endpoint, key, admitted);
     if (!replayed) {
       countMessages(result.message.status === 'quarantined' ? 'Quarantined' : 'Accepted');
       recordLatency('AcceptLatency', performance.now() - started);
@@ -32,6 +32,6 @@ export const handler = tenantRoute(
         ...(replayed ? { 'idempotent-replayed': 'true' } : {}),
       },
     };
-  },
-  tenantGuards,
+  }),
+  { audit: recordAudit },
 );

@@ -522,6 +522,28 @@ export const recordAudit: NonNullable<RouteGuards['audit']> = async (input, even
 /** What every tenant route runs around its work: the rate limit and the audit trail. */
 export const tenantGuards: RouteGuards = { admit: admitTenant, audit: recordAudit };
 
+/**
+ * A route whose rate limit is decided while its work's first reads run (with `tenantGuards`'
+ * audit only, not its admit): the work gets the admission and writes nothing before it settles;
+ * whatever the work answers or throws, a refused admission answers 429, as when it came first.
+ */
+export function admittedAlongside<E>(
+  fn: (event: E, tenant: TenantContext, admitted: Promise<void>) => Promise<HttpResult>,
+) {
+  return async (event: E, tenant: TenantContext): Promise<HttpResult> => {
+    const admitted = admitTenant(tenant);
+    admitted.catch(() => undefined); // awaited below on every path
+    try {
+      const result = await fn(event, tenant, admitted);
+      await admitted;
+      return result;
+    } catch (error) {
+      await admitted;
+      throw error;
+    }
+  };
+}
+
 export const auditTrail = /* @__PURE__ */ once(() =>
   // Built on first use: a global-region tenant route reads its own region's trail only.
   makeAuditTrail({ stores: onDemand(auditStore), clock: systemClock, endpoints: endpoints() }),

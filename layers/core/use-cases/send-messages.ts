@@ -290,8 +290,20 @@ function replaySend(kept: StoredResult, input: SendInput): SendResult {
   return { message: { ...message, body: message.body ?? referenced(input.body, refCode) } };
 }
 
+/**
+ * `admitted`: the request's rate limit, decided while the send's first reads run (see
+ * `screen`); nothing is written before it settles, and its refusal wins over the send's own.
+ */
 export function makeSendMessage(deps: SendDeps) {
-  return async (ctx: TenantContext, input: SendInput, endpoint: Jurisdiction, idempotencyKey?: string) => {
+  return async (
+    ctx: TenantContext,
+    input: SendInput,
+    endpoint: Jurisdiction,
+    idempotencyKey?: string,
+    admitted?: Promise<unknown>,
+  ) => {
+    // The key's claim is a write: a keyed send is admitted first.
+    if (idempotencyKey !== undefined) await admitted;
     const target = jurisdictionOf(input.to, endpoint);
     if (refusedHere(ctx, endpoint, target)) {
       throw new MisdirectedError(target, deps.endpoints[target], MISDIRECTED, [
@@ -317,7 +329,7 @@ export function makeSendMessage(deps: SendDeps) {
         if (!prepared.ok) throw new ValidationError(prepared.issues);
         // Screened (and counted against the flood limits and the monthly cap) once only.
         if (!before.has(id)) {
-          const refusal = (await deps.policy.screen(ctx, [prepared])).get(id);
+          const refusal = (await deps.policy.screen(ctx, [prepared], admitted)).get(id);
           if (refusal) throw refusedError(refusal);
         }
         const failed = await storeAndEnqueue(deps, [prepared.message], { takeover, storing, before });
