@@ -252,13 +252,33 @@ async function storeAndEnqueue(
     const [first] = group;
     if (!first) continue;
     const stores = deps.stores[jurisdiction];
-    await stores.messages.create(group, { mayExist: options.takeover });
     // A quarantined message is kept (with its reason) but never sent.
-    const out = await stores.queue.enqueue(
-      group
-        .filter((m) => m.status === 'queued')
-        .map((m) => ({ tenantId: m.tenantId, messageId: m.id, jurisdiction: m.jurisdiction })),
-    );
+    const refs = group
+      .filter((m) => m.status === 'queued')
+      .map((m) => ({ tenantId: m.tenantId, messageId: m.id, jurisdiction: m.jurisdiction }));
+    const create = () => stores.messages.create(group, { mayExist: options.takeover });
+    let out: Awaited<ReturnType<DispatchQueue['enqueue']>>;
+    if (options.takeover) {
+      // Taking over an earlier attempt: its messages may be on the queue and being sent already.
+      await create();
+      out = await stores.queue.enqueue(refs);
+    } else {
+      // Written and enqueued at once: a dispatch worker that gets a record before its message is
+      // stored gives it back for a moment (see STORE_GRACE_MS in dispatch-message.ts).
+      const [created, enqueued] = await Promise.allSettled([create(), stores.queue.enqueue(refs)]);
+      if (created.status === 'rejected') {
+        // Not stored (or not known to be): removed, so a record already queued finds nothing to send.
+        await stores.messages
+          .remove(
+            first.tenantId,
+            group.map((m) => m.id),
+          )
+          .catch(() => undefined);
+        throw created.reason;
+      }
+      if (enqueued.status === 'rejected') throw enqueued.reason;
+      out = enqueued.value;
+    }
     if (out.failed.length > 0) await stores.messages.remove(first.tenantId, out.failed);
     for (const id of out.failed) failed.add(id);
     // Reported as soon as they are stored, so a later failure (the other jurisdiction's write,
