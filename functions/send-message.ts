@@ -16,13 +16,15 @@ export const operations = {
   sendMessage: {
     // The Idempotency-Key is read with the body, so a bad header and a bad field are one 422.
     readBody: (event) => readSendMessage(event).input,
-    handle: async ({ body: input, event, tenant }) => {
+    // The rate limit is decided while the send's first reads run; nothing is written before it.
+    admitAlongside: true,
+    handle: async ({ body: input, event, tenant, admitted }) => {
       const started = performance.now();
       const key = idempotencyKeyFrom(event);
       const endpoint = endpointJurisdiction(event, ownJurisdiction());
       // Forward residency: an EU/EEA subject at the global endpoint goes to the EU API as it came.
-      if (relayedToEu(tenant, endpoint, input.to)) return euRelay()(event);
-      const { result, replayed } = await sendMessage(tenant, input, endpoint, key);
+      if (relayedToEu(tenant, endpoint, input.to)) return admitted.then(() => euRelay()(event));
+      const { result, replayed } = await sendMessage(tenant, input, endpoint, key, admitted);
       if (!replayed) {
         countMessages(result.message.status === 'quarantined' ? 'Quarantined' : 'Accepted');
         recordLatency('AcceptLatency', performance.now() - started);

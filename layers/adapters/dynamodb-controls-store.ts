@@ -47,6 +47,9 @@ export class DynamoDbCounters implements Counters {
    */
   private readonly lastTat = new Map<string, number>();
 
+  /** The latest arrival time of the other regions' buckets this instance read, by key. */
+  private readonly seenElsewhere = new Map<string, number>();
+
   /**
    * @param client the rate buckets' (`RATE#...`, gateway-wide).
    * @param usageClient the tenants' monthly counters' (`<tenant>` / `USAGE#...`): a tenant-scoped
@@ -127,14 +130,48 @@ export class DynamoDbCounters implements Counters {
     }
     // The bucket is shared by the regions: each keeps the arrival time as it last moved it, and
     // moves on from the latest of all (the others' replicated items), so together they admit what
-    // one bucket would, but for what another region admitted within the replication lag.
-    const elsewhere = Math.max(0, ...(await this.elsewhere(`RATE#${key}`, 'RATE')).map((i) => Number(i.tat)));
+    // one bucket would, but for what another region admitted within the replication lag. The
+    // others' items are read while this region's write is made, from what this instance last
+    // read of them; only when they moved past that is the bucket set again (see below).
+    const assumed = this.seenElsewhere.get(key) ?? 0;
+    const [outcome, elsewhere] = await Promise.all([
+      this.decide(key, memo, nowMs, assumed, interval, limit, exp),
+      this.elsewhere(`RATE#${key}`, 'RATE').then((items) => Math.max(0, ...items.map((i) => Number(i.tat)))),
+    ]);
+    if (this.seenElsewhere.size >= 10_000) this.seenElsewhere.clear();
+    this.seenElsewhere.set(key, elsewhere);
+    if (elsewhere <= Math.max(nowMs, assumed) || !outcome.ok) return outcome;
+    // Another region moved the bucket on past what this instance assumed: what the write decided
+    // is checked against it, and this region's arrival time brought up to it, as deciding from it
+    // would have (one more write, only then; it ends at most one interval short of that).
+    if (elsewhere > limit) return this.refuse(memo, elsewhere, nowMs, limit);
+    this.lastTat.delete(key);
+    await this.setTat(key, 'SET tat = :next', 'attribute_not_exists(tat) OR tat < :base', {
+      ':next': elsewhere + interval,
+      ':base': elsewhere,
+      ':exp': exp,
+    });
+    return outcome;
+  }
+
+  private refuse(memo: string, tat: number, nowMs: number, limit: number) {
+    if (this.refusedUntil.size >= 10_000) this.refusedUntil.clear();
+    this.refusedUntil.set(memo, tat - (limit - nowMs));
+    return { ok: false as const, retryAfterSeconds: Math.max(1, Math.ceil((tat - limit) / 1000)) };
+  }
+
+  /** Admits one request into this region's bucket, the other regions' taken to be at `elsewhere`. */
+  private async decide(
+    key: string,
+    memo: string,
+    nowMs: number,
+    elsewhere: number,
+    interval: number,
+    limit: number,
+    exp: number,
+  ): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }> {
     const base = Math.max(nowMs, elsewhere);
-    const refuse = (tat: number) => {
-      if (this.refusedUntil.size >= 10_000) this.refusedUntil.clear();
-      this.refusedUntil.set(memo, tat - (limit - nowMs));
-      return { ok: false as const, retryAfterSeconds: Math.max(1, Math.ceil((tat - limit) / 1000)) };
-    };
+    const refuse = (tat: number) => this.refuse(memo, tat, nowMs, limit);
     if (base > limit) return refuse(base);
     const step = () =>
       // A bucket in use: move its arrival time on by one interval if that stays within the burst.

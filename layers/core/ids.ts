@@ -53,6 +53,15 @@ export function monotonicUlids(): (nowMs: number) => string {
   };
 }
 
+/** When a prefixed ULID (`msg_01J...`) was made, in milliseconds; undefined for anything else. */
+export function ulidTime(id: string): number | undefined {
+  const ulid = id.slice(id.indexOf('_') + 1);
+  if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(ulid)) return undefined;
+  let t = 0;
+  for (const c of ulid.slice(0, 10)) t = t * 32 + CROCKFORD.indexOf(c);
+  return t;
+}
+
 export const ID_PATTERN = {
   message: /^msg_[0-9A-HJKMNP-TV-Z]{26}$/,
   tenant: /^ten_[0-9A-HJKMNP-TV-Z]{26}$/,

@@ -423,7 +423,8 @@ export async function asTenant(
   event: TenantEvent,
   guards: RouteGuards | undefined,
   scopeOf: () => Scope,
-  fn: (tenant: TenantContext) => Promise<HttpResult>,
+  fn: (tenant: TenantContext, admitted: Promise<void>) => Promise<HttpResult>,
+  alongside = false,
 ): Promise<HttpResult> {
   const auth = AuthorizerContext.safeParse(event.requestContext?.authorizer?.lambda);
   const who =
@@ -437,8 +438,22 @@ export async function asTenant(
     logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
     // Tenant data is reached with this tenant's credentials only (a tenant-scoped function's).
     return inTenantScope(tenant.tenantId, async () => {
-      await guards?.admit?.(tenant);
-      return fn(tenant);
+      if (!alongside) {
+        await guards?.admit?.(tenant);
+        return fn(tenant, Promise.resolve());
+      }
+      // The rate limit decided while the work's first reads run: the work writes nothing before
+      // `admitted` settles, and a refusal answers 429 whatever the work answered or threw.
+      const admitted = guards?.admit?.(tenant) ?? Promise.resolve();
+      admitted.catch(() => undefined); // awaited below on every path
+      try {
+        const result = await fn(tenant, admitted);
+        await admitted;
+        return result;
+      } catch (error) {
+        await admitted;
+        throw error;
+      }
     });
   });
   flushMetrics();

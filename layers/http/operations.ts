@@ -43,7 +43,12 @@ export type Parsed<Op extends string> = {
  */
 export type OperationRequest<Op extends string> = Parsed<Op> &
   (RouteOf<Op>['auth'] extends 'tenant'
-    ? { tenant: TenantContext; event: TenantEvent }
+    ? {
+        tenant: TenantContext;
+        event: TenantEvent;
+        /** Settles when the rate limit admits the call (at once, unless `admitAlongside`). */
+        admitted: Promise<void>;
+      }
     : { event: APIGatewayProxyEventV2 });
 
 export type Handle<Op extends string> = (request: OperationRequest<Op>) => Promise<HttpResult>;
@@ -62,6 +67,11 @@ export interface OperationSpec<Op extends string> {
    * Throws ValidationError with the field-level reasons.
    */
   readBody?: (event: APIGatewayProxyEventV2) => Parsed<Op>['body'];
+  /**
+   * Tenant routes: the rate limit is decided while the handler's first reads run, not before
+   * them (one round trip fewer); the handler writes nothing before `admitted` settles.
+   */
+  admitAlongside?: boolean;
   /** Admin routes: the tenant whose trail the call joins when no path parameter names one (one it created). */
   auditTenant?: (result: HttpResult) => string | undefined;
 }
@@ -191,7 +201,8 @@ async function tenantCall(
       return route.scope ?? 'admin';
     },
     // scopeOf ran first: the route is this function's.
-    (tenant) => run(route as Route, spec, { tenant, event }, event),
+    (tenant, admitted) => run(route as Route, spec, { tenant, event, admitted }, event),
+    spec?.admitAlongside === true,
   );
 }
 

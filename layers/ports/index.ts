@@ -421,7 +421,10 @@ export interface Counters {
     burst: number,
     now: Date,
   ): Promise<{ ok: true } | { ok: false; retryAfterSeconds: number }>;
-  /** Adds segments to a month's total unless that passes `cap`; false when it would. */
+  /**
+   * Adds segments to a month's total unless that passes `cap`; false when it would. With `cap`
+   * 0 (none) it always adds: negative segments give back what was counted.
+   */
   addUsage(tenantId: string, month: string, segments: number, cap: number): Promise<boolean>;
 }
 

@@ -181,6 +181,36 @@ describe('counters of a tenants table replicated to two regions (a global table)
     await inUs.removeBucket(key);
     expect(await items(`RATE#${key}`)).toEqual([]);
   });
+  it("admits in one round trip: the other region's bucket is read while this region's is written", async () => {
+    const { dynamodb } = localClients();
+    const calls: { op: string; start: number; end: number }[] = [];
+    dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        const start = performance.now();
+        try {
+          return await next(args);
+        } finally {
+          calls.push({ op: String(context.commandName), start, end: performance.now() });
+        }
+      },
+      { step: 'initialize' },
+    );
+    const us = new DynamoDbCounters(dynamodb, tenantsTable, { own: 'us-east-1', all });
+    const key = uniqueName('tenant');
+    const t0 = new Date(Date.now());
+    for (let i = 0; i < 3; i++) {
+      calls.length = 0;
+      expect((await us.admit(key, 60, 5, t0)).ok).toBe(true);
+      const [read] = calls.filter((c) => c.op === 'GetItemCommand');
+      const [write] = calls.filter((c) => c.op === 'UpdateItemCommand');
+      // Neither waited for the other: each started before the other was answered.
+      expect(read!.start).toBeLessThan(write!.end);
+      expect(write!.start).toBeLessThan(read!.end);
+    }
+    // The other region sends too: its bucket, read with the next write, still counts.
+    for (let i = 0; i < 2; i++) expect((await inEu.admit(key, 60, 5, t0)).ok).toBe(true);
+    expect(await us.admit(key, 60, 5, t0)).toEqual({ ok: false, retryAfterSeconds: 1 });
+  });
 });
 
 describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with the KMS stand-in', () => {

@@ -5,11 +5,12 @@ import {
   CarrierUnavailableError,
   DispatchBusyError,
 } from '../../layers/core/errors.ts';
+import { newUlid } from '../../layers/core/ids.ts';
 import { prepareMessage } from '../../layers/core/messages.ts';
 import type { DispatchRef } from '../../layers/core/model.ts';
 import { DEFAULT_RETENTION } from '../../layers/core/model.ts';
 import { makeApplyCarrierEvent, makeDispatchMessage } from '../../layers/core/use-cases/dispatch-message.ts';
-import { FakeCarrier, FakeClock, FakeMessageStore } from '../support/fakes.ts';
+import { FakeCarrier, FakeClock, FakeMessageStore, FakeQueue } from '../support/fakes.ts';
 
 const ref: DispatchRef = { tenantId: 'ten_A', messageId: 'msg_1', jurisdiction: 'global' };
 
@@ -150,6 +151,31 @@ describe('dispatching a queued message', () => {
     await expect(timed(ref, 2)).resolves.toBe('skipped');
     expect(carrier.sends).toHaveLength(1);
     expect(stored()).toMatchObject({ status: 'delivered', carrierMessageId: 'c_msg_1' });
+  });
+
+  it('gives back a record that came before its message was stored, and sends the message once it is', async () => {
+    const requeue = new FakeQueue();
+    const early = dispatchWith({ requeue });
+    const id = `msg_${newUlid(clock.now().getTime())}`;
+    const young = { ...ref, messageId: id };
+    // The ingest writes and enqueues at once: the record may come first.
+    await expect(early(young, 1)).resolves.toBe('deferred');
+    expect(requeue.sent).toEqual([young]);
+    expect(requeue.delays).toEqual([1]);
+    await store({ to: '+12025550100', from: 'Acme', body: 'hi' }, 'live', id);
+    // The message item before its body item: given back again, not failed for a missing body.
+    const item = messages.items.get(`ten_A/${id}`)!;
+    const body = item.body;
+    delete item.body;
+    await expect(early(young, 1)).resolves.toBe('deferred');
+    expect(item.status).toBe('queued');
+    item.body = body;
+    await expect(early(young, 1)).resolves.toBe('sent');
+    await expect(early(young, 1)).resolves.toBe('skipped');
+    expect(carrier.sends.map((s) => s.messageId)).toEqual([id]);
+    // Long after its id was made, a message that is not there is gone: skipped.
+    const stale = { ...ref, messageId: `msg_${newUlid(clock.now().getTime() - 60_000)}` };
+    await expect(early(stale, 1)).resolves.toBe('skipped');
   });
 
   it('skips a message that no longer exists (erased or expired)', async () => {

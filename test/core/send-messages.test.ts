@@ -21,6 +21,39 @@ describe('sending messages', () => {
     deps = fakeSendDeps();
   });
 
+  it('writes a message and enqueues it at once, not one after the other', async () => {
+    // The write is answered only once the enqueue was asked: one after the other, this hangs.
+    let enqueued!: () => void;
+    const asked = new Promise<void>((r) => {
+      enqueued = r;
+    });
+    const create = deps.messages.create.bind(deps.messages);
+    deps.messages.create = async (...args) => {
+      await asked;
+      return create(...args);
+    };
+    const enqueue = deps.queue.enqueue.bind(deps.queue);
+    deps.queue.enqueue = async (...args) => {
+      enqueued();
+      return enqueue(...args);
+    };
+    const { result } = await makeSendMessage(deps)(tenant, good, 'global');
+    expect(deps.messages.items.has(`ten_A/${result.message.id}`)).toBe(true);
+    expect(deps.queue.sent.map((r) => r.messageId)).toEqual([result.message.id]);
+  });
+
+  it('leaves nothing to send for a message whose write failed after it was enqueued (its answer lost)', async () => {
+    const create = deps.messages.create.bind(deps.messages);
+    deps.messages.create = async (...args) => {
+      await create(...args); // written, but the answer never came
+      throw new Error('socket hang up');
+    };
+    await expect(makeSendMessage(deps)(tenant, good, 'global')).rejects.toThrow('socket hang up');
+    // Its record is on the queue; the message it names is gone, so the worker skips it.
+    expect(deps.queue.sent).toHaveLength(1);
+    expect(deps.messages.items.size).toBe(0);
+  });
+
   it('stores a valid message as queued, under the caller tenant, and enqueues only a reference', async () => {
     const { result } = await makeSendMessage(deps)(tenant, good, 'global');
     expect(result.message).toMatchObject({

@@ -1,6 +1,6 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_CONTROLS } from '../../layers/core/controls.ts';
-import { SendRefusedError } from '../../layers/core/errors.ts';
+import { RateLimitedError, SendRefusedError } from '../../layers/core/errors.ts';
 import { makeSendBatch, makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
 import type { OptOutEntry } from '../../layers/ports/index.ts';
 import { fakePseudonymOf, fakeSendDeps, tenantContext, tenantRecord } from '../support/fakes.ts';
@@ -153,6 +153,74 @@ describe('what the gateway refuses to send, and says so', () => {
     expect((await refusal({ to: '+12025550198' })).reason).toBe('monthly_cap');
     deps.clock.current = new Date('2026-12-01T00:00:00Z');
     await expect(send(tenant, { ...good, to: '+12025550198' }, 'global')).resolves.toBeDefined();
+  });
+
+  it('reads while the rate limit is decided, counts and stores nothing before it, and answers its refusal', async () => {
+    let refuse!: (error: Error) => void;
+    const admitted = new Promise<void>((_, reject) => {
+      refuse = reject;
+    });
+    let read = false;
+    const isBlocked = deps.blockList.global.isBlocked.bind(deps.blockList.global);
+    deps.blockList.global.isBlocked = async (p) => {
+      read = true;
+      return isBlocked(p);
+    };
+    const sending = send(tenant, good, 'global', undefined, admitted).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(read).toBe(true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(deps.counters.usage.size).toBe(0);
+    expect(deps.recipients.global.floods.size).toBe(0);
+    refuse(new RateLimitedError(7));
+    expect(await sending).toBeInstanceOf(RateLimitedError);
+    expect(deps.counters.usage.size).toBe(0);
+    expect(deps.messages.items.size).toBe(0);
+    expect(deps.queue.sent).toEqual([]);
+  });
+
+  it('counts the flood limit and the monthly cap at once, and gives back the cap a flood refusal did not use', async () => {
+    // The flood counter answers only once the cap was asked: counted one after the other, this hangs.
+    let capAsked!: () => void;
+    const asked = new Promise<void>((r) => {
+      capAsked = r;
+    });
+    const countSend = deps.recipients.global.countSend.bind(deps.recipients.global);
+    deps.recipients.global.countSend = async (...args) => {
+      await asked;
+      return countSend(...args);
+    };
+    const addUsage = deps.counters.addUsage.bind(deps.counters);
+    deps.counters.addUsage = async (...args) => {
+      capAsked();
+      return addUsage(...args);
+    };
+    for (let i = 0; i < 6; i++) await send(tenant, { ...good, body: 'Same code' }, 'global');
+    expect((await refusal({ body: 'Same code' })).reason).toBe('flood_limit');
+    // Six segments counted; the refused seventh's was counted with them and given back.
+    expect(deps.counters.usage.get('ten_A/2026-11')).toBe(6);
+  });
+
+  it('refuses a batch at the cap only for the segments of the messages the flood limit let through', async () => {
+    await deps.tenants.updateSettings('ten_A', { controls: { ...DEFAULT_CONTROLS, monthlySegmentCap: 2 } });
+    await deps.counters.addUsage('ten_A', '2026-11', 1, 2);
+    // The recipient `to` had its 20 messages this hour (counted with no cap in the way).
+    for (let i = 0; i < 20; i++)
+      await deps.recipients.global.countSend('ten_A', to, `m${i}`, deps.clock.now(), DEFAULT_CONTROLS.flood);
+    const { result } = await makeSendBatch(deps)(
+      tenant,
+      [
+        { ok: true, input: good },
+        { ok: true, input: { ...good, to: '+12025550199' } },
+      ],
+      'global',
+    );
+    // Two segments asked of a cap with one left: refused, but one of them was the flood's.
+    expect(
+      result.results.map((r) =>
+        r.status === 'rejected' && r.reason === 'refused' ? r.refusal.reason : r.status,
+      ),
+    ).toEqual(['flood_limit', 'accepted']);
+    expect(deps.counters.usage.get('ten_A/2026-11')).toBe(2);
   });
 
   it('quarantines a message a content rule denies: kept with its reason, never queued', async () => {

@@ -364,6 +364,35 @@ describe("an operator's abuse controls", () => {
     }
   });
 
+  it('holds the rate limit, the flood limit and the monthly cap at their counts when sends come at once', async () => {
+    const statuses = async (key: string, bodies: object[]) =>
+      (await Promise.all(bodies.map((b) => send(key, b)))).map((r) => r.status).sort();
+    const busy = await onboard(api, gateway.adminToken, { name: 'Busy', mode: 'test', senders: [] });
+    await controls(busy.tenantId, { rateLimit: { perMinute: 1, burst: 4 } });
+    const eight = Array.from({ length: 8 }, (_, i) => ({
+      to: `+1202555${1100 + i}`,
+      from: 'Busy',
+      body: 'Hi',
+    }));
+    expect(await statuses(busy.key, eight)).toEqual([202, 202, 202, 202, 429, 429, 429, 429]);
+    // Six identical messages an hour to one number (the default), however many come at once.
+    const flood = await onboard(api, gateway.adminToken, { name: 'Flood', mode: 'test', senders: [] });
+    const same = Array.from({ length: 8 }, () => ({ to: '+12025551200', from: 'Flood', body: 'Same' }));
+    expect(await statuses(flood.key, same)).toEqual([202, 202, 202, 202, 202, 202, 429, 429]);
+    const capped = await onboard(api, gateway.adminToken, { name: 'Cap', mode: 'test', senders: [] });
+    await controls(capped.tenantId, { monthlySegmentCap: 3 });
+    const six = Array.from({ length: 6 }, (_, i) => ({ to: `+1202555${1300 + i}`, from: 'Cap', body: 'Hi' }));
+    expect(await statuses(capped.key, six)).toEqual([202, 202, 202, 403, 403, 403]);
+    // The refused messages were never stored (the busy tenant's list would be rate-limited too).
+    for (const [t, n] of [
+      [flood, 6],
+      [capped, 3],
+    ] as const) {
+      const list = await api.call<{ data: unknown[] }>('GET', '/v1/messages', { key: t.key });
+      expect(list.body.data).toHaveLength(n);
+    }
+  });
+
   it('quarantines a message linking through a URL shortener, and never sends it', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Links', senders: ['Links'] });
     const res = await send(t.key, {

@@ -14,6 +14,7 @@ import {
   CarrierUnavailableError,
   DispatchBusyError,
 } from '../errors.ts';
+import { ulidTime } from '../ids.ts';
 import { type DispatchRef, isUnreadable, type MessageError } from '../model.ts';
 import type { Pacer } from '../pacing.ts';
 import { statusChange } from '../usage.ts';
@@ -53,6 +54,12 @@ export const DEFAULT_MAX_PACE_WAIT_MS = 5_000;
 export const THROTTLE_HOLD_OFF_MS = 1_000;
 /** SQS's longest message timer (DelaySeconds): 15 minutes. */
 const MAX_DELAY_SECONDS = 900;
+/**
+ * How long after its id was made a message may still be on its way into the table: the ingest
+ * enqueues a message while it writes it, so a worker may get the record first. Until then a
+ * record whose message (or body) is not there yet comes back a second later; after, it is skipped.
+ */
+export const STORE_GRACE_MS = 10_000;
 
 /** The carrier's answer, or CarrierTimeoutError once `ms` have passed (the request is aborted). */
 async function sendWithin(carrier: Carrier, request: CarrierSendRequest, ms: number) {
@@ -99,9 +106,23 @@ export function makeDispatchMessage(deps: DispatchDeps) {
     if (failed.length > 0) throw why;
     return 'deferred';
   };
+  /** Whether the message may still be being stored (see STORE_GRACE_MS). */
+  const beingStored = (ref: DispatchRef) => {
+    const made = ulidTime(ref.messageId);
+    return made !== undefined && deps.clock.now().getTime() - made < STORE_GRACE_MS;
+  };
+  const notYet = () => new Error('The message is not stored yet.');
   return async (ref: DispatchRef, receiveCount: number): Promise<DispatchOutcome> => {
     const token = randomUUID();
     const claim = await deps.messages.claim(ref, token, deps.leaseMs, deps.clock.now());
+    if (claim.outcome === 'missing' && beingStored(ref)) {
+      // Got before its item was written: a fresh record comes back in a second (or, without a
+      // queue to put it on, this one after its visibility timeout).
+      if (!deps.requeue) throw notYet();
+      const { failed } = await deps.requeue.enqueue([ref], { delaySeconds: 1 });
+      if (failed.length > 0) throw notYet();
+      return 'deferred';
+    }
     if (claim.outcome === 'missing' || claim.outcome === 'done') return 'skipped';
     if (claim.outcome === 'busy')
       throw new DispatchBusyError(`Message ${ref.messageId} is held by another worker.`);
@@ -114,6 +135,8 @@ export function makeDispatchMessage(deps: DispatchDeps) {
       });
       return 'rejected';
     }
+    // Its body item may still be on its way (written at the same time as the message's).
+    if (m.body === undefined && beingStored(ref)) return later(ref, token, 1_000, notYet());
     if (m.body === undefined) {
       // Redacted before it could be sent: there is nothing left to send.
       await fail(ref, {

@@ -252,13 +252,33 @@ async function storeAndEnqueue(
     const [first] = group;
     if (!first) continue;
     const stores = deps.stores[jurisdiction];
-    await stores.messages.create(group, { mayExist: options.takeover });
     // A quarantined message is kept (with its reason) but never sent.
-    const out = await stores.queue.enqueue(
-      group
-        .filter((m) => m.status === 'queued')
-        .map((m) => ({ tenantId: m.tenantId, messageId: m.id, jurisdiction: m.jurisdiction })),
-    );
+    const refs = group
+      .filter((m) => m.status === 'queued')
+      .map((m) => ({ tenantId: m.tenantId, messageId: m.id, jurisdiction: m.jurisdiction }));
+    const create = () => stores.messages.create(group, { mayExist: options.takeover });
+    let out: Awaited<ReturnType<DispatchQueue['enqueue']>>;
+    if (options.takeover) {
+      // Taking over an earlier attempt: its messages may be on the queue and being sent already.
+      await create();
+      out = await stores.queue.enqueue(refs);
+    } else {
+      // Written and enqueued at once: a dispatch worker that gets a record before its message is
+      // stored gives it back for a moment (see STORE_GRACE_MS in dispatch-message.ts).
+      const [created, enqueued] = await Promise.allSettled([create(), stores.queue.enqueue(refs)]);
+      if (created.status === 'rejected') {
+        // Not stored (or not known to be): removed, so a record already queued finds nothing to send.
+        await stores.messages
+          .remove(
+            first.tenantId,
+            group.map((m) => m.id),
+          )
+          .catch(() => undefined);
+        throw created.reason;
+      }
+      if (enqueued.status === 'rejected') throw enqueued.reason;
+      out = enqueued.value;
+    }
     if (out.failed.length > 0) await stores.messages.remove(first.tenantId, out.failed);
     for (const id of out.failed) failed.add(id);
     // Reported as soon as they are stored, so a later failure (the other jurisdiction's write,
@@ -290,8 +310,20 @@ function replaySend(kept: StoredResult, input: SendInput): SendResult {
   return { message: { ...message, body: message.body ?? referenced(input.body, refCode) } };
 }
 
+/**
+ * `admitted`: the request's rate limit, decided while the send's first reads run (see
+ * `screen`); nothing is written before it settles, and its refusal wins over the send's own.
+ */
 export function makeSendMessage(deps: SendDeps) {
-  return async (ctx: TenantContext, input: SendInput, endpoint: Jurisdiction, idempotencyKey?: string) => {
+  return async (
+    ctx: TenantContext,
+    input: SendInput,
+    endpoint: Jurisdiction,
+    idempotencyKey?: string,
+    admitted?: Promise<unknown>,
+  ) => {
+    // The key's claim is a write: a keyed send is admitted first.
+    if (idempotencyKey !== undefined) await admitted;
     const target = jurisdictionOf(input.to, endpoint);
     if (refusedHere(ctx, endpoint, target)) {
       throw new MisdirectedError(target, deps.endpoints[target], MISDIRECTED, [
@@ -317,7 +349,7 @@ export function makeSendMessage(deps: SendDeps) {
         if (!prepared.ok) throw new ValidationError(prepared.issues);
         // Screened (and counted against the flood limits and the monthly cap) once only.
         if (!before.has(id)) {
-          const refusal = (await deps.policy.screen(ctx, [prepared])).get(id);
+          const refusal = (await deps.policy.screen(ctx, [prepared], admitted)).get(id);
           if (refusal) throw refusedError(refusal);
         }
         const failed = await storeAndEnqueue(deps, [prepared.message], { takeover, storing, before });

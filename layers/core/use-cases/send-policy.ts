@@ -144,13 +144,26 @@ export function makeSendPolicy(deps: PolicyDeps) {
   /**
    * Screens messages that passed validation. Returns the refusals by message id; a message
    * whose content a rule denies is turned into a quarantined one (kept, never sent).
+   *
+   * The reads (sender IDs, block list, opt-out, consent) come first, all at once; nothing is
+   * counted before `admitted` (the request's rate limit, decided while they ran) has settled, and
+   * its refusal wins. Then the flood counters and the monthly cap are counted at once: the cap
+   * takes every message that passed the reads, and gives back what the flood limit refused. A cap
+   * that refuses only because of segments the flood limit refused is asked again for the rest,
+   * so the cap refuses exactly what it did when counted after the flood limit; a concurrent
+   * request may meet a cap briefly raised by segments about to be given back (a refusal at most
+   * that many segments early, never an admission past the cap).
    */
   async function screen(
     ctx: TenantContext,
     messages: { message: MessageRecord; country: string | undefined }[],
+    admitted?: Promise<unknown>,
   ): Promise<Map<string, Refusal>> {
     const refused = new Map<string, Refusal>();
-    if (messages.length === 0) return refused;
+    if (messages.length === 0) {
+      await admitted;
+      return refused;
+    }
     const settings = await deps.settings(ctx.tenantId);
     let senderList: Promise<SenderIdRecord[]> | undefined;
     const senders = () => {
@@ -160,7 +173,7 @@ export function makeSendPolicy(deps: PolicyDeps) {
     const now = deps.clock.now();
     const hourStart = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
     const retryFlood = Math.ceil((hourStart.getTime() + HOUR_MS - now.getTime()) / 1000);
-    const toSend: MessageRecord[] = [];
+    const candidates: MessageRecord[] = [];
     await forEachLimited(messages, SCREEN_CONCURRENCY, async ({ message: m, country }) => {
       const r = await checkOne(ctx, m, country, settings, senders);
       if (r) {
@@ -173,14 +186,25 @@ export function makeSendPolicy(deps: PolicyDeps) {
         m.error = { code: 'content_denied', message: verdict };
         return;
       }
-      const flood = await deps.recipients[m.jurisdiction].countSend(
-        m.tenantId,
-        m.to,
-        m.body ?? '',
-        hourStart,
-        settings.controls.flood,
-      );
-      if (flood !== 'counted') {
+      candidates.push(m);
+    });
+    await admitted;
+    const cap = settings.controls.monthlySegmentCap;
+    const month = now.toISOString().slice(0, 7);
+    const segmentsOf = (ms: MessageRecord[]) => ms.reduce((n, m) => n + m.segments, 0);
+    const segments = segmentsOf(candidates);
+    const flooded = new Set<string>();
+    const [, capped] = await Promise.all([
+      forEachLimited(candidates, SCREEN_CONCURRENCY, async (m) => {
+        const flood = await deps.recipients[m.jurisdiction].countSend(
+          m.tenantId,
+          m.to,
+          m.body ?? '',
+          hourStart,
+          settings.controls.flood,
+        );
+        if (flood === 'counted') return;
+        flooded.add(m.id);
         refused.set(
           m.id,
           refusal(
@@ -191,21 +215,22 @@ export function makeSendPolicy(deps: PolicyDeps) {
             retryFlood,
           ),
         );
-        return;
-      }
-      toSend.push(m);
-    });
-    const segments = toSend.reduce((n, m) => n + m.segments, 0);
-    const cap = settings.controls.monthlySegmentCap;
-    if (segments > 0) {
-      const month = now.toISOString().slice(0, 7);
-      if (!(await deps.counters.addUsage(ctx.tenantId, month, segments, cap))) {
-        for (const m of toSend) {
-          refused.set(
-            m.id,
-            refusal('monthly_cap', `This account's cap of ${cap} segments for ${month} is reached.`),
-          );
-        }
+      }),
+      segments > 0 ? deps.counters.addUsage(ctx.tenantId, month, segments, cap) : true,
+    ]);
+    const toSend = candidates.filter((m) => !flooded.has(m.id));
+    const refunded = segments - segmentsOf(toSend);
+    let counted = capped;
+    if (capped && refunded > 0) await deps.counters.addUsage(ctx.tenantId, month, -refunded, 0);
+    // Refused only for segments the flood limit refused: the rest may fit.
+    else if (!capped && refunded > 0 && toSend.length > 0)
+      counted = await deps.counters.addUsage(ctx.tenantId, month, segments - refunded, cap);
+    if (!counted) {
+      for (const m of toSend) {
+        refused.set(
+          m.id,
+          refusal('monthly_cap', `This account's cap of ${cap} segments for ${month} is reached.`),
+        );
       }
     }
     return refused;
