@@ -5,15 +5,16 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { prepareMessage } from '../functions/messages/model.ts';
+import { makeSendMessage } from '../functions/messages/use-cases/send-messages.ts';
+import { functionFile } from '../infra/function-files.ts';
 import { startGateway } from '../infra/local/gateway.ts';
 import { lambdaContext } from '../infra/local/http-gateway.ts';
 import { LOCAL_CREDENTIALS } from '../infra/local/services.ts';
 import { generateApiKey } from '../layers/core/api-keys.ts';
 import { DEFAULT_CONTROLS } from '../layers/core/controls.ts';
-import { prepareMessage } from '../layers/core/messages.ts';
 import { DEFAULT_RETENTION, type MessageRecord } from '../layers/core/model.ts';
-import { makeSendMessage } from '../layers/core/use-cases/send-messages.ts';
 import { idempotencyKeyFrom, parseJsonBody, parseWith, tenantRoute } from '../layers/http/handler.ts';
 import { ROUTES, routeKey } from '../layers/http/routes.ts';
 import { SendMessageRequest } from '../layers/http/schemas.ts';
@@ -274,7 +275,7 @@ async function bundles() {
   const built: Record<string, string> = {};
   let worst = { f: '', own: 0, sdk: 0, bytes: 0 };
   for (const f of FUNCTIONS) {
-    const b = await bundle(join('functions', `${f}.ts`), join(OUT, 'bundles'));
+    const b = await bundle(relative(process.cwd(), functionFile(f)), join(OUT, 'bundles'));
     built[f] = b.outfile;
     if (b.bytes - b.sdkBytes > worst.own)
       worst = { f, own: b.bytes - b.sdkBytes, sdk: b.sdkBytes, bytes: b.bytes };

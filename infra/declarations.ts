@@ -1,27 +1,27 @@
-import { declaration as admin } from '../functions/admin.def.ts';
-import { declaration as applyCarrierEvents } from '../functions/apply-carrier-events.def.ts';
-import { declaration as auditEvents } from '../functions/audit-events.def.ts';
-import { declaration as authorize } from '../functions/authorize.def.ts';
-import { declaration as carrierInbound } from '../functions/carrier-inbound.def.ts';
-import { declaration as consents } from '../functions/consents.def.ts';
-import { declaration as deleteMessageBody } from '../functions/delete-message-body.def.ts';
-import { declaration as deliverWebhooks } from '../functions/deliver-webhooks.def.ts';
-import { declaration as dispatchMessages } from '../functions/dispatch-messages.def.ts';
-import { declaration as getMessage } from '../functions/get-message.def.ts';
-import { declaration as getOpenapi } from '../functions/get-openapi.def.ts';
-import { declaration as inbound } from '../functions/inbound.def.ts';
-import { declaration as listMessages } from '../functions/list-messages.def.ts';
-import { declaration as optOuts } from '../functions/opt-outs.def.ts';
-import { declaration as receiveEumEvents } from '../functions/receive-eum-events.def.ts';
-import { declaration as recordAuditEvents } from '../functions/record-audit-events.def.ts';
-import { declaration as sendBatch } from '../functions/send-batch.def.ts';
-import { declaration as sendMessage } from '../functions/send-message.def.ts';
-import { declaration as senderIds } from '../functions/sender-ids.def.ts';
-import { declaration as settings } from '../functions/settings.def.ts';
-import { declaration as subjects } from '../functions/subjects.def.ts';
-import { declaration as usage } from '../functions/usage.def.ts';
-import { declaration as verifications } from '../functions/verifications.def.ts';
-import { declaration as webhooks } from '../functions/webhooks.def.ts';
+import { declaration as getOpenapi } from '../functions/api/get-openapi.def.ts';
+import { declaration as auditEvents } from '../functions/audit/audit-events.def.ts';
+import { declaration as recordAuditEvents } from '../functions/audit/record-audit-events.def.ts';
+import { declaration as applyCarrierEvents } from '../functions/messages/apply-carrier-events.def.ts';
+import { declaration as carrierInbound } from '../functions/messages/carrier-inbound.def.ts';
+import { declaration as deleteMessageBody } from '../functions/messages/delete-message-body.def.ts';
+import { declaration as dispatchMessages } from '../functions/messages/dispatch-messages.def.ts';
+import { declaration as getMessage } from '../functions/messages/get-message.def.ts';
+import { declaration as listMessages } from '../functions/messages/list-messages.def.ts';
+import { declaration as receiveEumEvents } from '../functions/messages/receive-eum-events.def.ts';
+import { declaration as sendBatch } from '../functions/messages/send-batch.def.ts';
+import { declaration as sendMessage } from '../functions/messages/send-message.def.ts';
+import { declaration as verifications } from '../functions/public-rights/verifications.def.ts';
+import { declaration as consents } from '../functions/recipients/consents.def.ts';
+import { declaration as inbound } from '../functions/recipients/inbound.def.ts';
+import { declaration as optOuts } from '../functions/recipients/opt-outs.def.ts';
+import { declaration as settings } from '../functions/recipients/settings.def.ts';
+import { declaration as senderIds } from '../functions/sender-ids/sender-ids.def.ts';
+import { declaration as subjects } from '../functions/subject-rights/subjects.def.ts';
+import { declaration as admin } from '../functions/tenants/admin.def.ts';
+import { declaration as authorize } from '../functions/tenants/authorize.def.ts';
+import { declaration as usage } from '../functions/usage/usage.def.ts';
+import { declaration as deliverWebhooks } from '../functions/webhooks/deliver-webhooks.def.ts';
+import { declaration as webhooks } from '../functions/webhooks/webhooks.def.ts';
 import type { FunctionDeclaration } from '../layers/declaration.ts';
 import { EUM_FUNCTIONS, HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/routes.ts';
 
@@ -59,6 +59,5 @@ export const DECLARATIONS: Record<FunctionName, FunctionDeclaration> = {
 };
 
 for (const name of [...HTTP_FUNCTIONS, ...OTHER_FUNCTIONS, ...EUM_FUNCTIONS]) {
-  if (DECLARATIONS[name].name !== name)
-    throw new Error(`functions/${name}.def.ts declares ${DECLARATIONS[name].name}`);
+  if (DECLARATIONS[name].name !== name) throw new Error(`${name}.def.ts declares ${DECLARATIONS[name].name}`);
 }

@@ -4,6 +4,25 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { makeAuditTrail } from '#functions/audit/use-cases/audit-trail.ts';
+import { relaysReadToEu } from '#functions/messages/use-cases/read-messages.ts';
+import {
+  makeSendPolicy,
+  settingsOf,
+  type TenantSettings,
+} from '#functions/messages/use-cases/send-policy.ts';
+import { makeStatusEvents } from '#functions/messages/use-cases/status-events.ts';
+import { makeReceiveInbound } from '#functions/recipients/use-cases/inbound.ts';
+import { makeRecipientLists } from '#functions/recipients/use-cases/recipient-lists.ts';
+import { makeSenderIds } from '#functions/sender-ids/use-cases/sender-ids.ts';
+import { makeTenantAdmin } from '#functions/tenants/use-cases/manage-tenants.ts';
+import { makeUsageReports } from '#functions/usage/use-cases/usage-reports.ts';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '#functions/webhooks/model.ts';
+import {
+  makeDeliverWebhook,
+  makeWebhookEndpoints,
+  makeWebhookFanout,
+} from '#functions/webhooks/use-cases/webhooks.ts';
 import { DynamoDbAuditStore } from './adapters/dynamodb-audit-store.ts';
 import { DynamoDbBudgetCounters } from './adapters/dynamodb-budget-counters.ts';
 import { DynamoDbCounters, DynamoDbSenderIdStore } from './adapters/dynamodb-controls-store.ts';
@@ -36,19 +55,8 @@ import { makeGatewayBudget } from './core/gateway-budget.ts';
 import type { Jurisdiction, TenantContext } from './core/model.ts';
 import { originationFor } from './core/origination.ts';
 import { RecipientPseudonyms } from './core/recipient-pseudonym.ts';
+import { loadRegionalSystemSecret, loadSystemSecret, memo } from './core/system-secrets.ts';
 import { DEFAULT_PRICES_USD } from './core/usage.ts';
-import { makeAuditTrail } from './core/use-cases/audit-trail.ts';
-import { makeReceiveInbound } from './core/use-cases/inbound.ts';
-import { loadRegionalSystemSecret, loadSystemSecret, memo } from './core/use-cases/load-pepper.ts';
-import { makeTenantAdmin } from './core/use-cases/manage-tenants.ts';
-import { relaysReadToEu } from './core/use-cases/read-messages.ts';
-import { makeRecipientLists } from './core/use-cases/recipient-lists.ts';
-import { makeSendPolicy, settingsOf, type TenantSettings } from './core/use-cases/send-policy.ts';
-import { makeSenderIds } from './core/use-cases/sender-ids.ts';
-import { makeStatusEvents } from './core/use-cases/status-events.ts';
-import { makeUsageReports } from './core/use-cases/usage-reports.ts';
-import { makeDeliverWebhook, makeWebhookEndpoints, makeWebhookFanout } from './core/use-cases/webhooks.ts';
-import { DEFAULT_RETRY_SCHEDULE_SECONDS } from './core/webhooks.ts';
 import { reachesTenantsTableAsTenant } from './declaration.ts';
 import { endpointJurisdiction, type HttpResult, type RouteGuards } from './http/handler.ts';
 import { makeRelay } from './http/relay.ts';

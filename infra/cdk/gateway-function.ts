@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { KEY_USER_TAG } from '../../layers/adapters/kms-key-service.ts';
 import type { TableAccess } from '../../layers/declaration.ts';
 import { present } from '../../layers/present.ts';
+import { functionFile } from '../function-files.ts';
 import { type TenantKeyAccess, tenantKeyStatements } from './tenant-key-grants.ts';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -34,7 +35,7 @@ export const BUNDLING = {
 };
 
 export interface GatewayFunctionProps {
-  /** `functions/<entry>.ts` */
+  /** The function's name: its handler is `functions/<capability>/<entry>.ts`. */
   entry: string;
   timeout: Duration;
   memorySize?: number;
@@ -48,7 +49,7 @@ export interface GatewayFunctionProps {
  * The one way a gateway function is built: Node.js 22 on arm64, esbuild bundling on this
  * machine (no Docker) with source maps, active tracing, JSON logs in a log group with a
  * retention. Its environment and grants both come from its declaration (the stateless stack
- * reads `functions/<name>.def.ts`), so the two cannot drift apart.
+ * reads `functions/<capability>/<name>.def.ts`), so the two cannot drift apart.
  */
 export class GatewayFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -60,7 +61,7 @@ export class GatewayFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     this.fn = new NodejsFunction(this, 'Function', {
-      entry: join(REPO_ROOT, 'functions', `${props.entry}.ts`),
+      entry: functionFile(props.entry),
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       runtime: Runtime.NODEJS_22_X,

@@ -7,10 +7,10 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { WebhookEndpoint, WebhookSecret } from '#functions/webhooks/model.ts';
 import { type TenantCrypto, TenantKeyUnavailableError } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
 import { ValidationError } from '../core/errors.ts';
-import type { WebhookEndpoint, WebhookSecret } from '../core/webhooks.ts';
 import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../ports/index.ts';
 import { keyringOpen } from './dynamodb-keyring-store.ts';
 import { tenantOpen } from './dynamodb-tenant-store.ts';

@@ -1,5 +1,5 @@
-import type { CarrierEvent } from '../core/use-cases/dispatch-message.ts';
-import type { InboundEvent } from '../core/use-cases/inbound.ts';
+import type { CarrierEvent } from '#functions/messages/use-cases/dispatch-message.ts';
+import type { InboundEvent } from '#functions/recipients/use-cases/inbound.ts';
 
 // Kept apart from eum-carrier.ts so that the events handler does not load the EUM client.
 

@@ -2,7 +2,11 @@ import { lookup } from 'node:dns';
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
-import { blockedAddressReason, WebhookTargetBlockedError, webhookUrlProblem } from '../core/webhooks.ts';
+import {
+  blockedAddressReason,
+  WebhookTargetBlockedError,
+  webhookUrlProblem,
+} from '#functions/webhooks/model.ts';
 import type { WebhookTransport } from '../ports/index.ts';
 import { present } from '../present.ts';
 

@@ -5,10 +5,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { CarrierEvent } from '#functions/messages/use-cases/dispatch-message.ts';
 import { CarrierRejectedError, CarrierThrottledError, CarrierUnavailableError } from '../core/errors.ts';
 import type { Jurisdiction } from '../core/model.ts';
 import { type SandboxBehaviour, sandboxBehaviour, sandboxReply } from '../core/sandbox.ts';
-import type { CarrierEvent } from '../core/use-cases/dispatch-message.ts';
 import type { Carrier, CarrierSendOptions, CarrierSendRequest } from '../ports/index.ts';
 import { present } from '../present.ts';
 import { batchGet } from './dynamodb-util.ts';

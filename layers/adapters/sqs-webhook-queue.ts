@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { WebhookDelivery } from '../core/webhooks.ts';
+import type { WebhookDelivery } from '#functions/webhooks/model.ts';
 import type { WebhookQueue } from '../ports/index.ts';
 
 /** Deliveries on the jurisdiction's webhook queue (encrypted, in the region of the data they carry). */

@@ -1,4 +1,9 @@
 import * as z from 'zod';
+import { IDENTIFY_NEEDS, identifiesAMessage } from '#functions/public-rights/use-cases/public-rights.ts';
+import { consentTimeProblem } from '#functions/recipients/use-cases/recipient-lists.ts';
+import { decisionProblem } from '#functions/sender-ids/use-cases/sender-ids.ts';
+import { MAX_REPORT_DAYS, periodProblem } from '#functions/usage/use-cases/usage-reports.ts';
+import { webhookUrlProblem } from '#functions/webhooks/model.ts';
 import { SCOPES } from '../core/api-keys.ts';
 import { CURSORS, type CursorFormat } from '../core/cursors.ts';
 import type { FieldIssue as Issue } from '../core/errors.ts';
@@ -8,11 +13,6 @@ import { DEFAULT_RETENTION, MAX_RETENTION_DAYS } from '../core/model.ts';
 import { checkRecipient } from '../core/phone.ts';
 import { checkSender } from '../core/sender.ts';
 import { isWellFormed, LONE_SURROGATE_REASON } from '../core/text.ts';
-import { IDENTIFY_NEEDS, identifiesAMessage } from '../core/use-cases/public-rights.ts';
-import { consentTimeProblem } from '../core/use-cases/recipient-lists.ts';
-import { decisionProblem } from '../core/use-cases/sender-ids.ts';
-import { MAX_REPORT_DAYS, periodProblem } from '../core/use-cases/usage-reports.ts';
-import { webhookUrlProblem } from '../core/webhooks.ts';
 
 /** Request and response schemas: the source of the handlers' types and of the OpenAPI document. */
 

@@ -1,3 +1,9 @@
+import type {
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEventType,
+  WebhookSecret,
+} from '#functions/webhooks/model.ts';
 import type { AuditEntry, AuditEvent, AuditHead } from '../core/audit.ts';
 import type { Sealed } from '../core/crypto.ts';
 import type { KeywordAction } from '../core/keywords.ts';
@@ -13,7 +19,6 @@ import type {
   Tenant,
 } from '../core/model.ts';
 import type { UsageCount, UsageStatus } from '../core/usage.ts';
-import type { WebhookDelivery, WebhookEndpoint, WebhookEventType, WebhookSecret } from '../core/webhooks.ts';
 
 export interface Clock {
   now(): Date;

@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { prepareMessage } from '../../functions/messages/model.ts';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
 import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
 import { ValidationError } from '../../layers/core/errors.ts';
 import { newUlid } from '../../layers/core/ids.ts';
-import { prepareMessage } from '../../layers/core/messages.ts';
 import { DEFAULT_RETENTION, type MessageRecord } from '../../layers/core/model.ts';
 import { localCrypto, uniqueName } from '../support/aws.ts';
 

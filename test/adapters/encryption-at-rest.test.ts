@@ -1,15 +1,15 @@
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { prepareMessage } from '../../functions/messages/model.ts';
+import { makeCloseAccount } from '../../functions/tenants/use-cases/close-account.ts';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
 import { DynamoDbMessageStore } from '../../layers/adapters/dynamodb-message-store.ts';
 import { DynamoDbRecipientStore } from '../../layers/adapters/dynamodb-recipient-store.ts';
 import { DynamoDbWebhookHistory } from '../../layers/adapters/dynamodb-webhook-store.ts';
 import { newUlid } from '../../layers/core/ids.ts';
-import { prepareMessage } from '../../layers/core/messages.ts';
 import type { MessageRecord, RetentionPolicy } from '../../layers/core/model.ts';
-import { makeCloseAccount } from '../../layers/core/use-cases/close-account.ts';
 import { localCrypto, uniqueName } from '../support/aws.ts';
 import { FakeClock, FakeTenantStore } from '../support/fakes.ts';
 

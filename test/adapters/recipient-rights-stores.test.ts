@@ -1,6 +1,8 @@
 import { PutItemCommand, ScanCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { prepareMessage } from '../../functions/messages/model.ts';
+import { makePublicRights } from '../../functions/public-rights/use-cases/public-rights.ts';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
 import { DynamoDbBudgetCounters } from '../../layers/adapters/dynamodb-budget-counters.ts';
@@ -12,10 +14,8 @@ import {
 } from '../../layers/adapters/dynamodb-recipient-store.ts';
 import { VerificationFailedError } from '../../layers/core/errors.ts';
 import { newUlid } from '../../layers/core/ids.ts';
-import { prepareMessage } from '../../layers/core/messages.ts';
 import type { DispatchRef } from '../../layers/core/model.ts';
 import { RecipientPseudonyms } from '../../layers/core/recipient-pseudonym.ts';
-import { makePublicRights } from '../../layers/core/use-cases/public-rights.ts';
 import { localClients, localCrypto, uniqueName } from '../support/aws.ts';
 import { FakeClock, fakeSendDeps } from '../support/fakes.ts';
 

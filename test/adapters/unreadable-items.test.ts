@@ -2,6 +2,7 @@ import { GetItemCommand, PutItemCommand, ScanCommand, UpdateItemCommand } from '
 import { KMSClient } from '@aws-sdk/client-kms';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { prepareMessage } from '../../functions/messages/model.ts';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { LOCAL_CREDENTIALS } from '../../infra/local/services.ts';
 import { TABLES } from '../../infra/resources.ts';
@@ -11,7 +12,6 @@ import { DynamoDbRecipientStore } from '../../layers/adapters/dynamodb-recipient
 import { KmsKeyService } from '../../layers/adapters/kms-key-service.ts';
 import { TenantCrypto } from '../../layers/core/crypto.ts';
 import { newUlid } from '../../layers/core/ids.ts';
-import { prepareMessage } from '../../layers/core/messages.ts';
 import type { MessageRecord } from '../../layers/core/model.ts';
 import { localCrypto, uniqueName } from '../support/aws.ts';
 import { FakeClock } from '../support/fakes.ts';

@@ -1,11 +1,11 @@
 import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { WebhookEndpoint, WebhookSecret } from '../../functions/webhooks/model.ts';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
 import { DynamoDbWebhookStore } from '../../layers/adapters/dynamodb-webhook-store.ts';
 import type { TenantCrypto } from '../../layers/core/crypto.ts';
-import type { WebhookEndpoint, WebhookSecret } from '../../layers/core/webhooks.ts';
 import { localCrypto, uniqueName } from '../support/aws.ts';
 
 /**

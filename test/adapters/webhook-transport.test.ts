@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebhookTargetBlockedError } from '../../functions/webhooks/model.ts';
 import { HttpsWebhookTransport, vettedLookup } from '../../layers/adapters/https-webhook-transport.ts';
-import { WebhookTargetBlockedError } from '../../layers/core/webhooks.ts';
 
 const servers: Server[] = [];
 let hits: string[] = [];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { makeAppendAudit, makeAuditTrail } from '../../functions/audit/use-cases/audit-trail.ts';
 import {
   type AuditEvent,
   type AuditHead,
@@ -8,7 +9,6 @@ import {
   GENESIS_HASH,
   verifyChain,
 } from '../../layers/core/audit.ts';
-import { makeAppendAudit, makeAuditTrail } from '../../layers/core/use-cases/audit-trail.ts';
 import type { AuditStore } from '../../layers/ports/index.ts';
 import { auditEntry, FakeClock } from '../support/fakes.ts';
 

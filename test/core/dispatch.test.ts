@@ -1,4 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { prepareMessage } from '../../functions/messages/model.ts';
+import {
+  makeApplyCarrierEvent,
+  makeDispatchMessage,
+} from '../../functions/messages/use-cases/dispatch-message.ts';
 import {
   CarrierRejectedError,
   CarrierTimeoutError,
@@ -6,10 +11,8 @@ import {
   DispatchBusyError,
 } from '../../layers/core/errors.ts';
 import { newUlid } from '../../layers/core/ids.ts';
-import { prepareMessage } from '../../layers/core/messages.ts';
 import type { DispatchRef } from '../../layers/core/model.ts';
 import { DEFAULT_RETENTION } from '../../layers/core/model.ts';
-import { makeApplyCarrierEvent, makeDispatchMessage } from '../../layers/core/use-cases/dispatch-message.ts';
 import { FakeCarrier, FakeClock, FakeMessageStore, FakeQueue } from '../support/fakes.ts';
 
 const ref: DispatchRef = { tenantId: 'ten_A', messageId: 'msg_1', jurisdiction: 'global' };

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { prepareMessage } from '../../functions/messages/model.ts';
+import { makeDispatchMessage } from '../../functions/messages/use-cases/dispatch-message.ts';
 import { CarrierThrottledError } from '../../layers/core/errors.ts';
-import { prepareMessage } from '../../layers/core/messages.ts';
 import { DEFAULT_RETENTION, type DispatchRef } from '../../layers/core/model.ts';
 import { makePacer, type SendRates } from '../../layers/core/pacing.ts';
-import { makeDispatchMessage } from '../../layers/core/use-cases/dispatch-message.ts';
 import type { Clock, DispatchQueue } from '../../layers/ports/index.ts';
 import { FakeCarrier, FakeClock, FakeMessageStore, FakeQueue } from '../support/fakes.ts';
 

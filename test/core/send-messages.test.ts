@@ -1,4 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { makeSendBatch, makeSendMessage } from '../../functions/messages/use-cases/send-messages.ts';
 import { DEFAULT_REPLIES } from '../../layers/core/controls.ts';
 import {
   IdempotencyConflictError,
@@ -7,7 +8,6 @@ import {
   ValidationError,
 } from '../../layers/core/errors.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
-import { makeSendBatch, makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
 import type { StatusChange } from '../../layers/ports/index.ts';
 import { type FakeIdempotencyStore, fakeSendDeps, tenantContext, tenantRecord } from '../support/fakes.ts';
 

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { makeSendBatch, makeSendMessage } from '../../functions/messages/use-cases/send-messages.ts';
 import { DEFAULT_CONTROLS } from '../../layers/core/controls.ts';
 import { RateLimitedError, SendRefusedError } from '../../layers/core/errors.ts';
-import { makeSendBatch, makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
 import type { OptOutEntry } from '../../layers/ports/index.ts';
 import { fakePseudonymOf, fakeSendDeps, tenantContext, tenantRecord } from '../support/fakes.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadRegionalSystemSecret, loadSystemSecret } from '../../layers/core/use-cases/load-pepper.ts';
+import { loadRegionalSystemSecret, loadSystemSecret } from '../../layers/core/system-secrets.ts';
 import type { SecretStore } from '../../layers/ports/index.ts';
 import { FakeKeyService } from '../support/fakes.ts';
 

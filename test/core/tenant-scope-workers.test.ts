@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { makeStatusEvents } from '../../functions/messages/use-cases/status-events.ts';
 import { auditSafe, OPERATOR_TRAIL } from '../../layers/core/audit.ts';
 import type { UsageCount } from '../../layers/core/usage.ts';
-import { makeStatusEvents } from '../../layers/core/use-cases/status-events.ts';
 import type { StatusChange, UsageLedger } from '../../layers/ports/index.ts';
 
 const change = (tenantId: string, messageId: string): StatusChange => ({

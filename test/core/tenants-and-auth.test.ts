@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { makeAuthorize } from '../../functions/tenants/use-cases/authorize.ts';
+import { makeTenantAdmin } from '../../functions/tenants/use-cases/manage-tenants.ts';
 import { NotFoundError, UnauthorizedError } from '../../layers/core/errors.ts';
-import { makeAuthorize } from '../../layers/core/use-cases/authorize.ts';
-import { makeTenantAdmin } from '../../layers/core/use-cases/manage-tenants.ts';
 import { FakeClock, FakeTenantStore, SequenceIds } from '../support/fakes.ts';
 
 describe('tenants, API keys and the authorizer', () => {

@@ -1,15 +1,15 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { TenantCrypto } from '../../layers/core/crypto.ts';
-import { UnreadableError } from '../../layers/core/errors.ts';
-import { prepareMessage } from '../../layers/core/messages.ts';
-import { DEFAULT_RETENTION, type MessageRecord } from '../../layers/core/model.ts';
-import { makeDispatchMessage } from '../../layers/core/use-cases/dispatch-message.ts';
+import { prepareMessage } from '../../functions/messages/model.ts';
+import { makeDispatchMessage } from '../../functions/messages/use-cases/dispatch-message.ts';
 import {
   makeGetMessage,
   makeListMessages,
   makeRedactBody,
-} from '../../layers/core/use-cases/read-messages.ts';
-import { makeSubjectRights } from '../../layers/core/use-cases/subject-rights.ts';
+} from '../../functions/messages/use-cases/read-messages.ts';
+import { makeSubjectRights } from '../../functions/subject-rights/use-cases/subject-rights.ts';
+import { TenantCrypto } from '../../layers/core/crypto.ts';
+import { UnreadableError } from '../../layers/core/errors.ts';
+import { DEFAULT_RETENTION, type MessageRecord } from '../../layers/core/model.ts';
 import { toProblem } from '../../layers/http/problems.ts';
 import { ListedMessage, MessageList } from '../../layers/http/schemas.ts';
 import {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { makeStatusEvents } from '../../functions/messages/use-cases/status-events.ts';
+import { makeUsageReports } from '../../functions/usage/use-cases/usage-reports.ts';
 import { tally, type UsageCount } from '../../layers/core/usage.ts';
-import { makeStatusEvents } from '../../layers/core/use-cases/status-events.ts';
-import { makeUsageReports } from '../../layers/core/use-cases/usage-reports.ts';
 import type { AggregateCell, StatusChange, UsageLedger } from '../../layers/ports/index.ts';
 import { FakeClock } from '../support/fakes.ts';
 

@@ -1,11 +1,5 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { TenantCrypto } from '../../layers/core/crypto.ts';
-import {
-  makeDeliverWebhook,
-  makeWebhookEndpoints,
-  makeWebhookFanout,
-} from '../../layers/core/use-cases/webhooks.ts';
 import {
   blockedAddressReason,
   generateWebhookSecret,
@@ -15,7 +9,13 @@ import {
   type WebhookSecret,
   WebhookTargetBlockedError,
   webhookUrlProblem,
-} from '../../layers/core/webhooks.ts';
+} from '../../functions/webhooks/model.ts';
+import {
+  makeDeliverWebhook,
+  makeWebhookEndpoints,
+  makeWebhookFanout,
+} from '../../functions/webhooks/use-cases/webhooks.ts';
+import { TenantCrypto } from '../../layers/core/crypto.ts';
 import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../../layers/ports/index.ts';
 import { FakeClock, FakeKeyringStore, FakeKeyService, SequenceIds } from '../support/fakes.ts';
 

@@ -98,7 +98,7 @@ describe("End User Messaging's replies and delivery events", () => {
         .sort(),
     ).toEqual(needed.sort());
     for (const [k, v] of Object.entries(env)) process.env[k] = v;
-    const { handler } = await import('../../functions/receive-eum-events.ts');
+    const { handler } = await import('../../functions/messages/receive-eum-events.ts');
     const invoke = (published: Record<string, unknown>) =>
       (handler as unknown as (e: SNSEvent, c: unknown) => Promise<void>)(snsEvent(published), {});
 

@@ -1,7 +1,7 @@
-import { readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { functionNames } from '../../infra/function-files.ts';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { formatResult, runSmoke, type SmokeResult } from '../../infra/smoke.ts';
 import { EUM_FUNCTIONS } from '../../layers/http/routes.ts';
@@ -16,10 +16,7 @@ let hooksReceived = 0;
  * Every function of functions/, by file name, that this (sandbox) deployment has: each must have
  * its line in the report. End User Messaging's subscriber is deployed only with `-c carrier=eum`.
  */
-const FUNCTIONS = readdirSync(new URL('../../functions/', import.meta.url))
-  .filter((f) => f.endsWith('.ts') && !f.endsWith('.def.ts'))
-  .map((f) => f.replace(/\.ts$/, ''))
-  .filter((f) => !(EUM_FUNCTIONS as readonly string[]).includes(f));
+const FUNCTIONS = functionNames().filter((f) => !(EUM_FUNCTIONS as readonly string[]).includes(f));
 
 /** A port nothing listens on: one a server held and gave back. */
 async function closedPort(): Promise<number> {

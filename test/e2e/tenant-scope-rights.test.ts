@@ -66,7 +66,7 @@ function refusedInIam(e: Error & { cause?: unknown }): boolean {
 describe('tenant-scoped credentials: /v1/subjects/{phone}', () => {
   it("exports a tenant's own subject, and IAM refuses another tenant's subject (index included) in this tenant's request", async () => {
     const { w, inTenantScope } = await asFunction('subjects');
-    const { makeSubjectRights } = await import('../../layers/core/use-cases/subject-rights.ts');
+    const { makeSubjectRights } = await import('../../functions/subject-rights/use-cases/subject-rights.ts');
     const { systemClock, ulidIds } = await import('../../layers/adapters/system.ts');
     const rights = makeSubjectRights({
       messages: w.onDemand(w.messageStore),

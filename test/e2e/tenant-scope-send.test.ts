@@ -69,7 +69,7 @@ afterAll(async () => {
 /** A send function's wiring (see functionWiring), with the send use cases of that load. */
 async function asSendFunction(name: string) {
   const loaded = await asFunction(name);
-  const use = await import('../../layers/core/use-cases/send-messages.ts');
+  const use = await import('../../functions/messages/use-cases/send-messages.ts');
   return { ...loaded, use };
 }
 

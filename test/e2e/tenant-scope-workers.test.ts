@@ -122,7 +122,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
 
   it("dispatch: IAM refuses another tenant's message and key in one tenant's scope; the carrier is never reached", async () => {
     const { w, inTenantScope } = await asFunction('dispatch-messages');
-    const { makeDispatchMessage } = await import('../../layers/core/use-cases/dispatch-message.ts');
+    const { makeDispatchMessage } = await import('../../functions/messages/use-cases/dispatch-message.ts');
     const { systemClock } = await import('../../layers/adapters/system.ts');
     const carrier: Carrier = { send: vi.fn(async () => ({ carrierMessageId: 'never' })) };
     const dispatch = makeDispatchMessage({
@@ -167,7 +167,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
   it("dispatch: a record whose tenant's credentials cannot be had goes back to the queue (partial batch response), not lost", async () => {
     // STS unreachable: AssumeRole fails for every tenant.
     await asFunction('dispatch-messages', { AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9' });
-    const { handler } = await import('../../functions/dispatch-messages.ts');
+    const { handler } = await import('../../functions/messages/dispatch-messages.ts');
     const event = sqsEvent([{ tenantId: a.tenantId, messageId: aMessage, jurisdiction: 'global' }]);
     const response = await handler(event, lambdaContext);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: event.Records[0]!.messageId }]);
@@ -175,7 +175,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
 
   it("record-audit-events: chains each tenant's entries in its own scope; IAM refuses another tenant's trail", async () => {
     const { w, inTenantScope } = await asFunction('record-audit-events');
-    const { handler } = await import('../../functions/record-audit-events.ts');
+    const { handler } = await import('../../functions/audit/record-audit-events.ts');
     const { ulidIds } = await import('../../layers/adapters/system.ts');
     const entry = (tenantId: string): AuditEntry => ({
       id: ulidIds.next('aud'),
@@ -197,7 +197,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
     expect((await headOf(a.tenantId))?.recentIds).toContain(forA.id);
     expect((await headOf(b.tenantId))?.recentIds).toContain(forB.id);
 
-    const { makeAppendAudit } = await import('../../layers/core/use-cases/audit-trail.ts');
+    const { makeAppendAudit } = await import('../../functions/audit/use-cases/audit-trail.ts');
     const { systemClock } = await import('../../layers/adapters/system.ts');
     const append = makeAppendAudit({
       stores: w.onDemand(w.auditStore),
@@ -213,7 +213,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
 
   it("apply-carrier-events: IAM refuses another tenant's receipt in one tenant's scope", async () => {
     const { w, inTenantScope } = await asFunction('apply-carrier-events');
-    const { makeApplyCarrierEvent } = await import('../../layers/core/use-cases/dispatch-message.ts');
+    const { makeApplyCarrierEvent } = await import('../../functions/messages/use-cases/dispatch-message.ts');
     const apply = makeApplyCarrierEvent({ messages: w.messageStore('global') });
     const before = gateway.iamDenials.length;
     await expect(
@@ -235,7 +235,7 @@ describe('tenant-scoped queue workers (issue 14, item 2)', () => {
 
   it("apply-carrier-events: routes a carrier's reply by the gateway-wide look-up and stores it for the routed tenant only", async () => {
     await asFunction('apply-carrier-events');
-    const { handler } = await import('../../functions/apply-carrier-events.ts');
+    const { handler } = await import('../../functions/messages/apply-carrier-events.ts');
     const reply = {
       kind: 'inbound',
       from: PERSON,

@@ -61,10 +61,10 @@ afterAll(async () => {
 /** The read route's wiring, loaded as the function loads it (its declaration registered first). */
 async function wiring() {
   const { loadSettings } = await import('../../layers/declaration.ts');
-  const { declaration } = await import('../../functions/get-message.def.ts');
+  const { declaration } = await import('../../functions/messages/get-message.def.ts');
   loadSettings(declaration);
   const w = await import('../../layers/wiring.ts');
-  const { makeGetMessage } = await import('../../layers/core/use-cases/read-messages.ts');
+  const { makeGetMessage } = await import('../../functions/messages/use-cases/read-messages.ts');
   const { systemClock } = await import('../../layers/adapters/system.ts');
   const { inTenantScope } = await import('../../layers/tenant-scope.ts');
   const getMessage = makeGetMessage({
@@ -165,7 +165,7 @@ const refusedInIam = (e: Error & { cause?: Error }) => (e.cause ?? e).name === '
 describe('tenant-scoped credentials: DELETE /v1/messages/{id}/body', () => {
   it("removes a tenant's own body, and IAM refuses another tenant's (read or removal) in this tenant's request", async () => {
     const { w, inTenantScope } = await asFunction('delete-message-body');
-    const { makeRedactBody } = await import('../../layers/core/use-cases/read-messages.ts');
+    const { makeRedactBody } = await import('../../functions/messages/use-cases/read-messages.ts');
     const { systemClock } = await import('../../layers/adapters/system.ts');
     const redact = makeRedactBody({
       messages: w.onDemand(w.messageStore),

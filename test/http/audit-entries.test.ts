@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { makeGetMessage } from '../../functions/messages/use-cases/read-messages.ts';
 import { lambdaContext } from '../../infra/local/http-gateway.ts';
 import { NotFoundError } from '../../layers/core/errors.ts';
-import { makeGetMessage } from '../../layers/core/use-cases/read-messages.ts';
 import {
   type AuditInput,
   audited,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { itemError, makeSendMessage } from '../../functions/messages/use-cases/send-messages.ts';
 import * as errors from '../../layers/core/errors.ts';
 import {
   CarrierRejectedError,
@@ -6,7 +7,6 @@ import {
   DomainError,
   MisdirectedError,
 } from '../../layers/core/errors.ts';
-import { itemError, makeSendMessage } from '../../layers/core/use-cases/send-messages.ts';
 import { toProblem } from '../../layers/http/problems.ts';
 import { fakeSendDeps, tenantContext } from '../support/fakes.ts';
 

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { parseSendRequest, readSendBatch, readSendMessage } from '../../functions/messages/send-request.ts';
 import type { FieldIssue } from '../../layers/core/errors.ts';
 import { ValidationError } from '../../layers/core/errors.ts';
 import {
@@ -17,7 +18,6 @@ import {
   TenantIdParams,
   UsageQuery,
 } from '../../layers/http/schemas.ts';
-import { parseSendRequest, readSendBatch, readSendMessage } from '../../layers/http/send-request.ts';
 
 /** The field-level reasons a 422 would carry for this input. */
 function issues(run: () => unknown): FieldIssue[] {

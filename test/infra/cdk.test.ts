@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../functions/webhooks/model.ts';
 import { buildApp } from '../../infra/cdk/app.ts';
 import { SESSION_TENANT } from '../../infra/cdk/tenant-access.ts';
 import { QUEUES } from '../../infra/resources.ts';
-import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../layers/core/webhooks.ts';
 import { HTTP_FUNCTIONS, OTHER_FUNCTIONS, ROUTES } from '../../layers/http/routes.ts';
 
 /** The EU API the global stack relays forward tenants' EU requests to (a required context value). */

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/cdk/app.ts';
 import { SESSION_TENANT, SESSION_TENANT_RECORDS } from '../../infra/cdk/tenant-access.ts';
 import { DECLARATIONS, type FunctionName } from '../../infra/declarations.ts';
+import { functionFile } from '../../infra/function-files.ts';
 import { clearDeclaredSettings, loadConfig, registerDeclaredSettings, setting } from '../../layers/config.ts';
 import { originationFor } from '../../layers/core/origination.ts';
 import { settingsOf } from '../../layers/declaration.ts';
@@ -67,7 +68,7 @@ function dummy(name: string, value: unknown): string {
 
 /** Imports a handler in a fresh Node process with exactly `env` (and PATH). */
 function importIn(name: string, env: Record<string, string>): Promise<{ ok: boolean; stderr: string }> {
-  const url = pathToFileURL(join(ROOT, 'functions', `${name}.ts`)).href;
+  const url = pathToFileURL(functionFile(name)).href;
   return new Promise((resolve) => {
     const child = spawn(
       process.execPath,

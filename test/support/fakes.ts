@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { makeSendPolicy, settingsOf } from '../../functions/messages/use-cases/send-policy.ts';
 import type { AuditEntry } from '../../layers/core/audit.ts';
 import type { Sealed } from '../../layers/core/crypto.ts';
 import {
@@ -19,7 +20,6 @@ import {
 } from '../../layers/core/model.ts';
 import { RecipientPseudonyms } from '../../layers/core/recipient-pseudonym.ts';
 import { statusChange, type UsageStatus } from '../../layers/core/usage.ts';
-import { makeSendPolicy, settingsOf } from '../../layers/core/use-cases/send-policy.ts';
 import type {
   BlockList,
   Carrier,

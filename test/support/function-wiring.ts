@@ -1,4 +1,6 @@
+import { pathToFileURL } from 'node:url';
 import { vi } from 'vitest';
+import { functionFile } from '../../infra/function-files.ts';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { clearDeclaredSettings } from '../../layers/config.ts';
 import { present } from '../../layers/present.ts';
@@ -33,7 +35,7 @@ export function functionWiring(envOf: (name: string) => Record<string, string>) 
       reset();
       Object.assign(process.env, envOf(name), changes);
       const { loadSettings } = await import('../../layers/declaration.ts');
-      const { declaration } = await import(`../../functions/${name}.def.ts`);
+      const { declaration } = await import(pathToFileURL(functionFile(name, '.def.ts')).href);
       loadSettings(declaration);
       const w = await import('../../layers/wiring.ts');
       const { inTenantScope } = await import('../../layers/tenant-scope.ts');

@@ -1,0 +1,31 @@
+import { loadSettings } from '#layers/declaration.ts';
+import { sourceIp } from '#layers/http/handler.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
+import { euOrHere, recipientLists, tenantGuards } from '#layers/wiring.ts';
+import { declaration } from './consents.def.ts';
+import { numberHome } from './use-cases/recipient-lists.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
+
+const lists = recipientLists();
+
+/**
+ * The consent ledger: record an opt-in (scope send), read a number's ledger (scope read), as the
+ * route table says. An EU/EEA number at the global endpoint is the EU API's: relayed for a
+ * forward tenant, 421 for a strict one.
+ */
+export const operations = {
+  recordConsent: async ({ body, event, tenant }) =>
+    euOrHere(event, tenant, numberHome(body.phone), async (endpoint) => ({
+      status: 201,
+      body: await lists.recordConsent(tenant, body, sourceIp(event), endpoint),
+    })),
+  getConsentLedger: async ({ params, event, tenant }) =>
+    euOrHere(event, tenant, numberHome(params.phone), async (endpoint) => ({
+      status: 200,
+      body: await lists.consentLedger(tenant, params.phone, endpoint),
+    })),
+} satisfies Operations<'consents'>;
+
+export const handler = operationsHandler('consents', operations, { guards: tenantGuards });

@@ -1,0 +1,35 @@
+import { loadSettings } from '#layers/declaration.ts';
+import { type Operations, operationsHandler } from '#layers/http/operations.ts';
+import { euOrHere, recipientLists, tenantGuards } from '#layers/wiring.ts';
+import { declaration } from './opt-outs.def.ts';
+import { numberHome } from './use-cases/recipient-lists.ts';
+
+// This function's settings, parsed (and registered) before anything else reads one.
+loadSettings(declaration);
+
+const lists = recipientLists();
+
+/**
+ * The opt-out list: read it (scope read), add to it or remove from it (scope send), as the route
+ * table says. An EU/EEA number at the global endpoint is the EU API's: relayed for a forward
+ * tenant, 421 for a strict one; the list there is the global region's.
+ */
+export const operations = {
+  listOptOuts: async ({ event, tenant }) =>
+    euOrHere(event, tenant, undefined, async (endpoint) => ({
+      status: 200,
+      body: await lists.listOptOuts(tenant, endpoint),
+    })),
+  addOptOut: async ({ body, event, tenant }) =>
+    euOrHere(event, tenant, numberHome(body.phone), async (endpoint) => ({
+      status: 201,
+      body: await lists.addOptOut(tenant, body, endpoint),
+    })),
+  removeOptOut: async ({ params, event, tenant }) =>
+    euOrHere(event, tenant, numberHome(params.phone), async (endpoint) => ({
+      status: 200,
+      body: await lists.removeOptOut(tenant, params.phone, endpoint),
+    })),
+} satisfies Operations<'opt-outs'>;
+
+export const handler = operationsHandler('opt-outs', operations, { guards: tenantGuards });
