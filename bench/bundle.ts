@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
-import { HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/routes.ts';
+import { HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/route.ts';
 import { present } from '../layers/present.ts';
 
 export const FUNCTIONS = [...OTHER_FUNCTIONS, ...HTTP_FUNCTIONS];

@@ -23,7 +23,7 @@ import { declaration as usage } from '../functions/usage/usage.def.ts';
 import { declaration as deliverWebhooks } from '../functions/webhooks/deliver-webhooks.def.ts';
 import { declaration as webhooks } from '../functions/webhooks/webhooks.def.ts';
 import type { FunctionDeclaration } from '../layers/declaration.ts';
-import { EUM_FUNCTIONS, HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/routes.ts';
+import { EUM_FUNCTIONS, HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/route.ts';
 
 export type FunctionName =
   | (typeof HTTP_FUNCTIONS)[number]

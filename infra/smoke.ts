@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SANDBOX_REPLYING_NUMBER } from '../layers/core/sandbox.ts';
-import { HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/routes.ts';
+import { HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../layers/http/route.ts';
 import { adminCall } from './local/admin-call.ts';
 import { regionOfApiUrl, signedAdminCall } from './signed-admin-call.ts';
 

@@ -3,12 +3,13 @@ import { systemClock } from '#layers/adapters/system.ts';
 import { type AuditEntry, OPERATOR_TRAIL } from '#layers/core/audit.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import type { AuditStore } from '#layers/ports/index.ts';
 import { logger, traced } from '#layers/telemetry.ts';
 import { inTenantScope } from '#layers/tenant-scope.ts';
-import { auditStore, onDemand, operatorAuditStore } from '#layers/wiring.ts';
+import { auditStore, onDemand } from '#layers/wiring.ts';
+import type { AuditStore } from './ports.ts';
 import { declaration } from './record-audit-events.def.ts';
 import { makeAppendAudit } from './use-cases/audit-trail.ts';
+import { operatorAuditStore } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 const settings = loadSettings(declaration);

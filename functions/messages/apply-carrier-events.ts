@@ -10,9 +10,10 @@ import { loadSettings } from '#layers/declaration.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import { inTenantScope } from '#layers/tenant-scope.ts';
-import { messageStore, onDemand, ownJurisdiction, receiveInbound, statusEvents } from '#layers/wiring.ts';
+import { messageStore, onDemand, ownJurisdiction } from '#layers/wiring.ts';
 import { declaration } from './apply-carrier-events.def.ts';
 import { makeApplyCarrierEvent } from './use-cases/dispatch-message.ts';
+import { receiveInbound, statusEvents } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

@@ -4,8 +4,9 @@ import { UnauthorizedError } from '#layers/core/errors.ts';
 import { isEuSubject } from '#layers/core/residency.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { euRelay, ownJurisdiction, pepper, receiveInbound, secretStore } from '#layers/wiring.ts';
+import { euRelay, ownJurisdiction, pepper, secretStore } from '#layers/wiring.ts';
 import { declaration } from './carrier-inbound.def.ts';
+import { receiveInbound } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

@@ -1,9 +1,10 @@
 import { systemClock } from '#layers/adapters/system.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { endpoints, hereOrEu, messageStore, onDemand, tenantGuards } from '#layers/wiring.ts';
+import { endpoints, messageStore, onDemand, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './delete-message-body.def.ts';
 import { makeRedactBody } from './use-cases/read-messages.ts';
+import { hereOrEu } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

@@ -9,9 +9,10 @@ import { loadSettings } from '#layers/declaration.ts';
 import { processRecords } from '#layers/sqs-batch.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import { inTenantScope } from '#layers/tenant-scope.ts';
-import { carrier, dispatchQueue, messageStore, sandboxCarrier, statusEvents } from '#layers/wiring.ts';
+import { dispatchQueue, messageStore } from '#layers/wiring.ts';
 import { declaration } from './dispatch-messages.def.ts';
 import { makeDispatchMessage } from './use-cases/dispatch-message.ts';
+import { carrier, sandboxCarrier, statusEvents } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 const settings = loadSettings(declaration);

@@ -5,20 +5,13 @@ import { translateEumEvent } from '#layers/adapters/eum-events.ts';
 import { relayCarrierToken } from '#layers/core/api-keys.ts';
 import { isEuSubject } from '#layers/core/residency.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { CarrierInboundRequest } from '#layers/http/schemas.ts';
 import { countMessages, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import { inTenantScope } from '#layers/tenant-scope.ts';
-import {
-  euRelay,
-  messageStore,
-  onDemand,
-  ownJurisdiction,
-  pepper,
-  receiveInbound,
-  statusEvents,
-} from '#layers/wiring.ts';
+import { euRelay, messageStore, onDemand, ownJurisdiction, pepper } from '#layers/wiring.ts';
 import { declaration } from './receive-eum-events.def.ts';
+import { CarrierInboundRequest } from './schemas.ts';
 import { makeApplyCarrierEvent } from './use-cases/dispatch-message.ts';
+import { receiveInbound, statusEvents } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

@@ -6,10 +6,11 @@ import { toProblem } from '#layers/http/problems.ts';
 import { type BatchAnswerItem, euPartKey, mergeEuPart } from '#layers/http/relay.ts';
 import { present } from '#layers/present.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
-import { euRelay, ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
+import { euRelay, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './send-batch.def.ts';
 import { parseSendRequest, readSendBatch } from './send-request.ts';
 import { itemError, makeSendBatch, relayedToEu } from './use-cases/send-messages.ts';
+import { sendDeps } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

@@ -2,10 +2,11 @@ import { loadSettings } from '#layers/declaration.ts';
 import { endpointJurisdiction, idempotencyKeyFrom } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { countMessages, recordLatency } from '#layers/telemetry.ts';
-import { euRelay, ownJurisdiction, sendDeps, tenantGuards } from '#layers/wiring.ts';
+import { euRelay, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './send-message.def.ts';
 import { readSendMessage } from './send-request.ts';
 import { makeSendMessage, relayedToEu } from './use-cases/send-messages.ts';
+import { sendDeps } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

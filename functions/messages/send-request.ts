@@ -8,8 +8,8 @@ import {
   readWith,
   whole,
 } from '#layers/http/handler.ts';
-import { SendBatchRequest, SendMessageRequest } from '#layers/http/schemas.ts';
 import { messageFieldIssues } from './model.ts';
+import { SendBatchRequest, SendMessageRequest } from './schemas.ts';
 
 /**
  * One message of a send request (`at`: a batch item's pointer). Its shape is the schema's;

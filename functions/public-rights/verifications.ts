@@ -5,18 +5,15 @@ import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import {
   blockList,
   endpoints,
-  gatewayBudget,
   messageStore,
   onDemand,
   ownJurisdiction,
-  ownRegionCounters,
   recipientPseudonyms,
-  systemSms,
   tenantStore,
-  verificationStore,
 } from '#layers/wiring.ts';
 import { makePublicRights } from './use-cases/public-rights.ts';
 import { declaration } from './verifications.def.ts';
+import { gatewayBudget, ownRegionCounters, systemSms, verificationStore } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

@@ -1,7 +1,8 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { euOrHere, recipientLists, tenantGuards } from '#layers/wiring.ts';
+import { euOrHere, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './inbound.def.ts';
+import { recipientLists } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

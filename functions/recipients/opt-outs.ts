@@ -1,8 +1,9 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { euOrHere, recipientLists, tenantGuards } from '#layers/wiring.ts';
+import { euOrHere, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './opt-outs.def.ts';
 import { numberHome } from './use-cases/recipient-lists.ts';
+import { recipientLists } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

@@ -1,7 +1,8 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { tenantAdmin, tenantGuards } from '#layers/wiring.ts';
+import { tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './settings.def.ts';
+import { tenantAdmin } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

@@ -6,12 +6,10 @@ import { loadSettings } from '#layers/declaration.ts';
 import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
 import { endpointJurisdiction } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import * as s from '#layers/http/schemas.ts';
 import {
   auditTrail,
   counters,
   endpoints,
-  idempotencyKeyScope,
   keyringStore,
   keyService,
   messageStore,
@@ -24,11 +22,12 @@ import {
   tenantCrypto,
   tenantStore,
   usageReports,
-  webhookHistory,
 } from '#layers/wiring.ts';
 import { declaration } from './admin.def.ts';
+import { confirmsTenant } from './schemas.ts';
 import { makeCloseAccount } from './use-cases/close-account.ts';
 import { makeTenantAdmin } from './use-cases/manage-tenants.ts';
+import { idempotencyKeyScope, webhookHistory } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 const settings = loadSettings(declaration);
@@ -118,7 +117,7 @@ export const operations = {
     body: await admin.updatePolicy(params.tenantId, body),
   }),
   closeTenant: {
-    check: s.confirmsTenant,
+    check: confirmsTenant,
     handle: async ({ params }) => ({ status: 200, body: await closeAccount(params.tenantId) }),
   },
   updateTenantControls: async ({ params, body }) => ({

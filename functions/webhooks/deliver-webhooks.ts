@@ -5,9 +5,10 @@ import type { Jurisdiction } from '#layers/core/model.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { countWebhook, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import { inTenantScope } from '#layers/tenant-scope.ts';
-import { deliverWebhook, ownJurisdiction, readSetting, sqs } from '#layers/wiring.ts';
+import { ownJurisdiction, readSetting, sqs } from '#layers/wiring.ts';
 import { declaration } from './deliver-webhooks.def.ts';
 import type { WebhookDelivery } from './model.ts';
+import { deliverWebhook } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

@@ -1,8 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-
-export const WEBHOOK_EVENT_TYPES = ['message.status', 'message.inbound'] as const;
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+import type { WebhookEventType } from '#layers/core/model.ts';
 
 /** A signing secret; the previous one stays valid until `expiresAt` after a rotation. */
 export interface WebhookSecret {

@@ -2,9 +2,10 @@ import { requireReadable } from '#functions/messages/use-cases/read-messages.ts'
 import { loadSettings } from '#layers/declaration.ts';
 import { parseRequest } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { webhookRequest } from '#layers/http/schemas.ts';
-import { endpoints as apiEndpoints, euOrHere, tenantGuards, webhookEndpoints } from '#layers/wiring.ts';
+import { endpoints as apiEndpoints, euOrHere, tenantGuards } from '#layers/wiring.ts';
+import { webhookRequest } from './schemas.ts';
 import { declaration } from './webhooks.def.ts';
+import { webhookEndpoints } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 const settings = loadSettings(declaration);

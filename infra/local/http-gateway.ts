@@ -7,7 +7,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { bearerToken } from '../../layers/core/api-keys.ts';
-import { PAYLOAD_QUOTAS } from '../../layers/http/routes.ts';
+import { PAYLOAD_QUOTAS } from '../../layers/http/route.ts';
 import { present } from '../../layers/present.ts';
 import { closeServer, listenOn } from './listen.ts';
 

@@ -5,10 +5,10 @@ import {
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AuditFilter, AuditStore } from '#functions/audit/ports.ts';
 import type { AuditEvent, AuditHead } from '../core/audit.ts';
 import { CURSORS } from '../core/cursors.ts';
 import { ValidationError } from '../core/errors.ts';
-import type { AuditFilter, AuditStore } from '../ports/index.ts';
 import { epochSeconds, queryAll } from './dynamodb-util.ts';
 
 /**

@@ -7,10 +7,11 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { IdempotencyKeyScope } from '#functions/messages/ports.ts';
 import type { TenantCrypto } from '../core/crypto.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../core/errors.ts';
 import type { StoredResult } from '../core/model.ts';
-import type { IdempotencyBegin, IdempotencyKeyScope, IdempotencyStore } from '../ports/index.ts';
+import type { IdempotencyBegin, IdempotencyStore } from '../ports/index.ts';
 import { deleteAll, epochSeconds, isConditionFailure, queryAll } from './dynamodb-util.ts';
 
 const sk = (key: string) => `IDEM#${key}`;

@@ -7,6 +7,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Verification, VerificationStore } from '#functions/public-rights/ports.ts';
 import { type Sealed, type TenantCrypto, TenantKeyUnavailableError } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
 import { UnreadableError, ValidationError } from '../core/errors.ts';
@@ -19,8 +20,6 @@ import type {
   UnreadableConsent,
   UnreadableInbound,
   UnreadableOptOut,
-  Verification,
-  VerificationStore,
 } from '../ports/index.ts';
 import { keyringOpen } from './dynamodb-keyring-store.ts';
 import {

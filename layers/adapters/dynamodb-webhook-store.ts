@@ -8,10 +8,11 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { WebhookEndpoint, WebhookSecret } from '#functions/webhooks/model.ts';
+import type { WebhookHistory, WebhookStore } from '#functions/webhooks/ports.ts';
 import { type TenantCrypto, TenantKeyUnavailableError } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
 import { ValidationError } from '../core/errors.ts';
-import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../ports/index.ts';
+import type { WebhookAttempt } from '../ports/index.ts';
 import { keyringOpen } from './dynamodb-keyring-store.ts';
 import { tenantOpen } from './dynamodb-tenant-store.ts';
 import { cancellationReasons, conditionCheck, deleteAll, putWhile, queryAll } from './dynamodb-util.ts';

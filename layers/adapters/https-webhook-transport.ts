@@ -7,7 +7,7 @@ import {
   WebhookTargetBlockedError,
   webhookUrlProblem,
 } from '#functions/webhooks/model.ts';
-import type { WebhookTransport } from '../ports/index.ts';
+import type { WebhookTransport } from '#functions/webhooks/ports.ts';
 import { present } from '../present.ts';
 
 /** Reasons a receiver can read in its delivery history: never the receiver's body or our internals. */

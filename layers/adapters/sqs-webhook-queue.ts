@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { WebhookDelivery } from '#functions/webhooks/model.ts';
-import type { WebhookQueue } from '../ports/index.ts';
+import type { WebhookQueue } from '#functions/webhooks/ports.ts';
 
 /** Deliveries on the jurisdiction's webhook queue (encrypted, in the region of the data they carry). */
 export class SqsWebhookQueue implements WebhookQueue {

@@ -134,3 +134,7 @@ export interface DispatchRef {
 
 /** The outcome of an idempotent write, kept so that a replay returns it unchanged. */
 export type StoredResult = object;
+
+export const WEBHOOK_EVENT_TYPES = ['message.status', 'message.inbound'] as const;
+
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

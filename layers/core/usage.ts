@@ -96,3 +96,27 @@ export const priceOf = (prices: Record<string, number>, country: string) =>
 
 /** Whole cents would hide small tenants' costs: rounded to 1/10,000 of a dollar. */
 export const roundUsd = (usd: number) => Math.round(usd * 10_000) / 10_000;
+
+const DAY_MS = 86_400_000;
+
+export type Period = { from?: string | undefined; to?: string | undefined };
+
+/** The days a report covers: `from` to `to` inclusive, defaulting to this month so far. */
+export function days(now: Date, q: Period) {
+  const today = now.toISOString().slice(0, 10);
+  const from = q.from ?? `${today.slice(0, 8)}01`;
+  const to = q.to ?? today;
+  return { from, to, count: (Date.parse(to) - Date.parse(from)) / DAY_MS + 1 };
+}
+
+/** Why a report cannot cover these days (the parameter at fault and the reason), if it cannot. */
+export function periodProblem(
+  now: Date,
+  q: Period,
+  maxDays: number,
+): { parameter: 'from' | 'to'; reason: string } | undefined {
+  const { count } = days(now, q);
+  if (count < 1) return { parameter: 'to', reason: "must not be before 'from'" };
+  if (count > maxDays) return { parameter: 'from', reason: `a report covers at most ${maxDays} days` };
+  return undefined;
+}

@@ -1,5 +1,6 @@
 import * as z from 'zod';
-import { RESPONSE_HEADERS, ROUTES, type Route, type RouteResponse } from './routes.ts';
+import { RESPONSE_HEADERS, type Route, type RouteResponse } from './route.ts';
+import { ROUTES } from './routes.ts';
 import { GatewayMessage } from './schemas.ts';
 
 const COMPONENTS = '#/components/schemas/';

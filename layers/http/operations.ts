@@ -20,7 +20,8 @@ import {
   type TenantEvent,
   whole,
 } from './handler.ts';
-import { type HttpFunction, ROUTES, type Route, routeKey, type TableRoute } from './routes.ts';
+import { type HttpFunction, type Route, routeKey } from './route.ts';
+import { ROUTES, type TableRoute } from './routes.ts';
 
 /** The operation ids of a function's routes, as the route table states them. */
 export type OperationId<F extends HttpFunction> = Extract<TableRoute, { function: F }>['operationId'];

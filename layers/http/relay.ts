@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { ServiceUnavailableError } from '../core/errors.ts';
 import { problem, toProblem } from './problems.ts';
-import { RESPONSE_HEADERS } from './routes.ts';
+import { RESPONSE_HEADERS } from './route.ts';
 
 /**
  * Forward residency's relay: a request the global endpoint took for an EU/EEA subject (or for

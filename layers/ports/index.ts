@@ -1,10 +1,5 @@
-import type {
-  WebhookDelivery,
-  WebhookEndpoint,
-  WebhookEventType,
-  WebhookSecret,
-} from '#functions/webhooks/model.ts';
-import type { AuditEntry, AuditEvent, AuditHead } from '../core/audit.ts';
+import type { WebhookEventType } from '#layers/core/model.ts';
+import type { AuditEntry } from '../core/audit.ts';
 import type { Sealed } from '../core/crypto.ts';
 import type { KeywordAction } from '../core/keywords.ts';
 import type {
@@ -54,12 +49,6 @@ export interface StatusChange {
 }
 
 export type TransitionResult = { outcome: 'updated'; change: StatusChange } | { outcome: 'ignored' };
-
-/** Collects status changes during a unit of work; `flush` hands them on (usage counters, webhooks). */
-export interface StatusEvents {
-  changed(change: StatusChange): void;
-  flush(): Promise<void>;
-}
 
 /** A stored message as a retry of its request needs it: no recipient, no body. */
 export type AcceptedMessage = Pick<
@@ -150,23 +139,6 @@ export interface IdempotencyStore {
   endLease(tenantId: string, key: string): Promise<void>;
   /** Removes the records whose results mention a number; returns how many. */
   removeForSubject(tenantId: string, e164: string): Promise<number>;
-}
-
-/**
- * The tenant-wide scope of Idempotency-Keys: one place, looked up from both jurisdictions, where
- * a key names only a keyed fingerprint of the request it was first used for (no number, no body),
- * so a key reused with a recipient in the other jurisdiction is refused too.
- */
-/** A store's share of account closure: removes every item it holds for a tenant, returns how many. */
-export interface TenantSweep {
-  removeTenant(tenantId: string): Promise<number>;
-}
-
-export interface IdempotencyKeyScope {
-  /** Claims `key` for the request `requestHash`; false when the tenant used it for another request. */
-  claim(tenantId: string, key: string, requestHash: string, now: Date): Promise<boolean>;
-  /** Frees a key whose attempt stored nothing. */
-  release(tenantId: string, key: string): Promise<void>;
 }
 
 export interface TenantStore {
@@ -379,32 +351,6 @@ export interface BlockList {
   unblock(recipientPseudonym: string): Promise<void>;
 }
 
-export type VerificationPurpose = 'block' | 'unblock' | 'identify';
-
-/** A one-time-code challenge for the public flows. Holds no number, only its pseudonym. */
-export interface Verification {
-  id: string;
-  purpose: VerificationPurpose;
-  recipientPseudonym: string;
-  codeDigest: string;
-  attempts: number;
-  expiresAt: number;
-  /** For "who sent me this?": the reference code, or the time and sender ID the person saw. */
-  query?: { refCode?: string | undefined; sentAt?: string | undefined; senderId?: string | undefined };
-}
-
-export interface VerificationStore {
-  put(v: Verification): Promise<void>;
-  get(id: string, now: Date): Promise<Verification | undefined>;
-  /**
-   * Takes one of a verification's `maxAttempts` tries, atomically, before its code is compared:
-   * the verification as it stands, or undefined when it is unknown, expired or its tries are
-   * used up (then it is forgotten). Concurrent tries can never compare more than `maxAttempts` codes.
-   */
-  claimAttempt(id: string, maxAttempts: number, now: Date): Promise<Verification | undefined>;
-  remove(id: string): Promise<void>;
-}
-
 /** Hourly counters of the gateway's own messages, in the region that took the request. */
 export interface BudgetCounters {
   /**
@@ -434,16 +380,6 @@ export interface Counters {
 }
 
 export type SenderIdStatus = 'pending' | 'approved' | 'rejected';
-
-/** The business behind a sender ID application; kept encrypted and purged after the decision. */
-export interface SenderIdentity {
-  companyName: string;
-  registrationNumber: string;
-  address: string;
-  contactName: string;
-  contactEmail: string;
-  useCase: string;
-}
 
 export interface SenderIdRecord {
   id: string;
@@ -493,39 +429,6 @@ export interface AuditSink {
   record(entry: AuditEntry): Promise<void>;
 }
 
-export interface AuditFilter {
-  action?: string | undefined;
-  keyId?: string | undefined;
-  outcome?: 'success' | 'failure' | undefined;
-  from?: string | undefined;
-  to?: string | undefined;
-}
-
-/** A tenant's hash-chained audit trail in one jurisdiction. */
-export interface AuditStore {
-  head(tenantId: string): Promise<AuditHead | undefined>;
-  /**
-   * Stores events and moves the head in one transaction, only if the head is still at
-   * `expectedSeq` (0: no head yet); false when another writer moved it first.
-   */
-  append(
-    tenantId: string,
-    events: AuditEvent[],
-    head: AuditHead,
-    expectedSeq: number,
-    expiresAt: number,
-  ): Promise<boolean>;
-  /** Newest first. */
-  list(
-    tenantId: string,
-    filter: AuditFilter,
-    page: { limit: number; cursor?: string | undefined },
-    now: Date,
-  ): Promise<{ items: AuditEvent[]; nextCursor?: string | undefined }>;
-  /** Every kept event in ascending order (for verification and export). */
-  all(tenantId: string, now: Date): Promise<AuditEvent[]>;
-}
-
 /** A gateway-wide cell of the operator's analytics, before suppression. */
 export interface AggregateCell {
   day: string;
@@ -559,35 +462,4 @@ export interface WebhookAttempt {
   /** Why the last attempt failed (never the receiver's response body). */
   lastError?: string | undefined;
   nextAttemptAt?: string | undefined;
-}
-
-/** Tenants' webhook endpoints, their secrets sealed under the tenant's key. */
-export interface WebhookStore {
-  put(endpoint: WebhookEndpoint, secrets: WebhookSecret[]): Promise<void>;
-  get(
-    tenantId: string,
-    id: string,
-  ): Promise<{ endpoint: WebhookEndpoint; secrets: WebhookSecret[] } | undefined>;
-  list(tenantId: string): Promise<WebhookEndpoint[]>;
-  remove(tenantId: string, id: string): Promise<boolean>;
-}
-
-/** Each attempt's outcome, per endpoint, in the jurisdiction that delivered it. */
-export interface WebhookHistory {
-  /** False when the tenant's keyring in this jurisdiction is closed: nothing is written. */
-  record(attempt: WebhookAttempt, expiresAt: number): Promise<boolean>;
-  list(
-    tenantId: string,
-    endpointId: string,
-    page: { limit: number; cursor?: string | undefined },
-  ): Promise<{ items: WebhookAttempt[]; nextCursor?: string | undefined }>;
-}
-
-export interface WebhookQueue {
-  enqueue(deliveries: WebhookDelivery[]): Promise<void>;
-}
-
-/** One POST to a receiver; resolves with its status, rejects with a reason it could not be made. */
-export interface WebhookTransport {
-  post(url: string, headers: Record<string, string>, body: string): Promise<{ status: number }>;
 }

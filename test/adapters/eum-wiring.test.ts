@@ -19,7 +19,7 @@ describe('choosing the carrier by configuration', () => {
       EUM_TTL_SECONDS: '600',
       GLOBAL_REGION: 'us-east-1',
     });
-    const { carrier } = await import('../../layers/wiring.ts');
+    const { carrier } = await import('../../functions/messages/wiring.ts');
     const out = await carrier('global').send({
       messageId: 'msg_1',
       tenantId: 'ten_1',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { AuditStore } from '../../functions/audit/ports.ts';
 import { makeAppendAudit, makeAuditTrail } from '../../functions/audit/use-cases/audit-trail.ts';
 import {
   type AuditEvent,
@@ -9,7 +10,6 @@ import {
   GENESIS_HASH,
   verifyChain,
 } from '../../layers/core/audit.ts';
-import type { AuditStore } from '../../layers/ports/index.ts';
 import { auditEntry, FakeClock } from '../support/fakes.ts';
 
 /** A fake of the store port with the real one's head condition, per tenant. */

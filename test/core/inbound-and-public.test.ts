@@ -1,12 +1,13 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeSendMessage } from '../../functions/messages/use-cases/send-messages.ts';
 import { settingsOf } from '../../functions/messages/use-cases/send-policy.ts';
+import type { Verification, VerificationStore } from '../../functions/public-rights/ports.ts';
 import { makePublicRights } from '../../functions/public-rights/use-cases/public-rights.ts';
 import { makeReceiveInbound } from '../../functions/recipients/use-cases/inbound.ts';
 import { MisdirectedError, RateLimitedError, VerificationFailedError } from '../../layers/core/errors.ts';
 import { makeGatewayBudget } from '../../layers/core/gateway-budget.ts';
 import type { Jurisdiction, Tenant } from '../../layers/core/model.ts';
-import type { BudgetCounters, Counters, Verification, VerificationStore } from '../../layers/ports/index.ts';
+import type { BudgetCounters, Counters } from '../../layers/ports/index.ts';
 import { fakePseudonymOf, fakeSendDeps, tenantContext } from '../support/fakes.ts';
 
 const person = '+12025550100';

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { prepareMessage } from '../../functions/messages/model.ts';
+import { ListedMessage, MessageList } from '../../functions/messages/schemas.ts';
 import { makeDispatchMessage } from '../../functions/messages/use-cases/dispatch-message.ts';
 import {
   makeGetMessage,
@@ -11,7 +12,6 @@ import { TenantCrypto } from '../../layers/core/crypto.ts';
 import { UnreadableError } from '../../layers/core/errors.ts';
 import { DEFAULT_RETENTION, type MessageRecord } from '../../layers/core/model.ts';
 import { toProblem } from '../../layers/http/problems.ts';
-import { ListedMessage, MessageList } from '../../layers/http/schemas.ts';
 import {
   FakeCarrier,
   FakeClock,

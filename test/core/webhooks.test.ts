@@ -10,13 +10,14 @@ import {
   WebhookTargetBlockedError,
   webhookUrlProblem,
 } from '../../functions/webhooks/model.ts';
+import type { WebhookHistory, WebhookStore } from '../../functions/webhooks/ports.ts';
 import {
   makeDeliverWebhook,
   makeWebhookEndpoints,
   makeWebhookFanout,
 } from '../../functions/webhooks/use-cases/webhooks.ts';
 import { TenantCrypto } from '../../layers/core/crypto.ts';
-import type { WebhookAttempt, WebhookHistory, WebhookStore } from '../../layers/ports/index.ts';
+import type { WebhookAttempt } from '../../layers/ports/index.ts';
 import { FakeClock, FakeKeyringStore, FakeKeyService, SequenceIds } from '../support/fakes.ts';
 
 describe('addresses a webhook may not reach', () => {

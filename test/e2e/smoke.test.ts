@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { functionNames } from '../../infra/function-files.ts';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
 import { formatResult, runSmoke, type SmokeResult } from '../../infra/smoke.ts';
-import { EUM_FUNCTIONS } from '../../layers/http/routes.ts';
+import { EUM_FUNCTIONS } from '../../layers/http/route.ts';
 import { NO_CACHES, startTestGateway } from '../support/local-gateway.ts';
 
 let gateway: RunningGateway;

@@ -302,7 +302,7 @@ describe('tenant-scoped credentials: GET /v1/usage', () => {
     expect(deniedSince().filter((d) => d.role.includes('usage'))).toEqual([]);
 
     const { w, inTenantScope } = await asFunction('usage');
-    const { UsageQuery } = await import('../../layers/http/schemas.ts');
+    const { UsageQuery } = await import('../../functions/usage/schemas.ts');
     const q = UsageQuery.parse({});
     const reports = w.usageReports();
     await expect(

@@ -63,7 +63,10 @@ async function wiring() {
   const { loadSettings } = await import('../../layers/declaration.ts');
   const { declaration } = await import('../../functions/messages/get-message.def.ts');
   loadSettings(declaration);
-  const w = await import('../../layers/wiring.ts');
+  const w = {
+    ...(await import('../../layers/wiring.ts')),
+    ...(await import('../../functions/recipients/wiring.ts')),
+  };
   const { makeGetMessage } = await import('../../functions/messages/use-cases/read-messages.ts');
   const { systemClock } = await import('../../layers/adapters/system.ts');
   const { inTenantScope } = await import('../../layers/tenant-scope.ts');

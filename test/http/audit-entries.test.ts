@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { MessageIdParams } from '../../functions/messages/schemas.ts';
 import { makeGetMessage } from '../../functions/messages/use-cases/read-messages.ts';
 import { lambdaContext } from '../../infra/local/http-gateway.ts';
 import { NotFoundError } from '../../layers/core/errors.ts';
@@ -11,7 +12,6 @@ import {
   tenantRoute,
 } from '../../layers/http/handler.ts';
 import { ROUTES } from '../../layers/http/routes.ts';
-import { MessageIdParams } from '../../layers/http/schemas.ts';
 import { apiEvent } from '../support/api-event.ts';
 import { FakeClock, FakeMessageStore } from '../support/fakes.ts';
 

@@ -1,10 +1,10 @@
 import { DynamoDBServiceException } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { UpdateRepliesRequest } from '../../functions/recipients/schemas.ts';
 import { lambdaContext } from '../../infra/local/http-gateway.ts';
 import { ServiceUnavailableError } from '../../layers/core/errors.ts';
 import { parseJsonBody, parseWith, type TenantEvent, tenantRoute } from '../../layers/http/handler.ts';
-import { UpdateRepliesRequest } from '../../layers/http/schemas.ts';
 import { apiEvent } from '../support/api-event.ts';
 
 /** An API Gateway v2 event as the authorizer leaves it (event factory). */

@@ -1,15 +1,18 @@
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   DEFAULT_GATEWAY_MESSAGE_BUDGET,
   DEFAULT_ORIGINATION,
   environmentOf,
 } from '../../infra/cdk/environment.ts';
+import { functionFile } from '../../infra/function-files.ts';
 import { lambdaContext } from '../../infra/local/http-gateway.ts';
 import { clearDeclaredSettings } from '../../layers/config.ts';
 import { type FunctionDeclaration, settingsOf } from '../../layers/declaration.ts';
 import type { HttpResponse } from '../../layers/http/handler.ts';
 import { operationsHandler } from '../../layers/http/operations.ts';
-import { HTTP_FUNCTIONS, type HttpFunction, ROUTES, routeKey } from '../../layers/http/routes.ts';
+import { HTTP_FUNCTIONS, type HttpFunction, routeKey } from '../../layers/http/route.ts';
+import { ROUTES } from '../../layers/http/routes.ts';
 import { type DeployContext, settingSpec } from '../../layers/settings.ts';
 import { apiEvent } from '../support/api-event.ts';
 
@@ -50,7 +53,7 @@ afterAll(() => {
 async function load(name: HttpFunction) {
   vi.resetModules();
   restoreEnv();
-  const { declaration } = (await import(`../../functions/${name}.def.ts`)) as {
+  const { declaration } = (await import(pathToFileURL(functionFile(name, '.def.ts')).href)) as {
     declaration: FunctionDeclaration;
   };
   Object.assign(process.env, environmentOf(declaration, DEPLOY));
@@ -58,7 +61,7 @@ async function load(name: HttpFunction) {
   for (const setting of settingsOf(declaration, 'global')) {
     if (settingSpec(setting).setByStack) process.env[setting] = STACK_SET[setting] ?? 'x';
   }
-  return (await import(`../../functions/${name}.ts`)) as { operations: Record<string, unknown> };
+  return (await import(pathToFileURL(functionFile(name)).href)) as { operations: Record<string, unknown> };
 }
 
 const operationIdsOf = (name: HttpFunction) =>

@@ -1,25 +1,73 @@
 import type * as z from 'zod';
+import type { AuditVerification } from '../../functions/audit/schemas.ts';
 import type { makeAuditTrail } from '../../functions/audit/use-cases/audit-trail.ts';
 import type { SendInput } from '../../functions/messages/model.ts';
+import type {
+  ListedMessage,
+  Message,
+  MessageList,
+  SendMessageRequest,
+  SendMessageResponse,
+} from '../../functions/messages/schemas.ts';
 import type {
   makeGetMessage,
   makeListMessages,
   makeRedactBody,
 } from '../../functions/messages/use-cases/read-messages.ts';
 import type { BatchItemResult, makeSendMessage } from '../../functions/messages/use-cases/send-messages.ts';
+import type { VerificationResult, VerificationStarted } from '../../functions/public-rights/schemas.ts';
 import type { makePublicRights } from '../../functions/public-rights/use-cases/public-rights.ts';
+import type {
+  ConsentLedger,
+  CreateConsentRequest,
+  InboundList,
+  OptOut,
+  OptOutList,
+  RemovedOptOut,
+  Replies,
+} from '../../functions/recipients/schemas.ts';
 import type {
   ConsentInput,
   makeRecipientLists,
 } from '../../functions/recipients/use-cases/recipient-lists.ts';
+import type { SenderIdApplication as SenderIdApplicationSchema } from '../../functions/sender-ids/schemas.ts';
 import type { makeSenderIds, SenderIdApplication } from '../../functions/sender-ids/use-cases/sender-ids.ts';
+import type { ErasureResult, SubjectExport } from '../../functions/subject-rights/schemas.ts';
 import type { makeSubjectRights } from '../../functions/subject-rights/use-cases/subject-rights.ts';
+import type {
+  AnalyticsReport,
+  ApiKey,
+  ApiKeyList,
+  ClosedTenant,
+  CreateKeyRequest,
+  CreateTenantRequest,
+  IssuedApiKey,
+  RotatedApiKey,
+  SenderIdReview,
+  TenantList,
+  Tenant as TenantSchema,
+} from '../../functions/tenants/schemas.ts';
 import type { makeCloseAccount } from '../../functions/tenants/use-cases/close-account.ts';
 import type { makeTenantAdmin, NewKey, NewTenant } from '../../functions/tenants/use-cases/manage-tenants.ts';
+import type { UsageReport } from '../../functions/usage/schemas.ts';
 import type { makeUsageReports } from '../../functions/usage/use-cases/usage-reports.ts';
+import type {
+  RotatedWebhookSecret,
+  Webhook,
+  WebhookDeliveryList,
+  WebhookList,
+  WebhookWithSecret,
+} from '../../functions/webhooks/schemas.ts';
 import type { makeWebhookEndpoints } from '../../functions/webhooks/use-cases/webhooks.ts';
 import type { ProblemBody } from '../../layers/http/problems.ts';
-import type * as s from '../../layers/http/schemas.ts';
+import type {
+  AuditEventList,
+  BatchItemResult as BatchItemResultSchema,
+  Consent,
+  Problem,
+  SenderId,
+  SenderIdList,
+} from '../../layers/http/schemas.ts';
 
 /*
  * What each use case returns as a response body, checked at compile time against the schema the
@@ -68,69 +116,69 @@ type Trail = ReturnType<typeof makeAuditTrail>;
 
 export type ResponseViews = [
   // Admin API (functions/admin.ts)
-  Check<Shows<Out<Admin['createTenant']>, typeof s.Tenant>>,
-  Check<Shows<Out<Admin['getTenant']>, typeof s.Tenant>>,
-  Check<Shows<{ data: Out<Admin['listTenants']> }, typeof s.TenantList>>,
-  Check<Shows<Out<Admin['issueKey']>, typeof s.IssuedApiKey>>,
-  Check<Shows<{ data: Out<Admin['listKeys']> }, typeof s.ApiKeyList>>,
-  Check<Shows<Out<Admin['rotateKey']>, typeof s.RotatedApiKey>>,
-  Check<Shows<Out<Admin['revokeKey']>, typeof s.ApiKey>>,
-  Check<Shows<Out<Admin['updatePolicy']>, typeof s.Tenant>>,
-  Check<Shows<Out<Admin['updateControls']>, typeof s.Tenant>>,
-  Check<Shows<Out<ReturnType<typeof makeCloseAccount>>, typeof s.ClosedTenant>>,
-  Check<Shows<Out<Senders['listPending']>, typeof s.SenderIdList>>,
-  Check<Shows<Out<Senders['review']>, typeof s.SenderIdReview>>,
-  Check<Shows<Out<Senders['decide']>, typeof s.SenderId>>,
-  Check<Shows<Out<Usage['aggregates']>, typeof s.AnalyticsReport>>,
+  Check<Shows<Out<Admin['createTenant']>, typeof TenantSchema>>,
+  Check<Shows<Out<Admin['getTenant']>, typeof TenantSchema>>,
+  Check<Shows<{ data: Out<Admin['listTenants']> }, typeof TenantList>>,
+  Check<Shows<Out<Admin['issueKey']>, typeof IssuedApiKey>>,
+  Check<Shows<{ data: Out<Admin['listKeys']> }, typeof ApiKeyList>>,
+  Check<Shows<Out<Admin['rotateKey']>, typeof RotatedApiKey>>,
+  Check<Shows<Out<Admin['revokeKey']>, typeof ApiKey>>,
+  Check<Shows<Out<Admin['updatePolicy']>, typeof TenantSchema>>,
+  Check<Shows<Out<Admin['updateControls']>, typeof TenantSchema>>,
+  Check<Shows<Out<ReturnType<typeof makeCloseAccount>>, typeof ClosedTenant>>,
+  Check<Shows<Out<Senders['listPending']>, typeof SenderIdList>>,
+  Check<Shows<Out<Senders['review']>, typeof SenderIdReview>>,
+  Check<Shows<Out<Senders['decide']>, typeof SenderId>>,
+  Check<Shows<Out<Usage['aggregates']>, typeof AnalyticsReport>>,
   // Tenant API
-  Check<Shows<Out<Admin['updateReplies']>, typeof s.Replies>>,
-  Check<Shows<Out<Admin['replies']>, typeof s.Replies>>,
-  Check<Shows<Out<Senders['apply']>, typeof s.SenderId>>,
-  Check<Shows<Out<Senders['list']>, typeof s.SenderIdList>>,
-  Check<Shows<Out<Lists['listOptOuts']>, typeof s.OptOutList>>,
-  Check<Shows<Out<Lists['addOptOut']>, typeof s.OptOut>>,
-  Check<Shows<Out<Lists['removeOptOut']>, typeof s.RemovedOptOut>>,
-  Check<Shows<Out<Lists['recordConsent']>, typeof s.Consent>>,
-  Check<Shows<Out<Lists['consentLedger']>, typeof s.ConsentLedger>>,
-  Check<Shows<Out<Lists['listInbound']>, typeof s.InboundList>>,
-  Check<Shows<Out<ReturnType<typeof makeSendMessage>>['result'], typeof s.SendMessageResponse>>,
-  Check<Shows<Extract<BatchItemResult, { status: 'accepted' }>, typeof s.BatchItemResult>>,
-  Check<Shows<ProblemBody, typeof s.Problem>>,
-  Check<Shows<Out<ReturnType<typeof makeGetMessage>>, typeof s.Message>>,
-  Check<Shows<Out<ReturnType<typeof makeListMessages>>, typeof s.MessageList>>,
-  Check<Shows<Out<ReturnType<typeof makeRedactBody>>, typeof s.ListedMessage>>,
-  Check<Shows<Out<Subjects['export']>, typeof s.SubjectExport>>,
-  Check<Shows<Out<Subjects['erase']>, typeof s.ErasureResult>>,
-  Check<Shows<Out<Usage['tenantReport']>, typeof s.UsageReport>>,
-  Check<Shows<Out<Hooks['create']>, typeof s.WebhookWithSecret>>,
-  Check<Shows<Out<Hooks['list']>, typeof s.WebhookList>>,
-  Check<Shows<Out<Hooks['get']>, typeof s.Webhook>>,
-  Check<Shows<Out<Hooks['rotateSecret']>, typeof s.RotatedWebhookSecret>>,
-  Check<Shows<Out<Hooks['deliveries']>, typeof s.WebhookDeliveryList>>,
-  Check<Shows<Out<Trail['list']>, typeof s.AuditEventList>>,
-  Check<Shows<Out<Trail['verify']>, typeof s.AuditVerification>>,
+  Check<Shows<Out<Admin['updateReplies']>, typeof Replies>>,
+  Check<Shows<Out<Admin['replies']>, typeof Replies>>,
+  Check<Shows<Out<Senders['apply']>, typeof SenderId>>,
+  Check<Shows<Out<Senders['list']>, typeof SenderIdList>>,
+  Check<Shows<Out<Lists['listOptOuts']>, typeof OptOutList>>,
+  Check<Shows<Out<Lists['addOptOut']>, typeof OptOut>>,
+  Check<Shows<Out<Lists['removeOptOut']>, typeof RemovedOptOut>>,
+  Check<Shows<Out<Lists['recordConsent']>, typeof Consent>>,
+  Check<Shows<Out<Lists['consentLedger']>, typeof ConsentLedger>>,
+  Check<Shows<Out<Lists['listInbound']>, typeof InboundList>>,
+  Check<Shows<Out<ReturnType<typeof makeSendMessage>>['result'], typeof SendMessageResponse>>,
+  Check<Shows<Extract<BatchItemResult, { status: 'accepted' }>, typeof BatchItemResultSchema>>,
+  Check<Shows<ProblemBody, typeof Problem>>,
+  Check<Shows<Out<ReturnType<typeof makeGetMessage>>, typeof Message>>,
+  Check<Shows<Out<ReturnType<typeof makeListMessages>>, typeof MessageList>>,
+  Check<Shows<Out<ReturnType<typeof makeRedactBody>>, typeof ListedMessage>>,
+  Check<Shows<Out<Subjects['export']>, typeof SubjectExport>>,
+  Check<Shows<Out<Subjects['erase']>, typeof ErasureResult>>,
+  Check<Shows<Out<Usage['tenantReport']>, typeof UsageReport>>,
+  Check<Shows<Out<Hooks['create']>, typeof WebhookWithSecret>>,
+  Check<Shows<Out<Hooks['list']>, typeof WebhookList>>,
+  Check<Shows<Out<Hooks['get']>, typeof Webhook>>,
+  Check<Shows<Out<Hooks['rotateSecret']>, typeof RotatedWebhookSecret>>,
+  Check<Shows<Out<Hooks['deliveries']>, typeof WebhookDeliveryList>>,
+  Check<Shows<Out<Trail['list']>, typeof AuditEventList>>,
+  Check<Shows<Out<Trail['verify']>, typeof AuditVerification>>,
   // Public API (functions/verifications.ts)
-  Check<Shows<Out<Rights['start']>, typeof s.VerificationStarted>>,
-  Check<Shows<Out<Rights['confirm']>, typeof s.VerificationResult>>,
+  Check<Shows<Out<Rights['start']>, typeof VerificationStarted>>,
+  Check<Shows<Out<Rights['confirm']>, typeof VerificationResult>>,
 ];
 
 /* The request bodies the use cases take as they are parsed (their twins in the core). */
 export type RequestInputs = [
-  Check<Reads<typeof s.SendMessageRequest, SendInput>>,
-  Check<Reads<typeof s.CreateTenantRequest, NewTenant>>,
-  Check<Reads<typeof s.CreateKeyRequest, NewKey>>,
-  Check<Reads<typeof s.SenderIdApplication, SenderIdApplication>>,
-  Check<Reads<typeof s.CreateConsentRequest, ConsentInput>>,
+  Check<Reads<typeof SendMessageRequest, SendInput>>,
+  Check<Reads<typeof CreateTenantRequest, NewTenant>>,
+  Check<Reads<typeof CreateKeyRequest, NewKey>>,
+  Check<Reads<typeof SenderIdApplicationSchema, SenderIdApplication>>,
+  Check<Reads<typeof CreateConsentRequest, ConsentInput>>,
 ];
 
 /** The checks themselves can fail: one field more than the other side, at any depth, is refused. */
 export type ShowsRefusesALeak = [
   // @ts-expect-error a key's secret hash in the view of a key
-  Check<Shows<Out<Admin['revokeKey']> & { secretHash: string }, typeof s.ApiKey>>,
+  Check<Shows<Out<Admin['revokeKey']> & { secretHash: string }, typeof ApiKey>>,
   // @ts-expect-error a recipient number inside a listed endpoint
-  Check<Shows<{ data: (Out<Hooks['get']> & { to: string })[] }, typeof s.WebhookList>>,
+  Check<Shows<{ data: (Out<Hooks['get']> & { to: string })[] }, typeof WebhookList>>,
   // @ts-expect-error a renamed field
-  Check<Shows<Omit<Out<Hooks['get']>, 'url'> & { endpoint: string }, typeof s.Webhook>>,
+  Check<Shows<Omit<Out<Hooks['get']>, 'url'> & { endpoint: string }, typeof Webhook>>,
   // @ts-expect-error a request field the use case does not take
-  Check<Reads<typeof s.CreateConsentRequest, Omit<ConsentInput, 'ip'>>>,
+  Check<Reads<typeof CreateConsentRequest, Omit<ConsentInput, 'ip'>>>,
 ];

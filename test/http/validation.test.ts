@@ -1,6 +1,10 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { AuditQuery } from '../../functions/audit/schemas.ts';
+import { ListMessagesQuery } from '../../functions/messages/schemas.ts';
 import { parseSendRequest, readSendBatch, readSendMessage } from '../../functions/messages/send-request.ts';
+import { CloseTenantRequest, confirmsTenant, TenantIdParams } from '../../functions/tenants/schemas.ts';
+import { UsageQuery } from '../../functions/usage/schemas.ts';
 import type { FieldIssue } from '../../layers/core/errors.ts';
 import { ValidationError } from '../../layers/core/errors.ts';
 import {
@@ -9,15 +13,8 @@ import {
   parseWith,
   type RequestSchemas,
 } from '../../layers/http/handler.ts';
-import { ROUTES, routeKey } from '../../layers/http/routes.ts';
-import {
-  AuditQuery,
-  CloseTenantRequest,
-  confirmsTenant,
-  ListMessagesQuery,
-  TenantIdParams,
-  UsageQuery,
-} from '../../layers/http/schemas.ts';
+import { routeKey } from '../../layers/http/route.ts';
+import { ROUTES } from '../../layers/http/routes.ts';
 
 /** The field-level reasons a 422 would carry for this input. */
 function issues(run: () => unknown): FieldIssue[] {

@@ -8,7 +8,8 @@ import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../functions/webhooks/model.t
 import { buildApp } from '../../infra/cdk/app.ts';
 import { SESSION_TENANT } from '../../infra/cdk/tenant-access.ts';
 import { QUEUES } from '../../infra/resources.ts';
-import { HTTP_FUNCTIONS, OTHER_FUNCTIONS, ROUTES } from '../../layers/http/routes.ts';
+import { HTTP_FUNCTIONS, OTHER_FUNCTIONS } from '../../layers/http/route.ts';
+import { ROUTES } from '../../layers/http/routes.ts';
 
 /** The EU API the global stack relays forward tenants' EU requests to (a required context value). */
 const EU_API = 'https://eu.sms.example';

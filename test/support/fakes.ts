@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import type { IdempotencyKeyScope } from '../../functions/messages/ports.ts';
 import { makeSendPolicy, settingsOf } from '../../functions/messages/use-cases/send-policy.ts';
 import type { AuditEntry } from '../../layers/core/audit.ts';
 import type { Sealed } from '../../layers/core/crypto.ts';
@@ -32,7 +33,6 @@ import type {
   DispatchQueue,
   ErasureRecord,
   IdempotencyBegin,
-  IdempotencyKeyScope,
   IdempotencyStore,
   IdGenerator,
   InboundRecord,

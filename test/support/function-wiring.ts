@@ -19,7 +19,7 @@ export const functionEnv = (
   ).fn.spec.env;
 
 /**
- * Loads functions' wiring in this test process as their instances load it: exactly a function's
+ * Loads functions' wiring (the shared one and every capability's) in this test process as their instances load it: exactly a function's
  * environment (its own execution role and tenant-access role; `changes` on top), its declaration
  * registered first. `restore` puts the test process's environment back (in `afterAll`).
  */
@@ -37,7 +37,15 @@ export function functionWiring(envOf: (name: string) => Record<string, string>) 
       const { loadSettings } = await import('../../layers/declaration.ts');
       const { declaration } = await import(pathToFileURL(functionFile(name, '.def.ts')).href);
       loadSettings(declaration);
-      const w = await import('../../layers/wiring.ts');
+      const w = {
+        ...(await import('../../layers/wiring.ts')),
+        ...(await import('../../functions/audit/wiring.ts')),
+        ...(await import('../../functions/messages/wiring.ts')),
+        ...(await import('../../functions/public-rights/wiring.ts')),
+        ...(await import('../../functions/recipients/wiring.ts')),
+        ...(await import('../../functions/tenants/wiring.ts')),
+        ...(await import('../../functions/webhooks/wiring.ts')),
+      };
       const { inTenantScope } = await import('../../layers/tenant-scope.ts');
       return { w, inTenantScope };
     },

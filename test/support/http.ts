@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { documentedResponses, ROUTES } from '../../layers/http/routes.ts';
+import { documentedResponses } from '../../layers/http/route.ts';
+import { ROUTES } from '../../layers/http/routes.ts';
 import { GatewayMessage } from '../../layers/http/schemas.ts';
 import { rememberSensitive } from './log-guard.ts';
 

@@ -1,7 +1,8 @@
 import { requireReadable } from '#functions/messages/use-cases/read-messages.ts';
 import { type AuditEntry, type AuditEvent, chainEntries, verifyChain } from '#layers/core/audit.ts';
 import type { Jurisdiction, TenantContext } from '#layers/core/model.ts';
-import type { AuditFilter, AuditStore, Clock } from '#layers/ports/index.ts';
+import type { Clock } from '#layers/ports/index.ts';
+import type { AuditFilter, AuditStore } from '../ports.ts';
 
 const DAY_SECONDS = 86_400;
 const APPEND_ATTEMPTS = 5;

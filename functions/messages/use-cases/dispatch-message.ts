@@ -10,14 +10,8 @@ import { ulidTime } from '#layers/core/ids.ts';
 import { type DispatchRef, isUnreadable, type MessageError } from '#layers/core/model.ts';
 import type { Pacer } from '#layers/core/pacing.ts';
 import { statusChange } from '#layers/core/usage.ts';
-import type {
-  Carrier,
-  CarrierSendRequest,
-  Clock,
-  DispatchQueue,
-  MessageStore,
-  StatusEvents,
-} from '#layers/ports/index.ts';
+import type { Carrier, CarrierSendRequest, Clock, DispatchQueue, MessageStore } from '#layers/ports/index.ts';
+import type { StatusEvents } from '../ports.ts';
 
 export interface DispatchDeps {
   messages: MessageStore;

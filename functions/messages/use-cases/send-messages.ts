@@ -15,11 +15,9 @@ import type {
   AcceptedMessage,
   Clock,
   DispatchQueue,
-  IdempotencyKeyScope,
   IdempotencyStore,
   IdGenerator,
   MessageStore,
-  StatusEvents,
 } from '#layers/ports/index.ts';
 import { present } from '#layers/present.ts';
 import {
@@ -31,6 +29,7 @@ import {
   type ReadableMessageView,
   type SendInput,
 } from '../model.ts';
+import type { IdempotencyKeyScope, StatusEvents } from '../ports.ts';
 import { type Refusal, refusedError, type SendPolicy } from './send-policy.ts';
 
 /** What one jurisdiction offers the ingress: its table, its queue. */

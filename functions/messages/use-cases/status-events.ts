@@ -1,6 +1,7 @@
 import type { Jurisdiction } from '#layers/core/model.ts';
 import { tally } from '#layers/core/usage.ts';
-import type { StatusChange, StatusEvents, UsageLedger } from '#layers/ports/index.ts';
+import type { StatusChange, UsageLedger } from '#layers/ports/index.ts';
+import type { StatusEvents } from '../ports.ts';
 
 /**
  * Collects the status changes of a unit of work (a worker's batch, a request) and, on `flush`,

@@ -19,10 +19,8 @@ import type {
   SentTrace,
   SystemSms,
   TenantStore,
-  Verification,
-  VerificationPurpose,
-  VerificationStore,
 } from '#layers/ports/index.ts';
+import type { Verification, VerificationPurpose, VerificationStore } from '../ports.ts';
 
 export interface PublicRightsDeps {
   verifications: Record<Jurisdiction, VerificationStore>;

@@ -3,14 +3,8 @@ import type { TenantCrypto } from '#layers/core/crypto.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#layers/core/errors.ts';
 import type { Jurisdiction, TenantContext } from '#layers/core/model.ts';
 import { checkSender } from '#layers/core/sender.ts';
-import type {
-  Clock,
-  IdGenerator,
-  SenderIdentity,
-  SenderIdRecord,
-  SenderIdStore,
-  TenantStore,
-} from '#layers/ports/index.ts';
+import type { Clock, IdGenerator, SenderIdRecord, SenderIdStore, TenantStore } from '#layers/ports/index.ts';
+import type { SenderIdentity } from '../ports.ts';
 
 export interface SenderIdDeps {
   senderIds: SenderIdStore;

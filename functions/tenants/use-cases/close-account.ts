@@ -2,14 +2,8 @@ import { tenantRateKey } from '#functions/messages/use-cases/send-policy.ts';
 import type { TenantCrypto } from '#layers/core/crypto.ts';
 import { NotFoundError } from '#layers/core/errors.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
-import type {
-  Clock,
-  KeyringStore,
-  KeyService,
-  MessageStore,
-  TenantStore,
-  TenantSweep,
-} from '#layers/ports/index.ts';
+import type { Clock, KeyringStore, KeyService, MessageStore, TenantStore } from '#layers/ports/index.ts';
+import type { TenantSweep } from '../ports.ts';
 
 const BOTH: readonly Jurisdiction[] = ['global', 'eu'];
 

@@ -1,9 +1,17 @@
 import { ValidationError } from '#layers/core/errors.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
-import { priceOf, roundUsd, USAGE_STATUSES, type UsageCount, type UsageStatus } from '#layers/core/usage.ts';
+import {
+  days,
+  type Period,
+  periodProblem,
+  priceOf,
+  roundUsd,
+  USAGE_STATUSES,
+  type UsageCount,
+  type UsageStatus,
+} from '#layers/core/usage.ts';
 import type { AggregateCell, Clock, UsageLedger } from '#layers/ports/index.ts';
 
-const DAY_MS = 86_400_000;
 const JURISDICTIONS: Jurisdiction[] = ['global', 'eu'];
 
 export type UsageDimension = 'day' | 'country';
@@ -17,28 +25,6 @@ export interface UsageQuery {
 
 /** Usage reports cover at most a year and a day; the operator's aggregates a quarter. */
 export const MAX_REPORT_DAYS = { tenant: 366, aggregates: 92 } as const;
-
-type Period = { from?: string | undefined; to?: string | undefined };
-
-/** The days a report covers: `from` to `to` inclusive, defaulting to this month so far. */
-function days(now: Date, q: Period) {
-  const today = now.toISOString().slice(0, 10);
-  const from = q.from ?? `${today.slice(0, 8)}01`;
-  const to = q.to ?? today;
-  return { from, to, count: (Date.parse(to) - Date.parse(from)) / DAY_MS + 1 };
-}
-
-/** Why a report cannot cover these days (the parameter at fault and the reason), if it cannot. */
-export function periodProblem(
-  now: Date,
-  q: Period,
-  maxDays: number,
-): { parameter: 'from' | 'to'; reason: string } | undefined {
-  const { count } = days(now, q);
-  if (count < 1) return { parameter: 'to', reason: "must not be before 'from'" };
-  if (count > maxDays) return { parameter: 'from', reason: `a report covers at most ${maxDays} days` };
-  return undefined;
-}
 
 function period(now: Date, q: Period, maxDays: number) {
   const problem = periodProblem(now, q, maxDays);

@@ -1,25 +1,17 @@
 import type { TenantCrypto } from '#layers/core/crypto.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#layers/core/errors.ts';
-import type { Jurisdiction } from '#layers/core/model.ts';
-import type {
-  Clock,
-  IdGenerator,
-  StatusChange,
-  WebhookHistory,
-  WebhookQueue,
-  WebhookStore,
-  WebhookTransport,
-} from '#layers/ports/index.ts';
+import type { Jurisdiction, WebhookEventType } from '#layers/core/model.ts';
+import type { Clock, IdGenerator, StatusChange } from '#layers/ports/index.ts';
 import {
   generateWebhookSecret,
   liveSecrets,
   signWebhook,
   type WebhookDelivery,
   type WebhookEndpoint,
-  type WebhookEventType,
   WebhookTargetBlockedError,
   webhookUrlProblem,
 } from '../model.ts';
+import type { WebhookHistory, WebhookQueue, WebhookStore, WebhookTransport } from '../ports.ts';
 
 const DAY_MS = 86_400_000;
 export const MAX_ENDPOINTS = 10;
