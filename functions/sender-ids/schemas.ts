@@ -21,3 +21,9 @@ export const SenderIdApplication = z
   })
   .meta({ id: 'SenderIdApplication' });
 
+/** The path of one of the account's own sender IDs. */
+export const OwnSenderIdParams = z.strictObject({
+  senderId: z
+    .string()
+    .regex(/^sid_[0-9A-HJKMNP-TV-Z]{26}$/, 'a sender ID id: sid_ and 26 letters and digits'),
+});

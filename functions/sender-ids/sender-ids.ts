@@ -9,7 +9,7 @@ loadSettings(declaration);
 const senders = senderIds();
 
 /**
- * Sender IDs: list them (scope read), apply for one (scope admin). An application's identity
+ * Sender IDs: list them or read one (scope read), apply for one (scope admin). An application's identity
  * details are sealed in the tenant's home jurisdiction: an EU tenant's, at the global endpoint,
  * is relayed to the EU API (forward residency) or answered 421 (strict).
  */
@@ -20,6 +20,10 @@ export const operations = {
       body: await senders.apply(tenant, body, endpoint),
     })),
   listSenderIds: async ({ tenant }) => ({ status: 200, body: await senders.list(tenant) }),
+  getSenderId: async ({ params, tenant }) => ({
+    status: 200,
+    body: await senders.get(tenant, params.senderId),
+  }),
 } satisfies Operations<'sender-ids'>;
 
 export const handler = operationsHandler('sender-ids', operations, { guards: tenantGuards });

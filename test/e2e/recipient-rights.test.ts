@@ -304,6 +304,18 @@ describe('sender IDs', () => {
       reason: expect.stringContaining('does not match'),
     });
     expect(rejected.body).toHaveProperty('identityPurgeAt');
+    // The tenant reads the one application and the operator's reason; no other account can.
+    const own = await api.call('GET', `/v1/sender-ids/${applied.body.id}`, { key: t.key });
+    expect(own.status).toBe(200);
+    expect(own.body).toMatchObject({ id: applied.body.id, value: 'Initech', status: 'rejected' });
+    expect(own.body).not.toHaveProperty('identity');
+    const other = await onboard(api, gateway.adminToken, { name: 'Other', scopes: ['read'], senders: [] });
+    expectProblem(
+      await api.call('GET', `/v1/sender-ids/${applied.body.id}`, { key: other.key }),
+      404,
+      'not-found',
+    );
+    expectProblem(await api.call('GET', '/v1/sender-ids/sid_1', { key: t.key }), 422, 'validation-error');
     expectProblem(await decide({ decision: 'approved' }), 409, 'sender-id-decided');
     expectProblem(
       await send(t.key, { to: '+12025550100', from: 'Initech', body: 'Hi' }),

@@ -135,6 +135,7 @@ export type ResponseViews = [
   Check<Shows<Out<Admin['replies']>, typeof Replies>>,
   Check<Shows<Out<Senders['apply']>, typeof SenderId>>,
   Check<Shows<Out<Senders['list']>, typeof SenderIdList>>,
+  Check<Shows<Out<Senders['get']>, typeof SenderId>>,
   Check<Shows<Out<Lists['listOptOuts']>, typeof OptOutList>>,
   Check<Shows<Out<Lists['addOptOut']>, typeof OptOut>>,
   Check<Shows<Out<Lists['removeOptOut']>, typeof RemovedOptOut>>,

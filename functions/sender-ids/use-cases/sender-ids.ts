@@ -83,6 +83,13 @@ export function makeSenderIds(deps: SenderIdDeps) {
 
     list: (ctx: TenantContext) => deps.senderIds.list(ctx.tenantId).then((data) => ({ data })),
 
+    /** One of the tenant's own sender IDs (another account's id is not found, as an unknown one). */
+    async get(ctx: TenantContext, id: string) {
+      const record = await deps.senderIds.get(ctx.tenantId, id);
+      if (!record) throw new NotFoundError('sender ID', id);
+      return record;
+    },
+
     listPending: () => deps.senderIds.listPending().then((data) => ({ data })),
 
     /** For the operator: the application with its identity details while they are kept. */
