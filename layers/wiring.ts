@@ -3,9 +3,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { makeAuditTrail } from '#functions/audit/use-cases/audit-trail.ts';
-import { relaysReadToEu } from '#functions/messages/use-cases/read-messages.ts';
 import {
   makeSendPolicy,
   settingsOf,
@@ -24,24 +22,20 @@ import { DynamoDbSecretStore, DynamoDbTenantStore } from './adapters/dynamodb-te
 import { DynamoDbUsageLedger } from './adapters/dynamodb-usage-ledger.ts';
 import { DynamoDbWebhookStore } from './adapters/dynamodb-webhook-store.ts';
 import { KmsKeyService } from './adapters/kms-key-service.ts';
-import { SqsAuditSink } from './adapters/sqs-audit-sink.ts';
 import { SqsDispatchQueue } from './adapters/sqs-dispatch-queue.ts';
 import { SqsWebhookQueue } from './adapters/sqs-webhook-queue.ts';
 import { perTenantClient, STSClient, tenantCredentials } from './adapters/sts-tenant-credentials.ts';
 import { systemClock, ulidIds } from './adapters/system.ts';
 import { declaresSetting, envPrefix, loadConfig } from './config.ts';
 import { TenantCrypto } from './core/crypto.ts';
-import { RateLimitedError } from './core/errors.ts';
-import type { Jurisdiction, TenantContext } from './core/model.ts';
+import type { Jurisdiction } from './core/model.ts';
 import { RecipientPseudonyms } from './core/recipient-pseudonym.ts';
 import { loadRegionalSystemSecret, loadSystemSecret, memo } from './core/system-secrets.ts';
 import { DEFAULT_PRICES_USD } from './core/usage.ts';
 import { reachesTenantsTableAsTenant } from './declaration.ts';
-import { endpointJurisdiction, type HttpResult, type RouteGuards } from './http/handler.ts';
-import { makeRelay } from './http/relay.ts';
 import { present } from './present.ts';
 import { type SettingName, type SettingValue, settingSpec } from './settings.ts';
-import { countAuditFailure, countKmsError, logger, tracer } from './telemetry.ts';
+import { countKmsError, tracer } from './telemetry.ts';
 
 /**
  * (Each top-level `once`/`perJurisdiction` call is marked pure, so that esbuild drops the ones a
@@ -229,25 +223,6 @@ export const endpoints = /* @__PURE__ */ once(() => {
   return { ...(global ? { global } : {}), ...(eu ? { eu } : {}) };
 });
 
-/** Forward residency: the EU region's API, where the global region relays EU requests as they came. */
-export const euRelay = /* @__PURE__ */ once(() => makeRelay({ url: readSetting('EU_RELAY_URL') }));
-
-/**
- * Work on one jurisdiction's data (`wanted`: a number's, or the list asked for): a forward
- * tenant's EU data at the global endpoint is the EU API's to answer, relayed as it came;
- * anything else is done here (where the use case answers a strict tenant's EU data 421).
- */
-export async function euOrHere(
-  event: APIGatewayProxyEventV2,
-  tenant: TenantContext,
-  wanted: Jurisdiction | undefined,
-  here: (endpoint: Jurisdiction) => Promise<HttpResult>,
-): Promise<HttpResult> {
-  const endpoint = endpointJurisdiction(event, ownJurisdiction());
-  if (wanted && relaysReadToEu(tenant, endpoint, wanted)) return euRelay()(event);
-  return here(endpoint);
-}
-
 /**
  * The tenants table is a DynamoDB global table: each region reads and writes its own replica
  * (TENANTS_REGION is the function's own region), so no request waits on the other region.
@@ -359,39 +334,10 @@ export const sendPolicy = /* @__PURE__ */ once(() =>
   }),
 );
 
-/** Every tenant route's request rate limit: 429 with Retry-After past it. */
-async function admitTenant(tenant: TenantContext): Promise<void> {
-  const out = await sendPolicy().admit(tenant);
-  if (!out.ok) throw new RateLimitedError(out.retryAfterSeconds);
-}
-
 /** A tenant's trail is tenant data (`<tenant>#audit`): the tenant's credentials in a tenant-scoped function. */
 export const auditStore = /* @__PURE__ */ perJurisdiction(
   (j) => new DynamoDbAuditStore(tenantDynamodb(j), messagesTable(j)),
 );
-const auditSink = /* @__PURE__ */ perJurisdiction(
-  (j) => new SqsAuditSink(sqs(j), readSetting(`${p(j)}_AUDIT_QUEUE_URL`)),
-);
-
-/**
- * Hands a call's audit entry to the audit queue of the jurisdiction of the data it touched (the
- * endpoint's when the answer does not say). A
- * failure does not fail the call (its work is done); it is logged and counted (AuditFailures,
- * alarmed).
- */
-export const recordAudit: NonNullable<RouteGuards['audit']> = async (input, event) => {
-  const { dataJurisdiction, ...entry } = input;
-  const jurisdiction = dataJurisdiction ?? endpointJurisdiction(event, ownJurisdiction());
-  try {
-    await auditSink(jurisdiction).record({ ...entry, id: ulidIds.next('aud'), jurisdiction });
-  } catch (error) {
-    countAuditFailure();
-    logger.error('audit entry not recorded', { action: entry.action, error: (error as Error)?.name });
-  }
-};
-
-/** What every tenant route runs around its work: the rate limit and the audit trail. */
-export const tenantGuards: RouteGuards = { admit: admitTenant, audit: recordAudit };
 
 export const auditTrail = /* @__PURE__ */ once(() =>
   // Built on first use: a global-region tenant route reads its own region's trail only.

@@ -1,7 +1,8 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
+import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { auditTrail, euOrHere, tenantGuards } from '#layers/wiring.ts';
+import { auditTrail } from '#layers/wiring.ts';
 import { declaration } from './audit-events.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.

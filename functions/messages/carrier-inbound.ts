@@ -3,8 +3,9 @@ import { bearerToken, CARRIER_TOKEN_SECRET, hashApiKey, relayCarrierToken } from
 import { UnauthorizedError } from '#layers/core/errors.ts';
 import { isEuSubject } from '#layers/core/residency.ts';
 import { loadSettings } from '#layers/declaration.ts';
+import { euRelay } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { euRelay, ownJurisdiction, pepper, secretStore } from '#layers/wiring.ts';
+import { ownJurisdiction, pepper, secretStore } from '#layers/wiring.ts';
 import { declaration } from './carrier-inbound.def.ts';
 import { receiveInbound } from './wiring.ts';
 

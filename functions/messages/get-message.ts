@@ -1,7 +1,8 @@
 import { systemClock } from '#layers/adapters/system.ts';
 import { loadSettings } from '#layers/declaration.ts';
+import { tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { endpoints, messageStore, onDemand, tenantGuards } from '#layers/wiring.ts';
+import { endpoints, messageStore, onDemand } from '#layers/wiring.ts';
 import { declaration } from './get-message.def.ts';
 import { makeGetMessage } from './use-cases/read-messages.ts';
 import { hereOrEu } from './wiring.ts';

@@ -1,10 +1,12 @@
 import { systemClock } from '#layers/adapters/system.ts';
+import { relaysReadToEu } from '#layers/core/residency.ts';
 import { loadSettings } from '#layers/declaration.ts';
+import { euRelay, tenantGuards } from '#layers/http/guards.ts';
 import { endpointJurisdiction } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { endpoints, euRelay, messageStore, onDemand, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
+import { endpoints, messageStore, onDemand, ownJurisdiction } from '#layers/wiring.ts';
 import { declaration } from './list-messages.def.ts';
-import { makeListMessages, relaysReadToEu } from './use-cases/read-messages.ts';
+import { makeListMessages } from './use-cases/read-messages.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);

@@ -1,12 +1,13 @@
 import { ServiceUnavailableError } from '#layers/core/errors.ts';
 import { loadSettings } from '#layers/declaration.ts';
+import { euRelay, tenantGuards } from '#layers/http/guards.ts';
 import { endpointJurisdiction, idempotencyKeyFrom } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { toProblem } from '#layers/http/problems.ts';
 import { type BatchAnswerItem, euPartKey, mergeEuPart } from '#layers/http/relay.ts';
 import { present } from '#layers/present.ts';
 import { countMessages, countRefusal } from '#layers/telemetry.ts';
-import { euRelay, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
+import { ownJurisdiction } from '#layers/wiring.ts';
 import { declaration } from './send-batch.def.ts';
 import { parseSendRequest, readSendBatch } from './send-request.ts';
 import { itemError, makeSendBatch, relayedToEu } from './use-cases/send-messages.ts';

@@ -1,8 +1,9 @@
 import { loadSettings } from '#layers/declaration.ts';
+import { euRelay, tenantGuards } from '#layers/http/guards.ts';
 import { endpointJurisdiction, idempotencyKeyFrom } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { countMessages, recordLatency } from '#layers/telemetry.ts';
-import { euRelay, ownJurisdiction, tenantGuards } from '#layers/wiring.ts';
+import { ownJurisdiction } from '#layers/wiring.ts';
 import { declaration } from './send-message.def.ts';
 import { readSendMessage } from './send-request.ts';
 import { makeSendMessage, relayedToEu } from './use-cases/send-messages.ts';

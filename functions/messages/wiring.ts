@@ -6,6 +6,8 @@ import { DynamoDbSandboxLedger, SandboxCarrier } from '#layers/adapters/sandbox-
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
 import { NotFoundError } from '#layers/core/errors.ts';
 import type { Jurisdiction, TenantContext } from '#layers/core/model.ts';
+import { relaysReadToEu } from '#layers/core/residency.ts';
+import { euRelay } from '#layers/http/guards.ts';
 import { endpointJurisdiction, type HttpResult } from '#layers/http/handler.ts';
 import type { Carrier } from '#layers/ports/index.ts';
 import { countStatusEventFailure, logger, tracer } from '#layers/telemetry.ts';
@@ -16,7 +18,6 @@ import {
   dispatchQueue,
   dynamodb,
   endpoints,
-  euRelay,
   jurisdictionConfig,
   messageStore,
   once,
@@ -34,7 +35,6 @@ import {
   usageLedger,
   webhookFanout,
 } from '#layers/wiring.ts';
-import { relaysReadToEu } from './use-cases/read-messages.ts';
 import { makeStatusEvents } from './use-cases/status-events.ts';
 
 /**

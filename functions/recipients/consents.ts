@@ -1,7 +1,7 @@
 import { loadSettings } from '#layers/declaration.ts';
+import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
 import { sourceIp } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { euOrHere, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './consents.def.ts';
 import { numberHome } from './use-cases/recipient-lists.ts';
 import { recipientLists } from './wiring.ts';

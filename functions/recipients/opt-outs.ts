@@ -1,6 +1,6 @@
 import { loadSettings } from '#layers/declaration.ts';
+import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { euOrHere, tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './opt-outs.def.ts';
 import { numberHome } from './use-cases/recipient-lists.ts';
 import { recipientLists } from './wiring.ts';

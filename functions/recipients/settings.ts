@@ -1,6 +1,6 @@
 import { loadSettings } from '#layers/declaration.ts';
+import { tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { tenantGuards } from '#layers/wiring.ts';
 import { declaration } from './settings.def.ts';
 import { tenantAdmin } from './wiring.ts';
 

@@ -1,6 +1,7 @@
 import { loadSettings } from '#layers/declaration.ts';
+import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { euOrHere, senderIds, tenantGuards } from '#layers/wiring.ts';
+import { senderIds } from '#layers/wiring.ts';
 import { declaration } from './sender-ids.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.

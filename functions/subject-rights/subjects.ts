@@ -1,17 +1,16 @@
-import { relaysReadToEu } from '#functions/messages/use-cases/read-messages.ts';
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
+import { relaysReadToEu } from '#layers/core/residency.ts';
 import { loadSettings } from '#layers/declaration.ts';
+import { euRelay, tenantGuards } from '#layers/http/guards.ts';
 import { endpointJurisdiction } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import {
   endpoints,
-  euRelay,
   idempotencyStore,
   messageStore,
   onDemand,
   ownJurisdiction,
   recipientStore,
-  tenantGuards,
   tenantStore,
 } from '#layers/wiring.ts';
 import { declaration } from './subjects.def.ts';

@@ -4,6 +4,7 @@ import { MisdirectedError } from '#layers/core/errors.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
+import { recordAudit } from '#layers/http/guards.ts';
 import { endpointJurisdiction } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import {
@@ -16,7 +17,6 @@ import {
   onDemand,
   ownJurisdiction,
   pepper,
-  recordAudit,
   secretStore,
   senderIds,
   tenantCrypto,

@@ -1,7 +1,8 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { toCsv } from '#layers/http/export.ts';
+import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { euOrHere, tenantGuards, usageReports } from '#layers/wiring.ts';
+import { usageReports } from '#layers/wiring.ts';
 import { declaration } from './usage.def.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.

@@ -1,8 +1,9 @@
 import { requireReadable } from '#functions/messages/use-cases/read-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
+import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
 import { parseRequest } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
-import { endpoints as apiEndpoints, euOrHere, tenantGuards } from '#layers/wiring.ts';
+import { endpoints as apiEndpoints } from '#layers/wiring.ts';
 import { webhookRequest } from './schemas.ts';
 import { declaration } from './webhooks.def.ts';
 import { webhookEndpoints } from './wiring.ts';

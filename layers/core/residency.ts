@@ -1,4 +1,5 @@
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import type { TenantContext } from '#layers/core/model.ts';
 import type { Jurisdiction } from './model.ts';
 import { checkRecipient } from './phone.ts';
 
@@ -89,3 +90,7 @@ export function isEuSubject(from: string): boolean {
   const person = checkRecipient(from);
   return person.ok && classifyRecipient(person.e164).jurisdiction === 'eu';
 }
+
+/** Forward residency at the global endpoint: EU data is the EU API's to answer, through the relay. */
+export const relaysReadToEu = (ctx: TenantContext, endpoint: Jurisdiction, wanted: Jurisdiction) =>
+  ctx.residency === 'forward' && endpoint === 'global' && wanted === 'eu';

@@ -31,10 +31,6 @@ export function readableFrom(ctx: TenantContext, endpoint: Jurisdiction, relaysT
     : [endpoint, other(endpoint)];
 }
 
-/** Forward residency at the global endpoint: EU data is the EU API's to answer, through the relay. */
-export const relaysReadToEu = (ctx: TenantContext, endpoint: Jurisdiction, wanted: Jurisdiction) =>
-  ctx.residency === 'forward' && endpoint === 'global' && wanted === 'eu';
-
 export function requireReadable(
   deps: Pick<ReadDeps, 'endpoints'>,
   ctx: TenantContext,
