@@ -14,9 +14,9 @@ export default defineConfig({
       provider: 'v8',
       include: ['functions/**/*.ts', 'layers/**/*.ts', 'infra/**/*.ts'],
       reporter: ['text-summary'],
-      // Measured at 79.1 / 68.1 / 81.3 / 80.7 % (72 files, 1,025 tests); the floor is about a point
-      // lower, for the paths that depend on timing (retries, timeouts).
-      thresholds: { statements: 78, branches: 67, functions: 80, lines: 79 },
+      // Measured at 80.9 / 69.7 / 81.3 / 82.8 % (75 files, 1,261 tests, 2026-11-30); the floor is
+      // about a point lower, for the paths that depend on timing (retries, timeouts).
+      thresholds: { statements: 80, branches: 68.5, functions: 80.5, lines: 82 },
     },
     // Metrics on in the local runtime under test, so the log guard reads them too.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', SMS_GATEWAY_LOCAL_METRICS: 'true' },
