@@ -35,6 +35,41 @@ async function handOver(store: DynamoDbMessageStore, ref: DispatchRef, at: Date)
   await store.markSent(ref, token, `c_${ref.messageId}`, at);
 }
 
+/** A message store that indexes recipients by pseudonym (one fixed key), as the senders' lookups read it. */
+function indexingStore() {
+  const pseudonyms = new RecipientPseudonyms(async () => Buffer.alloc(32, 7));
+  return {
+    pseudonyms,
+    store: new DynamoDbMessageStore(local.dynamodb, messagesTable, local.crypto, pseudonyms),
+  };
+}
+
+/** A tenant's message as the send use case prepares it, its id `offset` ms after the clock (so ids sort as meant). */
+function prepared(
+  input: { to: string; from: string; body: string },
+  tenantId: string,
+  mode: 'live' | 'test',
+  offset: number,
+) {
+  const p = prepareMessage(
+    input,
+    { tenantId, mode, retention: { bodyDays: 7, metadataDays: 90 } },
+    { id: `msg_${newUlid(clock.now().getTime() + offset)}`, now: clock.now() },
+  );
+  if (!p.ok) throw new Error('fixture');
+  return p.message;
+}
+
+const refOf = (m: {
+  tenantId: string;
+  id: string;
+  jurisdiction: DispatchRef['jurisdiction'];
+}): DispatchRef => ({
+  tenantId: m.tenantId,
+  messageId: m.id,
+  jurisdiction: m.jurisdiction,
+});
+
 async function raw(table: string) {
   const out = await local.dynamodb.send(new ScanCommand({ TableName: table }));
   return JSON.stringify(
@@ -360,25 +395,20 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
   });
 
   it('finds the sender of messages to a number across tenants, with no content in the index', async () => {
-    const pseudonyms = new RecipientPseudonyms(async () => Buffer.alloc(32, 7));
-    const store = new DynamoDbMessageStore(local.dynamodb, messagesTable, local.crypto, pseudonyms);
+    const { pseudonyms, store } = indexingStore();
     for (const [tenantId, from] of [
       ['ten_X', 'Acme'],
       ['ten_Y', 'Globex'],
     ] as const) {
-      const p = prepareMessage(
+      const message = prepared(
         { to: '+4915123456782', from, body: 'Vertraulich' },
-        { tenantId, mode: 'live', retention: { bodyDays: 7, metadataDays: 90 } },
-        { id: `msg_${newUlid(clock.now().getTime() + (tenantId === 'ten_Y' ? 1 : 0))}`, now: clock.now() },
+        tenantId,
+        'live',
+        tenantId === 'ten_Y' ? 1 : 0,
       );
-      if (!p.ok) throw new Error('fixture');
-      p.message.refCode = 'K7Q2MX';
-      await store.create([p.message]);
-      await handOver(
-        store,
-        { tenantId, messageId: p.message.id, jurisdiction: p.message.jurisdiction },
-        clock.now(),
-      );
+      message.refCode = 'K7Q2MX';
+      await store.create([message]);
+      await handOver(store, refOf(message), clock.now());
     }
     const traces = await store.sentTo(await pseudonyms.of('+4915123456782'), clock.now());
     expect(traces.map((t) => [t.tenantId, t.from, t.refCode])).toEqual([
@@ -390,44 +420,33 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
   });
 
   it('never indexes a test-mode message for reply routing or "who sent me this?"', async () => {
-    const pseudonyms = new RecipientPseudonyms(async () => Buffer.alloc(32, 7));
-    const store = new DynamoDbMessageStore(local.dynamodb, messagesTable, local.crypto, pseudonyms);
+    const { pseudonyms, store } = indexingStore();
     for (const [tenantId, mode, offset] of [
       ['ten_L', 'live', 0],
       ['ten_T', 'test', 1],
     ] as const) {
-      const p = prepareMessage(
+      const message = prepared(
         { to: '+4915123456784', from: 'AlphaSMS', body: 'Hallo' },
-        { tenantId, mode, retention: { bodyDays: 7, metadataDays: 90 } },
-        { id: `msg_${newUlid(clock.now().getTime() + offset)}`, now: clock.now() },
+        tenantId,
+        mode,
+        offset,
       );
-      if (!p.ok) throw new Error('fixture');
-      await store.create([p.message]);
+      await store.create([message]);
       // Both handed to a carrier (the test-mode one to the sandbox).
-      await handOver(
-        store,
-        { tenantId, messageId: p.message.id, jurisdiction: p.message.jurisdiction },
-        clock.now(),
-      );
+      await handOver(store, refOf(message), clock.now());
     }
     const traces = await store.sentTo(await pseudonyms.of('+4915123456784'), clock.now());
     expect(traces.map((t) => t.tenantId)).toEqual(['ten_L']);
   });
 
   it('indexes a live message for replies and "who sent me this?" only once the carrier has taken it', async () => {
-    const pseudonyms = new RecipientPseudonyms(async () => Buffer.alloc(32, 7));
-    const store = new DynamoDbMessageStore(local.dynamodb, messagesTable, local.crypto, pseudonyms);
+    const { pseudonyms, store } = indexingStore();
     const to = '+4915123456785';
     const at = (s: number) => new Date(clock.now().getTime() + s * 1000);
     const live = async (tenantId: string, offset: number) => {
-      const p = prepareMessage(
-        { to, from: 'AlphaSMS', body: 'Hallo' },
-        { tenantId, mode: 'live', retention: { bodyDays: 7, metadataDays: 90 } },
-        { id: `msg_${newUlid(clock.now().getTime() + offset)}`, now: clock.now() },
-      );
-      if (!p.ok) throw new Error('fixture');
-      await store.create([p.message]);
-      return { tenantId, messageId: p.message.id, jurisdiction: p.message.jurisdiction };
+      const message = prepared({ to, from: 'AlphaSMS', body: 'Hallo' }, tenantId, 'live', offset);
+      await store.create([message]);
+      return refOf(message);
     };
     const found = async () =>
       (await store.sentTo(await pseudonyms.of(to), clock.now())).map((t) => t.tenantId);

@@ -9,7 +9,13 @@ import {
 } from '../../layers/core/errors.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
 import type { StatusChange } from '../../layers/ports/index.ts';
-import { type FakeIdempotencyStore, fakeSendDeps, tenantContext, tenantRecord } from '../support/fakes.ts';
+import {
+  answeredOnceAsked,
+  type FakeIdempotencyStore,
+  fakeSendDeps,
+  tenantContext,
+  tenantRecord,
+} from '../support/fakes.ts';
 
 const tenant: TenantContext = tenantContext();
 const good = { to: '+12025550100', from: 'Acme', body: 'Your code is 123456' };
@@ -23,20 +29,10 @@ describe('sending messages', () => {
 
   it('writes a message and enqueues it at once, not one after the other', async () => {
     // The write is answered only once the enqueue was asked: one after the other, this hangs.
-    let enqueued!: () => void;
-    const asked = new Promise<void>((r) => {
-      enqueued = r;
-    });
-    const create = deps.messages.create.bind(deps.messages);
-    deps.messages.create = async (...args) => {
-      await asked;
-      return create(...args);
-    };
-    const enqueue = deps.queue.enqueue.bind(deps.queue);
-    deps.queue.enqueue = async (...args) => {
-      enqueued();
-      return enqueue(...args);
-    };
+    [deps.messages.create, deps.queue.enqueue] = answeredOnceAsked(
+      deps.messages.create.bind(deps.messages),
+      deps.queue.enqueue.bind(deps.queue),
+    );
     const { result } = await makeSendMessage(deps)(tenant, good, 'global');
     expect(deps.messages.items.has(`ten_A/${result.message.id}`)).toBe(true);
     expect(deps.queue.sent.map((r) => r.messageId)).toEqual([result.message.id]);

@@ -3,7 +3,13 @@ import { makeSendBatch, makeSendMessage } from '../../functions/messages/use-cas
 import { DEFAULT_CONTROLS } from '../../layers/core/controls.ts';
 import { RateLimitedError, SendRefusedError } from '../../layers/core/errors.ts';
 import type { OptOutEntry } from '../../layers/ports/index.ts';
-import { fakePseudonymOf, fakeSendDeps, tenantContext, tenantRecord } from '../support/fakes.ts';
+import {
+  answeredOnceAsked,
+  fakePseudonymOf,
+  fakeSendDeps,
+  tenantContext,
+  tenantRecord,
+} from '../support/fakes.ts';
 
 const tenant = tenantContext();
 const to = '+12025550100';
@@ -180,20 +186,10 @@ describe('what the gateway refuses to send, and says so', () => {
 
   it('counts the flood limit and the monthly cap at once, and gives back the cap a flood refusal did not use', async () => {
     // The flood counter answers only once the cap was asked: counted one after the other, this hangs.
-    let capAsked!: () => void;
-    const asked = new Promise<void>((r) => {
-      capAsked = r;
-    });
-    const countSend = deps.recipients.global.countSend.bind(deps.recipients.global);
-    deps.recipients.global.countSend = async (...args) => {
-      await asked;
-      return countSend(...args);
-    };
-    const addUsage = deps.counters.addUsage.bind(deps.counters);
-    deps.counters.addUsage = async (...args) => {
-      capAsked();
-      return addUsage(...args);
-    };
+    [deps.recipients.global.countSend, deps.counters.addUsage] = answeredOnceAsked(
+      deps.recipients.global.countSend.bind(deps.recipients.global),
+      deps.counters.addUsage.bind(deps.counters),
+    );
     for (let i = 0; i < 6; i++) await send(tenant, { ...good, body: 'Same code' }, 'global');
     expect((await refusal({ body: 'Same code' })).reason).toBe('flood_limit');
     // Six segments counted; the refused seventh's was counted with them and given back.

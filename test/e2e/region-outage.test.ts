@@ -90,26 +90,42 @@ const deliveredTo = (path: string, secret: string, id: string) =>
     60_000,
   );
 
+/** Requests the fault proxies have refused so far. */
+const faulted = () => proxies.reduce((n, p) => n + p.counts.faulted, 0);
+
+/** Runs `during` with the global region down (each request to its services refused), then brings it back. */
+async function globalRegionDown(during: () => Promise<void>) {
+  for (const p of proxies)
+    p.set((_op, _body, region) => (region === gateway.regions.global ? 'unavailable' : undefined));
+  try {
+    await during();
+  } finally {
+    for (const p of proxies) p.clear();
+  }
+}
+
+/** Waits until the tenant (its key, settings and sender IDs) has replicated to the EU region. */
+const readableInEu = (key: string) =>
+  waitFor(async () => {
+    const res = await euApi.call('GET', '/v1/settings/replies', { key });
+    return res.status === 200 ? true : undefined;
+  }, 'the tenant readable in the EU region');
+
 describe('a us-east-1 outage', () => {
   it('leaves the EU endpoint accepting, sending and reporting EU messages, and reading tenant settings', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Outage', senders: ['Outage'] });
     // The tenant, its key and its sender ID reach the EU region (replication, seconds at most),
     // and the EU region has served it once before the outage.
-    await waitFor(async () => {
-      const res = await euApi.call('GET', '/v1/settings/replies', { key: t.key });
-      return res.status === 200 ? true : undefined;
-    }, 'the tenant readable in the EU region');
+    await readableInEu(t.key);
     const before = await sendGerman(t.key, 'before-outage');
     expect(before.status).toBe(202);
 
-    for (const p of proxies)
-      p.set((_op, _body, region) => (region === gateway.regions.global ? 'unavailable' : undefined));
-    // Every EU function starts cold during the outage (as Lambda recycles idle instances): what
-    // it loads at start (the API key pepper, the recipient pseudonym key) comes from the EU too.
-    const eu = [...gateway.functions.values()].filter((f) => f.jurisdiction === 'eu');
-    const coldBefore = eu.reduce((n, f) => n + f.fn.coldStarts, 0);
-    for (const f of eu) await f.fn.stop();
-    try {
+    await globalRegionDown(async () => {
+      // Every EU function starts cold during the outage (as Lambda recycles idle instances): what
+      // it loads at start (the API key pepper, the recipient pseudonym key) comes from the EU too.
+      const eu = [...gateway.functions.values()].filter((f) => f.jurisdiction === 'eu');
+      const coldBefore = eu.reduce((n, f) => n + f.fn.coldStarts, 0);
+      for (const f of eu) await f.fn.stop();
       // The global region is down indeed: its endpoint cannot read anything.
       expectProblem(await api.call('GET', '/v1/messages', { key: t.key }), 503, 'service-unavailable');
 
@@ -123,28 +139,21 @@ describe('a us-east-1 outage', () => {
       const id = sent.body.message.id;
       const delivered = await deliveredInEu(t.key, id, 'the EU message delivered during the outage');
       expect(delivered.status).toBe('delivered');
-      expect(proxies.reduce((n, p) => n + p.counts.faulted, 0)).toBeGreaterThan(0);
+      expect(faulted()).toBeGreaterThan(0);
       expect(eu.reduce((n, f) => n + f.fn.coldStarts, 0)).toBeGreaterThan(coldBefore);
-    } finally {
-      for (const p of proxies) p.clear();
-    }
+    });
   }, 180_000);
 
   it("takes a tenant's first EU message during the outage: its EU key is made in the EU region alone", async () => {
     const warm = await onboard(api, gateway.adminToken, { name: 'WarmEu', senders: ['Outage'] });
     const t = await onboard(api, gateway.adminToken, { name: 'FirstEu', senders: ['Outage'] });
     for (const tenant of [warm, t]) {
-      await waitFor(async () => {
-        const res = await euApi.call('GET', '/v1/settings/replies', { key: tenant.key });
-        return res.status === 200 ? true : undefined;
-      }, 'the tenant readable in the EU region');
+      await readableInEu(tenant.key);
     }
     // The EU region has sent a message before (any tenant's): it holds its own copy of the
     // gateway's system secrets, made once per deployment from the global region's (README).
     expect((await sendGerman(warm.key, 'warm-eu')).status).toBe(202);
-    for (const p of proxies)
-      p.set((_op, _body, region) => (region === gateway.regions.global ? 'unavailable' : undefined));
-    try {
+    await globalRegionDown(async () => {
       const sent = await sendGerman(t.key, 'first-eu-during-outage');
       expect(sent.status).toBe(202);
       const id = sent.body.message.id;
@@ -154,10 +163,8 @@ describe('a us-east-1 outage', () => {
         "the tenant's first EU message delivered during the outage",
       );
       expect(delivered.status).toBe('delivered');
-      expect(proxies.reduce((n, p) => n + p.counts.faulted, 0)).toBeGreaterThan(0);
-    } finally {
-      for (const p of proxies) p.clear();
-    }
+      expect(faulted()).toBeGreaterThan(0);
+    });
   }, 180_000);
 
   it("leaves the EU region delivering its events to a webhook created at the global endpoint, with the secret's EU copy", async () => {
@@ -181,22 +188,18 @@ describe('a us-east-1 outage', () => {
     expect(before.status).toBe(202);
     expect((await delivered(before.body.message.id)).data.jurisdiction).toBe('eu');
 
-    for (const p of proxies)
-      p.set((_op, _body, region) => (region === gateway.regions.global ? 'unavailable' : undefined));
-    // The EU functions start cold: no key or secret cached from before.
-    for (const f of gateway.functions.values()) if (f.jurisdiction === 'eu') await f.fn.stop();
-    const faultedBefore = proxies.reduce((n, p) => n + p.counts.faulted, 0);
-    try {
+    await globalRegionDown(async () => {
+      // The EU functions start cold: no key or secret cached from before.
+      for (const f of gateway.functions.values()) if (f.jurisdiction === 'eu') await f.fn.stop();
+      const faultedBefore = faulted();
       const during = await sendGerman(t.key, 'hook-during-outage');
       expect(during.status).toBe(202);
       const event = await delivered(during.body.message.id);
       expect(event.data).toMatchObject({ status: 'delivered', jurisdiction: 'eu' });
       // us-east-1 was down indeed: whatever asked it was refused.
       expectProblem(await api.call('GET', '/v1/webhooks', { key: owner }), 503, 'service-unavailable');
-      expect(proxies.reduce((n, p) => n + p.counts.faulted, 0)).toBeGreaterThan(faultedBefore);
-    } finally {
-      for (const p of proxies) p.clear();
-    }
+      expect(faulted()).toBeGreaterThan(faultedBefore);
+    });
   }, 240_000);
 
   it('leaves the EU region delivering its events to a webhook created at the EU endpoint, with no delivery before', async () => {
@@ -217,16 +220,12 @@ describe('a us-east-1 outage', () => {
     });
     expect(hook.status).toBe(201);
 
-    for (const p of proxies)
-      p.set((_op, _body, region) => (region === gateway.regions.global ? 'unavailable' : undefined));
-    for (const f of gateway.functions.values()) if (f.jurisdiction === 'eu') await f.fn.stop();
-    try {
+    await globalRegionDown(async () => {
+      for (const f of gateway.functions.values()) if (f.jurisdiction === 'eu') await f.fn.stop();
       const during = await sendGerman(t.key, 'eu-hook-during-outage');
       expect(during.status).toBe(202);
       const event = await deliveredTo('/eu-made', hook.body.secret, during.body.message.id);
       expect(event.data.jurisdiction).toBe('eu');
-    } finally {
-      for (const p of proxies) p.clear();
-    }
+    });
   }, 240_000);
 });

@@ -387,6 +387,17 @@ describe("a tenant's EU lists, sender IDs and trail at the global endpoint", () 
   /** The tenant's items in a region's messages table, its audit trail apart. */
   const itemsOf = async (j: 'global' | 'eu', tenantId: string) =>
     (await rawItems(j)).filter((i) => i.pk === tenantId).map((i) => String(i.sk));
+  /**
+   * The global region kept nothing of the tenant's EU work: no item but the record of its global
+   * key (which seals the webhook's secret), and the number in no table and no queue.
+   */
+  const expectGlobalKeptNothing = async (tenantId: string) => {
+    expect(await itemsOf('global', tenantId)).toEqual(['KEYRING']);
+    for (const digits of [NUMBER.slice(1), NUMBER.slice(-7)]) {
+      expect(await rawTable('global')).not.toContain(digits);
+      expect(await queued('global')).not.toContain(digits);
+    }
+  };
   const owner = async (name: string, residency: 'forward' | 'strict') => {
     const t = await onboard(api, gateway.adminToken, {
       name,
@@ -499,11 +510,7 @@ describe("a tenant's EU lists, sender IDs and trail at the global endpoint", () 
 
     // The global region keeps nothing of the relayed work: no item (but the record of its global
     // key, which seals the webhook's secret), no queued record, no number.
-    expect(await itemsOf('global', t.tenantId)).toEqual(['KEYRING']);
-    for (const digits of [NUMBER.slice(1), NUMBER.slice(-7)]) {
-      expect(await rawTable('global')).not.toContain(digits);
-      expect(await queued('global')).not.toContain(digits);
-    }
+    await expectGlobalKeptNothing(t.tenantId);
   }, 90_000);
 
   it("answers a strict tenant's EU opt-outs, consents, sender ID, replies, deliveries and audit trail at the global endpoint with 421 naming the EU endpoint", async () => {
@@ -535,11 +542,7 @@ describe("a tenant's EU lists, sender IDs and trail at the global endpoint", () 
     expect((await itemsOf('eu', t.tenantId)).some((sk) => sk.startsWith('OPTOUT#'))).toBe(true);
     expect((await api.call('GET', '/v1/sender-ids', { key: t.key })).body).toEqual({ data: [] });
     // The global region kept nothing of them (the record of its global key seals the webhook's secret).
-    expect(await itemsOf('global', t.tenantId)).toEqual(['KEYRING']);
-    for (const digits of [NUMBER.slice(1), NUMBER.slice(-7)]) {
-      expect(await rawTable('global')).not.toContain(digits);
-      expect(await queued('global')).not.toContain(digits);
-    }
+    await expectGlobalKeptNothing(t.tenantId);
   }, 90_000);
 
   it("reports a forward tenant's usage at the global endpoint from the EU endpoint (both regions), a strict one's from the global region only", async () => {
@@ -1038,27 +1041,27 @@ describe('account closure', () => {
       recordsKept: { until: string };
     };
     // Each region's admin endpoint closes its own jurisdiction and names the other's.
-    const closed = await api.call<Closed>('POST', `/admin/tenants/${t.tenantId}/close`, {
-      token: gateway.adminToken,
-      body: { confirm: t.tenantId },
-    });
-    expect(closed.status).toBe(200);
-    expect(closed.body.jurisdictions.map((j) => j.jurisdiction)).toEqual(['global']);
-    expect(closed.body.closeAlsoAt).toEqual([{ jurisdiction: 'eu', endpoint: gateway.euUrl }]);
+    const closeAt = async (
+      c: ReturnType<typeof client>,
+      own: string,
+      other: { jurisdiction: string; endpoint: string },
+    ) => {
+      const res = await c.call<Closed>('POST', `/admin/tenants/${t.tenantId}/close`, {
+        token: gateway.adminToken,
+        body: { confirm: t.tenantId },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.jurisdictions.map((j) => j.jurisdiction)).toEqual([own]);
+      expect(res.body.closeAlsoAt).toEqual([other]);
+      return res.body;
+    };
+    const closed = await closeAt(api, 'global', { jurisdiction: 'eu', endpoint: gateway.euUrl });
     expect((await rawItems('eu')).filter((i) => i.pk === t.tenantId).length).toBeGreaterThan(1);
-    const closedEu = await euApi.call<Closed>('POST', `/admin/tenants/${t.tenantId}/close`, {
-      token: gateway.adminToken,
-      body: { confirm: t.tenantId },
-    });
-    expect(closedEu.status).toBe(200);
-    expect(closedEu.body.jurisdictions.map((j) => j.jurisdiction)).toEqual(['eu']);
-    expect(closedEu.body.closeAlsoAt).toEqual([{ jurisdiction: 'global', endpoint: gateway.url }]);
-    for (const j of [...closed.body.jurisdictions, ...closedEu.body.jurisdictions]) {
+    const closedEu = await closeAt(euApi, 'eu', { jurisdiction: 'global', endpoint: gateway.url });
+    for (const j of [...closed.jurisdictions, ...closedEu.jurisdictions]) {
       expect(j.keyDeletionDate).not.toBeNull();
     }
-    expect(new Date(closed.body.recordsKept.until).getTime()).toBeGreaterThan(
-      Date.now() + 9 * 365 * 86_400_000,
-    );
+    expect(new Date(closed.recordsKept.until).getTime()).toBeGreaterThan(Date.now() + 9 * 365 * 86_400_000);
     await waitFor(async () => {
       const res = await api.call('GET', '/v1/messages', { key: t.key });
       return res.status === 401 ? res : undefined;

@@ -234,6 +234,29 @@ describe('tenant-scoped credentials: /v1/webhooks and the webhook worker', () =>
   });
 });
 
+type Wiring = Awaited<ReturnType<typeof asFunction>>['w'];
+
+/**
+ * As the function `name` (its own wiring and roles), in tenant A's scope: A's own items are
+ * listed, and IAM refuses B's list and one of B's items (`another`), under a tenant session.
+ */
+async function listsOnlyItsOwn<S extends { list(tenantId: string): Promise<unknown> }>(
+  name: string,
+  store: (w: Wiring) => S,
+  another: (store: S, otherTenantId: string) => Promise<unknown>,
+) {
+  const { w, inTenantScope } = await asFunction(name);
+  await expect(inTenantScope(a.tenantId, () => store(w).list(a.tenantId))).resolves.toEqual(
+    expect.any(Array),
+  );
+  const before = gateway.iamDenials.length;
+  await expect(inTenantScope(a.tenantId, () => store(w).list(b.tenantId))).rejects.toSatisfy(refusedInIam);
+  await expect(inTenantScope(a.tenantId, () => another(store(w), b.tenantId))).rejects.toSatisfy(
+    refusedInIam,
+  );
+  expectTenantSessionDenials(gateway, before);
+}
+
 describe("tenant-scoped credentials: the tenants table's tenant items", () => {
   /** The function's execution role's own DynamoDB client (through its IAM proxy). */
   const execution = (name: string) => executionDynamodb(gateway, envOf(name));
@@ -251,59 +274,35 @@ describe("tenant-scoped credentials: the tenants table's tenant items", () => {
     expect(hook.status).toBe(201);
     const month = new Date().toISOString().slice(0, 7);
 
-    let loaded = await asFunction('sender-ids');
-    await expect(
-      loaded.inTenantScope(a.tenantId, () => loaded.w.senderIdStore().list(a.tenantId)),
-    ).resolves.toEqual(expect.any(Array));
-    let before = gateway.iamDenials.length;
-    await expect(
-      loaded.inTenantScope(a.tenantId, () => loaded.w.senderIdStore().list(b.tenantId)),
-    ).rejects.toSatisfy(refusedInIam);
-    await expect(
-      loaded.inTenantScope(a.tenantId, () => loaded.w.senderIdStore().get(b.tenantId, applied.body.id)),
-    ).rejects.toSatisfy(refusedInIam);
-    expectTenantSessionDenials(gateway, before);
+    await listsOnlyItsOwn(
+      'sender-ids',
+      (w) => w.senderIdStore(),
+      (ids, other) => ids.get(other, applied.body.id),
+    );
+    await listsOnlyItsOwn(
+      'webhooks',
+      (w) => w.webhookStore(),
+      (hooks, other) => hooks.remove(other, hook.body.id),
+    );
 
-    loaded = await asFunction('webhooks');
-    await expect(
-      loaded.inTenantScope(a.tenantId, () => loaded.w.webhookStore().list(a.tenantId)),
-    ).resolves.toEqual(expect.any(Array));
-    before = gateway.iamDenials.length;
-    await expect(
-      loaded.inTenantScope(a.tenantId, () => loaded.w.webhookStore().list(b.tenantId)),
-    ).rejects.toSatisfy(refusedInIam);
-    await expect(
-      loaded.inTenantScope(a.tenantId, () => loaded.w.webhookStore().remove(b.tenantId, hook.body.id)),
-    ).rejects.toSatisfy(refusedInIam);
-    expectTenantSessionDenials(gateway, before);
-
-    loaded = await asFunction('send-message');
+    const { w, inTenantScope } = await asFunction('send-message');
+    // Each in tenant A's request, for the tenant named.
+    const addUsage = (tenantId: string) =>
+      inTenantScope(a.tenantId, () => w.counters().addUsage(tenantId, month, 1, 0));
+    const claim = (tenantId: string) =>
+      inTenantScope(a.tenantId, () => w.idempotencyKeyScope().claim(tenantId, 'k-records', 'h', new Date()));
     // Its own monthly counter and claim, with its tenant role; the rate bucket, gateway-wide.
+    await expect(addUsage(a.tenantId)).resolves.toBe(true);
+    await expect(claim(a.tenantId)).resolves.toBe(true);
     await expect(
-      loaded.inTenantScope(a.tenantId, () => loaded.w.counters().addUsage(a.tenantId, month, 1, 0)),
-    ).resolves.toBe(true);
-    await expect(
-      loaded.inTenantScope(a.tenantId, () =>
-        loaded.w.idempotencyKeyScope().claim(a.tenantId, 'k-records', 'h', new Date()),
-      ),
-    ).resolves.toBe(true);
-    await expect(
-      loaded.inTenantScope(a.tenantId, () =>
-        loaded.w.counters().admit(`tenant#${a.tenantId}`, 600, 100, new Date()),
-      ),
+      inTenantScope(a.tenantId, () => w.counters().admit(`tenant#${a.tenantId}`, 600, 100, new Date())),
     ).resolves.toMatchObject({ ok: true });
-    before = gateway.iamDenials.length;
-    await expect(
-      loaded.inTenantScope(a.tenantId, () => loaded.w.counters().addUsage(b.tenantId, month, 1, 0)),
-    ).rejects.toSatisfy(refusedInIam);
-    await expect(
-      loaded.inTenantScope(a.tenantId, () =>
-        loaded.w.idempotencyKeyScope().claim(b.tenantId, 'k-records', 'h', new Date()),
-      ),
-    ).rejects.toSatisfy(refusedInIam);
-    await expect(
-      loaded.inTenantScope(a.tenantId, () => loaded.w.tenantStore().getTenant(b.tenantId)),
-    ).rejects.toSatisfy(refusedInIam);
+    const before = gateway.iamDenials.length;
+    await expect(addUsage(b.tenantId)).rejects.toSatisfy(refusedInIam);
+    await expect(claim(b.tenantId)).rejects.toSatisfy(refusedInIam);
+    await expect(inTenantScope(a.tenantId, () => w.tenantStore().getTenant(b.tenantId))).rejects.toSatisfy(
+      refusedInIam,
+    );
     expectTenantSessionDenials(gateway, before);
     // Globex's endpoint is still there for Globex.
     const kept = await api.call('GET', `/v1/webhooks/${hook.body.id}`, { key: b.key });

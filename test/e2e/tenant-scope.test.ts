@@ -67,15 +67,21 @@ async function wiring() {
     ...(await import('../../layers/wiring.ts')),
     ...(await import('../../functions/recipients/wiring.ts')),
   };
-  const { makeGetMessage } = await import('../../functions/messages/use-cases/read-messages.ts');
-  const { systemClock } = await import('../../layers/adapters/system.ts');
   const { inTenantScope } = await import('../../layers/tenant-scope.ts');
-  const getMessage = makeGetMessage({
-    messages: w.onDemand(w.messageStore),
-    clock: systemClock,
-    endpoints: {},
-  });
+  const { getMessage } = await readUseCases(w);
   return { w, getMessage, inTenantScope };
+}
+
+/** The message read use cases (get, body removal) as a function's wiring composes them. */
+async function readUseCases(
+  w: Pick<Awaited<ReturnType<typeof asFunction>>['w'], 'onDemand' | 'messageStore'>,
+) {
+  const { makeGetMessage, makeRedactBody } = await import(
+    '../../functions/messages/use-cases/read-messages.ts'
+  );
+  const { systemClock } = await import('../../layers/adapters/system.ts');
+  const deps = { messages: w.onDemand(w.messageStore), clock: systemClock, endpoints: {} };
+  return { getMessage: makeGetMessage(deps), redact: makeRedactBody(deps) };
 }
 
 const deniedTo = (action: string) =>
@@ -168,13 +174,7 @@ const refusedInIam = (e: Error & { cause?: Error }) => (e.cause ?? e).name === '
 describe('tenant-scoped credentials: DELETE /v1/messages/{id}/body', () => {
   it("removes a tenant's own body, and IAM refuses another tenant's (read or removal) in this tenant's request", async () => {
     const { w, inTenantScope } = await asFunction('delete-message-body');
-    const { makeRedactBody } = await import('../../functions/messages/use-cases/read-messages.ts');
-    const { systemClock } = await import('../../layers/adapters/system.ts');
-    const redact = makeRedactBody({
-      messages: w.onDemand(w.messageStore),
-      clock: systemClock,
-      endpoints: {},
-    });
+    const { redact } = await readUseCases(w);
     const send = async (key: string, body: string) =>
       (
         await api.call<{ message: { id: string } }>('POST', '/v1/messages', {

@@ -17,14 +17,16 @@ const EU_API = 'https://eu.sms.example';
 /** With End User Messaging, the gateway's own codes to the US and Canada must come from numbers. */
 const EUM_ORIGINATION = JSON.stringify({ default: 'Verify', US: '+12025550100', CA: '+14165550100' });
 
+/** An app to synthesize, with these context values (`-c`), in a fresh output folder. */
+const appWith = (context: Record<string, unknown>) =>
+  new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context });
+
 let stateful: Template;
 let stateless: Template;
 let statelessJson: Record<string, unknown>;
 
 beforeAll(() => {
-  const { stateful: a, stateless: b } = buildApp(
-    new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { euApiUrl: EU_API } }),
-  );
+  const { stateful: a, stateless: b } = buildApp(appWith({ euApiUrl: EU_API }));
   stateful = Template.fromStack(a);
   stateless = Template.fromStack(b);
   statelessJson = stateless.toJSON();
@@ -249,21 +251,13 @@ describe('stateless stack', () => {
   });
 
   it('synthesizes the same template twice (deterministic)', () => {
-    const again = Template.fromStack(
-      buildApp(new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { euApiUrl: EU_API } }))
-        .stateless,
-    );
+    const again = Template.fromStack(buildApp(appWith({ euApiUrl: EU_API })).stateless);
     expect(again.toJSON()).toEqual(statelessJson);
   }, 120_000);
 });
 
 describe('one regional deployment per jurisdiction', () => {
-  const built = buildApp(
-    new App({
-      outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
-      context: { euRegion: 'eu-west-1', euApiUrl: EU_API },
-    }),
-  );
+  const built = buildApp(appWith({ euRegion: 'eu-west-1', euApiUrl: EU_API }));
 
   it('puts the EU stacks in the configured EU region, with their own table and queues and no tenants table', () => {
     expect(built.eu.stateful.region).toBe('eu-west-1');
@@ -363,15 +357,12 @@ describe('the carrier choice', () => {
   });
 
   it('with -c carrier=eum, configures and allows End User Messaging for the functions that send', () => {
-    const app = new App({
-      outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
-      context: {
-        euApiUrl: EU_API,
-        carrier: 'eum',
-        eumConfigurationSet: 'sms-gateway',
-        eumMaxPrice: '0.05',
-        gatewayOrigination: '{"default":"Verify","US":"+12025550100","CA":"+14165550100"}',
-      },
+    const app = appWith({
+      euApiUrl: EU_API,
+      carrier: 'eum',
+      eumConfigurationSet: 'sms-gateway',
+      eumMaxPrice: '0.05',
+      gatewayOrigination: '{"default":"Verify","US":"+12025550100","CA":"+14165550100"}',
     });
     const built = buildApp(app);
     const t = Template.fromStack(built.stateless);
@@ -450,7 +441,7 @@ describe('the carrier choice', () => {
   }, 120_000);
 
   it('refuses carrier=eum without a configuration set', () => {
-    const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context: { carrier: 'eum' } });
+    const app = appWith({ carrier: 'eum' });
     expect(() => buildApp(app)).toThrow(/eumConfigurationSet/);
   });
 });
@@ -533,12 +524,9 @@ describe('alarms and the dashboard', () => {
       carrierinbound: defaults,
     });
     const custom = buildApp(
-      new App({
-        outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
-        context: {
-          euApiUrl: EU_API,
-          gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"*":5,"US":20}}',
-        },
+      appWith({
+        euApiUrl: EU_API,
+        gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"*":5,"US":20}}',
       }),
     );
     const custom50 = { perHour: 50, perCountryPerHour: { '*': 5, US: 20 } };
@@ -549,10 +537,7 @@ describe('alarms and the dashboard', () => {
     });
     expect(() =>
       buildApp(
-        new App({
-          outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
-          context: { euApiUrl: EU_API, gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"US":20}}' },
-        }),
+        appWith({ euApiUrl: EU_API, gatewayMessageBudget: '{"perHour":50,"perCountryPerHour":{"US":20}}' }),
       ),
     ).toThrow(/gatewayMessageBudget/);
   }, 120_000);
@@ -650,15 +635,12 @@ describe('alarms and the dashboard', () => {
 
   it("with -c carrier=eum, alarm on the carrier events topic's dead-letter queue", () => {
     const built = buildApp(
-      new App({
-        outdir: mkdtempSync(join(tmpdir(), 'cdk-')),
-        context: {
-          euApiUrl: EU_API,
-          carrier: 'eum',
-          eumConfigurationSet: 'gw',
-          gatewayOrigination: EUM_ORIGINATION,
-          'aws:cdk:bundling-stacks': [],
-        },
+      appWith({
+        euApiUrl: EU_API,
+        carrier: 'eum',
+        eumConfigurationSet: 'gw',
+        gatewayOrigination: EUM_ORIGINATION,
+        'aws:cdk:bundling-stacks': [],
       }),
     );
     const alarms = resources(Template.fromStack(built.stateless), 'AWS::CloudWatch::Alarm').filter(([id]) =>

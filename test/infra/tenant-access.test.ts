@@ -114,45 +114,38 @@ describe('tenant-access roles (issue 14, item 2)', () => {
           DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.messages !== undefined,
         );
         const executionDoc = { Version: '2012-10-17', Statement: concrete(messages) } as PolicyDocument;
+        const asExecution = (action: string, resource: unknown, pk: string): AuthzRequest => ({
+          action,
+          resource: concrete(resource) as string,
+          principal: { arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, account: ACCOUNT, tags: {} },
+          context: { 'dynamodb:LeadingKeys': [pk] },
+        });
         for (const s of messages) {
           expect(s.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys']).toBeDefined();
           for (const action of actions(s)) {
             for (const pk of ['ten_A', 'ten_A#usage', 'ten_A#audit']) {
-              const request: AuthzRequest = {
-                action,
-                resource: concrete(s.Resource) as string,
-                principal: { arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, account: ACCOUNT, tags: {} },
-                context: { 'dynamodb:LeadingKeys': [pk] },
-              };
-              expect(evaluateIdentityPolicies([executionDoc], request), `${action} ${pk}`).toBe(
-                'implicit-deny',
-              );
+              expect(
+                evaluateIdentityPolicies([executionDoc], asExecution(action, s.Resource, pk)),
+                `${action} ${pk}`,
+              ).toBe('implicit-deny');
             }
           }
         }
         // ... and what it declared gateway-wide, it reaches.
         const wide = DECLARATIONS[name as keyof typeof DECLARATIONS].gatewayWide?.messages;
-        const asExecution = (action: string, pk: string): AuthzRequest => ({
-          action,
-          resource: concrete(messages[0]!.Resource) as string,
-          principal: { arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, account: ACCOUNT, tags: {} },
-          context: { 'dynamodb:LeadingKeys': [pk] },
-        });
-        for (const pattern of wide?.read ?? []) {
-          expect(
-            evaluateIdentityPolicies(
-              [executionDoc],
-              asExecution('dynamodb:GetItem', pattern.replace('*', 'x')),
-            ),
-          ).toBe('allow');
-        }
-        for (const pattern of wide?.write ?? []) {
-          expect(
-            evaluateIdentityPolicies(
-              [executionDoc],
-              asExecution('dynamodb:UpdateItem', pattern.replace('*', 'x')),
-            ),
-          ).toBe('allow');
+        const reached = [
+          ['dynamodb:GetItem', wide?.read],
+          ['dynamodb:UpdateItem', wide?.write],
+        ] as const;
+        for (const [action, patterns] of reached) {
+          for (const pattern of patterns ?? []) {
+            expect(
+              evaluateIdentityPolicies(
+                [executionDoc],
+                asExecution(action, messages[0]!.Resource, pattern.replace('*', 'x')),
+              ),
+            ).toBe('allow');
+          }
         }
         expect(
           statements.filter((s) =>

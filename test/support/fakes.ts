@@ -660,3 +660,27 @@ export const auditEntry = (n: number, overrides: Partial<AuditEntry> = {}): Audi
   jurisdiction: 'global',
   ...overrides,
 });
+
+/**
+ * Wraps two port calls so that `waiting` answers only once `other` was asked: a use case that
+ * awaits them one after the other (`waiting` first) hangs, one that asks both at once goes on.
+ */
+export function answeredOnceAsked<WA extends unknown[], WR, OA extends unknown[], OR>(
+  waiting: (...args: WA) => Promise<WR>,
+  other: (...args: OA) => Promise<OR>,
+): [(...args: WA) => Promise<WR>, (...args: OA) => Promise<OR>] {
+  let asked!: () => void;
+  const wasAsked = new Promise<void>((r) => {
+    asked = r;
+  });
+  return [
+    async (...args) => {
+      await wasAsked;
+      return waiting(...args);
+    },
+    async (...args) => {
+      asked();
+      return other(...args);
+    },
+  ];
+}
