@@ -10,7 +10,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Sealed, TenantCrypto } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
-import { UnreadableError, ValidationError } from '../core/errors.ts';
+import { UnreadableError } from '../core/errors.ts';
 import type { DispatchRef, MessageRecord, MessageStatus, StoredMessage } from '../core/model.ts';
 import type { RecipientPseudonyms } from '../core/recipient-pseudonym.ts';
 import { statusChange } from '../core/usage.ts';
@@ -31,6 +31,7 @@ import {
   epochSeconds,
   isConditionFailure,
   queryAll,
+  readCursor,
 } from './dynamodb-util.ts';
 
 const sk = (id: string) => `MSG#${id}`;
@@ -70,12 +71,6 @@ function sealedOf(raw: Record<string, unknown>): Sealed {
 }
 
 const encodeCursor = CURSORS.messages.write;
-
-function decodeCursor(cursor: string): string {
-  const id = CURSORS.messages.read(cursor);
-  if (id !== undefined) return id;
-  throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not a cursor this API returned" }]);
-}
 
 /**
  * Messages live under the tenant id as partition key (tenant isolation by key design), sorted
@@ -255,7 +250,7 @@ export class DynamoDbMessageStore implements MessageStore {
     query: { status?: MessageStatus | undefined; limit: number; cursor?: string | undefined },
     now: Date,
   ): Promise<MessagePage> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const after = query.cursor === undefined ? undefined : readCursor(CURSORS.messages, query.cursor);
     const status = query.status;
     const found: Item[] = [];
     let startKey: Item | undefined =

@@ -4,12 +4,15 @@ import {
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
+  GetItemCommand,
   QueryCommand,
   type QueryCommandInput,
   TransactWriteItemsCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, type NativeAttributeValue, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { CursorFormat } from '../core/cursors.ts';
+import { ValidationError } from '../core/errors.ts';
 
 export function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
   return (
@@ -84,6 +87,34 @@ export async function putWhile(
     if (reasons?.[1] === 'ConditionalCheckFailed') return 'put';
     throw error;
   }
+}
+
+/**
+ * The item at `key`, unmarshalled, or undefined when there is none. A strongly consistent read
+ * unless `consistent` is false (a replica's item, or one whose staleness does not matter).
+ */
+export async function getItem(
+  client: DynamoDBClient,
+  table: string,
+  key: Record<string, unknown>,
+  options: { consistent?: boolean; projection?: string } = {},
+): Promise<Record<string, NativeAttributeValue> | undefined> {
+  const out = await client.send(
+    new GetItemCommand({
+      TableName: table,
+      Key: marshall(key),
+      ...(options.consistent === false ? {} : { ConsistentRead: true }),
+      ...(options.projection === undefined ? {} : { ProjectionExpression: options.projection }),
+    }),
+  );
+  return out.Item ? unmarshall(out.Item) : undefined;
+}
+
+/** The position a page cursor of `format` holds; a cursor the API never gave is a 422 on `cursor`. */
+export function readCursor<T>(format: CursorFormat<T>, cursor: string): T {
+  const position = format.read(cursor);
+  if (position !== undefined) return position;
+  throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not a cursor this API returned" }]);
 }
 
 export const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
