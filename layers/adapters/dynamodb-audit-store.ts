@@ -3,7 +3,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuditFilter, AuditStore } from '#functions/audit/ports.ts';
 import type { AuditEvent, AuditHead } from '../core/audit.ts';
 import { CURSORS } from '../core/cursors.ts';
-import { epochSeconds, getItem, queryAll, readCursor } from './dynamodb-util.ts';
+import { epochSeconds, getItem, queryPrefix, readCursor } from './dynamodb-util.ts';
 
 /**
  * The trail's own partition, `<tenantId>#audit`, beside the tenant's data in the messages table
@@ -128,12 +128,10 @@ export class DynamoDbAuditStore implements AuditStore {
   }
 
   async all(tenantId: string, now: Date): Promise<AuditEvent[]> {
-    const items = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      FilterExpression: 'expiresAt > :now',
-      ExpressionAttributeValues: marshall({ ':pk': pk(tenantId), ':p': 'E#', ':now': epochSeconds(now) }),
-      ConsistentRead: true,
+    const items = await queryPrefix(this.client, this.table, pk(tenantId), 'E#', {
+      filter: 'expiresAt > :now',
+      values: { ':now': epochSeconds(now) },
+      consistent: true,
     });
     return items.map((i) => toEvent(unmarshall(i)));
   }

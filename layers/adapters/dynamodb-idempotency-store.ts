@@ -12,7 +12,7 @@ import type { TenantCrypto } from '../core/crypto.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../core/errors.ts';
 import type { StoredResult } from '../core/model.ts';
 import type { IdempotencyBegin, IdempotencyStore } from '../ports/index.ts';
-import { deleteAll, epochSeconds, isConditionFailure, queryAll } from './dynamodb-util.ts';
+import { deleteAll, epochSeconds, isConditionFailure, queryAll, queryPrefix } from './dynamodb-util.ts';
 
 const sk = (key: string) => `IDEM#${key}`;
 
@@ -129,12 +129,10 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   async removeForSubject(tenantId: string, e164: string): Promise<number> {
     const pseudonym = await this.crypto.pseudonym(tenantId, e164, false);
     if (pseudonym === undefined) return 0;
-    const keys = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :idem)',
-      FilterExpression: 'contains(subjects, :p)',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':idem': 'IDEM#', ':p': pseudonym }),
-      ProjectionExpression: 'pk, sk',
+    const keys = await queryPrefix(this.client, this.table, tenantId, 'IDEM#', {
+      filter: 'contains(subjects, :subject)',
+      values: { ':subject': pseudonym },
+      projection: 'pk, sk',
     });
     return deleteAll(this.client, this.table, keys);
   }

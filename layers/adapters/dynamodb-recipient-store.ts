@@ -28,7 +28,7 @@ import {
   getItem,
   isConditionFailure,
   putWhile,
-  queryAll,
+  queryPrefix,
   readCursor,
 } from './dynamodb-util.ts';
 
@@ -121,11 +121,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
   }
 
   async listOptOuts(tenantId: string): Promise<(OptOutEntry | UnreadableOptOut)[]> {
-    const items = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': 'OPTOUT#' }),
-    });
+    const items = await queryPrefix(this.client, this.table, tenantId, 'OPTOUT#');
     return Promise.all(
       items.map(async (item) => {
         const raw = unmarshall(item);
@@ -158,11 +154,8 @@ export class DynamoDbRecipientStore implements RecipientStore {
   async consents(tenantId: string, phone: string): Promise<(ConsentEntry | UnreadableConsent)[]> {
     const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
     if (pseudonym === undefined) return [];
-    const items = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': consentPrefix(pseudonym) }),
-      ConsistentRead: true,
+    const items = await queryPrefix(this.client, this.table, tenantId, consentPrefix(pseudonym), {
+      consistent: true,
     });
     return Promise.all(
       items.map(async (item) => {
@@ -276,16 +269,9 @@ export class DynamoDbRecipientStore implements RecipientStore {
   ): Promise<(InboundRecord | UnreadableInbound)[]> {
     const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
     if (pseudonym === undefined) return [];
-    const items = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      FilterExpression: 'subject = :s AND expiresAt > :now',
-      ExpressionAttributeValues: marshall({
-        ':pk': tenantId,
-        ':p': 'IN#',
-        ':s': pseudonym,
-        ':now': epochSeconds(now),
-      }),
+    const items = await queryPrefix(this.client, this.table, tenantId, 'IN#', {
+      filter: 'subject = :s AND expiresAt > :now',
+      values: { ':s': pseudonym, ':now': epochSeconds(now) },
     });
     return this.openInbound(
       tenantId,
@@ -363,29 +349,15 @@ export class DynamoDbRecipientStore implements RecipientStore {
   async removeForSubject(tenantId: string, phone: string): Promise<number> {
     const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
     if (pseudonym === undefined) return 0;
-    const consents = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': consentPrefix(pseudonym) }),
-      ProjectionExpression: 'pk, sk',
-    });
-    const replies = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      FilterExpression: 'subject = :s',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': 'IN#', ':s': pseudonym }),
-      ProjectionExpression: 'pk, sk',
-    });
+    const keys = (prefix: string, more: { filter?: string; values?: Record<string, unknown> } = {}) =>
+      queryPrefix(this.client, this.table, tenantId, prefix, { ...more, projection: 'pk, sk' });
+    const consents = await keys(consentPrefix(pseudonym));
+    const replies = await keys('IN#', { filter: 'subject = :s', values: { ':s': pseudonym } });
     const bodies = replies.map((r) =>
       marshall({ pk: tenantId, sk: `INBODY#${String(r.sk?.S).slice('IN#'.length)}` }),
     );
     // The hour's flood counters of the number (its pseudonym, and its bodies' digests) go too.
-    const counters = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': `FLOOD#${pseudonym}#` }),
-      ProjectionExpression: 'pk, sk',
-    });
+    const counters = await keys(`FLOOD#${pseudonym}#`);
     await deleteAll(this.client, this.table, [...consents, ...replies, ...bodies, ...counters]);
     // Counted as records: a reply's body item goes with it; counters are not records.
     return consents.length + replies.length;

@@ -177,6 +177,28 @@ export async function queryAll(
   return items;
 }
 
+/**
+ * Every item of partition `pk` whose sort key begins with `prefix`, through every page: only
+ * those that meet `filter` (with its `values`), only the `projection`'s attributes, and read
+ * strongly consistent when `consistent`.
+ */
+export function queryPrefix(
+  client: DynamoDBClient,
+  table: string,
+  pk: string,
+  prefix: string,
+  more: { filter?: string; values?: Record<string, unknown>; projection?: string; consistent?: boolean } = {},
+): Promise<Record<string, AttributeValue>[]> {
+  return queryAll(client, {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+    ...(more.filter === undefined ? {} : { FilterExpression: more.filter }),
+    ExpressionAttributeValues: marshall({ ':pk': pk, ':p': prefix, ...more.values }),
+    ...(more.projection === undefined ? {} : { ProjectionExpression: more.projection }),
+    ...(more.consistent ? { ConsistentRead: true } : {}),
+  });
+}
+
 /** Deletes items by key; returns how many. */
 export async function deleteAll(
   client: DynamoDBClient,
