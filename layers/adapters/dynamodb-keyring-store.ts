@@ -1,7 +1,7 @@
-import { type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import type { KeyringRecord, KeyringStore } from '../ports/index.ts';
-import { getItem, isConditionFailure } from './dynamodb-util.ts';
+import { getItem, putIfAbsent } from './dynamodb-util.ts';
 
 export const KEYRING_SK = 'KEYRING';
 
@@ -35,21 +35,13 @@ export class DynamoDbKeyringStore implements KeyringStore {
   }
 
   async putIfAbsent(record: KeyringRecord): Promise<KeyringRecord> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: marshall({ pk: record.tenantId, sk: KEYRING_SK, ...record }, { removeUndefinedValues: true }),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return record;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const winner = await this.get(record.tenantId);
-      if (!winner) throw error;
-      return winner;
-    }
+    return putIfAbsent(
+      this.client,
+      this.table,
+      { pk: record.tenantId, sk: KEYRING_SK, ...record },
+      record,
+      () => this.get(record.tenantId),
+    );
   }
 
   async markClosed(tenantId: string, closedAt: Date, deletionDate: Date): Promise<void> {

@@ -10,7 +10,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TenantKeyUnavailableError } from '../core/crypto.ts';
 import type { ApiKeyRecord, Tenant } from '../core/model.ts';
 import type { ErasureRecord, SecretStore, TenantStore } from '../ports/index.ts';
-import { deleteAll, getItem, isConditionFailure, queryAll } from './dynamodb-util.ts';
+import { deleteAll, getItem, isConditionFailure, putIfAbsent, queryAll } from './dynamodb-util.ts';
 
 const PROFILE = 'PROFILE';
 
@@ -289,20 +289,12 @@ export class DynamoDbSecretStore implements SecretStore {
   }
 
   async putWrappedIfAbsent(name: string, wrapped: Uint8Array): Promise<Uint8Array> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: marshall({ pk: 'SYSTEM', sk: `SECRET#${name}`, wrapped }),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return wrapped;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const winner = await this.getWrapped(name);
-      if (!winner) throw error;
-      return winner;
-    }
+    return putIfAbsent(
+      this.client,
+      this.table,
+      { pk: 'SYSTEM', sk: `SECRET#${name}`, wrapped },
+      wrapped,
+      () => this.getWrapped(name),
+    );
   }
 }

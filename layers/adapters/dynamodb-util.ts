@@ -5,6 +5,7 @@ import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   type QueryCommandInput,
   TransactWriteItemsCommand,
@@ -108,6 +109,34 @@ export async function getItem(
     }),
   );
   return out.Item ? unmarshall(out.Item) : undefined;
+}
+
+/**
+ * Puts `item` unless an item of its key is there, and returns what is stored then: `stored`, or,
+ * when another writer came first, what `winner` reads back (the race's winner, which all agree on).
+ */
+export async function putIfAbsent<T>(
+  client: DynamoDBClient,
+  table: string,
+  item: Record<string, unknown>,
+  stored: T,
+  winner: () => Promise<T | undefined>,
+): Promise<T> {
+  try {
+    await client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: marshall(item, { removeUndefinedValues: true }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return stored;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const first = await winner();
+    if (first === undefined) throw error;
+    return first;
+  }
 }
 
 /** The position a page cursor of `format` holds; a cursor the API never gave is a 422 on `cursor`. */
