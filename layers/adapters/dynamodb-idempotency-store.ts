@@ -12,7 +12,14 @@ import type { TenantCrypto } from '../core/crypto.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../core/errors.ts';
 import type { StoredResult } from '../core/model.ts';
 import type { IdempotencyBegin, IdempotencyStore } from '../ports/index.ts';
-import { deleteAll, epochSeconds, isConditionFailure, queryAll, queryPrefix } from './dynamodb-util.ts';
+import {
+  deleteAll,
+  epochSeconds,
+  isConditionFailure,
+  queryAll,
+  queryPrefix,
+  unlessConditionFails,
+} from './dynamodb-util.ts';
 
 const sk = (key: string) => `IDEM#${key}`;
 
@@ -138,8 +145,9 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   }
 
   async endLease(tenantId: string, key: string): Promise<void> {
-    try {
-      await this.client.send(
+    // Completed after all (or gone: the condition fails): nothing to hand over.
+    await unlessConditionFails(
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: tenantId, sk: sk(key) }),
@@ -148,11 +156,8 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: marshall({ ':zero': 0, ':pending': 'pending' }),
         }),
-      );
-    } catch (error) {
-      // Completed after all (or gone): nothing to hand over.
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   async release(tenantId: string, key: string): Promise<void> {

@@ -32,6 +32,7 @@ import {
   isConditionFailure,
   queryAll,
   readCursor,
+  unlessConditionFails,
 } from './dynamodb-util.ts';
 
 const sk = (id: string) => `MSG#${id}`;
@@ -405,8 +406,8 @@ export class DynamoDbMessageStore implements MessageStore {
   }
 
   async releaseClaim(ref: DispatchRef, token: string): Promise<void> {
-    try {
-      await this.client.send(
+    await unlessConditionFails(
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: ref.tenantId, sk: sk(ref.messageId) }),
@@ -414,15 +415,14 @@ export class DynamoDbMessageStore implements MessageStore {
           ConditionExpression: 'claimToken = :token',
           ExpressionAttributeValues: marshall({ ':token': token }),
         }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   async markSent(ref: DispatchRef, token: string, carrierMessageId: string, at: Date): Promise<void> {
-    try {
-      await this.client.send(
+    // A receipt that overtook us already moved the message on (the condition fails); nothing is lost.
+    await unlessConditionFails(
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: ref.tenantId, sk: sk(ref.messageId) }),
@@ -441,11 +441,8 @@ export class DynamoDbMessageStore implements MessageStore {
             ':taken': takenKey(at, ref.messageId),
           }),
         }),
-      );
-    } catch (error) {
-      // A receipt that overtook us already moved the message on; nothing is lost.
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   async transition(
@@ -518,8 +515,9 @@ export class DynamoDbMessageStore implements MessageStore {
    * status update, so a crash in between is repaired by the retried event.
    */
   private async startBodyRetention(ref: DispatchRef, at: Date): Promise<void> {
-    try {
-      const out = await this.client.send(
+    // No body (or its clock already started): nothing to do.
+    const out = await unlessConditionFails(
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: ref.tenantId, sk: bodySk(ref.messageId) }),
@@ -528,17 +526,15 @@ export class DynamoDbMessageStore implements MessageStore {
           ExpressionAttributeValues: marshall({ ':at': epochSeconds(at) }),
           ReturnValues: 'ALL_NEW',
         }),
+      ),
+    );
+    if (out && Number(out.Attributes?.retainSeconds?.N) === 0) {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: ref.tenantId, sk: bodySk(ref.messageId) }),
+        }),
       );
-      if (Number(out.Attributes?.retainSeconds?.N) === 0) {
-        await this.client.send(
-          new DeleteItemCommand({
-            TableName: this.table,
-            Key: marshall({ pk: ref.tenantId, sk: bodySk(ref.messageId) }),
-          }),
-        );
-      }
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
     }
   }
 }

@@ -23,6 +23,19 @@ export function isConditionFailure(error: unknown): error is ConditionalCheckFai
 }
 
 /**
+ * `write`'s answer, or undefined when its condition failed: for a conditional write whose failed
+ * condition means there is nothing left to do (another writer moved the item on, or it is gone).
+ */
+export async function unlessConditionFails<T>(write: Promise<T>): Promise<T | undefined> {
+  try {
+    return await write;
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
  * Why a transaction was cancelled, one code per item in order ('ConditionalCheckFailed', 'None',
  * ...); undefined for any other error.
  */
