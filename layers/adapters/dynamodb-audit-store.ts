@@ -1,15 +1,9 @@
-import {
-  type DynamoDBClient,
-  GetItemCommand,
-  QueryCommand,
-  TransactWriteItemsCommand,
-} from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, QueryCommand, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AuditFilter, AuditStore } from '#functions/audit/ports.ts';
 import type { AuditEvent, AuditHead } from '../core/audit.ts';
 import { CURSORS } from '../core/cursors.ts';
-import { ValidationError } from '../core/errors.ts';
-import { epochSeconds, queryAll } from './dynamodb-util.ts';
+import { epochSeconds, getItem, queryPrefix, readCursor } from './dynamodb-util.ts';
 
 /**
  * The trail's own partition, `<tenantId>#audit`, beside the tenant's data in the messages table
@@ -21,11 +15,6 @@ const HEAD = 'HEAD';
 const eventSk = (seq: number) => `E#${String(seq).padStart(12, '0')}`;
 
 const encodeCursor = CURSORS.auditEvents.write;
-function decodeCursor(cursor: string): number {
-  const seq = CURSORS.auditEvents.read(cursor);
-  if (seq !== undefined) return seq;
-  throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not one this API returned" }]);
-}
 
 const toEvent = (item: Record<string, unknown>): AuditEvent => {
   const { pk: _pk, sk: _sk, expiresAt: _e, ...event } = item;
@@ -39,15 +28,9 @@ export class DynamoDbAuditStore implements AuditStore {
   ) {}
 
   async head(tenantId: string): Promise<AuditHead | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: pk(tenantId), sk: HEAD }),
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    const { seq, hash, recentIds } = unmarshall(out.Item);
+    const item = await getItem(this.client, this.table, { pk: pk(tenantId), sk: HEAD });
+    if (!item) return undefined;
+    const { seq, hash, recentIds } = item;
     return { seq, hash, recentIds: recentIds ?? [] };
   }
 
@@ -115,7 +98,7 @@ export class DynamoDbAuditStore implements AuditStore {
 
     const items: AuditEvent[] = [];
     let startKey = page.cursor
-      ? marshall({ pk: pk(tenantId), sk: eventSk(decodeCursor(page.cursor)) })
+      ? marshall({ pk: pk(tenantId), sk: eventSk(readCursor(CURSORS.auditEvents, page.cursor)) })
       : undefined;
     // Filters apply after DynamoDB's page limit: read pages until the page is full or the trail ends.
     do {
@@ -145,12 +128,10 @@ export class DynamoDbAuditStore implements AuditStore {
   }
 
   async all(tenantId: string, now: Date): Promise<AuditEvent[]> {
-    const items = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      FilterExpression: 'expiresAt > :now',
-      ExpressionAttributeValues: marshall({ ':pk': pk(tenantId), ':p': 'E#', ':now': epochSeconds(now) }),
-      ConsistentRead: true,
+    const items = await queryPrefix(this.client, this.table, pk(tenantId), 'E#', {
+      filter: 'expiresAt > :now',
+      values: { ':now': epochSeconds(now) },
+      consistent: true,
     });
     return items.map((i) => toEvent(unmarshall(i)));
   }

@@ -1,7 +1,6 @@
 import {
   DeleteItemCommand,
   type DynamoDBClient,
-  GetItemCommand,
   QueryCommand,
   ScanCommand,
   UpdateItemCommand,
@@ -10,7 +9,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { type Sealed, TenantKeyUnavailableError } from '../core/crypto.ts';
 import type { Counters, SenderIdDecision, SenderIdRecord, SenderIdStore } from '../ports/index.ts';
 import { tenantOpen } from './dynamodb-tenant-store.ts';
-import { epochSeconds, isConditionFailure, putWhile } from './dynamodb-util.ts';
+import { epochSeconds, getItem, isConditionFailure, putWhile } from './dynamodb-util.ts';
 
 /**
  * Request rates and monthly usage in the tenants table. The rate limit is GCRA (a token bucket
@@ -75,13 +74,9 @@ export class DynamoDbCounters implements Counters {
   ): Promise<Record<string, unknown>[]> {
     const others = (this.regions?.all ?? []).filter((r) => r !== this.regions?.own);
     const items = await Promise.all(
-      others.map((r) =>
-        client.send(
-          new GetItemCommand({ TableName: this.table, Key: marshall({ pk, sk: this.sk(base, r) }) }),
-        ),
-      ),
+      others.map((r) => getItem(client, this.table, { pk, sk: this.sk(base, r) }, { consistent: false })),
     );
-    return items.flatMap((out) => (out.Item ? [unmarshall(out.Item)] : []));
+    return items.filter((item) => item !== undefined);
   }
 
   private async setTat(key: string, expression: string, condition: string, values: Record<string, number>) {
@@ -277,26 +272,13 @@ export class DynamoDbSenderIdStore implements SenderIdStore {
   }
 
   async get(tenantId: string, id: string): Promise<SenderIdRecord | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: tenantId, sk: senderSk(id) }),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? strip(unmarshall(out.Item)) : undefined;
+    const item = await getItem(this.client, this.table, { pk: tenantId, sk: senderSk(id) });
+    return item ? strip(item) : undefined;
   }
 
   async identity(tenantId: string, id: string, now: Date): Promise<Sealed | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: tenantId, sk: identitySk(id) }),
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    const raw = unmarshall(out.Item);
+    const raw = await getItem(this.client, this.table, { pk: tenantId, sk: identitySk(id) });
+    if (!raw) return undefined;
     if (!(raw.expiresAt > epochSeconds(now))) return undefined;
     return { dataKey: raw.dk, blob: raw.sealed };
   }

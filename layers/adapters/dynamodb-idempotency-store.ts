@@ -12,7 +12,14 @@ import type { TenantCrypto } from '../core/crypto.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../core/errors.ts';
 import type { StoredResult } from '../core/model.ts';
 import type { IdempotencyBegin, IdempotencyStore } from '../ports/index.ts';
-import { deleteAll, epochSeconds, isConditionFailure, queryAll } from './dynamodb-util.ts';
+import {
+  deleteAll,
+  epochSeconds,
+  isConditionFailure,
+  queryAll,
+  queryPrefix,
+  unlessConditionFails,
+} from './dynamodb-util.ts';
 
 const sk = (key: string) => `IDEM#${key}`;
 
@@ -129,19 +136,18 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
   async removeForSubject(tenantId: string, e164: string): Promise<number> {
     const pseudonym = await this.crypto.pseudonym(tenantId, e164, false);
     if (pseudonym === undefined) return 0;
-    const keys = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :idem)',
-      FilterExpression: 'contains(subjects, :p)',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':idem': 'IDEM#', ':p': pseudonym }),
-      ProjectionExpression: 'pk, sk',
+    const keys = await queryPrefix(this.client, this.table, tenantId, 'IDEM#', {
+      filter: 'contains(subjects, :subject)',
+      values: { ':subject': pseudonym },
+      projection: 'pk, sk',
     });
     return deleteAll(this.client, this.table, keys);
   }
 
   async endLease(tenantId: string, key: string): Promise<void> {
-    try {
-      await this.client.send(
+    // Completed after all (or gone: the condition fails): nothing to hand over.
+    await unlessConditionFails(
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: tenantId, sk: sk(key) }),
@@ -150,11 +156,8 @@ export class DynamoDbIdempotencyStore implements IdempotencyStore {
           ExpressionAttributeNames: { '#state': 'state' },
           ExpressionAttributeValues: marshall({ ':zero': 0, ':pending': 'pending' }),
         }),
-      );
-    } catch (error) {
-      // Completed after all (or gone): nothing to hand over.
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   async release(tenantId: string, key: string): Promise<void> {

@@ -1,12 +1,7 @@
-import {
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
-import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import type { KeyringRecord, KeyringStore } from '../ports/index.ts';
-import { isConditionFailure } from './dynamodb-util.ts';
+import { getItem, putIfAbsent } from './dynamodb-util.ts';
 
 export const KEYRING_SK = 'KEYRING';
 
@@ -33,34 +28,20 @@ export class DynamoDbKeyringStore implements KeyringStore {
   ) {}
 
   async get(tenantId: string): Promise<KeyringRecord | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: tenantId, sk: KEYRING_SK }),
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    const { pk: _pk, sk: _sk, ...record } = unmarshall(out.Item);
+    const item = await getItem(this.client, this.table, { pk: tenantId, sk: KEYRING_SK });
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...record } = item;
     return record as KeyringRecord;
   }
 
   async putIfAbsent(record: KeyringRecord): Promise<KeyringRecord> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: marshall({ pk: record.tenantId, sk: KEYRING_SK, ...record }, { removeUndefinedValues: true }),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return record;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const winner = await this.get(record.tenantId);
-      if (!winner) throw error;
-      return winner;
-    }
+    return putIfAbsent(
+      this.client,
+      this.table,
+      { pk: record.tenantId, sk: KEYRING_SK, ...record },
+      record,
+      () => this.get(record.tenantId),
+    );
   }
 
   async markClosed(tenantId: string, closedAt: Date, deletionDate: Date): Promise<void> {

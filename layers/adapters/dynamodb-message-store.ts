@@ -10,7 +10,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Sealed, TenantCrypto } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
-import { UnreadableError, ValidationError } from '../core/errors.ts';
+import { UnreadableError } from '../core/errors.ts';
 import type { DispatchRef, MessageRecord, MessageStatus, StoredMessage } from '../core/model.ts';
 import type { RecipientPseudonyms } from '../core/recipient-pseudonym.ts';
 import { statusChange } from '../core/usage.ts';
@@ -31,6 +31,8 @@ import {
   epochSeconds,
   isConditionFailure,
   queryAll,
+  readCursor,
+  unlessConditionFails,
 } from './dynamodb-util.ts';
 
 const sk = (id: string) => `MSG#${id}`;
@@ -70,12 +72,6 @@ function sealedOf(raw: Record<string, unknown>): Sealed {
 }
 
 const encodeCursor = CURSORS.messages.write;
-
-function decodeCursor(cursor: string): string {
-  const id = CURSORS.messages.read(cursor);
-  if (id !== undefined) return id;
-  throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not a cursor this API returned" }]);
-}
 
 /**
  * Messages live under the tenant id as partition key (tenant isolation by key design), sorted
@@ -255,7 +251,7 @@ export class DynamoDbMessageStore implements MessageStore {
     query: { status?: MessageStatus | undefined; limit: number; cursor?: string | undefined },
     now: Date,
   ): Promise<MessagePage> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const after = query.cursor === undefined ? undefined : readCursor(CURSORS.messages, query.cursor);
     const status = query.status;
     const found: Item[] = [];
     let startKey: Item | undefined =
@@ -410,8 +406,8 @@ export class DynamoDbMessageStore implements MessageStore {
   }
 
   async releaseClaim(ref: DispatchRef, token: string): Promise<void> {
-    try {
-      await this.client.send(
+    await unlessConditionFails(
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: ref.tenantId, sk: sk(ref.messageId) }),
@@ -419,15 +415,14 @@ export class DynamoDbMessageStore implements MessageStore {
           ConditionExpression: 'claimToken = :token',
           ExpressionAttributeValues: marshall({ ':token': token }),
         }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   async markSent(ref: DispatchRef, token: string, carrierMessageId: string, at: Date): Promise<void> {
-    try {
-      await this.client.send(
+    // A receipt that overtook us already moved the message on (the condition fails); nothing is lost.
+    await unlessConditionFails(
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: ref.tenantId, sk: sk(ref.messageId) }),
@@ -446,11 +441,8 @@ export class DynamoDbMessageStore implements MessageStore {
             ':taken': takenKey(at, ref.messageId),
           }),
         }),
-      );
-    } catch (error) {
-      // A receipt that overtook us already moved the message on; nothing is lost.
-      if (!isConditionFailure(error)) throw error;
-    }
+      ),
+    );
   }
 
   async transition(
@@ -523,8 +515,9 @@ export class DynamoDbMessageStore implements MessageStore {
    * status update, so a crash in between is repaired by the retried event.
    */
   private async startBodyRetention(ref: DispatchRef, at: Date): Promise<void> {
-    try {
-      const out = await this.client.send(
+    // No body (or its clock already started): nothing to do.
+    const out = await unlessConditionFails(
+      this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: ref.tenantId, sk: bodySk(ref.messageId) }),
@@ -533,17 +526,15 @@ export class DynamoDbMessageStore implements MessageStore {
           ExpressionAttributeValues: marshall({ ':at': epochSeconds(at) }),
           ReturnValues: 'ALL_NEW',
         }),
+      ),
+    );
+    if (out && Number(out.Attributes?.retainSeconds?.N) === 0) {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: ref.tenantId, sk: bodySk(ref.messageId) }),
+        }),
       );
-      if (Number(out.Attributes?.retainSeconds?.N) === 0) {
-        await this.client.send(
-          new DeleteItemCommand({
-            TableName: this.table,
-            Key: marshall({ pk: ref.tenantId, sk: bodySk(ref.messageId) }),
-          }),
-        );
-      }
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
     }
   }
 }

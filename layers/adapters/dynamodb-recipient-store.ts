@@ -1,7 +1,6 @@
 import {
   DeleteItemCommand,
   type DynamoDBClient,
-  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -10,7 +9,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Verification, VerificationStore } from '#functions/public-rights/ports.ts';
 import { type Sealed, type TenantCrypto, TenantKeyUnavailableError } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
-import { UnreadableError, ValidationError } from '../core/errors.ts';
+import { UnreadableError } from '../core/errors.ts';
 import type {
   BlockList,
   ConsentEntry,
@@ -26,9 +25,11 @@ import {
   batchGet,
   deleteAll,
   epochSeconds,
+  getItem,
   isConditionFailure,
   putWhile,
-  queryAll,
+  queryPrefix,
+  readCursor,
 } from './dynamodb-util.ts';
 
 const HOUR_SECONDS = 3_600;
@@ -84,15 +85,8 @@ export class DynamoDbRecipientStore implements RecipientStore {
   async getOptOut(tenantId: string, phone: string): Promise<OptOutEntry | undefined> {
     const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
     if (pseudonym === undefined) return undefined;
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: tenantId, sk: optOutSk(pseudonym) }),
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    const raw = unmarshall(out.Item);
+    const raw = await getItem(this.client, this.table, { pk: tenantId, sk: optOutSk(pseudonym) });
+    if (!raw) return undefined;
     return { phone, scope: raw.scope, source: raw.source, at: raw.at };
   }
 
@@ -127,11 +121,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
   }
 
   async listOptOuts(tenantId: string): Promise<(OptOutEntry | UnreadableOptOut)[]> {
-    const items = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': 'OPTOUT#' }),
-    });
+    const items = await queryPrefix(this.client, this.table, tenantId, 'OPTOUT#');
     return Promise.all(
       items.map(async (item) => {
         const raw = unmarshall(item);
@@ -164,11 +154,8 @@ export class DynamoDbRecipientStore implements RecipientStore {
   async consents(tenantId: string, phone: string): Promise<(ConsentEntry | UnreadableConsent)[]> {
     const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
     if (pseudonym === undefined) return [];
-    const items = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': consentPrefix(pseudonym) }),
-      ConsistentRead: true,
+    const items = await queryPrefix(this.client, this.table, tenantId, consentPrefix(pseudonym), {
+      consistent: true,
     });
     return Promise.all(
       items.map(async (item) => {
@@ -220,15 +207,13 @@ export class DynamoDbRecipientStore implements RecipientStore {
   }
 
   async hasInbound(tenantId: string, id: string, now: Date): Promise<boolean> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: tenantId, sk: inboundSk(id) }),
-        ProjectionExpression: 'expiresAt',
-        ConsistentRead: true,
-      }),
+    const item = await getItem(
+      this.client,
+      this.table,
+      { pk: tenantId, sk: inboundSk(id) },
+      { projection: 'expiresAt' },
     );
-    return out.Item !== undefined && Number(unmarshall(out.Item).expiresAt) > epochSeconds(now);
+    return item !== undefined && Number(item.expiresAt) > epochSeconds(now);
   }
 
   private async openInbound(
@@ -284,16 +269,9 @@ export class DynamoDbRecipientStore implements RecipientStore {
   ): Promise<(InboundRecord | UnreadableInbound)[]> {
     const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
     if (pseudonym === undefined) return [];
-    const items = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      FilterExpression: 'subject = :s AND expiresAt > :now',
-      ExpressionAttributeValues: marshall({
-        ':pk': tenantId,
-        ':p': 'IN#',
-        ':s': pseudonym,
-        ':now': epochSeconds(now),
-      }),
+    const items = await queryPrefix(this.client, this.table, tenantId, 'IN#', {
+      filter: 'subject = :s AND expiresAt > :now',
+      values: { ':s': pseudonym, ':now': epochSeconds(now) },
     });
     return this.openInbound(
       tenantId,
@@ -307,7 +285,7 @@ export class DynamoDbRecipientStore implements RecipientStore {
     query: { limit: number; cursor?: string | undefined },
     now: Date,
   ): Promise<{ items: (InboundRecord | UnreadableInbound)[]; nextCursor?: string | undefined }> {
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const after = query.cursor === undefined ? undefined : readCursor(CURSORS.inbound, query.cursor);
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.table,
@@ -371,39 +349,19 @@ export class DynamoDbRecipientStore implements RecipientStore {
   async removeForSubject(tenantId: string, phone: string): Promise<number> {
     const pseudonym = await this.crypto.pseudonym(tenantId, phone, false);
     if (pseudonym === undefined) return 0;
-    const consents = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': consentPrefix(pseudonym) }),
-      ProjectionExpression: 'pk, sk',
-    });
-    const replies = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      FilterExpression: 'subject = :s',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': 'IN#', ':s': pseudonym }),
-      ProjectionExpression: 'pk, sk',
-    });
+    const keys = (prefix: string, more: { filter?: string; values?: Record<string, unknown> } = {}) =>
+      queryPrefix(this.client, this.table, tenantId, prefix, { ...more, projection: 'pk, sk' });
+    const consents = await keys(consentPrefix(pseudonym));
+    const replies = await keys('IN#', { filter: 'subject = :s', values: { ':s': pseudonym } });
     const bodies = replies.map((r) =>
       marshall({ pk: tenantId, sk: `INBODY#${String(r.sk?.S).slice('IN#'.length)}` }),
     );
     // The hour's flood counters of the number (its pseudonym, and its bodies' digests) go too.
-    const counters = await queryAll(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
-      ExpressionAttributeValues: marshall({ ':pk': tenantId, ':p': `FLOOD#${pseudonym}#` }),
-      ProjectionExpression: 'pk, sk',
-    });
+    const counters = await keys(`FLOOD#${pseudonym}#`);
     await deleteAll(this.client, this.table, [...consents, ...replies, ...bodies, ...counters]);
     // Counted as records: a reply's body item goes with it; counters are not records.
     return consents.length + replies.length;
   }
-}
-
-function decodeCursor(cursor: string): string {
-  const id = CURSORS.inbound.read(cursor);
-  if (id !== undefined) return id;
-  throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not a cursor this API returned" }]);
 }
 
 /** The gateway-wide block list, in the person's jurisdiction; no tenant and no number in it. */
@@ -414,14 +372,10 @@ export class DynamoDbBlockList implements BlockList {
   ) {}
 
   async isBlocked(recipientPseudonym: string): Promise<boolean> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: `BLOCK#${recipientPseudonym}`, sk: 'BLOCK' }),
-        ConsistentRead: true,
-      }),
+    return (
+      (await getItem(this.client, this.table, { pk: `BLOCK#${recipientPseudonym}`, sk: 'BLOCK' })) !==
+      undefined
     );
-    return out.Item !== undefined;
   }
 
   async block(recipientPseudonym: string, at: Date, source: 'keyword' | 'verified_request'): Promise<void> {
@@ -460,15 +414,9 @@ export class DynamoDbVerificationStore implements VerificationStore {
   }
 
   async get(id: string, now: Date): Promise<Verification | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: `VERIFY#${id}`, sk: 'VERIFY' }),
-        ConsistentRead: true,
-      }),
-    );
-    if (!out.Item) return undefined;
-    const { pk: _pk, sk: _sk, ...v } = unmarshall(out.Item);
+    const item = await getItem(this.client, this.table, { pk: `VERIFY#${id}`, sk: 'VERIFY' });
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...v } = item;
     return v.expiresAt > epochSeconds(now) ? (v as Verification) : undefined;
   }
 

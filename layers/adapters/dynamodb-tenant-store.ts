@@ -1,6 +1,5 @@
 import {
   type DynamoDBClient,
-  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   ScanCommand,
@@ -11,7 +10,7 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { TenantKeyUnavailableError } from '../core/crypto.ts';
 import type { ApiKeyRecord, Tenant } from '../core/model.ts';
 import type { ErasureRecord, SecretStore, TenantStore } from '../ports/index.ts';
-import { deleteAll, isConditionFailure, queryAll } from './dynamodb-util.ts';
+import { deleteAll, getItem, isConditionFailure, putIfAbsent, queryAll } from './dynamodb-util.ts';
 
 const PROFILE = 'PROFILE';
 
@@ -156,14 +155,8 @@ export class DynamoDbTenantStore implements TenantStore {
   }
 
   async getTenant(id: string): Promise<Tenant | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: id, sk: PROFILE }),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? strip<Tenant>(unmarshall(out.Item)) : undefined;
+    const item = await getItem(this.client, this.table, { pk: id, sk: PROFILE });
+    return item ? strip<Tenant>(item) : undefined;
   }
 
   async listTenants(): Promise<Tenant[]> {
@@ -225,21 +218,18 @@ export class DynamoDbTenantStore implements TenantStore {
   }
 
   async getApiKey(tenantId: string, keyId: string): Promise<ApiKeyRecord | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: tenantId, sk: keySk(keyId) }),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item ? strip<ApiKeyRecord>(unmarshall(out.Item)) : undefined;
+    const item = await getItem(this.client, this.table, { pk: tenantId, sk: keySk(keyId) });
+    return item ? strip<ApiKeyRecord>(item) : undefined;
   }
 
   async findApiKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: marshall({ pk: hashPk(hash), sk: 'KEYHASH' }) }),
+    const item = await getItem(
+      this.client,
+      this.table,
+      { pk: hashPk(hash), sk: 'KEYHASH' },
+      { consistent: false },
     );
-    return out.Item ? strip<ApiKeyRecord>(unmarshall(out.Item)) : undefined;
+    return item ? strip<ApiKeyRecord>(item) : undefined;
   }
 
   async expireApiKey(tenantId: string, keyId: string, notAfter: Date, replacedBy?: string): Promise<void> {
@@ -285,14 +275,8 @@ export class DynamoDbSecretStore implements SecretStore {
   ) {}
 
   async getWrapped(name: string): Promise<Uint8Array | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({
-        TableName: this.table,
-        Key: marshall({ pk: 'SYSTEM', sk: `SECRET#${name}` }),
-        ConsistentRead: true,
-      }),
-    );
-    return out.Item?.wrapped?.B;
+    const item = await getItem(this.client, this.table, { pk: 'SYSTEM', sk: `SECRET#${name}` });
+    return item?.wrapped as Uint8Array | undefined;
   }
 
   async put(name: string, value: Uint8Array): Promise<void> {
@@ -305,20 +289,12 @@ export class DynamoDbSecretStore implements SecretStore {
   }
 
   async putWrappedIfAbsent(name: string, wrapped: Uint8Array): Promise<Uint8Array> {
-    try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: marshall({ pk: 'SYSTEM', sk: `SECRET#${name}`, wrapped }),
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-      return wrapped;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const winner = await this.getWrapped(name);
-      if (!winner) throw error;
-      return winner;
-    }
+    return putIfAbsent(
+      this.client,
+      this.table,
+      { pk: 'SYSTEM', sk: `SECRET#${name}`, wrapped },
+      wrapped,
+      () => this.getWrapped(name),
+    );
   }
 }

@@ -4,18 +4,35 @@ import {
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
   type DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
   QueryCommand,
   type QueryCommandInput,
   TransactWriteItemsCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { marshall } from '@aws-sdk/util-dynamodb';
+import { marshall, type NativeAttributeValue, unmarshall } from '@aws-sdk/util-dynamodb';
+import type { CursorFormat } from '../core/cursors.ts';
+import { ValidationError } from '../core/errors.ts';
 
 export function isConditionFailure(error: unknown): error is ConditionalCheckFailedException {
   return (
     error instanceof ConditionalCheckFailedException ||
     (error as Error)?.name === 'ConditionalCheckFailedException'
   );
+}
+
+/**
+ * `write`'s answer, or undefined when its condition failed: for a conditional write whose failed
+ * condition means there is nothing left to do (another writer moved the item on, or it is gone).
+ */
+export async function unlessConditionFails<T>(write: Promise<T>): Promise<T | undefined> {
+  try {
+    return await write;
+  } catch (error) {
+    if (isConditionFailure(error)) return undefined;
+    throw error;
+  }
 }
 
 /**
@@ -86,6 +103,62 @@ export async function putWhile(
   }
 }
 
+/**
+ * The item at `key`, unmarshalled, or undefined when there is none. A strongly consistent read
+ * unless `consistent` is false (a replica's item, or one whose staleness does not matter).
+ */
+export async function getItem(
+  client: DynamoDBClient,
+  table: string,
+  key: Record<string, unknown>,
+  options: { consistent?: boolean; projection?: string } = {},
+): Promise<Record<string, NativeAttributeValue> | undefined> {
+  const out = await client.send(
+    new GetItemCommand({
+      TableName: table,
+      Key: marshall(key),
+      ...(options.consistent === false ? {} : { ConsistentRead: true }),
+      ...(options.projection === undefined ? {} : { ProjectionExpression: options.projection }),
+    }),
+  );
+  return out.Item ? unmarshall(out.Item) : undefined;
+}
+
+/**
+ * Puts `item` unless an item of its key is there, and returns what is stored then: `stored`, or,
+ * when another writer came first, what `winner` reads back (the race's winner, which all agree on).
+ */
+export async function putIfAbsent<T>(
+  client: DynamoDBClient,
+  table: string,
+  item: Record<string, unknown>,
+  stored: T,
+  winner: () => Promise<T | undefined>,
+): Promise<T> {
+  try {
+    await client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: marshall(item, { removeUndefinedValues: true }),
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+    return stored;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const first = await winner();
+    if (first === undefined) throw error;
+    return first;
+  }
+}
+
+/** The position a page cursor of `format` holds; a cursor the API never gave is a 422 on `cursor`. */
+export function readCursor<T>(format: CursorFormat<T>, cursor: string): T {
+  const position = format.read(cursor);
+  if (position !== undefined) return position;
+  throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not a cursor this API returned" }]);
+}
+
 export const epochSeconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** Writes in chunks of 25, resending unprocessed items with a short backoff. */
@@ -144,6 +217,28 @@ export async function queryAll(
     startKey = out.LastEvaluatedKey;
   } while (startKey);
   return items;
+}
+
+/**
+ * Every item of partition `pk` whose sort key begins with `prefix`, through every page: only
+ * those that meet `filter` (with its `values`), only the `projection`'s attributes, and read
+ * strongly consistent when `consistent`.
+ */
+export function queryPrefix(
+  client: DynamoDBClient,
+  table: string,
+  pk: string,
+  prefix: string,
+  more: { filter?: string; values?: Record<string, unknown>; projection?: string; consistent?: boolean } = {},
+): Promise<Record<string, AttributeValue>[]> {
+  return queryAll(client, {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+    ...(more.filter === undefined ? {} : { FilterExpression: more.filter }),
+    ExpressionAttributeValues: marshall({ ':pk': pk, ':p': prefix, ...more.values }),
+    ...(more.projection === undefined ? {} : { ProjectionExpression: more.projection }),
+    ...(more.consistent ? { ConsistentRead: true } : {}),
+  });
 }
 
 /** Deletes items by key; returns how many. */

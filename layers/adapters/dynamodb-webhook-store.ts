@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import {
   DeleteItemCommand,
   type DynamoDBClient,
-  GetItemCommand,
   QueryCommand,
   TransactWriteItemsCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -11,11 +10,18 @@ import type { WebhookEndpoint, WebhookSecret } from '#functions/webhooks/model.t
 import type { WebhookHistory, WebhookStore } from '#functions/webhooks/ports.ts';
 import { type TenantCrypto, TenantKeyUnavailableError } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
-import { ValidationError } from '../core/errors.ts';
 import type { WebhookAttempt } from '../ports/index.ts';
 import { keyringOpen } from './dynamodb-keyring-store.ts';
 import { tenantOpen } from './dynamodb-tenant-store.ts';
-import { cancellationReasons, conditionCheck, deleteAll, putWhile, queryAll } from './dynamodb-util.ts';
+import {
+  cancellationReasons,
+  conditionCheck,
+  deleteAll,
+  getItem,
+  putWhile,
+  queryAll,
+  readCursor,
+} from './dynamodb-util.ts';
 
 const endpointSk = (id: string) => `WEBHOOK#${id}`;
 /** The EU copy of an endpoint's secrets: its own item (not `WEBHOOK#`, which lists endpoints). */
@@ -108,16 +114,11 @@ export class DynamoDbWebhookStore implements WebhookStore {
 
   async get(tenantId: string, id: string) {
     const sk = endpointSk(id);
-    const [out, euOut] = await Promise.all([
-      this.client.send(new GetItemCommand({ TableName: this.table, Key: marshall({ pk: tenantId, sk }) })),
-      this.eu
-        ? this.client.send(
-            new GetItemCommand({ TableName: this.table, Key: marshall({ pk: tenantId, sk: euCopySk(id) }) }),
-          )
-        : undefined,
-    ]);
-    if (!out.Item) return undefined;
-    const { pk: _pk, sk: _sk, rev = FIRST_REVISION, dk, sealed, ...endpoint } = unmarshall(out.Item);
+    const read = (itemSk: string) =>
+      getItem(this.client, this.table, { pk: tenantId, sk: itemSk }, { consistent: false });
+    const [item, copy] = await Promise.all([read(sk), this.eu ? read(euCopySk(id)) : undefined]);
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, rev = FIRST_REVISION, dk, sealed, ...endpoint } = item;
     const secrets = (plaintext: Buffer) => JSON.parse(plaintext.toString('utf8')) as WebhookSecret[];
     if (!this.eu) {
       return {
@@ -125,7 +126,6 @@ export class DynamoDbWebhookStore implements WebhookStore {
         secrets: secrets(await this.crypto.open(tenantId, 'webhook', sk, { dataKey: dk, blob: sealed })),
       };
     }
-    const copy = euOut?.Item ? unmarshall(euOut.Item) : undefined;
     if (copy && copy.rev === rev) {
       return {
         endpoint: endpoint as WebhookEndpoint,
@@ -233,10 +233,7 @@ export class DynamoDbWebhookHistory implements WebhookHistory {
   async list(tenantId: string, endpointId: string, page: { limit: number; cursor?: string | undefined }) {
     let startKey: Record<string, unknown> | undefined;
     if (page.cursor) {
-      const id = CURSORS.webhookDeliveries.read(page.cursor);
-      if (id === undefined) {
-        throw new ValidationError([{ parameter: 'cursor', detail: "'cursor' is not one this API returned" }]);
-      }
+      const id = readCursor(CURSORS.webhookDeliveries, page.cursor);
       startKey = { pk: historyPk(tenantId), sk: historySk(endpointId, id) };
     }
     const out = await this.client.send(

@@ -307,6 +307,51 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
     );
   });
 
+  it("finds and erases one number's replies, consents and flood counts, and leaves another number's", async () => {
+    const tenantId = uniqueName('ten');
+    const [erased, kept] = ['+4915123456782', '+4915123456783'];
+    const now = clock.now();
+    const sec = Math.floor(now.getTime() / 1000);
+    const hour = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000);
+    const limits = { identicalPerHour: 1, perHour: 5 };
+    for (const [i, from] of [erased, kept].entries()) {
+      await recipients.putInbound({
+        tenantId,
+        id: `inb_${newUlid(now.getTime() + i)}`,
+        from,
+        to: 'Acme',
+        body: `reply from ${from}`,
+        receivedAt: now.toISOString(),
+        carrierMessageId: `s${i}`,
+        expiresAt: sec + 86_400,
+        bodyExpiresAt: sec + 86_400,
+      });
+      await recipients.appendConsent(tenantId, {
+        id: `con_${newUlid(now.getTime() + i)}`,
+        phone: from,
+        kind: 'granted',
+        source: 'form',
+        at: now.toISOString(),
+      });
+      expect(await recipients.countSend(tenantId, from, 'code 1234', hour, limits)).toBe('counted');
+    }
+    const bodies = async (from: string) =>
+      (await recipients.inboundFrom(tenantId, from, now)).map((r) =>
+        'unreadable' in r ? 'unreadable' : r.body,
+      );
+    expect(await bodies(erased)).toEqual([`reply from ${erased}`]);
+    expect(await bodies(kept)).toEqual([`reply from ${kept}`]);
+
+    // One consent and one reply are the number's records (its reply's body and flood count go too).
+    expect(await recipients.removeForSubject(tenantId, erased)).toBe(2);
+    expect(await bodies(erased)).toEqual([]);
+    expect(await recipients.consents(tenantId, erased)).toEqual([]);
+    expect(await recipients.countSend(tenantId, erased, 'code 1234', hour, limits)).toBe('counted');
+    expect(await bodies(kept)).toEqual([`reply from ${kept}`]);
+    expect(await recipients.consents(tenantId, kept)).toHaveLength(1);
+    expect(await recipients.countSend(tenantId, kept, 'code 1234', hour, limits)).toBe('identical');
+  });
+
   it('lists replies newest first, without the body once its retention has passed', async () => {
     const now = clock.now();
     const sec = Math.floor(now.getTime() / 1000);
