@@ -35,6 +35,7 @@ import {
   usageLedger,
   webhookFanout,
 } from '#layers/wiring.ts';
+import type { ReadDeps } from './use-cases/read-messages.ts';
 import { makeStatusEvents } from './use-cases/status-events.ts';
 
 /**
@@ -60,6 +61,34 @@ export async function hereOrEu(
     throw error;
   }
 }
+
+/**
+ * What the reads and edits of one message by id (get it, redact its body) stand on: this
+ * region's tables only, a forward tenant's EU ids being relayed by `hereOrEu`.
+ */
+export const byIdDeps = (): ReadDeps => ({
+  messages: onDemand(messageStore),
+  clock: systemClock,
+  endpoints: endpoints(),
+  relaysToEu: true,
+});
+
+/** An operation on one message by id, answered here or by the EU API (`hereOrEu`), 200 with its result. */
+export const onMessageById =
+  (act: (tenant: TenantContext, id: string, endpoint: Jurisdiction) => Promise<unknown>) =>
+  ({
+    params,
+    event,
+    tenant,
+  }: {
+    params: { id: string };
+    event: APIGatewayProxyEventV2;
+    tenant: TenantContext;
+  }) =>
+    hereOrEu(event, tenant, async (endpoint) => ({
+      status: 200,
+      body: await act(tenant, params.id, endpoint),
+    }));
 
 /**
  * The sandbox carrier: every message locally, and test-mode keys' messages everywhere (they

@@ -89,41 +89,23 @@ export class GatewayFunction extends Construct {
     if (access === 'read') table.grantReadData(this.fn);
     else if (access === 'readWrite') table.grantReadWriteData(this.fn);
     else {
-      const leading = (keys: readonly string[]) => ({
-        'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] },
-      });
-      if (access.read?.length) {
+      // Each kind of item access, on the items whose partition key matches the patterns given.
+      const onLeadingKeys = (actions: string[], keys: readonly string[] | undefined) => {
+        if (!keys?.length) return;
         this.fn.addToRolePolicy(
           new PolicyStatement({
-            actions: [
-              'dynamodb:GetItem',
-              'dynamodb:BatchGetItem',
-              'dynamodb:Query',
-              'dynamodb:ConditionCheckItem',
-            ],
+            actions,
             resources: [table.tableArn],
-            conditions: leading(access.read),
+            conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...keys] } },
           }),
         );
-      }
-      if (access.write?.length) {
-        this.fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
-            resources: [table.tableArn],
-            conditions: leading(access.write),
-          }),
-        );
-      }
-      if (access.delete?.length) {
-        this.fn.addToRolePolicy(
-          new PolicyStatement({
-            actions: ['dynamodb:DeleteItem'],
-            resources: [table.tableArn],
-            conditions: leading(access.delete),
-          }),
-        );
-      }
+      };
+      onLeadingKeys(
+        ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'],
+        access.read,
+      );
+      onLeadingKeys(['dynamodb:PutItem', 'dynamodb:UpdateItem'], access.write);
+      onLeadingKeys(['dynamodb:DeleteItem'], access.delete);
       if (access.queryIndexes?.length) {
         this.fn.addToRolePolicy(
           new PolicyStatement({

@@ -198,6 +198,9 @@ export function observe(
     dashboardName: `sms-gateway-${props.jurisdiction}-${Stack.of(scope).region}`,
   });
   const fn = (name: string) => present(props.functions[name], `the function ${name}`).fn;
+  /** A graph of the gateway's own counts, summed over five minutes: one line per [metric, label]. */
+  const counts = (title: string, width: number, lines: [metric: string, label: string][]) =>
+    new GraphWidget({ title, left: lines.map(([m, label]) => own(m, FIVE_MINUTES, 'Sum', label)), width });
   dashboard.addWidgets(
     new TextWidget({
       markdown: `# SMS gateway (${props.jurisdiction}): a message from request to carrier receipt`,
@@ -258,17 +261,13 @@ export function observe(
   // What the gateway itself counts: the fate of messages, refusals by reason, webhooks, and the
   // failures the alarms above watch.
   dashboard.addWidgets(
-    new GraphWidget({
-      title: '5. Messages: accepted, quarantined, sent, delivered, failed',
-      left: [
-        own('MessagesAccepted', FIVE_MINUTES, 'Sum', 'accepted'),
-        own('MessagesQuarantined', FIVE_MINUTES, 'Sum', 'quarantined'),
-        own('MessagesSent', FIVE_MINUTES, 'Sum', 'sent'),
-        own('MessagesDelivered', FIVE_MINUTES, 'Sum', 'delivered'),
-        own('MessagesFailed', FIVE_MINUTES, 'Sum', 'failed'),
-      ],
-      width: 8,
-    }),
+    counts('5. Messages: accepted, quarantined, sent, delivered, failed', 8, [
+      ['MessagesAccepted', 'accepted'],
+      ['MessagesQuarantined', 'quarantined'],
+      ['MessagesSent', 'sent'],
+      ['MessagesDelivered', 'delivered'],
+      ['MessagesFailed', 'failed'],
+    ]),
     new GraphWidget({
       title: '5. Requests refused, by reason',
       // Each refusal carries its reason as an extra dimension: one line per reason seen.
@@ -290,28 +289,20 @@ export function observe(
     }),
   );
   dashboard.addWidgets(
-    new GraphWidget({
-      title: '6. Webhooks: delivered, retried, dead-lettered, dropped',
-      left: [
-        own('WebhooksDelivered', FIVE_MINUTES, 'Sum', 'delivered'),
-        own('WebhookRetries', FIVE_MINUTES, 'Sum', 'retried'),
-        own('WebhooksDeadLettered', FIVE_MINUTES, 'Sum', 'dead-lettered'),
-        own('WebhooksDropped', FIVE_MINUTES, 'Sum', 'dropped'),
-      ],
-      width: 12,
-    }),
-    new GraphWidget({
-      title: '6. Failures: bad API keys, KMS, audit, usage counts, webhook queueing',
-      left: [
-        own('AuthFailures', FIVE_MINUTES, 'Sum', 'bad API keys'),
-        own('KmsErrors', FIVE_MINUTES, 'Sum', 'KMS errors'),
-        own('AuditFailures', FIVE_MINUTES, 'Sum', 'audit entries lost'),
-        own('UsageCountFailures', FIVE_MINUTES, 'Sum', 'usage counts lost'),
-        own('WebhookEnqueueFailures', FIVE_MINUTES, 'Sum', 'webhooks not queued'),
-        own('GatewayBudgetSpent', FIVE_MINUTES, 'Sum', 'own messages refused (budget spent)'),
-      ],
-      width: 12,
-    }),
+    counts('6. Webhooks: delivered, retried, dead-lettered, dropped', 12, [
+      ['WebhooksDelivered', 'delivered'],
+      ['WebhookRetries', 'retried'],
+      ['WebhooksDeadLettered', 'dead-lettered'],
+      ['WebhooksDropped', 'dropped'],
+    ]),
+    counts('6. Failures: bad API keys, KMS, audit, usage counts, webhook queueing', 12, [
+      ['AuthFailures', 'bad API keys'],
+      ['KmsErrors', 'KMS errors'],
+      ['AuditFailures', 'audit entries lost'],
+      ['UsageCountFailures', 'usage counts lost'],
+      ['WebhookEnqueueFailures', 'webhooks not queued'],
+      ['GatewayBudgetSpent', 'own messages refused (budget spent)'],
+    ]),
   );
   return { topic, dashboard };
 }

@@ -102,26 +102,14 @@ export class StatelessStack extends Stack {
       `${otherJ}Messages`,
       otherArn('dynamodb', `table/${physicalNames(otherJ).messagesTable}`),
     );
-    const otherDispatch = Queue.fromQueueArn(
-      this,
-      `${otherJ}Dispatch`,
-      otherArn('sqs', physicalNames(otherJ).dispatchQueue),
-    );
-    const otherAudit = Queue.fromQueueArn(
-      this,
-      `${otherJ}Audit`,
-      otherArn('sqs', physicalNames(otherJ).auditQueue),
-    );
-    const otherWebhooks = Queue.fromQueueArn(
-      this,
-      `${otherJ}Webhooks`,
-      otherArn('sqs', physicalNames(otherJ).webhookQueue),
-    );
-    const otherEvents = Queue.fromQueueArn(
-      this,
-      `${otherJ}CarrierEvents`,
-      otherArn('sqs', physicalNames(otherJ).carrierEventsQueue),
-    );
+    const otherQueue = (
+      id: string,
+      queue: 'dispatchQueue' | 'auditQueue' | 'webhookQueue' | 'carrierEventsQueue',
+    ) => Queue.fromQueueArn(this, `${otherJ}${id}`, otherArn('sqs', physicalNames(otherJ)[queue]));
+    const otherDispatch = otherQueue('Dispatch', 'dispatchQueue');
+    const otherAudit = otherQueue('Audit', 'auditQueue');
+    const otherWebhooks = otherQueue('Webhooks', 'webhookQueue');
+    const otherEvents = otherQueue('CarrierEvents', 'carrierEventsQueue');
     // This region's messages table by ARN too: grants then name it literally (not through a
     // cross-stack export), which gives stable cdk-nag finding ids; the dependency stays explicit.
     const tableArn = (j: Jurisdiction) =>

@@ -42,72 +42,36 @@ export const SANDBOX_LEDGER_TABLE: TableDefinition = {
   indexes: [],
 };
 
-/** Creates a table from the shared definition (the same one the CDK app deploys); existing tables are kept. */
+/**
+ * Creates a table from the shared definition (the same one the CDK app deploys), as a template
+ * declaring it would; an existing table is kept and gains the indexes it lacks (a data folder
+ * from an older version).
+ */
 export async function ensureTable(client: DynamoDBClient, name: string, def: TableDefinition): Promise<void> {
+  await provisionTable(client, name, tableProperties(def));
+}
+
+/** A shared table definition as the template properties `provisionTable` reads. */
+function tableProperties(def: TableDefinition): TableProperties {
+  const keySchema = (partitionKey: string, sortKey: string) => [
+    { AttributeName: partitionKey, KeyType: 'HASH' as const },
+    { AttributeName: sortKey, KeyType: 'RANGE' as const },
+  ];
   const attributes = new Set([
     def.partitionKey,
     def.sortKey,
     ...def.indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
   ]);
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: name,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [...attributes].map((a) => ({ AttributeName: a, AttributeType: 'S' })),
-        KeySchema: [
-          { AttributeName: def.partitionKey, KeyType: 'HASH' },
-          { AttributeName: def.sortKey, KeyType: 'RANGE' },
-        ],
-        GlobalSecondaryIndexes:
-          def.indexes.length === 0
-            ? undefined
-            : def.indexes.map((i) => ({
-                IndexName: i.name,
-                KeySchema: [
-                  { AttributeName: i.partitionKey, KeyType: 'HASH' },
-                  { AttributeName: i.sortKey, KeyType: 'RANGE' },
-                ],
-                Projection: localProjection(i),
-              })),
-      }),
-    );
-    // Accepted and stored by DynamoDB Local, which never deletes: reads filter on expiresAt anyway.
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: name,
-        TimeToLiveSpecification: { AttributeName: def.ttlAttribute, Enabled: true },
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-    // A data folder from an older version: add the indexes it lacks.
-    const existing = await client.send(new DescribeTableCommand({ TableName: name }));
-    const have = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
-    for (const i of def.indexes.filter((x) => !have.has(x.name))) {
-      await client.send(
-        new UpdateTableCommand({
-          TableName: name,
-          AttributeDefinitions: [i.partitionKey, i.sortKey].map((a) => ({
-            AttributeName: a,
-            AttributeType: 'S',
-          })),
-          GlobalSecondaryIndexUpdates: [
-            {
-              Create: {
-                IndexName: i.name,
-                KeySchema: [
-                  { AttributeName: i.partitionKey, KeyType: 'HASH' },
-                  { AttributeName: i.sortKey, KeyType: 'RANGE' },
-                ],
-                Projection: localProjection(i),
-              },
-            },
-          ],
-        }),
-      );
-    }
-  }
+  return {
+    AttributeDefinitions: [...attributes].map((a) => ({ AttributeName: a, AttributeType: 'S' })),
+    KeySchema: keySchema(def.partitionKey, def.sortKey),
+    GlobalSecondaryIndexes: def.indexes.map((i) => ({
+      IndexName: i.name,
+      KeySchema: keySchema(i.partitionKey, i.sortKey),
+      Projection: localProjection(i),
+    })),
+    TimeToLiveSpecification: { AttributeName: def.ttlAttribute, Enabled: true },
+  };
 }
 
 /** Creates a queue and its DLQ with the same redrive settings as the CDK app; returns both URLs. */
