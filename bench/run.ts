@@ -134,7 +134,7 @@ async function inProcessIngest() {
   const event = httpEvent(BODY, AUTH);
   const baseline = await rate(() => parseWith(SendMessageRequest, parseJsonBody(event), 'pointer'));
   const send = makeSendMessage(benchDeps());
-  // The same handler composition as functions/send-message.ts, with in-memory ports.
+  // The same handler composition as functions/messages/send-message.ts, with in-memory ports.
   const handler = tenantRoute('send', async (e, tenant) => {
     const key = idempotencyKeyFrom(e);
     const input = parseWith(SendMessageRequest, parseJsonBody(e), 'pointer');

@@ -1,4 +1,4 @@
-import type { StatusChange } from '#layers/ports/index.ts';
+import type { StatusChange } from '#layers/core/usage.ts';
 
 /** Collects status changes during a unit of work; `flush` hands them on (usage counters, webhooks). */
 export interface StatusEvents {

@@ -6,7 +6,8 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import { type Sealed, TenantKeyUnavailableError } from '../core/crypto.ts';
+import { TenantKeyUnavailableError } from '../core/crypto.ts';
+import type { Sealed } from '../core/model.ts';
 import type { Counters, SenderIdDecision, SenderIdRecord, SenderIdStore } from '../ports/index.ts';
 import { tenantOpen } from './dynamodb-tenant-store.ts';
 import { epochSeconds, getItem, isConditionFailure, putWhile } from './dynamodb-util.ts';

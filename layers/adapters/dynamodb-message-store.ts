@@ -8,10 +8,10 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
-import type { Sealed, TenantCrypto } from '../core/crypto.ts';
+import type { TenantCrypto } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
 import { UnreadableError } from '../core/errors.ts';
-import type { DispatchRef, MessageRecord, MessageStatus, StoredMessage } from '../core/model.ts';
+import type { DispatchRef, MessageRecord, MessageStatus, Sealed, StoredMessage } from '../core/model.ts';
 import type { RecipientPseudonyms } from '../core/recipient-pseudonym.ts';
 import { statusChange } from '../core/usage.ts';
 import type {

@@ -7,9 +7,10 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Verification, VerificationStore } from '#functions/public-rights/ports.ts';
-import { type Sealed, type TenantCrypto, TenantKeyUnavailableError } from '../core/crypto.ts';
+import { type TenantCrypto, TenantKeyUnavailableError } from '../core/crypto.ts';
 import { CURSORS } from '../core/cursors.ts';
 import { UnreadableError } from '../core/errors.ts';
+import type { Sealed } from '../core/model.ts';
 import type {
   BlockList,
   ConsentEntry,

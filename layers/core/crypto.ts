@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import type { Clock, KeyringStore, KeyService } from '../ports/index.ts';
 import { CiphertextRefusedError, UnauthorizedError, UnreadableError } from './errors.ts';
-import type { Jurisdiction } from './model.ts';
+import type { Jurisdiction, Sealed } from './model.ts';
 
 /** What a data key protects; part of the KMS encryption context and of every field's AAD. */
 export type Purpose = 'message' | 'idempotency' | 'pseudonym' | 'recipient' | 'sender-id' | 'webhook';
@@ -20,12 +20,6 @@ export const DEFAULT_LIMITS: DataKeyLimits = {
   maxUses: 1_000_000,
   maxDecryptEntries: 1_000,
 };
-
-/** One item's sealed content: the wrapped data key and one AES-256-GCM blob (version, IV, tag, ciphertext). */
-export interface Sealed {
-  dataKey: Uint8Array;
-  blob: Uint8Array;
-}
 
 const VERSION = 1;
 const IV_BYTES = 12;

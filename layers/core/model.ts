@@ -138,3 +138,9 @@ export type StoredResult = object;
 export const WEBHOOK_EVENT_TYPES = ['message.status', 'message.inbound'] as const;
 
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+/** One item's sealed content: the wrapped data key and one AES-256-GCM blob (version, IV, tag, ciphertext). */
+export interface Sealed {
+  dataKey: Uint8Array;
+  blob: Uint8Array;
+}

@@ -1,5 +1,4 @@
-import type { StatusChange } from '../ports/index.ts';
-import type { Jurisdiction, MessageRecord, MessageStatus } from './model.ts';
+import type { Jurisdiction, MessageError, MessageRecord, MessageStatus } from './model.ts';
 
 /**
  * Usage is counted per status reached: a message handed to the carrier counts once under
@@ -119,4 +118,17 @@ export function periodProblem(
   if (count < 1) return { parameter: 'to', reason: "must not be before 'from'" };
   if (count > maxDays) return { parameter: 'from', reason: `a report covers at most ${maxDays} days` };
   return undefined;
+}
+
+/** What a status change tells usage reports and webhooks: never the number, never the body. */
+export interface StatusChange {
+  tenantId: string;
+  messageId: string;
+  jurisdiction: Jurisdiction;
+  status: Exclude<MessageStatus, 'queued'>;
+  at: string;
+  mode: MessageRecord['mode'];
+  country?: string | undefined;
+  segments: number;
+  error?: MessageError | undefined;
 }

@@ -1,6 +1,4 @@
-import type { WebhookEventType } from '#layers/core/model.ts';
 import type { AuditEntry } from '../core/audit.ts';
-import type { Sealed } from '../core/crypto.ts';
 import type { KeywordAction } from '../core/keywords.ts';
 import type {
   ApiKeyRecord,
@@ -9,11 +7,13 @@ import type {
   MessageError,
   MessageRecord,
   MessageStatus,
+  Sealed,
   StoredMessage,
   StoredResult,
   Tenant,
+  WebhookEventType,
 } from '../core/model.ts';
-import type { UsageCount, UsageStatus } from '../core/usage.ts';
+import type { StatusChange, UsageCount, UsageStatus } from '../core/usage.ts';
 
 export interface Clock {
   now(): Date;
@@ -34,19 +34,6 @@ export type ClaimOutcome =
   | { outcome: 'done'; status: MessageStatus }
   | { outcome: 'busy' }
   | { outcome: 'missing' };
-
-/** What a status change tells usage reports and webhooks: never the number, never the body. */
-export interface StatusChange {
-  tenantId: string;
-  messageId: string;
-  jurisdiction: Jurisdiction;
-  status: Exclude<MessageStatus, 'queued'>;
-  at: string;
-  mode: MessageRecord['mode'];
-  country?: string | undefined;
-  segments: number;
-  error?: MessageError | undefined;
-}
 
 export type TransitionResult = { outcome: 'updated'; change: StatusChange } | { outcome: 'ignored' };
 

@@ -8,7 +8,7 @@ import {
   ValidationError,
 } from '../../layers/core/errors.ts';
 import type { TenantContext } from '../../layers/core/model.ts';
-import type { StatusChange } from '../../layers/ports/index.ts';
+import type { StatusChange } from '../../layers/core/usage.ts';
 import {
   answeredOnceAsked,
   type FakeIdempotencyStore,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { makeStatusEvents } from '../../functions/messages/use-cases/status-events.ts';
 import { auditSafe, OPERATOR_TRAIL } from '../../layers/core/audit.ts';
-import type { UsageCount } from '../../layers/core/usage.ts';
-import type { StatusChange, UsageLedger } from '../../layers/ports/index.ts';
+import type { StatusChange, UsageCount } from '../../layers/core/usage.ts';
+import type { UsageLedger } from '../../layers/ports/index.ts';
 
 const change = (tenantId: string, messageId: string): StatusChange => ({
   tenantId,

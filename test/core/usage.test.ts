@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { makeStatusEvents } from '../../functions/messages/use-cases/status-events.ts';
 import { makeUsageReports } from '../../functions/usage/use-cases/usage-reports.ts';
+import type { StatusChange } from '../../layers/core/usage.ts';
 import { tally, type UsageCount } from '../../layers/core/usage.ts';
-import type { AggregateCell, StatusChange, UsageLedger } from '../../layers/ports/index.ts';
+import type { AggregateCell, UsageLedger } from '../../layers/ports/index.ts';
 import { FakeClock } from '../support/fakes.ts';
 
 /** Keeps counts as the DynamoDB ledger does: summed per key, aggregates of live traffic only. */

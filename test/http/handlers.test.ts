@@ -133,7 +133,7 @@ describe('tenant route handlers', () => {
 
 describe('reply settings', () => {
   it('refuse a keyword that would give a built-in word another meaning, naming the field', async () => {
-    // What PUT /v1/settings/replies does with its body (functions/settings.ts).
+    // What PUT /v1/settings/replies does with its body (functions/recipients/settings.ts).
     const handler = tenantRoute('read', async (e) => ({
       status: 200,
       body: parseWith(UpdateRepliesRequest, parseJsonBody(e), 'pointer'),

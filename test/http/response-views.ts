@@ -115,7 +115,7 @@ type Hooks = ReturnType<typeof makeWebhookEndpoints>;
 type Trail = ReturnType<typeof makeAuditTrail>;
 
 export type ResponseViews = [
-  // Admin API (functions/admin.ts)
+  // Admin API (functions/tenants/admin.ts)
   Check<Shows<Out<Admin['createTenant']>, typeof TenantSchema>>,
   Check<Shows<Out<Admin['getTenant']>, typeof TenantSchema>>,
   Check<Shows<{ data: Out<Admin['listTenants']> }, typeof TenantList>>,
@@ -158,7 +158,7 @@ export type ResponseViews = [
   Check<Shows<Out<Hooks['deliveries']>, typeof WebhookDeliveryList>>,
   Check<Shows<Out<Trail['list']>, typeof AuditEventList>>,
   Check<Shows<Out<Trail['verify']>, typeof AuditVerification>>,
-  // Public API (functions/verifications.ts)
+  // Public API (functions/public-rights/verifications.ts)
   Check<Shows<Out<Rights['start']>, typeof VerificationStarted>>,
   Check<Shows<Out<Rights['confirm']>, typeof VerificationResult>>,
 ];

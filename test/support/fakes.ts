@@ -2,12 +2,12 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { IdempotencyKeyScope } from '../../functions/messages/ports.ts';
 import { makeSendPolicy, settingsOf } from '../../functions/messages/use-cases/send-policy.ts';
 import type { AuditEntry } from '../../layers/core/audit.ts';
-import type { Sealed } from '../../layers/core/crypto.ts';
 import {
   CiphertextRefusedError,
   IdempotencyConflictError,
   IdempotencyInProgressError,
 } from '../../layers/core/errors.ts';
+import type { Sealed } from '../../layers/core/model.ts';
 import {
   type ApiKeyRecord,
   DEFAULT_RETENTION,

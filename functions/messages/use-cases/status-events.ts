@@ -1,6 +1,7 @@
 import type { Jurisdiction } from '#layers/core/model.ts';
+import type { StatusChange } from '#layers/core/usage.ts';
 import { tally } from '#layers/core/usage.ts';
-import type { StatusChange, UsageLedger } from '#layers/ports/index.ts';
+import type { UsageLedger } from '#layers/ports/index.ts';
 import type { StatusEvents } from '../ports.ts';
 
 /**

@@ -1,7 +1,8 @@
 import type { TenantCrypto } from '#layers/core/crypto.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#layers/core/errors.ts';
 import type { Jurisdiction, WebhookEventType } from '#layers/core/model.ts';
-import type { Clock, IdGenerator, StatusChange } from '#layers/ports/index.ts';
+import type { StatusChange } from '#layers/core/usage.ts';
+import type { Clock, IdGenerator } from '#layers/ports/index.ts';
 import {
   generateWebhookSecret,
   liveSecrets,
