@@ -1,14 +1,13 @@
-import { ChangeMessageVisibilityCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { envPrefix } from '#layers/config.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { countWebhook, flushMetrics, logger, traced } from '#layers/telemetry.ts';
 import { inTenantScope } from '#layers/tenant-scope.ts';
-import { ownJurisdiction, readSetting, sqs } from '#layers/wiring.ts';
+import { ownJurisdiction, readSetting } from '#layers/wiring.ts';
 import { declaration } from './deliver-webhooks.def.ts';
 import type { WebhookDelivery } from './model.ts';
-import { deliverWebhook } from './wiring.ts';
+import { deliverWebhook, webhookRetries } from './wiring.ts';
 
 // This function's settings, parsed (and registered) before anything else reads one.
 loadSettings(declaration);
@@ -30,9 +29,6 @@ function queueOf(record: SQSRecord): { jurisdiction: Jurisdiction; url: string; 
   throw new Error(`No webhook queue configured for ${name}`);
 }
 
-const MAX_DELAY_SECONDS = 900;
-const MAX_VISIBILITY_SECONDS = 43_200;
-
 /**
  * Webhook deliveries. A failed attempt is retried as a new copy of the delivery that carries
  * its attempt number and the time it may go (SQS delays a message by 15 minutes at most; a copy
@@ -47,17 +43,11 @@ export const handler = traced(async (event: SQSEvent): Promise<SQSBatchResponse>
     event.Records.map(async (record) => {
       try {
         const queue = queueOf(record);
-        const client = sqs(queue.jurisdiction);
+        const retries = webhookRetries(queue.jurisdiction, queue.url, queue.dlqUrl);
         const delivery = JSON.parse(record.body) as WebhookDelivery;
         const waitMs = delivery.notBefore ? Date.parse(delivery.notBefore) - Date.now() : 0;
         if (waitMs > 1_000) {
-          await client.send(
-            new ChangeMessageVisibilityCommand({
-              QueueUrl: queue.url,
-              ReceiptHandle: record.receiptHandle,
-              VisibilityTimeout: Math.min(Math.ceil(waitMs / 1000), MAX_VISIBILITY_SECONDS),
-            }),
-          );
+          await retries.hold(record.receiptHandle, waitMs / 1000);
           batchItemFailures.push({ itemIdentifier: record.messageId });
           return;
         }
@@ -70,21 +60,10 @@ export const handler = traced(async (event: SQSEvent): Promise<SQSBatchResponse>
         countWebhook(out.outcome);
         if (out.outcome === 'retry') {
           const notBefore = new Date(Date.now() + out.delaySeconds * 1000).toISOString();
-          await client.send(
-            new SendMessageCommand({
-              QueueUrl: queue.url,
-              MessageBody: JSON.stringify({ ...delivery, attempt: attempt + 1, notBefore }),
-              DelaySeconds: Math.min(out.delaySeconds, MAX_DELAY_SECONDS),
-            }),
-          );
+          await retries.retry({ ...delivery, attempt: attempt + 1, notBefore }, out.delaySeconds);
         } else if (out.outcome === 'dead') {
           const { data: _data, sealed: _sealed, notBefore: _n, ...reference } = delivery;
-          await client.send(
-            new SendMessageCommand({
-              QueueUrl: queue.dlqUrl,
-              MessageBody: JSON.stringify({ ...reference, attempts: attempt, reason: out.reason }),
-            }),
-          );
+          await retries.deadLetter({ ...reference, attempts: attempt, reason: out.reason });
         }
       } catch (error) {
         // The gateway's own failure (not the receiver's): retried after the visibility timeout.

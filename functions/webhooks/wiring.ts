@@ -1,12 +1,15 @@
 import { webhookHistory } from '#functions/tenants/wiring.ts';
 import { HttpsWebhookTransport } from '#layers/adapters/https-webhook-transport.ts';
+import { SqsWebhookRetries } from '#layers/adapters/sqs-webhook-queue.ts';
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
+import type { Jurisdiction } from '#layers/core/model.ts';
 import {
   once,
   onDemand,
   perJurisdiction,
   readSetting,
   recipientStore,
+  sqs,
   tenantCrypto,
   webhookStore,
 } from '#layers/wiring.ts';
@@ -46,3 +49,7 @@ export const deliverWebhook = /* @__PURE__ */ perJurisdiction((j) => {
     historyDays: cfg.WEBHOOK_HISTORY_DAYS,
   });
 });
+
+/** The webhook worker's queue operations on the queue (and DLQ) a delivery came from. */
+export const webhookRetries = (j: Jurisdiction, queueUrl: string, dlqUrl: string) =>
+  new SqsWebhookRetries(sqs(j), queueUrl, dlqUrl);

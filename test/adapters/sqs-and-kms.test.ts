@@ -11,6 +11,7 @@ import { QUEUES } from '../../infra/resources.ts';
 import { KmsKeyService } from '../../layers/adapters/kms-key-service.ts';
 import { DynamoDbSandboxLedger, SandboxCarrier } from '../../layers/adapters/sandbox-carrier.ts';
 import { SqsDispatchQueue } from '../../layers/adapters/sqs-dispatch-queue.ts';
+import { SqsWebhookRetries } from '../../layers/adapters/sqs-webhook-queue.ts';
 import { CarrierRejectedError } from '../../layers/core/errors.ts';
 import type { CarrierSendRequest } from '../../layers/ports/index.ts';
 import { localClients, uniqueName } from '../support/aws.ts';
@@ -40,6 +41,34 @@ describe('SqsDispatchQueue on the local SQS', () => {
     const queue = new SqsDispatchQueue(sqs, `${localClients().services.sqs}/000000000000/does-not-exist`);
     const out = await queue.enqueue([{ tenantId: 'ten_A', messageId: 'msg_1', jurisdiction: 'global' }]);
     expect(out.failed).toEqual(['msg_1']);
+  });
+});
+
+describe('SqsWebhookRetries on the local SQS', () => {
+  const receive = async (url: string) =>
+    (await sqs.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10 }))).Messages ?? [];
+
+  it('holds a delivery out of sight until its time, queues its next attempt delayed, and dead-letters only its reference', async () => {
+    // A 1 s visibility timeout: a received record that is not held comes back after a second.
+    const { url } = await ensureQueue(sqs, uniqueName('webhooks'), QUEUES.webhooks, 1);
+    const { url: dlqUrl } = await ensureQueue(sqs, uniqueName('webhooks-dlq'), QUEUES.webhooks, 30);
+    const retries = new SqsWebhookRetries(sqs, url, dlqUrl);
+    const delivery = { deliveryId: 'wev_1', endpointId: 'whk_1', tenantId: 'ten_A', attempt: 2 };
+
+    // The next attempt is delayed: not receivable at once.
+    await retries.retry(delivery as never, 2);
+    expect(await receive(url)).toEqual([]);
+    // Held: received once, then out of sight for the time asked.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const [first] = await receive(url);
+    expect(JSON.parse(first?.Body ?? '{}')).toEqual(delivery);
+    await retries.hold(first?.ReceiptHandle ?? '', 60);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await receive(url)).toEqual([]);
+
+    await retries.deadLetter({ deliveryId: 'wev_1', attempts: 3, reason: 'HTTP 500' });
+    const [dead] = await receive(dlqUrl);
+    expect(JSON.parse(dead?.Body ?? '{}')).toEqual({ deliveryId: 'wev_1', attempts: 3, reason: 'HTTP 500' });
   });
 });
 
