@@ -196,14 +196,13 @@ export async function provisionTable(
 
 /** Waits until a table's index being created is ACTIVE (DynamoDB Local builds it in the background). */
 async function indexActive(client: DynamoDBClient, table: string, indexName: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
+  for (let i = 0; i < 300; i++) {
     const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
     const index = Table?.GlobalSecondaryIndexes?.find((x) => x.IndexName === indexName);
     if (index?.IndexStatus === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`index ${indexName} of ${table} did not become active in 120 s`);
+  throw new Error(`index ${indexName} of ${table} did not become active in 30 s`);
 }
 
 /** The properties of an AWS::SQS::Queue that shape it locally (the redrive target as a real local ARN). */

@@ -38,6 +38,5 @@ describe('ensureTable on DynamoDB Local', () => {
     const indexes = await indexesOf(table);
     expect(Object.keys(indexes).sort()).toEqual(TABLES.messages.indexes.map((i) => i.name).sort());
     expect(indexes.bySubject?.keys).toEqual(['HASH:gsi2pk', 'RANGE:gsi2sk']);
-    // DynamoDB Local builds each added index in the background, slowly while the suite loads it.
-  }, 300_000);
+  });
 });
