@@ -188,21 +188,8 @@ export async function provisionTable(
           GlobalSecondaryIndexUpdates: [{ Create: index }],
         }),
       );
-      // One index is created at a time per table (LimitExceededException otherwise): wait for it.
-      await indexActive(client, name, index.IndexName);
     }
   }
-}
-
-/** Waits until a table's index being created is ACTIVE (DynamoDB Local builds it in the background). */
-async function indexActive(client: DynamoDBClient, table: string, indexName: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    const { Table } = await client.send(new DescribeTableCommand({ TableName: table }));
-    const index = Table?.GlobalSecondaryIndexes?.find((x) => x.IndexName === indexName);
-    if (index?.IndexStatus === 'ACTIVE') return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`index ${indexName} of ${table} did not become active in 30 s`);
 }
 
 /** The properties of an AWS::SQS::Queue that shape it locally (the redrive target as a real local ARN). */
