@@ -29,14 +29,4 @@ describe('ensureTable on DynamoDB Local', () => {
     const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: table }));
     expect(ttl.TimeToLiveDescription?.AttributeName).toBe('expiresAt');
   });
-
-  it('keeps an existing table and adds the indexes it lacks (a data folder from an older version)', async () => {
-    const table = uniqueName('provision');
-    await ensureTable(dynamodb, table, { ...TABLES.messages, indexes: [] });
-    expect(await indexesOf(table)).toEqual({});
-    await ensureTable(dynamodb, table, TABLES.messages);
-    const indexes = await indexesOf(table);
-    expect(Object.keys(indexes).sort()).toEqual(TABLES.messages.indexes.map((i) => i.name).sort());
-    expect(indexes.bySubject?.keys).toEqual(['HASH:gsi2pk', 'RANGE:gsi2sk']);
-  });
 });
