@@ -17,10 +17,14 @@ import { carrier, sandboxCarrier, statusEvents } from './wiring.ts';
 // This function's settings, parsed (and registered) before anything else reads one.
 const settings = loadSettings(declaration);
 
-const DispatchRef = z.object({
+const DispatchRecord = z.object({
   tenantId: z.string().regex(/^ten_/),
   messageId: z.string().regex(/^msg_/),
   jurisdiction: setting.jurisdiction,
+  // A message the carrier took whose "sent" is still to be written (see dispatch-message.ts).
+  handedOver: z
+    .object({ token: z.string().min(1), carrierMessageId: z.string().min(1), at: z.iso.datetime() })
+    .optional(),
 });
 
 // One pacer per instance: at most DISPATCH_MAX_CONCURRENCY instances run at once (the event
@@ -67,7 +71,7 @@ export const handler = traced(async (event: SQSEvent) => {
     event,
     async (record) => {
       // A record that does not parse can never succeed: it fails until SQS moves it to the DLQ.
-      const ref = DispatchRef.parse(JSON.parse(record.body));
+      const ref = DispatchRecord.parse(JSON.parse(record.body));
       // On the message's tenant's behalf: its item and key only (its tenant-access role). Its
       // credentials not had (STS failed): the record fails and comes back, like any other failure.
       const outcome = await inTenantScope(ref.tenantId, () =>

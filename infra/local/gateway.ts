@@ -207,6 +207,17 @@ function applyOverrides(stacks: StackTemplate[], options: GatewayOptions) {
   if (d.visibilityTimeoutSeconds !== undefined) {
     for (const q of [...queues('DispatchQueue'), ...queues('CarrierEventsQueue')])
       q.VisibilityTimeout = d.visibilityTimeoutSeconds;
+    // Lambda refuses an SQS event source whose function's timeout passes the queue's visibility
+    // timeout: the consumers' timeouts come down with it, so no invocation outlives its records'
+    // invisibility (or the dispatch lease) here either.
+    for (const s of stacks) {
+      for (const [id, f] of resourcesOf(s, 'AWS::Lambda::Function')) {
+        const path = constructPath(s, id).split('/');
+        if (!path.includes('dispatch-messages') && !path.includes('apply-carrier-events')) continue;
+        const p = props(f) as { Timeout?: number };
+        p.Timeout = Math.min(p.Timeout ?? 3, d.visibilityTimeoutSeconds);
+      }
+    }
     setEnv('DISPATCH_LEASE_SECONDS', String(d.visibilityTimeoutSeconds));
   }
   if (d.maxReceiveCount !== undefined) {
@@ -479,7 +490,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     started.push(replicator);
     const queueInfo = new Map<
       string,
-      { url: string; arn: string; localArn: string; region: string; fifo: boolean }
+      { url: string; arn: string; localArn: string; region: string; fifo: boolean; visibilitySeconds: number }
     >();
     for (const stack of stacks) {
       const c = clientsIn(stack.region);
@@ -516,6 +527,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
           localArn: arn('sqs', stack.region, name),
           region: stack.region,
           fifo: p.FifoQueue === true,
+          // SQS's default when the template sets none.
+          visibilitySeconds: Number(p.VisibilityTimeout ?? 30),
         });
       }
       for (const [id, r] of resourcesOf(stack, 'AWS::KMS::Key')) {
@@ -683,6 +696,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const fnId = referenced(p.FunctionName);
         const fn = fnId && byLogicalId.get(`${stack.name}/${fnId}`);
         if (!fn) throw new Error(`${stack.name}/${id}: its function is not in ${stack.name}`);
+        // As Lambda validates when it creates the mapping.
+        if (fn.spec.timeoutSeconds > queue.visibilitySeconds) {
+          throw new Error(
+            `${stack.name}/${id}: Queue visibility timeout: ${queue.visibilitySeconds} seconds is less than Function timeout: ${fn.spec.timeoutSeconds} seconds`,
+          );
+        }
         // Lambda's event source mapping polls with the function's execution role: so does this
         // one, so a role that may not receive from or delete on its queue fails here as there.
         const pollerCredentials = enforceIam ? credentialsOf.get(`${stack.name}/${fnId}`) : undefined;

@@ -27,7 +27,8 @@ stand-in, the sandbox carrier, the HTTP API and the workers.
                           let webhooks reach receivers on this machine (http://127.0.0.1:...);
                           nothing else private, and never in AWS
   --visibility-timeout <s>
-                          dispatch and carrier events queues' visibility timeout (the lease)
+                          dispatch and carrier events queues' visibility timeout (the lease);
+                          their workers' timeouts come down to it, as Lambda requires
   --max-receive-count <n> receives before a dispatch record goes to its DLQ
   --authorizer-cache-seconds <s>
                           how long an API key's authorizer answer is cached (default 60)

@@ -419,6 +419,29 @@ export class DynamoDbMessageStore implements MessageStore {
     );
   }
 
+  async renewClaim(ref: DispatchRef, token: string, leaseMs: number, now: Date): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: ref.tenantId, sk: sk(ref.messageId) }),
+          UpdateExpression: 'SET claimUntil = :until',
+          ConditionExpression: 'claimToken = :token AND #status = :queued',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: marshall({
+            ':token': token,
+            ':until': now.getTime() + leaseMs,
+            ':queued': 'queued',
+          }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   async markSent(ref: DispatchRef, token: string, carrierMessageId: string, at: Date): Promise<void> {
     // A receipt that overtook us already moved the message on (the condition fails); nothing is lost.
     await unlessConditionFails(

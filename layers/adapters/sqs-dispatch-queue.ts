@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { DispatchRef } from '../core/model.ts';
+import type { DispatchRecord } from '../core/model.ts';
 import type { DispatchQueue } from '../ports/index.ts';
 import { present } from '../present.ts';
 
@@ -10,8 +10,8 @@ export class SqsDispatchQueue implements DispatchQueue {
     private readonly queueUrl: string,
   ) {}
 
-  async enqueue(refs: DispatchRef[], options?: { delaySeconds?: number }): Promise<{ failed: string[] }> {
-    const chunks: DispatchRef[][] = [];
+  async enqueue(refs: DispatchRecord[], options?: { delaySeconds?: number }): Promise<{ failed: string[] }> {
+    const chunks: DispatchRecord[][] = [];
     for (let i = 0; i < refs.length; i += 10) chunks.push(refs.slice(i, i + 10));
     const failed = await Promise.all(
       chunks.map(async (chunk) => {

@@ -132,6 +132,15 @@ export interface DispatchRef {
   jurisdiction: Jurisdiction;
 }
 
+/**
+ * A dispatch queue record. `handedOver`: the carrier took the message but the worker could not
+ * write "sent"; a worker that gets this record writes it (under the claim that sent it) and
+ * never hands the message over again.
+ */
+export interface DispatchRecord extends DispatchRef {
+  handedOver?: { token: string; carrierMessageId: string; at: string } | undefined;
+}
+
 /** The outcome of an idempotent write, kept so that a replay returns it unchanged. */
 export type StoredResult = object;
 

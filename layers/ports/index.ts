@@ -2,6 +2,7 @@ import type { AuditEntry } from '../core/audit.ts';
 import type { KeywordAction } from '../core/keywords.ts';
 import type {
   ApiKeyRecord,
+  DispatchRecord,
   DispatchRef,
   Jurisdiction,
   MessageError,
@@ -83,6 +84,11 @@ export interface MessageStore {
   claim(ref: DispatchRef, token: string, leaseMs: number, now: Date): Promise<ClaimOutcome>;
   /** Gives a claim back early so the next delivery of the record can retry at once. */
   releaseClaim(ref: DispatchRef, token: string): Promise<void>;
+  /**
+   * Extends a claim this worker still holds to `leaseMs` from `now`; false when it no longer
+   * holds it (its lease lapsed and another worker claimed the message, or it is no longer queued).
+   */
+  renewClaim(ref: DispatchRef, token: string, leaseMs: number, now: Date): Promise<boolean>;
   markSent(ref: DispatchRef, token: string, carrierMessageId: string, at: Date): Promise<void>;
   /** Moves a non-final message to a final or sent status; a message already final stays as it is. */
   transition(
@@ -162,7 +168,7 @@ export interface DispatchQueue {
    * Enqueues references; returns the message ids that could not be enqueued. `delaySeconds`
    * (0-900, SQS's message timer) keeps them out of sight that long.
    */
-  enqueue(refs: DispatchRef[], options?: { delaySeconds?: number }): Promise<{ failed: string[] }>;
+  enqueue(refs: DispatchRecord[], options?: { delaySeconds?: number }): Promise<{ failed: string[] }>;
 }
 
 export interface CarrierSendRequest {

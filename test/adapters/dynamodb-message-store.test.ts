@@ -127,6 +127,19 @@ describe('DynamoDbMessageStore on DynamoDB Local', () => {
     await expect(store.get('ten_A', m.id, later)).resolves.toMatchObject({ status: 'queued' });
   });
 
+  it('renews a claim only for the worker that still holds it', async () => {
+    const m = message('ten_A');
+    await store.create([m]);
+    await store.claim(ref(m), 'w1', 1_000, T0);
+    // Renewed at 0.5 s for 30 s: at 2 s the message is still held.
+    await expect(store.renewClaim(ref(m), 'w1', 30_000, new Date(T0.getTime() + 500))).resolves.toBe(true);
+    const at2s = new Date(T0.getTime() + 2_000);
+    await expect(store.claim(ref(m), 'w2', 30_000, at2s)).resolves.toEqual({ outcome: 'busy' });
+    await expect(store.renewClaim(ref(m), 'w2', 30_000, at2s)).resolves.toBe(false);
+    await store.markSent(ref(m), 'w1', 'carrier-1', at2s);
+    await expect(store.renewClaim(ref(m), 'w1', 30_000, at2s)).resolves.toBe(false);
+  });
+
   it('reports a missing message as missing', async () => {
     await expect(
       store.claim({ tenantId: 'ten_A', messageId: 'msg_nope', jurisdiction: 'global' }, 't', 1000, T0),

@@ -103,6 +103,73 @@ describe('dispatching a queued message', () => {
     expect(stored().attempts).toBe(2);
   });
 
+  it('never hands a message over again when the carrier took it but "sent" could not be written: the write goes on the queue', async () => {
+    const requeue = new FakeQueue();
+    const worker = dispatchWith({ requeue });
+    const markSent = messages.markSent.bind(messages);
+    messages.markSent = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+    await expect(worker(ref, 1)).resolves.toBe('sent');
+    expect(stored().status).toBe('queued');
+    // The record that carries the write, a second later; the claim that sent it is kept.
+    expect(requeue.sent).toEqual([
+      {
+        ...ref,
+        handedOver: {
+          token: stored().claimToken,
+          carrierMessageId: 'c_msg_1',
+          at: clock.now().toISOString(),
+        },
+      },
+    ]);
+    expect(requeue.delays).toEqual([1]);
+    // A duplicate of the first record, while the claim holds: nothing is sent.
+    await expect(worker(ref, 2)).rejects.toBeInstanceOf(DispatchBusyError);
+    messages.markSent = markSent;
+    await expect(worker(requeue.sent[0]!, 1)).resolves.toBe('recorded');
+    expect(stored()).toMatchObject({ status: 'sent', carrierMessageId: 'c_msg_1' });
+    // Later copies of either record find it sent.
+    await expect(worker(ref, 3)).resolves.toBe('skipped');
+    await expect(worker(requeue.sent[0]!, 2)).resolves.toBe('recorded');
+    expect(carrier.sends).toHaveLength(1);
+  });
+
+  it('renews its claim before the handover when the lease would lapse during the carrier call', async () => {
+    const claim = messages.claim.bind(messages);
+    // Claiming (and reading) takes 25 s of the 30 s lease: 5 s are left, the carrier may take 10.
+    messages.claim = async (...args) => {
+      const out = await claim(...args);
+      clock.advance(25_000);
+      return out;
+    };
+    let leftAtHandover = 0;
+    carrier.behaviour = async (req) => {
+      leftAtHandover = stored().claimUntil! - clock.now().getTime();
+      return { carrierMessageId: `c_${req.messageId}` };
+    };
+    await expect(dispatch(ref, 1)).resolves.toBe('sent');
+    expect(leftAtHandover).toBe(30_000);
+  });
+
+  it('hands nothing over once its lease lapsed and another worker claimed the message', async () => {
+    const claim = messages.claim.bind(messages);
+    let second: Promise<unknown> | undefined;
+    messages.claim = async (...args) => {
+      const out = await claim(...args);
+      if (!second) {
+        // The first worker stalls past its lease; a second record's worker claims and sends.
+        clock.advance(31_000);
+        second = dispatch(ref, 1);
+        await second;
+      }
+      return out;
+    };
+    await expect(dispatch(ref, 1)).resolves.toBe('skipped');
+    await expect(second).resolves.toBe('sent');
+    expect(carrier.sends).toHaveLength(1);
+  });
+
   it('marks a message the carrier refuses for good as failed with its code', async () => {
     carrier.behaviour = async () => {
       throw new CarrierRejectedError('invalid_destination', 'no such subscriber');

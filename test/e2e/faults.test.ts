@@ -25,9 +25,10 @@ beforeAll(async () => {
     prefix: uniqueName('faults'),
     authorizerCacheSeconds: 0,
     settingsCacheSeconds: 0,
-    // Records a worker failed on come back in seconds, not minutes.
+    // Records a worker failed on come back in seconds, not minutes (the workers' timeouts come
+    // down to it, as Lambda requires), after three receives at most.
     // A carrier that does not answer in a second is given up on.
-    dispatch: { visibilityTimeoutSeconds: 3, carrierTimeoutSeconds: 1 },
+    dispatch: { visibilityTimeoutSeconds: 10, maxReceiveCount: 3, carrierTimeoutSeconds: 1 },
   });
   api = client(gateway.url);
 });
@@ -187,7 +188,7 @@ describe('fault injection', () => {
           return statuses.every((s) => s === 'delivered') ? true : undefined;
         },
         'every message delivered',
-        60_000,
+        90_000,
       );
     } finally {
       ddbProxy.clear();
@@ -196,7 +197,57 @@ describe('fault injection', () => {
     expect(new Set(ids).size).toBe(8);
     for (const id of ids) expect(await carrierSends(id)).toBe(1);
     expect(ddbProxy.counts.faulted).toBeGreaterThan(10);
-  }, 120_000);
+  }, 180_000);
+
+  it('never sends a message twice when the carrier took it but writing "sent" failed: the write is queued instead', async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Faulty', senders: ['Faulty'] });
+    // The worker's "sent" write fails through all of the SDK's attempts (DynamoDB's default in
+    // this SDK: 4), once.
+    const SDK_ATTEMPTS = 4;
+    let refused = 0;
+    ddbProxy.set((op, body) => {
+      if (op !== 'UpdateItem' || !body.includes('carrierMessageId = :cid') || refused >= SDK_ATTEMPTS)
+        return undefined;
+      refused++;
+      return 'throttle';
+    });
+    try {
+      // +12025550103: delivered, its receipt ten seconds after the send.
+      const res = await send(t.key, '+12025550103', 'sent-write-lost');
+      expect(res.status).toBe(202);
+      const id = res.body.message.id;
+      const sent = await waitFor(
+        async () => {
+          const m = (
+            await api.call<{ status: string; sentAt: string | null }>('GET', `/v1/messages/${id}`, {
+              key: t.key,
+            })
+          ).body;
+          return m.status === 'sent' ? m : undefined;
+        },
+        '"sent" written by the queued record, before the receipt',
+        9_000,
+      );
+      expect(refused).toBe(SDK_ATTEMPTS);
+      expect(sent.sentAt).not.toBeNull();
+      await waitFor(
+        async () => ((await statusOf(t.key, id)) === 'delivered' ? true : undefined),
+        'delivered',
+        30_000,
+      );
+      expect(await carrierSends(id)).toBe(1);
+    } finally {
+      ddbProxy.clear();
+    }
+  }, 60_000);
+
+  it("runs each queue's workers within the queue's visibility timeout, as Lambda requires of an event source", () => {
+    const timeouts = [...gateway.functions.values()]
+      .filter((f) => /dispatch-messages|apply-carrier-events/.test(f.path))
+      .map((f) => f.fn.spec.timeoutSeconds);
+    // Both regions' dispatch and receipt workers: 30 s and 15 s in the templates, 10 s here.
+    expect(timeouts).toEqual([10, 10, 10, 10]);
+  });
 
   it('gives up on a carrier that does not answer: a message it took is delivered once, one it never took fails with carrier_timeout and is dead-lettered', async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Faulty', senders: ['Faulty'] });
@@ -223,7 +274,7 @@ describe('fault injection', () => {
     ]);
     expect(delivered.status).toBe('delivered');
     // The record came back after the visibility timeout, found the message delivered, sent nothing.
-    await new Promise((r) => setTimeout(r, 4_000));
+    await new Promise((r) => setTimeout(r, 10_000));
     expect(await carrierSends(taken.body.message.id)).toBe(1);
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'carrier_timeout' } });
     expect(await carrierSends(lost.body.message.id)).toBe(0);

@@ -50,7 +50,7 @@ describe('a worker killed mid-batch', () => {
       '--prefix',
       prefix,
       '--visibility-timeout',
-      '4',
+      '6',
     ];
     const first = await spawnGateway(args);
     running.push(first);

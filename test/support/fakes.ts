@@ -11,6 +11,7 @@ import type { Sealed } from '../../layers/core/model.ts';
 import {
   type ApiKeyRecord,
   DEFAULT_RETENTION,
+  type DispatchRecord,
   type DispatchRef,
   type Jurisdiction,
   type MessageRecord,
@@ -177,6 +178,12 @@ export class FakeMessageStore implements MessageStore {
       delete m.claimUntil;
     }
   }
+  async renewClaim(ref: DispatchRef, token: string, leaseMs: number, now: Date) {
+    const m = this.items.get(this.key(ref.tenantId, ref.messageId));
+    if (m?.claimToken !== token || m.status !== 'queued') return false;
+    m.claimUntil = now.getTime() + leaseMs;
+    return true;
+  }
   async markSent(ref: DispatchRef, token: string, carrierMessageId: string, at: Date) {
     const m = this.items.get(this.key(ref.tenantId, ref.messageId));
     if (m?.claimToken !== token || m.status !== 'queued') return;
@@ -270,11 +277,11 @@ export class FakeIdempotencyKeyScope implements IdempotencyKeyScope {
 }
 
 export class FakeQueue implements DispatchQueue {
-  readonly sent: DispatchRef[] = [];
+  readonly sent: DispatchRecord[] = [];
   /** The delay each sent reference was given, in order. */
   readonly delays: number[] = [];
   failIds = new Set<string>();
-  async enqueue(refs: DispatchRef[], options?: { delaySeconds?: number }) {
+  async enqueue(refs: DispatchRecord[], options?: { delaySeconds?: number }) {
     const failed = refs.filter((r) => this.failIds.has(r.messageId)).map((r) => r.messageId);
     const ok = refs.filter((r) => !this.failIds.has(r.messageId));
     this.sent.push(...ok);

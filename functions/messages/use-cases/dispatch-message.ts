@@ -7,7 +7,12 @@ import {
   DispatchBusyError,
 } from '#layers/core/errors.ts';
 import { ulidTime } from '#layers/core/ids.ts';
-import { type DispatchRef, isUnreadable, type MessageError } from '#layers/core/model.ts';
+import {
+  type DispatchRecord,
+  type DispatchRef,
+  isUnreadable,
+  type MessageError,
+} from '#layers/core/model.ts';
 import type { Pacer } from '#layers/core/pacing.ts';
 import { statusChange } from '#layers/core/usage.ts';
 import type { Carrier, CarrierSendRequest, Clock, DispatchQueue, MessageStore } from '#layers/ports/index.ts';
@@ -54,6 +59,13 @@ const MAX_DELAY_SECONDS = 900;
  * record whose message (or body) is not there yet comes back a second later; after, it is skipped.
  */
 export const STORE_GRACE_MS = 10_000;
+/**
+ * What a claim must still have left at the handover beyond the carrier's longest answer: the time
+ * to write "sent". With less, the claim is renewed first, so no other worker can claim the
+ * message while the carrier has it. (In AWS the lease, the queue's visibility timeout, is six
+ * times the function's timeout, so a live worker never comes close; locally it can be seconds.)
+ */
+export const RECORD_ALLOWANCE_MS = 1_000;
 
 /** The carrier's answer, or CarrierTimeoutError once `ms` have passed (the request is aborted). */
 async function sendWithin(carrier: Carrier, request: CarrierSendRequest, ms: number) {
@@ -72,8 +84,11 @@ async function sendWithin(carrier: Carrier, request: CarrierSendRequest, ms: num
   }
 }
 
-/** `deferred`: not sent yet; a fresh copy of its record waits on the queue. */
-export type DispatchOutcome = 'sent' | 'rejected' | 'skipped' | 'deferred';
+/**
+ * `deferred`: not sent yet; a fresh copy of its record waits on the queue. `recorded`: a
+ * `handedOver` record's "sent" written (or found already moved on).
+ */
+export type DispatchOutcome = 'sent' | 'rejected' | 'skipped' | 'deferred' | 'recorded';
 
 /**
  * Sends one queued message at most once per claim. SQS delivers at least once, so a record may
@@ -106,9 +121,38 @@ export function makeDispatchMessage(deps: DispatchDeps) {
     return made !== undefined && deps.clock.now().getTime() - made < STORE_GRACE_MS;
   };
   const notYet = () => new Error('The message is not stored yet.');
-  return async (ref: DispatchRef, receiveCount: number): Promise<DispatchOutcome> => {
+  const timeoutMs = deps.carrierTimeoutMs ?? DEFAULT_CARRIER_TIMEOUT_MS;
+  /**
+   * Writes "sent". The carrier has the message, so a failed write must never lead to a second
+   * handover: the claim is kept (the record's copies find the message busy), and the write goes
+   * on the queue as a record of its own, which a worker only writes. Only when that fails too
+   * does the error reach SQS (the record comes back once the lease lapses, and is sent again).
+   */
+  const recordSent = async (ref: DispatchRef, token: string, carrierMessageId: string, at: Date) => {
+    try {
+      await deps.messages.markSent(ref, token, carrierMessageId, at);
+    } catch (error) {
+      if (!deps.requeue) throw error;
+      const handedOver = { token, carrierMessageId, at: at.toISOString() };
+      const { failed } = await deps.requeue.enqueue([{ ...ref, handedOver }], { delaySeconds: 1 });
+      if (failed.length > 0) throw error;
+    }
+  };
+  return async (record: DispatchRecord, receiveCount: number): Promise<DispatchOutcome> => {
+    const ref: DispatchRef = {
+      tenantId: record.tenantId,
+      messageId: record.messageId,
+      jurisdiction: record.jurisdiction,
+    };
+    if (record.handedOver) {
+      const { token, carrierMessageId, at } = record.handedOver;
+      // Under the claim that sent it: a receipt that moved the message on first wins.
+      await deps.messages.markSent(ref, token, carrierMessageId, new Date(at));
+      return 'recorded';
+    }
     const token = randomUUID();
-    const claim = await deps.messages.claim(ref, token, deps.leaseMs, deps.clock.now());
+    const claimedAt = deps.clock.now();
+    const claim = await deps.messages.claim(ref, token, deps.leaseMs, claimedAt);
     if (claim.outcome === 'missing' && beingStored(ref)) {
       // Got before its item was written: a fresh record comes back in a second (or, without a
       // queue to put it on, this one after its visibility timeout).
@@ -152,18 +196,24 @@ export function makeDispatchMessage(deps: DispatchDeps) {
         );
       }
     }
+    // The claim must outlast the carrier's answer and the write of "sent" (see RECORD_ALLOWANCE_MS);
+    // one that lapsed and was claimed by another worker is theirs: nothing is handed over.
+    const leaseLeft = claimedAt.getTime() + deps.leaseMs - deps.clock.now().getTime();
+    if (
+      leaseLeft < timeoutMs + RECORD_ALLOWANCE_MS &&
+      !(await deps.messages.renewClaim(ref, token, deps.leaseMs, deps.clock.now()))
+    ) {
+      return 'skipped';
+    }
     // "Sent" is when the message was handed over, so a fast receipt never predates it.
     const handedOverAt = deps.clock.now();
+    let carrierMessageId: string;
     try {
-      const { carrierMessageId } = await sendWithin(
+      ({ carrierMessageId } = await sendWithin(
         carrier,
         { messageId: m.id, tenantId: m.tenantId, to: m.to, from: m.from, body: m.body, category: m.category },
-        deps.carrierTimeoutMs ?? DEFAULT_CARRIER_TIMEOUT_MS,
-      );
-      await deps.messages.markSent(ref, token, carrierMessageId, handedOverAt);
-      // Counted as handed over even when a fast receipt moved it on first: the carrier has it.
-      deps.events?.changed(statusChange(m, 'sent', handedOverAt));
-      return 'sent';
+        timeoutMs,
+      ));
     } catch (error) {
       if (error instanceof CarrierRejectedError) {
         await fail(ref, { code: error.code, message: error.message });
@@ -177,6 +227,10 @@ export function makeDispatchMessage(deps: DispatchDeps) {
       if (receiveCount >= deps.maxReceiveCount) await fail(ref, givenUp(error, receiveCount));
       throw error;
     }
+    // Counted as handed over even when a fast receipt moved it on first: the carrier has it.
+    deps.events?.changed(statusChange(m, 'sent', handedOverAt));
+    await recordSent(ref, token, carrierMessageId, handedOverAt);
+    return 'sent';
   };
 }
 
