@@ -31,6 +31,7 @@ import {
   putWhile,
   queryPrefix,
   readCursor,
+  unlessConditionFails,
 } from './dynamodb-util.ts';
 
 const HOUR_SECONDS = 3_600;
@@ -345,6 +346,26 @@ export class DynamoDbRecipientStore implements RecipientStore {
       const old = error.Item ? unmarshall(error.Item) : {};
       return Number(old.total ?? 0) >= limits.perHour ? 'total' : 'identical';
     }
+  }
+
+  async uncountSend(tenantId: string, phone: string, body: string, hourStart: Date): Promise<void> {
+    const [pseudonym, bodyDigest] = await Promise.all([
+      this.crypto.pseudonym(tenantId, phone),
+      this.crypto.keyedDigest(tenantId, 'flood-body', body),
+    ]);
+    await unlessConditionFails(
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: marshall({ pk: tenantId, sk: `FLOOD#${pseudonym}#${epochSeconds(hourStart)}` }),
+          UpdateExpression: 'ADD #total :minus, #same :minus',
+          // Only what was counted: never an item of its own, never below zero.
+          ConditionExpression: '#total > :zero AND #same > :zero',
+          ExpressionAttributeNames: { '#total': 'total', '#same': `b_${bodyDigest.slice(0, 16)}` },
+          ExpressionAttributeValues: marshall({ ':minus': -1, ':zero': 0 }),
+        }),
+      ),
+    );
   }
 
   async removeForSubject(tenantId: string, phone: string): Promise<number> {

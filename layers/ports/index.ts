@@ -327,6 +327,8 @@ export interface RecipientStore {
     hourStart: Date,
     limits: { identicalPerHour: number; perHour: number },
   ): Promise<'counted' | 'identical' | 'total'>;
+  /** Takes back one `countSend` that counted, for a message refused after it (the monthly cap). */
+  uncountSend(tenantId: string, phone: string, body: string, hourStart: Date): Promise<void>;
   /** A number's replies (for a subject access export). */
   inboundFrom(tenantId: string, phone: string, now: Date): Promise<(InboundRecord | UnreadableInbound)[]>;
   /**

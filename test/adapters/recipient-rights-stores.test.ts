@@ -307,6 +307,24 @@ describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with t
     );
   });
 
+  it('takes back a counted send, and nothing that was not counted', async () => {
+    const hour = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+    const limits = { identicalPerHour: 1, perHour: 2 };
+    const n = '+4915123456784';
+    const tenantId = uniqueName('ten');
+    expect(await recipients.countSend(tenantId, n, 'aaaa', hour, limits)).toBe('counted');
+    expect(await recipients.countSend(tenantId, n, 'aaaa', hour, limits)).toBe('identical');
+    await recipients.uncountSend(tenantId, n, 'aaaa', hour);
+    // Never counted: no item, no negative count that would let more through.
+    await recipients.uncountSend(tenantId, n, 'bbbb', hour);
+    await recipients.uncountSend(tenantId, '+4915123456785', 'aaaa', hour);
+    expect(await recipients.countSend(tenantId, n, 'aaaa', hour, limits)).toBe('counted');
+    expect(await recipients.countSend(tenantId, n, 'bbbb', hour, limits)).toBe('counted');
+    expect(await recipients.countSend(tenantId, n, 'cccc', hour, limits)).toBe('total');
+    expect(await recipients.countSend(tenantId, '+4915123456785', 'aaaa', hour, limits)).toBe('counted');
+    expect(await recipients.countSend(tenantId, '+4915123456785', 'aaaa', hour, limits)).toBe('identical');
+  });
+
   it("finds and erases one number's replies, consents and flood counts, and leaves another number's", async () => {
     const tenantId = uniqueName('ten');
     const [erased, kept] = ['+4915123456782', '+4915123456783'];

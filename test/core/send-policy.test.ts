@@ -219,6 +219,19 @@ describe('what the gateway refuses to send, and says so', () => {
     expect(deps.counters.usage.get('ten_A/2026-11')).toBe(2);
   });
 
+  it("gives back the flood count of a message the monthly cap refused: the recipient's hour is not used up by sends that never went", async () => {
+    await deps.tenants.updateSettings('ten_A', { controls: { ...DEFAULT_CONTROLS, monthlySegmentCap: 1 } });
+    await send(tenant, good, 'global');
+    for (let i = 0; i < 5; i++) expect((await refusal({ body: `Code ${i}` })).reason).toBe('monthly_cap');
+    const hour = [...deps.recipients.global.floods.entries()].filter(([k]) => k.split('/').length === 3);
+    // Only the message that went counts towards the recipient's hour.
+    expect(hour.map(([, n]) => n)).toEqual([1]);
+    // The operator raises the cap: the recipient still has 19 of its 20 messages this hour.
+    await deps.tenants.updateSettings('ten_A', { controls: { ...DEFAULT_CONTROLS, monthlySegmentCap: 100 } });
+    for (let i = 0; i < 19; i++) await send(tenant, { ...good, body: `Again ${i}` }, 'global');
+    expect((await refusal({ body: 'One too many' })).reason).toBe('flood_limit');
+  });
+
   it('quarantines a message a content rule denies: kept with its reason, never queued', async () => {
     const { result } = await send(
       tenant,

@@ -1,4 +1,4 @@
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../infra/local/gateway.ts';
@@ -360,6 +360,17 @@ describe("an operator's abuse controls", () => {
       403,
       'monthly-cap-reached',
     );
+    // As stored: the refused message's flood count was given back (by the function's own role),
+    // so only the two recipients that were texted have used any of their hour.
+    const flood = await dynamodb.send(
+      new QueryCommand({
+        TableName: gateway.tables.messagesByJurisdiction.global,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :flood)',
+        ExpressionAttributeValues: marshall({ ':pk': t.tenantId, ':flood': 'FLOOD#' }),
+        ConsistentRead: true,
+      }),
+    );
+    expect((flood.Items ?? []).map((i) => Number(unmarshall(i).total)).sort()).toEqual([0, 1, 1]);
   });
 
   it('answers exactly the requests past the rate limit with 429 and Retry-After', async () => {

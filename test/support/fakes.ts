@@ -489,6 +489,15 @@ export class FakeRecipientStore implements RecipientStore {
     this.floods.set(`${base}/${body}`, same + 1);
     return 'counted' as const;
   }
+  async uncountSend(tenantId: string, phone: string, body: string, hourStart: Date) {
+    const base = `${tenantId}/${phone}/${hourStart.toISOString()}`;
+    const total = this.floods.get(base) ?? 0;
+    const same = this.floods.get(`${base}/${body}`) ?? 0;
+    if (total > 0 && same > 0) {
+      this.floods.set(base, total - 1);
+      this.floods.set(`${base}/${body}`, same - 1);
+    }
+  }
   async inboundFrom(tenantId: string, phone: string) {
     return this.inbound.filter((r) => r.tenantId === tenantId && r.from === phone);
   }

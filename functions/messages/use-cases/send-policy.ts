@@ -152,7 +152,8 @@ export function makeSendPolicy(deps: PolicyDeps) {
    * that refuses only because of segments the flood limit refused is asked again for the rest,
    * so the cap refuses exactly what it did when counted after the flood limit; a concurrent
    * request may meet a cap briefly raised by segments about to be given back (a refusal at most
-   * that many segments early, never an admission past the cap).
+   * that many segments early, never an admission past the cap). The messages the cap refuses
+   * have their flood counts given back.
    */
   async function screen(
     ctx: TenantContext,
@@ -232,6 +233,13 @@ export function makeSendPolicy(deps: PolicyDeps) {
           refusal('monthly_cap', `This account's cap of ${cap} segments for ${month} is reached.`),
         );
       }
+      // Their flood counts go back: a recipient's hour is used only by messages that went. Not
+      // given back (a failed write), the recipient's limit is reached that much early this hour.
+      await forEachLimited(toSend, SCREEN_CONCURRENCY, (m) =>
+        deps.recipients[m.jurisdiction]
+          .uncountSend(m.tenantId, m.to, m.body ?? '', hourStart)
+          .catch(() => undefined),
+      );
     }
     return refused;
   }
