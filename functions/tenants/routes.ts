@@ -69,7 +69,7 @@ export const tenantsRoutes = [
     tags: ['Admin'],
     params: TenantIdParams,
     body: CreateKeyRequest,
-    responses: { 201: { description: 'Issued', schema: IssuedApiKey }, ...problems(400, 401, 404, 422) },
+    responses: { 201: { description: 'Issued', schema: IssuedApiKey }, ...problems(400, 401, 404, 409, 422) },
   },
   {
     method: 'GET',
@@ -92,7 +92,10 @@ export const tenantsRoutes = [
     tags: ['Admin'],
     params: KeyIdParams,
     body: RotateKeyRequest,
-    responses: { 201: { description: 'Rotated', schema: RotatedApiKey }, ...problems(400, 401, 404, 422) },
+    responses: {
+      201: { description: 'Rotated', schema: RotatedApiKey },
+      ...problems(400, 401, 404, 409, 422),
+    },
   },
   {
     method: 'DELETE',
@@ -115,7 +118,7 @@ export const tenantsRoutes = [
     tags: ['Admin'],
     params: TenantIdParams,
     body: UpdateTenantPolicyRequest,
-    responses: { 200: { description: 'The tenant', schema: Tenant }, ...problems(400, 401, 404, 422) },
+    responses: { 200: { description: 'The tenant', schema: Tenant }, ...problems(400, 401, 404, 409, 422) },
   },
   {
     method: 'PUT',
@@ -127,7 +130,7 @@ export const tenantsRoutes = [
     tags: ['Admin'],
     params: TenantIdParams,
     body: UpdateControlsRequest,
-    responses: { 200: { description: 'The tenant', schema: Tenant }, ...problems(400, 401, 404, 422) },
+    responses: { 200: { description: 'The tenant', schema: Tenant }, ...problems(400, 401, 404, 409, 422) },
   },
   {
     method: 'GET',

@@ -126,6 +126,22 @@ describe('tenants, API keys and the authorizer', () => {
     await expect(authorize(`Bearer ${secret}`)).rejects.toBeInstanceOf(UnauthorizedError);
   });
 
+  it("refuses an operator's changes to a closed tenant with a conflict, and still shows it", async () => {
+    const t = await newTenant();
+    const old = await admin.issueKey(t.id, { name: 'ci', mode: 'live', scopes: ['send'] });
+    tenants.tenants.get(t.id)!.status = 'closed';
+    for (const change of [
+      () => admin.issueKey(t.id, { name: 'late', mode: 'live', scopes: ['send'] }),
+      () => admin.rotateKey(t.id, old.id, 60),
+      () => admin.updateControls(t.id, { monthlySegmentCap: 10 }),
+      () => admin.updatePolicy(t.id, { residency: 'forward' }),
+    ]) {
+      await expect(change()).rejects.toMatchObject({ slug: 'tenant-closed' });
+    }
+    expect((await admin.listKeys(t.id)).map((k) => k.id)).toEqual([old.id]);
+    await expect(admin.getTenant(t.id)).resolves.toMatchObject({ status: 'closed', residency: 'strict' });
+  });
+
   it('answers 404-style for keys and tenants that do not exist', async () => {
     await expect(
       admin.issueKey('ten_missing', { name: 'x', mode: 'live', scopes: ['send'] }),

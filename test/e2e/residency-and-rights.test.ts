@@ -1187,5 +1187,21 @@ describe('account closure', () => {
     expect(
       (await rawItems('global', gateway.tables.tenants)).filter((i) => i.pk === t.tenantId),
     ).toHaveLength(1);
+    // The operator can still read the closed account, but no longer change it or give it a key.
+    const admin = (method: string, path: string, body?: object) =>
+      api.call(method, `/admin/tenants/${t.tenantId}${path}`, { token: gateway.adminToken, body });
+    expect((await admin('GET', '')).body).toMatchObject({ status: 'closed' });
+    for (const [method, path, body] of [
+      ['PUT', '/controls', { monthlySegmentCap: 10 }],
+      ['PUT', '/policy', { residency: 'forward' }],
+      ['POST', '/keys', { name: 'after', scopes: ['send'] }],
+    ] as const) {
+      const refused = await admin(method, path, body);
+      expectProblem(refused, 409, 'tenant-closed');
+      expect((refused.body as { detail: string }).detail).toContain(t.tenantId);
+    }
+    expect(
+      (await rawItems('global', gateway.tables.tenants)).filter((i) => i.pk === t.tenantId),
+    ).toHaveLength(1);
   }, 90_000);
 });

@@ -1,7 +1,7 @@
 import { settingsOf } from '#functions/messages/use-cases/send-policy.ts';
 import { generateApiKey, hashApiKey, type KeyMode, keyHint, type Scope } from '#layers/core/api-keys.ts';
 import type { TenantControls, TenantReplies } from '#layers/core/controls.ts';
-import { NotFoundError, ValidationError } from '#layers/core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '#layers/core/errors.ts';
 import {
   type ApiKeyRecord,
   DEFAULT_RETENTION,
@@ -59,8 +59,20 @@ export function makeTenantAdmin(deps: TenantAdminDeps) {
     return tenant;
   }
 
+  /** A tenant whose settings and keys may still change: a closed account's may not (409). */
+  async function requireOpenTenant(id: string): Promise<Tenant> {
+    const tenant = await requireTenant(id);
+    if (tenant.status === 'closed') {
+      throw new ConflictError(
+        'tenant-closed',
+        `Tenant ${id} was closed${tenant.closedAt ? ` on ${tenant.closedAt}` : ''}; its settings and keys can no longer be changed.`,
+      );
+    }
+    return tenant;
+  }
+
   async function issueKey(tenantId: string, input: NewKey) {
-    await requireTenant(tenantId);
+    await requireOpenTenant(tenantId);
     const secret = generateApiKey(input.mode);
     const record: ApiKeyRecord = {
       tenantId,
@@ -112,7 +124,7 @@ export function makeTenantAdmin(deps: TenantAdminDeps) {
       tenantId: string,
       input: { retention?: Partial<RetentionPolicy> | undefined; residency?: ResidencyMode | undefined },
     ) {
-      const tenant = await requireTenant(tenantId);
+      const tenant = await requireOpenTenant(tenantId);
       const retention = { ...tenant.retention, ...input.retention };
       if (retention.bodyDays > retention.metadataDays) {
         throw new ValidationError([
@@ -125,7 +137,7 @@ export function makeTenantAdmin(deps: TenantAdminDeps) {
     },
     /** The operator's abuse controls; unnamed fields keep their value. */
     async updateControls(tenantId: string, input: Partial<TenantControls>) {
-      const tenant = await requireTenant(tenantId);
+      const tenant = await requireOpenTenant(tenantId);
       const controls = { ...settingsOf(tenant).controls, ...input };
       await deps.tenants.updateSettings(tenantId, { controls });
       return { ...tenant, controls };
