@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Jurisdiction } from '../core/model.ts';
@@ -10,18 +9,8 @@ const DAY_MS = 86_400_000;
 
 /** A tenant's counters: `<tenantId>#usage`, one item per day, country and key mode. */
 const tenantPk = (tenantId: string) => `${tenantId}#usage`;
-/**
- * Gateway-wide counters of live traffic spread over this many partition keys a day, by tenant
- * (`usage#<day>#<shard>`): no tenant in the key, and each key takes DynamoDB's 1,000 write units a
- * second on its own. Cells written before the shards are at `usage#<day>` and are read too.
- */
-export const AGGREGATE_SHARDS = 8;
-export const aggregateShard = (tenantId: string) =>
-  (createHash('sha256').update(tenantId).digest()[0] ?? 0) % AGGREGATE_SHARDS;
-const aggregatePk = (day: string, shard?: number) =>
-  shard === undefined ? `usage#${day}` : `usage#${day}#${shard}`;
-/** Days read at once by `aggregate` (each is AGGREGATE_SHARDS + 1 queries). */
-const DAYS_AT_ONCE = 8;
+/** Gateway-wide counters of live traffic, one item per day and country: no tenant in the key. */
+const aggregatePk = (day: string) => `usage#${day}`;
 
 const expiry = (day: string, days: number) => Math.floor((Date.parse(day) + (days + 1) * DAY_MS) / 1000);
 
@@ -86,7 +75,7 @@ export class DynamoDbUsageLedger implements UsageLedger {
   private async addToAggregate(c: UsageCount): Promise<void> {
     const first = `${c.status}_t1`;
     const several = `${c.status}_n2`;
-    const Key = marshall({ pk: aggregatePk(c.day, aggregateShard(c.tenantId)), sk: c.country });
+    const Key = marshall({ pk: aggregatePk(c.day), sk: c.country });
     const out = await this.gatewayClient.send(
       new UpdateItemCommand({
         TableName: this.table,
@@ -143,41 +132,33 @@ export class DynamoDbUsageLedger implements UsageLedger {
   }
 
   async aggregate(fromDay: string, toDay: string): Promise<AggregateCell[]> {
-    const cells: AggregateCell[] = [];
-    const days = daysBetween(fromDay, toDay);
-    const shards = [undefined, ...Array.from({ length: AGGREGATE_SHARDS }, (_, n) => n)];
-    for (let i = 0; i < days.length; i += DAYS_AT_ONCE) {
-      const reads = days.slice(i, i + DAYS_AT_ONCE).flatMap((day) =>
-        shards.map(async (shard) => {
-          const items = await queryAll(this.gatewayClient, {
-            TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: marshall({ ':pk': aggregatePk(day, shard) }),
-          });
-          return items.flatMap((item) => cellsOf(day, unmarshall(item)));
-        }),
-      );
-      for (const found of await Promise.all(reads)) cells.push(...found);
-    }
-    return cells;
+    const perDay = await Promise.all(
+      daysBetween(fromDay, toDay).map(async (day) => {
+        const items = await queryAll(this.gatewayClient, {
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: marshall({ ':pk': aggregatePk(day) }),
+        });
+        return items.flatMap((item) => {
+          const raw = unmarshall(item);
+          return USAGE_STATUSES.filter((status) => raw[`${status}_m`] !== undefined).map((status) => ({
+            day,
+            country: String(raw.sk),
+            status,
+            messages: Number(raw[`${status}_m`]),
+            segments: Number(raw[`${status}_s`] ?? 0),
+            // A cell written before the first-tenant form keeps the set of all its tenants (`_t`).
+            tenantIds: [
+              ...new Set([
+                ...((raw[`${status}_t`] as Set<string> | undefined) ?? []),
+                ...(raw[`${status}_t1`] === undefined ? [] : [String(raw[`${status}_t1`])]),
+              ]),
+            ],
+            severalTenants: raw[`${status}_n2`] === true,
+          }));
+        });
+      }),
+    );
+    return perDay.flat();
   }
-}
-
-/** One stored item's cells, a status each; the report adds up a cell's shards. */
-function cellsOf(day: string, raw: Record<string, unknown>): AggregateCell[] {
-  return USAGE_STATUSES.filter((status) => raw[`${status}_m`] !== undefined).map((status) => ({
-    day,
-    country: String(raw.sk),
-    status,
-    messages: Number(raw[`${status}_m`]),
-    segments: Number(raw[`${status}_s`] ?? 0),
-    // A cell written before the first-tenant form keeps the set of all its tenants (`_t`).
-    tenantIds: [
-      ...new Set([
-        ...((raw[`${status}_t`] as Set<string> | undefined) ?? []),
-        ...(raw[`${status}_t1`] === undefined ? [] : [String(raw[`${status}_t1`])]),
-      ]),
-    ],
-    severalTenants: raw[`${status}_n2`] === true,
-  }));
 }
