@@ -431,13 +431,8 @@ export interface AggregateCell {
   status: UsageStatus;
   messages: number;
   segments: number;
-  /**
-   * Who contributed, as far as the cell knows them: only counted (suppression of single-tenant
-   * cells), never reported. The ledger keeps the first tenant of a cell and `severalTenants`
-   * once a second one added to it.
-   */
+  /** Who contributed: only counted (suppression of single-tenant cells), never reported. */
   tenantIds: string[];
-  severalTenants: boolean;
 }
 
 /** Usage counters of one jurisdiction: per tenant (billing), and gateway-wide (analytics, live traffic only). */
