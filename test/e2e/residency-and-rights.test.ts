@@ -117,37 +117,6 @@ describe('EU residency across the two local regions', () => {
     expect((await api.call<Message>('GET', `/v1/messages/${id}`, { key: t.key })).body.to).toBe(GERMAN);
   });
 
-  it("counts a forward tenant's send relayed to the EU once against its rate limit, not in both regions", async () => {
-    const t = await onboard(api, gateway.adminToken, { name: 'Relayed', residency: 'forward' });
-    const put = await api.call('PUT', `/admin/tenants/${t.tenantId}/controls`, {
-      token: gateway.adminToken,
-      body: { rateLimit: { perMinute: 1, burst: 4 } },
-    });
-    expect(put.status).toBe(200);
-    // The EU region reads the controls from its replica of the tenants table.
-    const { dynamodb } = localClients(gateway.regions.eu);
-    await waitFor(async () => {
-      const out = await dynamodb.send(
-        new GetItemCommand({
-          TableName: gateway.tables.tenants,
-          Key: marshall({ pk: t.tenantId, sk: 'PROFILE' }),
-          ConsistentRead: true,
-        }),
-      );
-      return out.Item && unmarshall(out.Item).controls?.rateLimit?.burst === 4 ? true : undefined;
-    }, 'the controls replicated to the EU region');
-    const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const res = await api.call('POST', '/v1/messages', {
-        key: t.key,
-        body: { to: GERMAN, from: 'Acme', body: `Relayed ${i}` },
-      });
-      statuses.push(res.status);
-    }
-    // A burst of four: four relayed sends are taken, the fifth is refused (by the EU region).
-    expect(statuses).toEqual([202, 202, 202, 202, 429]);
-  });
-
   it("relays a forward tenant's EU sends at the global endpoint to the EU region: single, batch mixed, replays", async () => {
     const t = await onboard(api, gateway.adminToken, { name: 'Relay', residency: 'forward' });
     const FRENCH = '+33612345678';
