@@ -161,27 +161,85 @@ describe('what the gateway refuses to send, and says so', () => {
     await expect(send(tenant, { ...good, to: '+12025550198' }, 'global')).resolves.toBeDefined();
   });
 
-  it('reads while the rate limit is decided, counts and stores nothing before it, and answers its refusal', async () => {
+  /** A rate-limit decision the test settles; `admitted` is what the handler passes the send. */
+  const decision = () => {
+    let admit!: () => void;
     let refuse!: (error: Error) => void;
-    const admitted = new Promise<void>((_, reject) => {
+    const admitted = new Promise<void>((resolve, reject) => {
+      admit = resolve;
       refuse = reject;
     });
+    return { admitted, admit, refuse };
+  };
+  /** The counters' values (flood counts of every recipient and body, segments of every month). */
+  const counts = () => [...[...deps.recipients.global.floods.values()], ...[...deps.counters.usage.values()]];
+
+  it('counts the flood limit and the cap in the same round trip as the reads and the rate limit, and gives it all back when the rate limit refuses', async () => {
+    const { admitted, refuse } = decision();
+    // The block list answers only once the flood counter was asked: counted after the reads, this hangs.
+    [deps.blockList.global.isBlocked, deps.recipients.global.countSend] = answeredOnceAsked(
+      deps.blockList.global.isBlocked.bind(deps.blockList.global),
+      deps.recipients.global.countSend.bind(deps.recipients.global),
+    );
+    const sending = send(tenant, good, 'global', undefined, admitted).catch((e: unknown) => e);
+    await vi.waitFor(() => expect(deps.counters.usage.get('ten_A/2026-11')).toBe(1));
+    refuse(new RateLimitedError(7));
+    expect(await sending).toBeInstanceOf(RateLimitedError);
+    // The refused request used no flood allowance and no segment of the cap.
+    expect(counts().every((n) => n === 0)).toBe(true);
+    expect(deps.messages.items.size).toBe(0);
+    expect(deps.queue.sent).toEqual([]);
+  });
+
+  it('counts a tenant the rate limit refused only once admitted, until its Retry-After has passed', async () => {
+    const first = decision();
+    const refusedSend = send(tenant, good, 'global', undefined, first.admitted).catch((e: unknown) => e);
+    first.refuse(new RateLimitedError(7));
+    expect(await refusedSend).toBeInstanceOf(RateLimitedError);
     let read = false;
     const isBlocked = deps.blockList.global.isBlocked.bind(deps.blockList.global);
     deps.blockList.global.isBlocked = async (p) => {
       read = true;
       return isBlocked(p);
     };
-    const sending = send(tenant, good, 'global', undefined, admitted).catch((e: unknown) => e);
+    const next = decision();
+    const sending = send(tenant, good, 'global', undefined, next.admitted);
     await vi.waitFor(() => expect(read).toBe(true));
     await new Promise((r) => setTimeout(r, 20));
-    expect(deps.counters.usage.size).toBe(0);
-    expect(deps.recipients.global.floods.size).toBe(0);
-    refuse(new RateLimitedError(7));
-    expect(await sending).toBeInstanceOf(RateLimitedError);
-    expect(deps.counters.usage.size).toBe(0);
-    expect(deps.messages.items.size).toBe(0);
-    expect(deps.queue.sent).toEqual([]);
+    // Read, but not counted: this tenant was over its limit a moment ago.
+    expect(counts().every((n) => n === 0)).toBe(true);
+    next.admit();
+    await expect(sending).resolves.toBeDefined();
+    expect(deps.counters.usage.get('ten_A/2026-11')).toBe(1);
+    // After the Retry-After, counting goes along with the reads again.
+    deps.clock.current = new Date(deps.clock.now().getTime() + 8_000);
+    const later = decision();
+    const again = send(tenant, { ...good, body: 'Later' }, 'global', undefined, later.admitted);
+    await vi.waitFor(() => expect(deps.counters.usage.get('ten_A/2026-11')).toBe(2));
+    later.admit();
+    await expect(again).resolves.toBeDefined();
+  });
+
+  it('gives back the flood count and the segments of a message a read refused', async () => {
+    await optOut('all', 'keyword:STOP');
+    expect((await refusal({})).reason).toBe('opted_out');
+    const blocked = '+12025550142';
+    deps.blockList.global.blocked.add(fakePseudonymOf(blocked));
+    const { result } = await makeSendBatch(deps)(
+      tenant,
+      [
+        { ok: true, input: { ...good, to: blocked } },
+        { ok: true, input: { ...good, to: '+12025550143' } },
+      ],
+      'global',
+    );
+    expect(result.accepted).toBe(1);
+    // Only the message that went holds a flood count and a segment.
+    expect(deps.counters.usage.get('ten_A/2026-11')).toBe(1);
+    const counted = [...deps.recipients.global.floods.entries()].filter(
+      ([k, n]) => k.split('/').length === 3 && n > 0,
+    );
+    expect(counted.map(([k, n]) => [k.split('/')[1], n])).toEqual([['+12025550143', 1]]);
   });
 
   it('counts the flood limit and the monthly cap at once, and gives back the cap a flood refusal did not use', async () => {

@@ -311,7 +311,8 @@ function replaySend(kept: StoredResult, input: SendInput): SendResult {
 
 /**
  * `admitted`: the request's rate limit, decided while the send's first reads run (see
- * `screen`); nothing is written before it settles, and its refusal wins over the send's own.
+ * `screen`); what is counted before it settles is given back if it refuses, and its refusal wins
+ * over the send's own.
  */
 export function makeSendMessage(deps: SendDeps) {
   return async (

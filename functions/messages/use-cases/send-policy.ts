@@ -5,7 +5,7 @@ import {
   type TenantControls,
   type TenantReplies,
 } from '#layers/core/controls.ts';
-import { type RefusalReason, SendRefusedError } from '#layers/core/errors.ts';
+import { RateLimitedError, type RefusalReason, SendRefusedError } from '#layers/core/errors.ts';
 import type { Jurisdiction, MessageRecord, Tenant, TenantContext } from '#layers/core/model.ts';
 import type { RecipientPseudonyms } from '#layers/core/recipient-pseudonym.ts';
 import type {
@@ -142,18 +142,35 @@ export function makeSendPolicy(deps: PolicyDeps) {
   }
 
   /**
+   * Tenants whose rate limit refused a request of this instance, until when: their sends are
+   * counted only once admitted, so a tenant over its limit costs no counter writes to give back.
+   */
+  const refusedUntil = new Map<string, number>();
+  const lately = (tenantId: string, now: number) => {
+    const until = refusedUntil.get(tenantId);
+    if (until !== undefined && until <= now) refusedUntil.delete(tenantId);
+    return until !== undefined && until > now;
+  };
+  const noteRefused = (tenantId: string, now: number, error: unknown) => {
+    if (refusedUntil.size >= 10_000) refusedUntil.clear();
+    const seconds = error instanceof RateLimitedError ? error.retryAfterSeconds : 1;
+    refusedUntil.set(tenantId, now + Math.max(1, seconds) * 1000);
+  };
+
+  /**
    * Screens messages that passed validation. Returns the refusals by message id; a message
    * whose content a rule denies is turned into a quarantined one (kept, never sent).
    *
-   * The reads (sender IDs, block list, opt-out, consent) come first, all at once; nothing is
-   * counted before `admitted` (the request's rate limit, decided while they ran) has settled, and
-   * its refusal wins. Then the flood counters and the monthly cap are counted at once: the cap
-   * takes every message that passed the reads, and gives back what the flood limit refused. A cap
-   * that refuses only because of segments the flood limit refused is asked again for the rest,
-   * so the cap refuses exactly what it did when counted after the flood limit; a concurrent
-   * request may meet a cap briefly raised by segments about to be given back (a refusal at most
-   * that many segments early, never an admission past the cap). The messages the cap refuses
-   * have their flood counts given back.
+   * One round trip: the reads (sender IDs, block list, opt-out, consent), the flood counters and
+   * the monthly cap run at once, while `admitted` (the request's rate limit) is decided. What a
+   * read or the rate limit then refuses is given back: its flood counts and its segments. The
+   * reads' refusals win over the flood limit's, and the rate limit's over everything. A cap that
+   * refuses only because of segments given back is asked again for the rest, so the cap refuses
+   * exactly what it did when counted last. How exact the limits stay: a concurrent request may
+   * meet a counter briefly raised by a send about to be refused and given back, and be refused
+   * that many sends (or segments) early; no send is ever admitted past a limit. A tenant whose
+   * rate limit refused a request of this instance is counted only after admission until its
+   * Retry-After has passed, so a tenant over its limit writes no counters it gives back.
    */
   async function screen(
     ctx: TenantContext,
@@ -161,8 +178,16 @@ export function makeSendPolicy(deps: PolicyDeps) {
     admitted?: Promise<unknown>,
   ): Promise<Map<string, Refusal>> {
     const refused = new Map<string, Refusal>();
+    const settled = async () => {
+      try {
+        await admitted;
+      } catch (error) {
+        noteRefused(ctx.tenantId, deps.clock.now().getTime(), error);
+        throw error;
+      }
+    };
     if (messages.length === 0) {
-      await admitted;
+      await settled();
       return refused;
     }
     const settings = await deps.settings(ctx.tenantId);
@@ -174,29 +199,21 @@ export function makeSendPolicy(deps: PolicyDeps) {
     const now = deps.clock.now();
     const hourStart = new Date(Math.floor(now.getTime() / HOUR_MS) * HOUR_MS);
     const retryFlood = Math.ceil((hourStart.getTime() + HOUR_MS - now.getTime()) / 1000);
-    const candidates: MessageRecord[] = [];
-    await forEachLimited(messages, SCREEN_CONCURRENCY, async ({ message: m, country }) => {
-      const r = await checkOne(ctx, m, country, settings, senders);
-      if (r) {
-        refused.set(m.id, r);
-        return;
-      }
-      const verdict = contentVerdict(m.body ?? '', settings.controls);
-      if (verdict) {
-        m.status = 'quarantined';
-        m.error = { code: 'content_denied', message: verdict };
-        return;
-      }
-      candidates.push(m);
-    });
-    await admitted;
     const cap = settings.controls.monthlySegmentCap;
     const month = now.toISOString().slice(0, 7);
     const segmentsOf = (ms: MessageRecord[]) => ms.reduce((n, m) => n + m.segments, 0);
-    const segments = segmentsOf(candidates);
-    const flooded = new Set<string>();
-    const [, capped] = await Promise.all([
-      forEachLimited(candidates, SCREEN_CONCURRENCY, async (m) => {
+    // Content rules are pure: a message they deny is quarantined (unless a read refuses it), never counted.
+    const verdicts = new Map(
+      messages.map(({ message: m }) => [m.id, contentVerdict(m.body ?? '', settings.controls)]),
+    );
+    const reads = forEachLimited(messages, SCREEN_CONCURRENCY, async ({ message: m, country }) => {
+      const r = await checkOne(ctx, m, country, settings, senders);
+      if (r) refused.set(m.id, r);
+    });
+    const flooded = new Map<string, Refusal>();
+    const floodCounted = new Set<string>();
+    const countFlood = (ms: MessageRecord[]) =>
+      forEachLimited(ms, SCREEN_CONCURRENCY, async (m) => {
         const flood = await deps.recipients[m.jurisdiction].countSend(
           m.tenantId,
           m.to,
@@ -204,9 +221,11 @@ export function makeSendPolicy(deps: PolicyDeps) {
           hourStart,
           settings.controls.flood,
         );
-        if (flood === 'counted') return;
-        flooded.add(m.id);
-        refused.set(
+        if (flood === 'counted') {
+          floodCounted.add(m.id);
+          return;
+        }
+        flooded.set(
           m.id,
           refusal(
             'flood_limit',
@@ -216,31 +235,89 @@ export function makeSendPolicy(deps: PolicyDeps) {
             retryFlood,
           ),
         );
-      }),
-      segments > 0 ? deps.counters.addUsage(ctx.tenantId, month, segments, cap) : true,
-    ]);
-    const toSend = candidates.filter((m) => !flooded.has(m.id));
+      });
+    let capAdded = 0;
+    /** Counts messages against the flood limits and the cap at once; true when the cap took them. */
+    const count = async (ms: MessageRecord[]) => {
+      const segments = segmentsOf(ms);
+      const [flood, cap_] = await Promise.allSettled([
+        countFlood(ms),
+        segments > 0
+          ? deps.counters.addUsage(ctx.tenantId, month, segments, cap).then((ok) => {
+              if (ok) capAdded = segments;
+              return ok;
+            })
+          : true,
+      ]);
+      if (flood.status === 'rejected') throw flood.reason;
+      if (cap_.status === 'rejected') throw cap_.reason;
+      return cap_.value;
+    };
+    /** Gives back flood counts of messages that will not go (a failed write leaves the recipient's limit that much early this hour). */
+    const uncount = (ms: MessageRecord[]) =>
+      forEachLimited(ms, SCREEN_CONCURRENCY, (m) =>
+        deps.recipients[m.jurisdiction]
+          .uncountSend(m.tenantId, m.to, m.body ?? '', hourStart)
+          .catch(() => undefined),
+      );
+    const unquarantined = messages.map(({ message: m }) => m).filter((m) => !verdicts.get(m.id));
+    let counted: MessageRecord[];
+    let capped: boolean;
+    if (admitted === undefined || !lately(ctx.tenantId, now.getTime())) {
+      counted = unquarantined;
+      const [read, took] = await Promise.allSettled([reads, count(counted)]);
+      try {
+        // The rate limit's refusal wins, then a failed read or count: all of it is given back.
+        await settled();
+        if (read.status === 'rejected') throw read.reason;
+        if (took.status === 'rejected') throw took.reason;
+        capped = took.value;
+      } catch (error) {
+        await Promise.all([
+          uncount(counted.filter((m) => floodCounted.has(m.id))),
+          capAdded > 0
+            ? deps.counters.addUsage(ctx.tenantId, month, -capAdded, 0).catch(() => undefined)
+            : undefined,
+        ]);
+        throw error;
+      }
+    } else {
+      await reads;
+      await settled();
+      counted = unquarantined.filter((m) => !refused.has(m.id));
+      capped = await count(counted);
+    }
+    // A read's refusal wins over the flood limit's; the flood counts of what a read refused go back.
+    const readRefused = counted.filter((m) => refused.has(m.id));
+    for (const m of readRefused) flooded.delete(m.id);
+    const givenBack = uncount(readRefused.filter((m) => floodCounted.has(m.id)));
+    for (const [id, r] of flooded) refused.set(id, r);
+    for (const { message: m } of messages) {
+      const verdict = verdicts.get(m.id);
+      if (verdict && !refused.has(m.id)) {
+        m.status = 'quarantined';
+        m.error = { code: 'content_denied', message: verdict };
+      }
+    }
+    const segments = segmentsOf(counted);
+    const toSend = counted.filter((m) => !refused.has(m.id));
     const refunded = segments - segmentsOf(toSend);
-    let counted = capped;
+    let inCap = capped;
     if (capped && refunded > 0) await deps.counters.addUsage(ctx.tenantId, month, -refunded, 0);
-    // Refused only for segments the flood limit refused: the rest may fit.
+    // Refused only for segments given back: the rest may fit.
     else if (!capped && refunded > 0 && toSend.length > 0)
-      counted = await deps.counters.addUsage(ctx.tenantId, month, segments - refunded, cap);
-    if (!counted) {
+      inCap = await deps.counters.addUsage(ctx.tenantId, month, segments - refunded, cap);
+    if (!inCap) {
       for (const m of toSend) {
         refused.set(
           m.id,
           refusal('monthly_cap', `This account's cap of ${cap} segments for ${month} is reached.`),
         );
       }
-      // Their flood counts go back: a recipient's hour is used only by messages that went. Not
-      // given back (a failed write), the recipient's limit is reached that much early this hour.
-      await forEachLimited(toSend, SCREEN_CONCURRENCY, (m) =>
-        deps.recipients[m.jurisdiction]
-          .uncountSend(m.tenantId, m.to, m.body ?? '', hourStart)
-          .catch(() => undefined),
-      );
+      // Their flood counts go back: a recipient's hour is used only by messages that went.
+      await uncount(toSend);
     }
+    await givenBack;
     return refused;
   }
 
