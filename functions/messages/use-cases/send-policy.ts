@@ -82,6 +82,11 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
 /** The key of a tenant's request-rate bucket. */
 export const tenantRateKey = (tenantId: string) => `tenant#${tenantId}`;
 
+const countryAllowed = (settings: TenantSettings, country: string | undefined) => {
+  const allowed = settings.controls.allowedCountries;
+  return allowed.length === 0 || (country !== undefined && allowed.includes(country));
+};
+
 export function makeSendPolicy(deps: PolicyDeps) {
   /** Tenant-level request rate: 429 with Retry-After, shared exactly by every function instance. */
   async function admit(
@@ -110,8 +115,7 @@ export function makeSendPolicy(deps: PolicyDeps) {
         `'${m.from}' is not an approved sender ID of this account${country ? ` for ${country}` : ''}; apply with POST /v1/sender-ids.`,
       );
     }
-    const allowed = settings.controls.allowedCountries;
-    if (allowed.length > 0 && (country === undefined || !allowed.includes(country))) {
+    if (!countryAllowed(settings, country)) {
       return refusal('country_not_allowed', `This account may not send to ${country ?? 'this destination'}.`);
     }
     const recipients = deps.recipients[m.jurisdiction];
@@ -202,7 +206,7 @@ export function makeSendPolicy(deps: PolicyDeps) {
     const cap = settings.controls.monthlySegmentCap;
     const month = now.toISOString().slice(0, 7);
     const segmentsOf = (ms: MessageRecord[]) => ms.reduce((n, m) => n + m.segments, 0);
-    // Content rules are pure: a message they deny is quarantined (unless a read refuses it), never counted.
+    // Content rules are pure: a message they deny is quarantined (unless a read refuses it).
     const verdicts = new Map(
       messages.map(({ message: m }) => [m.id, contentVerdict(m.body ?? '', settings.controls)]),
     );
@@ -260,11 +264,14 @@ export function makeSendPolicy(deps: PolicyDeps) {
           .uncountSend(m.tenantId, m.to, m.body ?? '', hourStart)
           .catch(() => undefined),
       );
-    const unquarantined = messages.map(({ message: m }) => m).filter((m) => !verdicts.get(m.id));
+    // What the pure rules refuse or quarantine (country, content) is never counted.
+    const countable = messages
+      .filter(({ message: m, country }) => !verdicts.get(m.id) && countryAllowed(settings, country))
+      .map(({ message: m }) => m);
     let counted: MessageRecord[];
     let capped: boolean;
     if (admitted === undefined || !lately(ctx.tenantId, now.getTime())) {
-      counted = unquarantined;
+      counted = countable;
       const [read, took] = await Promise.allSettled([reads, count(counted)]);
       try {
         // The rate limit's refusal wins, then a failed read or count: all of it is given back.
@@ -284,7 +291,7 @@ export function makeSendPolicy(deps: PolicyDeps) {
     } else {
       await reads;
       await settled();
-      counted = unquarantined.filter((m) => !refused.has(m.id));
+      counted = countable.filter((m) => !refused.has(m.id));
       capped = await count(counted);
     }
     // A read's refusal wins over the flood limit's; the flood counts of what a read refused go back.
