@@ -63,6 +63,10 @@ export async function roundTripsBench(): Promise<RoundTrips> {
       contactEmail: 'c@example.test',
       homeJurisdiction: 'global',
     })) as { id: string };
+    // A monthly cap, as a tenant in production has: its counting reads the other region's count.
+    await adminCall(gateway.url, gateway.adminToken, 'PUT', `/admin/tenants/${t.id}/controls`, {
+      monthlySegmentCap: 1_000_000,
+    });
     const k = (await adminCall(gateway.url, gateway.adminToken, 'POST', `/admin/tenants/${t.id}/keys`, {
       name: 'k',
       mode: 'test',

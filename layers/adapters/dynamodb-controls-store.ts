@@ -49,6 +49,8 @@ export class DynamoDbCounters implements Counters {
 
   /** The latest arrival time of the other regions' buckets this instance read, by key. */
   private readonly seenElsewhere = new Map<string, number>();
+  /** What this instance last read of the other regions' segments of a tenant's month (`tenant|month`). */
+  private readonly usageElsewhere = new Map<string, number>();
 
   /**
    * @param client the rate buckets' (`RATE#...`, gateway-wide).
@@ -204,24 +206,57 @@ export class DynamoDbCounters implements Counters {
     return { ok: false as const, retryAfterSeconds: 1 };
   }
 
+  /**
+   * Adds a month's segments under a cap shared by the regions, in one round trip: the other
+   * regions' items (replicated) are read while this region's is written, on the assumption of
+   * what this instance last read of them. Only when they moved past it, and the total is then over
+   * the cap, is the add given back (one more write, only then). When the assumption alone leaves
+   * no room, they are read first, as they may have gone down (segments given back).
+   */
   async addUsage(tenantId: string, month: string, segments: number, cap: number): Promise<boolean> {
-    // The month's segments the other regions counted (replicated), toward the same cap.
-    const elsewhere =
-      cap > 0
-        ? (await this.elsewhere(tenantId, `USAGE#${month}`, this.usageClient)).reduce(
-            (sum, i) => sum + Number(i.segments ?? 0),
-            0,
-          )
-        : 0;
-    if (cap > 0 && elsewhere + segments > cap) return false;
-    cap -= elsewhere;
+    if (cap <= 0) {
+      await this.addSegments(tenantId, month, segments);
+      return true;
+    }
+    const memo = `${tenantId}|${month}`;
+    const elsewhereNow = async () => {
+      const items = await this.elsewhere(tenantId, `USAGE#${month}`, this.usageClient);
+      const sum = items.reduce((n, i) => n + Number(i.segments ?? 0), 0);
+      if (this.usageElsewhere.size >= 10_000) this.usageElsewhere.clear();
+      this.usageElsewhere.set(memo, sum);
+      return sum;
+    };
+    let assumed = this.usageElsewhere.get(memo);
+    if (assumed === undefined || assumed + segments > cap) assumed = await elsewhereNow();
+    if (assumed + segments > cap) return false;
+    const [added, elsewhere] = await Promise.all([
+      this.addSegments(tenantId, month, segments, cap - assumed),
+      elsewhereNow(),
+    ]);
+    if (added === undefined) {
+      // Refused on the assumption: with less counted elsewhere than assumed, there may be room.
+      if (elsewhere >= assumed || elsewhere + segments > cap) return false;
+      return (await this.addSegments(tenantId, month, segments, cap - elsewhere)) !== undefined;
+    }
+    if (elsewhere <= assumed || added + elsewhere <= cap) return true;
+    // Another region counted past what this instance assumed, and the total is over the cap.
+    await this.addSegments(tenantId, month, -segments);
+    return false;
+  }
+
+  /**
+   * Adds to this region's item of a month's segments; with `cap` (this region's room), only if the
+   * total stays within it. Returns the new total, or undefined when the cap refused.
+   */
+  private async addSegments(tenantId: string, month: string, segments: number, cap = 0) {
     try {
-      await this.usageClient.send(
+      const out = await this.usageClient.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: marshall({ pk: tenantId, sk: this.sk(`USAGE#${month}`) }),
           UpdateExpression: 'ADD #segments :n',
           ExpressionAttributeNames: { '#segments': 'segments' },
+          ReturnValues: 'UPDATED_NEW',
           ...(cap > 0
             ? {
                 ConditionExpression: 'attribute_not_exists(#segments) OR #segments <= :room',
@@ -230,10 +265,10 @@ export class DynamoDbCounters implements Counters {
             : { ExpressionAttributeValues: marshall({ ':n': segments }) }),
         }),
       );
-      return true;
+      return Number(out.Attributes?.segments?.N ?? segments);
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
-      return false;
+      return undefined;
     }
   }
 }

@@ -246,6 +246,46 @@ describe('counters of a tenants table replicated to two regions (a global table)
     for (let i = 0; i < 2; i++) expect((await inEu.admit(key, 60, 5, t0)).ok).toBe(true);
     expect(await us.admit(key, 60, 5, t0)).toEqual({ ok: false, retryAfterSeconds: 1 });
   });
+  it("counts against the monthly cap in one round trip once it has read the other region's count", async () => {
+    const { dynamodb } = localClients();
+    const calls: { op: string; start: number; end: number }[] = [];
+    dynamodb.middlewareStack.add(
+      (next, context) => async (args) => {
+        const start = performance.now();
+        try {
+          return await next(args);
+        } finally {
+          calls.push({ op: String(context.commandName), start, end: performance.now() });
+        }
+      },
+      { step: 'initialize' },
+    );
+    const us = new DynamoDbCounters(dynamodb, tenantsTable, { own: 'us-east-1', all });
+    const tenant = uniqueName('ten');
+    expect(await us.addUsage(tenant, '2026-11', 1, 10)).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      calls.length = 0;
+      expect(await us.addUsage(tenant, '2026-11', 1, 10)).toBe(true);
+      const [read] = calls.filter((c) => c.op === 'GetItemCommand');
+      const [write] = calls.filter((c) => c.op === 'UpdateItemCommand');
+      // Neither waited for the other: each started before the other was answered.
+      expect(read!.start).toBeLessThan(write!.end);
+      expect(write!.start).toBeLessThan(read!.end);
+    }
+    // The EU counts 5 since this instance last read it: 4 + 5 is within 10, 4 + 5 + 2 is not.
+    expect(await inEu.addUsage(tenant, '2026-11', 5, 10)).toBe(true);
+    expect(await us.addUsage(tenant, '2026-11', 2, 10)).toBe(false);
+    // The refused add was given back: this region still holds 4.
+    expect(await items(tenant)).toEqual([
+      { sk: 'USAGE#2026-11', segments: 4 },
+      { sk: 'USAGE#2026-11@eu-central-1', segments: 5 },
+    ]);
+    expect(await us.addUsage(tenant, '2026-11', 1, 10)).toBe(true);
+    // The EU gives its 5 back: what this instance assumed (5) would leave no room for 4, but there is.
+    expect(await inEu.addUsage(tenant, '2026-11', -5, 0)).toBe(true);
+    expect(await us.addUsage(tenant, '2026-11', 4, 10)).toBe(true);
+    expect(await us.addUsage(tenant, '2026-11', 2, 10)).toBe(false);
+  });
 });
 
 describe('opt-outs, consents, replies and flood counts, on DynamoDB Local with the KMS stand-in', () => {
