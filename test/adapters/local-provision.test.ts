@@ -1,4 +1,10 @@
-import { DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  PutItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { ensureTable } from '../../infra/local/provision.ts';
 import { TABLES } from '../../infra/resources.ts';
@@ -28,5 +34,45 @@ describe('ensureTable on DynamoDB Local', () => {
     });
     const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: table }));
     expect(ttl.TimeToLiveDescription?.AttributeName).toBe('expiresAt');
+  });
+
+  it('gives a table made by an older version (a kept data folder) every index it lacks', async () => {
+    const table = uniqueName('provision');
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: table,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: TABLES.messages.partitionKey, AttributeType: 'S' },
+          { AttributeName: TABLES.messages.sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: TABLES.messages.partitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLES.messages.sortKey, KeyType: 'RANGE' },
+        ],
+      }),
+    );
+    // Items to index (the new indexes are built over them: DynamoDB creates one index at a time).
+    for (let i = 0; i < 200; i++) {
+      await dynamodb.send(
+        new PutItemCommand({
+          TableName: table,
+          Item: marshall(
+            Object.fromEntries([
+              [TABLES.messages.partitionKey, 'ten_old'],
+              [TABLES.messages.sortKey, `MSG#${i}`],
+              ...TABLES.messages.indexes.flatMap((x) => [
+                [x.partitionKey, `ten_old#${i % 7}`],
+                [x.sortKey, String(i)],
+              ]),
+            ]),
+          ),
+        }),
+      );
+    }
+    expect(TABLES.messages.indexes.length).toBeGreaterThan(1);
+    await ensureTable(dynamodb, table, TABLES.messages);
+    const indexes = await indexesOf(table);
+    expect(Object.keys(indexes).sort()).toEqual(TABLES.messages.indexes.map((i) => i.name).sort());
   });
 });
