@@ -55,7 +55,10 @@ export const VerificationResult = z
       senders: z.array(
         z.strictObject({
           legalName: z.string(),
-          contactEmail: z.string(),
+          contactEmail: z
+            .string()
+            .optional()
+            .meta({ description: 'Absent when the account has closed since.' }),
           senderId: z.string(),
           sentAt: z.iso.datetime(),
         }),

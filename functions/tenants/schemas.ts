@@ -96,7 +96,10 @@ export const Tenant = z
     id: z.string(),
     displayName: z.string(),
     legalName: z.string(),
-    contactEmail: z.string(),
+    contactEmail: z
+      .string()
+      .optional()
+      .meta({ description: 'Absent once the account is closed: the address may name a person.' }),
     homeJurisdiction: Jurisdiction,
     status: z.enum(['active', 'closed']),
     createdAt: z.iso.datetime(),

@@ -100,9 +100,10 @@ export class DynamoDbTenantStore implements TenantStore {
       new UpdateItemCommand({
         TableName: this.table,
         Key: marshall({ pk: id, sk: PROFILE }),
-        // The reply texts (HELP, keywords) are the tenant's words: they go; the record stays.
+        // The reply texts (HELP, keywords) are the tenant's words, and the contact address may name
+        // a person: they go. The record the law requires (legal name, dates) stays.
         UpdateExpression:
-          'SET #status = :closed, closedAt = if_not_exists(closedAt, :at), recordsKeptUntil = :until, expiresAt = :exp REMOVE replies',
+          'SET #status = :closed, closedAt = if_not_exists(closedAt, :at), recordsKeptUntil = :until, expiresAt = :exp REMOVE replies, contactEmail',
         ConditionExpression: 'attribute_exists(pk)',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: marshall({

@@ -86,7 +86,8 @@ export interface Tenant {
   id: string;
   displayName: string;
   legalName: string;
-  contactEmail: string;
+  /** Told to recipients who ask who sent a message; removed when the account closes (it may name a person). */
+  contactEmail?: string | undefined;
   homeJurisdiction: Jurisdiction;
   status: TenantStatus;
   createdAt: string;

@@ -9,6 +9,7 @@ import {
   DynamoDbIdempotencyStore,
 } from '../../layers/adapters/dynamodb-idempotency-store.ts';
 import { DynamoDbSecretStore, DynamoDbTenantStore } from '../../layers/adapters/dynamodb-tenant-store.ts';
+import { DEFAULT_REPLIES } from '../../layers/core/controls.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../../layers/core/errors.ts';
 import type { ApiKeyRecord } from '../../layers/core/model.ts';
 import { localCrypto, uniqueName } from '../support/aws.ts';
@@ -166,6 +167,36 @@ describe('DynamoDbTenantStore', () => {
     await store.putApiKey({ ...key, tenantId: 'ten_B', id: 'key_b', hash: 'hash-b' });
     expect((await store.listApiKeys('ten_A')).map((k) => k.id)).toEqual(['key_1']);
     await expect(store.getApiKey('ten_A', 'key_b')).resolves.toBeUndefined();
+  });
+
+  it('keeps of a closed account the legal name and dates only: no contact address, no reply texts', async () => {
+    await store.createTenant({
+      id: 'ten_closing',
+      displayName: 'Closing',
+      legalName: 'Closing GmbH',
+      contactEmail: 'jane.doe@closing.test',
+      homeJurisdiction: 'global',
+      status: 'active',
+      createdAt: T0.toISOString(),
+      retention: { bodyDays: 7, metadataDays: 90 },
+      residency: 'forward',
+    });
+    await store.updateSettings('ten_closing', {
+      replies: { ...DEFAULT_REPLIES, helpText: 'Call Jane on +4915123456789' },
+    });
+    await store.closeTenant('ten_closing', at(1_000), at(86_400_000));
+    const raw = await dynamodb.send(
+      new GetItemCommand({ TableName: tenantsTable, Key: marshall({ pk: 'ten_closing', sk: 'PROFILE' }) }),
+    );
+    const item = JSON.stringify(unmarshall(raw.Item ?? {}));
+    expect(item).toContain('Closing GmbH');
+    expect(item).not.toContain('jane.doe');
+    expect(item).not.toContain('4915123456789');
+    await expect(store.getTenant('ten_closing')).resolves.toMatchObject({
+      status: 'closed',
+      legalName: 'Closing GmbH',
+      closedAt: at(1_000).toISOString(),
+    });
   });
 
   it('keeps exactly one wrapped secret when two writers race', async () => {

@@ -338,12 +338,15 @@ export class FakeTenantStore implements TenantStore {
   }
   async closeTenant(id: string, closedAt: Date, recordsKeptUntil: Date) {
     const t = this.tenants.get(id);
-    if (t)
+    if (t) {
       Object.assign(t, {
         status: 'closed',
         closedAt: closedAt.toISOString(),
         recordsKeptUntil: recordsKeptUntil.toISOString(),
       });
+      delete t.replies;
+      delete t.contactEmail;
+    }
   }
   async recordErasure(record: ErasureRecord) {
     this.erasures.push(structuredClone(record));

@@ -82,7 +82,7 @@ function replyText(action: KeywordAction, tenant: Tenant, settings: TenantSettin
     case 'help':
       return settings.replies.helpText;
     case 'who':
-      return `These messages are sent by ${tenant.legalName} (${tenant.contactEmail}). Reply STOP to unsubscribe.`;
+      return `These messages are sent by ${tenant.legalName}${tenant.contactEmail ? ` (${tenant.contactEmail})` : ''}. Reply STOP to unsubscribe.`;
     case 'block_all':
       return BLOCKED_TEXT;
   }
