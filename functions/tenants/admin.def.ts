@@ -5,7 +5,9 @@ import { defineFunction, HTTP_TIMEOUT_SECONDS, ownAndGlobalFromEu } from '#layer
  * closing an account crypto-shreds its data, each region's admin endpoint in its own jurisdiction.
  * In the global region it touches the global jurisdiction only (the EU half of an operator action
  * is the EU endpoint's, which it names); in the EU region also the global one, which moves no EU
- * data out of the EU.
+ * data out of the EU. Its whole-table access to its messages tables covers the closure's scrub of
+ * the gateway-wide analytics cells (`usage#<day>`: Query, and UpdateItem to take the tenant's id
+ * out); a non-tenant-scoped function declares no `gatewayWide` patterns.
  */
 export const declaration = defineFunction({
   name: 'admin',

@@ -21,6 +21,7 @@ import {
   senderIds,
   tenantCrypto,
   tenantStore,
+  usageLedger,
   usageReports,
 } from '#layers/wiring.ts';
 import { declaration } from './admin.def.ts';
@@ -77,6 +78,7 @@ const closeAccount = makeCloseAccount({
   counters: counters(),
   webhookHistory: onDemand(webhookHistory),
   keyrings: onDemand(keyringStore),
+  usage: onDemand(usageLedger),
   keys: onDemand(keyService),
   crypto: onDemand(tenantCrypto),
   clock: systemClock,

@@ -58,6 +58,10 @@ export const ClosedTenant = z
         keyId: z.string().nullable(),
         keyDeletionDate: z.iso.datetime().nullable(),
         itemsRemoved: z.int(),
+        analyticsCellsScrubbed: z.int().meta({
+          description:
+            "Gateway-wide analytics cells (day and country) of the retention window that held the tenant's id, for their anonymity threshold: the id removed, the anonymous counts kept.",
+        }),
       }),
     ),
     closeAlsoAt: z

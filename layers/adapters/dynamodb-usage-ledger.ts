@@ -3,9 +3,11 @@ import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Jurisdiction } from '../core/model.ts';
 import { USAGE_STATUSES, type UsageCount } from '../core/usage.ts';
 import type { AggregateCell, UsageLedger } from '../ports/index.ts';
-import { queryAll } from './dynamodb-util.ts';
+import { queryAll, unlessConditionFails } from './dynamodb-util.ts';
 
 const DAY_MS = 86_400_000;
+/** Days of gateway-wide cells queried at once when a closed tenant's id is taken out of them. */
+const FORGET_CONCURRENCY = 16;
 
 /** A tenant's counters: `<tenantId>#usage`, one item per day, country and key mode. */
 const tenantPk = (tenantId: string) => `${tenantId}#usage`;
@@ -13,6 +15,9 @@ const tenantPk = (tenantId: string) => `${tenantId}#usage`;
 const aggregatePk = (day: string) => `usage#${day}`;
 
 const expiry = (day: string, days: number) => Math.floor((Date.parse(day) + (days + 1) * DAY_MS) / 1000);
+
+const dayOffset = (day: string, days: number) =>
+  new Date(Date.parse(day) + days * DAY_MS).toISOString().slice(0, 10);
 
 export function daysBetween(fromDay: string, toDay: string): string[] {
   const days: string[] = [];
@@ -134,5 +139,58 @@ export class DynamoDbUsageLedger implements UsageLedger {
       }),
     );
     return perDay.flat();
+  }
+
+  /**
+   * Every day a gateway-wide cell may still exist: `aggregateDays` back (and the day before, whose
+   * cells live until the end of today) to tomorrow (a worker's clock ahead of this one's). Each
+   * cell whose tenant sets hold the id loses it (DELETE from a set; the set's last member takes
+   * the attribute with it), its counts left as they are; a cell gone meanwhile (its TTL) stays gone.
+   */
+  async forgetTenant(tenantId: string, today: string): Promise<number> {
+    const days = daysBetween(dayOffset(today, -(this.retention.aggregateDays + 1)), dayOffset(today, 1));
+    let changed = 0;
+    for (let i = 0; i < days.length; i += FORGET_CONCURRENCY) {
+      const counts = await Promise.all(
+        days.slice(i, i + FORGET_CONCURRENCY).map((day) => this.forgetTenantOn(tenantId, day)),
+      );
+      changed += counts.reduce((a, b) => a + b, 0);
+    }
+    return changed;
+  }
+
+  private async forgetTenantOn(tenantId: string, day: string): Promise<number> {
+    const items = await queryAll(this.gatewayClient, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: marshall({ ':pk': aggregatePk(day) }),
+    });
+    const updated = await Promise.all(
+      items.map(async (item) => {
+        const raw = unmarshall(item);
+        const sets = USAGE_STATUSES.map((status) => `${status}_t`).filter((name) =>
+          (raw[name] as Set<string> | undefined)?.has(tenantId),
+        );
+        if (sets.length === 0) return false;
+        const names = Object.fromEntries(sets.map((name, n) => [`#t${n}`, name]));
+        const done = await unlessConditionFails(
+          this.gatewayClient.send(
+            new UpdateItemCommand({
+              TableName: this.table,
+              Key: marshall({ pk: raw.pk, sk: raw.sk }),
+              UpdateExpression: `DELETE ${Object.keys(names)
+                .map((n) => `${n} :id`)
+                .join(', ')}`,
+              // An UpdateItem on a missing item would make one: a cell its TTL removed stays gone.
+              ConditionExpression: 'attribute_exists(pk)',
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: marshall({ ':id': new Set([tenantId]) }),
+            }),
+          ),
+        );
+        return done !== undefined;
+      }),
+    );
+    return updated.filter(Boolean).length;
   }
 }

@@ -441,6 +441,12 @@ export interface UsageLedger {
   /** A tenant's counts for the days from `fromDay` to `toDay`, inclusive. */
   tenant(tenantId: string, fromDay: string, toDay: string): Promise<UsageCount[]>;
   aggregate(fromDay: string, toDay: string): Promise<AggregateCell[]>;
+  /**
+   * Takes the tenant's id out of every gateway-wide cell of the analytics retention window (to
+   * `today`'s next day, for clock skew), leaving the cells' anonymous counts: at the account's
+   * closure. Resolves to the number of cells it changed.
+   */
+  forgetTenant(tenantId: string, today: string): Promise<number>;
 }
 
 export interface WebhookAttempt {

@@ -43,6 +43,7 @@ async function rawItems(tenantId?: string) {
 }
 
 const nothingHeld = { removeTenant: async () => 0 };
+const nothingCounted = { forgetTenant: async () => 0 };
 
 /** Active tenants in a fake tenant store, and the closure of this table's jurisdiction over them. */
 async function closure(
@@ -70,6 +71,7 @@ async function closure(
     counters: { removeBucket: async () => {} },
     webhookHistory: { global: webhookHistory, eu: nothingHeld },
     keyrings: { global: local.keyrings, eu: local.keyrings },
+    usage: { global: nothingCounted, eu: nothingCounted },
     keys: { global: local.keys, eu: local.keys },
     crypto: { global: local.crypto, eu: local.crypto },
     clock,

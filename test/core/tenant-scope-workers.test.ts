@@ -31,6 +31,7 @@ describe("a worker's status changes, tenant by tenant", () => {
       },
       tenant: async () => [],
       aggregate: async () => [],
+      forgetTenant: async () => 0,
     };
     const events = makeStatusEvents({
       ledgers: () => ledger,
@@ -71,6 +72,7 @@ describe("a worker's status changes, tenant by tenant", () => {
         },
         tenant: async () => [],
         aggregate: async () => [],
+        forgetTenant: async () => 0,
       }),
       onError: (what) => errors.push(what),
       asTenant: async (tenantId, work) => {

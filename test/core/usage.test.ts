@@ -29,6 +29,9 @@ class FakeLedger implements UsageLedger {
         tenantIds: [c.tenantId],
       }));
   }
+  async forgetTenant() {
+    return 0;
+  }
 }
 
 const change = (overrides: Partial<StatusChange> = {}): StatusChange => ({

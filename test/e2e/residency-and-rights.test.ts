@@ -66,12 +66,28 @@ async function rawItems(
   return items;
 }
 
+/**
+ * Items as stored, as text: bytes as latin1 text, and a string or number set (unmarshalled as a
+ * JS Set, which JSON.stringify would print as `{}`) as an array of its members.
+ */
+const asStored = (items: unknown) =>
+  JSON.stringify(items, (_k, v) =>
+    v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v instanceof Set ? [...v] : v,
+  );
+
 /** Every item of a region's messages table, as stored (bytes as latin1 text), audit trail included unless said. */
 async function rawTable(jurisdiction: 'global' | 'eu', options: { withoutAudit?: boolean } = {}) {
   const items = (await rawItems(jurisdiction)).filter(
     (i) => !(options.withoutAudit && String(i.pk).endsWith('#audit')),
   );
-  return JSON.stringify(items, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
+  return asStored(items);
+}
+
+/** The gateway-wide analytics cells (`usage#<day>`, per country) of a region that name the tenant. */
+async function analyticsCellsNaming(jurisdiction: 'global' | 'eu', tenantId: string) {
+  return (await rawItems(jurisdiction))
+    .filter((i) => String(i.pk).startsWith('usage#') && asStored(i).includes(tenantId))
+    .map((i) => `${i.pk} ${i.sk}: ${asStored(i)}`);
 }
 
 /** Whatever is waiting (or in flight) on a region's queues, read without deleting. */
@@ -1019,13 +1035,26 @@ describe('digests and bodies at rest', () => {
 
 describe('account closure', () => {
   it('revokes the keys, schedules the KMS keys for deletion, removes the items and states each date', async () => {
+    // A live key (onboard's default): only live traffic reaches the gateway-wide analytics cells.
     const t = await onboard(api, gateway.adminToken, { name: 'Leaving', residency: 'forward' });
     for (const to of [US, GERMAN]) {
-      const res = await api.call('POST', '/v1/messages', {
+      const res = await api.call<{ message: Message }>('POST', '/v1/messages', {
         key: t.key,
         body: { to, from: 'Acme', body: 'bye' },
       });
       expect(res.status).toBe(202);
+      expect(res.body.message.jurisdiction).toBe(to === US ? 'global' : 'eu');
+      await deliveredMessage(to === US ? api : euApi, t.key, res.body.message.id);
+    }
+    // Each region's analytics cells count the tenant's messages (sent, then delivered) and, for
+    // the anonymity threshold, hold its id: what the closure must take out.
+    for (const j of ['global', 'eu'] as const) {
+      await waitFor(async () => {
+        const cells = (await rawItems(j)).filter((i) => String(i.pk).startsWith('usage#'));
+        const holds = (status: string) =>
+          cells.some((i) => (i[`${status}_t`] as Set<string> | undefined)?.has(t.tenantId));
+        return holds('sent') && holds('delivered') ? true : undefined;
+      }, `the ${j} analytics cells to count the tenant's sent and delivered messages`);
     }
     const wrong = await api.call('POST', `/admin/tenants/${t.tenantId}/close`, {
       token: gateway.adminToken,
@@ -1073,8 +1102,10 @@ describe('account closure', () => {
     for (const j of ['global', 'eu'] as const) {
       const left = (await rawItems(j)).filter((i) => i.pk === t.tenantId).map((i) => i.sk);
       expect(left).toEqual(['KEYRING']);
+      // Nor its id in the gateway-wide analytics cells (their anonymous counts stay).
+      expect(await analyticsCellsNaming(j, t.tenantId)).toEqual([]);
     }
-  });
+  }, 120_000);
 
   it('leaves no item of the tenant in any table of either region but its record, billing totals, audit trail and keyrings', async () => {
     const t = await onboard(api, gateway.adminToken, {
@@ -1138,7 +1169,9 @@ describe('account closure', () => {
       const left: string[] = [];
       for (const [j, table] of tables) {
         for (const item of await rawItems(j, table)) {
-          const raw = JSON.stringify(item, (_k, v) => (v instanceof Uint8Array ? '' : v));
+          const raw = JSON.stringify(item, (_k, v) =>
+            v instanceof Uint8Array ? '' : v instanceof Set ? [...v] : v,
+          );
           if (raw.includes(t.tenantId) && !kept(item)) left.push(`${j} ${table}: ${item.pk} ${item.sk}`);
         }
       }

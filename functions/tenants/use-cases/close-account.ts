@@ -2,7 +2,14 @@ import { tenantRateKey } from '#functions/messages/use-cases/send-policy.ts';
 import type { TenantCrypto } from '#layers/core/crypto.ts';
 import { NotFoundError } from '#layers/core/errors.ts';
 import type { Jurisdiction } from '#layers/core/model.ts';
-import type { Clock, KeyringStore, KeyService, MessageStore, TenantStore } from '#layers/ports/index.ts';
+import type {
+  Clock,
+  KeyringStore,
+  KeyService,
+  MessageStore,
+  TenantStore,
+  UsageLedger,
+} from '#layers/ports/index.ts';
 import type { TenantSweep } from '../ports.ts';
 
 const BOTH: readonly Jurisdiction[] = ['global', 'eu'];
@@ -18,6 +25,11 @@ export interface CloseAccountDeps {
   /** Each jurisdiction's webhook delivery history. */
   webhookHistory: Record<Jurisdiction, TenantSweep>;
   keyrings: Record<Jurisdiction, KeyringStore>;
+  /**
+   * Each jurisdiction's usage counters: the tenant's own (billing) stay; its id leaves the
+   * gateway-wide analytics cells, whose anonymous counts stay.
+   */
+  usage: Record<Jurisdiction, Pick<UsageLedger, 'forgetTenant'>>;
   keys: Record<Jurisdiction, KeyService>;
   crypto: Record<Jurisdiction, TenantCrypto>;
   clock: Clock;
@@ -44,7 +56,8 @@ const DAY_MS = 86_400_000;
  * data, backups included, becomes unreadable when KMS destroys them), and every item of the
  * tenant in every table of both regions is removed: messages, bodies, replies, lists, API keys
  * and their look-ups, sender IDs and identity details, webhook endpoints and deliveries,
- * counters, rate bucket, Idempotency-Key records. What is kept, for the stated period, holds no
+ * counters, rate bucket, Idempotency-Key records; and its id leaves the gateway-wide analytics
+ * cells (their anonymous counts stay). What is kept, for the stated period, holds no
  * content and no number: the tenant record, its billing totals (the usage ledger), its audit
  * trail with the records of subject erasures, and each region's keyring record (which key, and
  * when KMS destroys it). The tenants table's part is done at either endpoint (again at the
@@ -82,11 +95,18 @@ export function makeCloseAccount(deps: CloseAccountDeps) {
       const itemsRemoved =
         (await deps.messages[j].removeTenant(tenantId)) +
         (await deps.webhookHistory[j].removeTenant(tenantId));
+      // The analytics cells keep who added to them only for their anonymity threshold: the id
+      // goes, the counts stay. After the sweep: the tenant's messages, which workers count, are gone.
+      const analyticsCellsScrubbed = await deps.usage[j].forgetTenant(
+        tenantId,
+        now.toISOString().slice(0, 10),
+      );
       jurisdictions.push({
         jurisdiction: j,
         keyId: keyring?.keyId ?? null,
         keyDeletionDate: deletionDate?.toISOString() ?? null,
         itemsRemoved,
+        analyticsCellsScrubbed,
       });
     }
     return {
