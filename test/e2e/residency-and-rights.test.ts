@@ -1038,10 +1038,15 @@ describe('account closure', () => {
     // A live key (onboard's default): only live traffic reaches the gateway-wide analytics cells.
     const t = await onboard(api, gateway.adminToken, { name: 'Leaving', residency: 'forward' });
     for (const to of [US, GERMAN]) {
-      const res = await api.call<{ message: Message }>('POST', '/v1/messages', {
-        key: t.key,
-        body: { to, from: 'Acme', body: 'bye' },
-      });
+      // The German number's send is relayed to the EU region, which knows the key and the approved
+      // sender once the tenants table has replicated them (401 or 422 until then).
+      const res = await waitFor(async () => {
+        const sent = await api.call<{ message: Message }>('POST', '/v1/messages', {
+          key: t.key,
+          body: { to, from: 'Acme', body: 'bye' },
+        });
+        return sent.status === 401 || sent.status === 422 ? undefined : sent;
+      }, "the tenant's key and sender replicated to the EU region");
       expect(res.status).toBe(202);
       expect(res.body.message.jurisdiction).toBe(to === US ? 'global' : 'eu');
       await deliveredMessage(to === US ? api : euApi, t.key, res.body.message.id);
