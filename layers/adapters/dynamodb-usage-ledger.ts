@@ -49,7 +49,7 @@ export class DynamoDbUsageLedger implements UsageLedger {
   async add(counts: UsageCount[]): Promise<void> {
     await Promise.all(
       counts.flatMap((c) => {
-        const writes = [
+        const writes: Promise<unknown>[] = [
           this.client.send(
             new UpdateItemCommand({
               TableName: this.table,
@@ -64,29 +64,48 @@ export class DynamoDbUsageLedger implements UsageLedger {
             }),
           ),
         ];
-        if (c.mode === 'live') {
-          writes.push(
-            this.gatewayClient.send(
-              new UpdateItemCommand({
-                TableName: this.table,
-                Key: marshall({ pk: aggregatePk(c.day), sk: c.country }),
-                UpdateExpression: 'ADD #m :m, #s :s, #t :t SET expiresAt = :e',
-                ExpressionAttributeNames: {
-                  '#m': `${c.status}_m`,
-                  '#s': `${c.status}_s`,
-                  '#t': `${c.status}_t`,
-                },
-                ExpressionAttributeValues: marshall({
-                  ':m': c.messages,
-                  ':s': c.segments,
-                  ':t': new Set([c.tenantId]),
-                  ':e': expiry(c.day, this.retention.aggregateDays),
-                }),
-              }),
-            ),
-          );
-        }
+        if (c.mode === 'live') writes.push(this.addToAggregate(c));
         return writes;
+      }),
+    );
+  }
+
+  /**
+   * Adds to the gateway-wide cell of the count's day, country and status. The anonymity
+   * threshold needs only whether two or more tenants contributed, so the cell keeps the first
+   * tenant (`<status>_t1`) and a flag once another one adds to it (`<status>_n2`, written once):
+   * the item stays a few hundred bytes (one write unit an update) however many tenants send.
+   * ReturnValues costs no read capacity.
+   */
+  private async addToAggregate(c: UsageCount): Promise<void> {
+    const first = `${c.status}_t1`;
+    const several = `${c.status}_n2`;
+    const Key = marshall({ pk: aggregatePk(c.day), sk: c.country });
+    const out = await this.gatewayClient.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key,
+        UpdateExpression: 'ADD #m :m, #s :s SET #t1 = if_not_exists(#t1, :t), expiresAt = :e',
+        ExpressionAttributeNames: { '#m': `${c.status}_m`, '#s': `${c.status}_s`, '#t1': first },
+        ExpressionAttributeValues: marshall({
+          ':m': c.messages,
+          ':s': c.segments,
+          ':t': c.tenantId,
+          ':e': expiry(c.day, this.retention.aggregateDays),
+        }),
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    const old = out.Attributes ? unmarshall(out.Attributes) : {};
+    const before = old[first] ?? [...((old[`${c.status}_t`] as Set<string> | undefined) ?? [])][0];
+    if (before === undefined || before === c.tenantId || old[several] === true) return;
+    await this.gatewayClient.send(
+      new UpdateItemCommand({
+        TableName: this.table,
+        Key,
+        UpdateExpression: 'SET #n = :yes',
+        ExpressionAttributeNames: { '#n': several },
+        ExpressionAttributeValues: marshall({ ':yes': true }),
       }),
     );
   }
@@ -133,7 +152,14 @@ export class DynamoDbUsageLedger implements UsageLedger {
             status,
             messages: Number(raw[`${status}_m`]),
             segments: Number(raw[`${status}_s`] ?? 0),
-            tenantIds: [...((raw[`${status}_t`] as Set<string> | undefined) ?? [])],
+            // A cell written before the first-tenant form keeps the set of all its tenants (`_t`).
+            tenantIds: [
+              ...new Set([
+                ...((raw[`${status}_t`] as Set<string> | undefined) ?? []),
+                ...(raw[`${status}_t1`] === undefined ? [] : [String(raw[`${status}_t1`])]),
+              ]),
+            ],
+            severalTenants: raw[`${status}_n2`] === true,
           }));
         });
       }),

@@ -431,8 +431,13 @@ export interface AggregateCell {
   status: UsageStatus;
   messages: number;
   segments: number;
-  /** Who contributed: only counted (suppression of single-tenant cells), never reported. */
+  /**
+   * Who contributed, as far as the cell knows them: only counted (suppression of single-tenant
+   * cells), never reported. The ledger keeps the first tenant of a cell and `severalTenants`
+   * once a second one added to it.
+   */
   tenantIds: string[];
+  severalTenants: boolean;
 }
 
 /** Usage counters of one jurisdiction: per tenant (billing), and gateway-wide (analytics, live traffic only). */

@@ -27,6 +27,7 @@ class FakeLedger implements UsageLedger {
         messages: c.messages,
         segments: c.segments,
         tenantIds: [c.tenantId],
+        severalTenants: false,
       }));
   }
   async forgetTenant() {
@@ -205,6 +206,23 @@ describe('usage reports', () => {
     expect(out.jurisdictions).toEqual(['global', 'eu']);
     expect(out.suppressedCells).toBe(2);
     expect(JSON.stringify(out)).not.toMatch(/ten_/);
+  });
+
+  it('shows a cell its ledger knows only as "first tenant and several": the threshold needs no list of tenants', async () => {
+    const { ledgers, reports } = setup();
+    const cell = (severalTenants: boolean, country: string): AggregateCell => ({
+      day: '2026-11-24',
+      country,
+      status: 'sent',
+      messages: 20,
+      segments: 20,
+      tenantIds: ['ten_A'],
+      severalTenants,
+    });
+    ledgers.global.aggregate = async () => [cell(true, 'US'), cell(false, 'GB')];
+    const out = await reports.aggregates({ k: 10 }, 'global');
+    expect(out.data.map((c) => c.country)).toEqual(['US']);
+    expect(out.suppressedCells).toBe(1);
   });
 
   it("counts the global region only at the global endpoint (it reaches none of the EU's counters)", async () => {

@@ -134,28 +134,38 @@ export function makeUsageReports(deps: {
       endpoint: Jurisdiction,
     ) {
       const { from, to } = period(deps.clock.now(), q, MAX_REPORT_DAYS.aggregates);
-      const cells = new Map<string, Omit<AggregateCell, 'tenantIds'> & { tenants: Set<string> }>();
+      const cells = new Map<
+        string,
+        Omit<AggregateCell, 'tenantIds' | 'severalTenants'> & { tenants: Set<string>; several: boolean }
+      >();
       const jurisdictions = endpoint === 'global' ? (['global'] as Jurisdiction[]) : JURISDICTIONS;
       for (const j of jurisdictions) {
         for (const c of await deps.ledgers[j].aggregate(from, to)) {
           const key = `${c.day}|${c.country}|${c.status}`;
-          const { tenantIds, ...where } = c;
-          const cell = cells.get(key) ?? { ...where, messages: 0, segments: 0, tenants: new Set<string>() };
+          const { tenantIds, severalTenants, ...where } = c;
+          const cell = cells.get(key) ?? {
+            ...where,
+            messages: 0,
+            segments: 0,
+            tenants: new Set<string>(),
+            several: false,
+          };
           cell.messages += c.messages;
           cell.segments += c.segments;
           for (const t of tenantIds) cell.tenants.add(t);
+          cell.several ||= severalTenants;
           cells.set(key, cell);
         }
       }
       const all = [...cells.values()];
-      const shown = all.filter((c) => c.messages >= q.k && c.tenants.size >= 2);
+      const shown = all.filter((c) => c.messages >= q.k && (c.several || c.tenants.size >= 2));
       return {
         from,
         to,
         k: q.k,
         jurisdictions,
         data: shown
-          .map(({ tenants: _t, ...c }) => c)
+          .map(({ tenants: _t, several: _s, ...c }) => c)
           .sort(
             (a, b) =>
               a.day.localeCompare(b.day) ||
