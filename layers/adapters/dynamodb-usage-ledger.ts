@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Jurisdiction } from '../core/model.ts';
@@ -11,8 +12,18 @@ const FORGET_CONCURRENCY = 16;
 
 /** A tenant's counters: `<tenantId>#usage`, one item per day, country and key mode. */
 const tenantPk = (tenantId: string) => `${tenantId}#usage`;
-/** Gateway-wide counters of live traffic, one item per day and country: no tenant in the key. */
-const aggregatePk = (day: string) => `usage#${day}`;
+/**
+ * Gateway-wide counters of live traffic spread over this many partition keys a day, by tenant
+ * (`usage#<day>#<shard>`): no tenant in the key, and each key takes DynamoDB's 1,000 write units a
+ * second on its own. Cells written before the shards are at `usage#<day>` and are read too.
+ */
+export const AGGREGATE_SHARDS = 8;
+export const aggregateShard = (tenantId: string) =>
+  (createHash('sha256').update(tenantId).digest()[0] ?? 0) % AGGREGATE_SHARDS;
+const aggregatePk = (day: string, shard?: number) =>
+  shard === undefined ? `usage#${day}` : `usage#${day}#${shard}`;
+/** Days read at once by `aggregate` (each is AGGREGATE_SHARDS + 1 queries). */
+const DAYS_AT_ONCE = 8;
 
 const expiry = (day: string, days: number) => Math.floor((Date.parse(day) + (days + 1) * DAY_MS) / 1000);
 
@@ -80,7 +91,7 @@ export class DynamoDbUsageLedger implements UsageLedger {
   private async addToAggregate(c: UsageCount): Promise<void> {
     const first = `${c.status}_t1`;
     const several = `${c.status}_n2`;
-    const Key = marshall({ pk: aggregatePk(c.day), sk: c.country });
+    const Key = marshall({ pk: aggregatePk(c.day, aggregateShard(c.tenantId)), sk: c.country });
     const out = await this.gatewayClient.send(
       new UpdateItemCommand({
         TableName: this.table,
@@ -137,34 +148,23 @@ export class DynamoDbUsageLedger implements UsageLedger {
   }
 
   async aggregate(fromDay: string, toDay: string): Promise<AggregateCell[]> {
-    const perDay = await Promise.all(
-      daysBetween(fromDay, toDay).map(async (day) => {
-        const items = await queryAll(this.gatewayClient, {
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: marshall({ ':pk': aggregatePk(day) }),
-        });
-        return items.flatMap((item) => {
-          const raw = unmarshall(item);
-          return USAGE_STATUSES.filter((status) => raw[`${status}_m`] !== undefined).map((status) => ({
-            day,
-            country: String(raw.sk),
-            status,
-            messages: Number(raw[`${status}_m`]),
-            segments: Number(raw[`${status}_s`] ?? 0),
-            // A cell written before the first-tenant form keeps the set of all its tenants (`_t`).
-            tenantIds: [
-              ...new Set([
-                ...((raw[`${status}_t`] as Set<string> | undefined) ?? []),
-                ...(raw[`${status}_t1`] === undefined ? [] : [String(raw[`${status}_t1`])]),
-              ]),
-            ],
-            severalTenants: raw[`${status}_n2`] === true,
-          }));
-        });
-      }),
-    );
-    return perDay.flat();
+    const cells: AggregateCell[] = [];
+    const days = daysBetween(fromDay, toDay);
+    const shards = [undefined, ...Array.from({ length: AGGREGATE_SHARDS }, (_, n) => n)];
+    for (let i = 0; i < days.length; i += DAYS_AT_ONCE) {
+      const reads = days.slice(i, i + DAYS_AT_ONCE).flatMap((day) =>
+        shards.map(async (shard) => {
+          const items = await queryAll(this.gatewayClient, {
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: marshall({ ':pk': aggregatePk(day, shard) }),
+          });
+          return items.flatMap((item) => cellsOf(day, unmarshall(item)));
+        }),
+      );
+      for (const found of await Promise.all(reads)) cells.push(...found);
+    }
+    return cells;
   }
 
   /**
@@ -185,32 +185,62 @@ export class DynamoDbUsageLedger implements UsageLedger {
     return changed;
   }
 
+  /**
+   * One day's cells that name the tenant: its shard's (the first tenant, `<status>_t1`, removed
+   * where it is this one; the flag of several tenants stays) and the unsharded ones written before
+   * the shards (the tenant taken out of each `<status>_t` set).
+   */
   private async forgetTenantOn(tenantId: string, day: string): Promise<number> {
-    const items = await queryAll(this.gatewayClient, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: marshall({ ':pk': aggregatePk(day) }),
-    });
+    const items = (
+      await Promise.all(
+        [aggregatePk(day), aggregatePk(day, aggregateShard(tenantId))].map((pk) =>
+          queryAll(this.gatewayClient, {
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: marshall({ ':pk': pk }),
+          }),
+        ),
+      )
+    ).flat();
     const updated = await Promise.all(
       items.map(async (item) => {
         const raw = unmarshall(item);
         const sets = USAGE_STATUSES.map((status) => `${status}_t`).filter((name) =>
           (raw[name] as Set<string> | undefined)?.has(tenantId),
         );
-        if (sets.length === 0) return false;
-        const names = Object.fromEntries(sets.map((name, n) => [`#t${n}`, name]));
+        const firsts = USAGE_STATUSES.map((status) => `${status}_t1`).filter(
+          (name) => raw[name] === tenantId,
+        );
+        if (sets.length === 0 && firsts.length === 0) return false;
+        const setNames = Object.fromEntries(sets.map((name, n) => [`#t${n}`, name]));
+        const firstNames = Object.fromEntries(firsts.map((name, n) => [`#f${n}`, name]));
+        const clauses = [
+          ...(sets.length > 0
+            ? [
+                `DELETE ${Object.keys(setNames)
+                  .map((n) => `${n} :id`)
+                  .join(', ')}`,
+              ]
+            : []),
+          ...(firsts.length > 0 ? [`REMOVE ${Object.keys(firstNames).join(', ')}`] : []),
+        ];
         const done = await unlessConditionFails(
           this.gatewayClient.send(
             new UpdateItemCommand({
               TableName: this.table,
               Key: marshall({ pk: raw.pk, sk: raw.sk }),
-              UpdateExpression: `DELETE ${Object.keys(names)
-                .map((n) => `${n} :id`)
-                .join(', ')}`,
+              UpdateExpression: clauses.join(' '),
               // An UpdateItem on a missing item would make one: a cell its TTL removed stays gone.
-              ConditionExpression: 'attribute_exists(pk)',
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: marshall({ ':id': new Set([tenantId]) }),
+              // The first tenant goes only while it is still this one.
+              ConditionExpression: [
+                'attribute_exists(pk)',
+                ...Object.keys(firstNames).map((n) => `${n} = :tenant`),
+              ].join(' AND '),
+              ExpressionAttributeNames: { ...setNames, ...firstNames },
+              ExpressionAttributeValues: marshall({
+                ...(sets.length > 0 ? { ':id': new Set([tenantId]) } : {}),
+                ...(firsts.length > 0 ? { ':tenant': tenantId } : {}),
+              }),
             }),
           ),
         );
@@ -219,4 +249,23 @@ export class DynamoDbUsageLedger implements UsageLedger {
     );
     return updated.filter(Boolean).length;
   }
+}
+
+/** One stored item's cells, a status each; the report adds up a cell's shards. */
+function cellsOf(day: string, raw: Record<string, unknown>): AggregateCell[] {
+  return USAGE_STATUSES.filter((status) => raw[`${status}_m`] !== undefined).map((status) => ({
+    day,
+    country: String(raw.sk),
+    status,
+    messages: Number(raw[`${status}_m`]),
+    segments: Number(raw[`${status}_s`] ?? 0),
+    // A cell written before the first-tenant form keeps the set of all its tenants (`_t`).
+    tenantIds: [
+      ...new Set([
+        ...((raw[`${status}_t`] as Set<string> | undefined) ?? []),
+        ...(raw[`${status}_t1`] === undefined ? [] : [String(raw[`${status}_t1`])]),
+      ]),
+    ],
+    severalTenants: raw[`${status}_n2`] === true,
+  }));
 }
