@@ -11,7 +11,7 @@ import {
 import { DynamoDbSecretStore, DynamoDbTenantStore } from '../../layers/adapters/dynamodb-tenant-store.ts';
 import { DEFAULT_REPLIES } from '../../layers/core/controls.ts';
 import { IdempotencyConflictError, IdempotencyInProgressError } from '../../layers/core/errors.ts';
-import type { ApiKeyRecord } from '../../layers/core/model.ts';
+import type { ApiKeyRecord, Tenant } from '../../layers/core/model.ts';
 import { localCrypto, uniqueName } from '../support/aws.ts';
 
 const messagesTable = uniqueName('messages');
@@ -141,18 +141,20 @@ describe('DynamoDbTenantStore', () => {
     createdAt: T0.toISOString(),
   };
 
+  /** An active tenant, named as given. */
+  const tenant = (name: Pick<Tenant, 'id' | 'displayName' | 'legalName' | 'contactEmail'>): Tenant => ({
+    ...name,
+    homeJurisdiction: 'global',
+    status: 'active',
+    createdAt: T0.toISOString(),
+    retention: { bodyDays: 7, metadataDays: 90 },
+    residency: 'forward',
+  });
+
   it('finds a key by its hash and sees a revocation on both copies', async () => {
-    await store.createTenant({
-      id: 'ten_A',
-      displayName: 'A',
-      legalName: 'A Ltd',
-      contactEmail: 'a@a.test',
-      homeJurisdiction: 'global',
-      status: 'active',
-      createdAt: T0.toISOString(),
-      retention: { bodyDays: 7, metadataDays: 90 },
-      residency: 'forward',
-    });
+    await store.createTenant(
+      tenant({ id: 'ten_A', displayName: 'A', legalName: 'A Ltd', contactEmail: 'a@a.test' }),
+    );
     await store.putApiKey(key);
     await expect(store.findApiKeyByHash('hash-1')).resolves.toEqual(key);
     await store.expireApiKey('ten_A', 'key_1', T0);
@@ -170,17 +172,14 @@ describe('DynamoDbTenantStore', () => {
   });
 
   it('keeps of a closed account the legal name and dates only: no contact address, no reply texts', async () => {
-    await store.createTenant({
-      id: 'ten_closing',
-      displayName: 'Closing',
-      legalName: 'Closing GmbH',
-      contactEmail: 'jane.doe@closing.test',
-      homeJurisdiction: 'global',
-      status: 'active',
-      createdAt: T0.toISOString(),
-      retention: { bodyDays: 7, metadataDays: 90 },
-      residency: 'forward',
-    });
+    await store.createTenant(
+      tenant({
+        id: 'ten_closing',
+        displayName: 'Closing',
+        legalName: 'Closing GmbH',
+        contactEmail: 'jane.doe@closing.test',
+      }),
+    );
     await store.updateSettings('ten_closing', {
       replies: { ...DEFAULT_REPLIES, helpText: 'Call Jane on +4915123456789' },
     });

@@ -174,6 +174,32 @@ describe('the request rate limit (GCRA in one conditional write), on DynamoDB Lo
   });
 });
 
+/** A DynamoDB client that notes when each call started and was answered. */
+function timedClient() {
+  const { dynamodb } = localClients();
+  const calls: { op: string; start: number; end: number }[] = [];
+  dynamodb.middlewareStack.add(
+    (next, context) => async (args) => {
+      const start = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        calls.push({ op: String(context.commandName), start, end: performance.now() });
+      }
+    },
+    { step: 'initialize' },
+  );
+  return { dynamodb, calls };
+}
+
+/** The other region's item was read while this region's was written: neither waited for the other. */
+function expectReadAlongsideWrite(calls: { op: string; start: number; end: number }[]) {
+  const [read] = calls.filter((c) => c.op === 'GetItemCommand');
+  const [write] = calls.filter((c) => c.op === 'UpdateItemCommand');
+  expect(read!.start).toBeLessThan(write!.end);
+  expect(write!.start).toBeLessThan(read!.end);
+}
+
 describe('counters of a tenants table replicated to two regions (a global table), on DynamoDB Local', () => {
   // One table stands for the replicas once replication has caught up: each region's items are in both.
   const all = ['us-east-1', 'eu-central-1'];
@@ -217,60 +243,28 @@ describe('counters of a tenants table replicated to two regions (a global table)
     expect(await items(`RATE#${key}`)).toEqual([]);
   });
   it("admits in one round trip: the other region's bucket is read while this region's is written", async () => {
-    const { dynamodb } = localClients();
-    const calls: { op: string; start: number; end: number }[] = [];
-    dynamodb.middlewareStack.add(
-      (next, context) => async (args) => {
-        const start = performance.now();
-        try {
-          return await next(args);
-        } finally {
-          calls.push({ op: String(context.commandName), start, end: performance.now() });
-        }
-      },
-      { step: 'initialize' },
-    );
+    const { dynamodb, calls } = timedClient();
     const us = new DynamoDbCounters(dynamodb, tenantsTable, { own: 'us-east-1', all });
     const key = uniqueName('tenant');
     const t0 = new Date(Date.now());
     for (let i = 0; i < 3; i++) {
       calls.length = 0;
       expect((await us.admit(key, 60, 5, t0)).ok).toBe(true);
-      const [read] = calls.filter((c) => c.op === 'GetItemCommand');
-      const [write] = calls.filter((c) => c.op === 'UpdateItemCommand');
-      // Neither waited for the other: each started before the other was answered.
-      expect(read!.start).toBeLessThan(write!.end);
-      expect(write!.start).toBeLessThan(read!.end);
+      expectReadAlongsideWrite(calls);
     }
     // The other region sends too: its bucket, read with the next write, still counts.
     for (let i = 0; i < 2; i++) expect((await inEu.admit(key, 60, 5, t0)).ok).toBe(true);
     expect(await us.admit(key, 60, 5, t0)).toEqual({ ok: false, retryAfterSeconds: 1 });
   });
   it("counts against the monthly cap in one round trip once it has read the other region's count", async () => {
-    const { dynamodb } = localClients();
-    const calls: { op: string; start: number; end: number }[] = [];
-    dynamodb.middlewareStack.add(
-      (next, context) => async (args) => {
-        const start = performance.now();
-        try {
-          return await next(args);
-        } finally {
-          calls.push({ op: String(context.commandName), start, end: performance.now() });
-        }
-      },
-      { step: 'initialize' },
-    );
+    const { dynamodb, calls } = timedClient();
     const us = new DynamoDbCounters(dynamodb, tenantsTable, { own: 'us-east-1', all });
     const tenant = uniqueName('ten');
     expect(await us.addUsage(tenant, '2026-11', 1, 10)).toBe(true);
     for (let i = 0; i < 3; i++) {
       calls.length = 0;
       expect(await us.addUsage(tenant, '2026-11', 1, 10)).toBe(true);
-      const [read] = calls.filter((c) => c.op === 'GetItemCommand');
-      const [write] = calls.filter((c) => c.op === 'UpdateItemCommand');
-      // Neither waited for the other: each started before the other was answered.
-      expect(read!.start).toBeLessThan(write!.end);
-      expect(write!.start).toBeLessThan(read!.end);
+      expectReadAlongsideWrite(calls);
     }
     // The EU counts 5 since this instance last read it: 4 + 5 is within 10, 4 + 5 + 2 is not.
     expect(await inEu.addUsage(tenant, '2026-11', 5, 10)).toBe(true);
