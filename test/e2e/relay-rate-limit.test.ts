@@ -1,0 +1,116 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningGateway, startGateway } from '../../infra/local/gateway.ts';
+import { localClients, uniqueName } from '../support/aws.ts';
+import { startFaultProxy } from '../support/fault-proxy.ts';
+import { type ApiResponse, client, expectProblem, onboard, waitFor } from '../support/http.ts';
+
+/**
+ * Forward residency and the rate limit: a forward tenant's send for an EU/EEA subject at the
+ * global endpoint is relayed to the EU API as it came, and counted once against the tenant's rate
+ * limit, by the EU region (the bucket is shared by the regions through the global tenants table).
+ *
+ * Whether the EU region sees what the global region wrote a moment before depends on the
+ * replication lag; here it always does: the EU region's calls on the tenant's rate bucket are
+ * held (by a proxy in front of DynamoDB Local) until the global region's bucket item has
+ * replicated to it, the lag at its longest.
+ */
+const { services } = localClients();
+let gateway: RunningGateway;
+let api: ReturnType<typeof client>;
+let proxy: Awaited<ReturnType<typeof startFaultProxy>>;
+/** The tenant whose rate bucket calls in the EU region are held until replication caught up. */
+let held: string | undefined;
+
+const GERMAN = '+4915123456789';
+const US = '+12025550100';
+
+/** A tenant's rate bucket item that `region` writes (global: `RATE`, the first), as `in` holds it. */
+async function bucket(tenantId: string, of: 'global' | 'eu', in_: 'global' | 'eu') {
+  const { dynamodb } = localClients(gateway.regions[in_]);
+  const sk = of === 'global' ? 'RATE' : `RATE@${gateway.regions.eu}`;
+  const out = await dynamodb.send(
+    new GetItemCommand({
+      TableName: gateway.tables.tenants,
+      Key: marshall({ pk: `RATE#tenant#${tenantId}`, sk }),
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item ? String(unmarshall(out.Item).tat) : 'none';
+}
+
+/** Until each region holds the other's bucket item as the other last wrote it. */
+const replicated = (tenantId: string) =>
+  waitFor(async () => {
+    const [g, gInEu, e, eInGlobal] = [
+      await bucket(tenantId, 'global', 'global'),
+      await bucket(tenantId, 'global', 'eu'),
+      await bucket(tenantId, 'eu', 'eu'),
+      await bucket(tenantId, 'eu', 'global'),
+    ];
+    return g === gInEu && e === eInGlobal ? true : undefined;
+  }, "the tenant's rate buckets replicated between the regions");
+
+beforeAll(async () => {
+  proxy = await startFaultProxy('dynamodb', services.dynamodb, {
+    hold: (operation, body, region) =>
+      held !== undefined &&
+      region === gateway.regions.eu &&
+      // The functions' reads and writes of the bucket (the replicator's own writes are PutItem).
+      (operation === 'GetItem' || operation === 'UpdateItem') &&
+      body.includes(`RATE#tenant#${held}`)
+        ? replicated(held).then(() => undefined)
+        : undefined,
+  });
+  gateway = await startGateway({
+    port: 0,
+    services: { kind: 'external', ...services, dynamodb: proxy.url },
+    prefix: uniqueName('relayrate'),
+    authorizerCacheSeconds: 1,
+  });
+  api = client(gateway.url);
+});
+
+afterAll(async () => {
+  await gateway?.stop();
+  await proxy?.close();
+});
+
+describe('forward residency and the rate limit', () => {
+  it("counts a forward tenant's sends relayed to the EU once, by the EU region, whose 429 reaches the caller with Retry-After", async () => {
+    const t = await onboard(api, gateway.adminToken, { name: 'Relayed', residency: 'forward' });
+    const put = await api.call('PUT', `/admin/tenants/${t.tenantId}/controls`, {
+      token: gateway.adminToken,
+      body: { rateLimit: { perMinute: 1, burst: 4 } },
+    });
+    expect(put.status).toBe(200);
+    // The EU region reads the controls from its replica of the tenants table.
+    const { dynamodb } = localClients(gateway.regions.eu);
+    await waitFor(async () => {
+      const out = await dynamodb.send(
+        new GetItemCommand({
+          TableName: gateway.tables.tenants,
+          Key: marshall({ pk: t.tenantId, sk: 'PROFILE' }),
+          ConsistentRead: true,
+        }),
+      );
+      return out.Item && unmarshall(out.Item).controls?.rateLimit?.burst === 4 ? true : undefined;
+    }, 'the controls replicated to the EU region');
+    held = t.tenantId;
+    // EU, US (taken here), then EU subjects again: one bucket of four for all of them.
+    const answers: ApiResponse[] = [];
+    for (const [i, to] of [GERMAN, US, GERMAN, GERMAN, GERMAN].entries()) {
+      answers.push(
+        await api.call('POST', '/v1/messages', { key: t.key, body: { to, from: 'Acme', body: `Send ${i}` } }),
+      );
+      await replicated(t.tenantId);
+    }
+    held = undefined;
+    // A burst of four: four sends are taken, the fifth is refused (by the EU region, relayed).
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 429]);
+    const fifth = answers[4] as ApiResponse;
+    expectProblem(fifth, 429, 'rate-limited');
+    expect(Number(fifth.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
