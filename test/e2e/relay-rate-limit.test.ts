@@ -26,7 +26,7 @@ let held: string | undefined;
 const GERMAN = '+4915123456789';
 const US = '+12025550100';
 
-/** A tenant's rate bucket item that `region` writes (global: `RATE`, the first), as `in` holds it. */
+/** The arrival time of a tenant's rate bucket item that region `of` writes (global: `RATE`, the first), as region `in_` holds it. */
 async function bucket(tenantId: string, of: 'global' | 'eu', in_: 'global' | 'eu') {
   const { dynamodb } = localClients(gateway.regions[in_]);
   const sk = of === 'global' ? 'RATE' : `RATE@${gateway.regions.eu}`;
@@ -40,17 +40,14 @@ async function bucket(tenantId: string, of: 'global' | 'eu', in_: 'global' | 'eu
   return out.Item ? String(unmarshall(out.Item).tat) : 'none';
 }
 
-/** Until each region holds the other's bucket item as the other last wrote it. */
-const replicated = (tenantId: string) =>
-  waitFor(async () => {
-    const [g, gInEu, e, eInGlobal] = [
-      await bucket(tenantId, 'global', 'global'),
-      await bucket(tenantId, 'global', 'eu'),
-      await bucket(tenantId, 'eu', 'eu'),
-      await bucket(tenantId, 'eu', 'global'),
-    ];
-    return g === gInEu && e === eInGlobal ? true : undefined;
-  }, "the tenant's rate buckets replicated between the regions");
+/** Until `to` holds the bucket item of the other region as that region last wrote it. */
+const replicatedTo = (tenantId: string, to: 'global' | 'eu') => {
+  const from = to === 'eu' ? 'global' : 'eu';
+  return waitFor(async () => {
+    const [own, replica] = [await bucket(tenantId, from, from), await bucket(tenantId, from, to)];
+    return own === replica ? true : undefined;
+  }, `the ${from} region's rate bucket replicated to the ${to} region`);
+};
 
 beforeAll(async () => {
   proxy = await startFaultProxy('dynamodb', services.dynamodb, {
@@ -60,7 +57,7 @@ beforeAll(async () => {
       // The functions' reads and writes of the bucket (the replicator's own writes are PutItem).
       (operation === 'GetItem' || operation === 'UpdateItem') &&
       body.includes(`RATE#tenant#${held}`)
-        ? replicated(held).then(() => undefined)
+        ? replicatedTo(held, 'eu').then(() => undefined)
         : undefined,
   });
   gateway = await startGateway({
@@ -77,40 +74,55 @@ afterAll(async () => {
   await proxy?.close();
 });
 
+/** A send of one message at the global endpoint: alone, or as a batch of one. */
+const send = (kind: 'single' | 'batch', key: string, to: string, i: number) =>
+  kind === 'single'
+    ? api.call('POST', '/v1/messages', { key, body: { to, from: 'Acme', body: `Send ${i}` } })
+    : api.call('POST', '/v1/messages/batch', {
+        key,
+        body: { messages: [{ to, from: 'Acme', body: `Send ${i}` }] },
+      });
+
 describe('forward residency and the rate limit', () => {
-  it("counts a forward tenant's sends relayed to the EU once, by the EU region, whose 429 reaches the caller with Retry-After", async () => {
-    const t = await onboard(api, gateway.adminToken, { name: 'Relayed', residency: 'forward' });
-    const put = await api.call('PUT', `/admin/tenants/${t.tenantId}/controls`, {
-      token: gateway.adminToken,
-      body: { rateLimit: { perMinute: 1, burst: 4 } },
-    });
-    expect(put.status).toBe(200);
-    // The EU region reads the controls from its replica of the tenants table.
-    const { dynamodb } = localClients(gateway.regions.eu);
-    await waitFor(async () => {
-      const out = await dynamodb.send(
-        new GetItemCommand({
-          TableName: gateway.tables.tenants,
-          Key: marshall({ pk: t.tenantId, sk: 'PROFILE' }),
-          ConsistentRead: true,
-        }),
-      );
-      return out.Item && unmarshall(out.Item).controls?.rateLimit?.burst === 4 ? true : undefined;
-    }, 'the controls replicated to the EU region');
-    held = t.tenantId;
-    // EU, US (taken here), then EU subjects again: one bucket of four for all of them.
-    const answers: ApiResponse[] = [];
-    for (const [i, to] of [GERMAN, US, GERMAN, GERMAN, GERMAN].entries()) {
-      answers.push(
-        await api.call('POST', '/v1/messages', { key: t.key, body: { to, from: 'Acme', body: `Send ${i}` } }),
-      );
-      await replicated(t.tenantId);
-    }
-    held = undefined;
-    // A burst of four: four sends are taken, the fifth is refused (by the EU region, relayed).
-    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 429]);
-    const fifth = answers[4] as ApiResponse;
-    expectProblem(fifth, 429, 'rate-limited');
-    expect(Number(fifth.headers.get('retry-after'))).toBeGreaterThan(0);
-  });
+  it.each(['single', 'batch'] as const)(
+    "counts a forward tenant's %s sends relayed to the EU once, by the EU region, whose 429 reaches the caller with Retry-After",
+    async (kind) => {
+      const t = await onboard(api, gateway.adminToken, { name: 'Relayed', residency: 'forward' });
+      const put = await api.call('PUT', `/admin/tenants/${t.tenantId}/controls`, {
+        token: gateway.adminToken,
+        body: { rateLimit: { perMinute: 1, burst: 4 } },
+      });
+      expect(put.status).toBe(200);
+      // The EU region reads the controls from its replica of the tenants table.
+      const { dynamodb } = localClients(gateway.regions.eu);
+      await waitFor(async () => {
+        const out = await dynamodb.send(
+          new GetItemCommand({
+            TableName: gateway.tables.tenants,
+            Key: marshall({ pk: t.tenantId, sk: 'PROFILE' }),
+            ConsistentRead: true,
+          }),
+        );
+        return out.Item && unmarshall(out.Item).controls?.rateLimit?.burst === 4 ? true : undefined;
+      }, 'the controls replicated to the EU region');
+      held = t.tenantId;
+      // EU, US (taken here), then EU subjects again: one bucket of four for all of them.
+      const answers: ApiResponse[] = [];
+      for (const [i, to] of [GERMAN, US, GERMAN, GERMAN, GERMAN].entries()) {
+        // The US one is sent alone: a batch with none but EU/EEA subjects is relayed whole.
+        answers.push(await send(to === US ? 'single' : kind, t.key, to, i));
+        // Each region has seen what the other admitted before the next send.
+        await replicatedTo(t.tenantId, 'eu');
+        await replicatedTo(t.tenantId, 'global');
+      }
+      held = undefined;
+      // A burst of four: four sends are taken, the fifth is refused (by the EU region, relayed).
+      const taken = kind === 'single' ? 202 : 200;
+      expect(answers.map((a) => a.status)).toEqual([taken, 202, taken, taken, 429]);
+      const fifth = answers[4] as ApiResponse;
+      expectProblem(fifth, 429, 'rate-limited');
+      expect(Number(fifth.headers.get('retry-after'))).toBeGreaterThan(0);
+    },
+    90_000,
+  );
 });
