@@ -37,7 +37,7 @@ export const operations = {
     // The Idempotency-Key is read with the list, so a bad header and a bad field are one 422.
     readBody: (event) => readSendBatch(event).batch,
     // A batch relayed whole is admitted by the EU API alone (it answers 429 itself): counted once.
-    relays: (batch, event, tenant) => relayedWhole(itemsOf(batch.messages), event, tenant),
+    relays: ({ body: batch }, event, tenant) => relayedWhole(itemsOf(batch.messages), event, tenant),
     handle: async ({ body: batch, event, tenant }) => {
       const key = idempotencyKeyFrom(event);
       const messages = batch.messages;

@@ -26,7 +26,7 @@ export const operations = {
     // The rate limit is decided while the send's first reads run; nothing is written before it.
     admitAlongside: true,
     // A relayed send is admitted by the EU API alone (it answers 429 itself): counted once.
-    relays: relayed,
+    relays: ({ body }, event, tenant) => relayed(body, event, tenant),
     handle: async ({ body: input, event, tenant, admitted }) => {
       const started = performance.now();
       const key = idempotencyKeyFrom(event);

@@ -78,7 +78,7 @@ export interface OperationSpec<Op extends string> {
    * (forward residency). Such a request is admitted against the rate limit there, once (the EU
    * API answers 429 itself): it is read before admission starts, and not admitted here.
    */
-  relays?: (body: Parsed<Op>['body'], event: TenantEvent, tenant: TenantContext) => boolean;
+  relays?: (parts: Parsed<Op>, event: TenantEvent, tenant: TenantContext) => boolean;
   /** Admin routes: the tenant whose trail the call joins when no path parameter names one (one it created). */
   auditTenant?: (result: HttpResult) => string | undefined;
 }
@@ -231,7 +231,7 @@ async function tenantCall(
                 return true;
               }
               read = () => parts;
-              return !relays(parts.body as Parsed<string>['body'], event, tenant);
+              return !relays(parts as Parsed<string>, event, tenant);
             }
           : undefined,
     },

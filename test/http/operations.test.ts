@@ -203,7 +203,7 @@ describe("a tenant route's rate limit and forward residency's relay", () => {
             return { to: parsed.to, from: 'Acme', body: 'Hi' };
           },
           admitAlongside: true,
-          relays: (body) => body.to.startsWith('+49'),
+          relays: ({ body }) => body.to.startsWith('+49'),
           handle: async ({ body, admitted: done }) => {
             await done;
             return { status: 202, body: { to: body.to } };
