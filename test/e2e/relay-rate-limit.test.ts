@@ -74,18 +74,20 @@ afterAll(async () => {
   await proxy?.close();
 });
 
-/** A send of one message at the global endpoint: alone, or as a batch of one. */
-const send = (kind: 'single' | 'batch', key: string, to: string, i: number) =>
+/** A request at the global endpoint: a send of one message (alone, or as a batch of one), or the EU's list. */
+const send = (kind: 'single' | 'batch' | 'list', key: string, to: string, i: number) =>
   kind === 'single'
     ? api.call('POST', '/v1/messages', { key, body: { to, from: 'Acme', body: `Send ${i}` } })
-    : api.call('POST', '/v1/messages/batch', {
-        key,
-        body: { messages: [{ to, from: 'Acme', body: `Send ${i}` }] },
-      });
+    : kind === 'batch'
+      ? api.call('POST', '/v1/messages/batch', {
+          key,
+          body: { messages: [{ to, from: 'Acme', body: `Send ${i}` }] },
+        })
+      : api.call('GET', '/v1/messages?jurisdiction=eu', { key });
 
 describe('forward residency and the rate limit', () => {
-  it.each(['single', 'batch'] as const)(
-    "counts a forward tenant's %s sends relayed to the EU once, by the EU region, whose 429 reaches the caller with Retry-After",
+  it.each(['single', 'batch', 'list'] as const)(
+    "counts a forward tenant's %s requests relayed to the EU once, by the EU region, whose 429 reaches the caller with Retry-After",
     async (kind) => {
       const t = await onboard(api, gateway.adminToken, { name: 'Relayed', residency: 'forward' });
       const put = await api.call('PUT', `/admin/tenants/${t.tenantId}/controls`, {
@@ -109,7 +111,7 @@ describe('forward residency and the rate limit', () => {
       // EU, US (taken here), then EU subjects again: one bucket of four for all of them.
       const answers: ApiResponse[] = [];
       for (const [i, to] of [GERMAN, US, GERMAN, GERMAN, GERMAN].entries()) {
-        // The US one is sent alone: a batch with none but EU/EEA subjects is relayed whole.
+        // The US one is a send taken here (a batch with none but EU/EEA subjects is relayed whole).
         answers.push(await send(to === US ? 'single' : kind, t.key, to, i));
         // Each region has seen what the other admitted before the next send.
         await replicatedTo(t.tenantId, 'eu');
