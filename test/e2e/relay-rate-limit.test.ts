@@ -74,19 +74,30 @@ afterAll(async () => {
   await proxy?.close();
 });
 
-/** A request at the global endpoint: a send of one message (alone, or as a batch of one), or the EU's list. */
-const send = (kind: 'single' | 'batch' | 'list', key: string, to: string, i: number) =>
-  kind === 'single'
-    ? api.call('POST', '/v1/messages', { key, body: { to, from: 'Acme', body: `Send ${i}` } })
-    : kind === 'batch'
-      ? api.call('POST', '/v1/messages/batch', {
-          key,
-          body: { messages: [{ to, from: 'Acme', body: `Send ${i}` }] },
-        })
-      : api.call('GET', '/v1/messages?jurisdiction=eu', { key });
+/** The EU's requests at the global endpoint that are relayed, and what each answers when taken. */
+const RELAYED = {
+  single: { taken: 202, call: (key: string, i: number) => sendOne(key, GERMAN, i) },
+  batch: {
+    taken: 200,
+    call: (key: string, i: number) =>
+      api.call('POST', '/v1/messages/batch', {
+        key,
+        body: { messages: [{ to: GERMAN, from: 'Acme', body: `Send ${i}` }] },
+      }),
+  },
+  list: { taken: 200, call: (key: string) => api.call('GET', '/v1/messages?jurisdiction=eu', { key }) },
+  'opt-out': {
+    taken: 201,
+    call: (key: string, i: number) =>
+      api.call('POST', '/v1/opt-outs', { key, body: { phone: `+49151234567${i}0` } }),
+  },
+  inbound: { taken: 200, call: (key: string) => api.call('GET', '/v1/inbound?jurisdiction=eu', { key }) },
+};
+const sendOne = (key: string, to: string, i: number) =>
+  api.call('POST', '/v1/messages', { key, body: { to, from: 'Acme', body: `Send ${i}` } });
 
 describe('forward residency and the rate limit', () => {
-  it.each(['single', 'batch', 'list'] as const)(
+  it.each(Object.keys(RELAYED) as (keyof typeof RELAYED)[])(
     "counts a forward tenant's %s requests relayed to the EU once, by the EU region, whose 429 reaches the caller with Retry-After",
     async (kind) => {
       const t = await onboard(api, gateway.adminToken, { name: 'Relayed', residency: 'forward' });
@@ -108,18 +119,18 @@ describe('forward residency and the rate limit', () => {
         return out.Item && unmarshall(out.Item).controls?.rateLimit?.burst === 4 ? true : undefined;
       }, 'the controls replicated to the EU region');
       held = t.tenantId;
-      // EU, US (taken here), then EU subjects again: one bucket of four for all of them.
+      // The EU's, a US send (taken here), then the EU's again: one bucket of four for all of them.
       const answers: ApiResponse[] = [];
-      for (const [i, to] of [GERMAN, US, GERMAN, GERMAN, GERMAN].entries()) {
-        // The US one is a send taken here (a batch with none but EU/EEA subjects is relayed whole).
-        answers.push(await send(to === US ? 'single' : kind, t.key, to, i));
-        // Each region has seen what the other admitted before the next send.
+      for (const i of [0, 1, 2, 3, 4]) {
+        // The second is a send to a US number, taken here.
+        answers.push(await (i === 1 ? sendOne(t.key, US, i) : RELAYED[kind].call(t.key, i)));
+        // Each region has seen what the other admitted before the next request.
         await replicatedTo(t.tenantId, 'eu');
         await replicatedTo(t.tenantId, 'global');
       }
       held = undefined;
-      // A burst of four: four sends are taken, the fifth is refused (by the EU region, relayed).
-      const taken = kind === 'single' ? 202 : 200;
+      // A burst of four: four requests are taken, the fifth is refused (by the EU region, relayed).
+      const { taken } = RELAYED[kind];
       expect(answers.map((a) => a.status)).toEqual([taken, 202, taken, taken, 429]);
       const fifth = answers[4] as ApiResponse;
       expectProblem(fifth, 429, 'rate-limited');
