@@ -1,6 +1,6 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { AUDIT_COLUMNS, exportPage } from '#layers/http/export.ts';
-import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
+import { euOrHereOperation, tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { auditTrail } from '#layers/wiring.ts';
 import { declaration } from './audit-events.def.ts';
@@ -15,15 +15,18 @@ const trail = auditTrail();
  * (`?jurisdiction=eu`) at the global endpoint: relayed for a forward tenant, 421 for a strict one.
  */
 export const operations = {
-  verifyAuditTrail: async ({ query, event, tenant }) =>
-    euOrHere(event, tenant, query.jurisdiction, async (endpoint) => ({
+  verifyAuditTrail: euOrHereOperation<'verifyAuditTrail'>(
+    ({ query }) => query.jurisdiction,
+    async ({ query, tenant }, endpoint) => ({
       status: 200,
       body: await trail.verify(tenant.tenantId, tenant, query, endpoint),
-    })),
-  listAuditEvents: async ({ query: { format, ...q }, event, tenant }) =>
-    euOrHere(event, tenant, q.jurisdiction, async (endpoint) =>
+    }),
+  ),
+  listAuditEvents: euOrHereOperation<'listAuditEvents'>(
+    ({ query }) => query.jurisdiction,
+    async ({ query: { format, ...q }, tenant }, endpoint) =>
       exportPage(format, await trail.list(tenant.tenantId, tenant, q, endpoint), AUDIT_COLUMNS),
-    ),
+  ),
 } satisfies Operations<'audit-events'>;
 
 export const handler = operationsHandler('audit-events', operations, { guards: tenantGuards });

@@ -1,7 +1,8 @@
 import { ServiceUnavailableError } from '#layers/core/errors.ts';
+import type { TenantContext } from '#layers/core/model.ts';
 import { loadSettings } from '#layers/declaration.ts';
 import { euRelay, tenantGuards } from '#layers/http/guards.ts';
-import { endpointJurisdiction, idempotencyKeyFrom } from '#layers/http/handler.ts';
+import { endpointJurisdiction, idempotencyKeyFrom, type TenantEvent } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { toProblem } from '#layers/http/problems.ts';
 import { type BatchAnswerItem, euPartKey, mergeEuPart } from '#layers/http/relay.ts';
@@ -18,21 +19,31 @@ loadSettings(declaration);
 
 const sendBatch = makeSendBatch(sendDeps());
 
+/** Each item read on its own, so one bad item never sinks the others. */
+const itemsOf = (messages: readonly unknown[]) =>
+  messages.map((raw, index) => {
+    const item = parseSendRequest(raw, `/messages/${index}`);
+    return item.ok ? { ok: true as const, input: item.value } : item;
+  });
+
+/** Forward residency: a batch of EU/EEA subjects only goes to the EU API as it came. */
+const relayedWhole = (items: ReturnType<typeof itemsOf>, event: TenantEvent, tenant: TenantContext) => {
+  const endpoint = endpointJurisdiction(event, ownJurisdiction());
+  return items.every((i) => i.ok && relayedToEu(tenant, endpoint, i.input.to));
+};
+
 export const operations = {
   sendMessageBatch: {
     // The Idempotency-Key is read with the list, so a bad header and a bad field are one 422.
     readBody: (event) => readSendBatch(event).batch,
+    // A batch relayed whole is admitted by the EU API alone (it answers 429 itself): counted once.
+    relays: ({ body: batch }, event, tenant) => relayedWhole(itemsOf(batch.messages), event, tenant),
     handle: async ({ body: batch, event, tenant }) => {
       const key = idempotencyKeyFrom(event);
-      // Each item is checked on its own, so one bad item never sinks the others.
       const messages = batch.messages;
-      const items = messages.map((raw, index) => {
-        const item = parseSendRequest(raw, `/messages/${index}`);
-        return item.ok ? { ok: true as const, input: item.value } : item;
-      });
+      const items = itemsOf(messages);
       const endpoint = endpointJurisdiction(event, ownJurisdiction());
-      // Forward residency: a batch of EU/EEA subjects only goes to the EU region as it came.
-      if (items.every((i) => i.ok && relayedToEu(tenant, endpoint, i.input.to))) return euRelay()(event);
+      if (relayedWhole(items, event, tenant)) return euRelay()(event);
       const { result, replayed } = await sendBatch(tenant, items, endpoint, key);
       // A mixed one: its EU items go there as one batch, their answers come back to their places.
       const places = result.results.filter((r) => r.status === 'relayed').map((r) => r.index);

@@ -1,5 +1,5 @@
 import { loadSettings } from '#layers/declaration.ts';
-import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
+import { euOrHereOperation, tenantGuards } from '#layers/http/guards.ts';
 import { sourceIp } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { declaration } from './consents.def.ts';
@@ -17,16 +17,20 @@ const lists = recipientLists();
  * forward tenant, 421 for a strict one.
  */
 export const operations = {
-  recordConsent: async ({ body, event, tenant }) =>
-    euOrHere(event, tenant, numberHome(body.phone), async (endpoint) => ({
+  recordConsent: euOrHereOperation<'recordConsent'>(
+    ({ body }) => numberHome(body.phone),
+    async ({ body, event, tenant }, endpoint) => ({
       status: 201,
       body: await lists.recordConsent(tenant, body, sourceIp(event), endpoint),
-    })),
-  getConsentLedger: async ({ params, event, tenant }) =>
-    euOrHere(event, tenant, numberHome(params.phone), async (endpoint) => ({
+    }),
+  ),
+  getConsentLedger: euOrHereOperation<'getConsentLedger'>(
+    ({ params }) => numberHome(params.phone),
+    async ({ params, tenant }, endpoint) => ({
       status: 200,
       body: await lists.consentLedger(tenant, params.phone, endpoint),
-    })),
+    }),
+  ),
 } satisfies Operations<'consents'>;
 
 export const handler = operationsHandler('consents', operations, { guards: tenantGuards });

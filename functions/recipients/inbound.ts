@@ -1,5 +1,5 @@
 import { loadSettings } from '#layers/declaration.ts';
-import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
+import { euOrHereOperation, tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { declaration } from './inbound.def.ts';
 import { recipientLists } from './wiring.ts';
@@ -14,11 +14,13 @@ const lists = recipientLists();
  * (`?jurisdiction=eu`) at the global endpoint: relayed for a forward tenant, 421 for a strict one.
  */
 export const operations = {
-  listInbound: async ({ query, event, tenant }) =>
-    euOrHere(event, tenant, query.jurisdiction, async (endpoint) => ({
+  listInbound: euOrHereOperation<'listInbound'>(
+    ({ query }) => query.jurisdiction,
+    async ({ query, tenant }, endpoint) => ({
       status: 200,
       body: await lists.listInbound(tenant, query, endpoint),
-    })),
+    }),
+  ),
 } satisfies Operations<'inbound'>;
 
 export const handler = operationsHandler('inbound', operations, { guards: tenantGuards });

@@ -1,5 +1,5 @@
 import { loadSettings } from '#layers/declaration.ts';
-import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
+import { euOrHereOperation, tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { declaration } from './opt-outs.def.ts';
 import { numberHome } from './use-cases/recipient-lists.ts';
@@ -16,21 +16,27 @@ const lists = recipientLists();
  * tenant, 421 for a strict one; the list there is the global region's.
  */
 export const operations = {
-  listOptOuts: async ({ event, tenant }) =>
-    euOrHere(event, tenant, undefined, async (endpoint) => ({
+  listOptOuts: euOrHereOperation<'listOptOuts'>(
+    () => undefined,
+    async ({ tenant }, endpoint) => ({
       status: 200,
       body: await lists.listOptOuts(tenant, endpoint),
-    })),
-  addOptOut: async ({ body, event, tenant }) =>
-    euOrHere(event, tenant, numberHome(body.phone), async (endpoint) => ({
+    }),
+  ),
+  addOptOut: euOrHereOperation<'addOptOut'>(
+    ({ body }) => numberHome(body.phone),
+    async ({ body, tenant }, endpoint) => ({
       status: 201,
       body: await lists.addOptOut(tenant, body, endpoint),
-    })),
-  removeOptOut: async ({ params, event, tenant }) =>
-    euOrHere(event, tenant, numberHome(params.phone), async (endpoint) => ({
+    }),
+  ),
+  removeOptOut: euOrHereOperation<'removeOptOut'>(
+    ({ params }) => numberHome(params.phone),
+    async ({ params, tenant }, endpoint) => ({
       status: 200,
       body: await lists.removeOptOut(tenant, params.phone, endpoint),
-    })),
+    }),
+  ),
 } satisfies Operations<'opt-outs'>;
 
 export const handler = operationsHandler('opt-outs', operations, { guards: tenantGuards });

@@ -1,15 +1,12 @@
 import { systemClock, ulidIds } from '#layers/adapters/system.ts';
-import { relaysReadToEu } from '#layers/core/residency.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { euRelay, tenantGuards } from '#layers/http/guards.ts';
-import { endpointJurisdiction } from '#layers/http/handler.ts';
+import { euOrHereOperation, tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import {
   endpoints,
   idempotencyStore,
   messageStore,
   onDemand,
-  ownJurisdiction,
   recipientStore,
   tenantStore,
 } from '#layers/wiring.ts';
@@ -35,16 +32,20 @@ const subjects = makeSubjectRights({
 /** Data subject rights: export (scope read) and erasure (scope admin). */
 // A forward tenant's EU/EEA subject at the global endpoint: the EU API answers, as asked.
 export const operations = {
-  eraseSubject: async ({ params, query, event, tenant }) => {
-    const endpoint = endpointJurisdiction(event, ownJurisdiction());
-    if (relaysReadToEu(tenant, endpoint, subjectHome(params.phone))) return euRelay()(event);
-    return { status: 200, body: await subjects.erase(tenant, params.phone, query.reason, endpoint) };
-  },
-  exportSubject: async ({ params, event, tenant }) => {
-    const endpoint = endpointJurisdiction(event, ownJurisdiction());
-    if (relaysReadToEu(tenant, endpoint, subjectHome(params.phone))) return euRelay()(event);
-    return { status: 200, body: await subjects.export(tenant, params.phone, endpoint) };
-  },
+  eraseSubject: euOrHereOperation<'eraseSubject'>(
+    ({ params }) => subjectHome(params.phone),
+    async ({ params, query, tenant }, endpoint) => ({
+      status: 200,
+      body: await subjects.erase(tenant, params.phone, query.reason, endpoint),
+    }),
+  ),
+  exportSubject: euOrHereOperation<'exportSubject'>(
+    ({ params }) => subjectHome(params.phone),
+    async ({ params, tenant }, endpoint) => ({
+      status: 200,
+      body: await subjects.export(tenant, params.phone, endpoint),
+    }),
+  ),
 } satisfies Operations<'subjects'>;
 
 export const handler = operationsHandler('subjects', operations, { guards: tenantGuards });

@@ -1,6 +1,6 @@
 import { loadSettings } from '#layers/declaration.ts';
 import { toCsv } from '#layers/http/export.ts';
-import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
+import { euOrHereOperation, tenantGuards } from '#layers/http/guards.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { usageReports } from '#layers/wiring.ts';
 import { declaration } from './usage.def.ts';
@@ -18,8 +18,9 @@ export const USAGE_COLUMNS = ['day', 'country', 'mode', 'status', 'messages', 's
  * tenant (relayed: counts, no subject's data), the global region's for a strict one.
  */
 export const operations = {
-  getUsage: async ({ query: { format, ...q }, event, tenant }) =>
-    euOrHere(event, tenant, 'eu', async (endpoint) => {
+  getUsage: euOrHereOperation<'getUsage'>(
+    () => 'eu',
+    async ({ query: { format, ...q }, tenant }, endpoint) => {
       const report = await reports.tenantReport(tenant.tenantId, q, endpoint);
       if (format === 'json') return { status: 200, body: report };
       const columns = USAGE_COLUMNS.filter((c) =>
@@ -33,7 +34,8 @@ export const operations = {
           'content-disposition': `attachment; filename="usage-${report.from}-${report.to}.csv"`,
         },
       };
-    }),
+    },
+  ),
 } satisfies Operations<'usage'>;
 
 export const handler = operationsHandler('usage', operations, { guards: tenantGuards });

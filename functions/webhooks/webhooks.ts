@@ -1,6 +1,6 @@
 import { requireReadable } from '#functions/messages/use-cases/read-messages.ts';
 import { loadSettings } from '#layers/declaration.ts';
-import { euOrHere, tenantGuards } from '#layers/http/guards.ts';
+import { euOrHereOperation, tenantGuards } from '#layers/http/guards.ts';
 import { parseRequest } from '#layers/http/handler.ts';
 import { type Operations, operationsHandler } from '#layers/http/operations.ts';
 import { endpoints as apiEndpoints } from '#layers/wiring.ts';
@@ -38,15 +38,17 @@ export const operations = {
     body: await endpoints.rotateSecret(tenant.tenantId, params.webhookId, body.graceSeconds),
   }),
   // The EU's deliveries at the global endpoint: relayed (forward residency) or 421 (strict).
-  listWebhookDeliveries: async ({ params, query, event, tenant }) =>
-    euOrHere(event, tenant, query.jurisdiction, async (endpoint) => {
+  listWebhookDeliveries: euOrHereOperation<'listWebhookDeliveries'>(
+    ({ query }) => query.jurisdiction,
+    async ({ params, query, tenant }, endpoint) => {
       const jurisdiction = query.jurisdiction ?? endpoint;
       requireReadable({ endpoints: apiEndpoints() }, tenant, endpoint, jurisdiction);
       return {
         status: 200,
         body: await endpoints.deliveries(tenant.tenantId, params.webhookId, { ...query, jurisdiction }),
       };
-    }),
+    },
+  ),
 } satisfies Operations<'webhooks'>;
 
 export const handler = operationsHandler('webhooks', operations, { guards: tenantGuards });

@@ -140,13 +140,15 @@ export class DynamoDbCounters implements Counters {
     this.seenElsewhere.set(key, elsewhere);
     if (elsewhere <= Math.max(nowMs, assumed) || !outcome.ok) return outcome;
     // Another region moved the bucket on past what this instance assumed: what the write decided
-    // is checked against it, and this region's arrival time brought up to it, as deciding from it
-    // would have (one more write, only then; it ends at most one interval short of that).
+    // is checked against it, and this region's arrival time brought up to where deciding from it
+    // would have put it, one interval past it (one more write, only then). Stopping short of
+    // that (at the other's arrival time) would let requests that alternate between the regions
+    // count once for two. The other region's item never holds this request: it is read while
+    // this one is written.
     if (elsewhere > limit) return this.refuse(memo, elsewhere, nowMs, limit);
     this.lastTat.delete(key);
-    await this.setTat(key, 'SET tat = :next', 'attribute_not_exists(tat) OR tat < :base', {
+    await this.setTat(key, 'SET tat = :next', 'attribute_not_exists(tat) OR tat < :next', {
       ':next': elsewhere + interval,
-      ':base': elsewhere,
       ':exp': exp,
     });
     return outcome;

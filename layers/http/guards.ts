@@ -12,6 +12,7 @@ import { relaysReadToEu } from '../core/residency.ts';
 import { countAuditFailure, logger } from '../telemetry.ts';
 import { once, ownJurisdiction, p, perJurisdiction, readSetting, sendPolicy, sqs } from '../wiring.ts';
 import { endpointJurisdiction, type HttpResult, type RouteGuards } from './handler.ts';
+import type { OperationRequest, OperationSpec, Parsed } from './operations.ts';
 import { makeRelay } from './relay.ts';
 
 /** Forward residency: the EU region's API, where the global region relays EU requests as they came. */
@@ -31,6 +32,32 @@ export async function euOrHere(
   const endpoint = endpointJurisdiction(event, ownJurisdiction());
   if (wanted && relaysReadToEu(tenant, endpoint, wanted)) return euRelay()(event);
   return here(endpoint);
+}
+
+/**
+ * The same, as a tenant route's operation, `wanted` read from the request's parts: the request
+ * the EU API answers is told before admission starts, so it is admitted against the rate limit
+ * there only, once (the EU's 429 comes back as it came).
+ */
+export function euOrHereOperation<Op extends string>(
+  wanted: (parts: Parsed<Op>) => Jurisdiction | undefined,
+  here: (request: OperationRequest<Op>, endpoint: Jurisdiction) => Promise<HttpResult>,
+): OperationSpec<Op> {
+  const relays = (parts: Parsed<Op>, event: APIGatewayProxyEventV2, tenant: TenantContext) => {
+    const to = wanted(parts);
+    return to !== undefined && relaysReadToEu(tenant, endpointJurisdiction(event, ownJurisdiction()), to);
+  };
+  return {
+    relays,
+    handle: async (request) => {
+      const { event, tenant } = request as unknown as {
+        event: APIGatewayProxyEventV2;
+        tenant: TenantContext;
+      };
+      if (relays(request, event, tenant)) return euRelay()(event);
+      return here(request, endpointJurisdiction(event, ownJurisdiction()));
+    },
+  };
 }
 
 /** Every tenant route's request rate limit: 429 with Retry-After past it. */

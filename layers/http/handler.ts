@@ -414,6 +414,17 @@ export async function audited(
   }
 }
 
+/** When a tenant call is admitted against the tenant's rate limit. */
+export interface Admission {
+  /** While the work's first reads run, not before them (the work writes nothing before `admitted`). */
+  alongside?: boolean | undefined;
+  /**
+   * Whether this region admits the call at all: not one the EU API takes whole (forward
+   * residency's relay), which admits it there, once. Decided before admission starts.
+   */
+  here?: ((tenant: TenantContext) => boolean) | undefined;
+}
+
 /**
  * A tenant call: the scope check (`scopeOf` names the scope wanted; it may refuse the route
  * itself), the tenant's request rate limit, then `fn`; every call with a valid key (refused ones
@@ -424,7 +435,7 @@ export async function asTenant(
   guards: RouteGuards | undefined,
   scopeOf: () => Scope,
   fn: (tenant: TenantContext, admitted: Promise<void>) => Promise<HttpResult>,
-  alongside = false,
+  admission: Admission = {},
 ): Promise<HttpResult> {
   const auth = AuthorizerContext.safeParse(event.requestContext?.authorizer?.lambda);
   const who =
@@ -438,7 +449,8 @@ export async function asTenant(
     logger.appendKeys({ tenantId: tenant.tenantId, requestId: event.requestContext?.requestId });
     // Tenant data is reached with this tenant's credentials only (a tenant-scoped function's).
     return inTenantScope(tenant.tenantId, async () => {
-      if (!alongside) {
+      if (admission.here?.(tenant) === false) return fn(tenant, Promise.resolve());
+      if (!admission.alongside) {
         await guards?.admit?.(tenant);
         return fn(tenant, Promise.resolve());
       }

@@ -73,6 +73,12 @@ export interface OperationSpec<Op extends string> {
    * them (one round trip fewer); the handler writes nothing before `admitted` settles.
    */
   admitAlongside?: boolean;
+  /**
+   * Tenant routes: whether the request, read, is one the handler relays whole to the EU API
+   * (forward residency). Such a request is admitted against the rate limit there, once (the EU
+   * API answers 429 itself): it is read before admission starts, and not admitted here.
+   */
+  relays?: (parts: Parsed<Op>, event: TenantEvent, tenant: TenantContext) => boolean;
   /** Admin routes: the tenant whose trail the call joins when no path parameter names one (one it created). */
   auditTenant?: (result: HttpResult) => string | undefined;
 }
@@ -175,15 +181,18 @@ export function operationsHandler<F extends HttpFunction>(
     });
 }
 
+type Parts = ReturnType<typeof parse>;
+
 async function run(
   route: Route,
   spec: OperationSpec<string> | undefined,
   context: Record<string, unknown>,
   event: APIGatewayProxyEventV2,
+  read?: () => Parts,
 ): Promise<HttpResult> {
   // A table route of this function with no handler: a type error in the function, a 404 here.
   if (!spec) throw new NotFoundError('route', event.routeKey);
-  const parsed = parse(route, spec, event);
+  const parsed = read ? read() : parse(route, spec, event);
   return spec.handle({ ...parsed, ...context } as unknown as OperationRequest<string>);
 }
 
@@ -194,6 +203,8 @@ async function tenantCall(
   guards: RouteGuards | undefined,
 ): Promise<HttpResult> {
   let route: Route | undefined;
+  let read: (() => Parts) | undefined;
+  const relays = spec?.relays;
   return asTenant(
     event,
     guards,
@@ -202,8 +213,28 @@ async function tenantCall(
       return route.scope ?? 'admin';
     },
     // scopeOf ran first: the route is this function's.
-    (tenant, admitted) => run(route as Route, spec, { tenant, event, admitted }, event),
-    spec?.admitAlongside === true,
+    (tenant, admitted) => run(route as Route, spec, { tenant, event, admitted }, event, read),
+    {
+      alongside: spec?.admitAlongside === true,
+      // A request the EU API takes whole is read first, to tell; one that cannot be read is
+      // admitted here as any other (a tenant past its limit gets 429 for it, not 422).
+      here:
+        spec && relays
+          ? (tenant) => {
+              let parts: Parts;
+              try {
+                parts = parse(route as Route, spec, event);
+              } catch (error) {
+                read = () => {
+                  throw error;
+                };
+                return true;
+              }
+              read = () => parts;
+              return !relays(parts as Parsed<string>, event, tenant);
+            }
+          : undefined,
+    },
   );
 }
 

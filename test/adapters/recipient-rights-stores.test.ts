@@ -242,6 +242,17 @@ describe('counters of a tenants table replicated to two regions (a global table)
     await inUs.removeBucket(key);
     expect(await items(`RATE#${key}`)).toEqual([]);
   });
+  it('limits a rate shared by requests that alternate between the regions, as time goes on', async () => {
+    const key = uniqueName('tenant');
+    const t0 = Date.now();
+    // A burst of four, one a second; a request every 10 ms, each region in turn.
+    const outcomes = [];
+    for (const [i, region] of [inUs, inEu, inUs, inEu, inUs].entries()) {
+      outcomes.push((await region.admit(key, 60, 4, new Date(t0 + 10 * i))).ok);
+    }
+    expect(outcomes).toEqual([true, true, true, true, false]);
+  });
+
   it("admits in one round trip: the other region's bucket is read while this region's is written", async () => {
     const { dynamodb, calls } = timedClient();
     const us = new DynamoDbCounters(dynamodb, tenantsTable, { own: 'us-east-1', all });

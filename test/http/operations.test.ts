@@ -8,6 +8,7 @@ import {
 import { functionFile } from '../../infra/function-files.ts';
 import { lambdaContext } from '../../infra/local/http-gateway.ts';
 import { clearDeclaredSettings } from '../../layers/config.ts';
+import { RateLimitedError, ValidationError } from '../../layers/core/errors.ts';
 import { type FunctionDeclaration, settingsOf } from '../../layers/declaration.ts';
 import type { HttpResponse } from '../../layers/http/handler.ts';
 import { operationsHandler } from '../../layers/http/operations.ts';
@@ -179,5 +180,74 @@ describe('a tenant route through the adapter', () => {
     expect(problemType(await call(handler, event('POST /v1/messages', undefined)))).toBe(
       'https://sms-gateway.dev/problems/not-found',
     );
+  });
+});
+
+describe("a tenant route's rate limit and forward residency's relay", () => {
+  const SEND = 'POST /v1/messages';
+  const withBody = (body: string) => ({ ...event(SEND, key('send')), body });
+  /** send-message's operation with a handler that says what it got, and a rate limit that counts. */
+  function relaying(options: { refuse?: boolean } = {}) {
+    const admitted: string[] = [];
+    const reads: string[] = [];
+    const handler = operationsHandler(
+      'send-message',
+      {
+        sendMessage: {
+          readBody: (e) => {
+            reads.push(String(e.body));
+            const parsed = JSON.parse(String(e.body)) as { to?: unknown };
+            if (typeof parsed.to !== 'string') {
+              throw new ValidationError([{ pointer: '/to', detail: 'to: a phone number' }]);
+            }
+            return { to: parsed.to, from: 'Acme', body: 'Hi' };
+          },
+          admitAlongside: true,
+          relays: ({ body }) => body.to.startsWith('+49'),
+          handle: async ({ body, admitted: done }) => {
+            await done;
+            return { status: 202, body: { to: body.to } };
+          },
+        },
+      },
+      {
+        guards: {
+          admit: async (tenant) => {
+            admitted.push(tenant.tenantId);
+            if (options.refuse) throw new RateLimitedError(7);
+          },
+        },
+      },
+    );
+    return { handler, admitted, reads };
+  }
+
+  it('does not admit a request the operation relays whole (the EU API admits it), and reads its body once', async () => {
+    const { handler, admitted, reads } = relaying({ refuse: true });
+    const res = await call(handler, withBody('{"to":"+4915123456789"}'));
+    expect(res.statusCode).toBe(202);
+    expect(admitted).toEqual([]);
+    expect(reads).toHaveLength(1);
+  });
+
+  it('admits a request it does not relay, once: past the limit it is 429 with Retry-After', async () => {
+    const taken = relaying();
+    expect((await call(taken.handler, withBody('{"to":"+12025550100"}'))).statusCode).toBe(202);
+    expect(taken.admitted).toEqual([TENANT]);
+    const refused = relaying({ refuse: true });
+    const res = await call(refused.handler, withBody('{"to":"+12025550100"}'));
+    expect(res.statusCode).toBe(429);
+    expect(res.headers?.['retry-after']).toBe('7');
+    expect(refused.admitted).toEqual([TENANT]);
+  });
+
+  it('admits a request whose body cannot be read as any other: 429 past the limit, else 422', async () => {
+    const refused = relaying({ refuse: true });
+    expect((await call(refused.handler, withBody('{"to":1}'))).statusCode).toBe(429);
+    expect(refused.admitted).toEqual([TENANT]);
+    expect(refused.reads).toHaveLength(1);
+    const taken = relaying();
+    expect((await call(taken.handler, withBody('{"to":1}'))).statusCode).toBe(422);
+    expect(taken.admitted).toEqual([TENANT]);
   });
 });

@@ -45,6 +45,8 @@ export async function startFaultProxy(
     rewrite?: (operation: string, body: string) => string;
     /** Sees each forwarded call's operation, request and response bodies. */
     observe?: (operation: string, request: string, response: string) => void;
+    /** Holds a request until the promise it returns settles (e.g. until a replica caught up). */
+    hold?: (operation: string, body: string, region: string) => Promise<void> | undefined;
   } = {},
 ) {
   let rule: FaultRule = () => undefined;
@@ -74,6 +76,11 @@ export async function startFaultProxy(
       );
       return;
     }
+    await options.hold?.(
+      operation,
+      body.toString('utf8'),
+      signedRegion(String(req.headers.authorization ?? '')),
+    );
     counts.forwarded++;
     const sentBody = options.rewrite ? Buffer.from(options.rewrite(operation, body.toString('utf8'))) : body;
     const headers = { ...req.headers, 'content-length': String(sentBody.length) };
