@@ -23,7 +23,7 @@ export const operations = {
   sendMessage: {
     // The Idempotency-Key is read with the body, so a bad header and a bad field are one 422.
     readBody: (event) => readSendMessage(event).input,
-    // The rate limit is decided while the send's first reads run; nothing is written before it.
+    // The rate limit is decided while the send's reads and counts run; nothing is stored before it.
     admitAlongside: true,
     // A relayed send is admitted by the EU API alone (it answers 429 itself): counted once.
     relays: ({ body }, event, tenant) => relayed(body, event, tenant),

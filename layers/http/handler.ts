@@ -416,7 +416,7 @@ export async function audited(
 
 /** When a tenant call is admitted against the tenant's rate limit. */
 export interface Admission {
-  /** While the work's first reads run, not before them (the work writes nothing before `admitted`). */
+  /** While the work's first calls run, not before them (the work stores nothing before `admitted`). */
   alongside?: boolean | undefined;
   /**
    * Whether this region admits the call at all: not one the EU API takes whole (forward
@@ -454,8 +454,9 @@ export async function asTenant(
         await guards?.admit?.(tenant);
         return fn(tenant, Promise.resolve());
       }
-      // The rate limit decided while the work's first reads run: the work writes nothing before
-      // `admitted` settles, and a refusal answers 429 whatever the work answered or threw.
+      // The rate limit decided while the work's first calls run: the work stores nothing before
+      // `admitted` settles (and gives back what it counted if it refuses), and a refusal answers
+      // 429 whatever the work answered or threw.
       const admitted = guards?.admit?.(tenant) ?? Promise.resolve();
       admitted.catch(() => undefined); // awaited below on every path
       try {

@@ -69,8 +69,9 @@ export interface OperationSpec<Op extends string> {
    */
   readBody?: (event: APIGatewayProxyEventV2) => Parsed<Op>['body'];
   /**
-   * Tenant routes: the rate limit is decided while the handler's first reads run, not before
-   * them (one round trip fewer); the handler writes nothing before `admitted` settles.
+   * Tenant routes: the rate limit is decided while the handler's first calls run, not before
+   * them (one round trip fewer); what the handler counts before `admitted` settles it gives back
+   * when the limit refuses, and it stores nothing before.
    */
   admitAlongside?: boolean;
   /**
