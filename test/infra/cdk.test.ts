@@ -1,9 +1,9 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RETRY_SCHEDULE_SECONDS } from '../../functions/webhooks/model.ts';
 import { buildApp } from '../../infra/cdk/app.ts';
 import { SESSION_TENANT } from '../../infra/cdk/tenant-access.ts';
@@ -17,9 +17,18 @@ const EU_API = 'https://eu.sms.example';
 /** With End User Messaging, the gateway's own codes to the US and Canada must come from numbers. */
 const EUM_ORIGINATION = JSON.stringify({ default: 'Verify', US: '+12025550100', CA: '+14165550100' });
 
+/** The output folders made here: each holds every function's bundle (over 100 MB), removed at the end. */
+const outdirs: string[] = [];
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** An app to synthesize, with these context values (`-c`), in a fresh output folder. */
-const appWith = (context: Record<string, unknown>) =>
-  new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')), context });
+const appWith = (context: Record<string, unknown>) => {
+  const outdir = mkdtempSync(join(tmpdir(), 'cdk-'));
+  outdirs.push(outdir);
+  return new App({ outdir, context });
+};
 
 let stateful: Template;
 let stateless: Template;
