@@ -2,6 +2,7 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   type DynamoDBClient,
+  LimitExceededException,
   ResourceInUseException,
   UpdateTableCommand,
   UpdateTimeToLiveCommand,
@@ -179,16 +180,43 @@ export async function provisionTable(
       await client.send(new UpdateTableCommand({ TableName: name, StreamSpecification: stream }));
     }
     const have = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+    // DynamoDB builds one new index of a table at a time: each is created once the one before is active.
     for (const index of indexes.filter((x) => !have.has(x.IndexName))) {
       const keys = new Set(index.KeySchema.map((k) => k.AttributeName));
-      await client.send(
-        new UpdateTableCommand({
-          TableName: name,
-          AttributeDefinitions: props.AttributeDefinitions.filter((a) => keys.has(a.AttributeName)),
-          GlobalSecondaryIndexUpdates: [{ Create: index }],
-        }),
+      const create = new UpdateTableCommand({
+        TableName: name,
+        AttributeDefinitions: props.AttributeDefinitions.filter((a) => keys.has(a.AttributeName)),
+        GlobalSecondaryIndexUpdates: [{ Create: index }],
+      });
+      for (let attempt = 1; ; attempt++) {
+        await untilIndexesActive(client, name);
+        try {
+          await client.send(create);
+          break;
+        } catch (error) {
+          // The one before may still be building where the table's description does not say so yet.
+          if (!(error instanceof LimitExceededException) || attempt === 20) throw error;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    }
+    await untilIndexesActive(client, name);
+  }
+}
+
+/** Waits until no index of the table is still being built (DynamoDB builds one at a time). */
+async function untilIndexesActive(client: DynamoDBClient, name: string, timeoutMs = 120_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }));
+    const building = (Table?.GlobalSecondaryIndexes ?? []).filter((i) => i.IndexStatus !== 'ACTIVE');
+    if (building.length === 0) return;
+    if (Date.now() > until) {
+      throw new Error(
+        `Table ${name}: index ${building.map((i) => i.IndexName).join(', ')} still ${building[0]?.IndexStatus} after ${timeoutMs / 1000} s`,
       );
     }
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

@@ -1,8 +1,8 @@
 import {
+  BatchWriteItemCommand,
   CreateTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
-  PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { describe, expect, it } from 'vitest';
@@ -53,20 +53,23 @@ describe('ensureTable on DynamoDB Local', () => {
       }),
     );
     // Items to index (the new indexes are built over them: DynamoDB creates one index at a time).
-    for (let i = 0; i < 200; i++) {
+    const item = (i: number) =>
+      marshall(
+        Object.fromEntries([
+          [TABLES.messages.partitionKey, 'ten_old'],
+          [TABLES.messages.sortKey, `MSG#${i}`],
+          ...TABLES.messages.indexes.flatMap((x) => [
+            [x.partitionKey, `ten_old#${i % 7}`],
+            [x.sortKey, String(i)],
+          ]),
+        ]),
+      );
+    for (let i = 0; i < 2_000; i += 25) {
       await dynamodb.send(
-        new PutItemCommand({
-          TableName: table,
-          Item: marshall(
-            Object.fromEntries([
-              [TABLES.messages.partitionKey, 'ten_old'],
-              [TABLES.messages.sortKey, `MSG#${i}`],
-              ...TABLES.messages.indexes.flatMap((x) => [
-                [x.partitionKey, `ten_old#${i % 7}`],
-                [x.sortKey, String(i)],
-              ]),
-            ]),
-          ),
+        new BatchWriteItemCommand({
+          RequestItems: {
+            [table]: Array.from({ length: 25 }, (_, n) => ({ PutRequest: { Item: item(i + n) } })),
+          },
         }),
       );
     }
