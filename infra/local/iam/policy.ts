@@ -111,8 +111,28 @@ function resolve(template: string, ctx: Context, variables: boolean): Chunk[] | 
 
 const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
+/**
+ * Compiled patterns, by their chunks and flags: every request is checked against every
+ * statement, and compiling the same few patterns again each time was the proxy's largest cost.
+ */
+const compiled = new Map<string, RegExp>();
+function memoRegex(kind: string, chunks: Chunk[], flags: string, build: () => RegExp): RegExp {
+  const key = `${kind}\0${flags}\0${chunks.map((c) => `${c.wild ? '*' : '='}${c.text}`).join('\0')}`;
+  let re = compiled.get(key);
+  if (!re) {
+    if (compiled.size >= 10_000) compiled.clear();
+    re = build();
+    compiled.set(key, re);
+  }
+  return re;
+}
+
 // A glob over the whole string: `*` and `?` may span colons and slashes.
 function globRegex(chunks: Chunk[], flags = ''): RegExp {
+  return memoRegex('glob', chunks, flags, () => buildGlobRegex(chunks, flags));
+}
+
+function buildGlobRegex(chunks: Chunk[], flags: string): RegExp {
   const body = chunks
     .map((c) =>
       c.wild
@@ -128,6 +148,10 @@ function globRegex(chunks: Chunk[], flags = ''): RegExp {
 // ArnLike: "each of the six colon-delimited components of the ARN is checked separately", so a wildcard in
 // the first five components stops at a colon; the sixth (resource) component may itself hold colons.
 function arnRegex(chunks: Chunk[]): RegExp {
+  return memoRegex('arn', chunks, '', () => buildArnRegex(chunks));
+}
+
+function buildArnRegex(chunks: Chunk[]): RegExp {
   let colons = 0;
   let body = '';
   for (const c of chunks) {
